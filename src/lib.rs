@@ -1,0 +1,4 @@
+//! fleetdeck: a terminal console for live operations on a fleet of container hosts.
+
+pub mod fixtures;
+pub mod model;

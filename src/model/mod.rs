@@ -1,0 +1,17 @@
+//! Pure cluster state: nodes, containers, time series. No I/O, no awaiting.
+
+mod container;
+mod fleet;
+mod node;
+mod series;
+
+pub use container::{
+    CONTAINER_HISTORY_SAMPLES, Container, ContainerSpec, ContainerState, ContainerStats, Health,
+    Port,
+};
+pub use fleet::{AgentUpdate, Applied, DEFAULT_FAILOVER_TIMEOUT, Fleet, NodeDelta, NodeSnapshot};
+pub use node::{
+    CheckStatus, HealthCheck, HostSample, Link, NETWORK_FULL_BYTES_PER_SEC, NODE_HISTORY_SAMPLES,
+    Node, NodeInfo, NodeMode, NodeState,
+};
+pub use series::Series;

@@ -1,0 +1,232 @@
+//! One node: what its agent reported and how the console's link to it is doing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use super::{Container, Series};
+
+/// Samples of per-node history kept (10 minutes at the default 1 s interval).
+pub const NODE_HISTORY_SAMPLES: usize = 600;
+
+/// Network rate taken as 100 % in the load formula (1 Gbit/s).
+pub const NETWORK_FULL_BYTES_PER_SEC: f64 = 125_000_000.0;
+
+/// Mode an agent reports for its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeMode {
+    #[default]
+    Active,
+    Standby,
+    /// Cordoned: no new placements.
+    Maintenance,
+}
+
+/// State of a node as the console shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NodeState {
+    Active,
+    Standby,
+    Maintenance,
+    /// Unreachable for longer than the failover timeout.
+    Failed,
+    /// Unreachable (or not reached yet): its data, if any, is stale.
+    Unknown,
+}
+
+impl NodeState {
+    /// Upper-case name as shown on screen and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Standby => "STANDBY",
+            Self::Maintenance => "MAINTENANCE",
+            Self::Failed => "FAILED",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// Status of one of the agent's own checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum CheckStatus {
+    #[default]
+    Unknown,
+    Ok,
+    Warning,
+    Failing,
+}
+
+/// One of the agent's own checks (runtime reachable, disk space, ...).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HealthCheck {
+    pub name: String,
+    pub status: CheckStatus,
+    pub message: String,
+}
+
+/// What the agent says about itself.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeInfo {
+    pub node_id: String,
+    pub hostname: String,
+    pub runtime: String,
+    pub agent_version: String,
+    pub cpu_cores: u32,
+    pub memory_total_bytes: u64,
+    pub disk_total_bytes: u64,
+    pub mode: NodeMode,
+    pub labels: BTreeMap<String, String>,
+    pub started_unix_ms: u64,
+    pub sample_interval_ms: u32,
+    pub max_containers: u32,
+}
+
+/// Host figures at one sample.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostSample {
+    pub time_unix_ms: u64,
+    pub cpu_percent: f32,
+    pub cpu_per_core: Vec<f32>,
+    pub memory_used_bytes: u64,
+    pub memory_total_bytes: u64,
+    pub swap_used_bytes: u64,
+    pub swap_total_bytes: u64,
+    pub disk_used_bytes: u64,
+    pub disk_total_bytes: u64,
+    pub net_rx_bytes_per_sec: u64,
+    pub net_tx_bytes_per_sec: u64,
+    pub load1: f32,
+    pub load5: f32,
+    pub load15: f32,
+    pub uptime_secs: u64,
+}
+
+impl HostSample {
+    /// Memory used, percent of total.
+    pub fn memory_percent(&self) -> f32 {
+        percent(self.memory_used_bytes, self.memory_total_bytes)
+    }
+
+    /// Disk used, percent of total.
+    pub fn disk_percent(&self) -> f32 {
+        percent(self.disk_used_bytes, self.disk_total_bytes)
+    }
+}
+
+fn percent(used: u64, total: u64) -> f32 {
+    if total == 0 { 0.0 } else { (used as f64 / total as f64 * 100.0) as f32 }
+}
+
+/// How the console's connection to a node's agent stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    /// Not connected yet since the console started.
+    Connecting,
+    /// Streaming.
+    Live,
+    /// Lost (or never made); `reason` says why.
+    Down { since: Instant, reason: String },
+}
+
+/// One node of the fleet, addressed by its agent endpoint.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Where its agent listens, as configured (`host:port`).
+    pub endpoint: String,
+    /// From the agent's last snapshot; `None` until the first one.
+    pub info: Option<NodeInfo>,
+    pub epoch: u64,
+    pub seq: u64,
+    pub link: Link,
+    /// Console time of the last message from the agent.
+    pub last_seen: Option<Instant>,
+    /// Console time this node was added, the reference while it was never seen.
+    pub added: Instant,
+    pub host: HostSample,
+    pub health: Vec<HealthCheck>,
+    pub containers: HashMap<u32, Container>,
+    pub cpu_history: Series,
+    pub memory_history: Series,
+    pub load_history: Series,
+    /// Times the agent was seen restarting (epoch changes).
+    pub restarts_seen: u32,
+}
+
+impl Node {
+    /// A node not reached yet.
+    pub fn new(endpoint: impl Into<String>, now: Instant) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            info: None,
+            epoch: 0,
+            seq: 0,
+            link: Link::Connecting,
+            last_seen: None,
+            added: now,
+            host: HostSample::default(),
+            health: Vec::new(),
+            containers: HashMap::new(),
+            cpu_history: Series::new(NODE_HISTORY_SAMPLES),
+            memory_history: Series::new(NODE_HISTORY_SAMPLES),
+            load_history: Series::new(NODE_HISTORY_SAMPLES),
+            restarts_seen: 0,
+        }
+    }
+
+    /// Name shown for the node: its id once known, else its endpoint.
+    pub fn name(&self) -> &str {
+        self.info.as_ref().map_or(self.endpoint.as_str(), |i| i.node_id.as_str())
+    }
+
+    /// True while the stream is up: its figures are live, not stale.
+    pub fn is_live(&self) -> bool {
+        self.link == Link::Live
+    }
+
+    /// The state shown for this node at `now`.
+    pub fn state(&self, now: Instant, failover_timeout: Duration) -> NodeState {
+        if self.is_live() {
+            return match self.info.as_ref().map(|i| i.mode).unwrap_or_default() {
+                NodeMode::Active => NodeState::Active,
+                NodeMode::Standby => NodeState::Standby,
+                NodeMode::Maintenance => NodeState::Maintenance,
+            };
+        }
+        let reference = self.last_seen.unwrap_or(self.added);
+        if now.saturating_duration_since(reference) >= failover_timeout {
+            NodeState::Failed
+        } else {
+            NodeState::Unknown
+        }
+    }
+
+    /// Time since the agent last said anything, `None` if it never did.
+    pub fn age(&self, now: Instant) -> Option<Duration> {
+        self.last_seen.map(|t| now.saturating_duration_since(t))
+    }
+
+    /// Derived load 0-100: 0.4 cpu + 0.3 memory + 0.2 containers/max + 0.1 network.
+    pub fn load(&self) -> f32 {
+        let cpu = self.host.cpu_percent as f64;
+        let mem = self.host.memory_percent() as f64;
+        let max = self.info.as_ref().map_or(0, |i| i.max_containers);
+        let containers = if max == 0 {
+            0.0
+        } else {
+            (self.containers.len() as f64 / max as f64 * 100.0).min(100.0)
+        };
+        let net_rate = (self.host.net_rx_bytes_per_sec + self.host.net_tx_bytes_per_sec) as f64;
+        let net = (net_rate / NETWORK_FULL_BYTES_PER_SEC * 100.0).min(100.0);
+        (0.4 * cpu + 0.3 * mem + 0.2 * containers + 0.1 * net).clamp(0.0, 100.0) as f32
+    }
+
+    /// Containers running or restarting.
+    pub fn active_containers(&self) -> usize {
+        self.containers.values().filter(|c| c.is_active()).count()
+    }
+
+    /// Worst status among the agent's own checks.
+    pub fn worst_check(&self) -> CheckStatus {
+        self.health.iter().map(|h| h.status).max().unwrap_or_default()
+    }
+}
