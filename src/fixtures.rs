@@ -43,7 +43,11 @@ pub fn snapshot(n: usize, containers: usize) -> NodeSnapshot {
             cpu_cores: cores,
             memory_total_bytes: memory_total,
             disk_total_bytes: 500 << 30,
-            mode: if n % 7 == 6 { NodeMode::Standby } else { NodeMode::Active },
+            mode: if n % 7 == 6 {
+                NodeMode::Standby
+            } else {
+                NodeMode::Active
+            },
             labels: BTreeMap::from([("rack".to_string(), format!("r{}", n / 8))]),
             started_unix_ms: FIXTURE_TIME_UNIX_MS - 86_400_000,
             sample_interval_ms: 1000,
@@ -68,10 +72,18 @@ pub fn snapshot(n: usize, containers: usize) -> NodeSnapshot {
         },
         containers: list,
         health: vec![
-            HealthCheck { name: "runtime".into(), status: CheckStatus::Ok, message: "sim".into() },
+            HealthCheck {
+                name: "runtime".into(),
+                status: CheckStatus::Ok,
+                message: "sim".into(),
+            },
             HealthCheck {
                 name: "disk".into(),
-                status: if n % 10 == 9 { CheckStatus::Warning } else { CheckStatus::Ok },
+                status: if n % 10 == 9 {
+                    CheckStatus::Warning
+                } else {
+                    CheckStatus::Ok
+                },
                 message: "root filesystem".into(),
             },
         ],
@@ -99,7 +111,11 @@ fn container(n: usize, i: usize, service: &str, image: &str) -> (ContainerSpec, 
         service: service.into(),
         state,
         health,
-        restart_count: if state == ContainerState::Restarting { 7 } else { 0 },
+        restart_count: if state == ContainerState::Restarting {
+            7
+        } else {
+            0
+        },
         created_unix_ms: FIXTURE_TIME_UNIX_MS - 3_600_000 * (i as u64 + 1),
         started_unix_ms: if state == ContainerState::Running {
             FIXTURE_TIME_UNIX_MS - 600_000 * (i as u64 + 1)
@@ -108,11 +124,20 @@ fn container(n: usize, i: usize, service: &str, image: &str) -> (ContainerSpec, 
         },
         labels: BTreeMap::from([("fleetdeck.service".to_string(), service.to_string())]),
         ports: if service == "web" {
-            vec![Port { container_port: 80, host_port: 8080, protocol: "tcp".into(), host_ip: String::new() }]
+            vec![Port {
+                container_port: 80,
+                host_port: 8080,
+                protocol: "tcp".into(),
+                host_ip: String::new(),
+            }]
         } else {
             Vec::new()
         },
-        exit_code: if state == ContainerState::Exited { 137 } else { 0 },
+        exit_code: if state == ContainerState::Exited {
+            137
+        } else {
+            0
+        },
     };
     let stats = ContainerStats {
         cpu_percent: ((n * 13 + i * 29) % 180) as f32 * 0.5,
@@ -128,7 +153,9 @@ fn container(n: usize, i: usize, service: &str, image: &str) -> (ContainerSpec, 
 
 /// A fleet of `nodes` live nodes with `containers` containers each, as seen at `now`.
 pub fn fleet(nodes: usize, containers: usize, now: Instant) -> Fleet {
-    let endpoints: Vec<String> = (0..nodes).map(|n| format!("127.0.0.1:{}", 7000 + n)).collect();
+    let endpoints: Vec<String> = (0..nodes)
+        .map(|n| format!("127.0.0.1:{}", 7000 + n))
+        .collect();
     let mut fleet = Fleet::new(endpoints, Duration::from_secs(10), now);
     for n in 0..nodes {
         let update = AgentUpdate::Snapshot {

@@ -76,8 +76,9 @@ pub struct ContainerStats {
 impl ContainerStats {
     /// Memory used as a percentage of the limit, if there is one.
     pub fn memory_percent(&self) -> Option<f32> {
-        (self.memory_limit_bytes > 0)
-            .then(|| (self.memory_used_bytes as f64 / self.memory_limit_bytes as f64 * 100.0) as f32)
+        (self.memory_limit_bytes > 0).then(|| {
+            (self.memory_used_bytes as f64 / self.memory_limit_bytes as f64 * 100.0) as f32
+        })
     }
 }
 
@@ -141,6 +142,9 @@ impl Container {
 
     /// True while the container is meant to be up (running or restarting).
     pub fn is_active(&self) -> bool {
-        matches!(self.spec.state, ContainerState::Running | ContainerState::Restarting)
+        matches!(
+            self.spec.state,
+            ContainerState::Running | ContainerState::Restarting
+        )
     }
 }

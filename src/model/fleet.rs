@@ -35,9 +35,19 @@ pub struct NodeDelta {
 #[derive(Debug, Clone)]
 pub enum AgentUpdate {
     /// A stream opened and its first message arrived.
-    Snapshot { slot: usize, epoch: u64, seq: u64, snapshot: Box<NodeSnapshot> },
+    Snapshot {
+        slot: usize,
+        epoch: u64,
+        seq: u64,
+        snapshot: Box<NodeSnapshot>,
+    },
     /// A change on an open stream.
-    Delta { slot: usize, epoch: u64, seq: u64, delta: Box<NodeDelta> },
+    Delta {
+        slot: usize,
+        epoch: u64,
+        seq: u64,
+        delta: Box<NodeDelta>,
+    },
     /// The agent is alive and nothing changed.
     Heartbeat { slot: usize, epoch: u64, seq: u64 },
     /// The connection failed or the stream ended.
@@ -92,7 +102,9 @@ impl Fleet {
 
     /// A node's shown state at `now`.
     pub fn state(&self, slot: usize, now: Instant) -> Option<NodeState> {
-        self.nodes.get(slot).map(|n| n.state(now, self.failover_timeout))
+        self.nodes
+            .get(slot)
+            .map(|n| n.state(now, self.failover_timeout))
     }
 
     /// Total containers across the fleet (including stale ones of unreachable nodes).
@@ -103,33 +115,55 @@ impl Fleet {
     /// Applies one agent update received at `now`.
     pub fn apply(&mut self, update: AgentUpdate, now: Instant) -> Applied {
         match update {
-            AgentUpdate::Snapshot { slot, epoch, seq, snapshot } => {
-                self.apply_snapshot(slot, epoch, seq, *snapshot, now)
-            }
-            AgentUpdate::Delta { slot, epoch, seq, delta } => {
-                self.apply_delta(slot, epoch, seq, &delta, now)
-            }
+            AgentUpdate::Snapshot {
+                slot,
+                epoch,
+                seq,
+                snapshot,
+            } => self.apply_snapshot(slot, epoch, seq, *snapshot, now),
+            AgentUpdate::Delta {
+                slot,
+                epoch,
+                seq,
+                delta,
+            } => self.apply_delta(slot, epoch, seq, &delta, now),
             AgentUpdate::Heartbeat { slot, epoch, seq } => {
-                let Some(node) = self.nodes.get_mut(slot) else { return Applied::default() };
+                let Some(node) = self.nodes.get_mut(slot) else {
+                    return Applied::default();
+                };
                 if node.epoch != epoch || node.seq != seq {
                     return Applied::default();
                 }
                 node.last_seen = Some(now);
                 let was_down = node.link != Link::Live;
                 node.link = Link::Live;
-                Applied { changed: was_down, ..Applied::default() }
+                Applied {
+                    changed: was_down,
+                    ..Applied::default()
+                }
             }
             AgentUpdate::Down { slot, reason } => {
-                let Some(node) = self.nodes.get_mut(slot) else { return Applied::default() };
+                let Some(node) = self.nodes.get_mut(slot) else {
+                    return Applied::default();
+                };
                 match &node.link {
                     Link::Down { reason: old, .. } if *old == reason => Applied::default(),
                     Link::Down { since, .. } => {
-                        node.link = Link::Down { since: *since, reason };
-                        Applied { changed: true, ..Applied::default() }
+                        node.link = Link::Down {
+                            since: *since,
+                            reason,
+                        };
+                        Applied {
+                            changed: true,
+                            ..Applied::default()
+                        }
                     }
                     Link::Live | Link::Connecting => {
                         node.link = Link::Down { since: now, reason };
-                        Applied { changed: true, ..Applied::default() }
+                        Applied {
+                            changed: true,
+                            ..Applied::default()
+                        }
                     }
                 }
             }
@@ -144,7 +178,9 @@ impl Fleet {
         snapshot: NodeSnapshot,
         now: Instant,
     ) -> Applied {
-        let Some(node) = self.nodes.get_mut(slot) else { return Applied::default() };
+        let Some(node) = self.nodes.get_mut(slot) else {
+            return Applied::default();
+        };
         let agent_restarted = node.epoch != 0 && node.epoch != epoch;
         if agent_restarted {
             node.restarts_seen += 1;
@@ -171,7 +207,11 @@ impl Fleet {
             node.containers.insert(key, container);
         }
         record_host(node, snapshot.host);
-        Applied { changed: true, containers_changed: true, agent_restarted }
+        Applied {
+            changed: true,
+            containers_changed: true,
+            agent_restarted,
+        }
     }
 
     fn apply_delta(
@@ -182,7 +222,9 @@ impl Fleet {
         delta: &NodeDelta,
         now: Instant,
     ) -> Applied {
-        let Some(node) = self.nodes.get_mut(slot) else { return Applied::default() };
+        let Some(node) = self.nodes.get_mut(slot) else {
+            return Applied::default();
+        };
         // A delta only applies on top of the version it was computed from.
         if node.epoch != epoch || seq != node.seq.wrapping_add(1) {
             return Applied::default();
@@ -201,7 +243,8 @@ impl Fleet {
                     c.record(*stats);
                 }
                 None => {
-                    node.containers.insert(spec.key, Container::new(spec.clone(), *stats));
+                    node.containers
+                        .insert(spec.key, Container::new(spec.clone(), *stats));
                 }
             }
         }
@@ -226,7 +269,11 @@ impl Fleet {
         if let Some(host) = &delta.host {
             record_host(node, host.clone());
         }
-        Applied { changed: true, containers_changed, agent_restarted: false }
+        Applied {
+            changed: true,
+            containers_changed,
+            agent_restarted: false,
+        }
     }
 }
 

@@ -5,7 +5,12 @@ use crate::fixtures;
 use crate::model::ContainerState;
 
 fn delta(slot: usize, epoch: u64, seq: u64, delta: NodeDelta) -> AgentUpdate {
-    AgentUpdate::Delta { slot, epoch, seq, delta: Box::new(delta) }
+    AgentUpdate::Delta {
+        slot,
+        epoch,
+        seq,
+        delta: Box::new(delta),
+    }
 }
 
 #[test]
@@ -18,11 +23,20 @@ fn snapshot_then_deltas_build_the_node() {
     let (epoch, seq) = (node.epoch, node.seq);
     let mut spec = node.containers[&1].spec.clone();
     spec.state = ContainerState::Exited;
-    let stats = ContainerStats { cpu_percent: 42.0, ..ContainerStats::default() };
+    let stats = ContainerStats {
+        cpu_percent: 42.0,
+        ..ContainerStats::default()
+    };
     let d = NodeDelta {
         upserts: vec![(spec, stats)],
         removed: vec![2],
-        stats: vec![(3, ContainerStats { cpu_percent: 7.5, ..ContainerStats::default() })],
+        stats: vec![(
+            3,
+            ContainerStats {
+                cpu_percent: 7.5,
+                ..ContainerStats::default()
+            },
+        )],
         ..NodeDelta::default()
     };
     let applied = fleet.apply(delta(0, epoch, seq + 1, d), t0);
@@ -40,9 +54,16 @@ fn a_delta_out_of_order_or_from_another_epoch_is_ignored() {
     let t0 = Instant::now();
     let mut fleet = fixtures::fleet(1, 3, t0);
     let (epoch, seq) = (fleet.nodes()[0].epoch, fleet.nodes()[0].seq);
-    let d = NodeDelta { removed: vec![1], ..NodeDelta::default() };
+    let d = NodeDelta {
+        removed: vec![1],
+        ..NodeDelta::default()
+    };
     assert!(!fleet.apply(delta(0, epoch, seq + 2, d.clone()), t0).changed);
-    assert!(!fleet.apply(delta(0, epoch + 1, seq + 1, d.clone()), t0).changed);
+    assert!(
+        !fleet
+            .apply(delta(0, epoch + 1, seq + 1, d.clone()), t0)
+            .changed
+    );
     assert_eq!(fleet.nodes()[0].containers.len(), 3);
     assert!(fleet.apply(delta(0, epoch, seq + 1, d), t0).changed);
     assert_eq!(fleet.nodes()[0].containers.len(), 2);
@@ -53,10 +74,22 @@ fn an_unreachable_node_is_unknown_then_failed_after_the_timeout() {
     let t0 = Instant::now();
     let mut fleet = fixtures::fleet(1, 1, t0);
     let t1 = t0 + Duration::from_secs(2);
-    fleet.apply(AgentUpdate::Down { slot: 0, reason: "connection refused".into() }, t1);
+    fleet.apply(
+        AgentUpdate::Down {
+            slot: 0,
+            reason: "connection refused".into(),
+        },
+        t1,
+    );
     assert_eq!(fleet.state(0, t1), Some(NodeState::Unknown));
-    assert_eq!(fleet.state(0, t0 + Duration::from_millis(9_999)), Some(NodeState::Unknown));
-    assert_eq!(fleet.state(0, t0 + Duration::from_secs(10)), Some(NodeState::Failed));
+    assert_eq!(
+        fleet.state(0, t0 + Duration::from_millis(9_999)),
+        Some(NodeState::Unknown)
+    );
+    assert_eq!(
+        fleet.state(0, t0 + Duration::from_secs(10)),
+        Some(NodeState::Failed)
+    );
     // Stale data is kept (shown as stale), and the node comes back with a new snapshot.
     assert_eq!(fleet.nodes()[0].containers.len(), 1);
     let back = AgentUpdate::Snapshot {
@@ -78,8 +111,17 @@ fn a_node_never_reached_fails_after_the_timeout_from_start() {
     let t0 = Instant::now();
     let mut fleet = Fleet::new(["10.0.0.1:1"], Duration::from_secs(5), t0);
     assert_eq!(fleet.state(0, t0), Some(NodeState::Unknown));
-    fleet.apply(AgentUpdate::Down { slot: 0, reason: "refused".into() }, t0);
-    assert_eq!(fleet.state(0, t0 + Duration::from_secs(5)), Some(NodeState::Failed));
+    fleet.apply(
+        AgentUpdate::Down {
+            slot: 0,
+            reason: "refused".into(),
+        },
+        t0,
+    );
+    assert_eq!(
+        fleet.state(0, t0 + Duration::from_secs(5)),
+        Some(NodeState::Failed)
+    );
 }
 
 #[test]
@@ -88,9 +130,23 @@ fn heartbeats_keep_a_node_live_only_at_the_current_version() {
     let mut fleet = fixtures::fleet(1, 1, t0);
     let (epoch, seq) = (fleet.nodes()[0].epoch, fleet.nodes()[0].seq);
     let t1 = t0 + Duration::from_secs(3);
-    fleet.apply(AgentUpdate::Heartbeat { slot: 0, epoch, seq }, t1);
+    fleet.apply(
+        AgentUpdate::Heartbeat {
+            slot: 0,
+            epoch,
+            seq,
+        },
+        t1,
+    );
     assert_eq!(fleet.nodes()[0].last_seen, Some(t1));
-    fleet.apply(AgentUpdate::Heartbeat { slot: 0, epoch, seq: seq + 5 }, t1 + Duration::from_secs(1));
+    fleet.apply(
+        AgentUpdate::Heartbeat {
+            slot: 0,
+            epoch,
+            seq: seq + 5,
+        },
+        t1 + Duration::from_secs(1),
+    );
     assert_eq!(fleet.nodes()[0].last_seen, Some(t1));
 }
 
@@ -107,7 +163,18 @@ fn load_follows_the_seed_formula() {
         net_tx_bytes_per_sec: 0,
         ..HostSample::default()
     };
-    fleet.apply(delta(0, epoch, seq + 1, NodeDelta { host: Some(host), ..NodeDelta::default() }), t0);
+    fleet.apply(
+        delta(
+            0,
+            epoch,
+            seq + 1,
+            NodeDelta {
+                host: Some(host),
+                ..NodeDelta::default()
+            },
+        ),
+        t0,
+    );
     // 0.4*50 + 0.3*25 + 0.2*(32/64*100) + 0.1*0 = 20 + 7.5 + 10 = 37.5
     let load = fleet.nodes()[0].load();
     assert!((load - 37.5).abs() < 0.01, "load {load}");

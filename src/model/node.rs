@@ -114,7 +114,11 @@ impl HostSample {
 }
 
 fn percent(used: u64, total: u64) -> f32 {
-    if total == 0 { 0.0 } else { (used as f64 / total as f64 * 100.0) as f32 }
+    if total == 0 {
+        0.0
+    } else {
+        (used as f64 / total as f64 * 100.0) as f32
+    }
 }
 
 /// How the console's connection to a node's agent stands.
@@ -175,7 +179,9 @@ impl Node {
 
     /// Name shown for the node: its id once known, else its endpoint.
     pub fn name(&self) -> &str {
-        self.info.as_ref().map_or(self.endpoint.as_str(), |i| i.node_id.as_str())
+        self.info
+            .as_ref()
+            .map_or(self.endpoint.as_str(), |i| i.node_id.as_str())
     }
 
     /// True while the stream is up: its figures are live, not stale.
@@ -227,6 +233,10 @@ impl Node {
 
     /// Worst status among the agent's own checks.
     pub fn worst_check(&self) -> CheckStatus {
-        self.health.iter().map(|h| h.status).max().unwrap_or_default()
+        self.health
+            .iter()
+            .map(|h| h.status)
+            .max()
+            .unwrap_or_default()
     }
 }

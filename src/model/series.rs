@@ -11,7 +11,11 @@ pub struct Series {
 impl Series {
     /// An empty series keeping at most `capacity` samples (at least one).
     pub fn new(capacity: usize) -> Self {
-        Self { buf: vec![0.0; capacity.max(1)].into_boxed_slice(), head: 0, len: 0 }
+        Self {
+            buf: vec![0.0; capacity.max(1)].into_boxed_slice(),
+            head: 0,
+            len: 0,
+        }
     }
 
     /// Appends a sample, dropping the oldest when full.

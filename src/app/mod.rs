@@ -1,0 +1,386 @@
+//! The Elm-like core: `App` holds the console's state and `update` applies one `Action`.
+//!
+//! `update` never awaits and does no I/O; the run loop feeds it keys, ticks and agent
+//! updates, and redraws only when `take_redraw` says something visible changed.
+
+mod tables;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+pub use tables::{
+    ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
+    visible_offset,
+};
+
+use crate::keys::{Command, KeyMap};
+use crate::model::{AgentUpdate, Container, Fleet, Node};
+use crate::theme::Theme;
+
+/// Everything that can happen to the console.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// The terminal changed size.
+    Resize { width: u16, height: u16 },
+    /// Time passed (the run loop ticks about once a second).
+    Tick,
+    /// An agent connection reported something.
+    Agent(AgentUpdate),
+    /// The last frame showed this many rows in the node and container tables.
+    Viewport { nodes: usize, containers: usize },
+}
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Focus {
+    #[default]
+    Nodes,
+    Containers,
+}
+
+/// What the keyboard is typing into.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Input {
+    /// Keys are commands.
+    #[default]
+    Normal,
+    /// Keys edit the focused table's filter.
+    Filter,
+}
+
+/// How urgently the screen must be redrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Redraw {
+    #[default]
+    None,
+    /// Data changed: redraw at the next data frame (bounded rate, kind to SSH links).
+    Data,
+    /// The user did something: redraw now.
+    Now,
+}
+
+/// The console's state.
+#[derive(Debug)]
+pub struct App {
+    pub fleet: Fleet,
+    pub nodes: NodeTable,
+    pub containers: ContainerTable,
+    pub focus: Focus,
+    pub input: Input,
+    pub show_help: bool,
+    pub show_detail: bool,
+    pub keymap: KeyMap,
+    pub theme: Theme,
+    /// The console's clock, set by the run loop before each update.
+    pub now: Instant,
+    /// Wall clock matching `now`, for uptimes computed from agent timestamps.
+    pub now_unix_ms: u64,
+    /// Short message for the status line, with when it was set.
+    pub status: Option<(String, Instant)>,
+    /// Name of the console's mode, shown in the header (e.g. "demo").
+    pub title: String,
+    pub should_quit: bool,
+    redraw: Redraw,
+    /// Keys pressed while the sort index was being rebuilt count against the new index.
+    ages_visible: bool,
+}
+
+/// How long a status message stays on the status line.
+pub const STATUS_MESSAGE_TTL: Duration = Duration::from_secs(5);
+
+impl App {
+    /// A console following `fleet`, with default keys and theme.
+    pub fn new(fleet: Fleet, now: Instant) -> Self {
+        let mut app = Self {
+            fleet,
+            nodes: NodeTable {
+                dirty: true,
+                ..NodeTable::default()
+            },
+            containers: ContainerTable {
+                dirty: true,
+                ..ContainerTable::default()
+            },
+            focus: Focus::Nodes,
+            input: Input::Normal,
+            show_help: false,
+            show_detail: true,
+            keymap: KeyMap::default(),
+            theme: Theme::default(),
+            now,
+            now_unix_ms: 0,
+            status: None,
+            title: String::new(),
+            should_quit: false,
+            redraw: Redraw::Now,
+            ages_visible: false,
+        };
+        app.refresh();
+        app
+    }
+
+    /// Sets the clock the next updates and the next frame use.
+    pub fn set_clock(&mut self, now: Instant, now_unix_ms: u64) {
+        self.now = now;
+        self.now_unix_ms = now_unix_ms;
+    }
+
+    /// Applies one action. Never awaits, never does I/O.
+    pub fn update(&mut self, action: Action) {
+        match action {
+            Action::Key(key) => {
+                if key.kind != KeyEventKind::Release {
+                    self.refresh();
+                    self.on_key(key);
+                    self.refresh();
+                    self.request(Redraw::Now);
+                }
+            }
+            Action::Resize { .. } => self.request(Redraw::Now),
+            Action::Tick => self.on_tick(),
+            Action::Agent(update) => {
+                let slot = update_slot(&update);
+                let applied = self.fleet.apply(update, self.now);
+                if applied.changed {
+                    self.nodes.dirty = true;
+                    let shown =
+                        self.containers.scope == Scope::Fleet || self.nodes.selected == Some(slot);
+                    if applied.containers_changed && shown {
+                        self.containers.dirty = true;
+                    }
+                    self.request(Redraw::Data);
+                }
+                if applied.agent_restarted {
+                    let name = self.fleet.nodes()[slot].name().to_string();
+                    self.set_status(format!("agent of {name} restarted: resynchronised"));
+                }
+            }
+            Action::Viewport { nodes, containers } => {
+                self.nodes.cursor.viewport = nodes;
+                self.containers.cursor.viewport = containers;
+                self.nodes.cursor.clamp(self.nodes.rows.len());
+                self.containers.cursor.clamp(self.containers.rows.len());
+            }
+        }
+    }
+
+    /// Rebuilds the table indexes that are out of date. Called before drawing and before
+    /// keys are handled; cost grows with the fleet only when the data changed.
+    pub fn refresh(&mut self) {
+        let before = self.nodes.selected;
+        self.nodes.refresh(&self.fleet, self.now);
+        if self.nodes.selected != before && self.containers.scope == Scope::SelectedNode {
+            self.containers.dirty = true;
+        }
+        self.containers
+            .refresh(&self.fleet, self.nodes.selected, self.now_unix_ms);
+    }
+
+    /// What kind of redraw is pending; clears it.
+    pub fn take_redraw(&mut self) -> Redraw {
+        std::mem::take(&mut self.redraw)
+    }
+
+    /// Asks for a redraw at least this urgent.
+    pub fn request(&mut self, redraw: Redraw) {
+        self.redraw = self.redraw.max(redraw);
+    }
+
+    /// Shows a message on the status line for a few seconds.
+    pub fn set_status(&mut self, message: impl Into<String>) {
+        self.status = Some((message.into(), self.now));
+        self.request(Redraw::Data);
+    }
+
+    /// The status message, if it is still fresh.
+    pub fn status_message(&self) -> Option<&str> {
+        self.status
+            .as_ref()
+            .filter(|(_, at)| self.now.saturating_duration_since(*at) < STATUS_MESSAGE_TTL)
+            .map(|(m, _)| m.as_str())
+    }
+
+    /// The node under the node table's cursor.
+    pub fn selected_node(&self) -> Option<(usize, &Node)> {
+        self.nodes
+            .selected
+            .and_then(|s| self.fleet.node(s).map(|n| (s, n)))
+    }
+
+    /// The container under the container table's cursor, with its node.
+    pub fn selected_container(&self) -> Option<(&Node, &Container)> {
+        let r = self.containers.selected?;
+        let node = self.fleet.node(r.slot)?;
+        node.containers.get(&r.key).map(|c| (node, c))
+    }
+
+    /// A container row's data.
+    pub fn container(&self, r: ContainerRef) -> Option<(&Node, &Container)> {
+        let node = self.fleet.node(r.slot)?;
+        node.containers.get(&r.key).map(|c| (node, c))
+    }
+
+    fn on_tick(&mut self) {
+        // Ages of unreachable nodes tick on screen, and UNKNOWN turns FAILED with time.
+        let any_down = self.fleet.nodes().iter().any(|n| !n.is_live());
+        if any_down || self.ages_visible {
+            self.nodes.dirty |= self.nodes.sort == NodeSort::State;
+            self.request(Redraw::Data);
+        }
+        self.ages_visible = any_down;
+        if let Some((_, at)) = &self.status {
+            if self.now.saturating_duration_since(*at) >= STATUS_MESSAGE_TTL {
+                self.status = None;
+                self.request(Redraw::Data);
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) {
+        if self.input == Input::Filter {
+            self.on_filter_key(key);
+            return;
+        }
+        let Some(command) = self.keymap.command(key) else {
+            return;
+        };
+        if self.show_help && !matches!(command, Command::Quit) {
+            // Any key closes help; scrolling is not needed, help fits one screen.
+            self.show_help = false;
+            return;
+        }
+        match command {
+            Command::Quit => self.should_quit = true,
+            Command::Help => self.show_help = true,
+            Command::Up => self.step(-1),
+            Command::Down => self.step(1),
+            Command::PageUp => self.step(-self.cursor().page()),
+            Command::PageDown => self.step(self.cursor().page()),
+            Command::Top => self.step(isize::MIN / 2),
+            Command::Bottom => self.step(isize::MAX / 2),
+            Command::FocusNext | Command::FocusPrev => {
+                self.focus = match self.focus {
+                    Focus::Nodes => Focus::Containers,
+                    Focus::Containers => Focus::Nodes,
+                }
+            }
+            Command::Open => {
+                if self.focus == Focus::Nodes {
+                    self.focus = Focus::Containers;
+                    if self.containers.scope != Scope::SelectedNode {
+                        self.containers.scope = Scope::SelectedNode;
+                        self.containers.dirty = true;
+                    }
+                }
+            }
+            Command::Back => {
+                let table_filter = self.filter_mut();
+                if !table_filter.is_empty() {
+                    table_filter.clear();
+                    self.mark_focused_dirty();
+                } else if self.focus == Focus::Containers {
+                    self.focus = Focus::Nodes;
+                }
+            }
+            Command::Filter => self.input = Input::Filter,
+            Command::SortNext => match self.focus {
+                Focus::Nodes => self.nodes.sort_next(),
+                Focus::Containers => self.containers.sort_next(),
+            },
+            Command::SortReverse => {
+                match self.focus {
+                    Focus::Nodes => self.nodes.descending = !self.nodes.descending,
+                    Focus::Containers => self.containers.descending = !self.containers.descending,
+                }
+                self.mark_focused_dirty();
+            }
+            Command::ToggleScope => {
+                self.containers.scope = match self.containers.scope {
+                    Scope::SelectedNode => Scope::Fleet,
+                    Scope::Fleet => Scope::SelectedNode,
+                };
+                self.containers.dirty = true;
+            }
+            Command::ToggleDetail => self.show_detail = !self.show_detail,
+        }
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Enter => self.input = Input::Normal,
+            KeyCode::Esc => {
+                self.filter_mut().clear();
+                self.input = Input::Normal;
+            }
+            KeyCode::Backspace => {
+                self.filter_mut().pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter_mut().clear();
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.should_quit = true;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter_mut().push(c);
+            }
+            _ => return,
+        }
+        self.mark_focused_dirty();
+    }
+
+    fn filter_mut(&mut self) -> &mut String {
+        match self.focus {
+            Focus::Nodes => &mut self.nodes.filter,
+            Focus::Containers => &mut self.containers.filter,
+        }
+    }
+
+    fn mark_focused_dirty(&mut self) {
+        match self.focus {
+            Focus::Nodes => self.nodes.dirty = true,
+            Focus::Containers => self.containers.dirty = true,
+        }
+    }
+
+    fn cursor(&self) -> Cursor {
+        match self.focus {
+            Focus::Nodes => self.nodes.cursor,
+            Focus::Containers => self.containers.cursor,
+        }
+    }
+
+    fn step(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Nodes => {
+                let before = self.nodes.selected;
+                self.nodes.step(delta);
+                if self.nodes.selected != before && self.containers.scope == Scope::SelectedNode {
+                    self.containers.dirty = true;
+                    self.containers.cursor = Cursor {
+                        viewport: self.containers.cursor.viewport,
+                        ..Cursor::default()
+                    };
+                    self.containers.selected = None;
+                }
+            }
+            Focus::Containers => self.containers.step(delta),
+        }
+    }
+}
+
+fn update_slot(update: &AgentUpdate) -> usize {
+    match update {
+        AgentUpdate::Snapshot { slot, .. }
+        | AgentUpdate::Delta { slot, .. }
+        | AgentUpdate::Heartbeat { slot, .. }
+        | AgentUpdate::Down { slot, .. } => *slot,
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,528 @@
+//! Sorted, filtered row indexes of the node and container tables, and their cursors.
+//!
+//! Indexes are rebuilt only when the data or the sort/filter changed, never per frame:
+//! rendering reads `rows` and lays out only what is on screen.
+
+use std::cmp::Ordering;
+use std::time::Instant;
+
+use crate::model::{Container, Fleet, Node};
+
+/// A row of the container table: which node (slot) and which container (key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContainerRef {
+    pub slot: usize,
+    pub key: u32,
+}
+
+/// Columns the node table can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeSort {
+    #[default]
+    Name,
+    State,
+    Cpu,
+    Memory,
+    Disk,
+    Containers,
+    Load,
+}
+
+impl NodeSort {
+    const ORDER: [NodeSort; 7] = [
+        NodeSort::Name,
+        NodeSort::State,
+        NodeSort::Cpu,
+        NodeSort::Memory,
+        NodeSort::Disk,
+        NodeSort::Containers,
+        NodeSort::Load,
+    ];
+
+    /// Column title, as the table header shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Name => "NAME",
+            Self::State => "STATE",
+            Self::Cpu => "CPU",
+            Self::Memory => "MEM",
+            Self::Disk => "DISK",
+            Self::Containers => "CTRS",
+            Self::Load => "LOAD",
+        }
+    }
+
+    fn next(self) -> Self {
+        let i = Self::ORDER.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ORDER[(i + 1) % Self::ORDER.len()]
+    }
+
+    /// Numeric columns sort biggest first by default.
+    fn descending_by_default(self) -> bool {
+        !matches!(self, Self::Name | Self::State)
+    }
+}
+
+/// Columns the container table can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContainerSort {
+    #[default]
+    Node,
+    Name,
+    Service,
+    State,
+    Health,
+    Restarts,
+    Cpu,
+    Memory,
+    Uptime,
+}
+
+impl ContainerSort {
+    const ORDER: [ContainerSort; 9] = [
+        ContainerSort::Node,
+        ContainerSort::Name,
+        ContainerSort::Service,
+        ContainerSort::State,
+        ContainerSort::Health,
+        ContainerSort::Restarts,
+        ContainerSort::Cpu,
+        ContainerSort::Memory,
+        ContainerSort::Uptime,
+    ];
+
+    /// Column title, as the table header shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Node => "NODE",
+            Self::Name => "NAME",
+            Self::Service => "SERVICE",
+            Self::State => "STATE",
+            Self::Health => "HEALTH",
+            Self::Restarts => "RESTARTS",
+            Self::Cpu => "CPU",
+            Self::Memory => "MEM",
+            Self::Uptime => "UPTIME",
+        }
+    }
+
+    fn next(self) -> Self {
+        let i = Self::ORDER.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ORDER[(i + 1) % Self::ORDER.len()]
+    }
+
+    fn descending_by_default(self) -> bool {
+        matches!(
+            self,
+            Self::Restarts | Self::Cpu | Self::Memory | Self::Uptime | Self::Health
+        )
+    }
+}
+
+/// Cursor and scroll position of one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// Selected row in the index.
+    pub row: usize,
+    /// First row shown (a hint: the renderer keeps the cursor visible whatever it is).
+    pub offset: usize,
+    /// Rows the table showed last frame.
+    pub viewport: usize,
+}
+
+impl Cursor {
+    /// Moves by `delta` rows within `len` rows, keeping the cursor in view.
+    pub fn step(&mut self, delta: isize, len: usize) {
+        if len == 0 {
+            self.row = 0;
+            self.offset = 0;
+            return;
+        }
+        self.row = self.row.saturating_add_signed(delta).min(len - 1);
+        self.follow();
+    }
+
+    /// One screenful, at least one row.
+    pub fn page(&self) -> isize {
+        self.viewport.max(2) as isize - 1
+    }
+
+    /// Clamps to `len` rows and scrolls so the cursor shows.
+    pub fn clamp(&mut self, len: usize) {
+        self.row = self.row.min(len.saturating_sub(1));
+        self.follow();
+    }
+
+    fn follow(&mut self) {
+        self.offset = visible_offset(self.row, self.offset, self.viewport);
+    }
+}
+
+/// First row to show so that `row` is inside a window of `height` rows starting near `hint`.
+pub fn visible_offset(row: usize, hint: usize, height: usize) -> usize {
+    if height == 0 {
+        return row;
+    }
+    if row < hint {
+        row
+    } else if row >= hint + height {
+        row + 1 - height
+    } else {
+        hint
+    }
+}
+
+/// The node table: slots in display order.
+#[derive(Debug, Clone, Default)]
+pub struct NodeTable {
+    pub rows: Vec<usize>,
+    pub sort: NodeSort,
+    pub descending: bool,
+    pub filter: String,
+    pub cursor: Cursor,
+    /// Slot under the cursor, kept across re-sorts.
+    pub selected: Option<usize>,
+    pub dirty: bool,
+}
+
+impl NodeTable {
+    /// Sorts by the next column.
+    pub fn sort_next(&mut self) {
+        self.sort = self.sort.next();
+        self.descending = self.sort.descending_by_default();
+        self.dirty = true;
+    }
+
+    /// Rebuilds the index if anything it depends on changed.
+    pub fn refresh(&mut self, fleet: &Fleet, now: Instant) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let needle = self.filter.to_lowercase();
+        let nodes = fleet.nodes();
+        self.rows.clear();
+        self.rows.extend(
+            (0..nodes.len()).filter(|&s| needle.is_empty() || node_matches(&nodes[s], &needle)),
+        );
+        let timeout = fleet.failover_timeout();
+        let key = |n: &Node| -> f64 {
+            match self.sort {
+                NodeSort::Cpu => n.host.cpu_percent.into(),
+                NodeSort::Memory => n.host.memory_percent().into(),
+                NodeSort::Disk => n.host.disk_percent().into(),
+                NodeSort::Containers => n.containers.len() as f64,
+                NodeSort::Load => n.load().into(),
+                NodeSort::Name | NodeSort::State => 0.0,
+            }
+        };
+        let (sort, descending) = (self.sort, self.descending);
+        self.rows.sort_by(|&a, &b| {
+            let (na, nb) = (&nodes[a], &nodes[b]);
+            let ord = match sort {
+                NodeSort::Name => natural_cmp(na.name(), nb.name()),
+                NodeSort::State => na.state(now, timeout).cmp(&nb.state(now, timeout)),
+                _ => key(na).total_cmp(&key(nb)),
+            };
+            let ord = if descending { ord.reverse() } else { ord };
+            ord.then_with(|| natural_cmp(na.name(), nb.name()))
+        });
+        self.reselect();
+    }
+
+    fn reselect(&mut self) {
+        if let Some(slot) = self.selected {
+            if let Some(pos) = self.rows.iter().position(|s| *s == slot) {
+                self.cursor.row = pos;
+            }
+        }
+        self.cursor.clamp(self.rows.len());
+        self.selected = self.rows.get(self.cursor.row).copied();
+    }
+
+    /// Moves the cursor and remembers the slot under it.
+    pub fn step(&mut self, delta: isize) {
+        self.cursor.step(delta, self.rows.len());
+        self.selected = self.rows.get(self.cursor.row).copied();
+    }
+}
+
+fn node_matches(node: &Node, needle: &str) -> bool {
+    contains_ci(node.name(), needle)
+        || contains_ci(&node.endpoint, needle)
+        || node.info.as_ref().is_some_and(|i| {
+            contains_ci(&i.hostname, needle)
+                || i.labels
+                    .iter()
+                    .any(|(k, v)| contains_ci(k, needle) || contains_ci(v, needle))
+        })
+}
+
+/// Which containers the container table lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The node selected in the node table.
+    #[default]
+    SelectedNode,
+    /// Every node.
+    Fleet,
+}
+
+/// The container table: container references in display order.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerTable {
+    pub rows: Vec<ContainerRef>,
+    pub sort: ContainerSort,
+    pub descending: bool,
+    pub filter: String,
+    pub scope: Scope,
+    pub cursor: Cursor,
+    pub selected: Option<ContainerRef>,
+    pub dirty: bool,
+}
+
+impl ContainerTable {
+    /// Sorts by the next column.
+    pub fn sort_next(&mut self) {
+        self.sort = self.sort.next();
+        self.descending = self.sort.descending_by_default();
+        self.dirty = true;
+    }
+
+    /// Rebuilds the index if anything it depends on changed; `node` is the selected slot.
+    pub fn refresh(&mut self, fleet: &Fleet, node: Option<usize>, now_unix_ms: u64) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let needle = self.filter.to_lowercase();
+        let nodes = fleet.nodes();
+        let slots: Vec<usize> = match self.scope {
+            Scope::Fleet => (0..nodes.len()).collect(),
+            Scope::SelectedNode => node.into_iter().collect(),
+        };
+        let mut rows: Vec<(&Node, &Container, ContainerRef)> = Vec::new();
+        for slot in slots {
+            let n = &nodes[slot];
+            rows.extend(
+                n.containers
+                    .values()
+                    .filter(|c| needle.is_empty() || container_matches(n, c, &needle))
+                    .map(|c| {
+                        (
+                            n,
+                            c,
+                            ContainerRef {
+                                slot,
+                                key: c.spec.key,
+                            },
+                        )
+                    }),
+            );
+        }
+        let (sort, descending) = (self.sort, self.descending);
+        rows.sort_by(|a, b| {
+            let ord = compare_containers(sort, a, b, now_unix_ms);
+            let ord = if descending { ord.reverse() } else { ord };
+            ord.then_with(|| natural_cmp(a.0.name(), b.0.name()))
+                .then_with(|| natural_cmp(&a.1.spec.name, &b.1.spec.name))
+                .then_with(|| a.2.key.cmp(&b.2.key))
+        });
+        self.rows.clear();
+        self.rows.extend(rows.into_iter().map(|r| r.2));
+        if let Some(sel) = self.selected {
+            if let Some(pos) = self.rows.iter().position(|r| *r == sel) {
+                self.cursor.row = pos;
+            }
+        }
+        self.cursor.clamp(self.rows.len());
+        self.selected = self.rows.get(self.cursor.row).copied();
+    }
+
+    /// Moves the cursor and remembers the container under it.
+    pub fn step(&mut self, delta: isize) {
+        self.cursor.step(delta, self.rows.len());
+        self.selected = self.rows.get(self.cursor.row).copied();
+    }
+}
+
+type Row<'a> = (&'a Node, &'a Container, ContainerRef);
+
+fn compare_containers(sort: ContainerSort, a: &Row<'_>, b: &Row<'_>, now_ms: u64) -> Ordering {
+    let (ca, cb) = (&a.1.spec, &b.1.spec);
+    match sort {
+        ContainerSort::Node => natural_cmp(a.0.name(), b.0.name()),
+        ContainerSort::Name => natural_cmp(&ca.name, &cb.name),
+        ContainerSort::Service => natural_cmp(&ca.service, &cb.service),
+        ContainerSort::State => ca.state.cmp(&cb.state),
+        ContainerSort::Health => ca.health.cmp(&cb.health),
+        ContainerSort::Restarts => ca.restart_count.cmp(&cb.restart_count),
+        ContainerSort::Cpu => a.1.stats.cpu_percent.total_cmp(&b.1.stats.cpu_percent),
+        ContainerSort::Memory => {
+            a.1.stats
+                .memory_used_bytes
+                .cmp(&b.1.stats.memory_used_bytes)
+        }
+        ContainerSort::Uptime => {
+            uptime_ms(ca.started_unix_ms, now_ms).cmp(&uptime_ms(cb.started_unix_ms, now_ms))
+        }
+    }
+}
+
+fn uptime_ms(started: u64, now: u64) -> u64 {
+    if started == 0 {
+        0
+    } else {
+        now.saturating_sub(started)
+    }
+}
+
+fn container_matches(node: &Node, c: &Container, needle: &str) -> bool {
+    let s = &c.spec;
+    contains_ci(&s.name, needle)
+        || contains_ci(&s.service, needle)
+        || contains_ci(&s.image, needle)
+        || contains_ci(node.name(), needle)
+        || s.id.starts_with(needle)
+        || contains_ci(s.state.as_str(), needle)
+        || contains_ci(s.health.as_str(), needle)
+}
+
+/// Case-insensitive substring test; `needle` must already be lower case.
+fn contains_ci(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() && needle.is_ascii() {
+        haystack
+            .as_bytes()
+            .windows(needle.len().max(1))
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+            || needle.is_empty()
+    } else {
+        haystack.to_lowercase().contains(needle)
+    }
+}
+
+/// Compares names so that `node-2` sorts before `node-10`.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (na, nb) = (trim_zeros(&a[..da]), trim_zeros(&b[..db]));
+                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                a = &a[da..];
+                b = &b[db..];
+            }
+            (Some(x), Some(y)) => {
+                let ord = x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase());
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let first = digits
+        .iter()
+        .position(|d| *d != b'0')
+        .unwrap_or(digits.len());
+    &digits[first..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn natural_order_puts_2_before_10() {
+        let mut names = vec!["node-10", "node-2", "Node-1", "node-02a", "web"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            vec!["Node-1", "node-2", "node-02a", "node-10", "web"]
+        );
+    }
+
+    #[test]
+    fn offset_keeps_the_cursor_visible() {
+        assert_eq!(visible_offset(0, 0, 10), 0);
+        assert_eq!(visible_offset(9, 0, 10), 0);
+        assert_eq!(visible_offset(10, 0, 10), 1);
+        assert_eq!(visible_offset(3, 5, 10), 3);
+        assert_eq!(visible_offset(12, 5, 10), 5);
+    }
+
+    #[test]
+    fn container_index_sorts_filters_and_keeps_the_selection() {
+        let now = Instant::now();
+        let fleet = fixtures::fleet(3, 10, now);
+        let mut t = ContainerTable {
+            scope: Scope::Fleet,
+            dirty: true,
+            ..Default::default()
+        };
+        t.refresh(&fleet, None, 0);
+        assert_eq!(t.rows.len(), 30);
+        t.sort = ContainerSort::Cpu;
+        t.descending = true;
+        t.dirty = true;
+        t.refresh(&fleet, None, 0);
+        let cpu = |r: &ContainerRef| fleet.nodes()[r.slot].containers[&r.key].stats.cpu_percent;
+        assert!(t.rows.windows(2).all(|w| cpu(&w[0]) >= cpu(&w[1])));
+        t.step(5);
+        let chosen = t.selected.unwrap();
+        t.sort = ContainerSort::Name;
+        t.dirty = true;
+        t.refresh(&fleet, None, 0);
+        assert_eq!(
+            t.selected,
+            Some(chosen),
+            "selection follows the container, not the row"
+        );
+        t.filter = "postgres".into();
+        t.dirty = true;
+        t.refresh(&fleet, None, 0);
+        assert!(!t.rows.is_empty());
+        assert!(
+            t.rows
+                .iter()
+                .all(|r| fleet.nodes()[r.slot].containers[&r.key].spec.service == "db")
+        );
+        t.scope = Scope::SelectedNode;
+        t.dirty = true;
+        t.refresh(&fleet, Some(1), 0);
+        assert!(t.rows.iter().all(|r| r.slot == 1));
+    }
+
+    #[test]
+    fn node_index_sorts_by_load_descending() {
+        let now = Instant::now();
+        let fleet = fixtures::fleet(12, 4, now);
+        let mut t = NodeTable {
+            dirty: true,
+            ..Default::default()
+        };
+        t.refresh(&fleet, now);
+        let names: Vec<_> = t.rows.iter().map(|s| fleet.nodes()[*s].name()).collect();
+        assert_eq!(names.first(), Some(&"node-00"));
+        assert_eq!(names.last(), Some(&"node-11"));
+        while t.sort != NodeSort::Load {
+            t.sort_next();
+        }
+        t.refresh(&fleet, now);
+        let loads: Vec<f32> = t.rows.iter().map(|s| fleet.nodes()[*s].load()).collect();
+        assert!(loads.windows(2).all(|w| w[0] >= w[1]), "{loads:?}");
+    }
+}

@@ -1,0 +1,123 @@
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::fixtures;
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn app(nodes: usize, containers: usize) -> App {
+    let now = Instant::now();
+    let mut app = App::new(fixtures::fleet(nodes, containers, now), now);
+    app.update(Action::Viewport {
+        nodes: 5,
+        containers: 8,
+    });
+    app
+}
+
+#[test]
+fn moving_in_the_node_table_rescopes_the_container_table() {
+    let mut app = app(4, 6);
+    assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-00"));
+    assert_eq!(app.containers.rows.len(), 6);
+    assert!(app.containers.rows.iter().all(|r| r.slot == 0));
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-01"));
+    assert!(app.containers.rows.iter().all(|r| r.slot == 1));
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-03"));
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-00"));
+}
+
+#[test]
+fn enter_focuses_containers_and_zero_widens_to_the_fleet() {
+    let mut app = app(3, 5);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, Focus::Containers);
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.containers.cursor.row, 1);
+    key(&mut app, KeyCode::Char('0'));
+    assert_eq!(app.containers.rows.len(), 15);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus, Focus::Nodes);
+}
+
+#[test]
+fn filter_typing_narrows_and_escape_clears() {
+    let mut app = app(2, 12);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('/'));
+    assert_eq!(app.input, Input::Filter);
+    for c in "redis".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.containers.filter, "redis");
+    assert_eq!(app.containers.rows.len(), 2);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.input, Input::Normal);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.containers.filter.is_empty());
+    assert_eq!(app.containers.rows.len(), 12);
+}
+
+#[test]
+fn page_down_moves_a_screenful_and_keeps_the_cursor_visible() {
+    let mut app = app(30, 1);
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('d'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(app.nodes.cursor.row, 4);
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('d'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(app.nodes.cursor.row, 8);
+    assert!(app.nodes.cursor.offset <= 8 && 8 < app.nodes.cursor.offset + 5);
+}
+
+#[test]
+fn agent_data_asks_for_a_deferred_redraw_and_keys_for_an_immediate_one() {
+    let mut app = app(2, 2);
+    app.take_redraw();
+    app.update(Action::Agent(crate::model::AgentUpdate::Down {
+        slot: 1,
+        reason: "gone".into(),
+    }));
+    assert_eq!(app.take_redraw(), Redraw::Data);
+    app.update(Action::Tick);
+    assert_eq!(
+        app.take_redraw(),
+        Redraw::Data,
+        "ages of a down node keep ticking"
+    );
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.take_redraw(), Redraw::Now);
+    app.update(Action::Tick);
+    app.take_redraw();
+}
+
+#[test]
+fn nothing_changes_nothing_redraws() {
+    let mut app = app(2, 2);
+    app.take_redraw();
+    app.update(Action::Tick);
+    assert_eq!(app.take_redraw(), Redraw::None);
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it_and_q_quits() {
+    let mut app = app(1, 1);
+    key(&mut app, KeyCode::Char('?'));
+    assert!(app.show_help);
+    key(&mut app, KeyCode::Char('j'));
+    assert!(!app.show_help);
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit);
+}

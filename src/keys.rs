@@ -1,0 +1,482 @@
+//! Keymap as data: default bindings in code, patched by the config file's `[keys]` table.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Something a key can ask the console to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Command {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    FocusNext,
+    FocusPrev,
+    Open,
+    Back,
+    Filter,
+    SortNext,
+    SortReverse,
+    ToggleScope,
+    ToggleDetail,
+    Help,
+}
+
+impl Command {
+    /// Every command, in the order help lists them.
+    pub const ALL: [Command; 17] = [
+        Command::Up,
+        Command::Down,
+        Command::PageUp,
+        Command::PageDown,
+        Command::Top,
+        Command::Bottom,
+        Command::FocusNext,
+        Command::FocusPrev,
+        Command::Open,
+        Command::Back,
+        Command::Filter,
+        Command::SortNext,
+        Command::SortReverse,
+        Command::ToggleScope,
+        Command::ToggleDetail,
+        Command::Help,
+        Command::Quit,
+    ];
+
+    /// Name used in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Quit => "quit",
+            Self::Up => "up",
+            Self::Down => "down",
+            Self::PageUp => "page_up",
+            Self::PageDown => "page_down",
+            Self::Top => "top",
+            Self::Bottom => "bottom",
+            Self::FocusNext => "focus_next",
+            Self::FocusPrev => "focus_prev",
+            Self::Open => "open",
+            Self::Back => "back",
+            Self::Filter => "filter",
+            Self::SortNext => "sort_next",
+            Self::SortReverse => "sort_reverse",
+            Self::ToggleScope => "toggle_scope",
+            Self::ToggleDetail => "toggle_detail",
+            Self::Help => "help",
+        }
+    }
+
+    /// What the command does, for the help view.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Quit => "quit",
+            Self::Up => "move up",
+            Self::Down => "move down",
+            Self::PageUp => "page up",
+            Self::PageDown => "page down",
+            Self::Top => "go to the first row",
+            Self::Bottom => "go to the last row",
+            Self::FocusNext => "focus the next pane",
+            Self::FocusPrev => "focus the previous pane",
+            Self::Open => "open: a node's containers",
+            Self::Back => "back: clear filter, close overlay",
+            Self::Filter => "filter the focused table",
+            Self::SortNext => "sort by the next column",
+            Self::SortReverse => "reverse the sort order",
+            Self::ToggleScope => "containers: selected node / whole fleet",
+            Self::ToggleDetail => "show or hide the detail pane",
+            Self::Help => "this help",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// A key with its modifiers, normalised so lookups match what the terminal sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+impl Key {
+    /// Normalises a terminal key event (Shift is folded into letters, Shift-Tab is BackTab).
+    pub fn from_event(event: KeyEvent) -> Self {
+        let mut modifiers = event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let code = match event.code {
+            KeyCode::Char(c) if event.modifiers.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            KeyCode::BackTab => KeyCode::BackTab,
+            other => other,
+        };
+        if matches!(code, KeyCode::Char(_)) || code == KeyCode::BackTab {
+            // Shift is already in the character (or in BackTab).
+        } else {
+            modifiers |= event.modifiers & KeyModifiers::SHIFT;
+        }
+        Self { code, modifiers }
+    }
+}
+
+/// Why a key name in the config did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "key name {0:?} is empty or not understood; write a character like \"j\" or a name like \"<Ctrl-d>\", \"<Enter>\", \"<F5>\""
+    )]
+    BadKey(String),
+    #[error("unknown command {command:?} for key {key:?}; known commands: {known}")]
+    BadCommand {
+        key: String,
+        command: String,
+        known: String,
+    },
+}
+
+/// Parses a key name: a single character (`j`, `?`, `G`) or `<[Ctrl-|Alt-|Shift-]NAME>`.
+pub fn parse_key(text: &str) -> Result<Key, KeyError> {
+    let bad = || KeyError::BadKey(text.to_string());
+    let mut chars = text.chars();
+    if let (Some(c), None) = (chars.next(), chars.next()) {
+        return Ok(Key {
+            code: KeyCode::Char(c),
+            modifiers: KeyModifiers::NONE,
+        });
+    }
+    let inner = text
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .ok_or_else(bad)?;
+    let mut modifiers = KeyModifiers::NONE;
+    let mut rest = inner;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let (m, len) = if lower.starts_with("ctrl-") {
+            (KeyModifiers::CONTROL, 5)
+        } else if lower.starts_with("c-") {
+            (KeyModifiers::CONTROL, 2)
+        } else if lower.starts_with("alt-") {
+            (KeyModifiers::ALT, 4)
+        } else if lower.starts_with("a-") || lower.starts_with("m-") {
+            (KeyModifiers::ALT, 2)
+        } else if lower.starts_with("shift-") {
+            (KeyModifiers::SHIFT, 6)
+        } else if lower.starts_with("s-") {
+            (KeyModifiers::SHIFT, 2)
+        } else {
+            break;
+        };
+        if rest.len() == len {
+            break;
+        }
+        modifiers |= m;
+        rest = &rest[len..];
+    }
+    let mut chars = rest.chars();
+    let code = match (chars.next(), chars.next()) {
+        (Some(c), None) => {
+            if modifiers.contains(KeyModifiers::SHIFT) {
+                modifiers -= KeyModifiers::SHIFT;
+                KeyCode::Char(c.to_ascii_uppercase())
+            } else if modifiers.contains(KeyModifiers::CONTROL) {
+                KeyCode::Char(c.to_ascii_lowercase())
+            } else {
+                KeyCode::Char(c)
+            }
+        }
+        _ => named_key(&rest.to_ascii_lowercase()).ok_or_else(bad)?,
+    };
+    let code = if code == KeyCode::Tab && modifiers.contains(KeyModifiers::SHIFT) {
+        modifiers -= KeyModifiers::SHIFT;
+        KeyCode::BackTab
+    } else {
+        code
+    };
+    Ok(Key { code, modifiers })
+}
+
+fn named_key(name: &str) -> Option<KeyCode> {
+    Some(match name {
+        "enter" | "cr" | "return" => KeyCode::Enter,
+        "esc" | "escape" => KeyCode::Esc,
+        "tab" => KeyCode::Tab,
+        "backtab" => KeyCode::BackTab,
+        "space" => KeyCode::Char(' '),
+        "bs" | "backspace" => KeyCode::Backspace,
+        "del" | "delete" => KeyCode::Delete,
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "pageup" | "pgup" => KeyCode::PageUp,
+        "pagedown" | "pgdn" => KeyCode::PageDown,
+        "lt" => KeyCode::Char('<'),
+        "gt" => KeyCode::Char('>'),
+        f if f.starts_with('f') => {
+            KeyCode::F(f[1..].parse().ok().filter(|n| (1..=24).contains(n))?)
+        }
+        _ => return None,
+    })
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut prefix = String::new();
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            prefix.push_str("Ctrl-");
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            prefix.push_str("Alt-");
+        }
+        if self.modifiers.contains(KeyModifiers::SHIFT) {
+            prefix.push_str("Shift-");
+        }
+        let name = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) if prefix.is_empty() => return write!(f, "{c}"),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "Shift-Tab".into(),
+            KeyCode::Backspace => "Backspace".into(),
+            KeyCode::Delete => "Del".into(),
+            KeyCode::Up => "Up".into(),
+            KeyCode::Down => "Down".into(),
+            KeyCode::Left => "Left".into(),
+            KeyCode::Right => "Right".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            other => format!("{other:?}"),
+        };
+        write!(f, "<{prefix}{name}>")
+    }
+}
+
+/// Which command each key runs.
+#[derive(Debug, Clone)]
+pub struct KeyMap {
+    bindings: HashMap<Key, Command>,
+}
+
+impl Default for KeyMap {
+    fn default() -> Self {
+        let defaults: &[(&str, Command)] = &[
+            ("q", Command::Quit),
+            ("<Ctrl-c>", Command::Quit),
+            ("k", Command::Up),
+            ("<Up>", Command::Up),
+            ("j", Command::Down),
+            ("<Down>", Command::Down),
+            ("<Ctrl-u>", Command::PageUp),
+            ("<PageUp>", Command::PageUp),
+            ("<Ctrl-d>", Command::PageDown),
+            ("<PageDown>", Command::PageDown),
+            ("g", Command::Top),
+            ("<Home>", Command::Top),
+            ("G", Command::Bottom),
+            ("<End>", Command::Bottom),
+            ("<Tab>", Command::FocusNext),
+            ("l", Command::FocusNext),
+            ("<Right>", Command::FocusNext),
+            ("<S-Tab>", Command::FocusPrev),
+            ("h", Command::FocusPrev),
+            ("<Left>", Command::FocusPrev),
+            ("<Enter>", Command::Open),
+            ("<Esc>", Command::Back),
+            ("/", Command::Filter),
+            ("o", Command::SortNext),
+            ("O", Command::SortReverse),
+            ("0", Command::ToggleScope),
+            ("i", Command::ToggleDetail),
+            ("?", Command::Help),
+        ];
+        let mut bindings = HashMap::new();
+        for (name, command) in defaults {
+            if let Ok(key) = parse_key(name) {
+                bindings.insert(key, *command);
+            }
+        }
+        Self { bindings }
+    }
+}
+
+impl KeyMap {
+    /// The defaults patched by `[keys]` entries (`"<Ctrl-n>" = "down"`, `"x" = "none"`).
+    pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<Self, KeyError> {
+        let mut map = Self::default();
+        for (key_name, command_name) in overrides {
+            let key = parse_key(key_name)?;
+            if command_name == "none" {
+                map.bindings.remove(&key);
+                continue;
+            }
+            let command = Command::from_name(command_name).ok_or_else(|| KeyError::BadCommand {
+                key: key_name.clone(),
+                command: command_name.clone(),
+                known: Command::ALL
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+            map.bindings.insert(key, command);
+        }
+        Ok(map)
+    }
+
+    /// The command bound to a key event, if any.
+    pub fn command(&self, event: KeyEvent) -> Option<Command> {
+        self.bindings.get(&Key::from_event(event)).copied()
+    }
+
+    /// Keys bound to a command, shortest name first, for help and hints.
+    pub fn keys_for(&self, command: Command) -> Vec<Key> {
+        let mut keys: Vec<Key> = self
+            .bindings
+            .iter()
+            .filter(|(_, c)| **c == command)
+            .map(|(k, _)| *k)
+            .collect();
+        keys.sort_by_key(|k| (k.to_string().len(), k.to_string()));
+        keys
+    }
+
+    /// The shortest key for a command, as text (`"?"`, `"<Tab>"`), or empty if unbound.
+    pub fn hint(&self, command: Command) -> String {
+        self.keys_for(command)
+            .first()
+            .map(Key::to_string)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn parses_characters_and_named_keys() {
+        assert_eq!(
+            parse_key("j").unwrap(),
+            Key {
+                code: KeyCode::Char('j'),
+                modifiers: KeyModifiers::NONE
+            }
+        );
+        assert_eq!(
+            parse_key("<Ctrl-d>").unwrap(),
+            Key {
+                code: KeyCode::Char('d'),
+                modifiers: KeyModifiers::CONTROL
+            }
+        );
+        assert_eq!(
+            parse_key("<C-D>").unwrap(),
+            Key {
+                code: KeyCode::Char('d'),
+                modifiers: KeyModifiers::CONTROL
+            }
+        );
+        assert_eq!(parse_key("<S-Tab>").unwrap().code, KeyCode::BackTab);
+        assert_eq!(parse_key("<Shift-g>").unwrap(), parse_key("G").unwrap());
+        assert_eq!(parse_key("<F5>").unwrap().code, KeyCode::F(5));
+        assert_eq!(parse_key("<pagedown>").unwrap().code, KeyCode::PageDown);
+        assert_eq!(parse_key("<Alt-x>").unwrap().modifiers, KeyModifiers::ALT);
+        assert_eq!(
+            parse_key("<Ctrl-->").unwrap(),
+            Key {
+                code: KeyCode::Char('-'),
+                modifiers: KeyModifiers::CONTROL
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_what_it_does_not_understand() {
+        for bad in ["", "jj", "<Hyper-x>", "<F99>", "<>", "<Ctrl->", "Enter"] {
+            assert!(parse_key(bad).is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn terminal_events_match_bindings() {
+        let map = KeyMap::default();
+        assert_eq!(
+            map.command(ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Command::Bottom)
+        );
+        assert_eq!(
+            map.command(ev(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+            Some(Command::PageDown)
+        );
+        assert_eq!(
+            map.command(ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Command::FocusPrev)
+        );
+        assert_eq!(
+            map.command(ev(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+            Some(Command::Help)
+        );
+        assert_eq!(
+            map.command(ev(KeyCode::Char('z'), KeyModifiers::NONE)),
+            None
+        );
+    }
+
+    #[test]
+    fn config_overrides_patch_the_defaults() {
+        let overrides = BTreeMap::from([
+            ("<Ctrl-n>".to_string(), "down".to_string()),
+            ("q".to_string(), "none".to_string()),
+        ]);
+        let map = KeyMap::with_overrides(&overrides).unwrap();
+        assert_eq!(
+            map.command(ev(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+            Some(Command::Down)
+        );
+        assert_eq!(
+            map.command(ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(map.hint(Command::Quit), "<Ctrl-c>");
+        let bad = BTreeMap::from([("x".to_string(), "explode".to_string())]);
+        let err = KeyMap::with_overrides(&bad).unwrap_err().to_string();
+        assert!(err.contains("unknown command \"explode\""), "{err}");
+    }
+
+    #[test]
+    fn key_names_round_trip() {
+        for name in [
+            "j",
+            "?",
+            "<Ctrl-d>",
+            "<Enter>",
+            "<Shift-Tab>",
+            "<F5>",
+            "<PgDn>",
+            "<Space>",
+        ] {
+            let key = parse_key(name).unwrap();
+            assert_eq!(parse_key(&key.to_string()).unwrap(), key, "{name}");
+        }
+    }
+}

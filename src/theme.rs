@@ -1,0 +1,139 @@
+//! Colours by meaning. Widgets ask `theme.status(NodeState::Failed)`, never for a raw colour.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::model::{CheckStatus, ContainerState, Health, NodeState};
+
+/// Percent at or above which a gauge is shown as a warning.
+pub const WARN_PERCENT: f32 = 80.0;
+/// Percent at or above which a gauge is shown as critical.
+pub const CRIT_PERCENT: f32 = 95.0;
+
+/// The colours the console draws with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theme {
+    pub name: String,
+    pub text: Style,
+    pub dim: Style,
+    pub title: Style,
+    pub title_focused: Style,
+    pub border: Style,
+    pub border_focused: Style,
+    pub header: Style,
+    pub table_header: Style,
+    pub selected: Style,
+    pub ok: Style,
+    pub warn: Style,
+    pub crit: Style,
+    pub info: Style,
+    pub stale: Style,
+    pub key_hint: Style,
+    pub sparkline: Style,
+}
+
+impl Default for Theme {
+    fn default() -> Self {
+        Self::dark()
+    }
+}
+
+impl Theme {
+    /// The default dark theme.
+    pub fn dark() -> Self {
+        Self {
+            name: "dark".into(),
+            text: Style::new().fg(Color::Gray),
+            dim: Style::new().fg(Color::DarkGray),
+            title: Style::new().fg(Color::Gray).add_modifier(Modifier::BOLD),
+            title_focused: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            border: Style::new().fg(Color::DarkGray),
+            border_focused: Style::new().fg(Color::Cyan),
+            header: Style::new().fg(Color::White).add_modifier(Modifier::BOLD),
+            table_header: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            selected: Style::new()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
+            ok: Style::new().fg(Color::Green),
+            warn: Style::new().fg(Color::Yellow),
+            crit: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            info: Style::new().fg(Color::Cyan),
+            stale: Style::new()
+                .fg(Color::DarkGray)
+                .add_modifier(Modifier::ITALIC),
+            key_hint: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            sparkline: Style::new().fg(Color::Cyan),
+        }
+    }
+
+    /// Style of a node state.
+    pub fn status(&self, state: NodeState) -> Style {
+        match state {
+            NodeState::Active => self.ok,
+            NodeState::Standby => self.info,
+            NodeState::Maintenance => self.warn,
+            NodeState::Failed => self.crit,
+            NodeState::Unknown => self.stale.add_modifier(Modifier::BOLD),
+        }
+    }
+
+    /// Style of a container state.
+    pub fn container_state(&self, state: ContainerState) -> Style {
+        match state {
+            ContainerState::Running => self.ok,
+            ContainerState::Created | ContainerState::Paused => self.info,
+            ContainerState::Restarting => self.warn,
+            ContainerState::Exited | ContainerState::Dead => self.crit,
+            ContainerState::Unknown => self.dim,
+        }
+    }
+
+    /// Style of a container health status.
+    pub fn health(&self, health: Health) -> Style {
+        match health {
+            Health::Healthy => self.ok,
+            Health::Starting => self.info,
+            Health::Unhealthy => self.crit,
+            Health::None => self.dim,
+        }
+    }
+
+    /// Style of one of the agent's own checks.
+    pub fn check(&self, status: CheckStatus) -> Style {
+        match status {
+            CheckStatus::Ok => self.ok,
+            CheckStatus::Warning => self.warn,
+            CheckStatus::Failing => self.crit,
+            CheckStatus::Unknown => self.dim,
+        }
+    }
+
+    /// Style of a usage figure: normal, warning at 80 %, critical at 95 %.
+    pub fn usage(&self, percent: f32) -> Style {
+        if percent >= CRIT_PERCENT {
+            self.crit
+        } else if percent >= WARN_PERCENT {
+            self.warn
+        } else {
+            self.text
+        }
+    }
+
+    /// Style of a pane title.
+    pub fn title(&self, focused: bool) -> Style {
+        if focused {
+            self.title_focused
+        } else {
+            self.title
+        }
+    }
+
+    /// Style of a pane border.
+    pub fn border(&self, focused: bool) -> Style {
+        if focused {
+            self.border_focused
+        } else {
+            self.border
+        }
+    }
+}
