@@ -1,0 +1,279 @@
+//! One agent connection: connect, watch, check sequencing, convert, forward; on any failure
+//! report the node down at once and retry with backoff, until cancelled.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use fleetdeck_proto::agent_client::AgentClient;
+use fleetdeck_proto::watch_event::Body;
+use fleetdeck_proto::{WatchEvent, WatchRequest};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use tokio::sync::mpsc;
+use tonic::Streaming;
+use tonic::transport::Channel;
+
+use super::convert::{self, ConvertError};
+use super::{AgentAddr, WatchOptions};
+use crate::model::{AgentUpdate, NodeSnapshot};
+
+/// Why a link to an agent is not (or no longer) usable; `Display` is the short reason shown
+/// on screen ("connection refused", "no data for 6 s").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The address could not be turned into an endpoint.
+    #[error("{0}")]
+    Address(String),
+    /// Opening the connection failed.
+    #[error("{0}")]
+    Connect(String),
+    /// The stream (or the call opening it) failed.
+    #[error("{0}")]
+    Stream(String),
+    /// The agent closed the stream.
+    #[error("stream ended")]
+    Ended,
+    /// Nothing arrived for this long.
+    #[error("no data for {}", secs(*.0))]
+    Silent(Duration),
+    /// A message did not follow the previous one (a gap, or a restart without a snapshot).
+    #[error("{0}")]
+    OutOfSequence(String),
+    /// A message the console cannot use.
+    #[error("bad message: {0}")]
+    Malformed(#[from] ConvertError),
+    /// The whole exchange took longer than allowed.
+    #[error("timed out after {}", secs(*.0))]
+    Timeout(Duration),
+}
+
+/// Tracks the (epoch, seq) a stream has left the console at, so a missed message or an
+/// agent restart without a fresh snapshot is caught instead of applied on stale state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sequence {
+    at: Option<(u64, u64)>,
+}
+
+impl Sequence {
+    /// Accepts `event` as the next message of the stream, or says why it does not follow.
+    pub fn accept(&mut self, event: &WatchEvent) -> Result<(), LinkError> {
+        let (epoch, seq) = (event.epoch, event.seq);
+        match (&event.body, self.at) {
+            (Some(Body::Snapshot(_)), _) => {
+                self.at = Some((epoch, seq));
+                Ok(())
+            }
+            (None, _) => Err(ConvertError::EmptyBody.into()),
+            (Some(_), None) => Err(LinkError::OutOfSequence(
+                "stream did not open with a snapshot".into(),
+            )),
+            (Some(_), Some((e, _))) if e != epoch => Err(LinkError::OutOfSequence(
+                "agent restarted without a snapshot".into(),
+            )),
+            (Some(Body::Delta(_)), Some((_, last))) if seq != last.wrapping_add(1) => Err(
+                LinkError::OutOfSequence(format!("missed updates (got {seq} after {last})")),
+            ),
+            (Some(Body::Heartbeat(_)), Some((_, last))) if seq != last => {
+                Err(LinkError::OutOfSequence(format!(
+                    "missed updates (heartbeat at {seq}, have {last})"
+                )))
+            }
+            (Some(_), Some(_)) => {
+                self.at = Some((epoch, seq));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Opens a connection to one agent.
+pub async fn connect(
+    addr: &AgentAddr,
+    connect_timeout: Duration,
+) -> Result<AgentClient<Channel>, LinkError> {
+    let endpoint = addr
+        .endpoint(connect_timeout)
+        .map_err(|e| LinkError::Address(e.to_string()))?;
+    // The endpoint's timeout covers the TCP connect; this one also covers name resolution.
+    match tokio::time::timeout(connect_timeout, endpoint.connect()).await {
+        Ok(Ok(channel)) => Ok(AgentClient::new(channel)),
+        Ok(Err(e)) => Err(LinkError::Connect(reason(&e, "cannot connect"))),
+        Err(_) => Err(LinkError::Connect("connect timed out".into())),
+    }
+}
+
+/// Connects, opens a watch and returns its first message (a snapshot) as
+/// `(epoch, seq, snapshot)`, all within `timeout`.
+pub async fn fetch_snapshot(
+    addr: &AgentAddr,
+    client_name: &str,
+    timeout: Duration,
+) -> Result<(u64, u64, NodeSnapshot), LinkError> {
+    let work = async {
+        let mut stream = open_watch(addr, client_name, timeout, timeout).await?;
+        let event = stream
+            .message()
+            .await
+            .map_err(|s| LinkError::Stream(reason(&s, "stream failed")))?
+            .ok_or(LinkError::Ended)?;
+        Sequence::default().accept(&event)?;
+        match event.body {
+            Some(Body::Snapshot(s)) => Ok((event.epoch, event.seq, convert::snapshot(s)?)),
+            _ => Err(LinkError::OutOfSequence(
+                "stream did not open with a snapshot".into(),
+            )),
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .unwrap_or(Err(LinkError::Timeout(timeout)))
+}
+
+async fn open_watch(
+    addr: &AgentAddr,
+    client_name: &str,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+) -> Result<Streaming<WatchEvent>, LinkError> {
+    let mut client = connect(addr, connect_timeout).await?;
+    let request = WatchRequest {
+        client_name: client_name.to_string(),
+    };
+    match tokio::time::timeout(response_timeout, client.watch(request)).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(LinkError::Stream(reason(&status, "watch refused"))),
+        Err(_) => Err(LinkError::Silent(response_timeout)),
+    }
+}
+
+/// Follows the agent in `slot` forever: every message becomes an update on `updates`, every
+/// failure an `AgentUpdate::Down` followed by a retry. Returns when `updates` is closed.
+pub async fn watch_forever(
+    slot: usize,
+    addr: AgentAddr,
+    options: WatchOptions,
+    updates: mpsc::Sender<AgentUpdate>,
+) {
+    let mut backoff = options.backoff.clone();
+    let mut rng = SmallRng::seed_from_u64(jitter_seed(slot));
+    loop {
+        let failure = match watch_once(slot, &addr, &options, &updates, &mut backoff).await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        let down = AgentUpdate::Down {
+            slot,
+            reason: failure.to_string(),
+        };
+        if updates.send(down).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(backoff.next_delay(&mut rng)).await;
+    }
+}
+
+/// One connection's life. `Ok(())` means the receiver is gone and the watcher should stop.
+async fn watch_once(
+    slot: usize,
+    addr: &AgentAddr,
+    options: &WatchOptions,
+    updates: &mpsc::Sender<AgentUpdate>,
+    backoff: &mut super::Backoff,
+) -> Result<(), LinkError> {
+    let silence = options.silence_timeout;
+    let mut stream =
+        open_watch(addr, &options.client_name, options.connect_timeout, silence).await?;
+    let mut sequence = Sequence::default();
+    loop {
+        let event = match tokio::time::timeout(silence, stream.message()).await {
+            Err(_) => return Err(LinkError::Silent(silence)),
+            Ok(Err(status)) => return Err(LinkError::Stream(reason(&status, "stream failed"))),
+            Ok(Ok(None)) => return Err(LinkError::Ended),
+            Ok(Ok(Some(event))) => event,
+        };
+        sequence.accept(&event)?;
+        let is_snapshot = matches!(event.body, Some(Body::Snapshot(_)));
+        let update = convert::watch_event(slot, event)?;
+        if updates.send(update).await.is_err() {
+            return Ok(());
+        }
+        if is_snapshot {
+            // A working stream: the next failure is retried quickly again.
+            backoff.reset();
+        }
+    }
+}
+
+/// A short human reason for a transport error or a gRPC status, from its cause chain.
+fn reason(err: &(dyn StdError + 'static), fallback: &str) -> String {
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(err);
+    let mut texts = Vec::new();
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return io_reason(io);
+        }
+        if let Some(status) = e.downcast_ref::<tonic::Status>() {
+            texts.push(status.message().to_string());
+        } else {
+            texts.push(e.to_string());
+        }
+        cause = e.source();
+    }
+    let all = texts.join(": ").to_lowercase();
+    if all.contains("timed out") || all.contains("elapsed") {
+        "connect timed out".into()
+    } else if all.contains("dns") || all.contains("lookup") || all.contains("resolve") {
+        "host not found".into()
+    } else if all.contains("connection reset") || all.contains("broken pipe") {
+        "connection lost".into()
+    } else if let Some(text) = texts.into_iter().rev().find(|t| !t.trim().is_empty()) {
+        // The innermost cause says the most; keep it to one short line.
+        let line: String = text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(80)
+            .collect();
+        format!("{fallback}: {line}")
+    } else {
+        fallback.to_string()
+    }
+}
+
+fn io_reason(io: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match io.kind() {
+        K::ConnectionRefused => "connection refused".into(),
+        K::TimedOut => "connect timed out".into(),
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            "connection lost".into()
+        }
+        K::NotFound => "host not found".into(),
+        _ if io.to_string().contains("lookup") => "host not found".into(),
+        kind => kind.to_string(),
+    }
+}
+
+/// "6 s", "1.5 s", "250 ms": durations as the reasons show them.
+fn secs(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// Different per slot and per run, so consoles and connections do not retry in lockstep.
+fn jitter_seed(slot: usize) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (slot as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;

@@ -1,0 +1,107 @@
+//! Agent connections: one tokio task per agent watches its node and sends plain
+//! [`AgentUpdate`]s to the UI task over a bounded channel. The UI never awaits the network.
+
+mod backoff;
+mod connection;
+pub mod convert;
+mod endpoint;
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub use backoff::{Backoff, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP};
+pub use connection::{LinkError, Sequence, connect, fetch_snapshot, watch_forever};
+pub use endpoint::{
+    AddrError, AgentAddr, CONNECT_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, parse_all,
+};
+
+use crate::model::AgentUpdate;
+
+/// Heartbeat interval agents use unless told otherwise.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
+/// Silence after which a stream is taken as dead: three missed heartbeats.
+pub const DEFAULT_SILENCE_TIMEOUT: Duration = Duration::from_secs(6);
+/// Name the console gives itself in the agents' logs.
+pub const CLIENT_NAME: &str = concat!("fleetdeck-console/", env!("CARGO_PKG_VERSION"));
+
+/// How watchers connect and when they give up on a stream.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Sent to the agent for its log.
+    pub client_name: String,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// No message for this long (about 3 heartbeats) and the stream is dropped.
+    pub silence_timeout: Duration,
+    /// Delays between reconnection attempts.
+    pub backoff: Backoff,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self {
+            client_name: CLIENT_NAME.to_string(),
+            connect_timeout: CONNECT_TIMEOUT,
+            silence_timeout: DEFAULT_SILENCE_TIMEOUT,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// The running watcher tasks, one per agent; dropping this cancels them all.
+#[derive(Debug)]
+pub struct Watchers {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Watchers {
+    /// Spawns one watcher per address on the current tokio runtime; updates for
+    /// `addrs[i]` carry `slot: i`. Must be called from within a tokio runtime.
+    pub fn spawn(
+        addrs: &[AgentAddr],
+        options: &WatchOptions,
+        updates: &mpsc::Sender<AgentUpdate>,
+    ) -> Self {
+        let tasks = addrs
+            .iter()
+            .enumerate()
+            .map(|(slot, addr)| {
+                let task = watch_forever(slot, addr.clone(), options.clone(), updates.clone());
+                tokio::spawn(task)
+            })
+            .collect();
+        Self { tasks }
+    }
+
+    /// Number of watchers.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// True when there are no watchers.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// Cancels every watcher and waits until they have stopped (their sockets closed).
+    pub async fn shutdown(mut self) {
+        let tasks = std::mem::take(&mut self.tasks);
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            // A cancelled task reports a JoinError by design; nothing else can come back.
+            let _cancelled = task.await;
+        }
+    }
+}
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
