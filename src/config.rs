@@ -1,0 +1,549 @@
+//! The console's settings: a TOML file in the platform config dir, patched by the
+//! environment and the command line. Every setting is optional; unknown keys are errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::client::{AddrError, AgentAddr, WatchOptions};
+
+/// Environment variable naming agents, comma-separated, when no `--agent` is given.
+pub const AGENTS_ENV: &str = "FLEETDECK_AGENTS";
+/// Default time an unreachable node stays UNKNOWN before it is FAILED.
+pub const DEFAULT_FAILOVER_TIMEOUT_SECS: u64 = 10;
+/// Default silence after which a stream is dropped: three missed 2 s heartbeats.
+pub const DEFAULT_HEARTBEAT_SILENCE_SECS: u64 = 6;
+/// Default cadence at which the UI redraws changed agent data.
+pub const DEFAULT_REFRESH_INTERVAL_MS: u64 = 1000;
+
+const FAILOVER_RANGE_SECS: (u64, u64) = (1, 86_400);
+const SILENCE_RANGE_SECS: (u64, u64) = (1, 3_600);
+const REFRESH_RANGE_MS: (u64, u64) = (50, 60_000);
+
+/// The config file as written; absent settings take their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Agent addresses, `host:port`.
+    pub agents: Vec<String>,
+    /// Seconds an unreachable node stays UNKNOWN before it is FAILED.
+    pub failover_timeout_secs: u64,
+    /// Seconds without any message (heartbeats included) before a stream is dropped.
+    pub heartbeat_silence_secs: u64,
+    /// Milliseconds between redraws of changed agent data.
+    pub refresh_interval_ms: u64,
+    /// Theme name; `None` = the built-in default.
+    pub theme: Option<String>,
+    /// Key name -> command name patches over the default keymap.
+    pub keys: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            agents: Vec::new(),
+            failover_timeout_secs: DEFAULT_FAILOVER_TIMEOUT_SECS,
+            heartbeat_silence_secs: DEFAULT_HEARTBEAT_SILENCE_SECS,
+            refresh_interval_ms: DEFAULT_REFRESH_INTERVAL_MS,
+            theme: None,
+            keys: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where a config problem is: the file and, when known, line and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config file {}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, " (`{key}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the agent list came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentSource {
+    Flag,
+    Env,
+    File(Location),
+    None,
+}
+
+impl fmt::Display for AgentSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Flag => f.write_str("--agent"),
+            Self::Env => f.write_str(AGENTS_ENV),
+            Self::File(loc) => loc.fmt(f),
+            Self::None => f.write_str("nowhere"),
+        }
+    }
+}
+
+/// A settings problem, written for the user on one line: what, where, what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `--config` named a file that is not there.
+    #[error("config file {} does not exist; create it or leave out --config", .0.display())]
+    Missing(PathBuf),
+    /// The file exists but cannot be read.
+    #[error("cannot read config file {}: {source}; check its permissions", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or a setting has the wrong type or name.
+    #[error("{at}: {message}; fix or remove that setting")]
+    Parse { at: Location, message: String },
+    /// A setting has the right type but an unusable value.
+    #[error("{at}: {message}")]
+    Invalid { at: Location, message: String },
+    /// An agent address cannot be used.
+    #[error("{source} (from {from})")]
+    Agent {
+        from: AgentSource,
+        source: AddrError,
+    },
+}
+
+/// Settings from the command line that override the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--agent` values, in order.
+    pub agents: Vec<String>,
+    /// `--config PATH`.
+    pub config: Option<PathBuf>,
+    /// `--failover-timeout SECS`.
+    pub failover_timeout_secs: Option<u64>,
+    /// `--theme NAME`.
+    pub theme: Option<String>,
+}
+
+/// Everything the console runs with, resolved from flags, environment and file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Agents to follow, in slot order.
+    pub agents: Vec<AgentAddr>,
+    /// Where `agents` came from.
+    pub agents_from: AgentSource,
+    /// The config file read, if any.
+    pub config_path: Option<PathBuf>,
+    pub failover_timeout: Duration,
+    pub silence_timeout: Duration,
+    pub refresh_interval: Duration,
+    pub theme: Option<String>,
+    pub keys: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// Watcher options matching these settings.
+    pub fn watch_options(&self) -> WatchOptions {
+        WatchOptions {
+            silence_timeout: self.silence_timeout,
+            ..WatchOptions::default()
+        }
+    }
+}
+
+/// The default config file: `<platform config dir>/fleetdeck/config.toml`, if the platform
+/// has a config dir (no home directory: none).
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "fleetdeck").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Resolves settings: agents from `--agent`, else `env_agents`, else the file; the file is
+/// `--config` (must exist) or `default_path` (may be missing: defaults).
+pub fn resolve(
+    overrides: &Overrides,
+    env_agents: Option<&str>,
+    default_path: Option<&Path>,
+) -> Result<Settings, ConfigError> {
+    let (config, path, text) = match (&overrides.config, default_path) {
+        (Some(path), _) => {
+            let text = read(path, true)?.unwrap_or_default();
+            (parse(&text, path)?, Some(path.clone()), text)
+        }
+        (None, Some(path)) => match read(path, false)? {
+            Some(text) => (parse(&text, path)?, Some(path.to_path_buf()), text),
+            None => (Config::default(), None, String::new()),
+        },
+        (None, None) => (Config::default(), None, String::new()),
+    };
+    let at = |key: &str| Location {
+        path: path.clone().unwrap_or_default(),
+        line: line_of_key(&text, key),
+        key: Some(key.to_string()),
+    };
+    let check = |key: &str, value: u64, (lo, hi): (u64, u64), unit: &str| {
+        if (lo..=hi).contains(&value) {
+            Ok(value)
+        } else {
+            let message = format!("{value} is out of range; use {lo} to {hi} {unit}");
+            Err(ConfigError::Invalid {
+                at: at(key),
+                message,
+            })
+        }
+    };
+    let failover_secs = match overrides.failover_timeout_secs {
+        Some(secs) if !(FAILOVER_RANGE_SECS.0..=FAILOVER_RANGE_SECS.1).contains(&secs) => {
+            let (lo, hi) = FAILOVER_RANGE_SECS;
+            let message = format!("{secs} is out of range; use {lo} to {hi} seconds");
+            let at = Location {
+                path: "--failover-timeout".into(),
+                line: None,
+                key: None,
+            };
+            return Err(ConfigError::Invalid { at, message });
+        }
+        Some(secs) => secs,
+        None => check(
+            "failover_timeout_secs",
+            config.failover_timeout_secs,
+            FAILOVER_RANGE_SECS,
+            "s",
+        )?,
+    };
+    let silence_secs = check(
+        "heartbeat_silence_secs",
+        config.heartbeat_silence_secs,
+        SILENCE_RANGE_SECS,
+        "s",
+    )?;
+    let refresh_ms = check(
+        "refresh_interval_ms",
+        config.refresh_interval_ms,
+        REFRESH_RANGE_MS,
+        "ms",
+    )?;
+
+    let env_list: Vec<String> = env_agents
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let (agents, from) = if !overrides.agents.is_empty() {
+        (overrides.agents.clone(), AgentSource::Flag)
+    } else if !env_list.is_empty() {
+        (env_list, AgentSource::Env)
+    } else if !config.agents.is_empty() {
+        (config.agents.clone(), AgentSource::File(at("agents")))
+    } else {
+        (Vec::new(), AgentSource::None)
+    };
+    let agents = agents
+        .iter()
+        .map(|a| {
+            a.parse::<AgentAddr>().map_err(|source| {
+                let from = match &from {
+                    AgentSource::File(loc) => AgentSource::File(Location {
+                        line: line_of_value(&text, a).or(loc.line),
+                        ..loc.clone()
+                    }),
+                    other => other.clone(),
+                };
+                ConfigError::Agent { from, source }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Settings {
+        agents,
+        agents_from: from,
+        config_path: path,
+        failover_timeout: Duration::from_secs(failover_secs),
+        silence_timeout: Duration::from_secs(silence_secs),
+        refresh_interval: Duration::from_millis(refresh_ms),
+        theme: overrides.theme.clone().or(config.theme),
+        keys: config.keys,
+    })
+}
+
+/// Parses config text read from `path` (used for error locations only).
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|span| line_at(text, span.start));
+        let key = line.and_then(|n| key_on_line(text, n));
+        let first = e.message().lines().next().unwrap_or("invalid TOML").trim();
+        // Users write numbers, not Rust types.
+        let message = first.replace("expected u64", "expected a whole number (no units)");
+        ConfigError::Parse {
+            at: Location {
+                path: path.to_path_buf(),
+                line,
+                key,
+            },
+            message,
+        }
+    })
+}
+
+fn read(path: &Path, must_exist: bool) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if must_exist {
+                Err(ConfigError::Missing(path.to_path_buf()))
+            } else {
+                Ok(None)
+            }
+        }
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// 1-based line of byte offset `at`.
+fn line_at(text: &str, at: usize) -> usize {
+    let at = at.min(text.len());
+    text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The key assigned on 1-based line `n`, if that line is `key = ...`.
+fn key_on_line(text: &str, n: usize) -> Option<String> {
+    let line = text.lines().nth(n.checked_sub(1)?)?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('#')).then(|| key.to_string())
+}
+
+/// 1-based line where top-level `key` is assigned.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+        .map(|i| i + 1)
+}
+
+/// 1-based line holding the quoted string `value`.
+fn line_of_value(text: &str, value: &str) -> Option<usize> {
+    let quoted = format!("\"{value}\"");
+    text.lines()
+        .position(|l| l.contains(&quoted))
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    const FULL: &str = r#"
+agents = ["10.0.0.1:7000", "node-2.example:7000"]
+failover_timeout_secs = 30
+heartbeat_silence_secs = 9
+refresh_interval_ms = 500
+theme = "solarized"
+
+[keys]
+"<Ctrl-d>" = "page_down"
+"#;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    fn with_file(text: &str) -> (tempfile::NamedTempFile, Overrides) {
+        let f = file(text);
+        let o = Overrides {
+            config: Some(f.path().to_path_buf()),
+            ..Overrides::default()
+        };
+        (f, o)
+    }
+
+    fn one_line(e: &ConfigError) -> String {
+        let text = e.to_string();
+        assert!(!text.contains('\n'), "not one line: {text}");
+        text
+    }
+
+    #[test]
+    fn an_empty_file_and_no_file_give_the_defaults() {
+        let s = resolve(&Overrides::default(), None, None).unwrap();
+        assert_eq!(s.failover_timeout, Duration::from_secs(10));
+        assert_eq!(s.silence_timeout, Duration::from_secs(6));
+        assert_eq!(s.refresh_interval, Duration::from_secs(1));
+        assert!(s.agents.is_empty() && s.theme.is_none() && s.keys.is_empty());
+        assert_eq!(s.agents_from, AgentSource::None);
+        assert_eq!(parse("", Path::new("x")).unwrap(), Config::default());
+        let missing_default = Path::new("/nonexistent/fleetdeck/config.toml");
+        let s = resolve(&Overrides::default(), None, Some(missing_default)).unwrap();
+        assert_eq!(s.config_path, None);
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let (f, o) = with_file(FULL);
+        let s = resolve(&o, None, None).unwrap();
+        assert_eq!(s.agents.len(), 2);
+        assert_eq!(s.agents[1].to_string(), "node-2.example:7000");
+        assert!(matches!(s.agents_from, AgentSource::File(_)));
+        assert_eq!(s.failover_timeout, Duration::from_secs(30));
+        assert_eq!(s.silence_timeout, Duration::from_secs(9));
+        assert_eq!(s.watch_options().silence_timeout, Duration::from_secs(9));
+        assert_eq!(s.refresh_interval, Duration::from_millis(500));
+        assert_eq!(s.theme.as_deref(), Some("solarized"));
+        assert_eq!(s.keys["<Ctrl-d>"], "page_down");
+        assert_eq!(s.config_path.as_deref(), Some(f.path()));
+    }
+
+    #[test]
+    fn flags_beat_the_environment_which_beats_the_file() {
+        let (_f, mut o) = with_file(FULL);
+        let s = resolve(&o, Some(" a:1, b:2 ,,"), None).unwrap();
+        assert_eq!(s.agents_from, AgentSource::Env);
+        assert_eq!(
+            s.agents.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            ["a:1", "b:2"]
+        );
+        o.agents = vec!["c:3".into()];
+        o.failover_timeout_secs = Some(2);
+        o.theme = Some("mono".into());
+        let s = resolve(&o, Some("a:1"), None).unwrap();
+        assert_eq!(s.agents_from, AgentSource::Flag);
+        assert_eq!(s.agents.len(), 1);
+        assert_eq!(s.failover_timeout, Duration::from_secs(2));
+        assert_eq!(s.theme.as_deref(), Some("mono"));
+        // An empty variable counts as unset.
+        o.agents.clear();
+        assert!(matches!(
+            resolve(&o, Some(" "), None).unwrap().agents_from,
+            AgentSource::File(_)
+        ));
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_file_line_and_key() {
+        let (f, o) = with_file("theme = \"dark\"\nfailover_timeout = 5\n");
+        let e = resolve(&o, None, None).unwrap_err();
+        let text = one_line(&e);
+        assert!(text.contains(&f.path().display().to_string()), "{text}");
+        assert!(
+            text.contains("line 2") && text.contains("failover_timeout"),
+            "{text}"
+        );
+        assert!(text.contains("unknown field"), "{text}");
+        assert!(text.contains("fix or remove"), "{text}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_an_error_at_its_line() {
+        for (toml, line, key) in [
+            (
+                "\n\nfailover_timeout_secs = \"10s\"\n",
+                3,
+                "failover_timeout_secs",
+            ),
+            ("refresh_interval_ms = -5\n", 1, "refresh_interval_ms"),
+            (
+                "heartbeat_silence_secs = 1.5\n",
+                1,
+                "heartbeat_silence_secs",
+            ),
+            ("agents = \"a:1\"\n", 1, "agents"),
+            ("[keys]\nq = 1\n", 2, "q"),
+        ] {
+            let (_f, o) = with_file(toml);
+            let e = resolve(&o, None, None).unwrap_err();
+            let text = one_line(&e);
+            assert!(matches!(e, ConfigError::Parse { .. }), "{toml}: {text}");
+            assert!(text.contains(&format!("line {line}")), "{toml}: {text}");
+            assert!(text.contains(key), "{toml}: {text}");
+        }
+    }
+
+    #[test]
+    fn durations_out_of_range_say_what_is_allowed() {
+        for (toml, key) in [
+            ("failover_timeout_secs = 0", "failover_timeout_secs"),
+            ("heartbeat_silence_secs = 0", "heartbeat_silence_secs"),
+            ("refresh_interval_ms = 5", "refresh_interval_ms"),
+            ("refresh_interval_ms = 600000", "refresh_interval_ms"),
+        ] {
+            let (_f, o) = with_file(&format!("# fleetdeck\n{toml}\n"));
+            let e = resolve(&o, None, None).unwrap_err();
+            let text = one_line(&e);
+            assert!(matches!(e, ConfigError::Invalid { .. }), "{text}");
+            assert!(text.contains("line 2") && text.contains(key), "{text}");
+            assert!(text.contains("out of range; use"), "{text}");
+        }
+        let o = Overrides {
+            failover_timeout_secs: Some(0),
+            ..Overrides::default()
+        };
+        let text = one_line(&resolve(&o, None, None).unwrap_err());
+        assert!(text.contains("--failover-timeout"), "{text}");
+    }
+
+    #[test]
+    fn bad_toml_and_missing_files() {
+        let (_f, o) = with_file("agents = [\n");
+        assert!(matches!(
+            resolve(&o, None, None).unwrap_err(),
+            ConfigError::Parse { .. }
+        ));
+        let o = Overrides {
+            config: Some("/nonexistent/x.toml".into()),
+            ..Overrides::default()
+        };
+        let text = one_line(&resolve(&o, None, None).unwrap_err());
+        assert!(
+            text.contains("does not exist") && text.contains("--config"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_agents_say_where_they_came_from() {
+        let (_f, o) = with_file("agents = [\n  \"a:1\",\n  \"nope\",\n]\n");
+        let text = one_line(&resolve(&o, None, None).unwrap_err());
+        assert!(text.contains("`nope`") && text.contains("line 3"), "{text}");
+        let o = Overrides {
+            agents: vec!["x".into()],
+            ..Overrides::default()
+        };
+        let text = one_line(&resolve(&o, None, None).unwrap_err());
+        assert!(
+            text.contains("from --agent") && text.contains("HOST:PORT"),
+            "{text}"
+        );
+        let text = one_line(&resolve(&Overrides::default(), Some("a:b"), None).unwrap_err());
+        assert!(text.contains(AGENTS_ENV), "{text}");
+    }
+
+    #[test]
+    fn the_default_path_is_in_the_platform_config_dir() {
+        if let Some(p) = default_path() {
+            assert!(p.ends_with("config.toml"));
+            assert!(p.to_string_lossy().contains("fleetdeck"));
+        }
+    }
+}
