@@ -4,4 +4,5 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod fixtures;
+pub mod limits;
 pub mod model;
