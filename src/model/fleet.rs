@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Container, ContainerSpec, ContainerStats, HealthCheck, HostSample, Link, Node, NodeInfo,
-    NodeMode, NodeState,
+    Container, ContainerSpec, ContainerStats, FleetSummary, HealthCheck, HostSample, Link, Node,
+    NodeInfo, NodeMode, NodeState,
 };
 
 /// Default time an unreachable node stays UNKNOWN before it is FAILED.
@@ -70,6 +70,8 @@ pub struct Applied {
 pub struct Fleet {
     nodes: Vec<Node>,
     failover_timeout: Duration,
+    /// Totals for headers, kept current by `apply` so no frame walks the fleet.
+    summary: FleetSummary,
 }
 
 impl Fleet {
@@ -79,10 +81,18 @@ impl Fleet {
         failover_timeout: Duration,
         now: Instant,
     ) -> Self {
+        let nodes: Vec<Node> = endpoints.into_iter().map(|e| Node::new(e, now)).collect();
+        let summary = FleetSummary::new(&nodes);
         Self {
-            nodes: endpoints.into_iter().map(|e| Node::new(e, now)).collect(),
+            nodes,
             failover_timeout,
+            summary,
         }
+    }
+
+    /// Fleet-wide totals, current as of the last update.
+    pub fn summary(&self) -> &FleetSummary {
+        &self.summary
     }
 
     /// All nodes, by slot.
@@ -114,6 +124,22 @@ impl Fleet {
 
     /// Applies one agent update received at `now`.
     pub fn apply(&mut self, update: AgentUpdate, now: Instant) -> Applied {
+        let slot = match &update {
+            AgentUpdate::Snapshot { slot, .. }
+            | AgentUpdate::Delta { slot, .. }
+            | AgentUpdate::Heartbeat { slot, .. }
+            | AgentUpdate::Down { slot, .. } => *slot,
+        };
+        let applied = self.apply_update(update, now);
+        if applied.changed {
+            if let Some(node) = self.nodes.get(slot) {
+                self.summary.update(slot, node);
+            }
+        }
+        applied
+    }
+
+    fn apply_update(&mut self, update: AgentUpdate, now: Instant) -> Applied {
         match update {
             AgentUpdate::Snapshot {
                 slot,

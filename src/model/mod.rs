@@ -4,6 +4,7 @@ mod container;
 mod fleet;
 mod node;
 mod series;
+mod summary;
 
 pub use container::{
     CONTAINER_HISTORY_SAMPLES, Container, ContainerSpec, ContainerState, ContainerStats, Health,
@@ -15,3 +16,4 @@ pub use node::{
     Node, NodeInfo, NodeMode, NodeState,
 };
 pub use series::Series;
+pub use summary::{FleetSummary, NodeTotals, StateCounts};
