@@ -4,5 +4,6 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod fixtures;
+pub mod get;
 pub mod limits;
 pub mod model;

@@ -103,8 +103,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let delays: std::collections::BTreeSet<_> = (0..50)
             .map(|_| {
-                let mut b = Backoff::default();
-                b.failures = 10;
+                let mut b = Backoff {
+                    failures: 10,
+                    ..Backoff::default()
+                };
                 b.next_delay(&mut rng)
             })
             .collect();
