@@ -1,0 +1,342 @@
+//! Act: validate, run (or plan) one action, stream progress, remember the outcome by action
+//! id so a repeated id replays it instead of doing the work again, and audit every request.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fleetdeck_proto as pb;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::audit::{AuditLog, Caller, Outcome, Record, now_rfc3339};
+use crate::convert;
+use crate::hub::Hub;
+use crate::model::{
+    ActError, ActErrorKind, Action, Container, ContainerState, ContainerVerb, NodeMode, NodeVerb,
+};
+use crate::runtime::{Runtime, RuntimeError};
+
+/// Action ids remembered for replay; the oldest finished ones are forgotten first.
+const REMEMBERED_ACTIONS: usize = 4096;
+/// Longest wait for the sampler to pick up what an action changed.
+const OBSERVE_LIMIT: Duration = Duration::from_secs(3);
+/// Progress messages buffered per Act call.
+const PROGRESS_BUFFER: usize = 16;
+
+/// What tonic streams back for Act.
+pub type ActStream = ReceiverStream<Result<pb::ActProgress, Status>>;
+type Final = Result<String, ActError>;
+type Progress = mpsc::Sender<Result<pb::ActProgress, Status>>;
+
+struct Remembered {
+    /// The request minus `requested_by`: the same id must mean the same action.
+    request: pb::ActRequest,
+    outcome: watch::Receiver<Option<Final>>,
+}
+
+#[derive(Default)]
+struct Ledger {
+    entries: HashMap<String, Remembered>,
+    order: VecDeque<String>,
+}
+
+impl Ledger {
+    fn forget_oldest_finished(&mut self) {
+        while self.entries.len() >= REMEMBERED_ACTIONS {
+            let finished = self.order.iter().position(|id| {
+                self.entries
+                    .get(id)
+                    .is_none_or(|e| e.outcome.borrow().is_some())
+            });
+            // All in flight: keep them; in-flight ids are bounded by concurrent calls.
+            let Some(i) = finished else { return };
+            if let Some(id) = self.order.remove(i) {
+                self.entries.remove(&id);
+            }
+        }
+    }
+}
+
+/// Runs actions for one node.
+pub struct Actions {
+    hub: Hub,
+    runtime: Arc<dyn Runtime>,
+    audit: AuditLog,
+    ledger: Mutex<Ledger>,
+    /// Mode to go back to on uncordon.
+    mode_before_cordon: Mutex<NodeMode>,
+}
+
+enum Admission {
+    Run(watch::Sender<Option<Final>>),
+    Replay(watch::Receiver<Option<Final>>),
+    Refuse(ActError),
+}
+
+fn action_name(a: &Action) -> String {
+    match a {
+        Action::Container { verb, .. } => format!("container.{}", verb.name()),
+        Action::Node { verb } => format!("node.{}", verb.name()),
+    }
+}
+
+fn runtime_error(e: RuntimeError) -> ActError {
+    let kind = match e {
+        RuntimeError::NotFound(_) => ActErrorKind::NotFound,
+        RuntimeError::Conflict(_) => ActErrorKind::Conflict,
+        RuntimeError::Unavailable(_) | RuntimeError::Failed(_) => ActErrorKind::Runtime,
+    };
+    ActError::new(kind, e.to_string())
+}
+
+fn mode_name(m: NodeMode) -> &'static str {
+    match m {
+        NodeMode::Active => "ACTIVE",
+        NodeMode::Standby => "STANDBY",
+        NodeMode::Maintenance => "MAINTENANCE",
+    }
+}
+
+impl Actions {
+    /// Actions on the node behind `hub` and `runtime`, audited to `audit`.
+    pub fn new(hub: Hub, runtime: Arc<dyn Runtime>, audit: AuditLog) -> Self {
+        let mode = hub.status().mode;
+        let before = if mode == NodeMode::Maintenance {
+            NodeMode::Active
+        } else {
+            mode
+        };
+        Self {
+            hub,
+            runtime,
+            audit,
+            ledger: Mutex::default(),
+            mode_before_cordon: Mutex::new(before),
+        }
+    }
+
+    /// Handles one Act call; the returned stream ends with exactly one result message.
+    pub fn start(self: &Arc<Self>, req: pb::ActRequest, peer: Option<SocketAddr>) -> ActStream {
+        let (tx, rx) = mpsc::channel(PROGRESS_BUFFER);
+        let this = Arc::clone(self);
+        tokio::spawn(async move { this.handle(req, peer, tx).await });
+        ReceiverStream::new(rx)
+    }
+
+    fn admit(&self, req: &pb::ActRequest) -> Admission {
+        if req.action_id.trim().is_empty() {
+            return Admission::Refuse(ActError::new(
+                ActErrorKind::Invalid,
+                "action_id is empty; choose a unique id per action",
+            ));
+        }
+        let mut fingerprint = req.clone();
+        fingerprint.requested_by.clear();
+        let mut ledger = self
+            .ledger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(e) = ledger.entries.get(&req.action_id) {
+            if e.request != fingerprint {
+                return Admission::Refuse(ActError::new(
+                    ActErrorKind::Conflict,
+                    format!(
+                        "action id `{}` was already used for a different action",
+                        req.action_id
+                    ),
+                ));
+            }
+            return Admission::Replay(e.outcome.clone());
+        }
+        ledger.forget_oldest_finished();
+        let (tx, rx) = watch::channel(None);
+        ledger.order.push_back(req.action_id.clone());
+        ledger.entries.insert(
+            req.action_id.clone(),
+            Remembered {
+                request: fingerprint,
+                outcome: rx,
+            },
+        );
+        Admission::Run(tx)
+    }
+
+    async fn handle(&self, req: pb::ActRequest, peer: Option<SocketAddr>, tx: Progress) {
+        let action = convert::action(&req);
+        let (result, replayed) = match self.admit(&req) {
+            Admission::Refuse(e) => (Err(e), false),
+            Admission::Replay(mut rx) => {
+                let outcome = rx
+                    .wait_for(Option::is_some)
+                    .await
+                    .ok()
+                    .and_then(|o| o.clone());
+                let lost = ActError::new(ActErrorKind::Cancelled, "the first attempt was cut off");
+                (outcome.unwrap_or(Err(lost)), true)
+            }
+            Admission::Run(store) => {
+                let result = match &action {
+                    Ok(a) => self.run(&req, a, &tx).await,
+                    Err(e) => Err(e.clone()),
+                };
+                store.send_replace(Some(result.clone()));
+                (result, false)
+            }
+        };
+        let target = match &action {
+            Ok(Action::Container { target, .. }) => target.clone(),
+            _ => self.hub.info().node_id,
+        };
+        let record = Record {
+            time: now_rfc3339(),
+            action_id: req.action_id.clone(),
+            caller: Caller::new(&req.requested_by, peer),
+            action: action.as_ref().ok().map(action_name),
+            target,
+            dry_run: req.dry_run,
+            outcome: Outcome::of(&result, replayed),
+        };
+        if let Err(e) = self.audit.append(&record) {
+            tracing::error!("{e}");
+        }
+        match &result {
+            Ok(m) => tracing::info!(action_id = req.action_id, replayed, "action done: {m}"),
+            Err(e) => tracing::warn!(action_id = req.action_id, replayed, "action refused: {e}"),
+        }
+        // The client may be gone; the outcome is remembered and audited regardless.
+        let _ = tx.send(Ok(convert::outcome(&req.action_id, &result))).await;
+    }
+
+    async fn progress(tx: &Progress, id: &str, stage: &str, percent: f32, message: String) {
+        let _ = tx
+            .send(Ok(convert::progress(id, stage, percent, message)))
+            .await;
+    }
+
+    async fn run(&self, req: &pb::ActRequest, action: &Action, tx: &Progress) -> Final {
+        let id = req.action_id.as_str();
+        Self::progress(tx, id, "validate", 10.0, "checking the request".into()).await;
+        match action {
+            Action::Container { verb, target } => {
+                let c = self.hub.find(target)?;
+                self.container(id, *verb, &c, req.dry_run, tx).await
+            }
+            Action::Node { verb } => self.node(*verb, req.dry_run),
+        }
+    }
+
+    async fn container(
+        &self,
+        id: &str,
+        verb: ContainerVerb,
+        c: &Container,
+        dry_run: bool,
+        tx: &Progress,
+    ) -> Final {
+        let name = &c.spec.name;
+        let up = c.status.state.is_up();
+        let steps: Vec<(ContainerVerb, &str)> = match verb {
+            ContainerVerb::Start if up => return Ok(format!("{name} is already running")),
+            ContainerVerb::Stop if !up => return Ok(format!("{name} is already stopped")),
+            ContainerVerb::Start => vec![(ContainerVerb::Start, "start")],
+            ContainerVerb::Stop => vec![(ContainerVerb::Stop, "stop")],
+            ContainerVerb::Restart => vec![(ContainerVerb::Restart, "restart")],
+            ContainerVerb::Remove if up => {
+                vec![
+                    (ContainerVerb::Stop, "stop"),
+                    (ContainerVerb::Remove, "remove"),
+                ]
+            }
+            ContainerVerb::Remove => vec![(ContainerVerb::Remove, "remove")],
+        };
+        let state = format!("{:?}", c.status.state).to_lowercase();
+        let plan: Vec<String> = steps.iter().map(|(_, s)| format!("{s} {name}")).collect();
+        let plan = format!("{} (now {state})", plan.join(", then "));
+        if dry_run {
+            return Ok(format!("dry run: would {plan}"));
+        }
+        Self::progress(tx, id, "plan", 20.0, plan).await;
+        let share = 60.0 / steps.len() as f32;
+        for (i, (step, stage)) in steps.iter().enumerate() {
+            let pct = 20.0 + share * i as f32;
+            Self::progress(tx, id, stage, pct, format!("{stage} {name}")).await;
+            self.runtime
+                .act(*step, &c.spec.id)
+                .await
+                .map_err(runtime_error)?;
+        }
+        Self::progress(
+            tx,
+            id,
+            "observe",
+            85.0,
+            "waiting for the next sample".into(),
+        )
+        .await;
+        if !self.hub.sampled_after_now(OBSERVE_LIMIT).await {
+            tracing::warn!("sampler did not confirm action {id} in time");
+        }
+        let done = match verb {
+            ContainerVerb::Start => "started",
+            ContainerVerb::Stop => "stopped",
+            ContainerVerb::Restart => "restarted",
+            ContainerVerb::Remove => "removed",
+        };
+        if verb != ContainerVerb::Remove {
+            let now = self.hub.find(&c.spec.id).map(|c| c.status.state);
+            let expect = if verb == ContainerVerb::Stop {
+                ContainerState::Exited
+            } else {
+                ContainerState::Running
+            };
+            if let Ok(s) = now.as_ref()
+                && *s != expect
+            {
+                tracing::warn!("{name} is {s:?} after {done}");
+            }
+        }
+        Ok(format!("{done} {name}"))
+    }
+
+    fn node(&self, verb: NodeVerb, dry_run: bool) -> Final {
+        let mut status = self.hub.status();
+        let now = status.mode;
+        let mut before = self
+            .mode_before_cordon
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cordoned = now == NodeMode::Maintenance;
+        let conflict = |what: &str| {
+            Err(ActError::new(
+                ActErrorKind::Conflict,
+                format!("node is cordoned (MAINTENANCE); uncordon it before setting it {what}"),
+            ))
+        };
+        let target = match verb {
+            NodeVerb::Cordon if cordoned => return Ok("node is already cordoned".into()),
+            NodeVerb::Uncordon if !cordoned => return Ok("node is not cordoned".into()),
+            NodeVerb::SetStandby if cordoned => return conflict("STANDBY"),
+            NodeVerb::SetActive if cordoned => return conflict("ACTIVE"),
+            NodeVerb::Cordon => NodeMode::Maintenance,
+            NodeVerb::Uncordon => *before,
+            NodeVerb::SetStandby => NodeMode::Standby,
+            NodeVerb::SetActive => NodeMode::Active,
+        };
+        if target == now {
+            return Ok(format!("node is already {}", mode_name(now)));
+        }
+        let plan = format!("set mode {} (now {})", mode_name(target), mode_name(now));
+        if dry_run {
+            return Ok(format!("dry run: would {plan}"));
+        }
+        if verb == NodeVerb::Cordon {
+            *before = now;
+        }
+        status.mode = target;
+        self.hub.set_status(status);
+        Ok(format!("mode is now {}", mode_name(target)))
+    }
+}

@@ -1,0 +1,263 @@
+//! Command line of `fleetdeck-agent` and what it runs.
+
+use std::collections::BTreeMap;
+use std::hash::Hasher;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::config::{AgentConfig, DEFAULT_SIM_CONTAINERS};
+use crate::fleet::{bind_fleet, raise_fd_limit, spawn_fleet};
+use crate::model::NodeMode;
+use crate::runtime::RuntimeKind;
+use crate::server::{RunningAgent, bind, spawn};
+use crate::{AgentError, host};
+
+/// Container runtime to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeArg {
+    /// Simulated node (demos, tests, scale runs).
+    Sim,
+    /// Docker Engine (DOCKER_HOST honoured).
+    Docker,
+}
+
+/// Mode at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Takes placements.
+    Active,
+    /// Held in reserve.
+    Standby,
+}
+
+/// fleetdeck node agent: serves this node's containers, resources and health over gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "fleetdeck-agent", version)]
+pub struct Cli {
+    /// Container runtime.
+    #[arg(long, value_enum, default_value_t = RuntimeArg::Docker)]
+    pub runtime: RuntimeArg,
+    /// Node name [default: host name]; with --fleet, the prefix of `NAME-0001`...
+    #[arg(long, value_name = "NAME")]
+    pub node_id: Option<String>,
+    /// Address to serve on; with --fleet, the first of consecutive ports.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7400")]
+    pub listen: SocketAddr,
+    /// Sim: seed [default: derived from the node id, so a node looks the same every run].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Sim: containers per node [default: 20; with --fleet, 12-50 per node].
+    #[arg(long, value_name = "N")]
+    pub containers: Option<usize>,
+    /// Sim: run N nodes in this process on consecutive ports.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    pub fleet: Option<u32>,
+    /// Sim: no faults (crash loops, failing health checks, hot containers).
+    #[arg(long)]
+    pub no_faults: bool,
+    /// Time between samples, milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub sample_interval_ms: u64,
+    /// Quiet time on a Watch stream before a heartbeat, milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub heartbeat_interval_ms: u64,
+    /// Mode at start.
+    #[arg(long, value_enum, default_value_t = ModeArg::Active)]
+    pub mode: ModeArg,
+    /// Node label `key=value`; repeat for more.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// State directory (audit log) [default: per node under the platform data dir]; with
+    /// --fleet, one subfolder per node.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+/// A seed that depends only on the node id (FNV-1a; stable across runs and builds).
+fn seed_from(node_id: &str) -> u64 {
+    struct Fnv(u64);
+    impl Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.write(node_id.as_bytes());
+    h.finish()
+}
+
+impl Cli {
+    /// The agent configuration these flags describe (the template, for a fleet).
+    pub fn config(&self) -> Result<AgentConfig, AgentError> {
+        let runtime = match self.runtime {
+            RuntimeArg::Sim => RuntimeKind::Sim,
+            RuntimeArg::Docker => return Err(AgentError::RuntimeUnavailable("docker")),
+        };
+        let node_id = match &self.node_id {
+            Some(id) => id.clone(),
+            None => host::hostname().unwrap_or_else(|| "node".to_owned()),
+        };
+        let containers = match (self.containers, self.fleet) {
+            (Some(n), _) => n,
+            (None, Some(_)) => 0,
+            (None, None) => DEFAULT_SIM_CONTAINERS,
+        };
+        let config = AgentConfig {
+            seed: self.seed.unwrap_or_else(|| seed_from(&node_id)),
+            node_id,
+            runtime,
+            containers,
+            sim_faults: !self.no_faults,
+            sample_interval: Duration::from_millis(self.sample_interval_ms),
+            heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
+            mode: match self.mode {
+                ModeArg::Active => NodeMode::Active,
+                ModeArg::Standby => NodeMode::Standby,
+            },
+            labels: self.labels.iter().cloned().collect::<BTreeMap<_, _>>(),
+            state_dir: self.state_dir.clone(),
+            ..AgentConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// What the user should do about `err`, appended to its one-line message.
+pub fn advice(err: &AgentError) -> &'static str {
+    match err {
+        AgentError::Bind { error, .. } if error.kind() == std::io::ErrorKind::AddrInUse => {
+            "; pick another --listen port or stop what is using it"
+        }
+        AgentError::Bind { .. } => "; check the --listen address",
+        AgentError::RuntimeUnavailable(_) => "; use --runtime sim",
+        AgentError::Audit(_) => "; pass a writable --state-dir",
+        AgentError::Config(_) | AgentError::Runtime(_) | AgentError::Host(_) => "",
+    }
+}
+
+/// Starts the agent(s) the flags describe, prints one `listening` line per node, and runs
+/// until SIGTERM or Ctrl-C. Nothing is left running when it fails.
+pub async fn run(cli: Cli) -> Result<(), AgentError> {
+    let template = cli.config()?;
+    let agents: Vec<RunningAgent> = match cli.fleet {
+        Some(n) => {
+            let nodes = n as usize;
+            let limit = raise_fd_limit(nodes)?;
+            tracing::debug!(limit, "open-file limit");
+            let listeners = bind_fleet(cli.listen, nodes).await?;
+            spawn_fleet(&template, listeners).await?
+        }
+        None => {
+            let listener = bind(cli.listen).await?;
+            vec![spawn(template, listener).await?]
+        }
+    };
+    for a in &agents {
+        println!(
+            "listening node={} addr={} epoch={}",
+            a.node_id(),
+            a.addr(),
+            a.epoch()
+        );
+    }
+    wait_for_stop_signal().await;
+    tracing::info!(nodes = agents.len(), "stopping");
+    futures::future::join_all(agents.into_iter().map(RunningAgent::shutdown)).await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            Err(e) => tracing::warn!("cannot watch SIGTERM: {e}"),
+        }
+    }
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::warn!("cannot watch Ctrl-C: {e}; running until killed");
+        std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("fleetdeck-agent").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn sim_flags() {
+        let cli = parse(&[
+            "--runtime",
+            "sim",
+            "--node-id",
+            "n1",
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "9",
+            "--label",
+            "zone=a",
+            "--label",
+            "rack=r1",
+            "--mode",
+            "standby",
+        ])
+        .unwrap();
+        let c = cli.config().unwrap();
+        assert_eq!(c.node_id, "n1");
+        assert_eq!(c.seed, 9);
+        assert_eq!(c.mode, NodeMode::Standby);
+        assert_eq!(c.labels.get("zone").map(String::as_str), Some("a"));
+        assert_eq!(c.containers, DEFAULT_SIM_CONTAINERS);
+    }
+
+    #[test]
+    fn fleet_picks_container_counts_from_seed() {
+        let cli = parse(&["--runtime", "sim", "--fleet", "3"]).unwrap();
+        assert_eq!(cli.config().unwrap().containers, 0);
+    }
+
+    #[test]
+    fn bad_values_refused() {
+        assert!(parse(&["--label", "novalue"]).is_err());
+        assert!(parse(&["--sample-interval-ms", "0"]).is_err());
+        assert!(parse(&["--mode", "maintenance"]).is_err());
+        let docker = parse(&[]).unwrap().config().unwrap_err();
+        assert!(matches!(docker, AgentError::RuntimeUnavailable("docker")));
+    }
+
+    #[test]
+    fn default_seed_is_stable() {
+        assert_eq!(seed_from("web-1"), seed_from("web-1"));
+        assert_ne!(seed_from("web-1"), seed_from("web-2"));
+    }
+}

@@ -1,0 +1,137 @@
+//! How to run one agent.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::AgentError;
+use crate::model::NodeMode;
+use crate::runtime::RuntimeKind;
+
+/// Default time between samples.
+pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// Default quiet time on a Watch stream before a heartbeat.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
+/// Containers a sim node starts with unless told otherwise.
+pub const DEFAULT_SIM_CONTAINERS: usize = 20;
+/// Longest node id (fits a DNS label).
+const MAX_NODE_ID_LEN: usize = 63;
+
+/// Configuration of one agent.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Node name: letters, digits, `.`, `_`, `-`.
+    pub node_id: String,
+    /// Container runtime backend.
+    pub runtime: RuntimeKind,
+    /// Sim: seed of the simulated node.
+    pub seed: u64,
+    /// Sim: containers to start with; 0 picks 12-50 from the seed.
+    pub containers: usize,
+    /// Sim: whether faults happen (crash loops, failing health checks, hot containers).
+    pub sim_faults: bool,
+    /// Time between samples (also one simulated step).
+    pub sample_interval: Duration,
+    /// Quiet time on a Watch stream before a heartbeat.
+    pub heartbeat_interval: Duration,
+    /// Mode at start.
+    pub mode: NodeMode,
+    /// Operator labels.
+    pub labels: BTreeMap<String, String>,
+    /// Where the audit log lives; `None` = `default_state_dir(node_id)`.
+    pub state_dir: Option<PathBuf>,
+    /// Events kept for slow watchers before they are sent a snapshot instead.
+    pub event_buffer: usize,
+    /// Messages queued per Watch stream towards tonic.
+    pub stream_buffer: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            node_id: "sim-node".to_owned(),
+            runtime: RuntimeKind::Sim,
+            seed: 1,
+            containers: DEFAULT_SIM_CONTAINERS,
+            sim_faults: true,
+            sample_interval: DEFAULT_SAMPLE_INTERVAL,
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            mode: NodeMode::Active,
+            labels: BTreeMap::new(),
+            state_dir: None,
+            event_buffer: 32,
+            stream_buffer: 8,
+        }
+    }
+}
+
+impl AgentConfig {
+    /// A sim node with default settings.
+    pub fn sim(node_id: impl Into<String>, seed: u64) -> Self {
+        Self {
+            node_id: node_id.into(),
+            seed,
+            ..Self::default()
+        }
+    }
+
+    /// Checks the settings; the error says which one is wrong.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        let bad = |m: String| Err(AgentError::Config(m));
+        let id = &self.node_id;
+        let id_ok = id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if id.is_empty() || id.len() > MAX_NODE_ID_LEN || !id_ok || id.starts_with('.') {
+            return bad(format!(
+                "node id `{id}` is not valid: use 1-{MAX_NODE_ID_LEN} letters, digits, `.`, `_` or `-`"
+            ));
+        }
+        if self.sample_interval < Duration::from_millis(1) {
+            return bad("sample interval must be at least 1 ms".into());
+        }
+        if self.heartbeat_interval < Duration::from_millis(1) {
+            return bad("heartbeat interval must be at least 1 ms".into());
+        }
+        Ok(())
+    }
+
+    /// The state directory this agent uses.
+    pub fn resolved_state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| default_state_dir(&self.node_id))
+    }
+}
+
+/// Default per-node state directory: `<data dir>/fleetdeck/agent/<node>` (e.g.
+/// `~/.local/share/fleetdeck/agent/<node>`), or `/var/lib/fleetdeck-agent/<node>` without a
+/// home directory.
+pub fn default_state_dir(node_id: &str) -> PathBuf {
+    directories::ProjectDirs::from("", "", "fleetdeck")
+        .map(|d| d.data_dir().join("agent"))
+        .unwrap_or_else(|| PathBuf::from("/var/lib/fleetdeck-agent"))
+        .join(node_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_id_rules() {
+        assert!(AgentConfig::sim("node-1.a_b", 1).validate().is_ok());
+        for bad in ["", "a/b", "..", "with space", &"x".repeat(64)] {
+            let err = AgentConfig::sim(bad, 1).validate().unwrap_err();
+            assert!(err.to_string().contains("node id"), "{err}");
+        }
+    }
+
+    #[test]
+    fn state_dir_is_per_node() {
+        let a = AgentConfig::sim("a", 1).resolved_state_dir();
+        let b = AgentConfig::sim("b", 1).resolved_state_dir();
+        assert_ne!(a, b);
+        assert!(a.ends_with("a"));
+    }
+}

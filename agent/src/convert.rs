@@ -1,0 +1,460 @@
+//! Pure mappings between the agent's plain structs (`model`) and the wire types.
+
+use std::collections::HashMap;
+
+use fleetdeck_proto as pb;
+
+use crate::model::{
+    ActError, ActErrorKind, Action, CheckStatus, Container, ContainerSample, ContainerState,
+    ContainerStats, ContainerVerb, Delta, HealthCheck, HealthState, HostSample, NodeInfo, NodeMode,
+    NodeStatus, NodeVerb, PortMapping, Snapshot,
+};
+
+/// Node mode to the wire enum.
+pub fn node_mode(mode: NodeMode) -> pb::NodeMode {
+    match mode {
+        NodeMode::Active => pb::NodeMode::Active,
+        NodeMode::Standby => pb::NodeMode::Standby,
+        NodeMode::Maintenance => pb::NodeMode::Maintenance,
+    }
+}
+
+/// Wire node mode to the plain enum; `None` for UNSPECIFIED or unknown values.
+pub fn node_mode_from(mode: i32) -> Option<NodeMode> {
+    match pb::NodeMode::try_from(mode).ok()? {
+        pb::NodeMode::Active => Some(NodeMode::Active),
+        pb::NodeMode::Standby => Some(NodeMode::Standby),
+        pb::NodeMode::Maintenance => Some(NodeMode::Maintenance),
+        pb::NodeMode::Unspecified => None,
+    }
+}
+
+fn labels(map: &std::collections::BTreeMap<String, String>) -> HashMap<String, String> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// Node status to the wire.
+pub fn node_status(status: &NodeStatus) -> pb::NodeStatus {
+    pb::NodeStatus {
+        mode: node_mode(status.mode) as i32,
+        labels: labels(&status.labels),
+    }
+}
+
+/// Node description to the wire.
+pub fn node_info(info: &NodeInfo) -> pb::NodeInfo {
+    pb::NodeInfo {
+        node_id: info.node_id.clone(),
+        hostname: info.hostname.clone(),
+        runtime: info.runtime.clone(),
+        agent_version: info.agent_version.clone(),
+        cpu_cores: info.cpu_cores,
+        memory_total_bytes: info.memory_total_bytes,
+        disk_total_bytes: info.disk_total_bytes,
+        mode: node_mode(info.status.mode) as i32,
+        labels: labels(&info.status.labels),
+        started_unix_ms: info.started_unix_ms,
+        sample_interval_ms: info.sample_interval_ms,
+        max_containers: info.max_containers,
+    }
+}
+
+/// Host sample to the wire.
+pub fn host_sample(h: &HostSample) -> pb::HostSample {
+    pb::HostSample {
+        time_unix_ms: h.time_unix_ms,
+        cpu_percent: h.cpu_percent,
+        cpu_per_core: h.cpu_per_core.clone(),
+        memory_used_bytes: h.memory_used_bytes,
+        memory_total_bytes: h.memory_total_bytes,
+        swap_used_bytes: h.swap_used_bytes,
+        swap_total_bytes: h.swap_total_bytes,
+        disk_used_bytes: h.disk_used_bytes,
+        disk_total_bytes: h.disk_total_bytes,
+        net_rx_bytes_per_sec: h.net_rx_bytes_per_sec,
+        net_tx_bytes_per_sec: h.net_tx_bytes_per_sec,
+        load1: h.load[0],
+        load5: h.load[1],
+        load15: h.load[2],
+        uptime_secs: h.uptime_secs,
+    }
+}
+
+/// Container state to the wire.
+pub fn container_state(s: ContainerState) -> pb::ContainerState {
+    match s {
+        ContainerState::Created => pb::ContainerState::Created,
+        ContainerState::Running => pb::ContainerState::Running,
+        ContainerState::Restarting => pb::ContainerState::Restarting,
+        ContainerState::Paused => pb::ContainerState::Paused,
+        ContainerState::Exited => pb::ContainerState::Exited,
+        ContainerState::Dead => pb::ContainerState::Dead,
+    }
+}
+
+/// Container health to the wire.
+pub fn health_state(h: HealthState) -> pb::HealthStatus {
+    match h {
+        HealthState::None => pb::HealthStatus::None,
+        HealthState::Starting => pb::HealthStatus::Starting,
+        HealthState::Healthy => pb::HealthStatus::Healthy,
+        HealthState::Unhealthy => pb::HealthStatus::Unhealthy,
+    }
+}
+
+/// Container figures to the wire, under `key`.
+pub fn container_stats(key: u32, s: &ContainerStats) -> pb::ContainerStats {
+    pb::ContainerStats {
+        key,
+        cpu_percent: s.cpu_percent,
+        memory_used_bytes: s.memory_used_bytes,
+        memory_limit_bytes: s.memory_limit_bytes,
+        net_rx_bytes_per_sec: s.net_rx_bytes_per_sec,
+        net_tx_bytes_per_sec: s.net_tx_bytes_per_sec,
+        block_read_bytes_per_sec: s.block_read_bytes_per_sec,
+        block_write_bytes_per_sec: s.block_write_bytes_per_sec,
+    }
+}
+
+fn port(p: &PortMapping) -> pb::Port {
+    pb::Port {
+        container_port: u32::from(p.container_port),
+        host_port: u32::from(p.host_port),
+        protocol: p.protocol.clone(),
+        host_ip: p.host_ip.clone(),
+    }
+}
+
+/// Full container record to the wire.
+pub fn container(c: &Container) -> pb::Container {
+    pb::Container {
+        key: c.key,
+        id: c.spec.id.clone(),
+        name: c.spec.name.clone(),
+        image: c.spec.image.clone(),
+        service: c.spec.service.clone(),
+        state: container_state(c.status.state) as i32,
+        health: health_state(c.status.health) as i32,
+        restart_count: c.status.restart_count,
+        stats: Some(container_stats(c.key, &c.stats)),
+        created_unix_ms: c.spec.created_unix_ms,
+        started_unix_ms: c.status.started_unix_ms,
+        labels: labels(&c.spec.labels),
+        ports: c.spec.ports.iter().map(port).collect(),
+        exit_code: c.status.exit_code,
+    }
+}
+
+/// Keyed container from a runtime sample.
+pub fn keyed(key: u32, s: ContainerSample) -> Container {
+    Container {
+        key,
+        spec: s.spec,
+        status: s.status,
+        stats: s.stats,
+    }
+}
+
+/// Check outcome to the wire.
+pub fn check_status(s: CheckStatus) -> pb::CheckStatus {
+    match s {
+        CheckStatus::Ok => pb::CheckStatus::Ok,
+        CheckStatus::Warning => pb::CheckStatus::Warning,
+        CheckStatus::Failing => pb::CheckStatus::Failing,
+    }
+}
+
+/// Agent check to the wire.
+pub fn health_check(h: &HealthCheck) -> pb::HealthCheck {
+    pb::HealthCheck {
+        name: h.name.clone(),
+        status: check_status(h.status) as i32,
+        message: h.message.clone(),
+    }
+}
+
+/// Snapshot to the wire.
+pub fn snapshot(s: &Snapshot) -> pb::Snapshot {
+    pb::Snapshot {
+        node: Some(node_info(&s.node)),
+        host: Some(host_sample(&s.host)),
+        containers: s.containers.iter().map(container).collect(),
+        health: s.health.iter().map(health_check).collect(),
+    }
+}
+
+/// Delta to the wire.
+pub fn delta(d: &Delta) -> pb::Delta {
+    pb::Delta {
+        host: d.host.as_ref().map(host_sample),
+        upserts: d.upserts.iter().map(container).collect(),
+        removed: d.removed.clone(),
+        stats: d
+            .stats
+            .iter()
+            .map(|(k, s)| container_stats(*k, s))
+            .collect(),
+        health: d.health.iter().map(health_check).collect(),
+        status: d.status.as_ref().map(node_status),
+    }
+}
+
+/// Wraps a body into a Watch event.
+pub fn event(
+    epoch: u64,
+    seq: u64,
+    time_unix_ms: u64,
+    body: pb::watch_event::Body,
+) -> pb::WatchEvent {
+    pb::WatchEvent {
+        epoch,
+        seq,
+        time_unix_ms,
+        body: Some(body),
+    }
+}
+
+/// Reads the action out of a request, refusing missing or unspecified parts.
+pub fn action(req: &pb::ActRequest) -> Result<Action, ActError> {
+    use pb::act_request::Action as A;
+    let invalid = |m: &str| ActError::new(ActErrorKind::Invalid, m);
+    match &req.action {
+        None => Err(invalid(
+            "request names no action; set `container` or `node`",
+        )),
+        Some(A::Container(c)) => {
+            use pb::container_action::Verb;
+            let verb = match Verb::try_from(c.verb).unwrap_or(Verb::Unspecified) {
+                Verb::Start => ContainerVerb::Start,
+                Verb::Stop => ContainerVerb::Stop,
+                Verb::Restart => ContainerVerb::Restart,
+                Verb::Remove => ContainerVerb::Remove,
+                Verb::Unspecified => return Err(invalid("container action has no verb")),
+            };
+            if c.container.trim().is_empty() {
+                return Err(invalid("container action names no container"));
+            }
+            Ok(Action::Container {
+                verb,
+                target: c.container.trim().to_owned(),
+            })
+        }
+        Some(A::Node(n)) => {
+            use pb::node_action::Verb;
+            let verb = match Verb::try_from(n.verb).unwrap_or(Verb::Unspecified) {
+                Verb::Cordon => NodeVerb::Cordon,
+                Verb::Uncordon => NodeVerb::Uncordon,
+                Verb::SetStandby => NodeVerb::SetStandby,
+                Verb::SetActive => NodeVerb::SetActive,
+                Verb::Unspecified => return Err(invalid("node action has no verb")),
+            };
+            Ok(Action::Node { verb })
+        }
+    }
+}
+
+/// Error kind to the wire.
+pub fn act_error_kind(k: ActErrorKind) -> pb::ActErrorKind {
+    match k {
+        ActErrorKind::Invalid => pb::ActErrorKind::Invalid,
+        ActErrorKind::NotFound => pb::ActErrorKind::NotFound,
+        ActErrorKind::Conflict => pb::ActErrorKind::Conflict,
+        ActErrorKind::NoCapacity => pb::ActErrorKind::NoCapacity,
+        ActErrorKind::Runtime => pb::ActErrorKind::Runtime,
+        ActErrorKind::Cancelled => pb::ActErrorKind::Cancelled,
+        ActErrorKind::Unsupported => pb::ActErrorKind::Unsupported,
+        ActErrorKind::Denied => pb::ActErrorKind::Denied,
+    }
+}
+
+/// A progress message without a result.
+pub fn progress(action_id: &str, stage: &str, percent: f32, message: String) -> pb::ActProgress {
+    pb::ActProgress {
+        action_id: action_id.to_owned(),
+        stage: stage.to_owned(),
+        percent,
+        message,
+        result: None,
+    }
+}
+
+/// The final message of an action.
+pub fn outcome(action_id: &str, result: &Result<String, ActError>) -> pb::ActProgress {
+    use pb::act_progress::Result as R;
+    let (stage, message, result) = match result {
+        Ok(m) => (
+            "done",
+            m.clone(),
+            R::Done(pb::ActDone { message: m.clone() }),
+        ),
+        Err(e) => (
+            "failed",
+            e.message.clone(),
+            R::Error(pb::ActError {
+                kind: act_error_kind(e.kind) as i32,
+                message: e.message.clone(),
+            }),
+        ),
+    };
+    pb::ActProgress {
+        action_id: action_id.to_owned(),
+        stage: stage.to_owned(),
+        percent: 100.0,
+        message,
+        result: Some(result),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::{ContainerSpec, ContainerStatus};
+
+    fn sample_container() -> Container {
+        let mut labels = BTreeMap::new();
+        labels.insert("fleetdeck.service".to_owned(), "web".to_owned());
+        Container {
+            key: 7,
+            spec: Arc::new(ContainerSpec {
+                id: "abc".into(),
+                name: "web-3".into(),
+                image: "nginx:1.27".into(),
+                service: "web".into(),
+                labels,
+                ports: vec![PortMapping {
+                    container_port: 80,
+                    host_port: 8080,
+                    protocol: "tcp".into(),
+                    host_ip: "0.0.0.0".into(),
+                }],
+                created_unix_ms: 1000,
+            }),
+            status: ContainerStatus {
+                state: ContainerState::Running,
+                health: HealthState::Healthy,
+                restart_count: 2,
+                started_unix_ms: 2000,
+                exit_code: 0,
+            },
+            stats: ContainerStats {
+                cpu_percent: 12.5,
+                memory_used_bytes: 42,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn container_maps_every_field() {
+        let c = container(&sample_container());
+        assert_eq!(c.key, 7);
+        assert_eq!(c.name, "web-3");
+        assert_eq!(c.state(), pb::ContainerState::Running);
+        assert_eq!(c.health(), pb::HealthStatus::Healthy);
+        assert_eq!(c.restart_count, 2);
+        assert_eq!(
+            c.labels.get("fleetdeck.service").map(String::as_str),
+            Some("web")
+        );
+        assert_eq!(c.ports[0].host_port, 8080);
+        let stats = c.stats.unwrap();
+        assert_eq!(stats.key, 7);
+        assert_eq!(stats.cpu_percent, 12.5);
+        assert_eq!(stats.memory_used_bytes, 42);
+    }
+
+    #[test]
+    fn empty_delta_encodes_empty_fields() {
+        let d = delta(&Delta::default());
+        assert!(d.host.is_none() && d.status.is_none());
+        assert!(d.upserts.is_empty() && d.stats.is_empty() && d.removed.is_empty());
+    }
+
+    #[test]
+    fn node_mode_round_trips() {
+        for m in [NodeMode::Active, NodeMode::Standby, NodeMode::Maintenance] {
+            assert_eq!(node_mode_from(node_mode(m) as i32), Some(m));
+        }
+        assert_eq!(node_mode_from(0), None);
+        assert_eq!(node_mode_from(99), None);
+    }
+
+    #[test]
+    fn action_refuses_missing_and_unspecified() {
+        let mut req = pb::ActRequest {
+            action_id: "a".into(),
+            ..Default::default()
+        };
+        assert_eq!(action(&req).unwrap_err().kind, ActErrorKind::Invalid);
+        req.action = Some(pb::act_request::Action::Node(pb::NodeAction { verb: 0 }));
+        assert_eq!(action(&req).unwrap_err().kind, ActErrorKind::Invalid);
+        req.action = Some(pb::act_request::Action::Container(pb::ContainerAction {
+            verb: pb::container_action::Verb::Stop as i32,
+            container: " ".into(),
+        }));
+        assert_eq!(action(&req).unwrap_err().kind, ActErrorKind::Invalid);
+    }
+
+    #[test]
+    fn action_reads_verbs() {
+        let req = pb::ActRequest {
+            action_id: "a".into(),
+            action: Some(pb::act_request::Action::Container(pb::ContainerAction {
+                verb: pb::container_action::Verb::Restart as i32,
+                container: "web-3".into(),
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            action(&req).unwrap(),
+            Action::Container {
+                verb: ContainerVerb::Restart,
+                target: "web-3".into()
+            }
+        );
+        let req = pb::ActRequest {
+            action: Some(pb::act_request::Action::Node(pb::NodeAction {
+                verb: pb::node_action::Verb::Cordon as i32,
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            action(&req).unwrap(),
+            Action::Node {
+                verb: NodeVerb::Cordon
+            }
+        );
+    }
+
+    #[test]
+    fn outcome_sets_exactly_one_result() {
+        let ok = outcome("x", &Ok("stopped".into()));
+        assert!(matches!(ok.result, Some(pb::act_progress::Result::Done(_))));
+        let err = outcome(
+            "x",
+            &Err(ActError::new(ActErrorKind::NotFound, "no such container")),
+        );
+        match err.result {
+            Some(pb::act_progress::Result::Error(e)) => {
+                assert_eq!(e.kind(), pb::ActErrorKind::NotFound);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(progress("x", "stop", 50.0, String::new()).result.is_none());
+    }
+
+    #[test]
+    fn host_sample_maps_load() {
+        let h = HostSample {
+            load: [1.0, 2.0, 3.0],
+            cpu_per_core: vec![5.0],
+            ..Default::default()
+        };
+        let p = host_sample(&h);
+        assert_eq!((p.load1, p.load5, p.load15), (1.0, 2.0, 3.0));
+        assert_eq!(p.cpu_per_core, vec![5.0]);
+    }
+}

@@ -1,0 +1,399 @@
+//! Plain data the agent works on. `convert` maps these to and from the wire types.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Scheduling mode of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeMode {
+    /// Takes placements.
+    #[default]
+    Active,
+    /// Held in reserve (preferred failover target).
+    Standby,
+    /// Cordoned: takes no new placements.
+    Maintenance,
+}
+
+/// Node mode and labels: what a `Delta.status` carries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeStatus {
+    /// Current mode.
+    pub mode: NodeMode,
+    /// Operator labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Who and what the node is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeInfo {
+    /// Node name.
+    pub node_id: String,
+    /// Host name (the node id for sim nodes).
+    pub hostname: String,
+    /// "sim" or "docker".
+    pub runtime: String,
+    /// Agent version.
+    pub agent_version: String,
+    /// CPU cores.
+    pub cpu_cores: u32,
+    /// Total memory, bytes.
+    pub memory_total_bytes: u64,
+    /// Total disk, bytes.
+    pub disk_total_bytes: u64,
+    /// Mode and labels.
+    pub status: NodeStatus,
+    /// When the agent started, ms since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// Sample interval, ms.
+    pub sample_interval_ms: u32,
+    /// Most containers the node is meant to hold; 0 = unknown.
+    pub max_containers: u32,
+}
+
+/// One sample of the host's resources.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostSample {
+    /// Sample time, ms since the Unix epoch.
+    pub time_unix_ms: u64,
+    /// Whole-host CPU busy, 0-100.
+    pub cpu_percent: f32,
+    /// Per-core busy, 0-100.
+    pub cpu_per_core: Vec<f32>,
+    /// Memory in use, bytes.
+    pub memory_used_bytes: u64,
+    /// Memory total, bytes.
+    pub memory_total_bytes: u64,
+    /// Swap in use, bytes.
+    pub swap_used_bytes: u64,
+    /// Swap total, bytes.
+    pub swap_total_bytes: u64,
+    /// Disk in use, bytes.
+    pub disk_used_bytes: u64,
+    /// Disk total, bytes.
+    pub disk_total_bytes: u64,
+    /// Network receive rate, bytes/s.
+    pub net_rx_bytes_per_sec: u64,
+    /// Network transmit rate, bytes/s.
+    pub net_tx_bytes_per_sec: u64,
+    /// Load averages over 1, 5 and 15 minutes.
+    pub load: [f32; 3],
+    /// Host uptime, seconds.
+    pub uptime_secs: u64,
+}
+
+impl HostSample {
+    /// True when anything but the sample time differs.
+    pub fn same_figures(&self, other: &HostSample) -> bool {
+        let mut a = self.clone();
+        a.time_unix_ms = other.time_unix_ms;
+        a.uptime_secs = other.uptime_secs;
+        a == *other
+    }
+}
+
+/// Lifecycle state of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerState {
+    /// Created, never started.
+    #[default]
+    Created,
+    /// Running.
+    Running,
+    /// Being restarted by its restart policy.
+    Restarting,
+    /// Paused.
+    Paused,
+    /// Exited.
+    Exited,
+    /// Dead (could not be removed or stopped).
+    Dead,
+}
+
+impl ContainerState {
+    /// Whether the container's processes exist (running, restarting or paused).
+    pub fn is_up(self) -> bool {
+        matches!(self, Self::Running | Self::Restarting | Self::Paused)
+    }
+}
+
+/// Health check state of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HealthState {
+    /// No health check defined.
+    #[default]
+    None,
+    /// Within the start period.
+    Starting,
+    /// Passing.
+    Healthy,
+    /// Failing.
+    Unhealthy,
+}
+
+/// A published port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMapping {
+    /// Port inside the container.
+    pub container_port: u16,
+    /// Port on the host; 0 when not published.
+    pub host_port: u16,
+    /// "tcp" or "udp".
+    pub protocol: String,
+    /// Host address the port is bound to.
+    pub host_ip: String,
+}
+
+/// What a container is: fixed for its lifetime.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerSpec {
+    /// Runtime id.
+    pub id: String,
+    /// Name, e.g. `web-3`.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// Service it belongs to (fleetdeck.service or compose labels).
+    pub service: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Published ports.
+    pub ports: Vec<PortMapping>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_unix_ms: u64,
+}
+
+/// Where a container is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContainerStatus {
+    /// State.
+    pub state: ContainerState,
+    /// Health check state.
+    pub health: HealthState,
+    /// Restarts done by the restart policy.
+    pub restart_count: u32,
+    /// Start time of the current run, ms since the Unix epoch; 0 when not running.
+    pub started_unix_ms: u64,
+    /// Exit code of the last run.
+    pub exit_code: i32,
+}
+
+/// Resource figures of one container.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ContainerStats {
+    /// Percent of one core.
+    pub cpu_percent: f32,
+    /// Memory in use, bytes.
+    pub memory_used_bytes: u64,
+    /// Memory limit, bytes; 0 = none.
+    pub memory_limit_bytes: u64,
+    /// Network receive rate, bytes/s.
+    pub net_rx_bytes_per_sec: u64,
+    /// Network transmit rate, bytes/s.
+    pub net_tx_bytes_per_sec: u64,
+    /// Block read rate, bytes/s.
+    pub block_read_bytes_per_sec: u64,
+    /// Block write rate, bytes/s.
+    pub block_write_bytes_per_sec: u64,
+}
+
+/// One container as a runtime reports it (no key yet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSample {
+    /// Fixed description, shared so sampling does not copy it.
+    pub spec: Arc<ContainerSpec>,
+    /// Lifecycle.
+    pub status: ContainerStatus,
+    /// Fresh figures.
+    pub stats: ContainerStats,
+}
+
+/// One container as the agent publishes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container {
+    /// Per-epoch key, never reused.
+    pub key: u32,
+    /// Fixed description.
+    pub spec: Arc<ContainerSpec>,
+    /// Lifecycle.
+    pub status: ContainerStatus,
+    /// Latest figures.
+    pub stats: ContainerStats,
+}
+
+/// Outcome of one of the agent's own checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CheckStatus {
+    /// Fine.
+    Ok,
+    /// Needs attention.
+    Warning,
+    /// Broken.
+    Failing,
+}
+
+/// One of the agent's own checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Check name, e.g. `disk`.
+    pub name: String,
+    /// Outcome.
+    pub status: CheckStatus,
+    /// Human explanation.
+    pub message: String,
+}
+
+/// Full state of a node at one version.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snapshot {
+    /// Node description.
+    pub node: NodeInfo,
+    /// Latest host sample.
+    pub host: HostSample,
+    /// Containers ordered by key.
+    pub containers: Vec<Container>,
+    /// Agent checks.
+    pub health: Vec<HealthCheck>,
+}
+
+/// Changes between two versions of a node's state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Delta {
+    /// New host sample, when its figures changed.
+    pub host: Option<HostSample>,
+    /// New containers or containers whose spec, state or health changed.
+    pub upserts: Vec<Container>,
+    /// Keys of containers that are gone.
+    pub removed: Vec<u32>,
+    /// Fresh figures of otherwise unchanged containers: (key, stats).
+    pub stats: Vec<(u32, ContainerStats)>,
+    /// Checks whose status or message changed.
+    pub health: Vec<HealthCheck>,
+    /// New mode or labels.
+    pub status: Option<NodeStatus>,
+}
+
+impl Delta {
+    /// True when the delta carries nothing.
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none()
+            && self.upserts.is_empty()
+            && self.removed.is_empty()
+            && self.stats.is_empty()
+            && self.health.is_empty()
+            && self.status.is_none()
+    }
+}
+
+/// Verb on one container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerVerb {
+    /// Start a stopped container.
+    Start,
+    /// Stop a running container.
+    Stop,
+    /// Stop and start again.
+    Restart,
+    /// Stop if needed, then remove.
+    Remove,
+}
+
+impl ContainerVerb {
+    /// snake_case name, as in the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::Remove => "remove",
+        }
+    }
+}
+
+/// Verb on the node itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeVerb {
+    /// MAINTENANCE: no new placements.
+    Cordon,
+    /// Back to the mode before the cordon.
+    Uncordon,
+    /// STANDBY.
+    SetStandby,
+    /// ACTIVE.
+    SetActive,
+}
+
+impl NodeVerb {
+    /// snake_case name, as in the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cordon => "cordon",
+            Self::Uncordon => "uncordon",
+            Self::SetStandby => "set_standby",
+            Self::SetActive => "set_active",
+        }
+    }
+}
+
+/// A validated action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// On a container named by id, id prefix or name.
+    Container {
+        /// What to do.
+        verb: ContainerVerb,
+        /// Which container.
+        target: String,
+    },
+    /// On the node.
+    Node {
+        /// What to do.
+        verb: NodeVerb,
+    },
+}
+
+/// Why an action was refused or failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActErrorKind {
+    /// Malformed request.
+    Invalid,
+    /// Target does not exist.
+    NotFound,
+    /// Conflicts with the current state.
+    Conflict,
+    /// Not enough room.
+    NoCapacity,
+    /// The runtime failed.
+    Runtime,
+    /// Stopped before it finished.
+    Cancelled,
+    /// Not supported by this agent or runtime.
+    Unsupported,
+    /// Not allowed.
+    Denied,
+}
+
+/// A typed action error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ActError {
+    /// Category.
+    pub kind: ActErrorKind,
+    /// Human explanation.
+    pub message: String,
+}
+
+impl ActError {
+    /// Builds an error of `kind`.
+    pub fn new(kind: ActErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Container runtimes behind one trait: `sim` now, `docker` (bollard) next.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use crate::model::{ContainerSample, ContainerVerb, HostSample};
+
+pub mod sim;
+mod sim_host;
+mod sim_load;
+
+pub use sim::{SimConfig, SimRuntime};
+
+/// Which runtime backend an agent uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuntimeKind {
+    /// Simulated node (demos, tests, scale runs).
+    #[default]
+    Sim,
+    /// Docker Engine API (not available in this build yet).
+    Docker,
+}
+
+impl RuntimeKind {
+    /// Name used on the wire and in flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sim => "sim",
+            Self::Docker => "docker",
+        }
+    }
+}
+
+/// A runtime failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    /// The container does not exist (any more).
+    #[error("no such container: {0}")]
+    NotFound(String),
+    /// The request conflicts with the container's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The runtime cannot be reached.
+    #[error("runtime unreachable: {0}")]
+    Unavailable(String),
+    /// Anything else the runtime reported.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Node facts a runtime knows better than the host probe (all of them, for sim nodes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeOverrides {
+    /// Host name to report.
+    pub hostname: Option<String>,
+    /// CPU cores.
+    pub cpu_cores: Option<u32>,
+    /// Total memory, bytes.
+    pub memory_total_bytes: Option<u64>,
+    /// Total disk, bytes.
+    pub disk_total_bytes: Option<u64>,
+    /// Most containers the node is meant to hold.
+    pub max_containers: Option<u32>,
+}
+
+/// A container runtime: the agent's only view of containers.
+#[async_trait]
+pub trait Runtime: Send + Sync + 'static {
+    /// Which backend this is.
+    fn kind(&self) -> RuntimeKind;
+
+    /// Moves simulated time one sample interval on; real runtimes ignore it.
+    fn advance(&self) {}
+
+    /// All containers with fresh resource figures, in a stable order.
+    async fn containers(&self) -> Result<Vec<ContainerSample>, RuntimeError>;
+
+    /// Signalled whenever containers changed outside the sampling rhythm (docker events,
+    /// actions), so the hub resamples at once instead of at the next tick.
+    fn changes(&self) -> Option<Arc<Notify>> {
+        None
+    }
+
+    /// Node facts that replace the host probe's.
+    fn node_overrides(&self) -> NodeOverrides {
+        NodeOverrides::default()
+    }
+
+    /// Host figures when the host is simulated; `None` means probe the real host.
+    fn simulated_host(&self) -> Option<HostSample> {
+        None
+    }
+
+    /// Checks that the runtime answers.
+    async fn ping(&self) -> Result<(), RuntimeError>;
+
+    /// Runs `verb` on the container with runtime id `id`.
+    async fn act(&self, verb: ContainerVerb, id: &str) -> Result<(), RuntimeError>;
+}

@@ -1,0 +1,364 @@
+//! Starting and stopping an agent: listener, sampler, tonic server.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use fleetdeck_proto::agent_server::AgentServer;
+use rand::TryRngCore;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::{Connected, TcpConnectInfo};
+
+use crate::AgentError;
+use crate::actions::Actions;
+use crate::audit::AuditLog;
+use crate::cancel::{self, Cancel, CancelSource};
+use crate::config::AgentConfig;
+use crate::health::Checker;
+use crate::host::{self, HostProbe};
+use crate::hub::{self, HostSource, Hub};
+use crate::model::{NodeInfo, NodeStatus};
+use crate::runtime::{Runtime, RuntimeKind, SimConfig, SimRuntime};
+use crate::service::AgentService;
+
+/// HTTP/2 keepalive ping interval: a vanished client is noticed within seconds.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a keepalive ping may go unanswered.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest request accepted.
+const MAX_DECODE_BYTES: usize = 1024 * 1024;
+/// Largest message sent (a snapshot of a very large node).
+const MAX_ENCODE_BYTES: usize = 32 * 1024 * 1024;
+/// How long a graceful shutdown waits for connections before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// How long `kill` waits for its tasks to go.
+const KILL_WAIT: Duration = Duration::from_millis(500);
+
+/// Binds a listener on `addr`; a busy port gives an error naming the address.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, AgentError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|error| AgentError::Bind { addr, error })
+}
+
+/// A non-zero random epoch from the OS generator.
+fn new_epoch() -> u64 {
+    let mut rng = rand::rngs::OsRng;
+    loop {
+        match rng.try_next_u64() {
+            Ok(0) => continue,
+            Ok(n) => return n,
+            // No OS randomness (very unusual): fall back to the clock, still non-zero.
+            Err(_) => return host::now_unix_ms() | 1,
+        }
+    }
+}
+
+/// A running agent. Dropping it kills it.
+pub struct RunningAgent {
+    node_id: String,
+    addr: SocketAddr,
+    epoch: u64,
+    hub: Hub,
+    stop_streams: CancelSource,
+    cut_connections: CancelSource,
+    graceful: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    sampler: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningAgent")
+            .field("node_id", &self.node_id)
+            .field("addr", &self.addr)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentError> {
+    match config.runtime {
+        RuntimeKind::Sim => Ok(Arc::new(SimRuntime::new(SimConfig {
+            node_id: config.node_id.clone(),
+            seed: config.seed,
+            containers: config.containers,
+            step: config.sample_interval,
+            start_unix_ms: host::now_unix_ms(),
+            faults: config.sim_faults,
+        }))),
+        RuntimeKind::Docker => Err(AgentError::RuntimeUnavailable("docker")),
+    }
+}
+
+/// Starts an agent on `listener`: samples once, then serves.
+pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<RunningAgent, AgentError> {
+    config.validate()?;
+    let addr = listener.local_addr().map_err(|error| AgentError::Bind {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        error,
+    })?;
+    let runtime = make_runtime(&config)?;
+    runtime.ping().await?;
+    let audit = AuditLog::open(&config.resolved_state_dir())?;
+
+    let (mut host_source, checker) = match runtime.simulated_host() {
+        Some(_) => (HostSource::Simulated, Checker::simulated()),
+        None => (
+            HostSource::Probe(Box::new(HostProbe::new()?)),
+            Checker::real(),
+        ),
+    };
+    let mut checker = checker;
+    let first = hub::take_sample(runtime.as_ref(), &mut host_source, &mut checker).await;
+    let o = runtime.node_overrides();
+    let probe_cores = match &host_source {
+        HostSource::Probe(p) => p.cores(),
+        HostSource::Simulated => 0,
+    };
+    let info = NodeInfo {
+        node_id: config.node_id.clone(),
+        hostname: o
+            .hostname
+            .or_else(host::hostname)
+            .unwrap_or_else(|| config.node_id.clone()),
+        runtime: runtime.kind().name().to_owned(),
+        agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+        cpu_cores: o.cpu_cores.unwrap_or(probe_cores),
+        memory_total_bytes: o
+            .memory_total_bytes
+            .unwrap_or(first.host.memory_total_bytes),
+        disk_total_bytes: o.disk_total_bytes.unwrap_or(first.host.disk_total_bytes),
+        status: NodeStatus {
+            mode: config.mode,
+            labels: config.labels.clone(),
+        },
+        started_unix_ms: host::now_unix_ms(),
+        sample_interval_ms: u32::try_from(config.sample_interval.as_millis()).unwrap_or(u32::MAX),
+        max_containers: o.max_containers.unwrap_or(0),
+    };
+    let epoch = new_epoch();
+    let hub = Hub::new(epoch, info, first, config.event_buffer);
+    let actions = Arc::new(Actions::new(hub.clone(), Arc::clone(&runtime), audit));
+
+    let (stop_streams, streams_cancel) = cancel::channel();
+    let (cut_connections, cut) = cancel::channel();
+    let sampler = tokio::spawn(hub::run_sampler(
+        hub.clone(),
+        runtime,
+        host_source,
+        checker,
+        config.sample_interval,
+        streams_cancel.clone(),
+    ));
+    let service = AgentService::new(
+        hub.clone(),
+        actions,
+        streams_cancel,
+        config.heartbeat_interval,
+        config.stream_buffer,
+    );
+    let (graceful, graceful_rx) = oneshot::channel::<()>();
+    let incoming = TcpListenerStream::new(listener).map(move |conn| {
+        conn.map(|stream| {
+            // Small messages should leave at once, not wait for Nagle.
+            let _ = stream.set_nodelay(true);
+            KillableIo::new(stream, cut.clone())
+        })
+    });
+    let router = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .add_service(
+            AgentServer::new(service)
+                .max_decoding_message_size(MAX_DECODE_BYTES)
+                .max_encoding_message_size(MAX_ENCODE_BYTES),
+        );
+    let node = config.node_id.clone();
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = graceful_rx.await;
+        };
+        if let Err(e) = router
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+        {
+            tracing::error!(node, "server failed: {e}");
+        }
+    });
+    tracing::info!(node = config.node_id, %addr, epoch, "agent started");
+    Ok(RunningAgent {
+        node_id: config.node_id,
+        addr,
+        epoch,
+        hub,
+        stop_streams,
+        cut_connections,
+        graceful: Some(graceful),
+        server: Some(server),
+        sampler: Some(sampler),
+    })
+}
+
+impl RunningAgent {
+    /// Address the agent listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// This instance's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Current state version (for tests and the demo).
+    pub fn seq(&self) -> u64 {
+        self.hub.seq()
+    }
+
+    /// The node's current full state.
+    pub fn snapshot(&self) -> crate::model::Snapshot {
+        self.hub.snapshot()
+    }
+
+    /// Stops cleanly: streams end, connections close, the listener goes.
+    pub async fn shutdown(mut self) {
+        self.stop_streams.cancel();
+        if let Some(g) = self.graceful.take() {
+            let _ = g.send(());
+        }
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+                .await
+                .is_err()
+        {
+            tracing::warn!(
+                node = self.node_id,
+                "connections did not close in time; cutting them"
+            );
+            self.cut_connections.cancel();
+            server.abort();
+            let _ = tokio::time::timeout(KILL_WAIT, server).await;
+        }
+        if let Some(sampler) = self.sampler.take() {
+            let _ = tokio::time::timeout(KILL_WAIT, sampler).await;
+        }
+        tracing::info!(node = self.node_id, "agent stopped");
+    }
+
+    /// Stops like a crashed process: connections cut mid-stream, listener closed at once.
+    pub async fn kill(mut self) {
+        self.cut_now();
+        for task in [self.server.take(), self.sampler.take()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = tokio::time::timeout(KILL_WAIT, task).await;
+        }
+    }
+
+    fn cut_now(&mut self) {
+        self.cut_connections.cancel();
+        self.stop_streams.cancel();
+        for task in [&self.server, &self.sampler].into_iter().flatten() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        self.cut_now();
+    }
+}
+
+/// A connection that fails all I/O once its agent is killed, so hyper drops it at once:
+/// the client sees the connection go, as if the process had died.
+struct KillableIo {
+    io: TcpStream,
+    killed: Pin<Box<dyn Future<Output = ()> + Send>>,
+    dead: bool,
+}
+
+impl KillableIo {
+    fn new(io: TcpStream, cut: Cancel) -> Self {
+        Self {
+            io,
+            killed: Box::pin(async move { cut.cancelled().await }),
+            dead: false,
+        }
+    }
+
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if !self.dead && self.killed.as_mut().poll(cx).is_ready() {
+            self.dead = true;
+        }
+        if self.dead {
+            Err(io::ErrorKind::ConnectionReset.into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Connected for KillableIo {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.io.connect_info()
+    }
+}
+
+impl AsyncRead for KillableIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Err(e) = this.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if let Err(e) = this.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut this.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Err(e) = this.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut this.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
