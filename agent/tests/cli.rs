@@ -1,0 +1,184 @@
+//! The real binary: one-line errors, listening lines, clean stop on SIGTERM.
+
+// Test helpers outside #[test] fns may unwrap too.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck-agent");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap()
+}
+
+fn one_line_error(out: &Output) -> String {
+    assert!(!out.status.success(), "should fail");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line, got: {err}");
+    assert!(err.starts_with("fleetdeck-agent: "), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing started: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    err
+}
+
+#[test]
+fn bad_flag() {
+    let out = run(&["--bogus"]);
+    let err = one_line_error(&out);
+    assert!(err.contains("--bogus") && err.contains("--help"), "{err}");
+    assert_eq!(out.status.code(), Some(2));
+    let err = one_line_error(&run(&["--runtime", "sim", "--label", "nokey"]));
+    assert!(err.contains("KEY=VALUE"), "{err}");
+}
+
+#[test]
+fn busy_port() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    let err = one_line_error(&run(&[
+        "--runtime",
+        "sim",
+        "--listen",
+        &addr,
+        "--state-dir",
+        state,
+    ]));
+    assert!(
+        err.contains(&format!(
+            "cannot listen on {addr}: address already in use; pick another --listen port"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn docker_runtime_not_built() {
+    let err = one_line_error(&run(&["--runtime", "docker", "--listen", "127.0.0.1:0"]));
+    assert!(
+        err.contains("docker runtime is not available in this build"),
+        "{err}"
+    );
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn listening_lines(child: &mut Child, n: usize) -> Vec<(String, String, u64)> {
+    let out = BufReader::new(child.stdout.take().unwrap());
+    out.lines()
+        .take(n)
+        .map(|l| {
+            let l = l.unwrap();
+            let mut parts = l.split(' ');
+            assert_eq!(parts.next(), Some("listening"), "{l}");
+            let mut field = |k: &str| {
+                parts
+                    .next()
+                    .and_then(|p| p.strip_prefix(k))
+                    .unwrap_or_else(|| panic!("{l}"))
+                    .to_owned()
+            };
+            (
+                field("node="),
+                field("addr="),
+                field("epoch=").parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn term_and_wait(child: &mut Child) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let t0 = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn fleet_prints_one_line_per_node_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    let mut child = spawn(&[
+        "--runtime",
+        "sim",
+        "--node-id",
+        "fl",
+        "--fleet",
+        "3",
+        "--listen",
+        "127.0.0.1:0",
+        "--state-dir",
+        state,
+    ]);
+    let lines = listening_lines(&mut child, 3);
+    let ids: Vec<_> = lines.iter().map(|l| l.0.as_str()).collect();
+    assert_eq!(ids, ["fl-0001", "fl-0002", "fl-0003"]);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.1.starts_with("127.0.0.1:") && l.2 != 0)
+    );
+    for id in ids {
+        assert!(
+            dir.path().join(id).join("audit.jsonl").exists(),
+            "state dir for {id}"
+        );
+    }
+    // Each node answers.
+    std::net::TcpStream::connect(&lines[2].1).unwrap();
+    term_and_wait(&mut child);
+}
+
+#[test]
+fn single_node_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    let mut child = spawn(&[
+        "--runtime",
+        "sim",
+        "--node-id",
+        "one",
+        "--listen",
+        "127.0.0.1:0",
+        "--state-dir",
+        state,
+    ]);
+    let lines = listening_lines(&mut child, 1);
+    assert_eq!(lines[0].0, "one");
+    assert!(dir.path().join("audit.jsonl").exists());
+    term_and_wait(&mut child);
+}
