@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::cli::{EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, GetArgs, GetWhat, OutputFormat};
+use crate::cli::{Cli, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, GetArgs, GetWhat, OutputFormat};
 use crate::client::{AgentAddr, CLIENT_NAME, LinkError, fetch_snapshot};
 use crate::config::Settings;
+use crate::limits;
 use crate::model::{AgentUpdate, Fleet, Health, Node, NodeSnapshot};
 
 /// Time allowed for all agents together to answer.
@@ -24,6 +25,23 @@ pub struct GetOutput {
 
 /// One agent's answer: `(epoch, seq, snapshot)` or why it did not answer.
 pub type Answer = Result<(u64, u64, NodeSnapshot), LinkError>;
+
+/// What `main` calls for `fleetdeck get`: resolves settings, makes room for one socket per
+/// agent, asks, prints; returns the process exit status (0, 1 usage/config, 2 unreachable).
+pub async fn run_cli(cli: &Cli, args: &GetArgs) -> i32 {
+    let settings = match cli.settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("fleetdeck: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if let Err(e) = limits::ensure_for(settings.agents.len()) {
+        eprintln!("fleetdeck: {e}");
+        return EXIT_USAGE;
+    }
+    run(args, &settings).await
+}
 
 /// Runs `get` and prints its output; returns the process exit status.
 pub async fn run(args: &GetArgs, settings: &Settings) -> i32 {

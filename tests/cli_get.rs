@@ -163,3 +163,74 @@ fn a_bad_agent_address_is_a_one_line_error() {
         "{text}"
     );
 }
+
+// ---- The real binary ----
+
+/// Runs the `fleetdeck` executable with a clean environment: no agents from the variable,
+/// no config from the user's home.
+async fn fleetdeck(args: Vec<String>) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+            .args(args)
+            .env_remove(config::AGENTS_ENV)
+            .env("HOME", &home_path)
+            .env("XDG_CONFIG_HOME", home_path.join(".config"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "main.rs does not dispatch `get` yet"]
+async fn the_binary_lists_live_and_unreachable_nodes() {
+    let agents = two_agents().await;
+    let dead = closed_port();
+    let addrs = [agents.running[0].addr(), agents.running[1].addr(), dead];
+    let out = fleetdeck(command_line("nodes", &addrs, &[])).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("get-node-1") && stdout.contains("get-node-2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with(&dead.to_string()) && l.contains("UNKNOWN"))
+    );
+    assert_eq!(
+        stderr,
+        format!("fleetdeck: agent {dead} unreachable: connection refused\n")
+    );
+
+    let out = fleetdeck(command_line("containers", &addrs[..2], &["-o", "json"])).await;
+    assert_eq!(out.status.code(), Some(0));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(8));
+    for agent in agents.running {
+        agent.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "main.rs does not dispatch `get` yet"]
+async fn the_binary_rejects_a_bad_agent_on_one_line_with_status_1() {
+    let args = ["get", "nodes", "--agent", "nope"]
+        .map(String::from)
+        .to_vec();
+    let out = fleetdeck(args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("`nope`") && stderr.contains("HOST:PORT"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
