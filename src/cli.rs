@@ -122,7 +122,11 @@ impl Cli {
 
     /// Resolves settings from these flags, `$FLEETDECK_AGENTS` and the config file.
     pub fn settings(&self) -> Result<Settings, ConfigError> {
-        let env = std::env::var(AGENTS_ENV).ok();
+        let env = match std::env::var(AGENTS_ENV) {
+            Ok(v) => Some(v),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => return Err(ConfigError::Env(AGENTS_ENV)),
+        };
         config::resolve(
             &self.overrides(),
             env.as_deref(),

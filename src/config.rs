@@ -113,6 +113,9 @@ pub enum ConfigError {
     /// A setting has the right type but an unusable value.
     #[error("{at}: {message}")]
     Invalid { at: Location, message: String },
+    /// An environment variable holds something that is not text.
+    #[error("{0} is not valid UTF-8; unset it or fix its value")]
+    Env(&'static str),
     /// An agent address cannot be used.
     #[error("{source} (from {from})")]
     Agent {
