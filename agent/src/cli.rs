@@ -157,6 +157,7 @@ pub fn advice(err: &AgentError) -> &'static str {
 /// until SIGTERM or Ctrl-C. Nothing is left running when it fails.
 pub async fn run(cli: Cli) -> Result<(), AgentError> {
     let template = cli.config()?;
+    let stop = StopSignal::register();
     let agents: Vec<RunningAgent> = match cli.fleet {
         Some(n) => {
             let nodes = n as usize;
@@ -178,30 +179,53 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             a.epoch()
         );
     }
-    wait_for_stop_signal().await;
+    stop.wait().await;
     tracing::info!(nodes = agents.len(), "stopping");
     futures::future::join_all(agents.into_iter().map(RunningAgent::shutdown)).await;
     Ok(())
 }
 
-async fn wait_for_stop_signal() {
+/// SIGTERM and Ctrl-C, registered when made: a signal that comes right after the
+/// `listening` lines must already find the handler in place.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignal {
+    fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(term), Ok(int)) => Some((term, int)),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!("cannot watch SIGTERM/SIGINT: {e}; falling back to Ctrl-C");
+                    None
                 }
-                return;
-            }
-            Err(e) => tracing::warn!("cannot watch SIGTERM: {e}"),
+            };
+            Self { streams }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        tracing::warn!("cannot watch Ctrl-C: {e}; running until killed");
-        std::future::pending::<()>().await;
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = self.streams {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot watch Ctrl-C: {e}; running until killed");
+            std::future::pending::<()>().await;
+        }
     }
 }
 
