@@ -359,12 +359,7 @@ impl App {
                 let before = self.nodes.selected;
                 self.nodes.step(delta);
                 if self.nodes.selected != before && self.containers.scope == Scope::SelectedNode {
-                    self.containers.dirty = true;
-                    self.containers.cursor = Cursor {
-                        viewport: self.containers.cursor.viewport,
-                        ..Cursor::default()
-                    };
-                    self.containers.selected = None;
+                    self.containers.reset_cursor();
                 }
             }
             Focus::Containers => self.containers.step(delta),

@@ -180,8 +180,10 @@ pub struct NodeTable {
     pub descending: bool,
     pub filter: String,
     pub cursor: Cursor,
-    /// Slot under the cursor, kept across re-sorts.
+    /// Slot under the cursor, kept across re-sorts once the user has moved.
     pub selected: Option<usize>,
+    /// The user moved the cursor: the selection follows the node, not the row.
+    pub pinned: bool,
     pub dirty: bool,
 }
 
@@ -231,7 +233,7 @@ impl NodeTable {
     }
 
     fn reselect(&mut self) {
-        if let Some(slot) = self.selected {
+        if let Some(slot) = self.selected.filter(|_| self.pinned) {
             if let Some(pos) = self.rows.iter().position(|s| *s == slot) {
                 self.cursor.row = pos;
             }
@@ -244,6 +246,7 @@ impl NodeTable {
     pub fn step(&mut self, delta: isize) {
         self.cursor.step(delta, self.rows.len());
         self.selected = self.rows.get(self.cursor.row).copied();
+        self.pinned = true;
     }
 }
 
@@ -277,7 +280,10 @@ pub struct ContainerTable {
     pub filter: String,
     pub scope: Scope,
     pub cursor: Cursor,
+    /// Container under the cursor, kept across re-sorts once the user has moved.
     pub selected: Option<ContainerRef>,
+    /// The user moved the cursor: the selection follows the container, not the row.
+    pub pinned: bool,
     pub dirty: bool,
 }
 
@@ -330,7 +336,7 @@ impl ContainerTable {
         });
         self.rows.clear();
         self.rows.extend(rows.into_iter().map(|r| r.2));
-        if let Some(sel) = self.selected {
+        if let Some(sel) = self.selected.filter(|_| self.pinned) {
             if let Some(pos) = self.rows.iter().position(|r| *r == sel) {
                 self.cursor.row = pos;
             }
@@ -343,6 +349,15 @@ impl ContainerTable {
     pub fn step(&mut self, delta: isize) {
         self.cursor.step(delta, self.rows.len());
         self.selected = self.rows.get(self.cursor.row).copied();
+        self.pinned = true;
+    }
+
+    /// Back to the first row, following rows rather than a container (a new scope).
+    pub fn reset_cursor(&mut self) {
+        self.cursor = Cursor { viewport: self.cursor.viewport, ..Cursor::default() };
+        self.selected = None;
+        self.pinned = false;
+        self.dirty = true;
     }
 }
 

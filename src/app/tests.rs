@@ -121,3 +121,20 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
     key(&mut app, KeyCode::Char('q'));
     assert!(app.should_quit);
 }
+
+#[test]
+fn before_the_user_moves_the_cursor_stays_on_the_first_row() {
+    use crate::model::{AgentUpdate, Fleet};
+    let now = Instant::now();
+    // Endpoints sort in the opposite order to the node ids the agents report.
+    let fleet = Fleet::new(["b:2", "a:1"], std::time::Duration::from_secs(10), now);
+    let mut app = App::new(fleet, now);
+    assert_eq!(app.selected_node().map(|(slot, _)| slot), Some(1));
+    for (slot, n) in [(0, 0), (1, 1)] {
+        let snapshot = Box::new(fixtures::snapshot(n, 2));
+        app.update(Action::Agent(AgentUpdate::Snapshot { slot, epoch: 9, seq: 1, snapshot }));
+    }
+    app.refresh();
+    assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-00"));
+    assert_eq!(app.nodes.cursor.row, 0);
+}

@@ -1,0 +1,35 @@
+//! The console's own log: a file in the state directory, never the terminal it draws on.
+
+use std::fs::{self, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use color_eyre::eyre::{Result, WrapErr};
+use tracing_subscriber::EnvFilter;
+
+/// The console's state directory (`$XDG_STATE_HOME/fleetdeck` on Linux).
+pub fn state_dir() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "fleetdeck")?;
+    Some(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf())
+}
+
+/// Sends the console's log to `dir/fleetdeck.log` (appending); level from
+/// `FLEETDECK_LOG` (default `info`). Returns the file's path.
+pub fn init_file_log(dir: &Path) -> Result<PathBuf> {
+    fs::create_dir_all(dir)
+        .wrap_err_with(|| format!("cannot create the state directory {}", dir.display()))?;
+    let path = dir.join("fleetdeck.log");
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .wrap_err_with(|| format!("cannot open the log file {}", path.display()))?;
+    let filter = EnvFilter::try_from_env("FLEETDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .try_init()
+        .map_err(|e| color_eyre::eyre::eyre!("cannot start the log: {e}"))?;
+    Ok(path)
+}

@@ -1,0 +1,106 @@
+//! The `fleetdeck` binary: the console, `demo`, and the one-shot CLI commands.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use fleetdeck::app::App;
+use fleetdeck::cli::{Cli, Command, EXIT_USAGE};
+use fleetdeck::client::{AgentAddr, Watchers};
+use fleetdeck::config::Settings;
+use fleetdeck::demo::DemoFleet;
+use fleetdeck::keys::KeyMap;
+use fleetdeck::model::Fleet;
+use fleetdeck::theme::Theme;
+use fleetdeck::tui::{self, LoopOptions, TerminalGuard};
+use fleetdeck::{get, limits, logging};
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("fleetdeck: cannot install the error handler: {e}");
+    }
+    let cli = Cli::parse_args();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fleetdeck: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = runtime.block_on(async_main(cli));
+    // Watch streams and demo agents are endless; do not wait for them on the way out.
+    runtime.shutdown_background();
+    ExitCode::from(u8::try_from(status).unwrap_or(1))
+}
+
+async fn async_main(cli: Cli) -> i32 {
+    let outcome = match &cli.command {
+        Some(Command::Get(args)) => return get::run_cli(&cli, args).await,
+        Some(Command::Demo(args)) => demo(&cli, args).await,
+        None => console(&cli).await,
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("fleetdeck: {e:#}");
+            EXIT_USAGE
+        }
+    }
+}
+
+async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {
+    let settings = cli.settings().map_err(|e| eyre!("{e}"))?;
+    let seed = args.seed.unwrap_or_else(|| tui::unix_ms());
+    let state_dir = logging::state_dir().map(|d| d.join("demo"));
+    let fleet = DemoFleet::start(args, seed, state_dir.as_deref()).await?;
+    let agents = fleet.addrs()?;
+    let title = format!("demo · {} simulated agents on loopback · seed {seed}", agents.len());
+    let result = run_console(&settings, &agents, title).await;
+    fleet.stop().await;
+    result
+}
+
+async fn console(cli: &Cli) -> Result<()> {
+    let settings = cli.settings().map_err(|e| eyre!("{e}"))?;
+    if settings.agents.is_empty() {
+        let file = settings
+            .config_path
+            .clone()
+            .or_else(fleetdeck::config::default_path)
+            .map_or_else(|| "the config file".to_string(), |p| p.display().to_string());
+        return Err(eyre!(
+            "no agents to follow; give --agent HOST:PORT, set FLEETDECK_AGENTS, or list `agents` in {file} (or try `fleetdeck demo`)"
+        ));
+    }
+    let title = format!("{} agents", settings.agents.len());
+    run_console(&settings, &settings.agents, title).await
+}
+
+async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -> Result<()> {
+    limits::ensure_for(agents.len()).map_err(|e| eyre!("{e}"))?;
+    let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
+    let theme = match settings.theme.as_deref() {
+        None | Some("dark") | Some("default") => Theme::dark(),
+        Some(other) => return Err(eyre!("unknown theme `{other}`; the available theme is `dark`")),
+    };
+    if let Some(dir) = logging::state_dir() {
+        let path = logging::init_file_log(&dir)?;
+        tracing::info!(agents = agents.len(), log = %path.display(), "console starting");
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(agents.len().clamp(64, 8192) * 2);
+    let watchers = Watchers::spawn(agents, &settings.watch_options(), &tx);
+    drop(tx);
+    let now = Instant::now();
+    let fleet = Fleet::new(agents.iter().map(ToString::to_string), settings.failover_timeout, now);
+    let mut app = App::new(fleet, now);
+    app.keymap = keymap;
+    app.theme = theme;
+    app.title = title;
+    let options = LoopOptions { refresh_interval: settings.refresh_interval };
+    let mut guard = TerminalGuard::enter()?;
+    let result = tui::run(guard.terminal(), &mut app, rx, options).await;
+    drop(guard);
+    drop(watchers);
+    tracing::info!("console stopped");
+    result.wrap_err("the console stopped on an error")
+}

@@ -1,0 +1,141 @@
+//! The terminal and the run loop: keys, ticks and agent updates in; frames out.
+//!
+//! Frames are drawn only when something visible changed: at once after a key, and at
+//! most once per refresh interval for agent data, so a steady fleet costs little over
+//! an SSH link and an idle one costs nothing.
+
+use std::io;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+
+use crate::app::{Action, App, Redraw};
+use crate::model::AgentUpdate;
+use crate::ui;
+
+/// How often the loop ticks (ages, UNKNOWN -> FAILED, status expiry).
+pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
+/// Most agent updates taken from the channel between two looks at the keyboard.
+const UPDATE_BATCH: usize = 4096;
+
+/// The terminal in raw mode on the alternate screen; restored on drop and on panic.
+pub struct TerminalGuard {
+    terminal: ratatui::DefaultTerminal,
+}
+
+impl TerminalGuard {
+    /// Enters raw mode and the alternate screen. `ratatui::init` also installs a panic
+    /// hook that restores the terminal before the (color-eyre) report is printed.
+    pub fn enter() -> Result<Self> {
+        let terminal = ratatui::try_init().wrap_err("cannot set up the terminal (is stdout a tty?)")?;
+        Ok(Self { terminal })
+    }
+
+    /// The terminal to draw on.
+    pub fn terminal(&mut self) -> &mut ratatui::DefaultTerminal {
+        &mut self.terminal
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// The loop's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopOptions {
+    /// Least time between two frames drawn for agent data.
+    pub refresh_interval: Duration,
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Runs the console until the user quits.
+pub async fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut updates: mpsc::Receiver<AgentUpdate>,
+    options: LoopOptions,
+) -> Result<()> {
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut batch = Vec::with_capacity(UPDATE_BATCH);
+    let mut updates_open = true;
+    let mut last_data_frame: Option<Instant> = None;
+    let mut data_pending = false;
+    app.set_clock(Instant::now(), unix_ms());
+    draw(terminal, app)?;
+
+    while !app.should_quit {
+        let frame_due = last_data_frame.map_or_else(Instant::now, |t| t + options.refresh_interval);
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    app.set_clock(Instant::now(), unix_ms());
+                    match event {
+                        Event::Key(key) => app.update(Action::Key(key)),
+                        Event::Resize(width, height) => app.update(Action::Resize { width, height }),
+                        _ => {}
+                    }
+                }
+                Some(Err(e)) => return Err(e).wrap_err("cannot read from the terminal"),
+                None => break,
+            },
+            n = updates.recv_many(&mut batch, UPDATE_BATCH), if updates_open => {
+                if n == 0 {
+                    updates_open = false;
+                }
+                app.set_clock(Instant::now(), unix_ms());
+                for update in batch.drain(..) {
+                    app.update(Action::Agent(update));
+                }
+            }
+            _ = tick.tick() => {
+                app.set_clock(Instant::now(), unix_ms());
+                app.update(Action::Tick);
+            }
+            _ = tokio::time::sleep_until(frame_due.into()), if data_pending => {
+                app.set_clock(Instant::now(), unix_ms());
+            }
+        }
+        match app.take_redraw() {
+            Redraw::None => {}
+            Redraw::Data => data_pending = true,
+            Redraw::Now => {
+                draw(terminal, app)?;
+                data_pending = false;
+            }
+        }
+        if data_pending && last_data_frame.is_none_or(|t| t.elapsed() >= options.refresh_interval) {
+            draw(terminal, app)?;
+            last_data_frame = Some(Instant::now());
+            data_pending = false;
+        }
+    }
+    Ok(())
+}
+
+fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
+    app.refresh();
+    let mut info = ui::DrawInfo::default();
+    terminal
+        .draw(|frame| info = ui::draw(frame, app))
+        .map_err(|e| io::Error::other(e.to_string()))
+        .wrap_err("cannot draw on the terminal")?;
+    let (nodes, containers) = (info.node_rows, info.container_rows);
+    if app.nodes.cursor.viewport != nodes || app.containers.cursor.viewport != containers {
+        app.update(Action::Viewport { nodes, containers });
+    }
+    Ok(())
+}
