@@ -186,7 +186,6 @@ async fn fleetdeck(args: Vec<String>) -> std::process::Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "main.rs does not dispatch `get` yet"]
 async fn the_binary_lists_live_and_unreachable_nodes() {
     let agents = two_agents().await;
     let dead = closed_port();
@@ -219,7 +218,6 @@ async fn the_binary_lists_live_and_unreachable_nodes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "main.rs does not dispatch `get` yet"]
 async fn the_binary_rejects_a_bad_agent_on_one_line_with_status_1() {
     let args = ["get", "nodes", "--agent", "nope"]
         .map(String::from)
