@@ -22,6 +22,8 @@ pub struct Theme {
     pub header: Style,
     pub table_header: Style,
     pub selected: Style,
+    /// Selected row of a pane that does not have the keyboard.
+    pub selected_inactive: Style,
     pub ok: Style,
     pub warn: Style,
     pub crit: Style,
@@ -54,6 +56,7 @@ impl Theme {
                 .bg(Color::Blue)
                 .fg(Color::White)
                 .add_modifier(Modifier::BOLD),
+            selected_inactive: Style::new().bg(Color::Indexed(237)),
             ok: Style::new().fg(Color::Green),
             warn: Style::new().fg(Color::Yellow),
             crit: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
@@ -116,6 +119,61 @@ impl Theme {
             self.warn
         } else {
             self.text
+        }
+    }
+
+    /// Style of a figure: by usage when live, dimmed as stale when its node is unreachable.
+    pub fn figure(&self, percent: f32, live: bool) -> Style {
+        if live {
+            self.usage(percent)
+        } else {
+            self.stale
+        }
+    }
+
+    /// Style of plain text that may be stale.
+    pub fn plain(&self, live: bool) -> Style {
+        if live { self.text } else { self.stale }
+    }
+
+    /// Style of the selected row, brighter in the pane that has the keyboard.
+    pub fn selection(&self, focused: bool) -> Style {
+        if focused {
+            self.selected
+        } else {
+            self.selected_inactive
+        }
+    }
+
+    /// Style of the console's link to an agent.
+    pub fn link(&self, live: bool) -> Style {
+        if live { self.ok } else { self.crit }
+    }
+
+    /// Style of an agent's last-seen age: stale, and alarming once the node counts as failed.
+    pub fn age(&self, state: NodeState) -> Style {
+        match state {
+            NodeState::Failed => self.crit,
+            _ => self.stale,
+        }
+    }
+
+    /// Style of a label in a key/value list.
+    pub fn label(&self) -> Style {
+        self.dim
+    }
+
+    /// Style of a typed filter or the prompt it is typed in.
+    pub fn filter(&self) -> Style {
+        self.warn.add_modifier(Modifier::BOLD)
+    }
+
+    /// Style of a count that needs attention when non-zero (unhealthy, restarting, failed).
+    pub fn alarm(&self, count: usize, severe: bool) -> Style {
+        match (count, severe) {
+            (0, _) => self.dim,
+            (_, true) => self.crit,
+            (_, false) => self.warn,
         }
     }
 

@@ -48,8 +48,8 @@ impl NodeTotals {
             let info = node.info.as_ref();
             t.live_mode = Some(info.map(|i| i.mode).unwrap_or_default());
             t.cores = info.map_or(0, |i| u64::from(i.cpu_cores));
-            t.cpu_centi_cores = (f64::from(node.host.cpu_percent.clamp(0.0, 100.0)) * 100.0)
-                .round() as u64
+            t.cpu_centi_cores = (f64::from(node.host.cpu_percent.clamp(0.0, 100.0)) * 100.0).round()
+                as u64
                 * t.cores;
             t.memory_used_bytes = node.host.memory_used_bytes;
             t.memory_total_bytes = node.host.memory_total_bytes;
@@ -229,12 +229,34 @@ mod tests {
         assert_eq!(a.live_by_mode, b.live_by_mode);
         assert_eq!(a.down_since, b.down_since);
         assert_eq!(
-            (a.containers, a.stale_containers, a.running, a.restarting, a.unhealthy),
-            (b.containers, b.stale_containers, b.running, b.restarting, b.unhealthy)
+            (
+                a.containers,
+                a.stale_containers,
+                a.running,
+                a.restarting,
+                a.unhealthy
+            ),
+            (
+                b.containers,
+                b.stale_containers,
+                b.running,
+                b.restarting,
+                b.unhealthy
+            )
         );
         assert_eq!(
-            (a.cpu_centi_cores, a.cores, a.memory_used_bytes, a.memory_total_bytes),
-            (b.cpu_centi_cores, b.cores, b.memory_used_bytes, b.memory_total_bytes)
+            (
+                a.cpu_centi_cores,
+                a.cores,
+                a.memory_used_bytes,
+                a.memory_total_bytes
+            ),
+            (
+                b.cpu_centi_cores,
+                b.cores,
+                b.memory_used_bytes,
+                b.memory_total_bytes
+            )
         );
     }
 

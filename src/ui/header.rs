@@ -1,0 +1,120 @@
+//! The header: the console's name and mode, then fleet totals from the cached summary.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::format;
+use crate::app::App;
+use crate::model::NodeState;
+
+/// Below this width the header uses short labels and leaves out zero counts.
+const COMPACT_BELOW_COLUMNS: u16 = 110;
+
+/// Draws the two header lines.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let compact = area.width < COMPACT_BELOW_COLUMNS;
+    let lines = vec![nodes_line(app, compact), containers_line(app, compact)];
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn nodes_line(app: &App, compact: bool) -> Line<'static> {
+    let theme = &app.theme;
+    let summary = app.fleet.summary();
+    let counts = summary.states(app.now, app.fleet.failover_timeout());
+    let mut spans = vec![Span::styled(" fleetdeck", theme.header)];
+    if !app.title.is_empty() {
+        spans.push(Span::styled(format!(" {}", app.title), theme.info));
+    }
+    spans.push(Span::styled(" │ ", theme.dim));
+    spans.push(Span::styled(
+        format!("{} nodes", app.fleet.nodes().len()),
+        theme.text,
+    ));
+    let states = [
+        (NodeState::Active, counts.active, "active", "active"),
+        (NodeState::Standby, counts.standby, "standby", "standby"),
+        (
+            NodeState::Maintenance,
+            counts.maintenance,
+            "maintenance",
+            "maint",
+        ),
+        (NodeState::Unknown, counts.unknown, "unknown", "unknown"),
+        (NodeState::Failed, counts.failed, "failed", "failed"),
+    ];
+    let mut first = true;
+    for (state, count, long, short) in states {
+        if compact && count == 0 && state != NodeState::Active {
+            continue;
+        }
+        spans.push(Span::styled(if first { ": " } else { " · " }, theme.dim));
+        first = false;
+        let style = if count == 0 {
+            theme.dim
+        } else {
+            theme.status(state)
+        };
+        let label = if compact { short } else { long };
+        spans.push(Span::styled(format!("{count} {label}"), style));
+    }
+    Line::from(spans)
+}
+
+fn containers_line(app: &App, compact: bool) -> Line<'static> {
+    let theme = &app.theme;
+    let s = app.fleet.summary();
+    let mut spans = vec![
+        Span::styled(
+            if compact { " ctrs " } else { " containers " },
+            theme.label(),
+        ),
+        Span::styled(format!("{}/{}", s.running(), s.containers()), theme.text),
+        Span::styled(" running", theme.label()),
+    ];
+    let mut count = |n: usize, label: &str, style: Style| {
+        spans.push(Span::styled(" · ", theme.dim));
+        spans.push(Span::styled(format!("{n} {label}"), style));
+    };
+    count(s.unhealthy(), "unhealthy", theme.alarm(s.unhealthy(), true));
+    count(
+        s.restarting(),
+        "restarting",
+        theme.alarm(s.restarting(), false),
+    );
+    if s.stale_containers() > 0 {
+        count(s.stale_containers(), "stale", theme.stale);
+    }
+    spans.push(Span::styled(" │ ", theme.dim));
+    spans.push(Span::styled("cpu ", theme.label()));
+    match s.cpu_percent() {
+        Some(cpu) => {
+            spans.push(Span::styled(format!("{cpu:.1}%"), theme.usage(cpu)));
+            if !compact {
+                spans.push(Span::styled(
+                    format!(" of {} cores", s.cores()),
+                    theme.label(),
+                ));
+            }
+        }
+        None => spans.push(Span::styled("-", theme.dim)),
+    }
+    spans.push(Span::styled(" │ ", theme.dim));
+    spans.push(Span::styled("mem ", theme.label()));
+    let (used, total) = s.memory_bytes();
+    if total == 0 {
+        spans.push(Span::styled("-", theme.dim));
+    } else {
+        let p = (used as f64 / total as f64 * 100.0) as f32;
+        spans.push(Span::styled(format!("{p:.1}%"), theme.usage(p)));
+        if !compact {
+            spans.push(Span::styled(
+                format!(" {} / {}", format::bytes(used), format::bytes(total)),
+                theme.label(),
+            ));
+        }
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,218 @@
+//! Rendering: a pure function of `&App`. It never mutates, locks or does I/O, reads the
+//! clocks only from `app.now` / `app.now_unix_ms`, and lays out only the rows on screen, so
+//! a frame costs the same for 10 containers as for 50,000.
+
+mod columns;
+mod containers;
+mod detail;
+mod format;
+mod header;
+mod nodes;
+mod status;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+
+use crate::app::{App, Cursor, visible_offset};
+use crate::theme::Theme;
+use columns::Column;
+
+/// Narrowest terminal the console draws in.
+pub const MIN_WIDTH: u16 = 60;
+/// Shortest terminal the console draws in.
+pub const MIN_HEIGHT: u16 = 15;
+/// Width from which the detail pane is shown beside the tables.
+pub const DETAIL_MIN_WIDTH: u16 = 120;
+/// Share of the body the node table may take, percent (it shrinks to fit a small fleet).
+const NODE_PANE_MAX_PERCENT: u16 = 45;
+/// Rows of a table pane with nothing in it: borders, header, one line of message.
+const PANE_MIN_ROWS: u16 = 5;
+/// Header lines above the tables.
+const HEADER_ROWS: u16 = 2;
+
+/// What the frame showed, for the run loop to send back as `Action::Viewport`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrawInfo {
+    /// Rows of the node table on screen.
+    pub node_rows: usize,
+    /// Rows of the container table on screen.
+    pub container_rows: usize,
+}
+
+/// Draws the whole console; the table indexes must be fresh (`App::refresh`).
+pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, &app.theme);
+        return DrawInfo::default();
+    }
+    let [header_area, body, status_area] = Layout::vertical([
+        Constraint::Length(HEADER_ROWS),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::draw(frame, header_area, app);
+    let (tables, detail_area) = if app.show_detail && area.width >= DETAIL_MIN_WIDTH {
+        let width = (area.width / 4).clamp(44, 60);
+        let [tables, detail] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(width)]).areas(body);
+        (tables, Some(detail))
+    } else {
+        (body, None)
+    };
+    let node_height = node_pane_height(
+        tables.height,
+        app.nodes.rows.len(),
+        app.containers.rows.len(),
+    );
+    let [node_area, container_area] =
+        Layout::vertical([Constraint::Length(node_height), Constraint::Fill(1)]).areas(tables);
+    let info = DrawInfo {
+        node_rows: nodes::draw(frame, node_area, app),
+        container_rows: containers::draw(frame, container_area, app),
+    };
+    if let Some(detail_area) = detail_area {
+        detail::draw(frame, detail_area, app);
+    }
+    status::draw(frame, status_area, app);
+    if app.show_help {
+        status::help(frame, area, app);
+    }
+    info
+}
+
+/// Rows for the node pane: all it needs when both tables fit, else at most its share,
+/// unless the container table needs less than the rest.
+fn node_pane_height(height: u16, nodes: usize, containers: usize) -> u16 {
+    let need = |rows: usize| {
+        u16::try_from(rows)
+            .unwrap_or(u16::MAX)
+            .saturating_add(3)
+            .max(PANE_MIN_ROWS)
+    };
+    let (nodes, containers) = (need(nodes), need(containers));
+    if nodes.saturating_add(containers) <= height {
+        return nodes;
+    }
+    let share = (height * NODE_PANE_MAX_PERCENT / 100).max(height.saturating_sub(containers));
+    nodes.min(share).max(PANE_MIN_ROWS)
+}
+
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let message = format!(
+        "terminal too small: {}x{}, fleetdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}",
+        area.width, area.height
+    );
+    let y = area.y + area.height.saturating_sub(1) / 2;
+    let rect = Rect {
+        y,
+        height: area.bottom() - y,
+        ..area
+    };
+    let text = Paragraph::new(Line::from(message).centered())
+        .style(theme.text)
+        .wrap(Wrap { trim: true });
+    frame.render_widget(text, rect);
+}
+
+/// Draws a bordered pane with `title`; returns the area inside the border.
+fn pane(frame: &mut Frame, area: Rect, title: Line<'_>, focused: bool, theme: &Theme) -> Rect {
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border(focused))
+        .title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// The first row shown and the rows on screen for a table of `height` rows.
+fn window<T>(rows: &[T], cursor: Cursor, height: usize) -> (usize, &[T]) {
+    let offset = visible_offset(cursor.row, cursor.offset, height)
+        // Never leave the bottom of the screen empty while rows above are hidden.
+        .min(rows.len().saturating_sub(height));
+    let end = offset.saturating_add(height).min(rows.len());
+    (offset, &rows[offset..end])
+}
+
+/// Column titles with the sorted one marked ▲ (ascending) or ▼ (descending).
+fn sort_marker(columns: &[Column], sorted: usize, descending: bool) -> Vec<String> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == sorted {
+                format!("{}{}", c.title, if descending { '▼' } else { '▲' })
+            } else {
+                c.title.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A dim one-line message under a table's header, when it has no rows.
+fn empty(frame: &mut Frame, inner: Rect, message: String, theme: &Theme) {
+    if inner.height < 2 {
+        return;
+    }
+    let line = Rect {
+        y: inner.y + 1,
+        height: 1,
+        ..inner
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(message).centered()).style(theme.dim),
+        line,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_node_pane_takes_what_it_needs_or_its_share() {
+        assert_eq!(node_pane_height(40, 8, 12), 11, "both fit");
+        assert_eq!(node_pane_height(40, 100, 12), 25, "containers need only 15");
+        assert_eq!(
+            node_pane_height(40, 100, 1000),
+            18,
+            "45 % when both overflow"
+        );
+        assert_eq!(
+            node_pane_height(40, 0, 1000),
+            5,
+            "an empty table keeps room to say so"
+        );
+    }
+
+    #[test]
+    fn the_window_keeps_the_cursor_on_screen_and_the_screen_full() {
+        let rows: Vec<usize> = (0..100).collect();
+        let at = |row, offset, height| {
+            let (o, shown) = window(
+                &rows,
+                Cursor {
+                    row,
+                    offset,
+                    viewport: height,
+                },
+                height,
+            );
+            (o, shown.len(), shown.contains(&row))
+        };
+        assert_eq!(at(0, 0, 10), (0, 10, true));
+        assert_eq!(at(50, 0, 10), (41, 10, true));
+        assert_eq!(
+            at(99, 95, 10),
+            (90, 10, true),
+            "no empty rows at the bottom"
+        );
+        assert_eq!(at(3, 0, 200), (0, 100, true));
+        let (o, shown) = window(&rows[..0], Cursor::default(), 5);
+        assert_eq!((o, shown.len()), (0, 0));
+    }
+}
