@@ -1,0 +1,301 @@
+//! Headless UI: whole frames on ratatui's TestBackend as text snapshots, plus the colours of
+//! key cells (snapshots keep only the text).
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::{Action, App, ContainerSort, Focus, Scope};
+use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
+use fleetdeck::model::{AgentUpdate, ContainerStats, HostSample, NodeDelta, NodeState};
+use fleetdeck::ui::{self, DrawInfo};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Style;
+
+const NODES: usize = 24;
+const CONTAINERS: usize = 12;
+/// Samples of history given to node-00, so its charts have something to draw.
+const HISTORY_SAMPLES: usize = 48;
+
+/// A console over the fixture fleet, at the fixture's wall time, with history on node-00.
+fn console() -> (App, Instant) {
+    let t0 = Instant::now();
+    let mut app = App::new(fixtures::fleet(NODES, CONTAINERS, t0), t0);
+    app.set_clock(t0, FIXTURE_TIME_UNIX_MS);
+    app.title = "demo".into();
+    grow_history(&mut app, 0);
+    (app, t0)
+}
+
+/// Feeds a node deterministic samples (a sawtooth of load) as agent deltas.
+fn grow_history(app: &mut App, slot: usize) {
+    let node = &app.fleet.nodes()[slot];
+    let (epoch, mut seq) = (node.epoch, node.seq);
+    let base = node.host.clone();
+    let keys: Vec<(u32, ContainerStats)> = node
+        .containers
+        .values()
+        .map(|c| (c.spec.key, c.stats))
+        .collect();
+    for i in 0..HISTORY_SAMPLES {
+        seq += 1;
+        let wave = ((i * 7) % 40) as f32;
+        let host = HostSample {
+            cpu_percent: 20.0 + wave * 1.5,
+            memory_used_bytes: base.memory_total_bytes / 100 * (40 + (i as u64 % 12)),
+            ..base.clone()
+        };
+        let stats = keys
+            .iter()
+            .map(|(key, s)| {
+                let mut s = *s;
+                s.cpu_percent = ((i * 5 + *key as usize * 3) % 60) as f32;
+                (*key, s)
+            })
+            .collect();
+        let delta = NodeDelta {
+            host: Some(host),
+            stats,
+            ..NodeDelta::default()
+        };
+        app.update(Action::Agent(AgentUpdate::Delta {
+            slot,
+            epoch,
+            seq,
+            delta: Box::new(delta),
+        }));
+    }
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+/// Draws like the run loop does: refresh, draw, feed the viewport back, draw again.
+fn render(app: &mut App, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    for _ in 0..2 {
+        app.refresh();
+        let mut info = DrawInfo::default();
+        terminal
+            .draw(|frame| info = ui::draw(frame, app))
+            .expect("draw");
+        app.update(Action::Viewport {
+            nodes: info.node_rows,
+            containers: info.container_rows,
+        });
+    }
+    terminal.backend().buffer().clone()
+}
+
+fn lines(buf: &Buffer) -> Vec<String> {
+    let width = usize::from(buf.area.width);
+    buf.content()
+        .chunks(width)
+        .map(|row| {
+            let line: String = row.iter().map(|c| c.symbol()).collect();
+            line.trim_end().to_string()
+        })
+        .collect()
+}
+
+fn text(buf: &Buffer) -> String {
+    lines(buf).join("\n")
+}
+
+/// Position of the first cell where `needle` starts, on a line that also holds `on_line`.
+fn find(buf: &Buffer, needle: &str, on_line: &str) -> (u16, u16) {
+    for (y, line) in lines(buf).iter().enumerate() {
+        if let (Some(at), true) = (line.find(needle), line.contains(on_line)) {
+            let x = line[..at].chars().count();
+            return (x as u16, y as u16);
+        }
+    }
+    panic!(
+        "{needle:?} not found on a line with {on_line:?}:\n{}",
+        text(buf)
+    );
+}
+
+/// Asserts the cell at `at` is drawn in `style` (its colours and modifiers).
+fn assert_style(buf: &Buffer, at: (u16, u16), style: Style, what: &str) {
+    let cell = &buf[at];
+    if let Some(fg) = style.fg {
+        assert_eq!(cell.fg, fg, "{what}: foreground at {at:?}");
+    }
+    if let Some(bg) = style.bg {
+        assert_eq!(cell.bg, bg, "{what}: background at {at:?}");
+    }
+    assert!(
+        cell.modifier.contains(style.add_modifier),
+        "{what}: modifiers at {at:?} are {:?}, want {:?}",
+        cell.modifier,
+        style.add_modifier
+    );
+}
+
+#[test]
+fn wide_terminal_shows_tables_and_the_node_detail() {
+    let (mut app, _) = console();
+    let buf = render(&mut app, 200, 60);
+    insta::assert_snapshot!("wide_200x60", text(&buf));
+    let selected = find(&buf, "node-00", "10/12");
+    assert_style(
+        &buf,
+        selected,
+        app.theme.selection(true),
+        "selected node row",
+    );
+    let standby = find(&buf, "STANDBY", "node-06");
+    assert_style(
+        &buf,
+        standby,
+        app.theme.status(NodeState::Standby),
+        "standby state",
+    );
+    let live = find(&buf, "live", "node-01");
+    assert_style(&buf, live, app.theme.link(true), "live link");
+}
+
+#[test]
+fn standard_80x24_terminal_stays_usable() {
+    let (mut app, _) = console();
+    let buf = render(&mut app, 80, 24);
+    insta::assert_snapshot!("standard_80x24", text(&buf));
+    assert!(
+        !text(&buf).contains("IMAGE"),
+        "image is the first column to go"
+    );
+}
+
+#[test]
+fn container_table_at_fleet_scope_sorted_by_cpu() {
+    let (mut app, _) = console();
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('0'));
+    while app.containers.sort != ContainerSort::Cpu {
+        press(&mut app, KeyCode::Char('o'));
+    }
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.focus, Focus::Containers);
+    assert_eq!(app.containers.scope, Scope::Fleet);
+    let buf = render(&mut app, 120, 40);
+    insta::assert_snapshot!("fleet_containers_by_cpu_120x40", text(&buf));
+    let header = find(&buf, "CPU %▼", "NODE");
+    assert_style(&buf, header, app.theme.table_header, "sorted column header");
+    let (_, y) = find(&buf, "Containers — all nodes", "");
+    assert_style(&buf, (2, y), app.theme.border(true), "focused pane border");
+}
+
+#[test]
+fn a_lost_node_reads_unknown_with_its_age_then_failed() {
+    let (mut app, t0) = console();
+    app.set_clock(t0 + Duration::from_secs(2), FIXTURE_TIME_UNIX_MS + 2_000);
+    app.update(Action::Agent(AgentUpdate::Down {
+        slot: 2,
+        reason: "connection refused".into(),
+    }));
+    app.set_clock(t0 + Duration::from_secs(7), FIXTURE_TIME_UNIX_MS + 7_000);
+    app.update(Action::Tick);
+    let buf = render(&mut app, 200, 60);
+    insta::assert_snapshot!("node_unknown_200x60", text(&buf));
+    let state = find(&buf, "UNKNOWN", "node-02");
+    assert_style(
+        &buf,
+        state,
+        app.theme.status(NodeState::Unknown),
+        "unknown state",
+    );
+    let age = find(&buf, "7s ago", "node-02");
+    assert_style(&buf, age, app.theme.stale, "age of a lost node");
+    let (_, y) = find(&buf, "node-02", "UNKNOWN");
+    let cpu = find(&buf, "CPU %", "NAME").0;
+    assert_style(
+        &buf,
+        (cpu + 1, y),
+        app.theme.stale,
+        "stale figures are dimmed",
+    );
+
+    app.set_clock(t0 + Duration::from_secs(75), FIXTURE_TIME_UNIX_MS + 75_000);
+    app.update(Action::Tick);
+    let buf = render(&mut app, 200, 60);
+    let state = find(&buf, "FAILED", "node-02");
+    assert_style(
+        &buf,
+        state,
+        app.theme.status(NodeState::Failed),
+        "failed state",
+    );
+    let counted = find(&buf, "1 failed", "nodes");
+    assert_style(
+        &buf,
+        counted,
+        app.theme.status(NodeState::Failed),
+        "failed count",
+    );
+
+    // The lost node's detail says why and that its figures are stale.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    let buf = render(&mut app, 200, 60);
+    insta::assert_snapshot!("node_failed_detail_200x60", text(&buf));
+    let selected = find(&buf, "node-02", "12/12");
+    assert_style(&buf, selected, app.theme.selection(true), "selected row");
+}
+
+#[test]
+fn filter_prompt_shows_what_is_typed() {
+    let (mut app, _) = console();
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "web");
+    let buf = render(&mut app, 100, 30);
+    insta::assert_snapshot!("filter_prompt_100x30", text(&buf));
+    let prompt = find(&buf, "/web▏", "");
+    assert_style(&buf, prompt, app.theme.filter(), "filter prompt");
+}
+
+#[test]
+fn help_lists_every_command_with_its_keys() {
+    let (mut app, _) = console();
+    press(&mut app, KeyCode::Char('?'));
+    let buf = render(&mut app, 80, 24);
+    insta::assert_snapshot!("help_80x24", text(&buf));
+    for command in fleetdeck::keys::Command::ALL {
+        assert!(
+            text(&buf).contains(command.describe()),
+            "{command:?} missing from help"
+        );
+    }
+}
+
+#[test]
+fn remapped_keys_show_in_the_hints() {
+    let (mut app, _) = console();
+    let overrides = std::collections::BTreeMap::from([
+        ("<F1>".to_string(), "help".to_string()),
+        ("?".to_string(), "none".to_string()),
+    ]);
+    app.keymap = fleetdeck::keys::KeyMap::with_overrides(&overrides).expect("keymap");
+    let buf = render(&mut app, 100, 30);
+    let last = lines(&buf).pop().unwrap_or_default();
+    assert!(last.starts_with(" F1 help"), "{last:?}");
+}
+
+#[test]
+fn too_small_a_terminal_gets_a_polite_message() {
+    let (mut app, _) = console();
+    let buf = render(&mut app, 50, 12);
+    insta::assert_snapshot!("too_small_50x12", text(&buf));
+    let words = text(&buf).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("terminal too small: 50x12, fleetdeck needs at least 60x15"));
+    assert_eq!(app.nodes.cursor.viewport, 0);
+}
