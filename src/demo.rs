@@ -29,7 +29,9 @@ impl DemoFleet {
             if nodes >= 4 && i % 8 == 7 {
                 config.mode = NodeMode::Standby;
             }
-            config.labels.insert("rack".into(), format!("r{}", i / 4 + 1));
+            config
+                .labels
+                .insert("rack".into(), format!("r{}", i / 4 + 1));
             config.state_dir = state_dir.map(|d| d.join(&node_id));
             let listener = fleetdeck_agent::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
                 .await

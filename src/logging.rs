@@ -10,7 +10,11 @@ use tracing_subscriber::EnvFilter;
 /// The console's state directory (`$XDG_STATE_HOME/fleetdeck` on Linux).
 pub fn state_dir() -> Option<PathBuf> {
     let dirs = directories::ProjectDirs::from("", "", "fleetdeck")?;
-    Some(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf())
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
 }
 
 /// Sends the console's log to `dir/fleetdeck.log` (appending); level from
@@ -24,7 +28,8 @@ pub fn init_file_log(dir: &Path) -> Result<PathBuf> {
         .append(true)
         .open(&path)
         .wrap_err_with(|| format!("cannot open the log file {}", path.display()))?;
-    let filter = EnvFilter::try_from_env("FLEETDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("FLEETDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

@@ -20,7 +20,10 @@ fn main() -> ExitCode {
         eprintln!("fleetdeck: cannot install the error handler: {e}");
     }
     let cli = Cli::parse_args();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fleetdeck: cannot start the async runtime: {e}");
@@ -50,11 +53,14 @@ async fn async_main(cli: Cli) -> i32 {
 
 async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {
     let settings = cli.settings().map_err(|e| eyre!("{e}"))?;
-    let seed = args.seed.unwrap_or_else(|| tui::unix_ms());
+    let seed = args.seed.unwrap_or_else(tui::unix_ms);
     let state_dir = logging::state_dir().map(|d| d.join("demo"));
     let fleet = DemoFleet::start(args, seed, state_dir.as_deref()).await?;
     let agents = fleet.addrs()?;
-    let title = format!("demo · {} simulated agents on loopback · seed {seed}", agents.len());
+    let title = format!(
+        "demo · {} simulated agents on loopback · seed {seed}",
+        agents.len()
+    );
     let result = run_console(&settings, &agents, title).await;
     fleet.stop().await;
     result
@@ -67,7 +73,10 @@ async fn console(cli: &Cli) -> Result<()> {
             .config_path
             .clone()
             .or_else(fleetdeck::config::default_path)
-            .map_or_else(|| "the config file".to_string(), |p| p.display().to_string());
+            .map_or_else(
+                || "the config file".to_string(),
+                |p| p.display().to_string(),
+            );
         return Err(eyre!(
             "no agents to follow; give --agent HOST:PORT, set FLEETDECK_AGENTS, or list `agents` in {file} (or try `fleetdeck demo`)"
         ));
@@ -81,7 +90,11 @@ async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -
     let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
     let theme = match settings.theme.as_deref() {
         None | Some("dark") | Some("default") => Theme::dark(),
-        Some(other) => return Err(eyre!("unknown theme `{other}`; the available theme is `dark`")),
+        Some(other) => {
+            return Err(eyre!(
+                "unknown theme `{other}`; the available theme is `dark`"
+            ));
+        }
     };
     if let Some(dir) = logging::state_dir() {
         let path = logging::init_file_log(&dir)?;
@@ -91,12 +104,18 @@ async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -
     let watchers = Watchers::spawn(agents, &settings.watch_options(), &tx);
     drop(tx);
     let now = Instant::now();
-    let fleet = Fleet::new(agents.iter().map(ToString::to_string), settings.failover_timeout, now);
+    let fleet = Fleet::new(
+        agents.iter().map(ToString::to_string),
+        settings.failover_timeout,
+        now,
+    );
     let mut app = App::new(fleet, now);
     app.keymap = keymap;
     app.theme = theme;
     app.title = title;
-    let options = LoopOptions { refresh_interval: settings.refresh_interval };
+    let options = LoopOptions {
+        refresh_interval: settings.refresh_interval,
+    };
     let mut guard = TerminalGuard::enter()?;
     let result = tui::run(guard.terminal(), &mut app, rx, options).await;
     drop(guard);

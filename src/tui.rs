@@ -32,7 +32,8 @@ impl TerminalGuard {
     /// Enters raw mode and the alternate screen. `ratatui::init` also installs a panic
     /// hook that restores the terminal before the (color-eyre) report is printed.
     pub fn enter() -> Result<Self> {
-        let terminal = ratatui::try_init().wrap_err("cannot set up the terminal (is stdout a tty?)")?;
+        let terminal =
+            ratatui::try_init().wrap_err("cannot set up the terminal (is stdout a tty?)")?;
         Ok(Self { terminal })
     }
 
@@ -57,7 +58,9 @@ pub struct LoopOptions {
 
 /// Wall-clock milliseconds since the Unix epoch.
 pub fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Runs the console until the user quits.

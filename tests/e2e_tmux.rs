@@ -19,26 +19,51 @@ fn demo_shows_the_fleet_moves_the_selection_and_quits_cleanly() {
     let screen = tmux.wait_for("four live nodes", Duration::from_secs(30), |s| {
         (1..=4).all(|n| s.contains(&format!("node-0{n}"))) && s.matches(" live").count() >= 4
     });
-    assert!(screen.contains("4 nodes"), "header counts the nodes:\n{screen}");
-    assert!(screen.contains("Containers"), "container table shown:\n{screen}");
-    tmux.wait_for("node-01 selected", Duration::from_secs(5), |s| detail_shows(s, "node-01"));
+    assert!(
+        screen.contains("4 nodes"),
+        "header counts the nodes:\n{screen}"
+    );
+    assert!(
+        screen.contains("Containers"),
+        "container table shown:\n{screen}"
+    );
+    tmux.wait_for("node-01 selected", Duration::from_secs(5), |s| {
+        detail_shows(s, "node-01")
+    });
 
     tmux.send(&["j"]);
-    tmux.wait_for("node-02 selected", Duration::from_secs(5), |s| detail_shows(s, "node-02"));
+    tmux.wait_for("node-02 selected", Duration::from_secs(5), |s| {
+        detail_shows(s, "node-02")
+    });
     tmux.send(&["j", "j"]);
-    tmux.wait_for("node-04 selected", Duration::from_secs(5), |s| detail_shows(s, "node-04"));
+    tmux.wait_for("node-04 selected", Duration::from_secs(5), |s| {
+        detail_shows(s, "node-04")
+    });
     tmux.send(&["g"]);
-    tmux.wait_for("back on node-01", Duration::from_secs(5), |s| detail_shows(s, "node-01"));
+    tmux.wait_for("back on node-01", Duration::from_secs(5), |s| {
+        detail_shows(s, "node-01")
+    });
 
     tmux.send(&["?"]);
-    tmux.wait_for("help", Duration::from_secs(5), |s| s.contains("filter the focused table"));
+    tmux.wait_for("help", Duration::from_secs(5), |s| {
+        s.contains("filter the focused table")
+    });
     tmux.send(&["Escape"]);
-    tmux.wait_for("help closed", Duration::from_secs(5), |s| !s.contains("filter the focused table"));
+    tmux.wait_for("help closed", Duration::from_secs(5), |s| {
+        !s.contains("filter the focused table")
+    });
 
     tmux.send(&["q"]);
-    assert_eq!(tmux.exit_status(Duration::from_secs(10)), Some(0), "exit status after q");
+    assert_eq!(
+        tmux.exit_status(Duration::from_secs(10)),
+        Some(0),
+        "exit status after q"
+    );
     let after = tmux.screen();
-    assert!(!after.contains("Containers"), "terminal restored (alternate screen left):\n{after}");
+    assert!(
+        !after.contains("Containers"),
+        "terminal restored (alternate screen left):\n{after}"
+    );
     let log = std::fs::read_to_string(tmux.home().join("state/fleetdeck/fleetdeck.log"))
         .expect("the console writes its log into the state dir");
     assert!(log.contains("console stopped"), "log:\n{log}");

@@ -354,7 +354,10 @@ impl ContainerTable {
 
     /// Back to the first row, following rows rather than a container (a new scope).
     pub fn reset_cursor(&mut self) {
-        self.cursor = Cursor { viewport: self.cursor.viewport, ..Cursor::default() };
+        self.cursor = Cursor {
+            viewport: self.cursor.viewport,
+            ..Cursor::default()
+        };
         self.selected = None;
         self.pinned = false;
         self.dirty = true;

@@ -132,7 +132,12 @@ fn before_the_user_moves_the_cursor_stays_on_the_first_row() {
     assert_eq!(app.selected_node().map(|(slot, _)| slot), Some(1));
     for (slot, n) in [(0, 0), (1, 1)] {
         let snapshot = Box::new(fixtures::snapshot(n, 2));
-        app.update(Action::Agent(AgentUpdate::Snapshot { slot, epoch: 9, seq: 1, snapshot }));
+        app.update(Action::Agent(AgentUpdate::Snapshot {
+            slot,
+            epoch: 9,
+            seq: 1,
+            snapshot,
+        }));
     }
     app.refresh();
     assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-00"));

@@ -18,7 +18,10 @@ impl Tmux {
     /// exits, its status is written to `<dir>/exit` and the pane stays for inspection.
     pub fn start(args: &[&str], width: u16, height: u16) -> Self {
         assert!(
-            Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()),
+            Command::new("tmux")
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success()),
             "tmux is needed for the end-to-end tests (apt-get install tmux)"
         );
         let dir = tempfile::tempdir().expect("temp dir");
@@ -30,7 +33,15 @@ impl Tmux {
             cmd = quoted.join(" ")
         );
         let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", &width.to_string(), "-y"])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                &width.to_string(),
+                "-y",
+            ])
             .arg(height.to_string())
             .args(["sh", "-c", &script])
             .status()
@@ -96,7 +107,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
     }
 }
 

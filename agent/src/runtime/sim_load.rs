@@ -44,8 +44,8 @@ struct Template {
 #[rustfmt::skip]
 const TEMPLATES: &[Template] = &[
     Template { service: "web", image: "nginx:1.27", project: "shop", port: Some(80), health_check: true, cpu: (3.0, 25.0), cpu_limit_cores: 1.0, mem_mib: (40, 120), mem_limit_mib: 256, net_kib: 400.0, tx_ratio: 4.0, blk_kib: (2.0, 8.0), weight: 6 },
-    Template { service: "api", image: "ghcr.io/acme/api:2.4.1", project: "shop", port: Some(8080), health_check: true, cpu: (8.0, 60.0), cpu_limit_cores: 2.0, mem_mib: (200, 700), mem_limit_mib: 1024, net_kib: 250.0, tx_ratio: 1.5, blk_kib: (4.0, 20.0), weight: 6 },
-    Template { service: "worker", image: "ghcr.io/acme/worker:2.4.1", project: "shop", port: None, health_check: false, cpu: (10.0, 90.0), cpu_limit_cores: 2.0, mem_mib: (150, 600), mem_limit_mib: 1024, net_kib: 60.0, tx_ratio: 0.6, blk_kib: (10.0, 80.0), weight: 5 },
+    Template { service: "api", image: "acme/api:2.4.1", project: "shop", port: Some(8080), health_check: true, cpu: (8.0, 60.0), cpu_limit_cores: 2.0, mem_mib: (200, 700), mem_limit_mib: 1024, net_kib: 250.0, tx_ratio: 1.5, blk_kib: (4.0, 20.0), weight: 6 },
+    Template { service: "worker", image: "acme/worker:2.4.1", project: "shop", port: None, health_check: false, cpu: (10.0, 90.0), cpu_limit_cores: 2.0, mem_mib: (150, 600), mem_limit_mib: 1024, net_kib: 60.0, tx_ratio: 0.6, blk_kib: (10.0, 80.0), weight: 5 },
     Template { service: "db", image: "postgres:16", project: "shop", port: Some(5432), health_check: true, cpu: (5.0, 50.0), cpu_limit_cores: 4.0, mem_mib: (500, 2500), mem_limit_mib: 4096, net_kib: 150.0, tx_ratio: 2.0, blk_kib: (200.0, 900.0), weight: 2 },
     Template { service: "cache", image: "redis:7.4", project: "shop", port: Some(6379), health_check: true, cpu: (2.0, 15.0), cpu_limit_cores: 1.0, mem_mib: (100, 900), mem_limit_mib: 1024, net_kib: 300.0, tx_ratio: 1.2, blk_kib: (0.0, 40.0), weight: 3 },
     Template { service: "queue", image: "rabbitmq:3.13", project: "platform", port: Some(5672), health_check: true, cpu: (3.0, 20.0), cpu_limit_cores: 1.0, mem_mib: (150, 400), mem_limit_mib: 768, net_kib: 120.0, tx_ratio: 1.0, blk_kib: (5.0, 60.0), weight: 2 },
