@@ -162,6 +162,34 @@ fn wide_terminal_shows_tables_and_the_node_detail() {
     );
     let live = find(&buf, "live", "node-01");
     assert_style(&buf, live, app.theme.link(true), "live link");
+    let hot = find(&buf, "87.5", "node-18");
+    assert_style(
+        &buf,
+        hot,
+        app.theme.usage(87.5),
+        "CPU above the warning line",
+    );
+    assert_eq!(app.nodes.cursor.viewport, NODES, "every node fits");
+    assert_eq!(
+        app.containers.cursor.viewport, 27,
+        "rows under the container header"
+    );
+}
+
+#[test]
+fn a_filter_that_matches_nothing_says_so() {
+    let (mut app, _) = console();
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "zzz");
+    press(&mut app, KeyCode::Enter);
+    let buf = render(&mut app, 120, 30);
+    assert!(
+        text(&buf).contains("Nodes (0 of 24) /zzz"),
+        "{}",
+        text(&buf)
+    );
+    assert!(text(&buf).contains("no nodes match /zzz"), "{}", text(&buf));
+    assert!(text(&buf).contains("select a node to see its containers"));
 }
 
 #[test]
@@ -249,6 +277,13 @@ fn a_lost_node_reads_unknown_with_its_age_then_failed() {
     insta::assert_snapshot!("node_failed_detail_200x60", text(&buf));
     let selected = find(&buf, "node-02", "12/12");
     assert_style(&buf, selected, app.theme.selection(true), "selected row");
+    let stale = find(&buf, "running", "worker-2");
+    assert_style(
+        &buf,
+        stale,
+        app.theme.stale,
+        "a lost node's containers are stale",
+    );
 }
 
 #[test]
