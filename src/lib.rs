@@ -11,6 +11,7 @@ pub mod keys;
 pub mod limits;
 pub mod logging;
 pub mod model;
+pub mod ops;
 pub mod theme;
 pub mod tui;
 pub mod ui;
