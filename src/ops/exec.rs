@@ -150,7 +150,10 @@ impl Executor {
         let outcome = outcome.unwrap_or_else(|| {
             let mut m = done.join("; ");
             if !warnings.is_empty() {
-                m.push_str(&format!(" (not recorded on every agent: {})", warnings.join("; ")));
+                m.push_str(&format!(
+                    " (not recorded on every agent: {})",
+                    warnings.join("; ")
+                ));
             }
             Outcome::Done(m)
         });
@@ -205,20 +208,32 @@ impl Executor {
                 name,
                 to,
                 bytes,
-            } => self.migrate(ctx, from, container_id, name, to, *bytes).await.map(Some),
+            } => self
+                .migrate(ctx, from, container_id, name, to, *bytes)
+                .await
+                .map(Some),
             Step::Create { on, spec, labels } => {
                 let mut link = Link::open(&on.name, &on.endpoint).await?;
-                ctx.report("create", 10.0, format!("creating {} on {}", spec.name, on.name));
+                ctx.report(
+                    "create",
+                    10.0,
+                    format!("creating {} on {}", spec.name, on.name),
+                );
                 let action = A::Create(pb::CreateAction {
                     spec: Some(fleetdeck_agent::convert_ops::spec(spec)),
                     labels: labels.clone().into_iter().collect(),
                 });
                 let req = self.request(ctx, action);
                 let created = link.act(req, |_| {}).await?;
-                ctx.report("start", 60.0, format!("starting {} on {}", spec.name, on.name));
+                ctx.report(
+                    "start",
+                    60.0,
+                    format!("starting {} on {}", spec.name, on.name),
+                );
                 let req = self.request(ctx, Self::container(CV::Start, &created.container_id));
                 if let Err(e) = link.act(req, |_| {}).await {
-                    self.remove_copy(ctx, &mut link, &created.container_id).await;
+                    self.remove_copy(ctx, &mut link, &created.container_id)
+                        .await;
                     return Err(e.into());
                 }
                 Ok(Some(format!("{} runs on {}", spec.name, on.name)))
@@ -249,7 +264,11 @@ impl Executor {
                 name,
             } => {
                 let mut link = Link::open(&on.name, &on.endpoint).await?;
-                ctx.report("remove", 20.0, format!("stopping and removing {name} on {}", on.name));
+                ctx.report(
+                    "remove",
+                    20.0,
+                    format!("stopping and removing {name} on {}", on.name),
+                );
                 let req = self.request(ctx, Self::container(CV::Remove, container_id));
                 link.act(req, |_| {}).await?;
                 Ok(Some(format!("removed {name} from {}", on.name)))
@@ -266,7 +285,11 @@ impl Executor {
                     Verb::Stop => CV::Stop,
                     Verb::Restart => CV::Restart,
                 };
-                ctx.report(verb.as_str(), 20.0, format!("{} {name} on {}", verb.as_str(), on.name));
+                ctx.report(
+                    verb.as_str(),
+                    20.0,
+                    format!("{} {name} on {}", verb.as_str(), on.name),
+                );
                 let req = self.request(ctx, Self::container(cv, container_id));
                 let done = link.act(req, |_| {}).await?;
                 Ok(Some(format!("{} on {}", done.message, on.name)))
@@ -339,7 +362,9 @@ impl Executor {
                 tokio::task::spawn_blocking(move || r.save(&d))
                     .await
                     .map_err(|e| StepError::Failed(e.to_string()))?
-                    .map_err(|e| StepError::Failed(format!("cannot save the failover record: {e}")))?;
+                    .map_err(|e| {
+                        StepError::Failed(format!("cannot save the failover record: {e}"))
+                    })?;
                 Ok(None)
             }
             Step::Note {
@@ -385,7 +410,11 @@ impl Executor {
     ) -> Result<String, StepError> {
         let mut src = Link::open(&from.name, &from.endpoint).await?;
         let mut dst = Link::open(&to.name, &to.endpoint).await?;
-        ctx.report("spec", 2.0, format!("reading {name}'s spec on {}", from.name));
+        ctx.report(
+            "spec",
+            2.0,
+            format!("reading {name}'s spec on {}", from.name),
+        );
         let spec = src.export_spec(container_id).await?;
         let mut labels = std::collections::HashMap::new();
         labels.insert(
@@ -403,10 +432,19 @@ impl Executor {
         let created = dst.act(req, |_| {}).await?;
         let copy = created.container_id.clone();
         // From here on, a failure must remove the copy.
-        let result = self.fill_and_start(ctx, &mut src, &mut dst, container_id, &copy, &spec, bytes).await;
+        let result = self
+            .fill_and_start(ctx, &mut src, &mut dst, container_id, &copy, &spec, bytes)
+            .await;
         if let Err(e) = result {
-            ctx.report("rollback", 95.0, format!("removing the copy of {name} on {}", to.name));
-            let left = self.remove_copy(ctx, &mut dst, &copy).await.unwrap_or_default();
+            ctx.report(
+                "rollback",
+                95.0,
+                format!("removing the copy of {name} on {}", to.name),
+            );
+            let left = self
+                .remove_copy(ctx, &mut dst, &copy)
+                .await
+                .unwrap_or_default();
             return Err(match e {
                 StepError::Failed(m) => StepError::Failed(format!(
                     "migrating {name} failed: {m}; {name} still runs on {}{left}",
@@ -419,16 +457,29 @@ impl Executor {
             });
         }
         ctx.report("commit", 90.0, format!("{name} is healthy on {}", to.name));
-        let req = self.request(ctx, Self::container(pb::container_action::Verb::Commit, &copy));
+        let req = self.request(
+            ctx,
+            Self::container(pb::container_action::Verb::Commit, &copy),
+        );
         if let Err(e) = dst.act(req, |_| {}).await {
-            let left = self.remove_copy(ctx, &mut dst, &copy).await.unwrap_or_default();
+            let left = self
+                .remove_copy(ctx, &mut dst, &copy)
+                .await
+                .unwrap_or_default();
             return Err(StepError::Failed(format!(
                 "migrating {name} failed at commit: {e}; {name} still runs on {}{left}",
                 from.name
             )));
         }
-        ctx.report("retire", 95.0, format!("stopping and removing {name} on {}", from.name));
-        let req = self.request(ctx, Self::container(pb::container_action::Verb::Remove, container_id));
+        ctx.report(
+            "retire",
+            95.0,
+            format!("stopping and removing {name} on {}", from.name),
+        );
+        let req = self.request(
+            ctx,
+            Self::container(pb::container_action::Verb::Remove, container_id),
+        );
         if let Err(e) = src.act(req, |_| {}).await {
             return Err(StepError::Failed(format!(
                 "{name} runs on {} but its old copy on {} could not be removed ({e}): two copies run; stop the old one",
@@ -455,7 +506,11 @@ impl Executor {
         }
         if !spec.volumes.is_empty() {
             let total = spec.volume_bytes.max(bytes).max(1);
-            ctx.report("copy", 10.0, format!("copying {} of volume data", human_bytes(total)));
+            ctx.report(
+                "copy",
+                10.0,
+                format!("copying {} of volume data", human_bytes(total)),
+            );
             let (op, events, span) = (ctx.op, ctx.events.clone(), ctx.span);
             let copy_progress = move |sent: u64| {
                 let pct = 10.0 + 50.0 * (sent as f32 / total as f32).min(1.0);
@@ -474,14 +529,21 @@ impl Executor {
             ctx.report(
                 "copy",
                 60.0,
-                format!("copied {} in {} files", human_bytes(copied.bytes), copied.files),
+                format!(
+                    "copied {} in {} files",
+                    human_bytes(copied.bytes),
+                    copied.files
+                ),
             );
         }
         if ctx.cancelled() {
             return Err(StepError::Cancelled("cancelled".into()));
         }
         ctx.report("start", 65.0, format!("starting {name} on {}", dst.node()));
-        let req = self.request(ctx, Self::container(pb::container_action::Verb::Start, copy));
+        let req = self.request(
+            ctx,
+            Self::container(pb::container_action::Verb::Start, copy),
+        );
         dst.act(req, |_| {}).await?;
         let deadline = tokio::time::Instant::now() + self.ready_timeout;
         loop {
@@ -499,8 +561,14 @@ impl Executor {
                 format!(
                     "waiting for {name} on {}: {} / {}",
                     dst.node(),
-                    state.as_str_name().trim_start_matches("CONTAINER_STATE_").to_lowercase(),
-                    health.as_str_name().trim_start_matches("HEALTH_STATUS_").to_lowercase()
+                    state
+                        .as_str_name()
+                        .trim_start_matches("CONTAINER_STATE_")
+                        .to_lowercase(),
+                    health
+                        .as_str_name()
+                        .trim_start_matches("HEALTH_STATUS_")
+                        .to_lowercase()
                 ),
             );
             if tokio::time::Instant::now() >= deadline {

@@ -75,7 +75,10 @@ impl Failovers {
         std::fs::create_dir_all(state_dir)?;
         let path = Self::path(state_dir);
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(self).map_err(std::io::Error::other)?,
+        )?;
         std::fs::rename(&tmp, &path)
     }
 
@@ -143,7 +146,10 @@ pub async fn fence(state_dir: &Path, stale: &Stale, requested_by: &str) -> Resul
     }
     let names: Vec<&str> = stale.running.iter().map(|(_, n)| n.as_str()).collect();
     let message = if names.is_empty() {
-        format!("{} returned after failover; no stale copy was running", stale.node)
+        format!(
+            "{} returned after failover; no stale copy was running",
+            stale.node
+        )
     } else {
         format!(
             "{} returned after failover (epoch {:x}, failed at {:x}); stopped stale copies: {}",

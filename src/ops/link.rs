@@ -53,7 +53,9 @@ impl Link {
             node: node.to_string(),
             reason,
         };
-        let addr: AgentAddr = endpoint.parse().map_err(|e: crate::client::AddrError| fail(e.to_string()))?;
+        let addr: AgentAddr = endpoint
+            .parse()
+            .map_err(|e: crate::client::AddrError| fail(e.to_string()))?;
         let client = connect(&addr, CONNECT_TIMEOUT)
             .await
             .map_err(|e| fail(e.to_string()))?;
@@ -73,14 +75,12 @@ impl Link {
         limit: Duration,
         f: impl std::future::Future<Output = Result<T, LinkFailure>>,
     ) -> Result<T, LinkFailure> {
-        tokio::time::timeout(limit, f)
-            .await
-            .unwrap_or_else(|_| {
-                Err(LinkFailure::Timeout {
-                    node: self.node.clone(),
-                    secs: limit.as_secs(),
-                })
+        tokio::time::timeout(limit, f).await.unwrap_or_else(|_| {
+            Err(LinkFailure::Timeout {
+                node: self.node.clone(),
+                secs: limit.as_secs(),
             })
+        })
     }
 
     /// Runs one action; `progress` sees every progress message.

@@ -55,10 +55,7 @@ pub enum Proposal {
         container: Option<String>,
     },
     /// Restore a backup held by `node`.
-    Restore {
-        node: String,
-        backup: BackupInfo,
-    },
+    Restore { node: String, backup: BackupInfo },
     /// Start, stop or restart one container.
     Container {
         node: String,

@@ -164,7 +164,11 @@ mod tests {
             cpu_percent: 50.0,
             memory_bytes: 2 << 30,
         };
-        assert_eq!(best_fit(&rooms, d, "", false), Some(1), "b is the tightest fit");
+        assert_eq!(
+            best_fit(&rooms, d, "", false),
+            Some(1),
+            "b is the tightest fit"
+        );
         assert_eq!(best_fit(&rooms, d, "b", false), Some(0));
         assert_eq!(best_fit(&rooms, d, "", true), Some(2), "standby first");
         let huge = Demand {

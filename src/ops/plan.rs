@@ -145,7 +145,11 @@ impl<'a> PlanInput<'a> {
             .nodes()
             .iter()
             .find(|n| n.name() == name || n.endpoint == name)
-            .ok_or_else(|| not_found(format!("no node named `{name}`; `fleetdeck get nodes` lists them")))?;
+            .ok_or_else(|| {
+                not_found(format!(
+                    "no node named `{name}`; `fleetdeck get nodes` lists them"
+                ))
+            })?;
         if self.fencing.iter().any(|f| f == node.name()) {
             return Err(PlanError::Fencing(node.name().to_string()));
         }
@@ -224,7 +228,9 @@ pub fn plan(input: &PlanInput<'_>, p: &Proposal) -> Result<Plan, PlanError> {
             container,
             to,
         } => migrate(input, node, container, to.as_deref())?,
-        Proposal::Scale { service, replicas } => super::plan_more::scale(input, service, *replicas)?,
+        Proposal::Scale { service, replicas } => {
+            super::plan_more::scale(input, service, *replicas)?
+        }
         Proposal::Failover { node } => super::plan_more::failover(input, node)?,
         Proposal::Drain { node } => drain(input, node)?,
         Proposal::Cordon { node } | Proposal::Uncordon { node } => {
@@ -234,12 +240,18 @@ pub fn plan(input: &PlanInput<'_>, p: &Proposal) -> Result<Plan, PlanError> {
             let (title, line) = if cordon {
                 (
                     format!("Cordon {}", on.name),
-                    format!("set {} to MAINTENANCE: no new placements; its containers keep running", on.name),
+                    format!(
+                        "set {} to MAINTENANCE: no new placements; its containers keep running",
+                        on.name
+                    ),
                 )
             } else {
                 (
                     format!("Uncordon {}", on.name),
-                    format!("set {} back to its mode before the cordon: it takes placements again", on.name),
+                    format!(
+                        "set {} back to its mode before the cordon: it takes placements again",
+                        on.name
+                    ),
                 )
             };
             Plan {
@@ -251,7 +263,9 @@ pub fn plan(input: &PlanInput<'_>, p: &Proposal) -> Result<Plan, PlanError> {
                 steps: vec![Step::Mode { on, cordon }],
             }
         }
-        Proposal::Backup { node, container } => super::plan_more::backup(input, node, container.as_deref())?,
+        Proposal::Backup { node, container } => {
+            super::plan_more::backup(input, node, container.as_deref())?
+        }
         Proposal::Restore { node, backup } => super::plan_more::restore(input, node, backup)?,
         Proposal::Container {
             node,
@@ -308,7 +322,13 @@ pub(super) fn no_room(name: &str, d: Demand, rooms: &[Room]) -> PlanError {
     ))
 }
 
-fn migrate_lines(name: &str, from: &str, to: &str, bytes: Option<u64>, volumes: &str) -> Vec<String> {
+fn migrate_lines(
+    name: &str,
+    from: &str,
+    to: &str,
+    bytes: Option<u64>,
+    volumes: &str,
+) -> Vec<String> {
     let data = match bytes {
         Some(0) | None if volumes.is_empty() => "no volume data to copy".to_string(),
         Some(b) => format!("copy {} of volume data ({volumes})", human_bytes(b)),
@@ -323,7 +343,12 @@ fn migrate_lines(name: &str, from: &str, to: &str, bytes: Option<u64>, volumes: 
     ]
 }
 
-fn migrate(input: &PlanInput<'_>, node: &str, target: &str, to: Option<&str>) -> Result<Plan, PlanError> {
+fn migrate(
+    input: &PlanInput<'_>,
+    node: &str,
+    target: &str,
+    to: Option<&str>,
+) -> Result<Plan, PlanError> {
     let (n, c) = input.container(node, target)?;
     let from = NodeRef::of(n);
     let d = Demand::of(c);
@@ -332,7 +357,10 @@ fn migrate(input: &PlanInput<'_>, node: &str, target: &str, to: Option<&str>) ->
         Some(to) => {
             let (tn, state) = input.node(to)?;
             if tn.name() == from.name {
-                return Err(PlanError::Invalid(format!("{} already runs on {to}", c.spec.name)));
+                return Err(PlanError::Invalid(format!(
+                    "{} already runs on {to}",
+                    c.spec.name
+                )));
             }
             let r = rooms.iter().find(|r| r.name == tn.name()).ok_or_else(|| {
                 PlanError::Invalid(format!(
@@ -357,7 +385,9 @@ fn migrate(input: &PlanInput<'_>, node: &str, target: &str, to: Option<&str>) ->
     };
     let cached = input.specs.get(&from.name, &c.spec.name);
     let bytes = input.bytes_of(&from.name, &c.spec.name);
-    let volumes = cached.map(|s| s.spec.volumes.join(", ")).unwrap_or_default();
+    let volumes = cached
+        .map(|s| s.spec.volumes.join(", "))
+        .unwrap_or_default();
     Ok(Plan {
         proposal: Proposal::Scale {
             service: String::new(),
@@ -390,7 +420,10 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
             on: from.clone(),
             cordon: true,
         });
-        lines.push(format!("cordon {}: MAINTENANCE, no new placements", from.name));
+        lines.push(format!(
+            "cordon {}: MAINTENANCE, no new placements",
+            from.name
+        ));
     }
     let mut data = 0;
     for c in &active {
@@ -428,7 +461,10 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
         .map(|c| c.spec.name.as_str())
         .collect();
     if !stopped.is_empty() {
-        lines.push(format!("left in place (not running): {}", stopped.join(", ")));
+        lines.push(format!(
+            "left in place (not running): {}",
+            stopped.join(", ")
+        ));
     }
     lines.push("one container at a time, make-before-break; cancelling stops between moves".into());
     Ok(Plan {

@@ -20,7 +20,11 @@ fn replica_number(name: &str, service: &str) -> Option<u32> {
     name.strip_prefix(service)?.strip_prefix('-')?.parse().ok()
 }
 
-pub(super) fn scale(input: &PlanInput<'_>, service: &str, replicas: usize) -> Result<Plan, PlanError> {
+pub(super) fn scale(
+    input: &PlanInput<'_>,
+    service: &str,
+    replicas: usize,
+) -> Result<Plan, PlanError> {
     let fleet = input.fleet;
     let mut current: Vec<(&Node, &Container)> = fleet
         .nodes()
@@ -60,9 +64,16 @@ pub(super) fn scale(input: &PlanInput<'_>, service: &str, replicas: usize) -> Re
         for placed in 0..want {
             let Some(i) = placement::best_fit(&rooms, d, "", false) else {
                 let best_mem = rooms.iter().map(|r| r.free_memory_bytes).max().unwrap_or(0);
-                let best_cpu = rooms.iter().map(|r| r.free_cpu_percent).fold(0.0_f32, f32::max);
+                let best_cpu = rooms
+                    .iter()
+                    .map(|r| r.free_cpu_percent)
+                    .fold(0.0_f32, f32::max);
                 let missing = want - placed;
-                let short_mem = (d.memory_bytes * missing as u64).saturating_sub(if placed == 0 { 0 } else { best_mem });
+                let short_mem = (d.memory_bytes * missing as u64).saturating_sub(if placed == 0 {
+                    0
+                } else {
+                    best_mem
+                });
                 return Err(PlanError::NoCapacity(format!(
                     "not enough room to scale {service} to {replicas}: room for {placed} more of {want}; each replica needs {} memory and {:.0}% CPU, the roomiest node has {} and {:.0}% left, so {} memory (and the CPU) for {missing} more is missing",
                     human_bytes(d.memory_bytes),
@@ -185,7 +196,11 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
     if work.is_empty() {
         return Err(PlanError::Invalid(format!(
             "nothing to fail over: no running container of {name} is known{}",
-            if done.is_empty() { "" } else { " that is not already re-created elsewhere" }
+            if done.is_empty() {
+                ""
+            } else {
+                " that is not already re-created elsewhere"
+            }
         )));
     }
     let mut rooms = placement::rooms(fleet, input.now);
@@ -193,7 +208,8 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
     let mut lines = Vec::new();
     let mut placed = Vec::new();
     for (spec, d, cached) in work {
-        let i = placement::best_fit(&rooms, d, &name, true).ok_or_else(|| no_room(&spec.name, d, &rooms))?;
+        let i = placement::best_fit(&rooms, d, &name, true)
+            .ok_or_else(|| no_room(&spec.name, d, &rooms))?;
         rooms[i].take(d);
         let r = &rooms[i];
         lines.push(format!(
@@ -201,7 +217,11 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
             spec.name,
             r.name,
             if r.standby { " (STANDBY)" } else { "" },
-            if cached { "last known spec" } else { "last watched data (no cached spec)" }
+            if cached {
+                "last known spec"
+            } else {
+                "last watched data (no cached spec)"
+            }
         ));
         placed.push(format!("{} -> {}", spec.name, r.name));
         let labels = failover_copy_labels(n, &spec.name);
@@ -250,7 +270,11 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
     })
 }
 
-pub(super) fn backup(input: &PlanInput<'_>, node: &str, container: Option<&str>) -> Result<Plan, PlanError> {
+pub(super) fn backup(
+    input: &PlanInput<'_>,
+    node: &str,
+    container: Option<&str>,
+) -> Result<Plan, PlanError> {
     let mut targets: Vec<(&Node, &Container)> = match container {
         Some(c) => vec![
             input
@@ -261,7 +285,11 @@ pub(super) fn backup(input: &PlanInput<'_>, node: &str, container: Option<&str>)
                 .and_then(|n| {
                     n.containers
                         .values()
-                        .find(|x| x.spec.name == c || x.spec.id == c || (c.len() >= 6 && x.spec.id.starts_with(c)))
+                        .find(|x| {
+                            x.spec.name == c
+                                || x.spec.id == c
+                                || (c.len() >= 6 && x.spec.id.starts_with(c))
+                        })
                         .map(|x| (n, x))
                 })
                 .ok_or_else(|| PlanError::NotFound(format!("no container `{c}` on {node}")))?,
@@ -279,17 +307,25 @@ pub(super) fn backup(input: &PlanInput<'_>, node: &str, container: Option<&str>)
     if let Some((n, _)) = targets.first()
         && !n.is_live()
     {
-        return Err(PlanError::Invalid(format!("{} does not answer; nothing can be backed up there", n.name())));
+        return Err(PlanError::Invalid(format!(
+            "{} does not answer; nothing can be backed up there",
+            n.name()
+        )));
     }
     if targets.is_empty() {
-        return Err(PlanError::Invalid(format!("{node} has no containers to back up")));
+        return Err(PlanError::Invalid(format!(
+            "{node} has no containers to back up"
+        )));
     }
     targets.sort_by(|a, b| crate::app::natural_cmp(&a.1.spec.name, &b.1.spec.name));
     let mut lines = Vec::new();
     let mut steps = Vec::new();
     let mut data = 0;
     for (n, c) in &targets {
-        let bytes = input.specs.get(n.name(), &c.spec.name).map(|s| s.spec.volume_bytes);
+        let bytes = input
+            .specs
+            .get(n.name(), &c.spec.name)
+            .map(|s| s.spec.volume_bytes);
         data += bytes.unwrap_or(0);
         lines.push(format!(
             "archive {} on {}: configuration and {} of volume data, SHA-256, retention applied",
@@ -305,7 +341,11 @@ pub(super) fn backup(input: &PlanInput<'_>, node: &str, container: Option<&str>)
     }
     let title = match container {
         Some(_) => format!("Back up {}", targets[0].1.spec.name),
-        None => format!("Back up all {} containers of {}", targets.len(), targets[0].0.name()),
+        None => format!(
+            "Back up all {} containers of {}",
+            targets.len(),
+            targets[0].0.name()
+        ),
     };
     Ok(Plan {
         proposal: Proposal::Backup {
@@ -320,7 +360,11 @@ pub(super) fn backup(input: &PlanInput<'_>, node: &str, container: Option<&str>)
     })
 }
 
-pub(super) fn restore(input: &PlanInput<'_>, node: &str, b: &BackupInfo) -> Result<Plan, PlanError> {
+pub(super) fn restore(
+    input: &PlanInput<'_>,
+    node: &str,
+    b: &BackupInfo,
+) -> Result<Plan, PlanError> {
     let n = input
         .fleet
         .nodes()

@@ -48,7 +48,10 @@ impl SpecCache {
         let path = Self::path(state_dir);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!("spec cache {} is unreadable ({e}); starting afresh", path.display());
+                tracing::warn!(
+                    "spec cache {} is unreadable ({e}); starting afresh",
+                    path.display()
+                );
                 Self::default()
             }),
             Err(_) => Self::default(),
@@ -67,7 +70,11 @@ impl SpecCache {
 
     /// A container's cached spec.
     pub fn get(&self, node: &str, name: &str) -> Option<&CachedSpec> {
-        self.nodes.get(node)?.specs.iter().find(|s| s.spec.name == name)
+        self.nodes
+            .get(node)?
+            .specs
+            .iter()
+            .find(|s| s.spec.name == name)
     }
 
     /// Asks every endpoint for its specs; replaces the entries of those that answer.
