@@ -106,10 +106,15 @@ pub fn rooms(fleet: &Fleet, now: Instant) -> Vec<Room> {
         .collect()
 }
 
-/// Best fit for `d` among `rooms` other than `exclude`: the room left with the least
-/// memory (then CPU) after placing it; with `prefer_standby`, STANDBY nodes first.
-pub fn best_fit(rooms: &[Room], d: Demand, exclude: &str, prefer_standby: bool) -> Option<usize> {
-    let fits = |r: &&Room| r.name != exclude && r.fits(d);
+/// Best fit for `d` among the `allowed` rooms: the room left with the least memory (then
+/// CPU) after placing it; with `prefer_standby`, STANDBY nodes first.
+pub fn best_fit(
+    rooms: &[Room],
+    d: Demand,
+    allowed: impl Fn(&Room) -> bool,
+    prefer_standby: bool,
+) -> Option<usize> {
+    let fits = |r: &&Room| allowed(r) && r.fits(d);
     let pick = |standby_only: bool| {
         rooms
             .iter()
@@ -175,6 +180,6 @@ mod tests {
             cpu_percent: 1.0,
             memory_bytes: 64 << 30,
         };
-        assert_eq!(best_fit(&rooms, huge, "", true), None);
+        assert_eq!(best_fit(&rooms, huge, all, true), None);
     }
 }

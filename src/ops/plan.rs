@@ -371,11 +371,22 @@ fn migrate(
             if !r.fits(d) {
                 return Err(no_room(&c.spec.name, d, std::slice::from_ref(r)));
             }
+            if !name_free(input.fleet, r, &c.spec.name) {
+                return Err(PlanError::Invalid(format!(
+                    "{to} already has a container named {}",
+                    c.spec.name
+                )));
+            }
             r.clone()
         }
         None => {
-            let i = placement::best_fit(&rooms, d, &from.name, false)
-                .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
+            let i = placement::best_fit(
+                &rooms,
+                d,
+                |r| r.name != from.name && name_free(input.fleet, r, &c.spec.name),
+                false,
+            )
+            .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
             rooms[i].clone()
         }
     };
@@ -428,8 +439,13 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
     let mut data = 0;
     for c in &active {
         let d = Demand::of(c);
-        let i = placement::best_fit(&rooms, d, &from.name, false)
-            .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
+        let i = placement::best_fit(
+            &rooms,
+            d,
+            |r| r.name != from.name && name_free(input.fleet, r, &c.spec.name),
+            false,
+        )
+        .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
         rooms[i].take(d);
         let bytes = input.bytes_of(&from.name, &c.spec.name).unwrap_or(0);
         data += bytes;
@@ -479,6 +495,13 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
     })
 }
 
+/// Whether the room's node has no container called `name` (names are unique per node).
+pub(super) fn name_free(fleet: &Fleet, room: &Room, name: &str) -> bool {
+    fleet
+        .node(room.slot)
+        .is_none_or(|n| n.containers.values().all(|c| c.spec.name != name))
+}
+
 /// Containers already re-created elsewhere for `node` (by their `replaces` label).
 pub(super) fn replaced_elsewhere(fleet: &Fleet, node: &str) -> Vec<String> {
     let prefix = format!("{node}/");
@@ -492,6 +515,6 @@ pub(super) fn replaced_elsewhere(fleet: &Fleet, node: &str) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn failover_copy_labels(node: &Node, name: &str) -> BTreeMap<String, String> {
-    failover_labels(node.name(), name, node.epoch)
+pub(super) fn failover_copy_labels(node: &str, epoch: u64, name: &str) -> BTreeMap<String, String> {
+    failover_labels(node, name, epoch)
 }

@@ -2,8 +2,8 @@
 
 use super::placement::{self, Demand};
 use super::plan::{
-    NodeRef, Plan, PlanError, PlanInput, Step, capitalise, failover_copy_labels, no_room,
-    replaced_elsewhere,
+    NodeRef, Plan, PlanError, PlanInput, Step, capitalise, failover_copy_labels, name_free,
+    no_room, replaced_elsewhere,
 };
 use super::{BackupInfo, PortableSpec, Proposal, human_bytes};
 use crate::model::{Container, Node, NodeState};
@@ -62,7 +62,7 @@ pub(super) fn scale(
             .unwrap_or(0);
         let want = replicas - have;
         for placed in 0..want {
-            let Some(i) = placement::best_fit(&rooms, d, "", false) else {
+            let Some(i) = placement::best_fit(&rooms, d, |_| true, false) else {
                 let best_mem = rooms.iter().map(|r| r.free_memory_bytes).max().unwrap_or(0);
                 let best_cpu = rooms
                     .iter()
@@ -158,10 +158,27 @@ fn synthesized(c: &Container) -> PortableSpec {
 
 pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
     let fleet = input.fleet;
+    // A node this console never reached is known only by its endpoint; the spec cache
+    // remembers which node answered there before.
+    let cached_at = |endpoint: &str| {
+        input
+            .specs
+            .nodes
+            .iter()
+            .find(|(_, ns)| ns.endpoint == endpoint)
+            .map(|(name, _)| name.clone())
+    };
     let n = fleet
         .nodes()
         .iter()
         .find(|n| n.name() == node || n.endpoint == node)
+        .or_else(|| {
+            let ns = input.specs.nodes.get(node)?;
+            fleet
+                .nodes()
+                .iter()
+                .find(|n| n.info.is_none() && n.endpoint == ns.endpoint)
+        })
         .ok_or_else(|| PlanError::NotFound(format!("no node named `{node}`")))?;
     let state = n.state(input.now, fleet.failover_timeout());
     if state != NodeState::Failed {
@@ -171,7 +188,10 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
             state.as_str()
         )));
     }
-    let name = n.name().to_string();
+    let name = match &n.info {
+        Some(_) => n.name().to_string(),
+        None => cached_at(&n.endpoint).unwrap_or_else(|| n.name().to_string()),
+    };
     let done = replaced_elsewhere(fleet, &name);
     // (spec, demand, from the cache?)
     let mut work: Vec<(PortableSpec, Demand, bool)> = Vec::new();
@@ -207,14 +227,37 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
     let mut steps = Vec::new();
     let mut lines = Vec::new();
     let mut placed = Vec::new();
-    for (spec, d, cached) in work {
-        let i = placement::best_fit(&rooms, d, &name, true)
-            .ok_or_else(|| no_room(&spec.name, d, &rooms))?;
+    let mut originals = Vec::new();
+    for (mut spec, d, cached) in work {
+        let original = spec.name.clone();
+        let free = |r: &placement::Room| r.name != name && name_free(fleet, r, &original);
+        let i = match placement::best_fit(&rooms, d, free, true) {
+            Some(i) => i,
+            None => {
+                // Every node with room already has a container of that name (names are
+                // per node): the copy gets the failed node's name as a suffix.
+                let i = placement::best_fit(&rooms, d, |r| r.name != name, true)
+                    .ok_or_else(|| no_room(&original, d, &rooms))?;
+                let mut renamed = format!("{original}-{name}");
+                let mut k = 1;
+                while !name_free(fleet, &rooms[i], &renamed) {
+                    k += 1;
+                    renamed = format!("{original}-{name}-{k}");
+                }
+                spec.name = renamed;
+                i
+            }
+        };
+        originals.push(original.clone());
         rooms[i].take(d);
         let r = &rooms[i];
+        let shown = if spec.name == original {
+            original.clone()
+        } else {
+            format!("{original} as {}", spec.name)
+        };
         lines.push(format!(
-            "re-create {} on {}{} from its {}",
-            spec.name,
+            "re-create {shown} on {}{} from its {}",
             r.name,
             if r.standby { " (STANDBY)" } else { "" },
             if cached {
@@ -224,7 +267,7 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
             }
         ));
         placed.push(format!("{} -> {}", spec.name, r.name));
-        let labels = failover_copy_labels(n, &spec.name);
+        let labels = failover_copy_labels(&name, n.epoch, &original);
         steps.push(Step::Create {
             on: NodeRef {
                 name: r.name.clone(),
@@ -244,13 +287,7 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
     steps.push(Step::RecordFailover {
         node: name.clone(),
         epoch: n.epoch,
-        names: steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Create { spec, .. } => Some(spec.name.clone()),
-                _ => None,
-            })
-            .collect(),
+        names: originals,
     });
     for other in fleet.nodes().iter().filter(|o| o.is_live()) {
         steps.push(Step::Note {
