@@ -25,11 +25,23 @@ pub enum Command {
     ToggleScope,
     ToggleDetail,
     Help,
+    Migrate,
+    Scale,
+    Backup,
+    Restore,
+    Failover,
+    Drain,
+    Cordon,
+    Uncordon,
+    Start,
+    Stop,
+    Restart,
+    History,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 17] = [
+    pub const ALL: [Command; 29] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -47,6 +59,18 @@ impl Command {
         Command::ToggleDetail,
         Command::Help,
         Command::Quit,
+        Command::Migrate,
+        Command::Scale,
+        Command::Backup,
+        Command::Restore,
+        Command::Failover,
+        Command::Drain,
+        Command::Cordon,
+        Command::Uncordon,
+        Command::Start,
+        Command::Stop,
+        Command::Restart,
+        Command::History,
     ];
 
     /// Name used in the config file.
@@ -69,6 +93,18 @@ impl Command {
             Self::ToggleScope => "toggle_scope",
             Self::ToggleDetail => "toggle_detail",
             Self::Help => "help",
+            Self::Migrate => "migrate",
+            Self::Scale => "scale",
+            Self::Backup => "backup",
+            Self::Restore => "restore",
+            Self::Failover => "failover",
+            Self::Drain => "drain",
+            Self::Cordon => "cordon",
+            Self::Uncordon => "uncordon",
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::History => "history",
         }
     }
 
@@ -92,6 +128,18 @@ impl Command {
             Self::ToggleScope => "containers: selected node / whole fleet",
             Self::ToggleDetail => "show or hide the detail pane",
             Self::Help => "this help",
+            Self::Migrate => "migrate the container to another node",
+            Self::Scale => "scale the container's service",
+            Self::Backup => "back up the container (or the node's)",
+            Self::Restore => "restore a backup of the node",
+            Self::Failover => "fail over a FAILED node",
+            Self::Drain => "drain the node (cordon, move all off)",
+            Self::Cordon => "cordon the node (MAINTENANCE)",
+            Self::Uncordon => "uncordon the node",
+            Self::Start => "start the container",
+            Self::Stop => "stop the container",
+            Self::Restart => "restart the container",
+            Self::History => "action history",
         }
     }
 
@@ -302,6 +350,18 @@ impl Default for KeyMap {
             ("0", Command::ToggleScope),
             ("i", Command::ToggleDetail),
             ("?", Command::Help),
+            ("m", Command::Migrate),
+            ("s", Command::Scale),
+            ("b", Command::Backup),
+            ("R", Command::Restore),
+            ("f", Command::Failover),
+            ("d", Command::Drain),
+            ("c", Command::Cordon),
+            ("u", Command::Uncordon),
+            ("t", Command::Start),
+            ("x", Command::Stop),
+            ("r", Command::Restart),
+            ("H", Command::History),
         ];
         let mut bindings = HashMap::new();
         for (name, command) in defaults {

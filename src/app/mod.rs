@@ -3,12 +3,14 @@
 //! `update` never awaits and does no I/O; the run loop feeds it keys, ticks and agent
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
+mod ops_ui;
 mod tables;
 
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+pub use ops_ui::{Choice, Dialog, OpRequest, OpsUi};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,
@@ -31,6 +33,10 @@ pub enum Action {
     Agent(AgentUpdate),
     /// The last frame showed this many rows in the node and container tables.
     Viewport { nodes: usize, containers: usize },
+    /// An operation reported progress, an outcome or data.
+    Op(crate::ops::OpEvent),
+    /// Open the confirmation dialog for a proposed action (alerts, palette, ...).
+    Propose(crate::ops::Proposal),
 }
 
 /// Which pane has the keyboard.
@@ -83,6 +89,8 @@ pub struct App {
     /// Name of the console's mode, shown in the header (e.g. "demo").
     pub title: String,
     pub should_quit: bool,
+    /// Actions: dialog, history, spec cache, fencing.
+    pub ops: OpsUi,
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
@@ -115,6 +123,7 @@ impl App {
             status: None,
             title: String::new(),
             should_quit: false,
+            ops: OpsUi::default(),
             redraw: Redraw::Now,
             ages_visible: false,
         };
@@ -143,6 +152,7 @@ impl App {
             Action::Tick => self.on_tick(),
             Action::Agent(update) => {
                 let slot = update_slot(&update);
+                let snapshot = matches!(update, AgentUpdate::Snapshot { .. });
                 let applied = self.fleet.apply(update, self.now);
                 if applied.changed {
                     self.nodes.dirty = true;
@@ -157,12 +167,20 @@ impl App {
                     let name = self.fleet.nodes()[slot].name().to_string();
                     self.set_status(format!("agent of {name} restarted: resynchronised"));
                 }
+                if snapshot {
+                    self.check_fencing();
+                }
             }
             Action::Viewport { nodes, containers } => {
                 self.nodes.cursor.viewport = nodes;
                 self.containers.cursor.viewport = containers;
                 self.nodes.cursor.clamp(self.nodes.rows.len());
                 self.containers.cursor.clamp(self.containers.rows.len());
+            }
+            Action::Op(event) => self.on_op_event(event),
+            Action::Propose(proposal) => {
+                self.propose(proposal);
+                self.request(Redraw::Now);
             }
         }
     }
@@ -244,6 +262,10 @@ impl App {
             self.on_filter_key(key);
             return;
         }
+        if self.ops.dialog.is_some() {
+            self.on_dialog_key(key);
+            return;
+        }
         let Some(command) = self.keymap.command(key) else {
             return;
         };
@@ -305,6 +327,20 @@ impl App {
                 self.containers.dirty = true;
             }
             Command::ToggleDetail => self.show_detail = !self.show_detail,
+            Command::Migrate
+            | Command::Scale
+            | Command::Backup
+            | Command::Restore
+            | Command::Failover
+            | Command::Drain
+            | Command::Cordon
+            | Command::Uncordon
+            | Command::Start
+            | Command::Stop
+            | Command::Restart
+            | Command::History => {
+                self.on_ops_command(command);
+            }
         }
     }
 

@@ -22,6 +22,7 @@ pub mod link;
 pub mod placement;
 pub mod plan;
 mod plan_more;
+pub mod runner;
 pub mod specs;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ use std::collections::BTreeMap;
 pub use fleetdeck_agent::model::PortableSpec;
 pub use history::{ActionLog, Entry, EntryState};
 pub use plan::{Plan, PlanError, Step};
+pub use runner::start;
 
 /// Something an operator (or a feature on their behalf) proposes to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +148,8 @@ pub enum OpEvent {
     },
     /// The spec cache was refreshed.
     SpecsRefreshed { cache: Box<specs::SpecCache> },
+    /// The failover records as they are on disk now.
+    Failovers(fence::Failovers),
 }
 
 /// How an operation ended.

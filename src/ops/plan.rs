@@ -496,7 +496,7 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
 }
 
 /// Whether the room's node has no container called `name` (names are unique per node).
-pub(super) fn name_free(fleet: &Fleet, room: &Room, name: &str) -> bool {
+pub fn name_free(fleet: &Fleet, room: &Room, name: &str) -> bool {
     fleet
         .node(room.slot)
         .is_none_or(|n| n.containers.values().all(|c| c.spec.name != name))
