@@ -128,19 +128,38 @@ impl Command {
             Self::ToggleScope => "containers: selected node / whole fleet",
             Self::ToggleDetail => "show or hide the detail pane",
             Self::Help => "this help",
-            Self::Migrate => "migrate the container to another node",
-            Self::Scale => "scale the container's service",
-            Self::Backup => "back up the container (or the node's)",
-            Self::Restore => "restore a backup of the node",
-            Self::Failover => "fail over a FAILED node",
-            Self::Drain => "drain the node (cordon, move all off)",
-            Self::Cordon => "cordon the node (MAINTENANCE)",
-            Self::Uncordon => "uncordon the node",
-            Self::Start => "start the container",
-            Self::Stop => "stop the container",
-            Self::Restart => "restart the container",
-            Self::History => "action history",
+            Self::Migrate => "migrate",
+            Self::Scale => "scale",
+            Self::Backup => "backup",
+            Self::Restore => "restore",
+            Self::Failover => "failover",
+            Self::Drain => "drain",
+            Self::Cordon => "cordon",
+            Self::Uncordon => "uncordon",
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::History => "history",
         }
+    }
+
+    /// Actions on nodes and containers (help lists them on their own, compactly).
+    pub fn is_action(self) -> bool {
+        matches!(
+            self,
+            Self::Migrate
+                | Self::Scale
+                | Self::Backup
+                | Self::Restore
+                | Self::Failover
+                | Self::Drain
+                | Self::Cordon
+                | Self::Uncordon
+                | Self::Start
+                | Self::Stop
+                | Self::Restart
+                | Self::History
+        )
     }
 
     fn from_name(name: &str) -> Option<Self> {

@@ -169,13 +169,10 @@ mod tests {
             cpu_percent: 50.0,
             memory_bytes: 2 << 30,
         };
-        assert_eq!(
-            best_fit(&rooms, d, "", false),
-            Some(1),
-            "b is the tightest fit"
-        );
-        assert_eq!(best_fit(&rooms, d, "b", false), Some(0));
-        assert_eq!(best_fit(&rooms, d, "", true), Some(2), "standby first");
+        let all = |_: &Room| true;
+        assert_eq!(best_fit(&rooms, d, all, false), Some(1), "b is the tightest fit");
+        assert_eq!(best_fit(&rooms, d, |r| r.name != "b", false), Some(0));
+        assert_eq!(best_fit(&rooms, d, all, true), Some(2), "standby first");
         let huge = Demand {
             cpu_percent: 1.0,
             memory_bytes: 64 << 30,
