@@ -87,6 +87,8 @@ pub struct OpsUi {
     next_op: u64,
     fencing: BTreeSet<String>,
     fence_ops: Vec<(u64, String)>,
+    /// Operations after which the failover records change (failovers, fences).
+    reload_after: BTreeSet<u64>,
 }
 
 impl OpsUi {
@@ -231,13 +233,8 @@ impl App {
         };
         let d = Demand::of(c);
         let rooms = placement::rooms(&self.fleet, self.now);
-        let best = placement::best_fit(
-            &rooms,
-            d,
-            |r| r.name != node && plan::name_free(&self.fleet, r, &container),
-            false,
-        )
-        .map(|i| rooms[i].name.clone());
+        let best = placement::best_fit(&rooms, d, |r| r.name != node, false)
+            .map(|i| rooms[i].name.clone());
         let mut choices: Vec<Choice> = rooms
             .iter()
             .filter(|r| r.name != node)
@@ -245,7 +242,7 @@ impl App {
                 name: r.name.clone(),
                 free_cpu_percent: r.free_cpu_percent,
                 free_memory_bytes: r.free_memory_bytes,
-                fits: r.fits(d) && plan::name_free(&self.fleet, r, &container),
+                fits: r.fits(d),
                 standby: r.standby,
             })
             .collect();
@@ -488,7 +485,9 @@ impl App {
                     let (_, node) = self.ops.fence_ops.remove(i);
                     self.ops.fencing.remove(&node);
                 }
-                self.ops.outbox.push(OpRequest::ReloadFailovers);
+                if self.ops.reload_after.remove(&op) {
+                    self.ops.outbox.push(OpRequest::ReloadFailovers);
+                }
                 self.set_status(line);
             }
             OpEvent::Backups { node, list } => {
@@ -529,6 +528,7 @@ impl App {
             let title = format!("Fence {} (returned after failover)", stale.node);
             self.ops.log.start(op, title, self.now, self.now_unix_ms);
             self.ops.fence_ops.push((op, stale.node.clone()));
+            self.ops.reload_after.insert(op);
             self.ops.outbox.push(OpRequest::Fence { op, stale });
         }
     }

@@ -206,10 +206,11 @@ impl Executor {
                 from,
                 container_id,
                 name,
+                new_name,
                 to,
                 bytes,
             } => self
-                .migrate(ctx, from, container_id, name, to, *bytes)
+                .migrate(ctx, from, container_id, (name, new_name), to, *bytes)
                 .await
                 .map(Some),
             Step::Create { on, spec, labels } => {
@@ -404,7 +405,7 @@ impl Executor {
         ctx: &mut Ctx<'_>,
         from: &NodeRef,
         container_id: &str,
-        name: &str,
+        (name, new_name): (&str, &str),
         to: &NodeRef,
         bytes: u64,
     ) -> Result<String, StepError> {
@@ -415,7 +416,8 @@ impl Executor {
             2.0,
             format!("reading {name}'s spec on {}", from.name),
         );
-        let spec = src.export_spec(container_id).await?;
+        let mut spec = src.export_spec(container_id).await?;
+        spec.name = new_name.to_string();
         let mut labels = std::collections::HashMap::new();
         labels.insert(
             fleetdeck_agent::model::PENDING_LABEL.to_string(),
@@ -486,7 +488,14 @@ impl Executor {
                 to.name, from.name
             )));
         }
-        Ok(format!("{name} moved from {} to {}", from.name, to.name))
+        if new_name == name {
+            Ok(format!("{name} moved from {} to {}", from.name, to.name))
+        } else {
+            Ok(format!(
+                "{name} moved from {} to {} as {new_name}",
+                from.name, to.name
+            ))
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

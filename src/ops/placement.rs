@@ -170,7 +170,11 @@ mod tests {
             memory_bytes: 2 << 30,
         };
         let all = |_: &Room| true;
-        assert_eq!(best_fit(&rooms, d, all, false), Some(1), "b is the tightest fit");
+        assert_eq!(
+            best_fit(&rooms, d, all, false),
+            Some(1),
+            "b is the tightest fit"
+        );
         assert_eq!(best_fit(&rooms, d, |r| r.name != "b", false), Some(0));
         assert_eq!(best_fit(&rooms, d, all, true), Some(2), "standby first");
         let huge = Demand {

@@ -1,7 +1,7 @@
 //! Planning: what exactly an action will do, worked out from the fleet the console sees.
 //! Pure, so the TUI can plan inside `update` and show the plan before anything happens.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use fleetdeck_agent::model::REPLACES_LABEL;
@@ -35,6 +35,9 @@ pub enum Step {
         from: NodeRef,
         container_id: String,
         name: String,
+        /// Name of the copy: the same unless the target already has a container by that
+        /// name (names are per node), then the service's next free replica number.
+        new_name: String,
         to: NodeRef,
         bytes: u64,
     },
@@ -371,22 +374,11 @@ fn migrate(
             if !r.fits(d) {
                 return Err(no_room(&c.spec.name, d, std::slice::from_ref(r)));
             }
-            if !name_free(input.fleet, r, &c.spec.name) {
-                return Err(PlanError::Invalid(format!(
-                    "{to} already has a container named {}",
-                    c.spec.name
-                )));
-            }
             r.clone()
         }
         None => {
-            let i = placement::best_fit(
-                &rooms,
-                d,
-                |r| r.name != from.name && name_free(input.fleet, r, &c.spec.name),
-                false,
-            )
-            .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
+            let i = placement::best_fit(&rooms, d, |r| r.name != from.name, false)
+                .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
             rooms[i].clone()
         }
     };
@@ -399,19 +391,31 @@ fn migrate(
     let volumes = cached
         .map(|s| s.spec.volumes.join(", "))
         .unwrap_or_default();
+    let new_name = copy_name(input.fleet, &room, c, &mut BTreeSet::new());
+    let mut lines = migrate_lines(&c.spec.name, &from.name, &to.name, bytes, &volumes);
+    if new_name != c.spec.name {
+        lines.insert(
+            1,
+            format!(
+                "{} already has a container named {}: the copy is named {new_name}",
+                to.name, c.spec.name
+            ),
+        );
+    }
     Ok(Plan {
         proposal: Proposal::Scale {
             service: String::new(),
             replicas: 0,
         },
         title: format!("Migrate {} from {} to {}", c.spec.name, from.name, to.name),
-        lines: migrate_lines(&c.spec.name, &from.name, &to.name, bytes, &volumes),
+        lines,
         data_bytes: bytes.unwrap_or(0),
         confirm: None,
         steps: vec![Step::Migrate {
             from,
             container_id: c.spec.id.clone(),
             name: c.spec.name.clone(),
+            new_name,
             to,
             bytes: bytes.unwrap_or(0),
         }],
@@ -437,20 +441,22 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
         ));
     }
     let mut data = 0;
+    let mut taken = BTreeSet::new();
     for c in &active {
         let d = Demand::of(c);
-        let i = placement::best_fit(
-            &rooms,
-            d,
-            |r| r.name != from.name && name_free(input.fleet, r, &c.spec.name),
-            false,
-        )
-        .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
+        let i = placement::best_fit(&rooms, d, |r| r.name != from.name, false)
+            .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
         rooms[i].take(d);
         let bytes = input.bytes_of(&from.name, &c.spec.name).unwrap_or(0);
         data += bytes;
+        let new_name = copy_name(input.fleet, &rooms[i], c, &mut taken);
+        let renamed = if new_name == c.spec.name {
+            String::new()
+        } else {
+            format!(" as {new_name}")
+        };
         lines.push(format!(
-            "migrate {} to {}{}",
+            "migrate {}{renamed} to {}{}",
             c.spec.name,
             rooms[i].name,
             if bytes > 0 {
@@ -463,6 +469,7 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
             from: from.clone(),
             container_id: c.spec.id.clone(),
             name: c.spec.name.clone(),
+            new_name,
             to: NodeRef {
                 name: rooms[i].name.clone(),
                 endpoint: rooms[i].endpoint.clone(),
@@ -500,6 +507,53 @@ pub fn name_free(fleet: &Fleet, room: &Room, name: &str) -> bool {
     fleet
         .node(room.slot)
         .is_none_or(|n| n.containers.values().all(|c| c.spec.name != name))
+}
+
+/// The name a copy of `c` gets on `room`: its own when free there, else its service's next
+/// free replica number across the fleet (and not in `taken`, names this plan already gave).
+pub(super) fn copy_name(
+    fleet: &Fleet,
+    room: &Room,
+    c: &Container,
+    taken: &mut BTreeSet<String>,
+) -> String {
+    let name = &c.spec.name;
+    if name_free(fleet, room, name) && !taken.contains(name) {
+        taken.insert(name.clone());
+        return name.clone();
+    }
+    let base = if c.spec.service.is_empty() {
+        name.rsplit_once('-').map_or(name.as_str(), |(b, _)| b)
+    } else {
+        c.spec.service.as_str()
+    };
+    let mut n = fleet
+        .nodes()
+        .iter()
+        .flat_map(|n| n.containers.values())
+        .filter_map(|x| {
+            x.spec
+                .name
+                .strip_prefix(base)?
+                .strip_prefix('-')?
+                .parse::<u32>()
+                .ok()
+        })
+        .chain(
+            taken
+                .iter()
+                .filter_map(|t| t.strip_prefix(base)?.strip_prefix('-')?.parse().ok()),
+        )
+        .max()
+        .unwrap_or(0);
+    loop {
+        n += 1;
+        let candidate = format!("{base}-{n}");
+        if !taken.contains(&candidate) && name_free(fleet, room, &candidate) {
+            taken.insert(candidate.clone());
+            return candidate;
+        }
+    }
 }
 
 /// Containers already re-created elsewhere for `node` (by their `replaces` label).
