@@ -53,6 +53,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print nodes or containers once and exit (for scripts and runbooks).
     Get(GetArgs),
+    /// Actions: scale, migrate, backup, backups, restore, failover, drain, cordon, ...
+    #[command(flatten)]
+    Ops(crate::ops_cli::OpsCommand),
 }
 
 /// `fleetdeck demo`.

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod logging;
 pub mod model;
 pub mod ops;
+pub mod ops_cli;
 pub mod theme;
 pub mod tui;
 pub mod ui;

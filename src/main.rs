@@ -39,6 +39,7 @@ fn main() -> ExitCode {
 async fn async_main(cli: Cli) -> i32 {
     let outcome = match &cli.command {
         Some(Command::Get(args)) => return get::run_cli(&cli, args).await,
+        Some(Command::Ops(cmd)) => return fleetdeck::ops_cli::run_cli(&cli, cmd).await,
         Some(Command::Demo(args)) => demo(&cli, args).await,
         None => console(&cli).await,
     };
