@@ -565,15 +565,20 @@ theme = "solarized"
 
     #[test]
     fn alert_rules_are_read_and_bad_ones_name_file_line_and_key() {
-        let (_f, o) = with_file(
-            "[[alerts.rules]]\nname = \"cpu-warning\"\nthreshold = 70\nfor = \"2m\"\n",
-        );
+        let (_f, o) =
+            with_file("[[alerts.rules]]\nname = \"cpu-warning\"\nthreshold = 70\nfor = \"2m\"\n");
         let s = resolve(&o, None, None).unwrap();
-        let cpu = s.alert_rules.iter().find(|r| r.name == "cpu-warning").unwrap();
+        let cpu = s
+            .alert_rules
+            .iter()
+            .find(|r| r.name == "cpu-warning")
+            .unwrap();
         assert_eq!(cpu.when.to_string(), "cpu > 70");
         assert_eq!(cpu.for_, Duration::from_secs(120));
         assert_eq!(
-            resolve(&Overrides::default(), None, None).unwrap().alert_rules,
+            resolve(&Overrides::default(), None, None)
+                .unwrap()
+                .alert_rules,
             crate::alerts::default_rules()
         );
         for (toml, line, key, what) in [

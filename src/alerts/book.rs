@@ -532,7 +532,10 @@ impl AlertBook {
         let gone: Vec<AlertKey> = self
             .active
             .range(lo..=hi)
-            .filter(|(k, _)| k.container.is_some_and(|c| !node.containers.contains_key(&c)))
+            .filter(|(k, _)| {
+                k.container
+                    .is_some_and(|c| !node.containers.contains_key(&c))
+            })
             .map(|(k, _)| *k)
             .collect();
         for key in gone {
@@ -741,7 +744,9 @@ fn names(fleet: &Fleet, key: &AlertKey) -> (String, Option<String>) {
     match key.subject() {
         Subject::Fleet => ("fleet".to_string(), None),
         Subject::Node(slot) => (
-            fleet.node(slot).map_or_else(String::new, |n| n.name().to_string()),
+            fleet
+                .node(slot)
+                .map_or_else(String::new, |n| n.name().to_string()),
             None,
         ),
         Subject::Container { slot, key } => {

@@ -30,7 +30,9 @@ fn calm(n: usize, containers: usize) -> NodeSnapshot {
     s.host.cpu_percent = 20.0;
     s.host.memory_used_bytes = s.host.memory_total_bytes / 4;
     s.host.disk_used_bytes = s.host.disk_total_bytes / 4;
-    s.health.iter_mut().for_each(|h| h.status = crate::model::CheckStatus::Ok);
+    s.health
+        .iter_mut()
+        .for_each(|h| h.status = crate::model::CheckStatus::Ok);
     for (spec, stats) in &mut s.containers {
         spec.state = ContainerState::Running;
         spec.health = Health::Healthy;
@@ -41,7 +43,9 @@ fn calm(n: usize, containers: usize) -> NodeSnapshot {
 }
 
 fn fleet_of(nodes: usize, clock: &Clock) -> Fleet {
-    let endpoints: Vec<String> = (0..nodes).map(|n| format!("127.0.0.1:{}", 7000 + n)).collect();
+    let endpoints: Vec<String> = (0..nodes)
+        .map(|n| format!("127.0.0.1:{}", 7000 + n))
+        .collect();
     let mut fleet = Fleet::new(endpoints, Duration::from_secs(10), clock.at(0).at);
     for n in 0..nodes {
         push(&mut fleet, n, calm(n, 4), clock.at(0));
@@ -94,7 +98,10 @@ fn kinds(book: &AlertBook) -> Vec<(EntryKind, String)> {
 /// Timeline entries about one rule.
 fn kinds_for(book: &AlertBook, rule: &str) -> Vec<(EntryKind, String)> {
     let tag = format!("[{rule}]");
-    kinds(book).into_iter().filter(|(_, t)| t.contains(&tag)).collect()
+    kinds(book)
+        .into_iter()
+        .filter(|(_, t)| t.contains(&tag))
+        .collect()
 }
 
 #[test]
@@ -119,13 +126,24 @@ fn cpu_goes_pending_then_firing_after_its_for_duration_then_resolves() {
     assert_eq!(state_of(&book, 0, "cpu-warning"), Some(AlertState::Firing));
     assert_eq!(book.counts().warning, 1);
     let a = &book.rows()[0];
-    assert_eq!((a.node.as_str(), a.value_text().as_str()), ("node-00", "82.0%"));
-    assert_eq!(a.since, clock.at(10), "since = when the condition started to hold");
+    assert_eq!(
+        (a.node.as_str(), a.value_text().as_str()),
+        ("node-00", "82.0%")
+    );
+    assert_eq!(
+        a.since,
+        clock.at(10),
+        "since = when the condition started to hold"
+    );
     assert_eq!(a.fired, Some(clock.at(70)));
 
     update(&mut book, &mut fleet, 0, calm(0, 4), clock.at(90));
     assert_eq!(state_of(&book, 0, "cpu-warning"), None);
-    let row = book.rows().iter().find(|a| a.rule == "cpu-warning").unwrap();
+    let row = book
+        .rows()
+        .iter()
+        .find(|a| a.rule == "cpu-warning")
+        .unwrap();
     assert_eq!(row.state, AlertState::Resolved);
     let k = kinds_for(&book, "cpu-warning");
     assert_eq!(k.len(), 2, "{k:?}");
@@ -147,12 +165,18 @@ fn a_condition_that_clears_before_its_for_duration_never_fires() {
     let mut hot = calm(0, 4);
     hot.host.cpu_percent = 97.0;
     update(&mut book, &mut fleet, 0, hot.clone(), clock.at(1));
-    assert_eq!(state_of(&book, 0, "cpu-critical"), Some(AlertState::Pending));
+    assert_eq!(
+        state_of(&book, 0, "cpu-critical"),
+        Some(AlertState::Pending)
+    );
     update(&mut book, &mut fleet, 0, calm(0, 4), clock.at(20));
     // Back above: the `for` window starts again.
     update(&mut book, &mut fleet, 0, hot.clone(), clock.at(25));
     update(&mut book, &mut fleet, 0, hot, clock.at(50));
-    assert_eq!(state_of(&book, 0, "cpu-critical"), Some(AlertState::Pending));
+    assert_eq!(
+        state_of(&book, 0, "cpu-critical"),
+        Some(AlertState::Pending)
+    );
     book.tick(&fleet, clock.at(55));
     assert_eq!(state_of(&book, 0, "cpu-critical"), Some(AlertState::Firing));
     assert_eq!(book.timeline().len(), 1);
@@ -172,11 +196,20 @@ fn an_unreachable_node_fires_on_ticks_and_proposes_its_failover() {
         clock.at(3).at,
     );
     book.observe_node(&fleet, 1, clock.at(3));
-    assert_eq!(state_of(&book, 1, "node-unreachable"), Some(AlertState::Pending));
+    assert_eq!(
+        state_of(&book, 1, "node-unreachable"),
+        Some(AlertState::Pending)
+    );
     book.tick(&fleet, clock.at(7));
-    assert_eq!(state_of(&book, 1, "node-unreachable"), Some(AlertState::Pending));
+    assert_eq!(
+        state_of(&book, 1, "node-unreachable"),
+        Some(AlertState::Pending)
+    );
     book.tick(&fleet, clock.at(8));
-    assert_eq!(state_of(&book, 1, "node-unreachable"), Some(AlertState::Firing));
+    assert_eq!(
+        state_of(&book, 1, "node-unreachable"),
+        Some(AlertState::Firing)
+    );
     book.refresh(clock.at(8).at);
     let alert = &book.rows()[0];
     assert_eq!(alert.severity, Severity::Critical);
@@ -203,7 +236,10 @@ fn a_node_never_reached_is_unreachable_too() {
     let mut book = AlertBook::default();
     book.observe_all(&fleet, clock.at(0));
     book.tick(&fleet, clock.at(5));
-    assert_eq!(state_of(&book, 0, "node-unreachable"), Some(AlertState::Firing));
+    assert_eq!(
+        state_of(&book, 0, "node-unreachable"),
+        Some(AlertState::Firing)
+    );
     push(&mut fleet, 0, calm(0, 2), clock.at(6));
     book.observe_node(&fleet, 0, clock.at(6));
     assert_eq!(state_of(&book, 0, "node-unreachable"), None);
@@ -223,12 +259,14 @@ fn a_restart_loop_fires_at_three_restarts_in_the_window_and_resolves_after_it() 
     );
     book.observe_all(&fleet, clock.at(0));
     let rule = rule_index(&book, "restart-loop");
-    let key_of = |fleet: &Fleet| {
-        *fleet.node(0).unwrap().containers.keys().min().unwrap()
-    };
+    let key_of = |fleet: &Fleet| *fleet.node(0).unwrap().containers.keys().min().unwrap();
     let ckey = key_of(&fleet);
     let mut s = calm(0, 4);
-    let index = s.containers.iter().position(|(spec, _)| spec.key == ckey).unwrap();
+    let index = s
+        .containers
+        .iter()
+        .position(|(spec, _)| spec.key == ckey)
+        .unwrap();
     for (t, restarts) in [(5, 1), (10, 2)] {
         s.containers[index].0.restart_count = restarts;
         update(&mut book, &mut fleet, 0, s.clone(), clock.at(t));
@@ -245,13 +283,19 @@ fn a_restart_loop_fires_at_three_restarts_in_the_window_and_resolves_after_it() 
     let alert = book.get(&key).expect("three restarts within a minute");
     assert_eq!(alert.state, AlertState::Firing, "`for` 0s fires at once");
     assert_eq!(alert.value_text(), "3 restarts");
-    assert_eq!(alert.location(), format!("node-00/{}", s.containers[index].0.name));
+    assert_eq!(
+        alert.location(),
+        format!("node-00/{}", s.containers[index].0.name)
+    );
     // The container recovers; the alert holds until the restarts leave the window.
     s.containers[index].0.state = ContainerState::Running;
     update(&mut book, &mut fleet, 0, s.clone(), clock.at(60));
     assert!(book.get(&key).is_some());
     update(&mut book, &mut fleet, 0, s, clock.at(71));
-    assert!(book.get(&key).is_none(), "resolved once the window slid past");
+    assert!(
+        book.get(&key).is_none(),
+        "resolved once the window slid past"
+    );
 }
 
 #[test]
@@ -294,13 +338,19 @@ fn acknowledgements_show_and_expire_on_resolve_or_after_their_ttl() {
     book.tick(&fleet, clock.at(40 + ttl - 1));
     assert!(book.get(&key).unwrap().ack.is_some());
     book.tick(&fleet, clock.at(40 + ttl));
-    assert!(book.get(&key).unwrap().ack.is_none(), "an ack lasts {ttl} s");
+    assert!(
+        book.get(&key).unwrap().ack.is_none(),
+        "an ack lasts {ttl} s"
+    );
     // Ack again, then resolve: the ack goes with the alert.
     assert!(book.acknowledge(&key, "", clock.at(50 + ttl)));
     update(&mut book, &mut fleet, 0, calm(0, 4), clock.at(60 + ttl));
     assert!(book.get(&key).is_none());
     assert!(book.resolved().all(|a| a.ack.is_none()));
-    let k: Vec<EntryKind> = kinds_for(&book, "memory-critical").iter().map(|k| k.0).collect();
+    let k: Vec<EntryKind> = kinds_for(&book, "memory-critical")
+        .iter()
+        .map(|k| k.0)
+        .collect();
     assert_eq!(
         k,
         [
@@ -311,7 +361,11 @@ fn acknowledgements_show_and_expire_on_resolve_or_after_their_ttl() {
             EntryKind::Resolved
         ]
     );
-    assert!(kinds_for(&book, "memory-critical")[1].1.ends_with(": looking at the leak"));
+    assert!(
+        kinds_for(&book, "memory-critical")[1]
+            .1
+            .ends_with(": looking at the leak")
+    );
 }
 
 #[test]
@@ -341,7 +395,11 @@ fn silences_mute_the_counts_and_end_on_time() {
     let k: Vec<EntryKind> = kinds(&book).iter().map(|k| k.0).collect();
     assert_eq!(
         k,
-        [EntryKind::Firing, EntryKind::Silenced, EntryKind::SilenceExpired]
+        [
+            EntryKind::Firing,
+            EntryKind::Silenced,
+            EntryKind::SilenceExpired
+        ]
     );
     assert!(kinds(&book)[1].1.ends_with("for 15m"), "{:?}", kinds(&book));
 }
@@ -484,18 +542,30 @@ enabled = false
     assert_eq!(api.name, "api-hot");
     assert_eq!(api.when.scope(), Scope::Container);
     assert_eq!(api.severity, Severity::Critical);
-    assert!(!rules.iter().find(|r| r.name == "disk-full").unwrap().enabled);
+    assert!(
+        !rules
+            .iter()
+            .find(|r| r.name == "disk-full")
+            .unwrap()
+            .enabled
+    );
 }
 
 #[test]
 fn bad_rules_say_what_is_wrong() {
-    let err = |toml: &str| toml::from_str::<AlertsConfig>(toml).unwrap_err().to_string();
+    let err = |toml: &str| {
+        toml::from_str::<AlertsConfig>(toml)
+            .unwrap_err()
+            .to_string()
+    };
     assert!(err("[[rules]]\nname=\"x\"\nwhen = \"cpux > 3\"").contains("unknown metric `cpux`"));
     assert!(err("[[rules]]\nname=\"x\"\nwhen = \"cpu = 3\"").contains("not a comparison"));
     assert!(err("[[rules]]\nname=\"x\"\nwhen = \"cpu > lots\"").contains("not a number"));
     assert!(err("[[rules]]\nname=\"x\"\nwhen = \"cpu > 1 and restarts > 1\"").contains("mixes"));
-    assert!(err("[[rules]]\nname=\"x\"\nwhen = \"cpu > 1 and cpu < 3 or disk > 1\"")
-        .contains("mixes `and` and `or`"));
+    assert!(
+        err("[[rules]]\nname=\"x\"\nwhen = \"cpu > 1 and cpu < 3 or disk > 1\"")
+            .contains("mixes `and` and `or`")
+    );
     assert!(err("[[rules]]\nname=\"x\"\nfor = \"5\"").contains("not a duration"));
     assert!(err("[[rules]]\nname=\"x\"\nseverity = \"page\"").contains("unknown variant"));
     assert!(err("[[rules]]\nname=\"x\"\nthreshhold = 1").contains("unknown field"));
@@ -511,13 +581,28 @@ fn bad_rules_say_what_is_wrong() {
         ..RuleConfig::default()
     }])
     .unwrap_err();
-    assert!(wrong.to_string().contains("does not fit a rule about a node"), "{wrong}");
+    assert!(
+        wrong
+            .to_string()
+            .contains("does not fit a rule about a node"),
+        "{wrong}"
+    );
 }
 
 #[test]
 fn durations_parse_and_print() {
-    for (text, secs) in [("0s", 0), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("2d", 172_800)] {
-        assert_eq!(parse_duration(text).unwrap(), Duration::from_secs(secs), "{text}");
+    for (text, secs) in [
+        ("0s", 0),
+        ("90s", 90),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("2d", 172_800),
+    ] {
+        assert_eq!(
+            parse_duration(text).unwrap(),
+            Duration::from_secs(secs),
+            "{text}"
+        );
     }
     assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
     for bad in ["", "5", "m", "5x", "1h-2m", "-3s"] {
@@ -532,11 +617,30 @@ fn durations_parse_and_print() {
 fn the_timeline_exports_as_markdown_in_order() {
     let clock = Clock::new();
     let mut t = Timeline::default();
-    t.push(clock.at(0), EntryKind::Firing, Some(Severity::Critical), "node unreachable on node-03");
-    t.push(clock.at(5), EntryKind::Acknowledged, Some(Severity::Critical), "a | b");
+    t.push(
+        clock.at(0),
+        EntryKind::Firing,
+        Some(Severity::Critical),
+        "node unreachable on node-03",
+    );
+    t.push(
+        clock.at(5),
+        EntryKind::Acknowledged,
+        Some(Severity::Critical),
+        "a | b",
+    );
     let md = t.to_markdown("demo", clock.at(10).unix_ms);
     assert!(md.starts_with("# fleetdeck incident timeline"), "{md}");
-    assert!(md.contains("| 2026-11-24 12:00:00 | firing | critical | node unreachable on node-03 |"), "{md}");
-    assert!(md.contains("| 2026-11-24 12:00:05 | acknowledged | critical | a \\| b |"), "{md}");
-    assert_eq!(export_file_name(clock.at(5).unix_ms), "incident-20261124-120005.md");
+    assert!(
+        md.contains("| 2026-11-24 12:00:00 | firing | critical | node unreachable on node-03 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 2026-11-24 12:00:05 | acknowledged | critical | a \\| b |"),
+        "{md}"
+    );
+    assert_eq!(
+        export_file_name(clock.at(5).unix_ms),
+        "incident-20261124-120005.md"
+    );
 }

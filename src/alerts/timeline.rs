@@ -129,11 +129,10 @@ impl Timeline {
 
 /// `2026-11-24 12:00:05`, UTC.
 pub fn utc(unix_ms: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(i64::try_from(unix_ms).unwrap_or(i64::MAX))
-        .map_or_else(
-            || format!("@{unix_ms}ms"),
-            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
-        )
+    chrono::DateTime::from_timestamp_millis(i64::try_from(unix_ms).unwrap_or(i64::MAX)).map_or_else(
+        || format!("@{unix_ms}ms"),
+        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
 }
 
 /// File name for an export at `unix_ms`: `incident-20261124-120005.md`.

@@ -127,9 +127,7 @@ impl App {
             }
         }
         self.alert_ui.cursor.clamp(rows.len());
-        self.alert_ui.selected = rows
-            .get(self.alert_ui.cursor.row)
-            .map(|a| (a.key, a.state));
+        self.alert_ui.selected = rows.get(self.alert_ui.cursor.row).map(|a| (a.key, a.state));
     }
 
     /// Moves the alert cursor.
@@ -249,7 +247,10 @@ impl App {
 
     /// `A`: asks for an optional note, then acknowledges the selected alert.
     pub(super) fn start_ack(&mut self) {
-        match self.selected_alert().filter(|a| a.state != AlertState::Resolved) {
+        match self
+            .selected_alert()
+            .filter(|a| a.state != AlertState::Resolved)
+        {
             Some(a) => self.open_prompt(PromptKind::Ack(a.key)),
             None => self.set_status("no active alert selected: Tab to the alert pane or press a"),
         }
@@ -302,9 +303,10 @@ impl App {
             .timeline()
             .to_markdown(&self.title, self.now_unix_ms);
         let file_name = crate::alerts::export_file_name(self.now_unix_ms);
-        self.alert_ui
-            .effects
-            .push(Effect::ExportTimeline { file_name, markdown });
+        self.alert_ui.effects.push(Effect::ExportTimeline {
+            file_name,
+            markdown,
+        });
     }
 
     /// The run loop wrote (or failed to write) the export.

@@ -119,34 +119,52 @@ fn table<'a>(app: &App, area: Rect, focused: bool) -> (Table<'a>, TableState, bo
     let rows = app.alerts.rows();
     let height = usize::from(area.height.saturating_sub(1));
     let (offset, shown) = window(rows, app.alert_ui.cursor, height);
-    let widget = Table::new(
-        shown.iter().map(|a| Row::new(cells(app, a, true))),
-        WIDTHS,
-    )
-    .header(
-        Row::new(["SEV", "STATE", "ALERT", "WHERE", "VALUE", "FOR", "ACK · SILENCE · ACTION"])
+    let widget = Table::new(shown.iter().map(|a| Row::new(cells(app, a, true))), WIDTHS)
+        .header(
+            Row::new([
+                "SEV",
+                "STATE",
+                "ALERT",
+                "WHERE",
+                "VALUE",
+                "FOR",
+                "ACK · SILENCE · ACTION",
+            ])
             .style(app.theme.table_header),
-    )
-    .column_spacing(1)
-    .row_highlight_style(app.theme.selection(focused));
+        )
+        .column_spacing(1)
+        .row_highlight_style(app.theme.selection(focused));
     let selected = app
         .alert_ui
         .cursor
         .row
         .checked_sub(offset)
         .filter(|r| *r < shown.len());
-    (widget, TableState::default().with_selected(selected), shown.is_empty())
+    (
+        widget,
+        TableState::default().with_selected(selected),
+        shown.is_empty(),
+    )
 }
 
 /// Draws the alert pane of the main view.
 pub fn draw_pane(frame: &mut Frame, area: Rect, app: &App) {
     let focused = app.focus == Focus::Alerts;
-    let inner = pane(frame, area, title(app, focused, "Alerts"), focused, &app.theme);
+    let inner = pane(
+        frame,
+        area,
+        title(app, focused, "Alerts"),
+        focused,
+        &app.theme,
+    );
     if app.alerts.rows().is_empty() {
         let line = Line::from(vec![
             Span::styled(" no alerts", app.theme.ok),
             Span::styled(
-                format!(" · {} rules watching", app.alerts.rules().iter().filter(|r| r.enabled).count()),
+                format!(
+                    " · {} rules watching",
+                    app.alerts.rules().iter().filter(|r| r.enabled).count()
+                ),
                 app.theme.dim,
             ),
         ]);
@@ -166,7 +184,11 @@ pub fn draw_pane(frame: &mut Frame, area: Rect, app: &App) {
         .row
         .checked_sub(offset)
         .filter(|r| *r < shown.len() && focused);
-    frame.render_stateful_widget(widget, inner, &mut TableState::default().with_selected(selected));
+    frame.render_stateful_widget(
+        widget,
+        inner,
+        &mut TableState::default().with_selected(selected),
+    );
 }
 
 /// Draws the full alert view: the list, the selected alert, recommendations, timeline.
@@ -174,11 +196,22 @@ pub fn draw_view(frame: &mut Frame, area: Rect, app: &App) {
     let list_height = (area.height * 55 / 100).max(5);
     let [top, bottom] =
         Layout::vertical([Constraint::Length(list_height), Constraint::Fill(1)]).areas(area);
-    let inner = pane(frame, top, title(app, true, "Alerts — all"), true, &app.theme);
+    let inner = pane(
+        frame,
+        top,
+        title(app, true, "Alerts — all"),
+        true,
+        &app.theme,
+    );
     let (widget, mut state, empty) = table(app, inner, true);
     frame.render_stateful_widget(widget, inner, &mut state);
     if empty {
-        super::empty(frame, inner, "no alerts: every rule is quiet".into(), &app.theme);
+        super::empty(
+            frame,
+            inner,
+            "no alerts: every rule is quiet".into(),
+            &app.theme,
+        );
     }
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(45), Constraint::Fill(1)]).areas(bottom);
@@ -191,7 +224,10 @@ fn detail(frame: &mut Frame, area: Rect, app: &App) {
     let inner = pane(
         frame,
         area,
-        Line::from(Span::styled(" Selected alert · recommendations ", theme.title(false))),
+        Line::from(Span::styled(
+            " Selected alert · recommendations ",
+            theme.title(false),
+        )),
         false,
         theme,
     );
@@ -206,7 +242,11 @@ fn detail(frame: &mut Frame, area: Rect, app: &App) {
         None => lines.push(Line::from(Span::styled("no alert selected", theme.dim))),
         Some(a) => {
             let rule = app.alerts.rules().get(a.key.rule);
-            lines.push(kv("alert", format!("{} [{}]", a.summary, a.rule), theme.severity(a.severity)));
+            lines.push(kv(
+                "alert",
+                format!("{} [{}]", a.summary, a.rule),
+                theme.severity(a.severity),
+            ));
             lines.push(kv("where", a.location(), theme.text));
             if let Some(r) = rule {
                 lines.push(kv(
@@ -224,11 +264,23 @@ fn detail(frame: &mut Frame, area: Rect, app: &App) {
                 lines.push(kv("resolved", utc(r.unix_ms), theme.ok));
             }
             if let Some(ack) = &a.ack {
-                let note = if ack.note.is_empty() { "(no note)".into() } else { ack.note.clone() };
-                lines.push(kv("acked", format!("{} · {note}", utc(ack.at.unix_ms)), theme.info));
+                let note = if ack.note.is_empty() {
+                    "(no note)".into()
+                } else {
+                    ack.note.clone()
+                };
+                lines.push(kv(
+                    "acked",
+                    format!("{} · {note}", utc(ack.at.unix_ms)),
+                    theme.info,
+                ));
             }
             if let Some(s) = app.alerts.silence(&a.key) {
-                lines.push(kv("silenced", format!("until {}", utc(s.until_unix_ms)), theme.info));
+                lines.push(kv(
+                    "silenced",
+                    format!("until {}", utc(s.until_unix_ms)),
+                    theme.info,
+                ));
             }
         }
     }
@@ -241,7 +293,10 @@ fn detail(frame: &mut Frame, area: Rect, app: &App) {
         .filter(|a| a.proposal.is_some() && a.state != AlertState::Resolved)
         .collect();
     lines.push(Line::from(vec![
-        Span::styled(format!("Recommendations ({}) ", proposals.len()), theme.table_header),
+        Span::styled(
+            format!("Recommendations ({}) ", proposals.len()),
+            theme.table_header,
+        ),
         Span::styled(key(Command::Propose), theme.key_hint),
         Span::styled(" opens the selected one", theme.label()),
     ]));
@@ -261,8 +316,14 @@ fn timeline(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     let t = app.alerts.timeline();
     let title = Line::from(vec![
-        Span::styled(format!(" Incident timeline ({}) ", t.len()), theme.title(false)),
-        Span::styled(format::key_text(&app.keymap.hint(Command::ExportTimeline)), theme.key_hint),
+        Span::styled(
+            format!(" Incident timeline ({}) ", t.len()),
+            theme.title(false),
+        ),
+        Span::styled(
+            format::key_text(&app.keymap.hint(Command::ExportTimeline)),
+            theme.key_hint,
+        ),
         Span::styled(" export ", theme.label()),
     ]);
     let inner = pane(frame, area, title, false, theme);
@@ -340,9 +401,10 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
     let cursor = Span::styled("▏", theme.filter());
     let mut lines = Vec::new();
     let what = |key| {
-        app.alerts
-            .get(key)
-            .map_or_else(|| "(resolved)".to_string(), |a: &Alert| format!("{} on {}", a.summary, a.location()))
+        app.alerts.get(key).map_or_else(
+            || "(resolved)".to_string(),
+            |a: &Alert| format!("{} on {}", a.summary, a.location()),
+        )
     };
     let (title, height) = match &prompt.kind {
         PromptKind::Ack(key) => {
@@ -396,7 +458,11 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
             let room = usize::from(area.height.saturating_sub(8)).clamp(3, 14);
             let start = prompt.choice.saturating_sub(room - 1);
             for (i, e) in found.iter().enumerate().skip(start).take(room) {
-                let style = if i == prompt.choice { theme.selected } else { theme.text };
+                let style = if i == prompt.choice {
+                    theme.selected
+                } else {
+                    theme.text
+                };
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:<18}", e.name), style),
                     Span::styled(format!("{:<10}", format::key_text(&e.key)), theme.key_hint),
@@ -404,7 +470,10 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
                 ]));
             }
             if found.is_empty() {
-                lines.push(Line::from(Span::styled("no command or view matches", theme.dim)));
+                lines.push(Line::from(Span::styled(
+                    "no command or view matches",
+                    theme.dim,
+                )));
             }
             ("Command palette", (lines.len() + 2).min(20) as u16)
         }
