@@ -385,7 +385,7 @@ async fn logs_tail_and_follow() {
     .unwrap();
     let req = pb::LogsRequest {
         container: name.clone(),
-        tail: 10,
+        tail: 1000,
         follow: true,
         since_unix_ms: 0,
     };
@@ -401,23 +401,38 @@ async fn logs_tail_and_follow() {
             .unwrap();
         lines.extend(chunk.lines);
     }
-    // The last ten lines of history (stdout and stderr interleaved), then the followed one.
-    assert!(lines.len() >= 11, "{lines:?}");
-    assert!(
+    // All history from both outputs, each in its own order, then the followed line.
+    let texts = |src: pb::LogStream, prefix: &str| -> Vec<String> {
         lines
             .iter()
-            .any(|l| l.text == "err-19" && l.stream == pb::LogStream::Stderr as i32)
-    );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.text == "out-19" && l.stream == pb::LogStream::Stdout as i32)
-    );
-    assert!(
-        !lines.iter().any(|l| l.text == "out-0"),
-        "more than the tail came"
-    );
+            .filter(|l| l.stream == src as i32 && l.text.starts_with(prefix))
+            .map(|l| l.text.clone())
+            .collect()
+    };
+    let want = |prefix: &str| (0..20).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>();
+    assert_eq!(texts(pb::LogStream::Stdout, "out-"), want("out"));
+    assert_eq!(texts(pb::LogStream::Stderr, "err-"), want("err"));
     assert!(lines.iter().all(|l| l.time_unix_ms > 1_700_000_000_000));
+    drop(stream);
+
+    // A tail without follow: exactly that many lines, then the stream ends.
+    let req = pb::LogsRequest {
+        container: name.clone(),
+        tail: 3,
+        follow: false,
+        since_unix_ms: 0,
+    };
+    let mut stream = client.logs(req).await.unwrap().into_inner();
+    let mut tail = Vec::new();
+    while let Some(chunk) = tokio::time::timeout(PATIENCE, stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        tail.extend(chunk.lines);
+    }
+    assert_eq!(tail.len(), 3, "{tail:?}");
+    assert_eq!(tail[2].text, "late-line");
 
     let missing = client
         .logs(pb::LogsRequest {
