@@ -25,11 +25,23 @@ pub enum Command {
     ToggleScope,
     ToggleDetail,
     Help,
+    /// Open or close the full alert view.
+    Alerts,
+    /// Acknowledge the selected alert (with an optional note).
+    Acknowledge,
+    /// Silence the selected alert for a while.
+    Silence,
+    /// Open the selected alert's recommended action.
+    Propose,
+    /// Export the incident timeline as Markdown.
+    ExportTimeline,
+    /// Open the command palette.
+    Palette,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 17] = [
+    pub const ALL: [Command; 23] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -45,6 +57,12 @@ impl Command {
         Command::SortReverse,
         Command::ToggleScope,
         Command::ToggleDetail,
+        Command::Alerts,
+        Command::Acknowledge,
+        Command::Silence,
+        Command::Propose,
+        Command::ExportTimeline,
+        Command::Palette,
         Command::Help,
         Command::Quit,
     ];
@@ -69,6 +87,12 @@ impl Command {
             Self::ToggleScope => "toggle_scope",
             Self::ToggleDetail => "toggle_detail",
             Self::Help => "help",
+            Self::Alerts => "alerts",
+            Self::Acknowledge => "acknowledge",
+            Self::Silence => "silence",
+            Self::Propose => "propose",
+            Self::ExportTimeline => "export_timeline",
+            Self::Palette => "palette",
         }
     }
 
@@ -92,6 +116,12 @@ impl Command {
             Self::ToggleScope => "containers: selected node / whole fleet",
             Self::ToggleDetail => "show or hide the detail pane",
             Self::Help => "this help",
+            Self::Alerts => "alerts: full view (recommendations, timeline)",
+            Self::Acknowledge => "acknowledge the selected alert (note optional)",
+            Self::Silence => "silence the selected alert (15m, 1h, 4h, typed)",
+            Self::Propose => "open the alert's recommended action",
+            Self::ExportTimeline => "export the incident timeline (Markdown)",
+            Self::Palette => "command palette: any command or view by name",
         }
     }
 
@@ -302,6 +332,12 @@ impl Default for KeyMap {
             ("0", Command::ToggleScope),
             ("i", Command::ToggleDetail),
             ("?", Command::Help),
+            ("a", Command::Alerts),
+            ("A", Command::Acknowledge),
+            ("S", Command::Silence),
+            ("x", Command::Propose),
+            ("E", Command::ExportTimeline),
+            (":", Command::Palette),
         ];
         let mut bindings = HashMap::new();
         for (name, command) in defaults {

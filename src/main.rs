@@ -113,6 +113,8 @@ async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -
     app.keymap = keymap;
     app.theme = theme;
     app.title = title;
+    app.set_clock(now, tui::unix_ms());
+    app.set_alert_rules(settings.alert_rules.clone());
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
     };

@@ -5,6 +5,7 @@
 //! an SSH link and an idle one costs nothing.
 
 use std::io;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -14,7 +15,7 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 
-use crate::app::{Action, App, Redraw};
+use crate::app::{Action, App, Effect, Redraw};
 use crate::model::AgentUpdate;
 use crate::ui;
 
@@ -112,6 +113,9 @@ pub async fn run<B: Backend>(
                 app.set_clock(Instant::now(), unix_ms());
             }
         }
+        for effect in app.take_effects() {
+            run_effect(app, effect);
+        }
         match app.take_redraw() {
             Redraw::None => {}
             Redraw::Data => data_pending = true,
@@ -127,6 +131,32 @@ pub async fn run<B: Backend>(
         }
     }
     Ok(())
+}
+
+/// Does the I/O `update` asked for, and reports back as an action.
+fn run_effect(app: &mut App, effect: Effect) {
+    match effect {
+        Effect::ExportTimeline {
+            file_name,
+            markdown,
+        } => {
+            let result = match crate::logging::state_dir() {
+                Some(dir) => write_export(&dir.join("incidents"), &file_name, &markdown),
+                None => Err("no state directory on this platform (is HOME set?)".to_string()),
+            };
+            if let Ok(path) = &result {
+                tracing::info!(path = %path.display(), "incident timeline exported");
+            }
+            app.update(Action::Exported(result));
+        }
+    }
+}
+
+fn write_export(dir: &std::path::Path, name: &str, markdown: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, markdown).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
