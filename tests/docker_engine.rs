@@ -434,6 +434,35 @@ async fn logs_tail_and_follow() {
     assert_eq!(tail.len(), 3, "{tail:?}");
     assert_eq!(tail[2].text, "late-line");
 
+    // The console's log task and view state over the same rpc.
+    let (tx, mut rx) = mpsc::channel(fleetdeck::logs::task::LOG_CHANNEL_BATCHES);
+    let target = fleetdeck::logs::task::LogTarget {
+        addr: agent.addr().to_string().parse().unwrap(),
+        container: name.clone(),
+        tail: 100,
+        connect_timeout: Duration::from_secs(5),
+    };
+    let task = tokio::spawn(fleetdeck::logs::task::run(target, tx));
+    let mut view = fleetdeck::logs::LogView::new("dock-logs", &name, 25);
+    let has = |v: &fleetdeck::logs::LogView, t: &str| {
+        v.rows()
+            .iter()
+            .any(|r| matches!(r, fleetdeck::logs::LogRow::Line { text, .. } if text == t))
+    };
+    while !has(&view, "late-line") {
+        let ev = tokio::time::timeout(PATIENCE, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        view.apply(ev);
+    }
+    assert_eq!(view.status, fleetdeck::logs::LogStatus::Streaming);
+    assert_eq!(view.rows().len(), 25, "the ring holds its bound");
+    assert_eq!(view.evicted, 16);
+    view.search = "err-1".into();
+    assert!(view.find(false));
+    task.abort();
+
     let missing = client
         .logs(pb::LogsRequest {
             container: "no-such-container".into(),
