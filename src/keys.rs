@@ -37,11 +37,23 @@ pub enum Command {
     Stop,
     Restart,
     History,
+    /// Open or close the full alert view.
+    Alerts,
+    /// Acknowledge the selected alert (with an optional note).
+    Acknowledge,
+    /// Silence the selected alert for a while.
+    Silence,
+    /// Open the selected alert's recommended action.
+    Propose,
+    /// Export the incident timeline as Markdown.
+    ExportTimeline,
+    /// Open the command palette.
+    Palette,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 29] = [
+    pub const ALL: [Command; 35] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -57,6 +69,12 @@ impl Command {
         Command::SortReverse,
         Command::ToggleScope,
         Command::ToggleDetail,
+        Command::Alerts,
+        Command::Acknowledge,
+        Command::Silence,
+        Command::Propose,
+        Command::ExportTimeline,
+        Command::Palette,
         Command::Help,
         Command::Quit,
         Command::Migrate,
@@ -105,6 +123,12 @@ impl Command {
             Self::Stop => "stop",
             Self::Restart => "restart",
             Self::History => "history",
+            Self::Alerts => "alerts",
+            Self::Acknowledge => "acknowledge",
+            Self::Silence => "silence",
+            Self::Propose => "propose",
+            Self::ExportTimeline => "export_timeline",
+            Self::Palette => "palette",
         }
     }
 
@@ -140,6 +164,12 @@ impl Command {
             Self::Stop => "stop",
             Self::Restart => "restart",
             Self::History => "history",
+            Self::Alerts => "alerts: full view (recommendations, timeline)",
+            Self::Acknowledge => "acknowledge the selected alert (note optional)",
+            Self::Silence => "silence the selected alert (15m, 1h, 4h, typed)",
+            Self::Propose => "open the alert's recommended action",
+            Self::ExportTimeline => "export the incident timeline (Markdown)",
+            Self::Palette => "command palette: any command or view by name",
         }
     }
 
@@ -378,9 +408,15 @@ impl Default for KeyMap {
             ("c", Command::Cordon),
             ("u", Command::Uncordon),
             ("t", Command::Start),
-            ("x", Command::Stop),
+            ("X", Command::Stop),
             ("r", Command::Restart),
             ("H", Command::History),
+            ("a", Command::Alerts),
+            ("A", Command::Acknowledge),
+            ("S", Command::Silence),
+            ("x", Command::Propose),
+            ("E", Command::ExportTimeline),
+            (":", Command::Palette),
         ];
         let mut bindings = HashMap::new();
         for (name, command) in defaults {

@@ -1,5 +1,6 @@
 //! fleetdeck: a terminal console for live operations on a fleet of container hosts.
 
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod client;
@@ -10,6 +11,7 @@ pub mod get;
 pub mod keys;
 pub mod limits;
 pub mod logging;
+pub mod logs;
 pub mod model;
 pub mod ops;
 pub mod ops_cli;

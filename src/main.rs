@@ -121,6 +121,8 @@ async fn run_console(
     app.title = title;
     let state_dir = logging::state_dir();
     let (ops, refresher) = ops::start(&mut app, state_dir, agents, read_only);
+    app.set_clock(now, tui::unix_ms());
+    app.set_alert_rules(settings.alert_rules.clone());
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
     };

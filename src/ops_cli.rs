@@ -260,7 +260,7 @@ async fn list_backups(fleet: &Fleet, node: Option<&str>) -> (Vec<BackupInfo>, Ve
             Err(e) => errors.push(e.to_string()),
         }
     }
-    all.sort_by(|a, b| b.created_unix_ms.cmp(&a.created_unix_ms));
+    all.sort_by_key(|b| std::cmp::Reverse(b.created_unix_ms));
     (all, errors)
 }
 

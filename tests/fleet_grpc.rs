@@ -24,6 +24,7 @@ use tonic::{Request, Response, Status};
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
 type ActStream = Pin<Box<dyn Stream<Item = Result<pb::ActProgress, Status>> + Send>>;
+type LogsStream = Pin<Box<dyn Stream<Item = Result<pb::LogChunk, Status>> + Send>>;
 
 /// Upper bound for anything that should happen "at once" or "by itself"; generous because
 /// the test machine is shared.
@@ -40,6 +41,8 @@ struct Scripted {
 impl pb::agent_server::Agent for Scripted {
     type WatchStream = EventStream;
     type ActStream = ActStream;
+    type LogsStream = LogsStream;
+    type ReadVolumesStream = ChunkStream<pb::DataChunk>;
 
     async fn watch(
         &self,
@@ -69,7 +72,53 @@ impl pb::agent_server::Agent for Scripted {
     ) -> Result<Response<pb::NodeInfo>, Status> {
         Err(Status::unimplemented("scripted server"))
     }
+
+    async fn logs(
+        &self,
+        _request: Request<pb::LogsRequest>,
+    ) -> Result<Response<LogsStream>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn export_spec(
+        &self,
+        _request: Request<pb::ExportSpecRequest>,
+    ) -> Result<Response<pb::PortableSpec>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn read_volumes(
+        &self,
+        _request: Request<pb::ReadVolumesRequest>,
+    ) -> Result<Response<Self::ReadVolumesStream>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn write_volumes(
+        &self,
+        _request: Request<tonic::Streaming<pb::DataChunk>>,
+    ) -> Result<Response<pb::WriteVolumesReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn list_backups(
+        &self,
+        _request: Request<pb::ListBackupsRequest>,
+    ) -> Result<Response<pb::ListBackupsReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn list_specs(
+        &self,
+        _request: Request<pb::ListSpecsRequest>,
+    ) -> Result<Response<pb::ListSpecsReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
 }
+
+/// A boxed stream of one message type, for the calls the scripted server refuses.
+type ChunkStream<T> =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 struct ScriptedServer {
     addr: SocketAddr,

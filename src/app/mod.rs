@@ -3,19 +3,24 @@
 //! `update` never awaits and does no I/O; the run loop feeds it keys, ticks and agent
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
+mod alerts;
 mod ops_ui;
+mod palette;
 mod tables;
 
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
 pub use ops_ui::{Choice, Dialog, OpRequest, OpsUi};
+pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,
 };
 
+use crate::alerts::{AlertBook, Proposal};
 use crate::keys::{Command, KeyMap};
 use crate::model::{AgentUpdate, Container, Fleet, Node};
 use crate::theme::Theme;
@@ -37,6 +42,10 @@ pub enum Action {
     Op(crate::ops::OpEvent),
     /// Open the confirmation dialog for a proposed action (alerts, palette, ...).
     Propose(crate::ops::Proposal),
+    /// A recommendation's action should open (pre-filled) for the operator to confirm.
+    Recommendation(Proposal),
+    /// The run loop wrote the exported timeline here (or could not).
+    Exported(Result<std::path::PathBuf, String>),
 }
 
 /// Which pane has the keyboard.
@@ -45,6 +54,8 @@ pub enum Focus {
     #[default]
     Nodes,
     Containers,
+    /// The alert pane.
+    Alerts,
 }
 
 /// What the keyboard is typing into.
@@ -91,6 +102,10 @@ pub struct App {
     pub should_quit: bool,
     /// Actions: dialog, history, spec cache, fencing.
     pub ops: OpsUi,
+    /// Alert state, silences and the incident timeline.
+    pub alerts: AlertBook,
+    /// The alert pane and view, prompts, pending effects.
+    pub alert_ui: AlertUi,
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
@@ -124,11 +139,21 @@ impl App {
             title: String::new(),
             should_quit: false,
             ops: OpsUi::default(),
+            alerts: AlertBook::default(),
+            alert_ui: AlertUi::default(),
             redraw: Redraw::Now,
             ages_visible: false,
         };
         app.refresh();
         app
+    }
+
+    /// Replaces the alert rules (from the config) and evaluates the fleet once.
+    pub fn set_alert_rules(&mut self, rules: Vec<crate::alerts::Rule>) {
+        self.alerts = AlertBook::new(rules);
+        let now = self.stamp();
+        self.alerts.observe_all(&self.fleet, now);
+        self.refresh_alerts();
     }
 
     /// Sets the clock the next updates and the next frame use.
@@ -155,6 +180,8 @@ impl App {
                 let snapshot = matches!(update, AgentUpdate::Snapshot { .. });
                 let applied = self.fleet.apply(update, self.now);
                 if applied.changed {
+                    let now = self.stamp();
+                    self.alerts.observe_node(&self.fleet, slot, now);
                     self.nodes.dirty = true;
                     let shown =
                         self.containers.scope == Scope::Fleet || self.nodes.selected == Some(slot);
@@ -182,6 +209,11 @@ impl App {
                 self.propose(proposal);
                 self.request(Redraw::Now);
             }
+            Action::Recommendation(proposal) => self.on_recommendation(proposal),
+            Action::Exported(result) => self.on_exported(result),
+        }
+        if self.alerts.is_dirty() {
+            self.request(Redraw::Data);
         }
     }
 
@@ -195,6 +227,7 @@ impl App {
         }
         self.containers
             .refresh(&self.fleet, self.nodes.selected, self.now_unix_ms);
+        self.refresh_alerts();
     }
 
     /// What kind of redraw is pending; clears it.
@@ -242,6 +275,8 @@ impl App {
     }
 
     fn on_tick(&mut self) {
+        let now = self.stamp();
+        self.alerts.tick(&self.fleet, now);
         // Ages of unreachable nodes tick on screen, and UNKNOWN turns FAILED with time.
         let any_down = self.fleet.nodes().iter().any(|n| !n.is_live());
         if any_down || self.ages_visible {
@@ -266,6 +301,9 @@ impl App {
             self.on_dialog_key(key);
             return;
         }
+        if self.on_prompt_key(key) {
+            return;
+        }
         let Some(command) = self.keymap.command(key) else {
             return;
         };
@@ -274,21 +312,49 @@ impl App {
             self.show_help = false;
             return;
         }
+        self.run_command(command);
+    }
+
+    /// Runs one command, from a key or the palette.
+    fn run_command(&mut self, command: Command) {
+        let alert_keys = self.alerts_have_keys();
         match command {
             Command::Quit => self.should_quit = true,
             Command::Help => self.show_help = true,
+            Command::Up if alert_keys => self.step_alerts(-1),
+            Command::Down if alert_keys => self.step_alerts(1),
+            Command::PageUp if alert_keys => self.step_alerts(-self.alert_ui.cursor.page()),
+            Command::PageDown if alert_keys => self.step_alerts(self.alert_ui.cursor.page()),
+            Command::Top if alert_keys => self.step_alerts(isize::MIN / 2),
+            Command::Bottom if alert_keys => self.step_alerts(isize::MAX / 2),
+            Command::Open if alert_keys => self.jump_to_selected(),
+            Command::Back if self.alert_ui.view == View::Alerts => self.alert_ui.view = View::Main,
             Command::Up => self.step(-1),
             Command::Down => self.step(1),
             Command::PageUp => self.step(-self.cursor().page()),
             Command::PageDown => self.step(self.cursor().page()),
             Command::Top => self.step(isize::MIN / 2),
             Command::Bottom => self.step(isize::MAX / 2),
-            Command::FocusNext | Command::FocusPrev => {
+            Command::FocusNext => {
                 self.focus = match self.focus {
                     Focus::Nodes => Focus::Containers,
-                    Focus::Containers => Focus::Nodes,
+                    Focus::Containers => Focus::Alerts,
+                    Focus::Alerts => Focus::Nodes,
                 }
             }
+            Command::FocusPrev => {
+                self.focus = match self.focus {
+                    Focus::Nodes => Focus::Alerts,
+                    Focus::Containers => Focus::Nodes,
+                    Focus::Alerts => Focus::Containers,
+                }
+            }
+            Command::Alerts => self.toggle_alert_view(),
+            Command::Acknowledge => self.start_ack(),
+            Command::Silence => self.start_silence(),
+            Command::Propose => self.propose_selected(),
+            Command::ExportTimeline => self.export_timeline(),
+            Command::Palette => self.start_palette(),
             Command::Open => {
                 if self.focus == Focus::Nodes {
                     self.focus = Focus::Containers;
@@ -303,18 +369,18 @@ impl App {
                 if !table_filter.is_empty() {
                     table_filter.clear();
                     self.mark_focused_dirty();
-                } else if self.focus == Focus::Containers {
+                } else if self.focus != Focus::Nodes {
                     self.focus = Focus::Nodes;
                 }
             }
             Command::Filter => self.input = Input::Filter,
             Command::SortNext => match self.focus {
-                Focus::Nodes => self.nodes.sort_next(),
+                Focus::Nodes | Focus::Alerts => self.nodes.sort_next(),
                 Focus::Containers => self.containers.sort_next(),
             },
             Command::SortReverse => {
                 match self.focus {
-                    Focus::Nodes => self.nodes.descending = !self.nodes.descending,
+                    Focus::Nodes | Focus::Alerts => self.nodes.descending = !self.nodes.descending,
                     Focus::Containers => self.containers.descending = !self.containers.descending,
                 }
                 self.mark_focused_dirty();
@@ -370,14 +436,14 @@ impl App {
 
     fn filter_mut(&mut self) -> &mut String {
         match self.focus {
-            Focus::Nodes => &mut self.nodes.filter,
+            Focus::Nodes | Focus::Alerts => &mut self.nodes.filter,
             Focus::Containers => &mut self.containers.filter,
         }
     }
 
     fn mark_focused_dirty(&mut self) {
         match self.focus {
-            Focus::Nodes => self.nodes.dirty = true,
+            Focus::Nodes | Focus::Alerts => self.nodes.dirty = true,
             Focus::Containers => self.containers.dirty = true,
         }
     }
@@ -386,6 +452,7 @@ impl App {
         match self.focus {
             Focus::Nodes => self.nodes.cursor,
             Focus::Containers => self.containers.cursor,
+            Focus::Alerts => self.alert_ui.cursor,
         }
     }
 
@@ -399,6 +466,7 @@ impl App {
                 }
             }
             Focus::Containers => self.containers.step(delta),
+            Focus::Alerts => self.step_alerts(delta),
         }
     }
 }

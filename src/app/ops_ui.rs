@@ -155,7 +155,7 @@ impl App {
             });
         let node = match self.focus {
             Focus::Containers => self.selected_container().map(|(n, _)| n.name().to_string()),
-            Focus::Nodes => self.selected_node().map(|(_, n)| n.name().to_string()),
+            Focus::Nodes | Focus::Alerts => self.selected_node().map(|(_, n)| n.name().to_string()),
         };
         let need_container = |app: &mut App, what: &str| {
             app.refuse(

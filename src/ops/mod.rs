@@ -66,6 +66,30 @@ pub enum Proposal {
     },
 }
 
+impl From<&crate::alerts::Proposal> for Proposal {
+    fn from(p: &crate::alerts::Proposal) -> Self {
+        use crate::alerts::Proposal as P;
+        match p {
+            P::Migrate {
+                container,
+                from,
+                to,
+            } => Self::Migrate {
+                node: from.clone(),
+                container: container.clone(),
+                to: Some(to.clone()),
+            },
+            P::Scale {
+                service, replicas, ..
+            } => Self::Scale {
+                service: service.clone(),
+                replicas: *replicas,
+            },
+            P::Failover { node } => Self::Failover { node: node.clone() },
+        }
+    }
+}
+
 /// Start, stop or restart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {

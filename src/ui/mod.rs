@@ -2,6 +2,7 @@
 //! clocks only from `app.now` / `app.now_unix_ms`, and lays out only the rows on screen, so
 //! a frame costs the same for 10 containers as for 50,000.
 
+mod alerts;
 mod columns;
 mod containers;
 mod detail;
@@ -56,6 +57,21 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     ])
     .areas(area);
     header::draw(frame, header_area, app);
+    if app.alert_ui.view == crate::app::View::Alerts {
+        alerts::draw_view(frame, body, app);
+        status::draw(frame, status_area, app);
+        overlays(frame, area, app);
+        return DrawInfo {
+            node_rows: app.nodes.cursor.viewport,
+            container_rows: app.containers.cursor.viewport,
+        };
+    }
+    let [body, alert_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(alerts::pane_height(app)),
+    ])
+    .areas(body);
+    alerts::draw_pane(frame, alert_area, app);
     // A critical banner (stale copies after a failover) takes the body's first row.
     let body = if app.ops.alerts.is_empty() {
         body
@@ -94,11 +110,16 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     if history_rows > 0 {
         ops::history(frame, history_area, app);
     }
+    overlays(frame, area, app);
+    info
+}
+
+fn overlays(frame: &mut Frame, area: Rect, app: &App) {
     ops::dialog(frame, area, app);
     if app.show_help {
         status::help(frame, area, app);
     }
-    info
+    alerts::draw_overlays(frame, area, app);
 }
 
 /// Rows for the node pane: all it needs when both tables fit, else at most its share,
