@@ -199,7 +199,7 @@ fn esc_closes_a_plan_without_running_it() {
 fn history_lists_every_action_and_its_outcome() {
     let mut app = console();
     press(&mut app, KeyCode::Tab);
-    for (i, key) in ['x', 'r', 't'].into_iter().enumerate() {
+    for (i, key) in ['X', 'r', 't'].into_iter().enumerate() {
         press(&mut app, KeyCode::Char(key));
         press(&mut app, KeyCode::Enter);
         let op = match app.ops.take_requests().as_slice() {
