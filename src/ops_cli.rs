@@ -676,6 +676,37 @@ fn owner(fleet: &Fleet, c: &str) -> Result<String, String> {
     }
 }
 
+/// What every fleet-reading command does besides its own work: fence nodes back from a
+/// failover (or report them when read-only) and refresh the spec cache. Returns lines for
+/// stderr.
+pub async fn upkeep(settings: &Settings, read_only: bool) -> Vec<String> {
+    let Some(dir) = crate::logging::state_dir() else {
+        return Vec::new();
+    };
+    let ctx = Context {
+        settings: settings.clone(),
+        state_dir: Some(dir.clone()),
+        read_only,
+        confirm: Confirm::Terminal,
+        live_progress: false,
+    };
+    let mut out = Vec::new();
+    if !Failovers::load(&dir).pending().is_empty() {
+        let fleet = read_fleet(&settings.agents).await;
+        match fence_returned(&ctx, &fleet).await {
+            Ok(messages) => out.extend(messages),
+            Err(e) => out.push(format!("fencing failed: {e}")),
+        }
+    }
+    let mut specs = SpecCache::load(&dir);
+    let endpoints: Vec<String> = settings.agents.iter().map(ToString::to_string).collect();
+    specs.refresh(&endpoints).await;
+    if let Err(e) = specs.save(&dir) {
+        out.push(format!("cannot save the spec cache: {e}"));
+    }
+    out
+}
+
 /// What `main` calls: resolves settings, runs, prints; returns the exit status.
 pub async fn run_cli(cli: &crate::cli::Cli, cmd: &OpsCommand) -> i32 {
     let settings = match cli.settings() {
