@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod client;
+pub mod colour;
 pub mod config;
 pub mod demo;
 pub mod fixtures;
@@ -12,5 +13,7 @@ pub mod limits;
 pub mod logging;
 pub mod model;
 pub mod theme;
+pub mod theme_file;
+pub mod toml_error;
 pub mod tui;
 pub mod ui;
