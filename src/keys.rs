@@ -25,11 +25,19 @@ pub enum Command {
     ToggleScope,
     ToggleDetail,
     Help,
+    /// Show the heatmap instead of the tables, or back.
+    Heatmap,
+    /// Fold every heatmap group, or open them all.
+    FoldAll,
+    /// Scroll the nodes x time heatmap back in time.
+    ScrollOlder,
+    /// Scroll the nodes x time heatmap towards now.
+    ScrollNewer,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 17] = [
+    pub const ALL: [Command; 21] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -45,9 +53,43 @@ impl Command {
         Command::SortReverse,
         Command::ToggleScope,
         Command::ToggleDetail,
+        Command::Heatmap,
+        Command::FoldAll,
+        Command::ScrollOlder,
+        Command::ScrollNewer,
         Command::Help,
         Command::Quit,
     ];
+
+    /// True for commands that only change what is shown, never the fleet. A read-only
+    /// console (the wall screen) runs these and nothing else, so a command added later is
+    /// refused there until it is listed here.
+    pub fn is_view_only(self) -> bool {
+        matches!(
+            self,
+            Self::Quit
+                | Self::Up
+                | Self::Down
+                | Self::PageUp
+                | Self::PageDown
+                | Self::Top
+                | Self::Bottom
+                | Self::FocusNext
+                | Self::FocusPrev
+                | Self::Open
+                | Self::Back
+                | Self::Filter
+                | Self::SortNext
+                | Self::SortReverse
+                | Self::ToggleScope
+                | Self::ToggleDetail
+                | Self::Help
+                | Self::Heatmap
+                | Self::FoldAll
+                | Self::ScrollOlder
+                | Self::ScrollNewer
+        )
+    }
 
     /// Name used in the config file.
     pub fn name(self) -> &'static str {
@@ -69,6 +111,10 @@ impl Command {
             Self::ToggleScope => "toggle_scope",
             Self::ToggleDetail => "toggle_detail",
             Self::Help => "help",
+            Self::Heatmap => "heatmap",
+            Self::FoldAll => "fold_all",
+            Self::ScrollOlder => "scroll_older",
+            Self::ScrollNewer => "scroll_newer",
         }
     }
 
@@ -92,6 +138,10 @@ impl Command {
             Self::ToggleScope => "containers: selected node / whole fleet",
             Self::ToggleDetail => "show or hide the detail pane",
             Self::Help => "this help",
+            Self::Heatmap => "heatmap / tables (Tab: time / resources, Enter: fold)",
+            Self::FoldAll => "heatmap: fold or open every group",
+            Self::ScrollOlder => "heatmap: back in time",
+            Self::ScrollNewer => "heatmap: towards now",
         }
     }
 
@@ -302,6 +352,10 @@ impl Default for KeyMap {
             ("0", Command::ToggleScope),
             ("i", Command::ToggleDetail),
             ("?", Command::Help),
+            ("H", Command::Heatmap),
+            ("Z", Command::FoldAll),
+            ("[", Command::ScrollOlder),
+            ("]", Command::ScrollNewer),
         ];
         let mut bindings = HashMap::new();
         for (name, command) in defaults {

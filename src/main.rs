@@ -11,9 +11,8 @@ use fleetdeck::config::Settings;
 use fleetdeck::demo::DemoFleet;
 use fleetdeck::keys::KeyMap;
 use fleetdeck::model::Fleet;
-use fleetdeck::theme::Theme;
 use fleetdeck::tui::{self, LoopOptions, TerminalGuard};
-use fleetdeck::{get, limits, logging};
+use fleetdeck::{get, limits, logging, theme_file};
 
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
@@ -39,6 +38,7 @@ fn main() -> ExitCode {
 async fn async_main(cli: Cli) -> i32 {
     let outcome = match &cli.command {
         Some(Command::Get(args)) => return get::run_cli(&cli, args).await,
+        Some(Command::Config(args)) => return fleetdeck::config_cmd::run(&cli, &args.action),
         Some(Command::Demo(args)) => demo(&cli, args).await,
         None => console(&cli).await,
     };
@@ -61,7 +61,7 @@ async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {
         "demo · {} simulated agents on loopback · seed {seed}",
         agents.len()
     );
-    let result = run_console(&settings, &agents, title).await;
+    let result = run_console(&settings, &agents, title, cli.global.wall).await;
     fleet.stop().await;
     result
 }
@@ -82,20 +82,18 @@ async fn console(cli: &Cli) -> Result<()> {
         ));
     }
     let title = format!("{} agents", settings.agents.len());
-    run_console(&settings, &settings.agents, title).await
+    run_console(&settings, &settings.agents, title, cli.global.wall).await
 }
 
-async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -> Result<()> {
+async fn run_console(
+    settings: &Settings,
+    agents: &[AgentAddr],
+    title: String,
+    wall: bool,
+) -> Result<()> {
     limits::ensure_for(agents.len()).map_err(|e| eyre!("{e}"))?;
     let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
-    let theme = match settings.theme.as_deref() {
-        None | Some("dark") | Some("default") => Theme::dark(),
-        Some(other) => {
-            return Err(eyre!(
-                "unknown theme `{other}`; the available theme is `dark`"
-            ));
-        }
-    };
+    let theme = theme_file::for_terminal(settings.theme.as_deref()).map_err(|e| eyre!("{e}"))?;
     if let Some(dir) = logging::state_dir() {
         let path = logging::init_file_log(&dir)?;
         tracing::info!(agents = agents.len(), log = %path.display(), "console starting");
@@ -113,6 +111,12 @@ async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -
     app.keymap = keymap;
     app.theme = theme;
     app.title = title;
+    app.ascii = settings.ascii;
+    app.heatmap.group_label = settings.group_label.clone();
+    app.heatmap.window = settings.heatmap_window;
+    if wall {
+        app.make_wall(settings.wall_rotate);
+    }
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
     };

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::{Deserialize, Deserializer};
 
+use crate::colour::ColourDepth;
 use crate::theme::{HEAT_LEVELS, Theme};
 use crate::toml_error;
 
@@ -279,6 +280,26 @@ pub fn load(name_or_path: &str, user_dir: Option<&Path>) -> Result<Theme, ThemeE
                 |d| d.display().to_string(),
             ),
         }),
+    }
+}
+
+/// The theme to draw with in this terminal: `name` (or the default), without colours when
+/// `NO_COLOR` is set to anything non-empty, else brought down to the terminal's depth.
+pub fn for_terminal(name: Option<&str>) -> Result<Theme, ThemeError> {
+    let theme = match name {
+        Some(name) => load(name, user_dir().as_deref())?,
+        None => Theme::dark(),
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Ok(adapt(theme, no_color, ColourDepth::from_env()))
+}
+
+/// `theme` for a terminal of `depth`, or without any colour.
+pub fn adapt(theme: Theme, no_color: bool, depth: ColourDepth) -> Theme {
+    if no_color {
+        theme.monochrome()
+    } else {
+        theme.for_depth(depth)
     }
 }
 

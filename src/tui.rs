@@ -140,5 +140,10 @@ fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
     if app.nodes.cursor.viewport != nodes || app.containers.cursor.viewport != containers {
         app.update(Action::Viewport { nodes, containers });
     }
+    if info.heatmap_rows != 0 && info.heatmap_rows != app.heatmap.cursor.viewport {
+        app.update(Action::HeatmapViewport {
+            rows: info.heatmap_rows,
+        });
+    }
     Ok(())
 }

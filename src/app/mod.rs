@@ -3,17 +3,20 @@
 //! `update` never awaits and does no I/O; the run loop feeds it keys, ticks and agent
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
+mod display;
 mod tables;
 
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+pub use display::{View, Wall, WallView};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,
 };
 
+use crate::heatmap::Heatmap;
 use crate::keys::{Command, KeyMap};
 use crate::model::{AgentUpdate, Container, Fleet, Node};
 use crate::theme::Theme;
@@ -31,6 +34,8 @@ pub enum Action {
     Agent(AgentUpdate),
     /// The last frame showed this many rows in the node and container tables.
     Viewport { nodes: usize, containers: usize },
+    /// The last frame had room for this many heatmap rows.
+    HeatmapViewport { rows: usize },
 }
 
 /// Which pane has the keyboard.
@@ -83,6 +88,16 @@ pub struct App {
     /// Name of the console's mode, shown in the header (e.g. "demo").
     pub title: String,
     pub should_quit: bool,
+    /// Tables or heatmap.
+    pub view: View,
+    pub heatmap: Heatmap,
+    /// No command that could change the fleet runs (the wall screen). Checked in one place,
+    /// `run_command`, which every key and the palette go through.
+    pub read_only: bool,
+    /// The wall screen's rotation, when this console is one.
+    pub wall: Option<Wall>,
+    /// ASCII borders and glyphs only.
+    pub ascii: bool,
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
@@ -115,6 +130,11 @@ impl App {
             status: None,
             title: String::new(),
             should_quit: false,
+            view: View::Tables,
+            heatmap: Heatmap::default(),
+            read_only: false,
+            wall: None,
+            ascii: false,
             redraw: Redraw::Now,
             ages_visible: false,
         };
@@ -146,6 +166,7 @@ impl App {
                 let applied = self.fleet.apply(update, self.now);
                 if applied.changed {
                     self.nodes.dirty = true;
+                    self.heatmap.dirty = true;
                     let shown =
                         self.containers.scope == Scope::Fleet || self.nodes.selected == Some(slot);
                     if applied.containers_changed && shown {
@@ -164,6 +185,14 @@ impl App {
                 self.nodes.cursor.clamp(self.nodes.rows.len());
                 self.containers.cursor.clamp(self.containers.rows.len());
             }
+            Action::HeatmapViewport { rows } => {
+                if self.heatmap.cursor.viewport != rows {
+                    self.heatmap.cursor.viewport = rows;
+                    // Whether groups fold depends on the room there is.
+                    self.heatmap.refresh(&self.fleet);
+                    self.request(Redraw::Now);
+                }
+            }
         }
     }
 
@@ -177,6 +206,9 @@ impl App {
         }
         self.containers
             .refresh(&self.fleet, self.nodes.selected, self.now_unix_ms);
+        if self.heatmap_shown() {
+            self.heatmap.refresh(&self.fleet);
+        }
     }
 
     /// What kind of redraw is pending; clears it.
@@ -231,6 +263,7 @@ impl App {
             self.request(Redraw::Data);
         }
         self.ages_visible = any_down;
+        self.rotate_wall();
         if let Some((_, at)) = &self.status {
             if self.now.saturating_duration_since(*at) >= STATUS_MESSAGE_TTL {
                 self.status = None;
@@ -247,9 +280,25 @@ impl App {
         let Some(command) = self.keymap.command(key) else {
             return;
         };
+        self.run_command(command);
+    }
+
+    /// Runs one command, from a key or the palette. The read-only gate is here, so it holds
+    /// for every way in and for commands added later.
+    pub fn run_command(&mut self, command: Command) {
+        if self.read_only && !command.is_view_only() {
+            self.set_status(format!(
+                "read-only console: `{}` is not available here",
+                command.name()
+            ));
+            return;
+        }
         if self.show_help && !matches!(command, Command::Quit) {
             // Any key closes help; scrolling is not needed, help fits one screen.
             self.show_help = false;
+            return;
+        }
+        if self.on_display_command(command) {
             return;
         }
         match command {
@@ -305,6 +354,8 @@ impl App {
                 self.containers.dirty = true;
             }
             Command::ToggleDetail => self.show_detail = !self.show_detail,
+            // Handled by `on_display_command` in the views where they mean something.
+            Command::Heatmap | Command::FoldAll | Command::ScrollOlder | Command::ScrollNewer => {}
         }
     }
 

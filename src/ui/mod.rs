@@ -6,16 +6,21 @@ mod columns;
 mod containers;
 mod detail;
 mod format;
+pub mod glyphs;
 mod header;
+mod heatmap;
 mod nodes;
 mod status;
+mod wall;
+
+pub use wall::{Attention, Severity, attention};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use crate::app::{App, Cursor, visible_offset};
+use crate::app::{App, Cursor, View, visible_offset};
 use crate::theme::Theme;
 use columns::Column;
 
@@ -39,10 +44,20 @@ pub struct DrawInfo {
     pub node_rows: usize,
     /// Rows of the container table on screen.
     pub container_rows: usize,
+    /// Rows of the heatmap on screen (0 when it is not shown).
+    pub heatmap_rows: usize,
 }
 
 /// Draws the whole console; the table indexes must be fresh (`App::refresh`).
 pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
+    let info = draw_views(frame, app);
+    if app.ascii {
+        glyphs::asciify(frame.buffer_mut());
+    }
+    info
+}
+
+fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, &app.theme);
@@ -54,7 +69,32 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
         Constraint::Length(1),
     ])
     .areas(area);
+    if app.wall.is_some() {
+        let [wall_area, status_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+        let (heatmap_rows, node_rows) = wall::draw(frame, wall_area, app);
+        status::draw(frame, status_area, app);
+        if app.show_help {
+            status::help(frame, area, app);
+        }
+        return DrawInfo {
+            node_rows,
+            heatmap_rows,
+            ..DrawInfo::default()
+        };
+    }
     header::draw(frame, header_area, app);
+    if app.view == View::Heatmap {
+        let heatmap_rows = heatmap::draw(frame, body, app, "Heatmap · ");
+        status::draw(frame, status_area, app);
+        if app.show_help {
+            status::help(frame, area, app);
+        }
+        return DrawInfo {
+            heatmap_rows,
+            ..DrawInfo::default()
+        };
+    }
     let (tables, detail_area) = if app.show_detail && area.width >= DETAIL_MIN_WIDTH {
         let width = (area.width / 4).clamp(44, 60);
         let [tables, detail] =
@@ -73,6 +113,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     let info = DrawInfo {
         node_rows: nodes::draw(frame, node_area, app),
         container_rows: containers::draw(frame, container_area, app),
+        heatmap_rows: 0,
     };
     if let Some(detail_area) = detail_area {
         detail::draw(frame, detail_area, app);

@@ -1,0 +1,345 @@
+//! The read-only wall screen: a title bar, a stale-data banner when it applies, the fleet
+//! in large tiles, the rotating view (heatmaps, node table) and what needs attention.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::glyphs;
+use super::{format, heatmap, nodes};
+use crate::app::{App, WallView};
+use crate::model::{CheckStatus, NodeState};
+use crate::theme::{CRIT_PERCENT, Theme, WARN_PERCENT};
+
+/// Width from which the attention list sits beside the view instead of under it.
+const SIDE_ATTENTION_MIN_WIDTH: u16 = 140;
+/// Width of the attention list when beside the view.
+const SIDE_ATTENTION_COLUMNS: u16 = 56;
+/// Rows of the attention list when under the view (borders included).
+const ATTENTION_ROWS: u16 = 7;
+/// Disk use at which a node needs attention, percent.
+const DISK_ATTENTION_PERCENT: f32 = 90.0;
+
+/// How urgent an attention item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Critical,
+    Warning,
+}
+
+/// One thing on the attention list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attention {
+    pub severity: Severity,
+    pub subject: String,
+    pub text: String,
+}
+
+/// What needs attention, worst first, derived from the fleet as it stands: unreachable
+/// nodes, failing checks, hot resources, unhealthy and restarting containers.
+///
+/// This is the seam for the alert engine: once firing alerts exist (rules with `for`
+/// durations), they are listed here instead of these instant conditions.
+pub fn attention(app: &App) -> Vec<Attention> {
+    let mut items = Vec::new();
+    let summary = app.fleet.summary();
+    for (slot, node) in app.fleet.nodes().iter().enumerate() {
+        let name = node.name();
+        let mut push = |severity, text: String| {
+            items.push(Attention {
+                severity,
+                subject: name.to_string(),
+                text,
+            });
+        };
+        let state = node.state(app.now, app.fleet.failover_timeout());
+        match state {
+            NodeState::Failed | NodeState::Unknown => {
+                let silent = node.age(app.now).map_or_else(
+                    || "never reached".to_string(),
+                    |a| format!("silent {}", format::duration(a)),
+                );
+                let severity = if state == NodeState::Failed {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                };
+                push(severity, format!("{} · {silent}", state.as_str()));
+                continue;
+            }
+            _ => {}
+        }
+        for check in node
+            .health
+            .iter()
+            .filter(|c| c.status >= CheckStatus::Warning)
+        {
+            let severity = if check.status == CheckStatus::Failing {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            push(severity, format!("check {}: {}", check.name, check.message));
+        }
+        let h = &node.host;
+        for (what, value) in [("cpu", h.cpu_percent), ("memory", h.memory_percent())] {
+            if value >= CRIT_PERCENT {
+                push(Severity::Critical, format!("{what} {value:.0}%"));
+            } else if value >= WARN_PERCENT {
+                push(Severity::Warning, format!("{what} {value:.0}%"));
+            }
+        }
+        if h.disk_percent() >= DISK_ATTENTION_PERCENT {
+            push(Severity::Warning, format!("disk {:.0}%", h.disk_percent()));
+        }
+        if let Some(t) = summary.node(slot) {
+            if t.unhealthy > 0 {
+                push(
+                    Severity::Critical,
+                    format!("{} unhealthy containers", t.unhealthy),
+                );
+            }
+            if t.restarting > 0 {
+                push(
+                    Severity::Warning,
+                    format!("{} restarting containers", t.restarting),
+                );
+            }
+        }
+    }
+    items.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then_with(|| crate::app::natural_cmp(&a.subject, &b.subject))
+    });
+    items
+}
+
+/// Draws the wall screen; returns the rows the heatmap had (0 when it is not shown).
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
+    let Some(wall) = &app.wall else {
+        return (0, 0);
+    };
+    let theme = &app.theme;
+    let banner = banner(app);
+    let [title_area, banner_area, tiles_area, body] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(banner.is_some())),
+        Constraint::Length(4),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    title(frame, title_area, app);
+    if let Some(banner) = banner {
+        frame.render_widget(Paragraph::new(banner), banner_area);
+    }
+    tiles(frame, tiles_area, app);
+    let (view_area, attention_area) = if area.width >= SIDE_ATTENTION_MIN_WIDTH {
+        let [v, a] = Layout::horizontal([
+            Constraint::Fill(1),
+            Constraint::Length(SIDE_ATTENTION_COLUMNS),
+        ])
+        .areas(body);
+        (v, a)
+    } else {
+        let [v, a] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(ATTENTION_ROWS)]).areas(body);
+        (v, a)
+    };
+    let prefix = format!("{}/{} ", wall.index + 1, WallView::ALL.len());
+    let rows = match wall.view() {
+        WallView::LoadOverTime | WallView::Resources => {
+            (heatmap::draw(frame, view_area, app, &prefix), 0)
+        }
+        WallView::Nodes => (0, nodes::draw(frame, view_area, app)),
+    };
+    attention_pane(frame, attention_area, app, theme);
+    rows
+}
+
+fn title(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let g = glyphs::of(app.ascii);
+    let mut spans = vec![
+        Span::styled(" fleetdeck wall ", theme.header),
+        Span::styled(format!("{} ", g.bar), theme.dim),
+        Span::styled(app.title.clone(), theme.info),
+        Span::styled(format!(" {} ", g.bar), theme.dim),
+        Span::styled("read-only", theme.label()),
+    ];
+    if let Some(wall) = &app.wall {
+        spans.push(Span::styled(format!(" {} ", g.bar), theme.dim));
+        spans.push(Span::styled(wall.view().title(), theme.text));
+        if !wall.rotate_every.is_zero() {
+            let left = wall
+                .rotate_every
+                .saturating_sub(app.now.saturating_duration_since(wall.since));
+            spans.push(Span::styled(
+                format!(
+                    " · next in {}",
+                    format::duration(left.max(Duration::from_secs(1)))
+                ),
+                theme.label(),
+            ));
+        }
+    }
+    spans.push(Span::styled(
+        format!(" {} {} UTC", g.bar, format::utc(app.now_unix_ms)),
+        theme.label(),
+    ));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The stale-data banner: every agent silent (all figures old), or some nodes lost.
+fn banner(app: &App) -> Option<Line<'static>> {
+    let theme = &app.theme;
+    if let Some(age) = app.all_stale_for() {
+        let text = format!(
+            " STALE · no agent has answered for {} · every figure below is old · reconnecting ",
+            format::duration(age)
+        );
+        return Some(Line::from(Span::styled(text, theme.stale_banner)).centered());
+    }
+    let (count, age) = app.stale_nodes();
+    (count > 0).then(|| {
+        let text = format!(
+            " {count} node{} unreachable · silent up to {} · their figures are stale ",
+            if count == 1 { "" } else { "s" },
+            format::duration(age)
+        );
+        Line::from(Span::styled(text, theme.warn.add_modifier(Modifier::BOLD))).centered()
+    })
+}
+
+/// One large tile: label over value.
+struct Tile {
+    label: &'static str,
+    value: String,
+    style: Style,
+}
+
+fn tiles(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let g = glyphs::of(app.ascii);
+    let s = app.fleet.summary();
+    let counts = s.states(app.now, app.fleet.failover_timeout());
+    let total = app.fleet.nodes().len();
+    let up = counts.active + counts.standby + counts.maintenance;
+    let stale = app.all_stale_for().is_some();
+    let pick = |style: Style| if stale { theme.stale } else { style };
+    let (used, mem_total) = s.memory_bytes();
+    let mem = (mem_total > 0).then(|| (used as f64 / mem_total as f64 * 100.0) as f32);
+    let down = counts.unknown + counts.failed;
+    let list = [
+        Tile {
+            label: "NODES UP",
+            value: format!("{up}/{total}"),
+            style: pick(if down > 0 { theme.warn } else { theme.ok }),
+        },
+        Tile {
+            label: "DOWN",
+            value: down.to_string(),
+            style: pick(theme.alarm(down, counts.failed > 0)),
+        },
+        Tile {
+            label: "CONTAINERS",
+            value: format!("{}/{}", s.running(), s.containers()),
+            style: pick(theme.text),
+        },
+        Tile {
+            label: "UNHEALTHY",
+            value: s.unhealthy().to_string(),
+            style: pick(theme.alarm(s.unhealthy(), true)),
+        },
+        Tile {
+            label: "CPU",
+            value: s.cpu_percent().map_or("-".into(), |c| format!("{c:.0}%")),
+            style: pick(s.cpu_percent().map_or(theme.dim, |c| theme.usage(c))),
+        },
+        Tile {
+            label: "MEMORY",
+            value: mem.map_or("-".into(), |m| format!("{m:.0}%")),
+            style: pick(mem.map_or(theme.dim, |m| theme.usage(m))),
+        },
+    ];
+    let areas = Layout::horizontal([Constraint::Fill(1); 6]).split(area);
+    for (tile, area) in list.iter().zip(areas.iter()) {
+        let block = g.block().border_style(theme.border(false));
+        let inner = block.inner(*area);
+        frame.render_widget(block, *area);
+        let lines = vec![
+            Line::from(Span::styled(tile.label, theme.label())).centered(),
+            Line::from(Span::styled(
+                tile.value.clone(),
+                tile.style.add_modifier(Modifier::BOLD),
+            ))
+            .centered(),
+        ];
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+fn attention_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let g = glyphs::of(app.ascii);
+    let items = attention(app);
+    let title = Line::from(vec![
+        Span::styled(" Attention ", theme.title(false)),
+        Span::styled(
+            format!("{} ", items.len()),
+            theme.alarm(
+                items.len(),
+                items.iter().any(|i| i.severity == Severity::Critical),
+            ),
+        ),
+    ]);
+    let block = g.block().border_style(theme.border(false)).title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = usize::from(inner.height);
+    if items.is_empty() {
+        let line = Line::from(Span::styled("all clear", theme.ok)).centered();
+        frame.render_widget(Paragraph::new(line), inner);
+        return;
+    }
+    let shown = if items.len() > height {
+        height.saturating_sub(1)
+    } else {
+        items.len()
+    };
+    let name_width = items
+        .iter()
+        .take(shown)
+        .map(|i| i.subject.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(20);
+    let mut lines: Vec<Line> = items
+        .iter()
+        .take(shown)
+        .map(|i| {
+            let (tag, style) = match i.severity {
+                Severity::Critical => ("CRIT", theme.crit),
+                Severity::Warning => ("WARN", theme.warn),
+            };
+            Line::from(vec![
+                Span::styled(format!(" {tag} "), style),
+                Span::styled(
+                    format!("{:<name_width$} ", format::fit(&i.subject, name_width)),
+                    theme.text,
+                ),
+                Span::styled(i.text.clone(), theme.label()),
+            ])
+        })
+        .collect();
+    if shown < items.len() {
+        lines.push(Line::from(Span::styled(
+            format!(" … and {} more", items.len() - shown),
+            theme.dim,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
