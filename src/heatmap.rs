@@ -254,14 +254,18 @@ fn group_key(node: &Node, label: &str) -> String {
     }
 }
 
-/// `last` from where it stops sharing a prefix with `first` (`node-0025` after `node-0001`
-/// is `25`), at least its trailing digits.
+/// `last` without the prefix it shares with `first`, cut before a whole number
+/// (`node-0025` after `node-0001` is `0025`, `r39` after `r32` is `39`).
 fn suffix_after_common(first: &str, last: &str) -> String {
-    let common = first
+    let mut common = first
         .chars()
         .zip(last.chars())
         .take_while(|(a, b)| a == b)
         .count();
+    let chars: Vec<char> = last.chars().collect();
+    while common > 0 && chars.get(common - 1).is_some_and(char::is_ascii_digit) {
+        common -= 1;
+    }
     let tail: String = last.chars().skip(common).collect();
     if tail.is_empty() {
         last.to_string()

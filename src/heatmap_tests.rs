@@ -16,6 +16,7 @@ fn nodes_group_by_label_then_by_name_prefix() {
     let groups = group_nodes(fleet.nodes(), "zone");
     assert_eq!(groups.len(), 3);
     assert_eq!(groups[0].name, "node-00..24");
+    assert_eq!(groups[1].name, "node-25..49");
     assert_eq!(groups[2].slots.len(), 10);
     // Unreached nodes are named by endpoint; mixed prefixes group apart.
     let fleet = Fleet::new(

@@ -62,13 +62,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usi
     let interval = fleet_interval(app);
     let (per_cell, cells) = heatmap::time_cells(cells_width, hm.window, interval);
     lines.push(match hm.kind {
-        HeatKind::Time => time_axis(app, label_width, cells, per_cell, interval),
+        HeatKind::Time => time_axis(
+            app,
+            label_width + cells_width - cells,
+            cells,
+            per_cell,
+            interval,
+        ),
         HeatKind::Resource => resource_axis(theme, label_width, cells_width),
     });
     for (i, row) in rows.iter().enumerate() {
         let selected = offset + i == hm.cursor.row && app.wall.is_none();
         let mut spans = vec![label(app, g, *row, label_width, selected)];
         spans.push(Span::raw(" "));
+        if hm.kind == HeatKind::Time {
+            // Now is always at the right edge.
+            spans.push(Span::raw(" ".repeat(cells_width - cells)));
+        }
         match hm.kind {
             HeatKind::Time => time_cells(app, g, *row, cells, per_cell, interval, &mut spans),
             HeatKind::Resource => resource_cells(app, g, *row, cells_width, &mut spans),
@@ -143,7 +153,7 @@ fn label(app: &App, g: &Glyphs, row: HeatRow, width: usize, selected: bool) -> S
     } else {
         style
     };
-    Span::styled(format::fit(&text, width), style)
+    Span::styled(format!("{:<width$}", format::fit(&text, width)), style)
 }
 
 /// The sample interval of the fleet (the first node that said).
@@ -339,21 +349,25 @@ fn resource_cells(
 
 fn legend(theme: &Theme, g: &Glyphs) -> Line<'static> {
     let step = 100 / HEAT_LEVELS;
-    let mut spans = vec![Span::styled(" scale ", theme.label())];
-    for level in 0..HEAT_LEVELS {
-        let ch = g.heat(level);
-        let shown = if ch == ' ' { '_' } else { ch };
-        let style = if ch == ' ' {
-            theme.dim
+    let mut spans = vec![Span::styled(" % ", theme.label())];
+    for level in 1..HEAT_LEVELS {
+        spans.push(Span::styled(g.heat(level).to_string(), theme.heat(level)));
+        let upper = if level + 1 == HEAT_LEVELS {
+            "+".to_string()
         } else {
-            theme.heat(level)
+            format!("-{}", (level + 1) * step)
         };
-        spans.push(Span::styled(format!("{shown}{shown}"), style));
-        spans.push(Span::styled(format!("{:<3}", level * step), theme.label()));
+        spans.push(Span::styled(
+            format!("{}{upper} ", level * step),
+            theme.label(),
+        ));
     }
-    spans.push(Span::styled(format!(" {} no data ", g.no_data), theme.dim));
     spans.push(Span::styled(
-        format!(" {} group: its max", g.folded),
+        format!(" blank <{step}  {} no data  ", g.no_data),
+        theme.dim,
+    ));
+    spans.push(Span::styled(
+        format!("{} group: max", g.folded),
         theme.label(),
     ));
     Line::from(spans)

@@ -73,7 +73,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         let [wall_area, status_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
         let (heatmap_rows, node_rows) = wall::draw(frame, wall_area, app);
-        status::draw(frame, status_area, app);
+        wall::status(frame, status_area, app);
         if app.show_help {
             status::help(frame, area, app);
         }

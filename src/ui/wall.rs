@@ -12,6 +12,7 @@ use ratatui::widgets::Paragraph;
 use super::glyphs;
 use super::{format, heatmap, nodes};
 use crate::app::{App, WallView};
+use crate::keys::Command;
 use crate::model::{CheckStatus, NodeState};
 use crate::theme::{CRIT_PERCENT, Theme, WARN_PERCENT};
 
@@ -151,6 +152,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
         (v, a)
     };
     let prefix = format!("{}/{} ", wall.index + 1, WallView::ALL.len());
+    let _ = theme;
     let rows = match wall.view() {
         WallView::LoadOverTime | WallView::Resources => {
             (heatmap::draw(frame, view_area, app, &prefix), 0)
@@ -164,34 +166,65 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
 fn title(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     let g = glyphs::of(app.ascii);
-    let mut spans = vec![
-        Span::styled(" fleetdeck wall ", theme.header),
-        Span::styled(format!("{} ", g.bar), theme.dim),
-        Span::styled(app.title.clone(), theme.info),
-        Span::styled(format!(" {} ", g.bar), theme.dim),
-        Span::styled("read-only", theme.label()),
-    ];
+    let mut spans = vec![Span::styled(" fleetdeck wall ", theme.header)];
     if let Some(wall) = &app.wall {
-        spans.push(Span::styled(format!(" {} ", g.bar), theme.dim));
-        spans.push(Span::styled(wall.view().title(), theme.text));
+        spans.push(Span::styled(format!("{} ", g.bar), theme.dim));
+        spans.push(Span::styled(
+            format!(
+                "{}/{} {}",
+                wall.index + 1,
+                WallView::ALL.len(),
+                wall.view().title()
+            ),
+            theme.text,
+        ));
         if !wall.rotate_every.is_zero() {
             let left = wall
                 .rotate_every
                 .saturating_sub(app.now.saturating_duration_since(wall.since));
             spans.push(Span::styled(
                 format!(
-                    " · next in {}",
+                    " {} next in {}",
+                    g.dot,
                     format::duration(left.max(Duration::from_secs(1)))
                 ),
                 theme.label(),
             ));
         }
     }
+    spans.push(Span::styled(format!(" {} ", g.bar), theme.dim));
     spans.push(Span::styled(
-        format!(" {} {} UTC", g.bar, format::utc(app.now_unix_ms)),
+        format!("{} UTC", format::utc(app.now_unix_ms)),
         theme.label(),
     ));
+    spans.push(Span::styled(format!(" {} ", g.bar), theme.dim));
+    spans.push(Span::styled(app.title.clone(), theme.info));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The bottom line of the wall: what the few keys do, and that nothing else works here.
+pub fn status(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let hint = |command| format::key_text(&app.keymap.hint(command));
+    let mut spans = vec![Span::styled(" read-only wall screen ", theme.warn)];
+    for (command, label) in [
+        (Command::FocusNext, "next view"),
+        (Command::Up, "scroll"),
+        (Command::Open, "fold"),
+        (Command::Help, "help"),
+        (Command::Quit, "quit"),
+    ] {
+        let key = hint(command);
+        if !key.is_empty() {
+            spans.push(Span::styled(format!(" {key}"), theme.key_hint));
+            spans.push(Span::styled(format!(" {label} "), theme.label()));
+        }
+    }
+    let line = match app.status_message() {
+        Some(message) => Line::from(Span::styled(format!(" {message}"), theme.info)),
+        None => Line::from(spans),
+    };
+    frame.render_widget(Paragraph::new(line), area);
 }
 
 /// The stale-data banner: every agent silent (all figures old), or some nodes lost.
@@ -337,7 +370,11 @@ fn attention_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
     if shown < items.len() {
         lines.push(Line::from(Span::styled(
-            format!(" … and {} more", items.len() - shown),
+            format!(
+                " {} and {} more",
+                if app.ascii { "..." } else { "…" },
+                items.len() - shown
+            ),
             theme.dim,
         )));
     }
