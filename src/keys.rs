@@ -33,11 +33,13 @@ pub enum Command {
     ScrollOlder,
     /// Scroll the nodes x time heatmap towards now.
     ScrollNewer,
+    /// Show or hide the console's own log.
+    ToggleLog,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 21] = [
+    pub const ALL: [Command; 22] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -57,6 +59,7 @@ impl Command {
         Command::FoldAll,
         Command::ScrollOlder,
         Command::ScrollNewer,
+        Command::ToggleLog,
         Command::Help,
         Command::Quit,
     ];
@@ -88,6 +91,7 @@ impl Command {
                 | Self::FoldAll
                 | Self::ScrollOlder
                 | Self::ScrollNewer
+                | Self::ToggleLog
         )
     }
 
@@ -115,6 +119,7 @@ impl Command {
             Self::FoldAll => "fold_all",
             Self::ScrollOlder => "scroll_older",
             Self::ScrollNewer => "scroll_newer",
+            Self::ToggleLog => "toggle_log",
         }
     }
 
@@ -142,6 +147,7 @@ impl Command {
             Self::FoldAll => "heatmap: fold or open every group",
             Self::ScrollOlder => "heatmap: back in time",
             Self::ScrollNewer => "heatmap: towards now",
+            Self::ToggleLog => "show or hide the console's log",
         }
     }
 
@@ -356,6 +362,7 @@ impl Default for KeyMap {
             ("Z", Command::FoldAll),
             ("[", Command::ScrollOlder),
             ("]", Command::ScrollNewer),
+            ("L", Command::ToggleLog),
         ];
         let mut bindings = HashMap::new();
         for (name, command) in defaults {

@@ -145,3 +145,28 @@ fn the_wall_survives_its_agents_going_away_and_coming_back() {
         !s.contains("STALE") && s.contains(&format!("{AGENTS}/{AGENTS}"))
     });
 }
+
+#[test]
+fn the_console_log_shows_in_a_pane_and_in_the_file() {
+    let tmux = Tmux::start(&[BIN, "demo", "--nodes", "2", "--seed", "5"], 100, 30);
+    tmux.wait_for("two live nodes", Duration::from_secs(30), |s| {
+        s.matches(" live").count() >= 2
+    });
+    tmux.send(&["L"]);
+    let screen = tmux.wait_for("the log pane", Duration::from_secs(5), |s| {
+        s.contains("Console log") && s.contains("console starting")
+    });
+    assert!(
+        screen.contains("INFO") || screen.contains(" I "),
+        "{screen}"
+    );
+    tmux.send(&["L"]);
+    tmux.wait_for("the log pane hidden", Duration::from_secs(5), |s| {
+        !s.contains("Console log")
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.exit_status(Duration::from_secs(10)), Some(0));
+    let log = std::fs::read_to_string(tmux.home().join("state/fleetdeck/fleetdeck.log"))
+        .expect("log file");
+    assert!(log.contains("console starting"), "{log}");
+}

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use fleetdeck::app::{Action, App, View};
 use fleetdeck::colour::ColourDepth;
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
@@ -96,6 +96,7 @@ fn render(app: &mut App, width: u16, height: u16) -> Buffer {
             nodes: info.node_rows,
             containers: info.container_rows,
         });
+        app.update(Action::Layout(info.areas));
         if info.heatmap_rows > 0 {
             app.update(Action::HeatmapViewport {
                 rows: info.heatmap_rows,
@@ -459,4 +460,59 @@ fn too_small_terminals_say_so_in_every_view() {
     let mut app = heatmap(Theme::dark());
     let shown = text(&render(&mut app, 50, 12));
     assert!(shown.contains("terminal too small"), "{shown}");
+}
+
+fn mouse(app: &mut App, kind: MouseEventKind, (column, row): (u16, u16)) {
+    app.update(Action::Mouse(MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }));
+}
+
+#[test]
+fn a_click_selects_the_row_under_the_pointer_and_the_wheel_scrolls_that_table() {
+    let mut app = console(Theme::dark());
+    let buf = render(&mut app, 120, 40);
+    let at = find(&buf, "node-05", "node-05");
+    mouse(&mut app, MouseEventKind::Down(MouseButton::Left), at);
+    assert_eq!(app.nodes.selected, Some(5), "clicked node-05");
+    // Scroll the node list far down, then click: the row under the pointer is the one drawn.
+    for _ in 0..5 {
+        mouse(&mut app, MouseEventKind::ScrollDown, at);
+    }
+    let buf = render(&mut app, 120, 40);
+    assert_eq!(app.nodes.selected, Some(20), "five notches of three rows");
+    let at = find(&buf, "node-18", "node-18");
+    mouse(&mut app, MouseEventKind::Down(MouseButton::Left), at);
+    assert_eq!(app.nodes.selected, Some(18));
+    // The wheel over the container table scrolls it, not the node table.
+    let buf = render(&mut app, 120, 40);
+    let (_, y) = find(&buf, "Containers", "Containers");
+    let below = (10, y + 3);
+    mouse(&mut app, MouseEventKind::ScrollDown, below);
+    assert_eq!(app.nodes.selected, Some(18));
+    assert_eq!(app.containers.cursor.row, 3);
+    // Clicking a container row focuses the container table.
+    mouse(&mut app, MouseEventKind::Down(MouseButton::Left), below);
+    assert_eq!(app.focus, fleetdeck::app::Focus::Containers);
+    // Clicks outside any table change nothing.
+    mouse(&mut app, MouseEventKind::Down(MouseButton::Left), (0, 0));
+    assert_eq!(app.nodes.selected, Some(18));
+}
+
+#[test]
+fn a_click_on_a_heatmap_group_then_enter_unfolds_it() {
+    let mut app = heatmap(Theme::dark());
+    let buf = render(&mut app, 80, 24);
+    let at = find(&buf, "r3 (", "r3");
+    mouse(&mut app, MouseEventKind::Down(MouseButton::Left), at);
+    assert_eq!(app.heatmap.cursor.row, 3);
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let buf = render(&mut app, 80, 24);
+    assert!(text(&buf).contains("node-24"), "{}", text(&buf));
 }

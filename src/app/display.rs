@@ -206,3 +206,100 @@ impl App {
         )
     }
 }
+
+/// Where the last frame drew the rows of each table (empty when not shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HitAreas {
+    pub nodes: ratatui::layout::Rect,
+    pub containers: ratatui::layout::Rect,
+    pub heatmap: ratatui::layout::Rect,
+}
+
+/// Rows one wheel notch scrolls.
+const WHEEL_ROWS: isize = 3;
+
+/// Which table is under the pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Nodes,
+    Containers,
+    Heatmap,
+}
+
+impl App {
+    /// A click selects the row under the pointer (and focuses its table); the wheel
+    /// scrolls the table under the pointer. True when something changed.
+    pub(super) fn on_mouse(&mut self, event: crossterm::event::MouseEvent) -> bool {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let at = ratatui::layout::Position::new(event.column, event.row);
+        let heatmap_on = self.heatmap_shown();
+        let nodes_on = self.view == View::Tables || self.wall.is_some();
+        let (target, area) = if heatmap_on && self.hit.heatmap.contains(at) {
+            (Target::Heatmap, self.hit.heatmap)
+        } else if nodes_on && self.hit.nodes.contains(at) {
+            (Target::Nodes, self.hit.nodes)
+        } else if self.view == View::Tables && self.hit.containers.contains(at) {
+            (Target::Containers, self.hit.containers)
+        } else {
+            return false;
+        };
+        let line = usize::from(event.row - area.y);
+        match event.kind {
+            MouseEventKind::Down(MouseButton::Left) => self.click(target, line),
+            MouseEventKind::ScrollUp => self.wheel(target, -WHEEL_ROWS),
+            MouseEventKind::ScrollDown => self.wheel(target, WHEEL_ROWS),
+            _ => return false,
+        }
+        true
+    }
+
+    fn cursor_of(&self, target: Target) -> (super::Cursor, usize) {
+        match target {
+            Target::Nodes => (self.nodes.cursor, self.nodes.rows.len()),
+            Target::Containers => (self.containers.cursor, self.containers.rows.len()),
+            Target::Heatmap => (self.heatmap.cursor, self.heatmap.rows.len()),
+        }
+    }
+
+    fn click(&mut self, target: Target, line: usize) {
+        let (cursor, len) = self.cursor_of(target);
+        // The same first row the frame drew (see `ui::window`).
+        let offset = super::visible_offset(cursor.row, cursor.offset, cursor.viewport)
+            .min(len.saturating_sub(cursor.viewport));
+        let row = offset + line;
+        if row >= len {
+            return;
+        }
+        let delta = row as isize - cursor.row as isize;
+        match target {
+            Target::Nodes => {
+                self.focus = super::Focus::Nodes;
+                self.step(delta);
+            }
+            Target::Containers => {
+                self.focus = super::Focus::Containers;
+                self.step(delta);
+            }
+            Target::Heatmap => {
+                self.heatmap.cursor.step(delta, len);
+                self.heatmap.refresh(&self.fleet);
+            }
+        }
+    }
+
+    fn wheel(&mut self, target: Target, delta: isize) {
+        match target {
+            Target::Nodes => {
+                let before = self.focus;
+                self.focus = super::Focus::Nodes;
+                self.step(delta);
+                self.focus = before;
+            }
+            Target::Containers => self.containers.step(delta),
+            Target::Heatmap => {
+                let len = self.heatmap.rows.len();
+                self.heatmap.cursor.step(delta, len);
+            }
+        }
+    }
+}

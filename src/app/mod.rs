@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-pub use display::{View, Wall, WallView};
+pub use display::{HitAreas, View, Wall, WallView};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,
@@ -36,6 +36,10 @@ pub enum Action {
     Viewport { nodes: usize, containers: usize },
     /// The last frame had room for this many heatmap rows.
     HeatmapViewport { rows: usize },
+    /// Where the last frame drew each table's rows (for the mouse).
+    Layout(HitAreas),
+    /// A mouse click or wheel turn.
+    Mouse(crossterm::event::MouseEvent),
 }
 
 /// Which pane has the keyboard.
@@ -98,6 +102,10 @@ pub struct App {
     pub wall: Option<Wall>,
     /// ASCII borders and glyphs only.
     pub ascii: bool,
+    /// Where the last frame drew table rows, for mouse clicks and the wheel.
+    pub hit: HitAreas,
+    /// The console's own log is shown in a pane.
+    pub show_log: bool,
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
@@ -135,6 +143,8 @@ impl App {
             read_only: false,
             wall: None,
             ascii: false,
+            hit: HitAreas::default(),
+            show_log: false,
             redraw: Redraw::Now,
             ages_visible: false,
         };
@@ -184,6 +194,14 @@ impl App {
                 self.containers.cursor.viewport = containers;
                 self.nodes.cursor.clamp(self.nodes.rows.len());
                 self.containers.cursor.clamp(self.containers.rows.len());
+            }
+            Action::Layout(areas) => self.hit = areas,
+            Action::Mouse(event) => {
+                self.refresh();
+                if self.on_mouse(event) {
+                    self.refresh();
+                    self.request(Redraw::Now);
+                }
             }
             Action::HeatmapViewport { rows } => {
                 if self.heatmap.cursor.viewport != rows {
@@ -354,6 +372,7 @@ impl App {
                 self.containers.dirty = true;
             }
             Command::ToggleDetail => self.show_detail = !self.show_detail,
+            Command::ToggleLog => self.show_log = !self.show_log,
             // Handled by `on_display_command` in the views where they mean something.
             Command::Heatmap | Command::FoldAll | Command::ScrollOlder | Command::ScrollNewer => {}
         }

@@ -9,6 +9,7 @@ mod format;
 pub mod glyphs;
 mod header;
 mod heatmap;
+mod log;
 mod nodes;
 mod status;
 mod wall;
@@ -46,6 +47,18 @@ pub struct DrawInfo {
     pub container_rows: usize,
     /// Rows of the heatmap on screen (0 when it is not shown).
     pub heatmap_rows: usize,
+    /// Where each table's rows are, for the mouse.
+    pub areas: crate::app::HitAreas,
+}
+
+/// The rows of a bordered table pane with one header line.
+fn rows_area(pane: Rect) -> Rect {
+    Rect {
+        x: pane.x.saturating_add(1),
+        y: pane.y.saturating_add(2),
+        width: pane.width.saturating_sub(2),
+        height: pane.height.saturating_sub(3),
+    }
 }
 
 /// Draws the whole console; the table indexes must be fresh (`App::refresh`).
@@ -58,7 +71,21 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
 }
 
 fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
-    let area = frame.area();
+    let full = frame.area();
+    if full.width < MIN_WIDTH || full.height < MIN_HEIGHT {
+        too_small(frame, full, &app.theme);
+        return DrawInfo::default();
+    }
+    // The console's log takes the bottom third of the screen.
+    let area = if app.show_log {
+        let rows = (full.height / 3).max(log::MIN_ROWS);
+        let [rest, log_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(rows)]).areas(full);
+        log::draw(frame, log_area, app);
+        rest
+    } else {
+        full
+    };
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, &app.theme);
         return DrawInfo::default();
@@ -80,6 +107,11 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         return DrawInfo {
             node_rows,
             heatmap_rows,
+            areas: crate::app::HitAreas {
+                heatmap: rows_area(wall::view_area(wall_area, app)),
+                nodes: rows_area(wall::view_area(wall_area, app)),
+                ..Default::default()
+            },
             ..DrawInfo::default()
         };
     }
@@ -92,6 +124,10 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         }
         return DrawInfo {
             heatmap_rows,
+            areas: crate::app::HitAreas {
+                heatmap: rows_area(body),
+                ..Default::default()
+            },
             ..DrawInfo::default()
         };
     }
@@ -114,6 +150,11 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         node_rows: nodes::draw(frame, node_area, app),
         container_rows: containers::draw(frame, container_area, app),
         heatmap_rows: 0,
+        areas: crate::app::HitAreas {
+            nodes: rows_area(node_area),
+            containers: rows_area(container_area),
+            ..Default::default()
+        },
     };
     if let Some(detail_area) = detail_area {
         detail::draw(frame, detail_area, app);

@@ -120,6 +120,27 @@ pub fn attention(app: &App) -> Vec<Attention> {
     items
 }
 
+/// Where the rotating view sits inside the wall's `area` (the same split `draw` makes).
+pub fn view_area(area: Rect, app: &App) -> Rect {
+    let banner = u16::from(banner(app).is_some());
+    let body = Rect {
+        y: area.y + 5 + banner,
+        height: area.height.saturating_sub(5 + banner),
+        ..area
+    };
+    if area.width >= SIDE_ATTENTION_MIN_WIDTH {
+        Rect {
+            width: body.width.saturating_sub(SIDE_ATTENTION_COLUMNS),
+            ..body
+        }
+    } else {
+        Rect {
+            height: body.height.saturating_sub(ATTENTION_ROWS),
+            ..body
+        }
+    }
+}
+
 /// Draws the wall screen; returns the rows the heatmap had (0 when it is not shown).
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
     let Some(wall) = &app.wall else {
