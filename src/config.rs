@@ -33,7 +33,7 @@ const SILENCE_RANGE_SECS: (u64, u64) = (1, 3_600);
 const REFRESH_RANGE_MS: (u64, u64) = (50, 60_000);
 
 /// The config file as written; absent settings take their defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Agent addresses, `host:port`.
@@ -56,6 +56,8 @@ pub struct Config {
     pub group_label: String,
     /// Minutes of history the nodes x time heatmap spans.
     pub heatmap_window_mins: u64,
+    /// `[[alerts.rules]]`: patches over the default alert rules, and new ones.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             ascii: false,
             group_label: DEFAULT_GROUP_LABEL.to_string(),
             heatmap_window_mins: DEFAULT_HEATMAP_WINDOW_MINS,
+            alerts: crate::alerts::AlertsConfig::default(),
         }
     }
 }
@@ -179,6 +182,8 @@ pub struct Settings {
     pub ascii: bool,
     pub group_label: String,
     pub heatmap_window: Duration,
+    /// Alert rules: the defaults patched by the config file.
+    pub alert_rules: Vec<crate::alerts::Rule>,
 }
 
 impl Settings {
@@ -310,6 +315,21 @@ pub fn resolve(
         })
         .collect::<Result<Vec<_>, _>>()?;
 
+    let alert_rules = crate::alerts::rules_from_config(&config.alerts.rules).map_err(|e| {
+        ConfigError::Invalid {
+            at: Location {
+                path: path.clone().unwrap_or_default(),
+                line: line_of_value(&text, &e.name).or_else(|| {
+                    text.lines()
+                        .position(|l| l.trim() == "[[alerts.rules]]")
+                        .map(|i| i + 1)
+                }),
+                key: Some("alerts.rules".to_string()),
+            },
+            message: e.to_string(),
+        }
+    })?;
+
     Ok(Settings {
         agents,
         agents_from: from,
@@ -323,6 +343,7 @@ pub fn resolve(
         ascii: overrides.ascii || config.ascii,
         group_label: config.group_label,
         heatmap_window: Duration::from_secs(heatmap_window_mins * 60),
+        alert_rules,
     })
 }
 
@@ -585,6 +606,54 @@ theme = "solarized"
         );
         let text = one_line(&resolve(&Overrides::default(), Some("a:b"), None).unwrap_err());
         assert!(text.contains(AGENTS_ENV), "{text}");
+    }
+
+    #[test]
+    fn alert_rules_are_read_and_bad_ones_name_file_line_and_key() {
+        let (_f, o) =
+            with_file("[[alerts.rules]]\nname = \"cpu-warning\"\nthreshold = 70\nfor = \"2m\"\n");
+        let s = resolve(&o, None, None).unwrap();
+        let cpu = s
+            .alert_rules
+            .iter()
+            .find(|r| r.name == "cpu-warning")
+            .unwrap();
+        assert_eq!(cpu.when.to_string(), "cpu > 70");
+        assert_eq!(cpu.for_, Duration::from_secs(120));
+        assert_eq!(
+            resolve(&Overrides::default(), None, None)
+                .unwrap()
+                .alert_rules,
+            crate::alerts::default_rules()
+        );
+        for (toml, line, key, what) in [
+            (
+                "theme = \"dark\"\n\n[[alerts.rules]]\nname = \"x\"\nwhen = \"cpu >> 3\"\n",
+                5,
+                "when",
+                "not a number",
+            ),
+            (
+                "[[alerts.rules]]\nname = \"x\"\nfor = \"soon\"\n",
+                3,
+                "for",
+                "not a duration",
+            ),
+            (
+                "[[alerts.rules]]\nname = \"cpu-warning\"\n\n[[alerts.rules]]\nname = \"mine\"\nfor = \"1m\"\n",
+                5,
+                "alerts.rules",
+                "needs a `when`",
+            ),
+        ] {
+            let (f, o) = with_file(toml);
+            let e = resolve(&o, None, None).unwrap_err();
+            let text = one_line(&e);
+            assert!(text.contains(&f.path().display().to_string()), "{text}");
+            assert!(text.contains(&format!("line {line}")), "{toml}: {text}");
+            assert!(text.contains(&format!("`{key}`")), "{toml}: {text}");
+            assert!(text.contains(what), "{toml}: {text}");
+        }
     }
 
     #[test]

@@ -35,11 +35,23 @@ pub enum Command {
     ScrollNewer,
     /// Show or hide the console's own log.
     ToggleLog,
+    /// Open or close the full alert view.
+    Alerts,
+    /// Acknowledge the selected alert (with an optional note).
+    Acknowledge,
+    /// Silence the selected alert for a while.
+    Silence,
+    /// Open the selected alert's recommended action.
+    Propose,
+    /// Export the incident timeline as Markdown.
+    ExportTimeline,
+    /// Open the command palette.
+    Palette,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 22] = [
+    pub const ALL: [Command; 28] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -60,13 +72,20 @@ impl Command {
         Command::ScrollOlder,
         Command::ScrollNewer,
         Command::ToggleLog,
+        Command::Alerts,
+        Command::Acknowledge,
+        Command::Silence,
+        Command::Propose,
+        Command::ExportTimeline,
+        Command::Palette,
         Command::Help,
         Command::Quit,
     ];
 
     /// True for commands that only change what is shown, never the fleet. A read-only
     /// console (the wall screen) runs these and nothing else, so a command added later is
-    /// refused there until it is listed here.
+    /// refused there until it is listed here. Acknowledging, silencing, proposing an action,
+    /// exporting and the palette (which runs any command) are operator work, not viewing.
     pub fn is_view_only(self) -> bool {
         matches!(
             self,
@@ -92,6 +111,7 @@ impl Command {
                 | Self::ScrollOlder
                 | Self::ScrollNewer
                 | Self::ToggleLog
+                | Self::Alerts
         )
     }
 
@@ -120,6 +140,12 @@ impl Command {
             Self::ScrollOlder => "scroll_older",
             Self::ScrollNewer => "scroll_newer",
             Self::ToggleLog => "toggle_log",
+            Self::Alerts => "alerts",
+            Self::Acknowledge => "acknowledge",
+            Self::Silence => "silence",
+            Self::Propose => "propose",
+            Self::ExportTimeline => "export_timeline",
+            Self::Palette => "palette",
         }
     }
 
@@ -148,6 +174,12 @@ impl Command {
             Self::ScrollOlder => "heatmap: back in time",
             Self::ScrollNewer => "heatmap: towards now",
             Self::ToggleLog => "show or hide the console's log",
+            Self::Alerts => "alerts: full view (recommendations, timeline)",
+            Self::Acknowledge => "acknowledge the selected alert (note optional)",
+            Self::Silence => "silence the selected alert (15m, 1h, 4h, typed)",
+            Self::Propose => "open the alert's recommended action",
+            Self::ExportTimeline => "export the incident timeline (Markdown)",
+            Self::Palette => "command palette: any command or view by name",
         }
     }
 
@@ -363,6 +395,12 @@ impl Default for KeyMap {
             ("[", Command::ScrollOlder),
             ("]", Command::ScrollNewer),
             ("L", Command::ToggleLog),
+            ("a", Command::Alerts),
+            ("A", Command::Acknowledge),
+            ("S", Command::Silence),
+            ("x", Command::Propose),
+            ("E", Command::ExportTimeline),
+            (":", Command::Palette),
         ];
         let mut bindings = HashMap::new();
         for (name, command) in defaults {

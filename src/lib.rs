@@ -1,5 +1,6 @@
 //! fleetdeck: a terminal console for live operations on a fleet of container hosts.
 
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod client;

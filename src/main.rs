@@ -117,6 +117,8 @@ async fn run_console(
     if wall {
         app.make_wall(settings.wall_rotate);
     }
+    app.set_clock(now, tui::unix_ms());
+    app.set_alert_rules(settings.alert_rules.clone());
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
     };

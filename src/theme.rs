@@ -2,6 +2,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::alerts::Severity;
 use crate::model::{CheckStatus, ContainerState, Health, NodeState};
 
 /// Percent at or above which a gauge is shown as a warning.
@@ -156,6 +157,15 @@ impl Theme {
             NodeState::Maintenance => self.warn,
             NodeState::Failed => self.crit,
             NodeState::Unknown => self.stale.add_modifier(Modifier::BOLD),
+        }
+    }
+
+    /// Style of an alert severity.
+    pub fn severity(&self, severity: Severity) -> Style {
+        match severity {
+            Severity::Critical => self.crit,
+            Severity::Warning => self.warn,
+            Severity::Info => self.info,
         }
     }
 

@@ -5,6 +5,7 @@
 //! an SSH link and an idle one costs nothing.
 
 use std::io;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -12,9 +13,10 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::app::{Action, App, Redraw};
+use crate::app::{Action, App, Effect, Redraw};
 use crate::model::AgentUpdate;
 use crate::ui;
 
@@ -87,8 +89,10 @@ pub async fn run<B: Backend>(
     let mut updates_open = true;
     let mut last_data_frame: Option<Instant> = None;
     let mut data_pending = false;
+    let mut signals = QuitSignals::new()?;
     app.set_clock(Instant::now(), unix_ms());
     draw(terminal, app)?;
+    debug_panic_hook();
 
     while !app.should_quit {
         let frame_due = last_data_frame.map_or_else(Instant::now, |t| t + options.refresh_interval);
@@ -122,6 +126,13 @@ pub async fn run<B: Backend>(
             _ = tokio::time::sleep_until(frame_due.into()), if data_pending => {
                 app.set_clock(Instant::now(), unix_ms());
             }
+            name = signals.recv() => {
+                tracing::info!(signal = name, "quitting on a signal");
+                app.should_quit = true;
+            }
+        }
+        for effect in app.take_effects() {
+            run_effect(app, effect);
         }
         match app.take_redraw() {
             Redraw::None => {}
@@ -138,6 +149,69 @@ pub async fn run<B: Backend>(
         }
     }
     Ok(())
+}
+
+/// Does the I/O `update` asked for, and reports back as an action.
+fn run_effect(app: &mut App, effect: Effect) {
+    match effect {
+        Effect::ExportTimeline {
+            file_name,
+            markdown,
+        } => {
+            let result = match crate::logging::state_dir() {
+                Some(dir) => write_export(&dir.join("incidents"), &file_name, &markdown),
+                None => Err("no state directory on this platform (is HOME set?)".to_string()),
+            };
+            if let Ok(path) = &result {
+                tracing::info!(path = %path.display(), "incident timeline exported");
+            }
+            app.update(Action::Exported(result));
+        }
+    }
+}
+
+fn write_export(dir: &std::path::Path, name: &str, markdown: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, markdown).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// SIGTERM, SIGHUP (the SSH link went away) and SIGINT end the loop like `q`, so the
+/// terminal is restored and the agents' streams close cleanly.
+struct QuitSignals {
+    term: Signal,
+    hup: Signal,
+    int: Signal,
+}
+
+impl QuitSignals {
+    fn new() -> Result<Self> {
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).wrap_err_with(|| format!("cannot listen for {name}"))
+        };
+        Ok(Self {
+            term: listen(SignalKind::terminate(), "SIGTERM")?,
+            hup: listen(SignalKind::hangup(), "SIGHUP")?,
+            int: listen(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Debug builds panic on purpose after the first frame when `FLEETDECK_DEBUG_PANIC` is
+/// set, so the end-to-end tests can prove a panic restores the terminal.
+fn debug_panic_hook() {
+    if cfg!(debug_assertions) && std::env::var_os("FLEETDECK_DEBUG_PANIC").is_some() {
+        panic!("FLEETDECK_DEBUG_PANIC is set: panicking on purpose");
+    }
 }
 
 fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use fleetdeck::app::{Action, App, View};
+use fleetdeck::alerts::Severity;
+use fleetdeck::app::{Action, App, Body};
 use fleetdeck::colour::ColourDepth;
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use fleetdeck::heatmap::{HeatKind, HeatRow};
@@ -63,16 +64,22 @@ fn console(theme: Theme) -> App {
                 delta: Box::new(delta),
             }));
         }
+        // Alert rules hold for their `for` durations as time passes.
+        app.update(Action::Tick);
     }
     let lost_at = t0 + Duration::from_secs((SAMPLES as u64) - SILENT.as_secs());
-    app.set_clock(lost_at, FIXTURE_TIME_UNIX_MS);
+    let lost_ms = FIXTURE_TIME_UNIX_MS + (SAMPLES as u64 - SILENT.as_secs()) * 1000;
+    app.set_clock(lost_at, lost_ms);
     app.update(Action::Agent(AgentUpdate::Down {
         slot: LOST,
         reason: "connection refused".into(),
     }));
-    let now = t0 + Duration::from_secs(SAMPLES as u64);
-    app.set_clock(now, FIXTURE_TIME_UNIX_MS + SAMPLES as u64 * 1000);
-    app.update(Action::Tick);
+    // A tick a second while the node is silent, as the run loop does.
+    for s in 1..=SILENT.as_secs() {
+        let now = lost_at + Duration::from_secs(s);
+        app.set_clock(now, lost_ms + s * 1000);
+        app.update(Action::Tick);
+    }
     app
 }
 
@@ -141,7 +148,7 @@ fn press(app: &mut App, c: char) {
 fn heatmap(theme: Theme) -> App {
     let mut app = console(theme);
     press(&mut app, 'H');
-    assert_eq!(app.view, View::Heatmap);
+    assert_eq!(app.body, Body::Heatmap);
     app
 }
 
@@ -338,7 +345,11 @@ fn wall_at_both_sizes_under_every_theme() {
             let banner = find(&buf, "1 node unreachable", "unreachable");
             assert_eq!(Some(buf[banner].fg), t.warn.fg, "{name}: banner");
             let crit = find(&buf, "CRIT", "node-13");
-            assert_eq!(Some(buf[crit].fg), t.crit.fg, "{name}: attention");
+            assert_eq!(
+                Some(buf[crit].fg),
+                t.severity(Severity::Critical).fg,
+                "{name}: alert"
+            );
             let down = find(&buf, "DOWN", "DOWN");
             let below = &lines(&buf)[usize::from(down.1 + 1)];
             let x = below

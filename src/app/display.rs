@@ -7,9 +7,9 @@ use super::{App, Redraw};
 use crate::heatmap::HeatKind;
 use crate::keys::Command;
 
-/// What the body of the console shows.
+/// What the body of the main view shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum View {
+pub enum Body {
     /// Node and container tables (with the detail pane).
     #[default]
     Tables,
@@ -80,7 +80,7 @@ impl App {
 
     /// True when a frame will draw the heatmap (its rows must be fresh).
     pub fn heatmap_shown(&self) -> bool {
-        self.view == View::Heatmap
+        self.body == Body::Heatmap
             || self
                 .wall
                 .as_ref()
@@ -140,9 +140,9 @@ impl App {
             }
         }
         if command == Command::Heatmap && self.wall.is_none() {
-            self.view = match self.view {
-                View::Tables => View::Heatmap,
-                View::Heatmap => View::Tables,
+            self.body = match self.body {
+                Body::Tables => Body::Heatmap,
+                Body::Heatmap => Body::Tables,
             };
             return true;
         }
@@ -233,12 +233,12 @@ impl App {
         use crossterm::event::{MouseButton, MouseEventKind};
         let at = ratatui::layout::Position::new(event.column, event.row);
         let heatmap_on = self.heatmap_shown();
-        let nodes_on = self.view == View::Tables || self.wall.is_some();
+        let nodes_on = self.body == Body::Tables || self.wall.is_some();
         let (target, area) = if heatmap_on && self.hit.heatmap.contains(at) {
             (Target::Heatmap, self.hit.heatmap)
         } else if nodes_on && self.hit.nodes.contains(at) {
             (Target::Nodes, self.hit.nodes)
-        } else if self.view == View::Tables && self.hit.containers.contains(at) {
+        } else if self.body == Body::Tables && self.hit.containers.contains(at) {
             (Target::Containers, self.hit.containers)
         } else {
             return false;

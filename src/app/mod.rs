@@ -3,19 +3,24 @@
 //! `update` never awaits and does no I/O; the run loop feeds it keys, ticks and agent
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
+mod alerts;
 mod display;
+mod palette;
 mod tables;
 
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-pub use display::{HitAreas, View, Wall, WallView};
+pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
+pub use display::{Body, HitAreas, Wall, WallView};
+pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,
 };
 
+use crate::alerts::{AlertBook, Proposal};
 use crate::heatmap::Heatmap;
 use crate::keys::{Command, KeyMap};
 use crate::model::{AgentUpdate, Container, Fleet, Node};
@@ -40,6 +45,10 @@ pub enum Action {
     Layout(HitAreas),
     /// A mouse click or wheel turn.
     Mouse(crossterm::event::MouseEvent),
+    /// A recommendation's action should open (pre-filled) for the operator to confirm.
+    Recommendation(Proposal),
+    /// The run loop wrote the exported timeline here (or could not).
+    Exported(Result<std::path::PathBuf, String>),
 }
 
 /// Which pane has the keyboard.
@@ -48,6 +57,8 @@ pub enum Focus {
     #[default]
     Nodes,
     Containers,
+    /// The alert pane.
+    Alerts,
 }
 
 /// What the keyboard is typing into.
@@ -93,7 +104,7 @@ pub struct App {
     pub title: String,
     pub should_quit: bool,
     /// Tables or heatmap.
-    pub view: View,
+    pub body: Body,
     pub heatmap: Heatmap,
     /// No command that could change the fleet runs (the wall screen). Checked in one place,
     /// `run_command`, which every key and the palette go through.
@@ -106,6 +117,10 @@ pub struct App {
     pub hit: HitAreas,
     /// The console's own log is shown in a pane.
     pub show_log: bool,
+    /// Alert state, silences and the incident timeline.
+    pub alerts: AlertBook,
+    /// The alert pane and view, prompts, pending effects.
+    pub alert_ui: AlertUi,
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
@@ -138,18 +153,28 @@ impl App {
             status: None,
             title: String::new(),
             should_quit: false,
-            view: View::Tables,
+            body: Body::Tables,
             heatmap: Heatmap::default(),
             read_only: false,
             wall: None,
             ascii: false,
             hit: HitAreas::default(),
             show_log: false,
+            alerts: AlertBook::default(),
+            alert_ui: AlertUi::default(),
             redraw: Redraw::Now,
             ages_visible: false,
         };
         app.refresh();
         app
+    }
+
+    /// Replaces the alert rules (from the config) and evaluates the fleet once.
+    pub fn set_alert_rules(&mut self, rules: Vec<crate::alerts::Rule>) {
+        self.alerts = AlertBook::new(rules);
+        let now = self.stamp();
+        self.alerts.observe_all(&self.fleet, now);
+        self.refresh_alerts();
     }
 
     /// Sets the clock the next updates and the next frame use.
@@ -175,6 +200,8 @@ impl App {
                 let slot = update_slot(&update);
                 let applied = self.fleet.apply(update, self.now);
                 if applied.changed {
+                    let now = self.stamp();
+                    self.alerts.observe_node(&self.fleet, slot, now);
                     self.nodes.dirty = true;
                     self.heatmap.dirty = true;
                     let shown =
@@ -211,6 +238,11 @@ impl App {
                     self.request(Redraw::Now);
                 }
             }
+            Action::Recommendation(proposal) => self.on_recommendation(proposal),
+            Action::Exported(result) => self.on_exported(result),
+        }
+        if self.alerts.is_dirty() {
+            self.request(Redraw::Data);
         }
     }
 
@@ -227,6 +259,7 @@ impl App {
         if self.heatmap_shown() {
             self.heatmap.refresh(&self.fleet);
         }
+        self.refresh_alerts();
     }
 
     /// What kind of redraw is pending; clears it.
@@ -274,6 +307,8 @@ impl App {
     }
 
     fn on_tick(&mut self) {
+        let now = self.stamp();
+        self.alerts.tick(&self.fleet, now);
         // Ages of unreachable nodes tick on screen, and UNKNOWN turns FAILED with time.
         let any_down = self.fleet.nodes().iter().any(|n| !n.is_live());
         if any_down || self.ages_visible {
@@ -295,9 +330,17 @@ impl App {
             self.on_filter_key(key);
             return;
         }
+        if self.on_prompt_key(key) {
+            return;
+        }
         let Some(command) = self.keymap.command(key) else {
             return;
         };
+        if self.show_help && !matches!(command, Command::Quit) {
+            // Any key closes help; scrolling is not needed, help fits one screen.
+            self.show_help = false;
+            return;
+        }
         self.run_command(command);
     }
 
@@ -311,29 +354,52 @@ impl App {
             ));
             return;
         }
-        if self.show_help && !matches!(command, Command::Quit) {
-            // Any key closes help; scrolling is not needed, help fits one screen.
-            self.show_help = false;
-            return;
-        }
         if self.on_display_command(command) {
             return;
         }
+        self.dispatch(command);
+    }
+
+    /// Runs a command in the tables and alert views.
+    fn dispatch(&mut self, command: Command) {
+        let alert_keys = self.alerts_have_keys();
         match command {
             Command::Quit => self.should_quit = true,
             Command::Help => self.show_help = true,
+            Command::Up if alert_keys => self.step_alerts(-1),
+            Command::Down if alert_keys => self.step_alerts(1),
+            Command::PageUp if alert_keys => self.step_alerts(-self.alert_ui.cursor.page()),
+            Command::PageDown if alert_keys => self.step_alerts(self.alert_ui.cursor.page()),
+            Command::Top if alert_keys => self.step_alerts(isize::MIN / 2),
+            Command::Bottom if alert_keys => self.step_alerts(isize::MAX / 2),
+            Command::Open if alert_keys => self.jump_to_selected(),
+            Command::Back if self.alert_ui.view == View::Alerts => self.alert_ui.view = View::Main,
             Command::Up => self.step(-1),
             Command::Down => self.step(1),
             Command::PageUp => self.step(-self.cursor().page()),
             Command::PageDown => self.step(self.cursor().page()),
             Command::Top => self.step(isize::MIN / 2),
             Command::Bottom => self.step(isize::MAX / 2),
-            Command::FocusNext | Command::FocusPrev => {
+            Command::FocusNext => {
                 self.focus = match self.focus {
                     Focus::Nodes => Focus::Containers,
-                    Focus::Containers => Focus::Nodes,
+                    Focus::Containers => Focus::Alerts,
+                    Focus::Alerts => Focus::Nodes,
                 }
             }
+            Command::FocusPrev => {
+                self.focus = match self.focus {
+                    Focus::Nodes => Focus::Alerts,
+                    Focus::Containers => Focus::Nodes,
+                    Focus::Alerts => Focus::Containers,
+                }
+            }
+            Command::Alerts => self.toggle_alert_view(),
+            Command::Acknowledge => self.start_ack(),
+            Command::Silence => self.start_silence(),
+            Command::Propose => self.propose_selected(),
+            Command::ExportTimeline => self.export_timeline(),
+            Command::Palette => self.start_palette(),
             Command::Open => {
                 if self.focus == Focus::Nodes {
                     self.focus = Focus::Containers;
@@ -348,18 +414,18 @@ impl App {
                 if !table_filter.is_empty() {
                     table_filter.clear();
                     self.mark_focused_dirty();
-                } else if self.focus == Focus::Containers {
+                } else if self.focus != Focus::Nodes {
                     self.focus = Focus::Nodes;
                 }
             }
             Command::Filter => self.input = Input::Filter,
             Command::SortNext => match self.focus {
-                Focus::Nodes => self.nodes.sort_next(),
+                Focus::Nodes | Focus::Alerts => self.nodes.sort_next(),
                 Focus::Containers => self.containers.sort_next(),
             },
             Command::SortReverse => {
                 match self.focus {
-                    Focus::Nodes => self.nodes.descending = !self.nodes.descending,
+                    Focus::Nodes | Focus::Alerts => self.nodes.descending = !self.nodes.descending,
                     Focus::Containers => self.containers.descending = !self.containers.descending,
                 }
                 self.mark_focused_dirty();
@@ -404,14 +470,14 @@ impl App {
 
     fn filter_mut(&mut self) -> &mut String {
         match self.focus {
-            Focus::Nodes => &mut self.nodes.filter,
+            Focus::Nodes | Focus::Alerts => &mut self.nodes.filter,
             Focus::Containers => &mut self.containers.filter,
         }
     }
 
     fn mark_focused_dirty(&mut self) {
         match self.focus {
-            Focus::Nodes => self.nodes.dirty = true,
+            Focus::Nodes | Focus::Alerts => self.nodes.dirty = true,
             Focus::Containers => self.containers.dirty = true,
         }
     }
@@ -420,6 +486,7 @@ impl App {
         match self.focus {
             Focus::Nodes => self.nodes.cursor,
             Focus::Containers => self.containers.cursor,
+            Focus::Alerts => self.alert_ui.cursor,
         }
     }
 
@@ -433,6 +500,7 @@ impl App {
                 }
             }
             Focus::Containers => self.containers.step(delta),
+            Focus::Alerts => self.step_alerts(delta),
         }
     }
 }

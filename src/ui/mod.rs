@@ -2,6 +2,7 @@
 //! clocks only from `app.now` / `app.now_unix_ms`, and lays out only the rows on screen, so
 //! a frame costs the same for 10 containers as for 50,000.
 
+mod alerts;
 mod columns;
 mod containers;
 mod detail;
@@ -14,14 +15,12 @@ mod nodes;
 mod status;
 mod wall;
 
-pub use wall::{Attention, Severity, attention};
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use crate::app::{App, Cursor, View, visible_offset};
+use crate::app::{App, Body, Cursor, visible_offset};
 use crate::theme::Theme;
 use columns::Column;
 
@@ -101,9 +100,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
             Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
         let (heatmap_rows, node_rows) = wall::draw(frame, wall_area, app);
         wall::status(frame, status_area, app);
-        if app.show_help {
-            status::help(frame, area, app);
-        }
+        overlays(frame, area, app);
         return DrawInfo {
             node_rows,
             heatmap_rows,
@@ -116,12 +113,10 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         };
     }
     header::draw(frame, header_area, app);
-    if app.view == View::Heatmap {
+    if app.body == Body::Heatmap {
         let heatmap_rows = heatmap::draw(frame, body, app, "Heatmap · ");
         status::draw(frame, status_area, app);
-        if app.show_help {
-            status::help(frame, area, app);
-        }
+        overlays(frame, area, app);
         return DrawInfo {
             heatmap_rows,
             areas: crate::app::HitAreas {
@@ -131,6 +126,22 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
             ..DrawInfo::default()
         };
     }
+    if app.alert_ui.view == crate::app::View::Alerts {
+        alerts::draw_view(frame, body, app);
+        status::draw(frame, status_area, app);
+        overlays(frame, area, app);
+        return DrawInfo {
+            node_rows: app.nodes.cursor.viewport,
+            container_rows: app.containers.cursor.viewport,
+            ..DrawInfo::default()
+        };
+    }
+    let [body, alert_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(alerts::pane_height(app)),
+    ])
+    .areas(body);
+    alerts::draw_pane(frame, alert_area, app);
     let (tables, detail_area) = if app.show_detail && area.width >= DETAIL_MIN_WIDTH {
         let width = (area.width / 4).clamp(44, 60);
         let [tables, detail] =
@@ -160,10 +171,15 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         detail::draw(frame, detail_area, app);
     }
     status::draw(frame, status_area, app);
+    overlays(frame, area, app);
+    info
+}
+
+fn overlays(frame: &mut Frame, area: Rect, app: &App) {
     if app.show_help {
         status::help(frame, area, app);
     }
-    info
+    alerts::draw_overlays(frame, area, app);
 }
 
 /// Rows for the node pane: all it needs when both tables fit, else at most its share,

@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     .areas(area);
     let line = if app.input == Input::Filter {
         let (filter, table) = match app.focus {
-            Focus::Nodes => (&app.nodes.filter, "nodes"),
+            Focus::Nodes | Focus::Alerts => (&app.nodes.filter, "nodes"),
             Focus::Containers => (&app.containers.filter, "containers"),
         };
         Line::from(vec![

@@ -1,5 +1,5 @@
 //! The read-only wall screen: a title bar, a stale-data banner when it applies, the fleet
-//! in large tiles, the rotating view (heatmaps, node table) and what needs attention.
+//! in large tiles, the rotating view (heatmaps, node table) and the firing alerts.
 
 use std::time::Duration;
 
@@ -11,10 +11,10 @@ use ratatui::widgets::Paragraph;
 
 use super::glyphs;
 use super::{format, heatmap, nodes};
+use crate::alerts::{Alert, AlertState, Severity};
 use crate::app::{App, WallView};
 use crate::keys::Command;
-use crate::model::{CheckStatus, NodeState};
-use crate::theme::{CRIT_PERCENT, Theme, WARN_PERCENT};
+use crate::theme::Theme;
 
 /// Width from which the attention list sits beside the view instead of under it.
 const SIDE_ATTENTION_MIN_WIDTH: u16 = 140;
@@ -22,102 +22,13 @@ const SIDE_ATTENTION_MIN_WIDTH: u16 = 140;
 const SIDE_ATTENTION_COLUMNS: u16 = 56;
 /// Rows of the attention list when under the view (borders included).
 const ATTENTION_ROWS: u16 = 7;
-/// Disk use at which a node needs attention, percent.
-const DISK_ATTENTION_PERCENT: f32 = 90.0;
 
-/// How urgent an attention item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Critical,
-    Warning,
-}
-
-/// One thing on the attention list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attention {
-    pub severity: Severity,
-    pub subject: String,
-    pub text: String,
-}
-
-/// What needs attention, worst first, derived from the fleet as it stands: unreachable
-/// nodes, failing checks, hot resources, unhealthy and restarting containers.
-///
-/// This is the seam for the alert engine: once firing alerts exist (rules with `for`
-/// durations), they are listed here instead of these instant conditions.
-pub fn attention(app: &App) -> Vec<Attention> {
-    let mut items = Vec::new();
-    let summary = app.fleet.summary();
-    for (slot, node) in app.fleet.nodes().iter().enumerate() {
-        let name = node.name();
-        let mut push = |severity, text: String| {
-            items.push(Attention {
-                severity,
-                subject: name.to_string(),
-                text,
-            });
-        };
-        let state = node.state(app.now, app.fleet.failover_timeout());
-        match state {
-            NodeState::Failed | NodeState::Unknown => {
-                let silent = node.age(app.now).map_or_else(
-                    || "never reached".to_string(),
-                    |a| format!("silent {}", format::duration(a)),
-                );
-                let severity = if state == NodeState::Failed {
-                    Severity::Critical
-                } else {
-                    Severity::Warning
-                };
-                push(severity, format!("{} · {silent}", state.as_str()));
-                continue;
-            }
-            _ => {}
-        }
-        for check in node
-            .health
-            .iter()
-            .filter(|c| c.status >= CheckStatus::Warning)
-        {
-            let severity = if check.status == CheckStatus::Failing {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            };
-            push(severity, format!("check {}: {}", check.name, check.message));
-        }
-        let h = &node.host;
-        for (what, value) in [("cpu", h.cpu_percent), ("memory", h.memory_percent())] {
-            if value >= CRIT_PERCENT {
-                push(Severity::Critical, format!("{what} {value:.0}%"));
-            } else if value >= WARN_PERCENT {
-                push(Severity::Warning, format!("{what} {value:.0}%"));
-            }
-        }
-        if h.disk_percent() >= DISK_ATTENTION_PERCENT {
-            push(Severity::Warning, format!("disk {:.0}%", h.disk_percent()));
-        }
-        if let Some(t) = summary.node(slot) {
-            if t.unhealthy > 0 {
-                push(
-                    Severity::Critical,
-                    format!("{} unhealthy containers", t.unhealthy),
-                );
-            }
-            if t.restarting > 0 {
-                push(
-                    Severity::Warning,
-                    format!("{} restarting containers", t.restarting),
-                );
-            }
-        }
-    }
-    items.sort_by(|a, b| {
-        a.severity
-            .cmp(&b.severity)
-            .then_with(|| crate::app::natural_cmp(&a.subject, &b.subject))
-    });
-    items
+/// Firing alerts as the wall lists them: worst first (the alert book's order).
+pub fn attention(app: &App) -> impl Iterator<Item = &Alert> {
+    app.alerts
+        .rows()
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
 }
 
 /// Where the rotating view sits inside the wall's `area` (the same split `draw` makes).
@@ -339,62 +250,63 @@ fn tiles(frame: &mut Frame, area: Rect, app: &App) {
 
 fn attention_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let g = glyphs::of(app.ascii);
-    let items = attention(app);
+    let counts = app.alerts.counts();
+    let firing = attention(app).count();
     let title = Line::from(vec![
-        Span::styled(" Attention ", theme.title(false)),
+        Span::styled(" Firing alerts ", theme.title(false)),
         Span::styled(
-            format!("{} ", items.len()),
-            theme.alarm(
-                items.len(),
-                items.iter().any(|i| i.severity == Severity::Critical),
-            ),
+            format!("{firing} "),
+            theme.alarm(firing, counts.critical > 0),
         ),
     ]);
     let block = g.block().border_style(theme.border(false)).title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = usize::from(inner.height);
-    if items.is_empty() {
-        let line = Line::from(Span::styled("all clear", theme.ok)).centered();
+    if firing == 0 {
+        let line = Line::from(Span::styled("no alert firing", theme.ok)).centered();
         frame.render_widget(Paragraph::new(line), inner);
         return;
     }
-    let shown = if items.len() > height {
+    let shown = if firing > height {
         height.saturating_sub(1)
     } else {
-        items.len()
+        firing
     };
-    let name_width = items
-        .iter()
+    let name_width = attention(app)
         .take(shown)
-        .map(|i| i.subject.chars().count())
+        .map(|a| a.node.chars().count())
         .max()
         .unwrap_or(0)
         .min(20);
-    let mut lines: Vec<Line> = items
-        .iter()
+    let mut lines: Vec<Line> = attention(app)
         .take(shown)
-        .map(|i| {
-            let (tag, style) = match i.severity {
-                Severity::Critical => ("CRIT", theme.crit),
-                Severity::Warning => ("WARN", theme.warn),
+        .map(|a| {
+            let tag = match a.severity {
+                Severity::Critical => "CRIT",
+                Severity::Warning => "WARN",
+                Severity::Info => "INFO",
+            };
+            let text = match &a.container {
+                Some(c) => format!("{c}: {}", a.summary),
+                None => a.summary.clone(),
             };
             Line::from(vec![
-                Span::styled(format!(" {tag} "), style),
+                Span::styled(format!(" {tag} "), theme.severity(a.severity)),
                 Span::styled(
-                    format!("{:<name_width$} ", format::fit(&i.subject, name_width)),
+                    format!("{:<name_width$} ", format::fit(&a.node, name_width)),
                     theme.text,
                 ),
-                Span::styled(i.text.clone(), theme.label()),
+                Span::styled(text, theme.label()),
             ])
         })
         .collect();
-    if shown < items.len() {
+    if shown < firing {
         lines.push(Line::from(Span::styled(
             format!(
                 " {} and {} more",
                 if app.ascii { "..." } else { "…" },
-                items.len() - shown
+                firing - shown
             ),
             theme.dim,
         )));

@@ -1,0 +1,761 @@
+//! `AlertBook`: the state of every alert, updated as data arrives.
+//!
+//! An applied update re-evaluates the rules of the one node it touched (and that node's
+//! containers); a tick re-evaluates only what changes with time alone: unreachable nodes,
+//! pending alerts whose `for` ran out, fleet-wide rules, expiring acks and silences. No
+//! fleet-wide pass runs per update or per frame.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use super::proposal::{Proposal, propose};
+use super::rules::{Metric, Rule, Scope, Severity};
+use super::timeline::{EntryKind, Stamp, Timeline};
+use crate::model::{CheckStatus, Fleet, Health, Node};
+
+/// Slot used in the key of fleet-wide alerts.
+pub const FLEET_SLOT: usize = usize::MAX;
+/// How long an acknowledgement holds before a still-firing alert asks again.
+pub const ACK_TTL: Duration = Duration::from_secs(4 * 3600);
+/// How long a resolved alert stays listed.
+pub const RESOLVED_SHOWN_FOR: Duration = Duration::from_secs(300);
+/// Resolved alerts kept for the full view.
+const RESOLVED_KEPT: usize = 200;
+/// Longest restart history kept per container.
+const RESTART_HISTORY_MAX: usize = 64;
+
+/// Which alert: one rule on one node, container, or the fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AlertKey {
+    /// Node slot, or `FLEET_SLOT`.
+    pub slot: usize,
+    /// Container key on that node.
+    pub container: Option<u32>,
+    /// Index of the rule.
+    pub rule: usize,
+}
+
+/// Where an alert points, for the jump from the alert to the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Node(usize),
+    Container { slot: usize, key: u32 },
+    Fleet,
+}
+
+impl AlertKey {
+    /// What the alert is about.
+    pub fn subject(&self) -> Subject {
+        match (self.slot, self.container) {
+            (FLEET_SLOT, _) => Subject::Fleet,
+            (slot, None) => Subject::Node(slot),
+            (slot, Some(key)) => Subject::Container { slot, key },
+        }
+    }
+}
+
+/// Where an alert is in its life, like a Prometheus rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AlertState {
+    Firing,
+    Pending,
+    Resolved,
+}
+
+impl AlertState {
+    /// Label on screen.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Firing => "firing",
+            Self::Pending => "pending",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// An acknowledgement: someone is on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ack {
+    pub note: String,
+    pub at: Stamp,
+    pub until: Instant,
+}
+
+/// A silence: the alert stays listed but does not count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    pub at: Stamp,
+    pub until: Instant,
+    pub until_unix_ms: u64,
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub key: AlertKey,
+    pub rule: String,
+    pub summary: String,
+    pub severity: Severity,
+    /// Node name ("fleet" for fleet-wide alerts).
+    pub node: String,
+    pub container: Option<String>,
+    pub state: AlertState,
+    /// When the condition started to hold.
+    pub since: Stamp,
+    pub fired: Option<Stamp>,
+    pub resolved: Option<Stamp>,
+    pub metric: Metric,
+    pub value: f64,
+    pub ack: Option<Ack>,
+    pub proposal: Option<Proposal>,
+}
+
+impl Alert {
+    /// "node-03" or "node-03/web-2".
+    pub fn location(&self) -> String {
+        match &self.container {
+            Some(c) => format!("{}/{c}", self.node),
+            None => self.node.clone(),
+        }
+    }
+
+    /// The value with its unit.
+    pub fn value_text(&self) -> String {
+        self.metric.format(self.value)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} on {} ({}) [{}]",
+            self.summary,
+            self.location(),
+            self.value_text(),
+            self.rule
+        )
+    }
+}
+
+/// Counts for the alert pane's title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub critical: usize,
+    pub warning: usize,
+    pub info: usize,
+    pub pending: usize,
+    pub acked: usize,
+    pub silenced: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct RestartTrack {
+    last_count: u32,
+    times: VecDeque<Instant>,
+}
+
+/// Latest figures of a live node, for fleet-wide rules.
+#[derive(Debug, Clone, Copy)]
+struct NodeFigures {
+    load: f64,
+    cpu: f64,
+    memory: f64,
+}
+
+/// The state of every alert, the silences, and the incident timeline.
+#[derive(Debug, Clone)]
+pub struct AlertBook {
+    rules: Vec<Rule>,
+    active: BTreeMap<AlertKey, Alert>,
+    /// Newest first.
+    resolved: VecDeque<Alert>,
+    silences: BTreeMap<AlertKey, Silence>,
+    restarts: HashMap<usize, HashMap<u32, RestartTrack>>,
+    /// Nodes whose agent is not streaming: the only ones ticks look at.
+    down: BTreeSet<usize>,
+    figures: HashMap<usize, NodeFigures>,
+    timeline: Timeline,
+    rows: Vec<Alert>,
+    counts: Counts,
+    dirty: bool,
+    restart_window_max: Duration,
+}
+
+impl Default for AlertBook {
+    fn default() -> Self {
+        Self::new(super::rules::default_rules())
+    }
+}
+
+impl AlertBook {
+    /// A book evaluating `rules` (disabled ones are kept but never fire).
+    pub fn new(rules: Vec<Rule>) -> Self {
+        let restart_window_max = rules
+            .iter()
+            .filter(|r| r.when.uses(Metric::Restarts))
+            .map(|r| r.window)
+            .max()
+            .unwrap_or_default();
+        Self {
+            rules,
+            active: BTreeMap::new(),
+            resolved: VecDeque::new(),
+            silences: BTreeMap::new(),
+            restarts: HashMap::new(),
+            down: BTreeSet::new(),
+            figures: HashMap::new(),
+            timeline: Timeline::default(),
+            rows: Vec::new(),
+            counts: Counts::default(),
+            dirty: true,
+            restart_window_max,
+        }
+    }
+
+    /// The rules evaluated.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The incident timeline.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// Appends an action's outcome (or any operator note) to the timeline.
+    pub fn record(&mut self, kind: EntryKind, text: impl Into<String>, now: Stamp) {
+        self.timeline.push(now, kind, None, text);
+        self.dirty = true;
+    }
+
+    /// Alerts not resolved, by key.
+    pub fn active(&self) -> impl Iterator<Item = &Alert> {
+        self.active.values()
+    }
+
+    /// One active alert.
+    pub fn get(&self, key: &AlertKey) -> Option<&Alert> {
+        self.active.get(key)
+    }
+
+    /// Recently resolved alerts, newest first.
+    pub fn resolved(&self) -> impl Iterator<Item = &Alert> {
+        self.resolved.iter()
+    }
+
+    /// The silence on `key`, if one holds.
+    pub fn silence(&self, key: &AlertKey) -> Option<&Silence> {
+        self.silences.get(key)
+    }
+
+    /// Listed alerts, sorted (see `refresh`).
+    pub fn rows(&self) -> &[Alert] {
+        &self.rows
+    }
+
+    /// Firing counts by severity, as of the last `refresh`.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Evaluates every node once (at start): nodes not reached yet count as down.
+    pub fn observe_all(&mut self, fleet: &Fleet, now: Stamp) {
+        for slot in 0..fleet.nodes().len() {
+            self.observe_node(fleet, slot, now);
+        }
+    }
+
+    /// Re-evaluates node `slot` and its containers after an update touched it.
+    pub fn observe_node(&mut self, fleet: &Fleet, slot: usize, now: Stamp) {
+        let Some(node) = fleet.node(slot) else { return };
+        if !node.is_live() {
+            self.down.insert(slot);
+            self.figures.remove(&slot);
+            self.eval_node_rules(fleet, slot, node, now, true);
+            return;
+        }
+        self.down.remove(&slot);
+        self.figures.insert(
+            slot,
+            NodeFigures {
+                load: f64::from(node.load()),
+                cpu: f64::from(node.host.cpu_percent),
+                memory: f64::from(node.host.memory_percent()),
+            },
+        );
+        self.eval_node_rules(fleet, slot, node, now, false);
+        self.track_restarts(slot, node, now.at);
+        self.eval_container_rules(fleet, slot, node, now);
+    }
+
+    /// Time passed: unreachable nodes, pending alerts, fleet rules, acks and silences.
+    pub fn tick(&mut self, fleet: &Fleet, now: Stamp) {
+        let down: Vec<usize> = self.down.iter().copied().collect();
+        for slot in down {
+            if let Some(node) = fleet.node(slot) {
+                self.eval_node_rules(fleet, slot, node, now, true);
+            }
+        }
+        self.eval_fleet_rules(fleet, now);
+        let due: Vec<AlertKey> = self
+            .active
+            .values()
+            .filter(|a| {
+                a.state == AlertState::Pending
+                    && now.at.saturating_duration_since(a.since.at) >= self.rules[a.key.rule].for_
+            })
+            .map(|a| a.key)
+            .collect();
+        for key in due {
+            self.fire(fleet, key, now);
+        }
+        let expired: Vec<AlertKey> = self
+            .active
+            .values()
+            .filter(|a| a.ack.as_ref().is_some_and(|ack| now.at >= ack.until))
+            .map(|a| a.key)
+            .collect();
+        for key in expired {
+            if let Some(alert) = self.active.get_mut(&key) {
+                alert.ack = None;
+                let text = format!(
+                    "{} (acknowledged {} ago, still firing)",
+                    alert.describe(),
+                    super::rules::format_duration(ACK_TTL)
+                );
+                let severity = alert.severity;
+                self.timeline
+                    .push(now, EntryKind::AckExpired, Some(severity), text);
+                self.dirty = true;
+            }
+        }
+        let ended: Vec<AlertKey> = self
+            .silences
+            .iter()
+            .filter(|(_, s)| now.at >= s.until)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in ended {
+            self.silences.remove(&key);
+            let what = self.name_of(&key);
+            self.timeline
+                .push(now, EntryKind::SilenceExpired, None, what);
+            self.dirty = true;
+        }
+        if self
+            .resolved
+            .back()
+            .and_then(|a| a.resolved)
+            .is_some_and(|r| now.at.saturating_duration_since(r.at) >= RESOLVED_SHOWN_FOR)
+        {
+            self.dirty = true;
+        }
+    }
+
+    /// Acknowledges an active alert with an optional note; false if it is not active.
+    pub fn acknowledge(&mut self, key: &AlertKey, note: &str, now: Stamp) -> bool {
+        let Some(alert) = self.active.get_mut(key) else {
+            return false;
+        };
+        alert.ack = Some(Ack {
+            note: note.trim().to_string(),
+            at: now,
+            until: now.at + ACK_TTL,
+        });
+        let mut text = alert.describe();
+        if !note.trim().is_empty() {
+            text.push_str(&format!(": {}", note.trim()));
+        }
+        let severity = alert.severity;
+        self.timeline
+            .push(now, EntryKind::Acknowledged, Some(severity), text);
+        self.dirty = true;
+        true
+    }
+
+    /// Silences `key` for `duration` (it fires again after, if still true).
+    pub fn silence_for(&mut self, key: &AlertKey, duration: Duration, now: Stamp) {
+        let until_unix_ms = now
+            .unix_ms
+            .saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+        self.silences.insert(
+            *key,
+            Silence {
+                at: now,
+                until: now.at + duration,
+                until_unix_ms,
+            },
+        );
+        let text = format!(
+            "{} for {}",
+            self.name_of(key),
+            super::rules::format_duration(duration)
+        );
+        let severity = self.active.get(key).map(|a| a.severity);
+        self.timeline.push(now, EntryKind::Silenced, severity, text);
+        self.dirty = true;
+    }
+
+    /// Rebuilds the sorted rows and counts if anything changed: firing, then pending, then
+    /// recently resolved; within each, most severe first, then oldest first.
+    pub fn refresh(&mut self, now: Instant) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let mut counts = Counts::default();
+        self.rows.clear();
+        for a in self.active.values() {
+            if self.silences.contains_key(&a.key) {
+                counts.silenced += 1;
+            } else if a.state == AlertState::Pending {
+                counts.pending += 1;
+            } else {
+                if a.ack.is_some() {
+                    counts.acked += 1;
+                }
+                match a.severity {
+                    Severity::Critical => counts.critical += 1,
+                    Severity::Warning => counts.warning += 1,
+                    Severity::Info => counts.info += 1,
+                }
+            }
+            self.rows.push(a.clone());
+        }
+        self.rows.sort_by(|a, b| {
+            a.state
+                .cmp(&b.state)
+                .then(b.severity.cmp(&a.severity))
+                .then(a.since.at.cmp(&b.since.at))
+                .then(a.key.cmp(&b.key))
+        });
+        while self
+            .resolved
+            .back()
+            .and_then(|a| a.resolved)
+            .is_some_and(|r| now.saturating_duration_since(r.at) >= RESOLVED_SHOWN_FOR)
+            && self.resolved.len() > RESOLVED_KEPT / 2
+        {
+            self.resolved.pop_back();
+        }
+        self.rows.extend(
+            self.resolved
+                .iter()
+                .filter(|a| {
+                    a.resolved
+                        .is_some_and(|r| now.saturating_duration_since(r.at) < RESOLVED_SHOWN_FOR)
+                })
+                .cloned(),
+        );
+        self.counts = counts;
+    }
+
+    /// True when `refresh` has work to do.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    fn name_of(&self, key: &AlertKey) -> String {
+        match self.active.get(key) {
+            Some(a) => a.describe(),
+            None => format!(
+                "{} on {}",
+                self.rules.get(key.rule).map_or("?", |r| r.summary.as_str()),
+                match key.subject() {
+                    Subject::Fleet => "the fleet".to_string(),
+                    Subject::Node(s) => format!("node slot {s}"),
+                    Subject::Container { slot, key } => format!("container {key} on slot {slot}"),
+                }
+            ),
+        }
+    }
+
+    fn eval_node_rules(&mut self, fleet: &Fleet, slot: usize, node: &Node, now: Stamp, down: bool) {
+        for rule in 0..self.rules.len() {
+            let r = &self.rules[rule];
+            if r.when.scope() != Scope::Node {
+                continue;
+            }
+            // A down node's figures are stale: only rules about reachability move.
+            if down && !r.when.uses(Metric::Unreachable) {
+                continue;
+            }
+            let (holds, metric, value) = r.when.eval(|m| node_metric(node, m));
+            let key = AlertKey {
+                slot,
+                container: None,
+                rule,
+            };
+            self.step(fleet, key, holds && r.enabled, metric, value, now);
+        }
+    }
+
+    fn eval_container_rules(&mut self, fleet: &Fleet, slot: usize, node: &Node, now: Stamp) {
+        let tracks = self.restarts.get(&slot);
+        let mut steps: Vec<(AlertKey, bool, Metric, f64)> = Vec::new();
+        for (rule, r) in self.rules.iter().enumerate() {
+            if r.when.scope() != Scope::Container {
+                continue;
+            }
+            for (key, c) in &node.containers {
+                let (holds, metric, value) = r.when.eval(|m| match m {
+                    Metric::Unhealthy => f64::from(u8::from(c.spec.health == Health::Unhealthy)),
+                    Metric::ContainerCpu => f64::from(c.stats.cpu_percent),
+                    Metric::Restarts => tracks
+                        .and_then(|t| t.get(key))
+                        .map_or(0.0, |t| restarts_within(t, now.at, r.window) as f64),
+                    _ => 0.0,
+                });
+                let alert_key = AlertKey {
+                    slot,
+                    container: Some(*key),
+                    rule,
+                };
+                // Only conditions that hold, or alerts that exist, need a step.
+                if (holds && r.enabled) || self.active.contains_key(&alert_key) {
+                    steps.push((alert_key, holds && r.enabled, metric, value));
+                }
+            }
+        }
+        for (key, holds, metric, value) in steps {
+            self.step(fleet, key, holds, metric, value, now);
+        }
+        // Alerts of containers that are gone resolve.
+        let lo = AlertKey {
+            slot,
+            container: Some(0),
+            rule: 0,
+        };
+        let hi = AlertKey {
+            slot,
+            container: Some(u32::MAX),
+            rule: usize::MAX,
+        };
+        let gone: Vec<AlertKey> = self
+            .active
+            .range(lo..=hi)
+            .filter(|(k, _)| {
+                k.container
+                    .is_some_and(|c| !node.containers.contains_key(&c))
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in gone {
+            self.step(fleet, key, false, Metric::Unhealthy, 0.0, now);
+        }
+    }
+
+    fn eval_fleet_rules(&mut self, fleet: &Fleet, now: Stamp) {
+        if !self.rules.iter().any(|r| r.when.scope() == Scope::Fleet) {
+            return;
+        }
+        let n = self.figures.len();
+        let (mut max, mut min, mut cpu, mut mem) = (f64::MIN, f64::MAX, 0.0, 0.0);
+        for f in self.figures.values() {
+            max = max.max(f.load);
+            min = min.min(f.load);
+            cpu += f.cpu;
+            mem += f.memory;
+        }
+        for rule in 0..self.rules.len() {
+            let r = &self.rules[rule];
+            if r.when.scope() != Scope::Fleet {
+                continue;
+            }
+            // Fleet figures need at least two live nodes to mean anything.
+            let (holds, metric, value) = if n < 2 {
+                (false, Metric::LoadSpread, 0.0)
+            } else {
+                r.when.eval(|m| match m {
+                    Metric::LoadSpread => max - min,
+                    Metric::FleetCpu => cpu / n as f64,
+                    Metric::FleetMemory => mem / n as f64,
+                    _ => 0.0,
+                })
+            };
+            let key = AlertKey {
+                slot: FLEET_SLOT,
+                container: None,
+                rule,
+            };
+            self.step(fleet, key, holds && r.enabled, metric, value, now);
+        }
+    }
+
+    fn track_restarts(&mut self, slot: usize, node: &Node, now: Instant) {
+        if self.restart_window_max.is_zero() {
+            return;
+        }
+        let tracks = self.restarts.entry(slot).or_default();
+        for (key, c) in &node.containers {
+            let count = c.spec.restart_count;
+            let t = tracks.entry(*key).or_insert_with(|| RestartTrack {
+                last_count: count,
+                times: VecDeque::new(),
+            });
+            if count > t.last_count {
+                let new = (count - t.last_count).min(RESTART_HISTORY_MAX as u32);
+                for _ in 0..new {
+                    if t.times.len() == RESTART_HISTORY_MAX {
+                        t.times.pop_front();
+                    }
+                    t.times.push_back(now);
+                }
+            }
+            t.last_count = count;
+            while t
+                .times
+                .front()
+                .is_some_and(|f| now.saturating_duration_since(*f) > self.restart_window_max)
+            {
+                t.times.pop_front();
+            }
+        }
+        if tracks.len() > node.containers.len() {
+            tracks.retain(|k, _| node.containers.contains_key(k));
+        }
+    }
+
+    /// Moves one alert along pending -> firing -> resolved given whether its condition holds.
+    fn step(
+        &mut self,
+        fleet: &Fleet,
+        key: AlertKey,
+        holds: bool,
+        metric: Metric,
+        value: f64,
+        now: Stamp,
+    ) {
+        match (self.active.get_mut(&key), holds) {
+            (None, false) => {}
+            (None, true) => {
+                let rule = &self.rules[key.rule];
+                let (node, container) = names(fleet, &key);
+                let alert = Alert {
+                    key,
+                    rule: rule.name.clone(),
+                    summary: rule.summary.clone(),
+                    severity: rule.severity,
+                    node,
+                    container,
+                    state: AlertState::Pending,
+                    since: now,
+                    fired: None,
+                    resolved: None,
+                    metric,
+                    value,
+                    ack: None,
+                    proposal: None,
+                };
+                let immediate = rule.for_.is_zero();
+                self.active.insert(key, alert);
+                self.dirty = true;
+                if immediate {
+                    self.fire(fleet, key, now);
+                }
+            }
+            (Some(alert), true) => {
+                if alert.value != value || alert.metric != metric {
+                    alert.value = value;
+                    alert.metric = metric;
+                    self.dirty = true;
+                }
+                if alert.state == AlertState::Pending
+                    && now.at.saturating_duration_since(alert.since.at) >= self.rules[key.rule].for_
+                {
+                    self.fire(fleet, key, now);
+                }
+            }
+            (Some(alert), false) => {
+                let was_firing = alert.state == AlertState::Firing;
+                let Some(mut alert) = self.active.remove(&key) else {
+                    return;
+                };
+                self.dirty = true;
+                if was_firing {
+                    alert.state = AlertState::Resolved;
+                    alert.resolved = Some(now);
+                    alert.ack = None;
+                    self.timeline.push(
+                        now,
+                        EntryKind::Resolved,
+                        Some(alert.severity),
+                        alert.describe(),
+                    );
+                    if self.resolved.len() == RESOLVED_KEPT {
+                        self.resolved.pop_back();
+                    }
+                    self.resolved.push_front(alert);
+                }
+            }
+        }
+    }
+
+    fn fire(&mut self, fleet: &Fleet, key: AlertKey, now: Stamp) {
+        let recommend = self.rules[key.rule].recommend;
+        let silenced = self.silences.contains_key(&key);
+        let Some(alert) = self.active.get_mut(&key) else {
+            return;
+        };
+        if alert.state == AlertState::Firing {
+            return;
+        }
+        alert.state = AlertState::Firing;
+        alert.fired = Some(now);
+        let slot = (key.slot != FLEET_SLOT).then_some(key.slot);
+        alert.proposal = recommend.and_then(|r| propose(r, fleet, slot));
+        let mut text = alert.describe();
+        if let Some(p) = &alert.proposal {
+            text.push_str(&format!("; recommends: {p}"));
+        }
+        if silenced {
+            text.push_str(" (silenced)");
+        }
+        let severity = alert.severity;
+        self.timeline
+            .push(now, EntryKind::Firing, Some(severity), text);
+        self.dirty = true;
+    }
+}
+
+fn restarts_within(t: &RestartTrack, now: Instant, window: Duration) -> usize {
+    t.times
+        .iter()
+        .rev()
+        .take_while(|at| now.saturating_duration_since(**at) <= window)
+        .count()
+}
+
+fn node_metric(node: &Node, metric: Metric) -> f64 {
+    match metric {
+        Metric::Cpu => f64::from(node.host.cpu_percent),
+        Metric::Memory => f64::from(node.host.memory_percent()),
+        Metric::Disk => f64::from(node.host.disk_percent()),
+        Metric::Load => f64::from(node.load()),
+        Metric::Unreachable => f64::from(u8::from(!node.is_live())),
+        Metric::FailingChecks => node
+            .health
+            .iter()
+            .filter(|h| h.status == CheckStatus::Failing)
+            .count() as f64,
+        _ => 0.0,
+    }
+}
+
+fn names(fleet: &Fleet, key: &AlertKey) -> (String, Option<String>) {
+    match key.subject() {
+        Subject::Fleet => ("fleet".to_string(), None),
+        Subject::Node(slot) => (
+            fleet
+                .node(slot)
+                .map_or_else(String::new, |n| n.name().to_string()),
+            None,
+        ),
+        Subject::Container { slot, key } => {
+            let node = fleet.node(slot);
+            (
+                node.map_or_else(String::new, |n| n.name().to_string()),
+                node.and_then(|n| n.containers.get(&key))
+                    .map(|c| c.spec.name.clone()),
+            )
+        }
+    }
+}
