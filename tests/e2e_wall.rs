@@ -15,8 +15,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
 const AGENTS: usize = 3;
 
 /// Keys that run actions in the interactive console (migrate, scale, backup, restore,
-/// failover, drain, cordon, uncordon, start/stop/restart) or open the command palette,
-/// and the keys that would confirm a dialog.
+/// failover, drain, cordon, uncordon, start/stop/restart), act on alerts (acknowledge,
+/// silence, propose, export) or open the command palette, and the keys that would confirm
+/// a dialog.
 const ACTION_KEYS: [&str; 21] = [
     "m", "s", "b", "R", "f", "d", "c", "u", "S", "x", "r", "X", "D", "C", "U", "M", "B", "F", ":",
     "y", "Enter",

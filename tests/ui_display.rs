@@ -527,3 +527,47 @@ fn a_click_on_a_heatmap_group_then_enter_unfolds_it() {
     let buf = render(&mut app, 80, 24);
     assert!(text(&buf).contains("node-24"), "{}", text(&buf));
 }
+
+#[test]
+fn a_wall_refuses_every_command_that_is_not_viewing_from_keys_and_the_palette() {
+    use fleetdeck::keys::Command;
+    let mut app = wall(Theme::dark());
+    let refused: Vec<Command> = Command::ALL
+        .into_iter()
+        .filter(|c| !c.is_view_only())
+        .collect();
+    for c in [
+        Command::Acknowledge,
+        Command::Silence,
+        Command::Propose,
+        Command::ExportTimeline,
+        Command::Palette,
+    ] {
+        assert!(refused.contains(&c), "{c:?} must not run on a wall");
+    }
+    // Put the cursor on a firing alert so acknowledging would have something to act on.
+    app.focus = fleetdeck::app::Focus::Alerts;
+    let acked_before = app.alerts.rows().iter().filter(|a| a.ack.is_some()).count();
+    for command in &refused {
+        app.run_command(*command);
+        assert!(app.alert_ui.prompt.is_none(), "{command:?} opened a prompt");
+        assert!(app.alert_ui.proposal.is_none(), "{command:?} opened an action");
+        assert!(app.take_effects().is_empty(), "{command:?} asked for work");
+        let status = app.status_message().unwrap_or_default().to_string();
+        assert!(status.contains("read-only"), "{command:?}: {status}");
+    }
+    // Every key bound to one of them, pressed, does nothing either.
+    for command in &refused {
+        for key in app.keymap.keys_for(*command) {
+            app.update(Action::Key(KeyEvent::new(key.code, key.modifiers)));
+            assert!(app.alert_ui.prompt.is_none(), "{key} opened a prompt");
+            assert!(app.take_effects().is_empty(), "{key} asked for work");
+        }
+    }
+    let acked_after = app.alerts.rows().iter().filter(|a| a.ack.is_some()).count();
+    assert_eq!(acked_before, acked_after);
+    // The same console without the wall does open the palette: the gate is what held.
+    app.read_only = false;
+    app.run_command(Command::Palette);
+    assert!(app.alert_ui.prompt.is_some(), "control: the palette opens when not read-only");
+}
