@@ -551,7 +551,10 @@ fn a_wall_refuses_every_command_that_is_not_viewing_from_keys_and_the_palette() 
     for command in &refused {
         app.run_command(*command);
         assert!(app.alert_ui.prompt.is_none(), "{command:?} opened a prompt");
-        assert!(app.alert_ui.proposal.is_none(), "{command:?} opened an action");
+        assert!(
+            app.alert_ui.proposal.is_none(),
+            "{command:?} opened an action"
+        );
         assert!(app.take_effects().is_empty(), "{command:?} asked for work");
         let status = app.status_message().unwrap_or_default().to_string();
         assert!(status.contains("read-only"), "{command:?}: {status}");
@@ -569,5 +572,8 @@ fn a_wall_refuses_every_command_that_is_not_viewing_from_keys_and_the_palette() 
     // The same console without the wall does open the palette: the gate is what held.
     app.read_only = false;
     app.run_command(Command::Palette);
-    assert!(app.alert_ui.prompt.is_some(), "control: the palette opens when not read-only");
+    assert!(
+        app.alert_ui.prompt.is_some(),
+        "control: the palette opens when not read-only"
+    );
 }
