@@ -232,6 +232,14 @@ fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
         app.update(Action::HeatmapViewport {
             rows: info.heatmap_rows,
         });
+        // Whether groups fold depends on the room the frame had: draw again at once (the
+        // second frame has the same room, so this does not repeat).
+        app.refresh();
+        terminal
+            .draw(|frame| info = ui::draw(frame, app))
+            .map_err(|e| io::Error::other(e.to_string()))
+            .wrap_err("cannot draw on the terminal")?;
+        app.take_redraw();
     }
     Ok(())
 }
