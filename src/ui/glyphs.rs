@@ -95,26 +95,61 @@ pub fn asciify(buffer: &mut ratatui::buffer::Buffer) {
         if symbol.is_ascii() {
             continue;
         }
-        let replacement = match symbol.chars().next().unwrap_or(' ') {
-            '─' | '━' | '═' | '╌' => "-",
-            '│' | '┃' | '║' | '╎' | '▏' | '▕' => "|",
-            '╭' | '╮' | '╰' | '╯' | '┌' | '┐' | '└' | '┘' | '├' | '┤' | '┬' | '┴' | '┼' => {
-                "+"
-            }
-            '▲' | '▴' => "^",
-            '▼' | '▾' => "v",
-            '▸' | '►' | '→' => ">",
-            '◂' | '◄' | '←' => "<",
-            '…' => "~",
-            '·' | '•' => ".",
-            '×' => "x",
-            '░' | '▁' | '▂' => ".",
-            '▒' | '▃' | '▄' => ":",
-            '▓' | '▅' | '▆' => "*",
-            '█' | '▇' => "#",
-            c if c.is_whitespace() => " ",
-            _ => "?",
-        };
-        cell.set_symbol(replacement);
+        cell.set_symbol(ascii_for(symbol.chars().next().unwrap_or(' ')));
+    }
+}
+
+/// The ASCII stand-in for a character the console draws; `?` for one it does not know.
+fn ascii_for(c: char) -> &'static str {
+    match c {
+        '─' | '━' | '═' | '╌' | '—' | '–' => "-",
+        '│' | '┃' | '║' | '╎' | '▏' | '▕' => "|",
+        '╭' | '╮' | '╰' | '╯' | '┌' | '┐' | '└' | '┘' | '├' | '┤' | '┬' | '┴' | '┼' => {
+            "+"
+        }
+        '▲' | '▴' => "^",
+        '▼' | '▾' => "v",
+        '▸' | '►' | '→' => ">",
+        '◂' | '◄' | '←' => "<",
+        '…' => "~",
+        '·' | '•' => ".",
+        '●' => "*",
+        '×' => "x",
+        '░' | '▁' | '▂' => ".",
+        '▒' | '▃' | '▄' => ":",
+        '▓' | '▅' | '▆' => "*",
+        '█' | '▇' => "#",
+        c if c.is_whitespace() => " ",
+        _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_glyph_the_widgets_draw_has_a_real_ascii_stand_in() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("alerts.rs"),
+            include_str!("columns.rs"),
+            include_str!("containers.rs"),
+            include_str!("detail.rs"),
+            include_str!("format.rs"),
+            include_str!("header.rs"),
+            include_str!("heatmap.rs"),
+            include_str!("log.rs"),
+            include_str!("nodes.rs"),
+            include_str!("status.rs"),
+            include_str!("wall.rs"),
+        ];
+        for c in sources
+            .iter()
+            .flat_map(|s| s.chars())
+            .filter(|c| !c.is_ascii())
+        {
+            assert_ne!(ascii_for(c), "?", "no ASCII stand-in for {c:?}");
+        }
     }
 }
