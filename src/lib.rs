@@ -14,6 +14,7 @@ pub mod heatmap;
 pub mod keys;
 pub mod limits;
 pub mod logging;
+pub mod logs;
 pub mod model;
 pub mod theme;
 pub mod theme_file;
