@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as ApiError;
-use bollard::models::ContainerSummary;
+use bollard::models::{ContainerInspectResponse, ContainerSummary};
 use bollard::query_parameters::{
-    ListContainersOptions, RemoveContainerOptions, RestartContainerOptions, StopContainerOptions,
+    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, RestartContainerOptions,
+    StopContainerOptions,
 };
 use futures::StreamExt;
 use tokio::sync::Notify;
@@ -24,11 +25,13 @@ use tokio::task::JoinHandle;
 use super::cgroup::{self, CgroupPaths};
 use super::counters::{self, Reading};
 use super::docker_convert as conv;
-use super::{Runtime, RuntimeError, RuntimeKind, docker_events, docker_logs, docker_stats};
+use super::{
+    Runtime, RuntimeError, RuntimeKind, docker_events, docker_logs, docker_ops, docker_stats,
+};
 use crate::logs::{LineStream, LogQuery};
 use crate::model::{
     ContainerSample, ContainerSpec, ContainerState, ContainerStats, ContainerStatus, ContainerVerb,
-    HealthState,
+    HealthState, PortableSpec,
 };
 
 /// Longest wait for one engine request of a sampling pass: a hung engine turns the runtime
@@ -69,6 +72,9 @@ pub struct DockerConfig {
     pub sample_interval: Duration,
     /// Where resource figures come from.
     pub stats: StatsSource,
+    /// Where containers this agent creates keep their volume data; `None` = none created
+    /// with volumes.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// Containers the sampler must inspect again, marked by events and actions.
@@ -138,6 +144,8 @@ pub struct DockerRuntime {
     shared: Arc<Shared>,
     cache: tokio::sync::Mutex<Cache>,
     events: JoinHandle<()>,
+    /// Migration copies committed (their pending label hidden), see `docker_ops`.
+    committed: Mutex<HashSet<String>>,
 }
 
 impl Drop for DockerRuntime {
@@ -228,6 +236,11 @@ impl DockerRuntime {
             config.scope.clone(),
         ));
         tracing::info!(endpoint, "connected to the Docker engine");
+        let committed = config
+            .data_dir
+            .as_deref()
+            .map(docker_ops::load_committed)
+            .unwrap_or_default();
         Ok(Self {
             docker,
             endpoint,
@@ -235,6 +248,7 @@ impl DockerRuntime {
             shared,
             cache: tokio::sync::Mutex::default(),
             events,
+            committed: Mutex::new(committed),
         })
     }
 
@@ -259,6 +273,37 @@ impl DockerRuntime {
             _ if is_connection(&e) => self.unreachable(&e),
             _ => RuntimeError::Failed(e.to_string()),
         }
+    }
+
+    fn is_committed(&self, id: &str) -> bool {
+        self.committed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(id)
+    }
+
+    async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse, RuntimeError> {
+        match tokio::time::timeout(API_TIMEOUT, self.docker.inspect_container(id, None)).await {
+            Ok(Ok(i)) => Ok(i),
+            Ok(Err(e)) => Err(self.api_error(id, e)),
+            Err(_) => Err(RuntimeError::Unavailable(format!(
+                "the Docker engine at {} did not inspect {id} within {} s",
+                self.endpoint,
+                API_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    /// Inspects `id`, refusing containers outside this agent's scope.
+    async fn inspect_ours(&self, id: &str) -> Result<ContainerInspectResponse, RuntimeError> {
+        let i = self.inspect(id).await?;
+        if let Some((k, v)) = &self.config.scope {
+            let labels = i.config.as_ref().and_then(|c| c.labels.as_ref());
+            if labels.and_then(|l| l.get(k)) != Some(v) {
+                return Err(RuntimeError::NotFound(id.to_owned()));
+            }
+        }
+        Ok(i)
     }
 
     async fn list(&self) -> Result<Vec<ContainerSummary>, RuntimeError> {
@@ -339,7 +384,8 @@ impl DockerRuntime {
                 }
             };
             let summary = &summary;
-            let spec = conv::spec(&i, summary);
+            let mut spec = conv::spec(&i, summary);
+            docker_ops::present(&mut spec, self.is_committed(&id));
             let status = conv::status(&i);
             let pid = conv::pid(&i).filter(|_| status.state.is_up());
             let list_state = conv::summary_state(summary.state.as_ref());
@@ -539,10 +585,28 @@ impl Runtime for DockerRuntime {
 
     async fn act(&self, verb: ContainerVerb, id: &str) -> Result<(), RuntimeError> {
         if verb == ContainerVerb::Commit {
-            // The engine fixes labels at creation: the pending label of a migration copy
-            // stays on it as the record of where it came from.
+            // The engine fixes labels at creation: the pending label stays on the engine and
+            // the agent records the commit itself (see docker_ops).
+            self.inspect_ours(id).await?;
+            if let Some(dir) = &self.config.data_dir {
+                docker_ops::mark_committed(dir, id)?;
+            }
+            self.committed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id.to_owned());
+            self.shared.touch(id);
             return Ok(());
         }
+        // The managed volume data goes with the container.
+        let volumes = if verb == ContainerVerb::Remove {
+            self.inspect(id)
+                .await
+                .ok()
+                .and_then(|i| docker_ops::volume_dir(&i))
+        } else {
+            None
+        };
         let d = &self.docker;
         let grace = Some(STOP_GRACE_SECS);
         let result = match verb {
@@ -572,6 +636,13 @@ impl Runtime for DockerRuntime {
             ContainerVerb::Commit => Ok(()),
         };
         self.shared.touch(id);
+        if verb == ContainerVerb::Remove && result.is_ok() {
+            docker_ops::forget(self.config.data_dir.as_deref(), id, volumes.as_deref());
+            self.committed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(id);
+        }
         match result {
             Ok(()) => Ok(()),
             // 304: already in the asked-for state.
@@ -582,5 +653,87 @@ impl Runtime for DockerRuntime {
 
     async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {
         Ok(docker_logs::stream(&self.docker, id, query))
+    }
+
+    async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
+        let i = self.inspect_ours(id).await?;
+        let mut spec = docker_ops::export(&i, self.is_committed(id));
+        if let Some(dir) = docker_ops::volume_dir(&i) {
+            spec.volume_bytes = tokio::task::spawn_blocking(move || docker_ops::bytes(&dir))
+                .await
+                .unwrap_or(0);
+        }
+        Ok(spec)
+    }
+
+    async fn create(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
+        let name = docker_ops::engine_name(self.config.scope.as_ref(), &spec.name);
+        let dir = match (&self.config.data_dir, spec.volumes.is_empty()) {
+            (_, true) => None,
+            (Some(data), false) => {
+                let (d, n, v) = (data.clone(), name.clone(), spec.volumes.clone());
+                Some(
+                    tokio::task::spawn_blocking(move || docker_ops::make_volume_dir(&d, &n, &v))
+                        .await
+                        .map_err(|e| RuntimeError::Failed(e.to_string()))??,
+                )
+            }
+            (None, false) => {
+                return Err(RuntimeError::Failed(format!(
+                    "{} has volumes but this agent has no data directory for them",
+                    spec.name
+                )));
+            }
+        };
+        let made = async {
+            let body =
+                docker_ops::create_body(spec, self.config.scope.as_ref(), &name, dir.as_deref())?;
+            let options = CreateContainerOptions {
+                name: Some(name.clone()),
+                platform: String::new(),
+            };
+            self.docker
+                .create_container(Some(options), body)
+                .await
+                .map_err(|e| self.api_error(&name, e))
+        }
+        .await;
+        match made {
+            Ok(r) => {
+                self.shared.touch(&r.id);
+                Ok(r.id)
+            }
+            Err(e) => {
+                // Nothing half-made: the volume directories go with the refused container.
+                if let Some(d) = dir {
+                    let _ = tokio::fs::remove_dir_all(d).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn volume_dir(&self, id: &str) -> Result<std::path::PathBuf, RuntimeError> {
+        let i = self.inspect_ours(id).await?;
+        if let Some(dir) = docker_ops::volume_dir(&i) {
+            return Ok(dir);
+        }
+        let has_mounts = i.mounts.as_ref().is_some_and(|m| !m.is_empty());
+        if has_mounts {
+            Err(RuntimeError::Unsupported {
+                runtime: "docker",
+                what: "reach the volume data of a container it did not create",
+            })
+        } else {
+            // No volumes: an empty directory stands for "nothing to copy".
+            let data = self.config.data_dir.as_ref().ok_or_else(|| {
+                RuntimeError::Failed("this agent has no data directory".to_owned())
+            })?;
+            let dir = data.join(".empty").join(id);
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|e| RuntimeError::Failed(format!("volume data: {e}")))?;
+            Ok(dir)
+        }
     }
 }
