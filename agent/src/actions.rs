@@ -16,8 +16,9 @@ use crate::convert;
 use crate::hub::Hub;
 use crate::model::{
     ActError, ActErrorKind, Action, Container, ContainerState, ContainerVerb, NodeMode, NodeVerb,
+    SimFaultKind,
 };
-use crate::runtime::{Runtime, RuntimeError};
+use crate::runtime::{Runtime, RuntimeError, RuntimeKind};
 
 /// Action ids remembered for replay; the oldest finished ones are forgotten first.
 const REMEMBERED_ACTIONS: usize = 4096;
@@ -80,6 +81,7 @@ fn action_name(a: &Action) -> String {
     match a {
         Action::Container { verb, .. } => format!("container.{}", verb.name()),
         Action::Node { verb } => format!("node.{}", verb.name()),
+        Action::SimFault { kind, .. } => format!("sim_fault.{}", kind.name()),
     }
 }
 
@@ -88,6 +90,7 @@ fn runtime_error(e: RuntimeError) -> ActError {
         RuntimeError::NotFound(_) => ActErrorKind::NotFound,
         RuntimeError::Conflict(_) => ActErrorKind::Conflict,
         RuntimeError::Unavailable(_) | RuntimeError::Failed(_) => ActErrorKind::Runtime,
+        RuntimeError::Unsupported(_) => ActErrorKind::Unsupported,
     };
     ActError::new(kind, e.to_string())
 }
@@ -187,7 +190,9 @@ impl Actions {
             }
         };
         let target = match &action {
-            Ok(Action::Container { target, .. }) => target.clone(),
+            Ok(Action::Container { target, .. } | Action::SimFault { target, .. }) => {
+                target.clone()
+            }
             _ => self.hub.info().node_id,
         };
         let record = Record {
@@ -225,7 +230,60 @@ impl Actions {
                 self.container(id, *verb, &c, req.dry_run, tx).await
             }
             Action::Node { verb } => self.node(*verb, req.dry_run),
+            Action::SimFault {
+                kind,
+                target,
+                duration,
+            } => {
+                self.sim_fault(id, *kind, target, *duration, req.dry_run, tx)
+                    .await
+            }
         }
+    }
+
+    /// Puts a fault on a simulated container (drills, tests); other runtimes refuse.
+    async fn sim_fault(
+        &self,
+        id: &str,
+        kind: SimFaultKind,
+        target: &str,
+        duration: Option<Duration>,
+        dry_run: bool,
+        tx: &Progress,
+    ) -> Final {
+        let runtime = self.runtime.kind();
+        if runtime != RuntimeKind::Sim {
+            return Err(ActError::new(
+                ActErrorKind::Unsupported,
+                format!(
+                    "faults can only be injected on sim nodes; this node runs the {} runtime",
+                    runtime.name()
+                ),
+            ));
+        }
+        let c = self.hub.find(target)?;
+        let plan = format!("{} on {}", kind.name().replace('_', " "), c.spec.name);
+        if dry_run {
+            return Ok(format!("dry run: would put {plan}"));
+        }
+        Self::progress(tx, id, "inject", 40.0, plan).await;
+        let message = self
+            .runtime
+            .inject_fault(kind, &c.spec.id, duration)
+            .await
+            .map_err(runtime_error)?;
+        Self::progress(
+            tx,
+            id,
+            "observe",
+            85.0,
+            "waiting for the next sample".into(),
+        )
+        .await;
+        if !self.hub.sampled_after_now(OBSERVE_LIMIT).await {
+            tracing::warn!("sampler did not confirm action {id} in time");
+        }
+        Ok(message)
     }
 
     async fn container(

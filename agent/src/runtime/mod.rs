@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use crate::model::{ContainerSample, ContainerVerb, HostSample};
+use crate::model::{ContainerSample, ContainerVerb, HostSample, SimFaultKind};
 
 pub mod sim;
 mod sim_host;
@@ -48,6 +48,9 @@ pub enum RuntimeError {
     /// Anything else the runtime reported.
     #[error("{0}")]
     Failed(String),
+    /// This runtime cannot do what was asked.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Node facts a runtime knows better than the host probe (all of them, for sim nodes).
@@ -98,4 +101,19 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// Runs `verb` on the container with runtime id `id`.
     async fn act(&self, verb: ContainerVerb, id: &str) -> Result<(), RuntimeError>;
+
+    /// Puts fault `kind` on the container with runtime id `id` for `duration` (`None`:
+    /// until cleared) and says what it did. Only simulated runtimes can.
+    async fn inject_fault(
+        &self,
+        kind: SimFaultKind,
+        id: &str,
+        duration: Option<std::time::Duration>,
+    ) -> Result<String, RuntimeError> {
+        let _ = (kind, id, duration);
+        Err(RuntimeError::Unsupported(format!(
+            "faults can only be injected on sim nodes; this node runs the {} runtime",
+            self.kind().name()
+        )))
+    }
 }
