@@ -644,3 +644,6 @@ fn the_timeline_exports_as_markdown_in_order() {
         "incident-20261124-120005.md"
     );
 }
+
+#[path = "stale_tests.rs"]
+mod stale;
