@@ -79,6 +79,13 @@ pub async fn run<B: Backend>(
     let mut last_data_frame: Option<Instant> = None;
     let mut data_pending = false;
     app.set_clock(Instant::now(), unix_ms());
+    // The first size is known before any resize event: help scrolling needs it.
+    if let Ok(size) = terminal.size() {
+        app.update(Action::Resize {
+            width: size.width,
+            height: size.height,
+        });
+    }
     draw(terminal, app)?;
 
     while !app.should_quit {

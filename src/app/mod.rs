@@ -4,6 +4,7 @@
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
 mod alerts;
+mod help;
 mod palette;
 mod tables;
 
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
+pub use help::{HELP_CHROME_ROWS, help_max_offset, help_visible_rows};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
@@ -82,6 +84,8 @@ pub struct App {
     pub focus: Focus,
     pub input: Input,
     pub show_help: bool,
+    /// First command row shown in help (it scrolls on short terminals).
+    pub help_offset: usize,
     pub show_detail: bool,
     pub keymap: KeyMap,
     pub theme: Theme,
@@ -101,6 +105,8 @@ pub struct App {
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
+    /// Terminal rows, from the last resize (0 = not told yet).
+    screen_height: u16,
 }
 
 /// How long a status message stays on the status line.
@@ -122,6 +128,7 @@ impl App {
             focus: Focus::Nodes,
             input: Input::Normal,
             show_help: false,
+            help_offset: 0,
             show_detail: true,
             keymap: KeyMap::default(),
             theme: Theme::default(),
@@ -134,6 +141,7 @@ impl App {
             alert_ui: AlertUi::default(),
             redraw: Redraw::Now,
             ages_visible: false,
+            screen_height: 0,
         };
         app.refresh();
         app
@@ -164,7 +172,10 @@ impl App {
                     self.request(Redraw::Now);
                 }
             }
-            Action::Resize { .. } => self.request(Redraw::Now),
+            Action::Resize { height, .. } => {
+                self.screen_height = height;
+                self.request(Redraw::Now);
+            }
             Action::Tick => self.on_tick(),
             Action::Agent(update) => {
                 let slot = update_slot(&update);
@@ -286,8 +297,10 @@ impl App {
             return;
         };
         if self.show_help && !matches!(command, Command::Quit) {
-            // Any key closes help; scrolling is not needed, help fits one screen.
-            self.show_help = false;
+            // Movement keys scroll help on short terminals; any other key closes it.
+            if !self.scroll_help(command) {
+                self.show_help = false;
+            }
             return;
         }
         self.run_command(command);
@@ -298,7 +311,10 @@ impl App {
         let alert_keys = self.alerts_have_keys();
         match command {
             Command::Quit => self.should_quit = true,
-            Command::Help => self.show_help = true,
+            Command::Help => {
+                self.show_help = true;
+                self.help_offset = 0;
+            }
             Command::Up if alert_keys => self.step_alerts(-1),
             Command::Down if alert_keys => self.step_alerts(1),
             Command::PageUp if alert_keys => self.step_alerts(-self.alert_ui.cursor.page()),

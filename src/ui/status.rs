@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table};
 
 use super::format;
-use crate::app::{App, Focus, Input};
+use crate::app::{App, Focus, HELP_CHROME_ROWS, Input, help_visible_rows};
 use crate::keys::Command;
 
 /// The hints the status line offers, most useful first (narrow terminals keep the first).
@@ -17,6 +17,19 @@ const HINTS: [(Command, &str); 7] = [
     (Command::FocusNext, "pane"),
     (Command::ToggleScope, "scope"),
     (Command::ToggleDetail, "detail"),
+    (Command::Quit, "quit"),
+];
+
+/// The hints while the alert pane or view has the keys: what can be done to an alert.
+const ALERT_HINTS: [(Command, &str); 9] = [
+    (Command::Acknowledge, "ack"),
+    (Command::Silence, "silence"),
+    (Command::Open, "jump"),
+    (Command::Propose, "action"),
+    (Command::ExportTimeline, "export"),
+    (Command::Alerts, "view"),
+    (Command::Palette, "palette"),
+    (Command::Help, "help"),
     (Command::Quit, "quit"),
 ];
 
@@ -53,7 +66,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         let mut spans = vec![Span::raw(" ")];
         let mut used = 1;
-        for (command, label) in HINTS {
+        let hints: &[(Command, &str)] = if app.alerts_have_keys() {
+            &ALERT_HINTS
+        } else {
+            &HINTS
+        };
+        for &(command, label) in hints {
             let key = format::key_text(&app.keymap.hint(command));
             if key.is_empty() {
                 continue;
@@ -92,7 +110,10 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let text_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     let width = (keys_width + text_width + 7).min(usize::from(area.width)) as u16;
-    let height = (rows.len() + 4).min(usize::from(area.height)) as u16;
+    let visible = help_visible_rows(area.height);
+    let height = (visible + HELP_CHROME_ROWS) as u16;
+    let total = rows.len();
+    let offset = app.help_offset.min(total.saturating_sub(visible));
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -102,19 +123,41 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border(true))
-        .title(Span::styled(" Help — keys ", theme.title(true)))
-        .title_bottom(Line::from(Span::styled(" any key closes ", theme.label())).centered());
+        .title(Span::styled(" Help — keys ", theme.title(true)));
+    let block = if visible < total {
+        let (first, last) = (offset + 1, offset + visible);
+        block
+            .title(
+                Line::from(Span::styled(
+                    format!(" {first}-{last} of {total} "),
+                    theme.label(),
+                ))
+                .right_aligned(),
+            )
+            .title_bottom(
+                Line::from(Span::styled(
+                    " j/k scroll · any other key closes ",
+                    theme.label(),
+                ))
+                .centered(),
+            )
+    } else {
+        block.title_bottom(Line::from(Span::styled(" any key closes ", theme.label())).centered())
+    };
     let inner = block.inner(popup);
     frame.render_widget(Clear, popup);
     frame.render_widget(block, popup);
     let keys_width = u16::try_from(keys_width).unwrap_or(u16::MAX);
     let table = Table::new(
-        rows.into_iter().map(|(keys, text)| {
-            Row::new(vec![
-                Span::styled(keys, theme.key_hint),
-                Span::styled(text, theme.text),
-            ])
-        }),
+        rows.into_iter()
+            .skip(offset)
+            .take(visible)
+            .map(|(keys, text)| {
+                Row::new(vec![
+                    Span::styled(keys, theme.key_hint),
+                    Span::styled(text, theme.text),
+                ])
+            }),
         [Constraint::Length(keys_width), Constraint::Fill(1)],
     )
     .column_spacing(2);
