@@ -29,6 +29,10 @@ impl App {
     /// A key while help is open: scrolls on movement keys (true), else false (close).
     pub(super) fn scroll_help(&mut self, command: Command) -> bool {
         let max = help_max_offset(self.screen_height);
+        if max == 0 {
+            // It all fits: nothing to scroll, and the footer says any key closes.
+            return false;
+        }
         let page = help_visible_rows(self.screen_height).max(1);
         let offset = self.help_offset;
         self.help_offset = match command {

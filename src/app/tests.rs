@@ -114,9 +114,26 @@ fn nothing_changes_nothing_redraws() {
 #[test]
 fn help_opens_and_any_key_closes_it_and_q_quits() {
     let mut app = app(1, 1);
+    app.update(Action::Resize {
+        width: 120,
+        height: 40,
+    });
     key(&mut app, KeyCode::Char('?'));
     assert!(app.show_help);
     key(&mut app, KeyCode::Char('j'));
+    assert!(
+        !app.show_help,
+        "help fits 40 rows: j closes it like any key"
+    );
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    key(&mut app, KeyCode::Char('?'));
+    key(&mut app, KeyCode::Char('j'));
+    assert!(app.show_help, "on 24 rows j scrolls help");
+    assert_eq!(app.help_offset, 1);
+    key(&mut app, KeyCode::Char('o'));
     assert!(!app.show_help);
     key(&mut app, KeyCode::Char('q'));
     assert!(app.should_quit);
