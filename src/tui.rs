@@ -78,6 +78,7 @@ pub async fn run<B: Backend>(
     let mut updates_open = true;
     let mut last_data_frame: Option<Instant> = None;
     let mut data_pending = false;
+    let mut woken_for: Option<Instant> = None;
     app.set_clock(Instant::now(), unix_ms());
     // The first size is known before any resize event: help scrolling needs it.
     if let Ok(size) = terminal.size() {
@@ -90,6 +91,9 @@ pub async fn run<B: Backend>(
 
     while !app.should_quit {
         let frame_due = last_data_frame.map_or_else(Instant::now, |t| t + options.refresh_interval);
+        // A pending alert fires when its `for` runs out, not up to a tick later; each
+        // deadline wakes the loop once.
+        let alert_due = app.alerts.next_due().filter(|due| Some(*due) != woken_for);
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(event)) => {
@@ -118,6 +122,11 @@ pub async fn run<B: Backend>(
             }
             _ = tokio::time::sleep_until(frame_due.into()), if data_pending => {
                 app.set_clock(Instant::now(), unix_ms());
+            }
+            _ = tokio::time::sleep_until(alert_due.unwrap_or(frame_due).into()), if alert_due.is_some() => {
+                app.set_clock(Instant::now(), unix_ms());
+                app.update(Action::Tick);
+                woken_for = alert_due;
             }
         }
         for effect in app.take_effects() {

@@ -185,6 +185,8 @@ pub struct AlertBook {
     rows: Vec<Alert>,
     counts: Counts,
     dirty: bool,
+    /// An alert fired, resolved or changed standing since the last `take_urgent`.
+    urgent: bool,
     restart_window_max: Duration,
 }
 
@@ -215,6 +217,7 @@ impl AlertBook {
             rows: Vec::new(),
             counts: Counts::default(),
             dirty: true,
+            urgent: false,
             restart_window_max,
         }
     }
@@ -465,6 +468,22 @@ impl AlertBook {
         self.dirty
     }
 
+    /// True (once) when an alert fired, resolved, went stale or resumed: news the screen
+    /// should show now, not at the next data frame.
+    pub fn take_urgent(&mut self) -> bool {
+        std::mem::take(&mut self.urgent)
+    }
+
+    /// When the next pending alert's `for` runs out: the run loop wakes then, so an alert
+    /// fires on time rather than at the next tick.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.active
+            .values()
+            .filter(|a| a.state == AlertState::Pending)
+            .map(|a| a.since.at + self.rules[a.key.rule].for_)
+            .min()
+    }
+
     fn name_of(&self, key: &AlertKey) -> String {
         match self.active.get(key) {
             Some(a) => a.describe(),
@@ -532,6 +551,7 @@ impl AlertBook {
                     self.timeline
                         .push(now, EntryKind::Resumed, Some(severity), text);
                     self.dirty = true;
+                    self.urgent = true;
                     return;
                 }
                 if alert.state == AlertState::Pending
@@ -547,6 +567,7 @@ impl AlertBook {
                 };
                 self.dirty = true;
                 if was_firing {
+                    self.urgent = true;
                     alert.state = AlertState::Resolved;
                     alert.resolved = Some(now);
                     alert.ack = None;
@@ -589,6 +610,7 @@ impl AlertBook {
         self.timeline
             .push(now, EntryKind::Firing, Some(severity), text);
         self.dirty = true;
+        self.urgent = true;
     }
 }
 

@@ -202,6 +202,7 @@ impl AlertBook {
                 continue;
             }
             alert.state = AlertState::Stale;
+            self.urgent = true;
             let text = format!("{} (node unreachable: last value stale)", alert.describe());
             let severity = alert.severity;
             self.timeline

@@ -205,7 +205,10 @@ impl App {
             Action::Recommendation(proposal) => self.on_recommendation(proposal),
             Action::Exported(result) => self.on_exported(result),
         }
-        if self.alerts.is_dirty() {
+        if self.alerts.take_urgent() {
+            // A firing or resolved alert is what the on-call engineer waits for.
+            self.request(Redraw::Now);
+        } else if self.alerts.is_dirty() {
             self.request(Redraw::Data);
         }
     }
