@@ -122,8 +122,18 @@ impl App {
         self.alerts.refresh(self.now);
         let rows = self.alerts.rows();
         if let Some((key, state)) = self.alert_ui.selected {
-            if let Some(pos) = rows.iter().position(|a| a.key == key && a.state == state) {
-                self.alert_ui.cursor.row = pos;
+            let same = rows.iter().position(|a| a.key == key && a.state == state);
+            let active = || {
+                rows.iter()
+                    .any(|a| a.key == key && a.state != AlertState::Resolved)
+            };
+            match same {
+                Some(pos) => self.alert_ui.cursor.row = pos,
+                // It resolved (or was dropped): back to the top, the most urgent alert.
+                None if state != AlertState::Resolved && !active() => {
+                    self.alert_ui.cursor.row = 0;
+                }
+                None => {}
             }
         }
         self.alert_ui.cursor.clamp(rows.len());
