@@ -128,7 +128,10 @@ impl App {
                     .any(|a| a.key == key && a.state != AlertState::Resolved)
             };
             match same {
-                Some(pos) => self.alert_ui.cursor.row = pos,
+                // The cursor follows an active alert as rows move; a resolved one is
+                // history and does not hold it (a new alert may take the top row).
+                Some(pos) if state != AlertState::Resolved => self.alert_ui.cursor.row = pos,
+                Some(_) => {}
                 // It resolved (or was dropped): back to the top, the most urgent alert.
                 None if state != AlertState::Resolved && !active() => {
                     self.alert_ui.cursor.row = 0;
