@@ -11,6 +11,7 @@ pub mod get;
 pub mod keys;
 pub mod limits;
 pub mod logging;
+pub mod logs;
 pub mod model;
 pub mod theme;
 pub mod tui;

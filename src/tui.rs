@@ -13,6 +13,7 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::app::{Action, App, Effect, Redraw};
@@ -79,6 +80,7 @@ pub async fn run<B: Backend>(
     let mut last_data_frame: Option<Instant> = None;
     let mut data_pending = false;
     let mut woken_for: Option<Instant> = None;
+    let mut signals = QuitSignals::new()?;
     app.set_clock(Instant::now(), unix_ms());
     // The first size is known before any resize event: help scrolling needs it.
     if let Ok(size) = terminal.size() {
@@ -88,6 +90,7 @@ pub async fn run<B: Backend>(
         });
     }
     draw(terminal, app)?;
+    debug_panic_hook();
 
     while !app.should_quit {
         let frame_due = last_data_frame.map_or_else(Instant::now, |t| t + options.refresh_interval);
@@ -127,6 +130,10 @@ pub async fn run<B: Backend>(
                 app.set_clock(Instant::now(), unix_ms());
                 app.update(Action::Tick);
                 woken_for = alert_due;
+            }
+            name = signals.recv() => {
+                tracing::info!(signal = name, "quitting on a signal");
+                app.should_quit = true;
             }
         }
         for effect in app.take_effects() {
@@ -173,6 +180,43 @@ fn write_export(dir: &std::path::Path, name: &str, markdown: &str) -> Result<Pat
     let path = dir.join(name);
     std::fs::write(&path, markdown).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// SIGTERM, SIGHUP (the SSH link went away) and SIGINT end the loop like `q`, so the
+/// terminal is restored and the agents' streams close cleanly.
+struct QuitSignals {
+    term: Signal,
+    hup: Signal,
+    int: Signal,
+}
+
+impl QuitSignals {
+    fn new() -> Result<Self> {
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).wrap_err_with(|| format!("cannot listen for {name}"))
+        };
+        Ok(Self {
+            term: listen(SignalKind::terminate(), "SIGTERM")?,
+            hup: listen(SignalKind::hangup(), "SIGHUP")?,
+            int: listen(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Debug builds panic on purpose after the first frame when `FLEETDECK_DEBUG_PANIC` is
+/// set, so the end-to-end tests can prove a panic restores the terminal.
+fn debug_panic_hook() {
+    if cfg!(debug_assertions) && std::env::var_os("FLEETDECK_DEBUG_PANIC").is_some() {
+        panic!("FLEETDECK_DEBUG_PANIC is set: panicking on purpose");
+    }
 }
 
 fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {

@@ -68,3 +68,45 @@ fn demo_shows_the_fleet_moves_the_selection_and_quits_cleanly() {
         .expect("the console writes its log into the state dir");
     assert!(log.contains("console stopped"), "log:\n{log}");
 }
+
+#[test]
+fn sigterm_quits_cleanly_and_restores_the_terminal() {
+    let tmux = Tmux::start(&[BIN, "demo", "--nodes", "2", "--seed", "3"], 120, 40);
+    tmux.wait_for("the console", Duration::from_secs(30), |s| {
+        s.contains("Containers")
+    });
+    let pid = tmux.pane_pid();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(status.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+    assert_eq!(
+        tmux.exit_status(Duration::from_secs(10)),
+        Some(0),
+        "exit status after SIGTERM"
+    );
+    let after = tmux.screen();
+    assert!(!after.contains("Containers"), "terminal restored:\n{after}");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_reports() {
+    let tmux = Tmux::start_with_env(
+        &[BIN, "demo", "--nodes", "1"],
+        &[
+            ("FLEETDECK_DEBUG_PANIC", "1"),
+            ("RUST_BACKTRACE", "0"),
+            ("RUST_LIB_BACKTRACE", "0"),
+        ],
+        120,
+        40,
+    );
+    let status = tmux.exit_status(Duration::from_secs(30));
+    assert_eq!(status, Some(101), "a panic exits with Rust's panic status");
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("panicking on purpose"),
+        "the report is readable:\n{screen}"
+    );
+    assert!(!screen.contains("Containers"), "the TUI is gone:\n{screen}");
+}

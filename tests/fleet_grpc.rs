@@ -24,6 +24,7 @@ use tonic::{Request, Response, Status};
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
 type ActStream = Pin<Box<dyn Stream<Item = Result<pb::ActProgress, Status>> + Send>>;
+type LogsStream = Pin<Box<dyn Stream<Item = Result<pb::LogChunk, Status>> + Send>>;
 
 /// Upper bound for anything that should happen "at once" or "by itself"; generous because
 /// the test machine is shared.
@@ -40,6 +41,7 @@ struct Scripted {
 impl pb::agent_server::Agent for Scripted {
     type WatchStream = EventStream;
     type ActStream = ActStream;
+    type LogsStream = LogsStream;
 
     async fn watch(
         &self,
@@ -67,6 +69,13 @@ impl pb::agent_server::Agent for Scripted {
         &self,
         _request: Request<pb::GetInfoRequest>,
     ) -> Result<Response<pb::NodeInfo>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn logs(
+        &self,
+        _request: Request<pb::LogsRequest>,
+    ) -> Result<Response<LogsStream>, Status> {
         Err(Status::unimplemented("scripted server"))
     }
 }

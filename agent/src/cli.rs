@@ -11,7 +11,7 @@ use clap::{Parser, ValueEnum};
 use crate::config::{AgentConfig, DEFAULT_SIM_CONTAINERS};
 use crate::fleet::{bind_fleet, raise_fd_limit, spawn_fleet};
 use crate::model::NodeMode;
-use crate::runtime::RuntimeKind;
+use crate::runtime::{DockerConfig, RuntimeKind, StatsSource};
 use crate::server::{RunningAgent, bind, spawn};
 use crate::{AgentError, host};
 
@@ -76,6 +76,24 @@ pub struct Cli {
     /// --fleet, one subfolder per node.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Docker: only containers carrying this label belong to this node (several agents can
+    /// share one engine, each with its own set).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub scope_label: Option<(String, String)>,
+    /// Docker: where container CPU, memory, network and disk figures come from.
+    #[arg(long, value_enum, default_value_t = StatsArg::Auto)]
+    pub docker_stats: StatsArg,
+}
+
+/// Source of docker container figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsArg {
+    /// cgroup files where readable, the engine's stats API for the rest.
+    Auto,
+    /// cgroup files only.
+    Cgroup,
+    /// The engine's stats API only (costlier with many containers).
+    Api,
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
@@ -108,8 +126,13 @@ impl Cli {
     pub fn config(&self) -> Result<AgentConfig, AgentError> {
         let runtime = match self.runtime {
             RuntimeArg::Sim => RuntimeKind::Sim,
-            RuntimeArg::Docker => return Err(AgentError::RuntimeUnavailable("docker")),
+            RuntimeArg::Docker => RuntimeKind::Docker,
         };
+        if runtime == RuntimeKind::Docker && self.fleet.is_some() {
+            return Err(AgentError::Config(
+                "--fleet runs simulated nodes; use it with --runtime sim".into(),
+            ));
+        }
         let node_id = match &self.node_id {
             Some(id) => id.clone(),
             None => host::hostname().unwrap_or_else(|| "node".to_owned()),
@@ -133,6 +156,15 @@ impl Cli {
             },
             labels: self.labels.iter().cloned().collect::<BTreeMap<_, _>>(),
             state_dir: self.state_dir.clone(),
+            docker: DockerConfig {
+                scope: self.scope_label.clone(),
+                stats: match self.docker_stats {
+                    StatsArg::Auto => StatsSource::Auto,
+                    StatsArg::Cgroup => StatsSource::Cgroup,
+                    StatsArg::Api => StatsSource::Api,
+                },
+                ..DockerConfig::default()
+            },
             ..AgentConfig::default()
         };
         config.validate()?;
@@ -148,6 +180,9 @@ pub fn advice(err: &AgentError) -> &'static str {
         }
         AgentError::Bind { .. } => "; check the --listen address",
         AgentError::RuntimeUnavailable(_) => "; use --runtime sim",
+        AgentError::Runtime(crate::runtime::RuntimeError::Unavailable(_)) => {
+            "; start the Docker engine, point DOCKER_HOST at it, or use --runtime sim"
+        }
         AgentError::Audit(_) => "; pass a writable --state-dir",
         AgentError::Config(_) | AgentError::Runtime(_) | AgentError::Host(_) => "",
     }
@@ -275,8 +310,14 @@ mod tests {
         assert!(parse(&["--label", "novalue"]).is_err());
         assert!(parse(&["--sample-interval-ms", "0"]).is_err());
         assert!(parse(&["--mode", "maintenance"]).is_err());
-        let docker = parse(&[]).unwrap().config().unwrap_err();
-        assert!(matches!(docker, AgentError::RuntimeUnavailable("docker")));
+        let fleet = parse(&["--fleet", "2"]).unwrap().config().unwrap_err();
+        assert!(fleet.to_string().contains("--runtime sim"), "{fleet}");
+        assert!(parse(&["--scope-label", "nokey"]).is_err());
+        let scoped = parse(&["--scope-label", "team=a", "--docker-stats", "api"]).unwrap();
+        let c = scoped.config().unwrap();
+        assert_eq!(c.runtime, RuntimeKind::Docker);
+        assert_eq!(c.docker.scope, Some(("team".into(), "a".into())));
+        assert_eq!(c.docker.stats, StatsSource::Api);
     }
 
     #[test]

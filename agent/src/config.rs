@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::AgentError;
 use crate::model::NodeMode;
-use crate::runtime::RuntimeKind;
+use crate::runtime::{DockerConfig, RuntimeKind};
 
 /// Default time between samples.
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -44,6 +44,8 @@ pub struct AgentConfig {
     pub event_buffer: usize,
     /// Messages queued per Watch stream towards tonic.
     pub stream_buffer: usize,
+    /// Docker: engine address, label scope, stats source (its interval is `sample_interval`).
+    pub docker: DockerConfig,
 }
 
 impl Default for AgentConfig {
@@ -61,6 +63,7 @@ impl Default for AgentConfig {
             state_dir: None,
             event_buffer: 32,
             stream_buffer: 8,
+            docker: DockerConfig::default(),
         }
     }
 }

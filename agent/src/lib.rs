@@ -26,6 +26,7 @@ pub mod fleet;
 pub mod health;
 pub mod host;
 pub mod hub;
+pub mod logs;
 pub mod model;
 pub mod runtime;
 pub mod server;

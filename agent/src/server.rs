@@ -27,7 +27,7 @@ use crate::health::Checker;
 use crate::host::{self, HostProbe};
 use crate::hub::{self, HostSource, Hub};
 use crate::model::{NodeInfo, NodeStatus};
-use crate::runtime::{Runtime, RuntimeKind, SimConfig, SimRuntime};
+use crate::runtime::{DockerConfig, DockerRuntime, Runtime, RuntimeKind, SimConfig, SimRuntime};
 use crate::service::AgentService;
 
 /// HTTP/2 keepalive ping interval: a vanished client is noticed within seconds.
@@ -86,7 +86,7 @@ impl std::fmt::Debug for RunningAgent {
     }
 }
 
-fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentError> {
+async fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentError> {
     match config.runtime {
         RuntimeKind::Sim => Ok(Arc::new(SimRuntime::new(SimConfig {
             node_id: config.node_id.clone(),
@@ -96,7 +96,13 @@ fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentError> {
             start_unix_ms: host::now_unix_ms(),
             faults: config.sim_faults,
         }))),
-        RuntimeKind::Docker => Err(AgentError::RuntimeUnavailable("docker")),
+        RuntimeKind::Docker => {
+            let docker = DockerConfig {
+                sample_interval: config.sample_interval,
+                ..config.docker.clone()
+            };
+            Ok(Arc::new(DockerRuntime::connect(docker).await?))
+        }
     }
 }
 
@@ -107,7 +113,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         addr: SocketAddr::from(([0, 0, 0, 0], 0)),
         error,
     })?;
-    let runtime = make_runtime(&config)?;
+    let runtime = make_runtime(&config).await?;
     runtime.ping().await?;
     let audit = AuditLog::open(&config.resolved_state_dir())?;
 
@@ -154,7 +160,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let (cut_connections, cut) = cancel::channel();
     let sampler = tokio::spawn(hub::run_sampler(
         hub.clone(),
-        runtime,
+        Arc::clone(&runtime),
         host_source,
         checker,
         config.sample_interval,
@@ -166,7 +172,8 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         streams_cancel,
         config.heartbeat_interval,
         config.stream_buffer,
-    );
+    )
+    .with_runtime(Arc::clone(&runtime));
     let (graceful, graceful_rx) = oneshot::channel::<()>();
     let incoming = TcpListenerStream::new(listener).map(move |conn| {
         conn.map(|stream| {

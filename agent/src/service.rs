@@ -1,4 +1,4 @@
-//! The tonic `Agent` service: Watch, Act, GetInfo.
+//! The tonic `Agent` service: Watch, Act, GetInfo, Logs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +10,8 @@ use crate::actions::{ActStream, Actions};
 use crate::cancel::Cancel;
 use crate::convert;
 use crate::hub::Hub;
+use crate::logs::{self, LogQuery, LogsStream};
+use crate::runtime::{Runtime, RuntimeError};
 use crate::stream::{self, WatchStream};
 
 /// One node's gRPC service.
@@ -19,6 +21,7 @@ pub struct AgentService {
     cancel: Cancel,
     heartbeat: Duration,
     stream_buffer: usize,
+    runtime: Option<Arc<dyn Runtime>>,
 }
 
 impl AgentService {
@@ -36,7 +39,14 @@ impl AgentService {
             cancel,
             heartbeat,
             stream_buffer,
+            runtime: None,
         }
+    }
+
+    /// Serves container logs from `runtime`; without it Logs answers "unimplemented".
+    pub fn with_runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = Some(runtime);
+        self
     }
 }
 
@@ -44,6 +54,7 @@ impl AgentService {
 impl pb::agent_server::Agent for AgentService {
     type WatchStream = WatchStream;
     type ActStream = ActStream;
+    type LogsStream = LogsStream;
 
     async fn watch(
         &self,
@@ -76,6 +87,42 @@ impl pb::agent_server::Agent for AgentService {
         Ok(Response::new(
             self.actions.start(request.into_inner(), peer),
         ))
+    }
+
+    async fn logs(
+        &self,
+        request: Request<pb::LogsRequest>,
+    ) -> Result<Response<Self::LogsStream>, Status> {
+        if self.cancel.is_cancelled() {
+            return Err(Status::unavailable("agent is shutting down"));
+        }
+        let Some(runtime) = &self.runtime else {
+            return Err(Status::unimplemented("this agent serves no logs"));
+        };
+        let req = request.into_inner();
+        if req.tail > logs::MAX_TAIL_LINES {
+            return Err(Status::invalid_argument(format!(
+                "tail {} is more than the {} lines allowed",
+                req.tail,
+                logs::MAX_TAIL_LINES
+            )));
+        }
+        // Only containers this node shows (its label scope) can be read.
+        let c = self
+            .hub
+            .find(&req.container)
+            .map_err(|e| Status::not_found(e.message))?;
+        let query = LogQuery {
+            tail: req.tail,
+            follow: req.follow,
+            since_unix_ms: req.since_unix_ms,
+        };
+        let lines = runtime.logs(&c.spec.id, query).await.map_err(|e| match e {
+            RuntimeError::NotFound(_) => Status::not_found(e.to_string()),
+            RuntimeError::Unavailable(_) => Status::unavailable(e.to_string()),
+            _ => Status::internal(e.to_string()),
+        })?;
+        Ok(Response::new(logs::serve(lines, self.cancel.clone())))
     }
 
     async fn get_info(

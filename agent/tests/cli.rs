@@ -63,10 +63,26 @@ fn busy_port() {
 }
 
 #[test]
-fn docker_runtime_not_built() {
-    let err = one_line_error(&run(&["--runtime", "docker", "--listen", "127.0.0.1:0"]));
+fn docker_without_engine_names_the_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("no-docker.sock");
+    let host = format!("unix://{}", socket.display());
+    let out = Command::new(BIN)
+        .args(["--runtime", "docker", "--listen", "127.0.0.1:0"])
+        .env("DOCKER_HOST", &host)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = one_line_error(&out);
     assert!(
-        err.contains("docker runtime is not available in this build"),
+        err.contains(&format!(
+            "cannot reach the Docker engine at {host}: no socket there"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("point DOCKER_HOST at it, or use --runtime sim"),
         "{err}"
     );
 }

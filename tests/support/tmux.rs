@@ -17,6 +17,11 @@ impl Tmux {
     /// config, state and data dirs pointed into a fresh temporary folder. When the program
     /// exits, its status is written to `<dir>/exit` and the pane stays for inspection.
     pub fn start(args: &[&str], width: u16, height: u16) -> Self {
+        Self::start_with_env(args, &[], width, height)
+    }
+
+    /// Like `start`, with extra environment variables for the program.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)], width: u16, height: u16) -> Self {
         assert!(
             Command::new("tmux")
                 .arg("-V")
@@ -26,7 +31,14 @@ impl Tmux {
         );
         let dir = tempfile::tempdir().expect("temp dir");
         let name = format!("fleetdeck-e2e-{}-{}", std::process::id(), unique());
-        let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+        let mut quoted: Vec<String> = env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", shell_quote(v)))
+            .collect();
+        if !quoted.is_empty() {
+            quoted.insert(0, "env".to_string());
+        }
+        quoted.extend(args.iter().map(|a| shell_quote(a)));
         let d = dir.path().display();
         let script = format!(
             "export HOME={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data TERM=xterm-256color; {cmd}; echo $? > {d}/exit; sleep 600",
@@ -97,6 +109,26 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(100));
         }
         None
+    }
+
+    /// PID of the program in the pane (the shell `exec`s nothing, so this is its child).
+    pub fn pane_pid(&self) -> u32 {
+        let out = Command::new("tmux")
+            .args(["display", "-p", "-t", &self.name, "#{pane_pid}"])
+            .output()
+            .expect("tmux display");
+        let shell: u32 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("pane pid");
+        // The pane runs `sh -c '...; echo $? > exit; sleep'`: the program is the shell's child.
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .expect("read the shell's children");
+        children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a child process")
     }
 
     /// The temporary home of this session.

@@ -1,16 +1,27 @@
-//! Container runtimes behind one trait: `sim` now, `docker` (bollard) next.
+//! Container runtimes behind one trait: `sim` (simulated nodes) and `docker` (a real
+//! Docker Engine through bollard).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
+use crate::logs::{LineStream, LogQuery};
 use crate::model::{ContainerSample, ContainerVerb, HostSample, SimFaultKind};
 
+pub mod cgroup;
+pub mod counters;
+pub mod docker;
+mod docker_convert;
+mod docker_events;
+mod docker_logs;
+mod docker_stats;
 pub mod sim;
 mod sim_host;
 mod sim_load;
+mod sim_logs;
 
+pub use docker::{DockerConfig, DockerRuntime, StatsSource};
 pub use sim::{SimConfig, SimRuntime};
 
 /// Which runtime backend an agent uses.
@@ -19,7 +30,7 @@ pub enum RuntimeKind {
     /// Simulated node (demos, tests, scale runs).
     #[default]
     Sim,
-    /// Docker Engine API (not available in this build yet).
+    /// Docker Engine API.
     Docker,
 }
 
@@ -115,5 +126,11 @@ pub trait Runtime: Send + Sync + 'static {
             "faults can only be injected on sim nodes; this node runs the {} runtime",
             self.kind().name()
         )))
+    }
+
+    /// Log lines of the container with runtime id `id`.
+    async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {
+        let _ = (id, query);
+        Err(RuntimeError::Failed("this runtime keeps no logs".into()))
     }
 }

@@ -12,7 +12,9 @@ use tokio::sync::Notify;
 
 use super::sim_host::SimHost;
 use super::sim_load::{FaultKind, SimContainer, UNTIL_CLEARED, populate};
+use super::sim_logs::{self, Clock, LogSubject};
 use super::{NodeOverrides, Runtime, RuntimeError, RuntimeKind};
+use crate::logs::{LineStream, LogQuery};
 use crate::model::{ContainerSample, ContainerVerb, HostSample, SimFaultKind};
 
 /// Mean simulated seconds between two faults on one node.
@@ -52,7 +54,7 @@ struct SimState {
 /// A simulated node.
 pub struct SimRuntime {
     config: SimConfig,
-    state: Mutex<SimState>,
+    state: Arc<Mutex<SimState>>,
     changes: Arc<Notify>,
 }
 
@@ -86,7 +88,7 @@ impl SimRuntime {
         );
         Self {
             config,
-            state: Mutex::new(state),
+            state: Arc::new(Mutex::new(state)),
             changes: Arc::default(),
         }
     }
@@ -256,6 +258,37 @@ impl Runtime for SimRuntime {
         };
         self.changes.notify_one();
         Ok(message)
+    }
+
+    async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {
+        let state = Arc::clone(&self.state);
+        let (start, step_ms) = (
+            self.config.start_unix_ms,
+            self.config.step.as_millis() as u64,
+        );
+        let wanted = id.to_owned();
+        let look = move || {
+            let s = state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let c = s.containers.iter().find(|c| c.spec.id == wanted)?;
+            let who = LogSubject {
+                id: c.spec.id.clone(),
+                service: c.spec.service.clone(),
+                up: c.status.state.is_up(),
+                faulty: c.fault.is_some(),
+            };
+            let clock = Clock {
+                step: s.step,
+                step_ms,
+                start_unix_ms: start,
+            };
+            Some((who, clock))
+        };
+        if look().is_none() {
+            return Err(RuntimeError::NotFound(id.to_owned()));
+        }
+        Ok(sim_logs::stream(self.config.seed, query, look))
     }
 }
 

@@ -1,0 +1,580 @@
+//! The docker runtime: a real Docker Engine through its API (bollard), honouring DOCKER_HOST.
+//!
+//! Each pass lists the containers (one request), inspects only those that are new or that an
+//! engine event or a changed list entry marked, and reads resource counters from the
+//! containers' cgroup files (the engine's stats API where those cannot be read). Engine
+//! events wake the sampler at once, so a container that dies reaches watchers in the time
+//! of one list and one inspect, not at the next tick.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::errors::Error as ApiError;
+use bollard::models::ContainerSummary;
+use bollard::query_parameters::{
+    ListContainersOptions, RemoveContainerOptions, RestartContainerOptions, StopContainerOptions,
+};
+use futures::StreamExt;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::cgroup::{self, CgroupPaths};
+use super::counters::{self, Reading};
+use super::docker_convert as conv;
+use super::{Runtime, RuntimeError, RuntimeKind, docker_events, docker_logs, docker_stats};
+use crate::logs::{LineStream, LogQuery};
+use crate::model::{
+    ContainerSample, ContainerSpec, ContainerState, ContainerStats, ContainerStatus, ContainerVerb,
+    HealthState,
+};
+
+/// Longest wait for one engine request of a sampling pass: a hung engine turns the runtime
+/// check red instead of stalling the sampler.
+const API_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for an action's request (a stop waits for the container's grace period).
+const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
+/// Seconds a stopping container gets between SIGTERM and SIGKILL.
+const STOP_GRACE_SECS: i32 = 10;
+/// Inspect requests in flight at once.
+const INSPECT_CONCURRENCY: usize = 8;
+/// Stats API requests in flight at once (the fallback source).
+const STATS_CONCURRENCY: usize = 8;
+
+/// The engine's usual socket, used when neither the config nor DOCKER_HOST names one.
+pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// Where resource figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatsSource {
+    /// cgroup files where readable, the stats API for the rest.
+    #[default]
+    Auto,
+    /// cgroup files only (containers whose files cannot be read show no figures).
+    Cgroup,
+    /// The engine's stats API only.
+    Api,
+}
+
+/// How to reach and read the engine.
+#[derive(Debug, Clone, Default)]
+pub struct DockerConfig {
+    /// Engine address (`unix://...`, `tcp://...`); `None` = DOCKER_HOST or the default socket.
+    pub host: Option<String>,
+    /// Only containers carrying this label (key, value) belong to this node.
+    pub scope: Option<(String, String)>,
+    /// The sampler's interval: figures are refreshed at most about this often.
+    pub sample_interval: Duration,
+    /// Where resource figures come from.
+    pub stats: StatsSource,
+}
+
+/// Containers the sampler must inspect again, marked by events and actions.
+#[derive(Debug, Default)]
+pub(super) struct Dirty {
+    ids: HashSet<String>,
+    all: bool,
+}
+
+/// What the event watcher and the runtime share.
+pub(super) struct Shared {
+    dirty: Mutex<Dirty>,
+    changes: Arc<Notify>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Dirty> {
+        // A set of ids stays usable whatever panicked while holding it.
+        self.dirty
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Marks one container for a fresh inspect and wakes the sampler.
+    pub(super) fn touch(&self, id: &str) {
+        self.lock().ids.insert(id.to_owned());
+        self.changes.notify_one();
+    }
+
+    /// Marks every container (after a gap in the events) and wakes the sampler.
+    pub(super) fn touch_all(&self) {
+        self.lock().all = true;
+        self.changes.notify_one();
+    }
+
+    fn take(&self) -> Dirty {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+/// What the runtime knows about one container between passes.
+struct Entry {
+    spec: Arc<ContainerSpec>,
+    status: ContainerStatus,
+    /// State and health as the list showed them at the last inspect.
+    list_state: ContainerState,
+    list_health: HealthState,
+    pid: Option<u32>,
+    memory_limit: u64,
+    cgroup: Option<CgroupPaths>,
+    reading: Option<Reading>,
+    stats: ContainerStats,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<String, Entry>,
+    last_stats: Option<Instant>,
+    warned_cgroup: bool,
+}
+
+/// A Docker Engine.
+pub struct DockerRuntime {
+    docker: Docker,
+    endpoint: String,
+    config: DockerConfig,
+    shared: Arc<Shared>,
+    cache: tokio::sync::Mutex<Cache>,
+    events: JoinHandle<()>,
+}
+
+impl Drop for DockerRuntime {
+    fn drop(&mut self) {
+        self.events.abort();
+    }
+}
+
+/// The engine address `config` and the environment name.
+pub fn endpoint(config: &DockerConfig) -> String {
+    config
+        .host
+        .clone()
+        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| DEFAULT_HOST.to_owned())
+}
+
+/// Why the engine at `endpoint` did not answer, in words a user can act on.
+pub fn describe_unreachable(endpoint: &str, e: &ApiError) -> String {
+    if let Some(path) = endpoint.strip_prefix("unix://") {
+        // The socket itself says more than the HTTP client's wrapped error.
+        if let Err(io) = std::os::unix::net::UnixStream::connect(path) {
+            let why = match io.kind() {
+                std::io::ErrorKind::NotFound => "no socket there".to_owned(),
+                std::io::ErrorKind::PermissionDenied => {
+                    "permission denied (run as root or join the docker group)".to_owned()
+                }
+                std::io::ErrorKind::ConnectionRefused => "nothing is listening".to_owned(),
+                _ => io.to_string(),
+            };
+            return format!("cannot reach the Docker engine at {endpoint}: {why}");
+        }
+    }
+    format!("cannot reach the Docker engine at {endpoint}: {e}")
+}
+
+fn is_connection(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::HyperLegacyError { .. }
+            | ApiError::IOError { .. }
+            | ApiError::RequestTimeoutError
+            | ApiError::SocketNotFoundError(_)
+    )
+}
+
+fn status_code(e: &ApiError) -> Option<u16> {
+    match e {
+        ApiError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+impl DockerRuntime {
+    /// Connects to the engine and agrees on an API version; fails with one line naming the
+    /// address tried when nothing answers there.
+    pub async fn connect(config: DockerConfig) -> Result<Self, RuntimeError> {
+        let endpoint = endpoint(&config);
+        let docker = Docker::connect_with_host(&endpoint)
+            .map_err(|e| match e {
+                ApiError::SocketNotFoundError(_) => {
+                    RuntimeError::Unavailable(describe_unreachable(&endpoint, &e))
+                }
+                _ => RuntimeError::Unavailable(format!("cannot use {endpoint}: {e}")),
+            })?
+            .with_timeout(ACTION_TIMEOUT);
+        let docker = match tokio::time::timeout(API_TIMEOUT, docker.negotiate_version()).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => {
+                return Err(RuntimeError::Unavailable(describe_unreachable(
+                    &endpoint, &e,
+                )));
+            }
+            Err(_) => {
+                return Err(RuntimeError::Unavailable(format!(
+                    "the Docker engine at {endpoint} did not answer within {} s",
+                    API_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        let shared = Arc::new(Shared {
+            dirty: Mutex::default(),
+            changes: Arc::default(),
+        });
+        let events = tokio::spawn(docker_events::watch(
+            docker.clone(),
+            Arc::clone(&shared),
+            config.scope.clone(),
+        ));
+        tracing::info!(endpoint, "connected to the Docker engine");
+        Ok(Self {
+            docker,
+            endpoint,
+            config,
+            shared,
+            cache: tokio::sync::Mutex::default(),
+            events,
+        })
+    }
+
+    /// The engine address in use.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn unreachable(&self, e: &ApiError) -> RuntimeError {
+        RuntimeError::Unavailable(describe_unreachable(&self.endpoint, e))
+    }
+
+    fn api_error(&self, id: &str, e: ApiError) -> RuntimeError {
+        match (status_code(&e), &e) {
+            (Some(404), _) => RuntimeError::NotFound(id.to_owned()),
+            (Some(409), ApiError::DockerResponseServerError { message, .. }) => {
+                RuntimeError::Conflict(message.clone())
+            }
+            (_, ApiError::DockerResponseServerError { message, .. }) => {
+                RuntimeError::Failed(message.clone())
+            }
+            _ if is_connection(&e) => self.unreachable(&e),
+            _ => RuntimeError::Failed(e.to_string()),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<ContainerSummary>, RuntimeError> {
+        let filters = self
+            .config
+            .scope
+            .as_ref()
+            .map(|(k, v)| HashMap::from([("label".to_owned(), vec![format!("{k}={v}")])]));
+        let options = ListContainersOptions {
+            all: true,
+            filters,
+            ..Default::default()
+        };
+        match tokio::time::timeout(API_TIMEOUT, self.docker.list_containers(Some(options))).await {
+            Ok(Ok(list)) => Ok(list),
+            Ok(Err(e)) => Err(self.unreachable(&e)),
+            Err(_) => Err(RuntimeError::Unavailable(format!(
+                "the Docker engine at {} did not list containers within {} s",
+                self.endpoint,
+                API_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    /// Inspects the listed containers that need it and brings the cache up to date.
+    async fn refresh_entries(&self, cache: &mut Cache, list: &[ContainerSummary]) {
+        let dirty = self.shared.take();
+        let need: Vec<ContainerSummary> = list
+            .iter()
+            .filter(|s| {
+                let Some(id) = s.id.as_deref() else {
+                    return false;
+                };
+                match cache.entries.get(id) {
+                    None => true,
+                    Some(e) => {
+                        dirty.all
+                            || dirty.ids.contains(id)
+                            || e.list_state != conv::summary_state(s.state.as_ref())
+                            || e.list_health
+                                != conv::summary_health(s.status.as_deref().unwrap_or(""))
+                    }
+                }
+            })
+            .cloned()
+            .collect();
+        let docker = self.docker.clone();
+        let inspected: Vec<_> = futures::stream::iter(need)
+            .map(move |s| {
+                let docker = docker.clone();
+                async move {
+                    let id = s.id.clone().unwrap_or_default();
+                    let got =
+                        tokio::time::timeout(API_TIMEOUT, docker.inspect_container(&id, None))
+                            .await;
+                    (s, got)
+                }
+            })
+            .buffer_unordered(INSPECT_CONCURRENCY)
+            .collect()
+            .await;
+        for (summary, got) in inspected {
+            let id = summary.id.clone().unwrap_or_default();
+            let i = match got {
+                Ok(Ok(i)) => i,
+                Ok(Err(e)) if status_code(&e) == Some(404) => {
+                    // Removed between the list and the inspect: the next list drops it.
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(id, "inspect failed: {e}");
+                    self.shared.lock().ids.insert(id);
+                    continue;
+                }
+                Err(_) => {
+                    self.shared.lock().ids.insert(id);
+                    continue;
+                }
+            };
+            let summary = &summary;
+            let spec = conv::spec(&i, summary);
+            let status = conv::status(&i);
+            let pid = conv::pid(&i).filter(|_| status.state.is_up());
+            let list_state = conv::summary_state(summary.state.as_ref());
+            let list_health = conv::summary_health(summary.status.as_deref().unwrap_or(""));
+            let memory_limit = conv::memory_limit(&i);
+            match cache.entries.get_mut(&id) {
+                Some(e) => {
+                    if *e.spec != spec {
+                        e.spec = Arc::new(spec);
+                    }
+                    if e.pid != pid {
+                        // A new run: new cgroup, counters start again.
+                        e.pid = pid;
+                        e.cgroup = pid.and_then(|p| locate_cgroup(p, &id));
+                        e.reading = None;
+                        e.stats = ContainerStats::default();
+                    }
+                    e.status = status;
+                    e.list_state = list_state;
+                    e.list_health = list_health;
+                    e.memory_limit = memory_limit;
+                }
+                None => {
+                    let entry = Entry {
+                        spec: Arc::new(spec),
+                        status,
+                        list_state,
+                        list_health,
+                        pid,
+                        memory_limit,
+                        cgroup: pid.and_then(|p| locate_cgroup(p, &id)),
+                        reading: None,
+                        stats: ContainerStats::default(),
+                    };
+                    cache.entries.insert(id, entry);
+                }
+            }
+        }
+        let listed: HashSet<&str> = list.iter().filter_map(|s| s.id.as_deref()).collect();
+        cache.entries.retain(|id, _| listed.contains(id.as_str()));
+    }
+
+    /// Reads fresh counters for every running container and turns them into figures.
+    async fn refresh_stats(&self, cache: &mut Cache) {
+        let now = Instant::now();
+        let source = self.config.stats;
+        let mut from_files: Vec<(String, CgroupPaths, u32)> = Vec::new();
+        let mut from_api: Vec<String> = Vec::new();
+        for (id, e) in &mut cache.entries {
+            let Some(pid) = e.pid else {
+                e.reading = None;
+                e.stats = ContainerStats {
+                    memory_limit_bytes: e.memory_limit,
+                    ..ContainerStats::default()
+                };
+                continue;
+            };
+            match (&e.cgroup, source) {
+                (Some(paths), StatsSource::Auto | StatsSource::Cgroup) => {
+                    from_files.push((id.clone(), paths.clone(), pid));
+                }
+                (None, StatsSource::Cgroup) => {}
+                _ => from_api.push(id.clone()),
+            }
+        }
+        let read = tokio::task::spawn_blocking(move || {
+            from_files
+                .into_iter()
+                .map(|(id, paths, pid)| (id, cgroup::read(&paths, pid)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        let mut fresh = Vec::with_capacity(cache.entries.len());
+        for (id, r) in read {
+            match r {
+                Ok(c) => fresh.push((id, c)),
+                Err(err) => {
+                    if !cache.warned_cgroup {
+                        tracing::warn!(id, "cannot read cgroup files ({err}); using the stats API");
+                        cache.warned_cgroup = true;
+                    }
+                    if source == StatsSource::Auto {
+                        if let Some(e) = cache.entries.get_mut(&id) {
+                            e.cgroup = None;
+                        }
+                        from_api.push(id);
+                    }
+                }
+            }
+        }
+        let docker = self.docker.clone();
+        let api: Vec<_> = futures::stream::iter(from_api)
+            .map(move |id| {
+                let docker = docker.clone();
+                async move {
+                    let got =
+                        tokio::time::timeout(API_TIMEOUT, docker_stats::read(&docker, &id)).await;
+                    (id, got)
+                }
+            })
+            .buffer_unordered(STATS_CONCURRENCY)
+            .collect()
+            .await;
+        for (id, got) in api {
+            if let Ok(Ok(Some(c))) = got {
+                fresh.push((id, c));
+            }
+        }
+        for (id, c) in fresh {
+            let Some(e) = cache.entries.get_mut(&id) else {
+                continue;
+            };
+            let reading = Reading {
+                counters: c,
+                at: now,
+            };
+            let mut stats = counters::stats(e.reading.as_ref(), &reading);
+            // The configured limit, not the host's memory the engine reports for none.
+            stats.memory_limit_bytes = e.memory_limit;
+            e.stats = stats;
+            e.reading = Some(reading);
+        }
+        cache.last_stats = Some(now);
+    }
+}
+
+/// The cgroup of a container's init process, when it is readable from here and really is
+/// that container's (an agent in its own pid namespace would find some other process).
+fn locate_cgroup(pid: u32, id: &str) -> Option<CgroupPaths> {
+    let paths = cgroup::locate(pid).ok()?;
+    let ours = match &paths {
+        CgroupPaths::V2(dir) => dir.to_string_lossy().contains(id),
+        CgroupPaths::V1 { cpuacct, .. } => cpuacct.to_string_lossy().contains(id),
+    };
+    ours.then_some(paths)
+}
+
+#[async_trait]
+impl Runtime for DockerRuntime {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::Docker
+    }
+
+    async fn containers(&self) -> Result<Vec<ContainerSample>, RuntimeError> {
+        let list = match self.list().await {
+            Ok(l) => l,
+            Err(e) => {
+                // Whatever happened while the engine was away, look again when it is back.
+                self.shared.lock().all = true;
+                return Err(e);
+            }
+        };
+        let mut cache = self.cache.lock().await;
+        self.refresh_entries(&mut cache, &list).await;
+        // Passes woken by events come between ticks: rates over a few milliseconds would be
+        // noise, so figures refresh only when about an interval has gone by.
+        let due = cache
+            .last_stats
+            .is_none_or(|t| t.elapsed() >= self.config.sample_interval / 2);
+        if due {
+            self.refresh_stats(&mut cache).await;
+        }
+        let mut out: Vec<ContainerSample> = cache
+            .entries
+            .values()
+            .map(|e| ContainerSample {
+                spec: Arc::clone(&e.spec),
+                status: e.status,
+                stats: e.stats,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            a.spec
+                .name
+                .cmp(&b.spec.name)
+                .then(a.spec.id.cmp(&b.spec.id))
+        });
+        Ok(out)
+    }
+
+    fn changes(&self) -> Option<Arc<Notify>> {
+        Some(Arc::clone(&self.shared.changes))
+    }
+
+    async fn ping(&self) -> Result<(), RuntimeError> {
+        match tokio::time::timeout(API_TIMEOUT, self.docker.ping()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(self.unreachable(&e)),
+            Err(_) => Err(RuntimeError::Unavailable(format!(
+                "the Docker engine at {} did not answer within {} s",
+                self.endpoint,
+                API_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    async fn act(&self, verb: ContainerVerb, id: &str) -> Result<(), RuntimeError> {
+        let d = &self.docker;
+        let grace = Some(STOP_GRACE_SECS);
+        let result = match verb {
+            ContainerVerb::Start => d.start_container(id, None).await,
+            ContainerVerb::Stop => {
+                let o = StopContainerOptions {
+                    t: grace,
+                    signal: None,
+                };
+                d.stop_container(id, Some(o)).await
+            }
+            ContainerVerb::Restart => {
+                let o = RestartContainerOptions {
+                    t: grace,
+                    signal: None,
+                };
+                d.restart_container(id, Some(o)).await
+            }
+            ContainerVerb::Remove => {
+                let o = RemoveContainerOptions {
+                    force: false,
+                    v: false,
+                    link: false,
+                };
+                d.remove_container(id, Some(o)).await
+            }
+        };
+        self.shared.touch(id);
+        match result {
+            Ok(()) => Ok(()),
+            // 304: already in the asked-for state.
+            Err(e) if status_code(&e) == Some(304) => Ok(()),
+            Err(e) => Err(self.api_error(id, e)),
+        }
+    }
+
+    async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {
+        Ok(docker_logs::stream(&self.docker, id, query))
+    }
+}
