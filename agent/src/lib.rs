@@ -22,6 +22,7 @@ pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod drill;
 pub mod fleet;
 pub mod health;
 pub mod host;

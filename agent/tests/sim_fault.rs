@@ -260,3 +260,34 @@ async fn other_runtimes_refuse_faults_as_unsupported_and_audit_it() {
     assert!(text.contains("sim_fault.crash_loop"), "{text}");
     assert!(text.contains("unsupported"), "{text}");
 }
+
+#[tokio::test]
+async fn a_scheduled_fault_runs_on_time_through_the_audited_action_path() {
+    use fleetdeck_agent::drill::{self, FaultArg};
+    use fleetdeck_agent::model::SimFaultKind;
+    let (agent, dir) = start(quiet("f5")).await;
+    let (key, name) = pick(&agent, true).unwrap();
+    let fault = FaultArg {
+        kind: SimFaultKind::Unhealthy,
+        container: name.clone(),
+        after: Duration::from_millis(300),
+    };
+    let started = std::time::Instant::now();
+    let tasks = drill::schedule(&agent, &[fault]);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "not before its time"
+    );
+    let snap = agent.snapshot();
+    let c = snap.containers.iter().find(|c| c.key == key).unwrap();
+    assert_eq!(c.status.health, HealthState::Unhealthy);
+    let audit = audit_lines(&dir, "f5");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["action"], "sim_fault.unhealthy");
+    assert_eq!(audit[0]["caller"]["requested_by"], drill::REQUESTED_BY);
+    assert_eq!(audit[0]["outcome"]["result"], "done");
+    agent.shutdown().await;
+}
