@@ -257,6 +257,19 @@ fn from_a_firing_unreachable_alert_two_keys_open_its_failover() {
 }
 
 #[test]
+fn from_the_main_view_one_key_opens_the_top_alert_s_failover() {
+    let mut c = Console::with_incident(40);
+    assert_eq!(c.app.alert_ui.view, View::Main);
+    c.keys("x"); // the alert under the alert cursor: the critical unreachable one on top
+    assert_eq!(
+        c.app.alert_ui.proposal,
+        Some(Proposal::Failover {
+            node: "node-02".into()
+        })
+    );
+}
+
+#[test]
 fn a_lost_node_s_alerts_read_stale_and_dim_never_live() {
     let mut c = Console::with_incident(70);
     c.app.refresh();
