@@ -71,6 +71,8 @@ pub enum Redraw {
     None,
     /// Data changed: redraw at the next data frame (bounded rate, kind to SSH links).
     Data,
+    /// An alert fired or resolved: redraw soon, at a higher but still bounded rate.
+    Alert,
     /// The user did something: redraw now.
     Now,
 }
@@ -207,7 +209,7 @@ impl App {
         }
         if self.alerts.take_urgent() {
             // A firing or resolved alert is what the on-call engineer waits for.
-            self.request(Redraw::Now);
+            self.request(Redraw::Alert);
         } else if self.alerts.is_dirty() {
             self.request(Redraw::Data);
         }
