@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use super::proposal::{Proposal, propose};
 use super::rules::{Metric, Rule, Severity};
 use super::timeline::{EntryKind, Stamp, Timeline};
+use crate::model::Fleet;
 
+// Rule evaluation, in its own file to keep this one near its size budget.
 #[path = "book_eval.rs"]
 mod eval;
-use crate::model::Fleet;
 
 /// Slot used in the key of fleet-wide alerts.
 pub const FLEET_SLOT: usize = usize::MAX;
