@@ -344,6 +344,31 @@ fn help_scrolls_on_an_80x24_terminal() {
 }
 
 #[test]
+fn help_takes_two_columns_on_a_wide_short_terminal() {
+    let (mut app, _) = console();
+    app.update(Action::Resize {
+        width: 160,
+        height: 24,
+    });
+    press(&mut app, KeyCode::Char('?'));
+    let buf = render(&mut app, 160, 24);
+    insta::assert_snapshot!("help_160x24", text(&buf));
+    let screen = text(&buf);
+    for command in fleetdeck::keys::Command::ALL {
+        assert!(
+            screen.contains(command.describe()),
+            "{command:?} missing:\n{screen}"
+        );
+    }
+    assert!(!screen.contains(" of 23 ") && screen.contains("any key closes"));
+    press(&mut app, KeyCode::Char('j'));
+    assert!(
+        !app.show_help,
+        "nothing to scroll: j closes it like any key"
+    );
+}
+
+#[test]
 fn the_status_line_offers_the_alert_keys_when_the_alert_pane_has_focus() {
     let (mut app, _) = console();
     let table_hints = lines(&render(&mut app, 100, 30)).pop().unwrap_or_default();

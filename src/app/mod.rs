@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
-pub use help::{HELP_CHROME_ROWS, help_max_offset, help_visible_rows};
+pub use help::{
+    HELP_CHROME_ROWS, HELP_TWO_COLUMNS_MIN_WIDTH, HelpLayout, help_layout, help_max_offset,
+};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
@@ -107,7 +109,8 @@ pub struct App {
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
-    /// Terminal rows, from the last resize (0 = not told yet).
+    /// Terminal size, from the last resize (0 = not told yet).
+    screen_width: u16,
     screen_height: u16,
 }
 
@@ -143,6 +146,7 @@ impl App {
             alert_ui: AlertUi::default(),
             redraw: Redraw::Now,
             ages_visible: false,
+            screen_width: 0,
             screen_height: 0,
         };
         app.refresh();
@@ -174,7 +178,8 @@ impl App {
                     self.request(Redraw::Now);
                 }
             }
-            Action::Resize { height, .. } => {
+            Action::Resize { width, height } => {
+                self.screen_width = width;
                 self.screen_height = height;
                 self.request(Redraw::Now);
             }

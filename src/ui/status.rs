@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table};
 
 use super::format;
-use crate::app::{App, Focus, HELP_CHROME_ROWS, Input, help_visible_rows};
+use crate::app::{App, Focus, HELP_CHROME_ROWS, Input, help_layout};
 use crate::keys::Command;
 
 /// The hints the status line offers, most useful first (narrow terminals keep the first).
@@ -109,11 +109,17 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         .collect();
     let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let text_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    let width = (keys_width + text_width + 7).min(usize::from(area.width)) as u16;
-    let visible = help_visible_rows(area.height);
-    let height = (visible + HELP_CHROME_ROWS) as u16;
+    let layout = help_layout(area.width, area.height);
+    // One column: keys, 2 spaces, text, 1 space each side, borders, 1 spare.
+    let column_width = keys_width + text_width + 7;
+    let width = (column_width * layout.columns).min(usize::from(area.width)) as u16;
+    let height = (layout.rows + HELP_CHROME_ROWS).min(usize::from(area.height)) as u16;
     let total = rows.len();
-    let offset = app.help_offset.min(total.saturating_sub(visible));
+    let offset = if layout.scrolls() {
+        app.help_offset.min(total.saturating_sub(layout.rows))
+    } else {
+        0
+    };
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -124,8 +130,8 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         .border_type(BorderType::Rounded)
         .border_style(theme.border(true))
         .title(Span::styled(" Help — keys ", theme.title(true)));
-    let block = if visible < total {
-        let (first, last) = (offset + 1, offset + visible);
+    let block = if layout.scrolls() {
+        let (first, last) = (offset + 1, offset + layout.rows);
         block
             .title(
                 Line::from(Span::styled(
@@ -147,25 +153,28 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let inner = block.inner(popup);
     frame.render_widget(Clear, popup);
     frame.render_widget(block, popup);
-    let keys_width = u16::try_from(keys_width).unwrap_or(u16::MAX);
-    let table = Table::new(
-        rows.into_iter()
-            .skip(offset)
-            .take(visible)
-            .map(|(keys, text)| {
-                Row::new(vec![
-                    Span::styled(keys, theme.key_hint),
-                    Span::styled(text, theme.text),
-                ])
-            }),
-        [Constraint::Length(keys_width), Constraint::Fill(1)],
-    )
-    .column_spacing(2);
     let inner = Rect {
         x: inner.x + 1,
         y: inner.y + 1,
         width: inner.width.saturating_sub(2),
         height: inner.height.saturating_sub(1),
     };
-    frame.render_widget(table, inner);
+    let areas = Layout::horizontal(vec![Constraint::Fill(1); layout.columns])
+        .spacing(2)
+        .split(inner);
+    let keys_width = u16::try_from(keys_width).unwrap_or(u16::MAX);
+    let mut shown = rows.into_iter().skip(offset);
+    for column in areas.iter() {
+        let table = Table::new(
+            shown.by_ref().take(layout.rows).map(|(keys, text)| {
+                Row::new(vec![
+                    Span::styled(keys, theme.key_hint),
+                    Span::styled(text, theme.text),
+                ])
+            }),
+            [Constraint::Length(keys_width), Constraint::Fill(1)],
+        )
+        .column_spacing(2);
+        frame.render_widget(table, *column);
+    }
 }
