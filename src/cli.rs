@@ -40,6 +40,10 @@ pub struct GlobalArgs {
     /// Colour theme by name.
     #[arg(long, value_name = "NAME", global = true)]
     pub theme: Option<String>,
+    /// Show the fleet but change nothing (wall screens): actions are refused and stale
+    /// copies after a failover are raised as a critical alert instead of being stopped.
+    #[arg(long, global = true)]
+    pub read_only: bool,
 }
 
 /// Subcommands.
@@ -49,6 +53,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print nodes or containers once and exit (for scripts and runbooks).
     Get(GetArgs),
+    /// Actions: scale, migrate, backup, backups, restore, failover, drain, cordon, ...
+    #[command(flatten)]
+    Ops(crate::ops_cli::OpsCommand),
 }
 
 /// `fleetdeck demo`.

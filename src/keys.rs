@@ -25,6 +25,18 @@ pub enum Command {
     ToggleScope,
     ToggleDetail,
     Help,
+    Migrate,
+    Scale,
+    Backup,
+    Restore,
+    Failover,
+    Drain,
+    Cordon,
+    Uncordon,
+    Start,
+    Stop,
+    Restart,
+    History,
     /// Open or close the full alert view.
     Alerts,
     /// Acknowledge the selected alert (with an optional note).
@@ -41,7 +53,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 23] = [
+    pub const ALL: [Command; 35] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -65,6 +77,18 @@ impl Command {
         Command::Palette,
         Command::Help,
         Command::Quit,
+        Command::Migrate,
+        Command::Scale,
+        Command::Backup,
+        Command::Restore,
+        Command::Failover,
+        Command::Drain,
+        Command::Cordon,
+        Command::Uncordon,
+        Command::Start,
+        Command::Stop,
+        Command::Restart,
+        Command::History,
     ];
 
     /// Name used in the config file.
@@ -87,6 +111,18 @@ impl Command {
             Self::ToggleScope => "toggle_scope",
             Self::ToggleDetail => "toggle_detail",
             Self::Help => "help",
+            Self::Migrate => "migrate",
+            Self::Scale => "scale",
+            Self::Backup => "backup",
+            Self::Restore => "restore",
+            Self::Failover => "failover",
+            Self::Drain => "drain",
+            Self::Cordon => "cordon",
+            Self::Uncordon => "uncordon",
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::History => "history",
             Self::Alerts => "alerts",
             Self::Acknowledge => "acknowledge",
             Self::Silence => "silence",
@@ -116,6 +152,18 @@ impl Command {
             Self::ToggleScope => "containers: selected node / whole fleet",
             Self::ToggleDetail => "show or hide the detail pane",
             Self::Help => "this help",
+            Self::Migrate => "migrate",
+            Self::Scale => "scale",
+            Self::Backup => "backup",
+            Self::Restore => "restore",
+            Self::Failover => "failover",
+            Self::Drain => "drain",
+            Self::Cordon => "cordon",
+            Self::Uncordon => "uncordon",
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::History => "history",
             Self::Alerts => "alerts: full view (recommendations, timeline)",
             Self::Acknowledge => "acknowledge the selected alert (note optional)",
             Self::Silence => "silence the selected alert (15m, 1h, 4h, typed)",
@@ -123,6 +171,25 @@ impl Command {
             Self::ExportTimeline => "export the incident timeline (Markdown)",
             Self::Palette => "command palette: any command or view by name",
         }
+    }
+
+    /// Actions on nodes and containers (help lists them on their own, compactly).
+    pub fn is_action(self) -> bool {
+        matches!(
+            self,
+            Self::Migrate
+                | Self::Scale
+                | Self::Backup
+                | Self::Restore
+                | Self::Failover
+                | Self::Drain
+                | Self::Cordon
+                | Self::Uncordon
+                | Self::Start
+                | Self::Stop
+                | Self::Restart
+                | Self::History
+        )
     }
 
     fn from_name(name: &str) -> Option<Self> {
@@ -332,6 +399,18 @@ impl Default for KeyMap {
             ("0", Command::ToggleScope),
             ("i", Command::ToggleDetail),
             ("?", Command::Help),
+            ("m", Command::Migrate),
+            ("s", Command::Scale),
+            ("b", Command::Backup),
+            ("R", Command::Restore),
+            ("f", Command::Failover),
+            ("d", Command::Drain),
+            ("c", Command::Cordon),
+            ("u", Command::Uncordon),
+            ("t", Command::Start),
+            ("X", Command::Stop),
+            ("r", Command::Restart),
+            ("H", Command::History),
             ("a", Command::Alerts),
             ("A", Command::Acknowledge),
             ("S", Command::Silence),

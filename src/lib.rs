@@ -13,6 +13,8 @@ pub mod limits;
 pub mod logging;
 pub mod logs;
 pub mod model;
+pub mod ops;
+pub mod ops_cli;
 pub mod theme;
 pub mod tui;
 pub mod ui;

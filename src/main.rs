@@ -13,7 +13,7 @@ use fleetdeck::keys::KeyMap;
 use fleetdeck::model::Fleet;
 use fleetdeck::theme::Theme;
 use fleetdeck::tui::{self, LoopOptions, TerminalGuard};
-use fleetdeck::{get, limits, logging};
+use fleetdeck::{get, limits, logging, ops};
 
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
 async fn async_main(cli: Cli) -> i32 {
     let outcome = match &cli.command {
         Some(Command::Get(args)) => return get::run_cli(&cli, args).await,
+        Some(Command::Ops(cmd)) => return fleetdeck::ops_cli::run_cli(&cli, cmd).await,
         Some(Command::Demo(args)) => demo(&cli, args).await,
         None => console(&cli).await,
     };
@@ -61,7 +62,7 @@ async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {
         "demo · {} simulated agents on loopback · seed {seed}",
         agents.len()
     );
-    let result = run_console(&settings, &agents, title).await;
+    let result = run_console(&settings, &agents, title, cli.global.read_only).await;
     fleet.stop().await;
     result
 }
@@ -82,10 +83,15 @@ async fn console(cli: &Cli) -> Result<()> {
         ));
     }
     let title = format!("{} agents", settings.agents.len());
-    run_console(&settings, &settings.agents, title).await
+    run_console(&settings, &settings.agents, title, cli.global.read_only).await
 }
 
-async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -> Result<()> {
+async fn run_console(
+    settings: &Settings,
+    agents: &[AgentAddr],
+    title: String,
+    read_only: bool,
+) -> Result<()> {
     limits::ensure_for(agents.len()).map_err(|e| eyre!("{e}"))?;
     let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
     let theme = match settings.theme.as_deref() {
@@ -113,14 +119,17 @@ async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -
     app.keymap = keymap;
     app.theme = theme;
     app.title = title;
+    let state_dir = logging::state_dir();
+    let (ops, refresher) = ops::start(&mut app, state_dir, agents, read_only);
     app.set_clock(now, tui::unix_ms());
     app.set_alert_rules(settings.alert_rules.clone());
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
     };
     let mut guard = TerminalGuard::enter()?;
-    let result = tui::run(guard.terminal(), &mut app, rx, options).await;
+    let result = tui::run_with_ops(guard.terminal(), &mut app, rx, options, Some(ops)).await;
     drop(guard);
+    refresher.abort();
     drop(watchers);
     tracing::info!("console stopped");
     result.wrap_err("the console stopped on an error")

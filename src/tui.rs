@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 
 use crate::app::{Action, App, Effect, Redraw};
 use crate::model::AgentUpdate;
+use crate::ops::OpEvent;
+use crate::ops::runner::Runner;
 use crate::ui;
 
 /// How often the loop ticks (ages, UNKNOWN -> FAILED, status expiry).
@@ -72,8 +74,26 @@ pub fn unix_ms() -> u64 {
 pub async fn run<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
+    updates: mpsc::Receiver<AgentUpdate>,
+    options: LoopOptions,
+) -> Result<()> {
+    run_with_ops(terminal, app, updates, options, None).await
+}
+
+/// The ops runner and the events it sends back.
+pub struct OpsLink {
+    pub runner: Runner,
+    pub events: mpsc::Receiver<OpEvent>,
+}
+
+/// Runs the console with actions: requests from `app` go to the runner, its events come
+/// back into `update`.
+pub async fn run_with_ops<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
     mut updates: mpsc::Receiver<AgentUpdate>,
     options: LoopOptions,
+    mut ops: Option<OpsLink>,
 ) -> Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK_INTERVAL);
@@ -140,6 +160,15 @@ pub async fn run<B: Backend>(
                 app.update(Action::Tick);
                 woken_for = alert_due;
             }
+            Some(event) = async {
+                match ops.as_mut() {
+                    Some(link) => link.events.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                app.set_clock(Instant::now(), unix_ms());
+                app.update(Action::Op(event));
+            }
             name = signals.recv() => {
                 tracing::info!(signal = name, "quitting on a signal");
                 app.should_quit = true;
@@ -147,6 +176,12 @@ pub async fn run<B: Backend>(
         }
         for effect in app.take_effects() {
             run_effect(app, effect);
+        }
+        let requests = app.ops.take_requests();
+        if let Some(link) = ops.as_mut() {
+            for request in requests {
+                link.runner.submit(request);
+            }
         }
         match app.take_redraw() {
             Redraw::None => {}

@@ -35,6 +35,8 @@ const SAMPLE: Duration = Duration::from_millis(250);
 /// Short `for` windows and a short restart window so the drill takes seconds; the
 /// fleet-wide hints are off so the pane holds only what the drill causes.
 const RULES: &str = r#"
+failover_timeout_secs = 2
+
 [[alerts.rules]]
 name = "node-unreachable"
 for = "1s"
@@ -269,15 +271,19 @@ fn a_crash_loop_and_a_lost_node_alert_are_acknowledged_resolve_and_export() {
         screen.contains("failover node-03"),
         "the alert recommends the failover:\n{screen}"
     );
-    // Two keys from the firing alert to its failover, opened for confirmation.
+    // Once the node is FAILED (2 s here), two keys from the firing alert to its failover
+    // plan, opened for confirmation.
+    d.tmux
+        .wait_for("node-03 failed", SHOW, |s| s.contains("1 failed"));
     d.tmux.send(&["a"]);
     d.tmux.send(&["x"]);
-    d.tmux.wait_for("the failover proposal", SHOW, |s| {
-        s.contains("Recommended action") && s.contains("failover node-03: re-create its containers")
-    });
+    d.tmux
+        .wait_for("the failover plan, for confirmation", SHOW, |s| {
+            s.contains("Fail over node-03") && s.contains("type node-03 to confirm")
+        });
     d.tmux.send(&["Escape"]);
-    d.tmux.wait_for("the proposal closed", SHOW, |s| {
-        !s.contains("Recommended action")
+    d.tmux.wait_for("the dialog closed", SHOW, |s| {
+        !s.contains("Fail over node-03")
     });
     d.tmux.send(&["Escape"]);
     d.tmux

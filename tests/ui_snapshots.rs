@@ -325,19 +325,19 @@ fn help_scrolls_on_an_80x24_terminal() {
     insta::assert_snapshot!("help_80x24", text(&buf));
     let top = text(&buf);
     assert!(
-        top.contains("1-20 of 23") && top.contains("j/k scroll"),
+        top.contains("1-18 of 23") && top.contains("j/k scroll"),
         "{top}"
     );
     assert!(top.contains("move up") && !top.contains("this help"));
 
     press(&mut app, KeyCode::Char('G'));
     let bottom = text(&render(&mut app, 80, 24));
-    assert!(bottom.contains("4-23 of 23"), "{bottom}");
+    assert!(bottom.contains("6-23 of 23"), "{bottom}");
     assert!(bottom.contains("this help") && bottom.contains("quit"));
     assert!(!bottom.contains("move up"), "scrolled past the first rows");
     // One step up from the bottom moves at once (the offset never overshoots).
     press(&mut app, KeyCode::Char('k'));
-    assert!(text(&render(&mut app, 80, 24)).contains("3-22 of 23"));
+    assert!(text(&render(&mut app, 80, 24)).contains("5-22 of 23"));
     assert!(app.show_help, "movement keys scroll, they do not close");
     press(&mut app, KeyCode::Char('o'));
     assert!(!app.show_help, "any other key closes");

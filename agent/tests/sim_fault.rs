@@ -247,11 +247,15 @@ async fn other_runtimes_refuse_faults_as_unsupported_and_audit_it() {
         .inject_fault(fleetdeck_agent::model::SimFaultKind::CrashLoop, "x", None)
         .await
         .unwrap_err();
-    assert!(matches!(direct, RuntimeError::Unsupported(_)), "{direct:?}");
+    assert!(
+        matches!(direct, RuntimeError::Unsupported { .. }),
+        "{direct:?}"
+    );
     let actions = Arc::new(Actions::new(
         hub,
         runtime,
         AuditLog::open(dir.path()).unwrap(),
+        fleetdeck_agent::backup::Registry::new(dir.path().join("backups")),
     ));
     let stream = actions.start(fault_req("u1", Kind::CrashLoop, "web-1", 0), None);
     let msgs: Vec<pb::ActProgress> = stream.map(Result::unwrap).collect().await;

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod help;
+mod ops_ui;
 mod palette;
 mod tables;
 
@@ -13,9 +14,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
-pub use help::{
-    HELP_CHROME_ROWS, HELP_TWO_COLUMNS_MIN_WIDTH, HelpLayout, help_layout, help_max_offset,
-};
+pub use ops_ui::{Choice, Dialog, OpRequest, OpsUi};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
@@ -40,6 +39,10 @@ pub enum Action {
     Agent(AgentUpdate),
     /// The last frame showed this many rows in the node and container tables.
     Viewport { nodes: usize, containers: usize },
+    /// An operation reported progress, an outcome or data.
+    Op(crate::ops::OpEvent),
+    /// Open the confirmation dialog for a proposed action (alerts, palette, ...).
+    Propose(crate::ops::Proposal),
     /// A recommendation's action should open (pre-filled) for the operator to confirm.
     Recommendation(Proposal),
     /// The run loop wrote the exported timeline here (or could not).
@@ -102,6 +105,8 @@ pub struct App {
     /// Name of the console's mode, shown in the header (e.g. "demo").
     pub title: String,
     pub should_quit: bool,
+    /// Actions: dialog, history, spec cache, fencing.
+    pub ops: OpsUi,
     /// Alert state, silences and the incident timeline.
     pub alerts: AlertBook,
     /// The alert pane and view, prompts, pending effects.
@@ -142,6 +147,7 @@ impl App {
             status: None,
             title: String::new(),
             should_quit: false,
+            ops: OpsUi::default(),
             alerts: AlertBook::default(),
             alert_ui: AlertUi::default(),
             redraw: Redraw::Now,
@@ -186,6 +192,7 @@ impl App {
             Action::Tick => self.on_tick(),
             Action::Agent(update) => {
                 let slot = update_slot(&update);
+                let snapshot = matches!(update, AgentUpdate::Snapshot { .. });
                 let applied = self.fleet.apply(update, self.now);
                 if applied.changed {
                     let now = self.stamp();
@@ -202,12 +209,20 @@ impl App {
                     let name = self.fleet.nodes()[slot].name().to_string();
                     self.set_status(format!("agent of {name} restarted: resynchronised"));
                 }
+                if snapshot {
+                    self.check_fencing();
+                }
             }
             Action::Viewport { nodes, containers } => {
                 self.nodes.cursor.viewport = nodes;
                 self.containers.cursor.viewport = containers;
                 self.nodes.cursor.clamp(self.nodes.rows.len());
                 self.containers.cursor.clamp(self.containers.rows.len());
+            }
+            Action::Op(event) => self.on_op_event(event),
+            Action::Propose(proposal) => {
+                self.propose(proposal);
+                self.request(Redraw::Now);
             }
             Action::Recommendation(proposal) => self.on_recommendation(proposal),
             Action::Exported(result) => self.on_exported(result),
@@ -298,6 +313,10 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) {
         if self.input == Input::Filter {
             self.on_filter_key(key);
+            return;
+        }
+        if self.ops.dialog.is_some() {
+            self.on_dialog_key(key);
             return;
         }
         if self.on_prompt_key(key) {
@@ -397,6 +416,20 @@ impl App {
                 self.containers.dirty = true;
             }
             Command::ToggleDetail => self.show_detail = !self.show_detail,
+            Command::Migrate
+            | Command::Scale
+            | Command::Backup
+            | Command::Restore
+            | Command::Failover
+            | Command::Drain
+            | Command::Cordon
+            | Command::Uncordon
+            | Command::Start
+            | Command::Stop
+            | Command::Restart
+            | Command::History => {
+                self.on_ops_command(command);
+            }
         }
     }
 

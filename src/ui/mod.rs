@@ -9,7 +9,10 @@ mod detail;
 mod format;
 mod header;
 mod nodes;
+mod ops;
 mod status;
+
+pub use status::{HELP_TWO_COLUMNS_MIN_WIDTH, HelpGeometry, help_geometry};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -71,6 +74,18 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     ])
     .areas(body);
     alerts::draw_pane(frame, alert_area, app);
+    // A critical banner (stale copies after a failover) takes the body's first row.
+    let body = if app.ops.alerts.is_empty() {
+        body
+    } else {
+        let [banner, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(body);
+        ops::banner(frame, banner, app);
+        rest
+    };
+    let history_rows = ops::history_height(app, body.height);
+    let [body, history_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(history_rows)]).areas(body);
     let (tables, detail_area) = if app.show_detail && area.width >= DETAIL_MIN_WIDTH {
         let width = (area.width / 4).clamp(44, 60);
         let [tables, detail] =
@@ -94,11 +109,15 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
         detail::draw(frame, detail_area, app);
     }
     status::draw(frame, status_area, app);
+    if history_rows > 0 {
+        ops::history(frame, history_area, app);
+    }
     overlays(frame, area, app);
     info
 }
 
 fn overlays(frame: &mut Frame, area: Rect, app: &App) {
+    ops::dialog(frame, area, app);
     if app.show_help {
         status::help(frame, area, app);
     }

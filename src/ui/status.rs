@@ -6,8 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table};
 
 use super::format;
-use crate::app::{App, Focus, HELP_CHROME_ROWS, Input, help_layout};
-use crate::keys::Command;
+use crate::app::{App, Focus, Input};
+use crate::keys::{Command, KeyMap};
+use crate::theme::Theme;
 
 /// The hints the status line offers, most useful first (narrow terminals keep the first).
 const HINTS: [(Command, &str); 7] = [
@@ -32,6 +33,10 @@ const ALERT_HINTS: [(Command, &str); 9] = [
     (Command::Help, "help"),
     (Command::Quit, "quit"),
 ];
+/// Rows around the help list: borders and a blank line above it.
+const HELP_CHROME_ROWS: usize = 4;
+/// Width from which help too tall for one column is laid out in two instead of scrolling.
+pub const HELP_TWO_COLUMNS_MIN_WIDTH: u16 = 140;
 
 /// Cursor shown at the end of the filter being typed.
 const FILTER_CURSOR: &str = "▏";
@@ -92,13 +97,44 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-/// Draws the help overlay in the middle of `area`.
-pub fn help(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = &app.theme;
-    let rows: Vec<(String, &str)> = Command::ALL
+/// How the help overlay is laid out on a terminal of a given size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelpGeometry {
+    /// 1 or 2 columns of command rows.
+    pub columns: usize,
+    /// Command rows shown per column.
+    pub rows: usize,
+    /// Command rows in all.
+    pub total: usize,
+    /// Popup size.
+    pub width: u16,
+    pub height: u16,
+    /// Lines of the compact action-key list under the table.
+    pub action_lines: usize,
+}
+
+impl HelpGeometry {
+    /// True when some command rows are off screen (j/k scroll them).
+    pub fn scrolls(&self) -> bool {
+        self.columns * self.rows < self.total
+    }
+
+    /// Largest useful scroll offset.
+    pub fn max_offset(&self) -> usize {
+        if self.scrolls() {
+            self.total.saturating_sub(self.rows)
+        } else {
+            0
+        }
+    }
+}
+
+fn help_rows(keymap: &KeyMap) -> Vec<(String, &'static str)> {
+    Command::ALL
         .iter()
+        .filter(|c| !c.is_action())
         .map(|c| {
-            let keys: Vec<String> = app.keymap.keys_for(*c).iter().map(format::key).collect();
+            let keys: Vec<String> = keymap.keys_for(*c).iter().map(format::key).collect();
             let keys = if keys.is_empty() {
                 "(unbound)".to_string()
             } else {
@@ -106,20 +142,56 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
             };
             (keys, c.describe())
         })
-        .collect();
+        .collect()
+}
+
+/// The help layout for a `width` x `height` terminal: all rows in one column when they
+/// fit, else two columns on a wide terminal, else one scrolling column. Pure, so `update`
+/// uses it to know when j/k scroll.
+pub fn help_geometry(keymap: &KeyMap, width: u16, height: u16) -> HelpGeometry {
+    let rows = help_rows(keymap);
+    let total = rows.len();
     let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let text_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    let layout = help_layout(area.width, area.height);
-    // One column: keys, 2 spaces, text, 1 space each side, borders, 1 spare.
-    let column_width = keys_width + text_width + 7;
-    let width = (column_width * layout.columns).min(usize::from(area.width)) as u16;
-    let height = (layout.rows + HELP_CHROME_ROWS).min(usize::from(area.height)) as u16;
-    let total = rows.len();
-    let offset = if layout.scrolls() {
-        app.help_offset.min(total.saturating_sub(layout.rows))
-    } else {
-        0
+    let one = (keys_width + text_width + 7).min(usize::from(width)) as u16;
+    let lines_at = |w: u16| action_lines(keymap, &Theme::default(), w.saturating_sub(4)).len();
+    let fit = |columns: usize, rows: usize, w: u16| {
+        let action_lines = lines_at(w);
+        HelpGeometry {
+            columns,
+            rows,
+            total,
+            width: w,
+            height: (rows + HELP_CHROME_ROWS + action_lines).min(usize::from(height)) as u16,
+            action_lines,
+        }
     };
+    let h = usize::from(height);
+    let single = fit(1, total, one);
+    if height == 0 || total + HELP_CHROME_ROWS + single.action_lines <= h {
+        return single;
+    }
+    if width >= HELP_TWO_COLUMNS_MIN_WIDTH {
+        let two = fit(2, total.div_ceil(2), one.saturating_mul(2).min(width));
+        if two.rows + HELP_CHROME_ROWS + two.action_lines <= h {
+            return two;
+        }
+    }
+    let visible = h
+        .saturating_sub(HELP_CHROME_ROWS + single.action_lines)
+        .max(1);
+    fit(1, visible, one)
+}
+
+/// Draws the help overlay in the middle of `area`.
+pub fn help(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let rows = help_rows(&app.keymap);
+    let g = help_geometry(&app.keymap, area.width, area.height);
+    let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let offset = app.help_offset.min(g.max_offset());
+    let (width, height) = (g.width, g.height);
+    let actions = action_lines(&app.keymap, theme, width.saturating_sub(4));
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -130,12 +202,12 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         .border_type(BorderType::Rounded)
         .border_style(theme.border(true))
         .title(Span::styled(" Help — keys ", theme.title(true)));
-    let block = if layout.scrolls() {
-        let (first, last) = (offset + 1, offset + layout.rows);
+    let block = if g.scrolls() {
+        let (first, last) = (offset + 1, offset + g.rows);
         block
             .title(
                 Line::from(Span::styled(
-                    format!(" {first}-{last} of {total} "),
+                    format!(" {first}-{last} of {} ", g.total),
                     theme.label(),
                 ))
                 .right_aligned(),
@@ -159,14 +231,19 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         width: inner.width.saturating_sub(2),
         height: inner.height.saturating_sub(1),
     };
-    let areas = Layout::horizontal(vec![Constraint::Fill(1); layout.columns])
+    let [table_area, actions_area] = Layout::vertical([
+        Constraint::Length(inner.height.saturating_sub(actions.len() as u16)),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    let columns = Layout::horizontal(vec![Constraint::Fill(1); g.columns])
         .spacing(2)
-        .split(inner);
+        .split(table_area);
     let keys_width = u16::try_from(keys_width).unwrap_or(u16::MAX);
     let mut shown = rows.into_iter().skip(offset);
-    for column in areas.iter() {
+    for column in columns.iter() {
         let table = Table::new(
-            shown.by_ref().take(layout.rows).map(|(keys, text)| {
+            shown.by_ref().take(g.rows).map(|(keys, text)| {
                 Row::new(vec![
                     Span::styled(keys, theme.key_hint),
                     Span::styled(text, theme.text),
@@ -177,4 +254,29 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         .column_spacing(2);
         frame.render_widget(table, *column);
     }
+    frame.render_widget(Paragraph::new(actions), actions_area);
+}
+
+/// Action keys, compactly: `actions: m migrate · s scale · …`, wrapped at `width`.
+fn action_lines(keymap: &KeyMap, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut spans = vec![Span::styled("actions:", theme.label())];
+    let mut used = 8;
+    for c in Command::ALL.iter().filter(|c| c.is_action()) {
+        let key = format::key_text(&keymap.hint(*c));
+        if key.is_empty() {
+            continue;
+        }
+        let len = key.chars().count() + c.describe().len() + 2;
+        if used + len > usize::from(width) {
+            lines.push(Line::from(std::mem::take(&mut spans)));
+            used = 0;
+        }
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(key, theme.key_hint));
+        spans.push(Span::styled(format!(" {}", c.describe()), theme.text));
+        used += len;
+    }
+    lines.push(Line::from(spans));
+    lines
 }
