@@ -37,6 +37,16 @@ pub enum Command {
     Stop,
     Restart,
     History,
+    /// Show the heatmap instead of the tables, or back.
+    Heatmap,
+    /// Fold every heatmap group, or open them all.
+    FoldAll,
+    /// Scroll the nodes x time heatmap back in time.
+    ScrollOlder,
+    /// Scroll the nodes x time heatmap towards now.
+    ScrollNewer,
+    /// Show or hide the console's own log.
+    ToggleLog,
     /// Open or close the full alert view.
     Alerts,
     /// Acknowledge the selected alert (with an optional note).
@@ -53,7 +63,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 35] = [
+    pub const ALL: [Command; 40] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -69,6 +79,11 @@ impl Command {
         Command::SortReverse,
         Command::ToggleScope,
         Command::ToggleDetail,
+        Command::Heatmap,
+        Command::FoldAll,
+        Command::ScrollOlder,
+        Command::ScrollNewer,
+        Command::ToggleLog,
         Command::Alerts,
         Command::Acknowledge,
         Command::Silence,
@@ -90,6 +105,39 @@ impl Command {
         Command::Restart,
         Command::History,
     ];
+
+    /// True for commands that only change what is shown, never the fleet. A read-only
+    /// console (the wall screen) runs these and nothing else, so a command added later is
+    /// refused there until it is listed here. Acknowledging, silencing, proposing an action,
+    /// exporting and the palette (which runs any command) are operator work, not viewing.
+    pub fn is_view_only(self) -> bool {
+        matches!(
+            self,
+            Self::Quit
+                | Self::Up
+                | Self::Down
+                | Self::PageUp
+                | Self::PageDown
+                | Self::Top
+                | Self::Bottom
+                | Self::FocusNext
+                | Self::FocusPrev
+                | Self::Open
+                | Self::Back
+                | Self::Filter
+                | Self::SortNext
+                | Self::SortReverse
+                | Self::ToggleScope
+                | Self::ToggleDetail
+                | Self::Help
+                | Self::Heatmap
+                | Self::FoldAll
+                | Self::ScrollOlder
+                | Self::ScrollNewer
+                | Self::ToggleLog
+                | Self::Alerts
+        )
+    }
 
     /// Name used in the config file.
     pub fn name(self) -> &'static str {
@@ -123,6 +171,11 @@ impl Command {
             Self::Stop => "stop",
             Self::Restart => "restart",
             Self::History => "history",
+            Self::Heatmap => "heatmap",
+            Self::FoldAll => "fold_all",
+            Self::ScrollOlder => "scroll_older",
+            Self::ScrollNewer => "scroll_newer",
+            Self::ToggleLog => "toggle_log",
             Self::Alerts => "alerts",
             Self::Acknowledge => "acknowledge",
             Self::Silence => "silence",
@@ -164,6 +217,11 @@ impl Command {
             Self::Stop => "stop",
             Self::Restart => "restart",
             Self::History => "history",
+            Self::Heatmap => "heatmap / tables (Tab: time or resources)",
+            Self::FoldAll => "heatmap: fold or open all groups",
+            Self::ScrollOlder => "heatmap: back in time",
+            Self::ScrollNewer => "heatmap: towards now",
+            Self::ToggleLog => "show or hide the console's log",
             Self::Alerts => "alerts: full view (recommendations, timeline)",
             Self::Acknowledge => "acknowledge the selected alert (note optional)",
             Self::Silence => "silence the selected alert (15m, 1h, 4h, typed)",
@@ -411,6 +469,11 @@ impl Default for KeyMap {
             ("X", Command::Stop),
             ("r", Command::Restart),
             ("H", Command::History),
+            ("M", Command::Heatmap),
+            ("Z", Command::FoldAll),
+            ("[", Command::ScrollOlder),
+            ("]", Command::ScrollNewer),
+            ("L", Command::ToggleLog),
             ("a", Command::Alerts),
             ("A", Command::Acknowledge),
             ("S", Command::Silence),

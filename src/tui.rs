@@ -41,6 +41,14 @@ impl TerminalGuard {
     pub fn enter() -> Result<Self> {
         let terminal =
             ratatui::try_init().wrap_err("cannot set up the terminal (is stdout a tty?)")?;
+        // Clicks select rows and the wheel scrolls; switched off again on drop and panic.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
+            previous(info);
+        }));
+        crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture)
+            .wrap_err("cannot turn on mouse reporting")?;
         Ok(Self { terminal })
     }
 
@@ -52,6 +60,8 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // Nothing better to do if the terminal is gone.
+        let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
         ratatui::restore();
     }
 }
@@ -133,6 +143,7 @@ pub async fn run_with_ops<B: Backend>(
                     match event {
                         Event::Key(key) => app.update(Action::Key(key)),
                         Event::Resize(width, height) => app.update(Action::Resize { width, height }),
+                        Event::Mouse(mouse) => app.update(Action::Mouse(mouse)),
                         _ => {}
                     }
                 }
@@ -284,6 +295,22 @@ fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
     let (nodes, containers) = (info.node_rows, info.container_rows);
     if app.nodes.cursor.viewport != nodes || app.containers.cursor.viewport != containers {
         app.update(Action::Viewport { nodes, containers });
+    }
+    if info.areas != app.hit {
+        app.update(Action::Layout(info.areas));
+    }
+    if info.heatmap_rows != 0 && info.heatmap_rows != app.heatmap.cursor.viewport {
+        app.update(Action::HeatmapViewport {
+            rows: info.heatmap_rows,
+        });
+        // Whether groups fold depends on the room the frame had: draw again at once (the
+        // second frame has the same room, so this does not repeat).
+        app.refresh();
+        terminal
+            .draw(|frame| info = ui::draw(frame, app))
+            .map_err(|e| io::Error::other(e.to_string()))
+            .wrap_err("cannot draw on the terminal")?;
+        app.take_redraw();
     }
     Ok(())
 }
