@@ -281,6 +281,12 @@ fn a_crash_loop_and_a_lost_node_alert_are_acknowledged_resolve_and_export() {
         .wait_for("the failover plan, for confirmation", SHOW, |s| {
             s.contains("Fail over node-03") && s.contains("type node-03 to confirm")
         });
+    // The third key writes the name out; Enter (the fourth) would run it. The run itself is
+    // covered by tests/ops_backup_failover.rs; here the drill goes on with the node back.
+    d.tmux.send(&["Tab"]);
+    d.tmux.wait_for("the name written out", SHOW, |s| {
+        s.contains("type node-03 to confirm: node-03")
+    });
     d.tmux.send(&["Escape"]);
     d.tmux.wait_for("the dialog closed", SHOW, |s| {
         !s.contains("Fail over node-03")
