@@ -13,10 +13,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as ApiError;
-use bollard::models::{ContainerInspectResponse, ContainerSummary};
+use bollard::models::ContainerSummary;
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, RestartContainerOptions,
-    StopContainerOptions,
+    ListContainersOptions, RemoveContainerOptions, RestartContainerOptions, StopContainerOptions,
 };
 use futures::StreamExt;
 use tokio::sync::Notify;
@@ -36,7 +35,7 @@ use crate::model::{
 
 /// Longest wait for one engine request of a sampling pass: a hung engine turns the runtime
 /// check red instead of stalling the sampler.
-const API_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const API_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for an action's request (a stop waits for the container's grace period).
 const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Seconds a stopping container gets between SIGTERM and SIGKILL.
@@ -138,14 +137,14 @@ struct Cache {
 
 /// A Docker Engine.
 pub struct DockerRuntime {
-    docker: Docker,
-    endpoint: String,
-    config: DockerConfig,
-    shared: Arc<Shared>,
+    pub(super) docker: Docker,
+    pub(super) endpoint: String,
+    pub(super) config: DockerConfig,
+    pub(super) shared: Arc<Shared>,
     cache: tokio::sync::Mutex<Cache>,
     events: JoinHandle<()>,
     /// Migration copies committed (their pending label hidden), see `docker_ops`.
-    committed: Mutex<HashSet<String>>,
+    pub(super) committed: Mutex<HashSet<String>>,
 }
 
 impl Drop for DockerRuntime {
@@ -261,7 +260,7 @@ impl DockerRuntime {
         RuntimeError::Unavailable(describe_unreachable(&self.endpoint, e))
     }
 
-    fn api_error(&self, id: &str, e: ApiError) -> RuntimeError {
+    pub(super) fn api_error(&self, id: &str, e: ApiError) -> RuntimeError {
         match (status_code(&e), &e) {
             (Some(404), _) => RuntimeError::NotFound(id.to_owned()),
             (Some(409), ApiError::DockerResponseServerError { message, .. }) => {
@@ -273,37 +272,6 @@ impl DockerRuntime {
             _ if is_connection(&e) => self.unreachable(&e),
             _ => RuntimeError::Failed(e.to_string()),
         }
-    }
-
-    fn is_committed(&self, id: &str) -> bool {
-        self.committed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(id)
-    }
-
-    async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse, RuntimeError> {
-        match tokio::time::timeout(API_TIMEOUT, self.docker.inspect_container(id, None)).await {
-            Ok(Ok(i)) => Ok(i),
-            Ok(Err(e)) => Err(self.api_error(id, e)),
-            Err(_) => Err(RuntimeError::Unavailable(format!(
-                "the Docker engine at {} did not inspect {id} within {} s",
-                self.endpoint,
-                API_TIMEOUT.as_secs()
-            ))),
-        }
-    }
-
-    /// Inspects `id`, refusing containers outside this agent's scope.
-    async fn inspect_ours(&self, id: &str) -> Result<ContainerInspectResponse, RuntimeError> {
-        let i = self.inspect(id).await?;
-        if let Some((k, v)) = &self.config.scope {
-            let labels = i.config.as_ref().and_then(|c| c.labels.as_ref());
-            if labels.and_then(|l| l.get(k)) != Some(v) {
-                return Err(RuntimeError::NotFound(id.to_owned()));
-            }
-        }
-        Ok(i)
     }
 
     async fn list(&self) -> Result<Vec<ContainerSummary>, RuntimeError> {
@@ -656,84 +624,14 @@ impl Runtime for DockerRuntime {
     }
 
     async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
-        let i = self.inspect_ours(id).await?;
-        let mut spec = docker_ops::export(&i, self.is_committed(id));
-        if let Some(dir) = docker_ops::volume_dir(&i) {
-            spec.volume_bytes = tokio::task::spawn_blocking(move || docker_ops::bytes(&dir))
-                .await
-                .unwrap_or(0);
-        }
-        Ok(spec)
+        self.export_portable(id).await
     }
 
     async fn create(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
-        let name = docker_ops::engine_name(self.config.scope.as_ref(), &spec.name);
-        let dir = match (&self.config.data_dir, spec.volumes.is_empty()) {
-            (_, true) => None,
-            (Some(data), false) => {
-                let (d, n, v) = (data.clone(), name.clone(), spec.volumes.clone());
-                Some(
-                    tokio::task::spawn_blocking(move || docker_ops::make_volume_dir(&d, &n, &v))
-                        .await
-                        .map_err(|e| RuntimeError::Failed(e.to_string()))??,
-                )
-            }
-            (None, false) => {
-                return Err(RuntimeError::Failed(format!(
-                    "{} has volumes but this agent has no data directory for them",
-                    spec.name
-                )));
-            }
-        };
-        let made = async {
-            let body =
-                docker_ops::create_body(spec, self.config.scope.as_ref(), &name, dir.as_deref())?;
-            let options = CreateContainerOptions {
-                name: Some(name.clone()),
-                platform: String::new(),
-            };
-            self.docker
-                .create_container(Some(options), body)
-                .await
-                .map_err(|e| self.api_error(&name, e))
-        }
-        .await;
-        match made {
-            Ok(r) => {
-                self.shared.touch(&r.id);
-                Ok(r.id)
-            }
-            Err(e) => {
-                // Nothing half-made: the volume directories go with the refused container.
-                if let Some(d) = dir {
-                    let _ = tokio::fs::remove_dir_all(d).await;
-                }
-                Err(e)
-            }
-        }
+        self.create_from(spec).await
     }
 
     async fn volume_dir(&self, id: &str) -> Result<std::path::PathBuf, RuntimeError> {
-        let i = self.inspect_ours(id).await?;
-        if let Some(dir) = docker_ops::volume_dir(&i) {
-            return Ok(dir);
-        }
-        let has_mounts = i.mounts.as_ref().is_some_and(|m| !m.is_empty());
-        if has_mounts {
-            Err(RuntimeError::Unsupported {
-                runtime: "docker",
-                what: "reach the volume data of a container it did not create",
-            })
-        } else {
-            // No volumes: an empty directory stands for "nothing to copy".
-            let data = self.config.data_dir.as_ref().ok_or_else(|| {
-                RuntimeError::Failed("this agent has no data directory".to_owned())
-            })?;
-            let dir = data.join(".empty").join(id);
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .map_err(|e| RuntimeError::Failed(format!("volume data: {e}")))?;
-            Ok(dir)
-        }
+        self.managed_volume_dir(id).await
     }
 }

@@ -20,7 +20,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding};
+use bollard::query_parameters::CreateContainerOptions;
 
+use super::docker::{API_TIMEOUT, DockerRuntime};
 use super::docker_convert as conv;
 use super::{RuntimeError, sim::dir_bytes};
 use crate::model::{ContainerSpec, PENDING_LABEL, PortableSpec};
@@ -349,6 +351,126 @@ pub fn forget(data_dir: Option<&Path>, id: &str, volumes: Option<&Path>) {
 
 fn io_error(e: std::io::Error) -> RuntimeError {
     RuntimeError::Failed(format!("volume data: {e}"))
+}
+
+impl DockerRuntime {
+    pub(super) fn is_committed(&self, id: &str) -> bool {
+        self.committed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(id)
+    }
+
+    pub(super) async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse, RuntimeError> {
+        match tokio::time::timeout(API_TIMEOUT, self.docker.inspect_container(id, None)).await {
+            Ok(Ok(i)) => Ok(i),
+            Ok(Err(e)) => Err(self.api_error(id, e)),
+            Err(_) => Err(RuntimeError::Unavailable(format!(
+                "the Docker engine at {} did not inspect {id} within {} s",
+                self.endpoint,
+                API_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    /// Inspects `id`, refusing containers outside this agent's scope.
+    pub(super) async fn inspect_ours(
+        &self,
+        id: &str,
+    ) -> Result<ContainerInspectResponse, RuntimeError> {
+        let i = self.inspect(id).await?;
+        if let Some((k, v)) = &self.config.scope {
+            let labels = i.config.as_ref().and_then(|c| c.labels.as_ref());
+            if labels.and_then(|l| l.get(k)) != Some(v) {
+                return Err(RuntimeError::NotFound(id.to_owned()));
+            }
+        }
+        Ok(i)
+    }
+
+    pub(super) async fn export_portable(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
+        let i = self.inspect_ours(id).await?;
+        let mut spec = export(&i, self.is_committed(id));
+        if let Some(dir) = volume_dir(&i) {
+            spec.volume_bytes = tokio::task::spawn_blocking(move || bytes(&dir))
+                .await
+                .unwrap_or(0);
+        }
+        Ok(spec)
+    }
+
+    pub(super) async fn create_from(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
+        let name = engine_name(self.config.scope.as_ref(), &spec.name);
+        let dir = match (&self.config.data_dir, spec.volumes.is_empty()) {
+            (_, true) => None,
+            (Some(data), false) => {
+                let (d, n, v) = (data.clone(), name.clone(), spec.volumes.clone());
+                Some(
+                    tokio::task::spawn_blocking(move || make_volume_dir(&d, &n, &v))
+                        .await
+                        .map_err(|e| RuntimeError::Failed(e.to_string()))??,
+                )
+            }
+            (None, false) => {
+                return Err(RuntimeError::Failed(format!(
+                    "{} has volumes but this agent has no data directory for them",
+                    spec.name
+                )));
+            }
+        };
+        let made = async {
+            let body = create_body(spec, self.config.scope.as_ref(), &name, dir.as_deref())?;
+            let options = CreateContainerOptions {
+                name: Some(name.clone()),
+                platform: String::new(),
+            };
+            self.docker
+                .create_container(Some(options), body)
+                .await
+                .map_err(|e| self.api_error(&name, e))
+        }
+        .await;
+        match made {
+            Ok(r) => {
+                self.shared.touch(&r.id);
+                Ok(r.id)
+            }
+            Err(e) => {
+                // Nothing half-made: the volume directories go with the refused container.
+                if let Some(d) = dir {
+                    let _ = tokio::fs::remove_dir_all(d).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(super) async fn managed_volume_dir(
+        &self,
+        id: &str,
+    ) -> Result<std::path::PathBuf, RuntimeError> {
+        let i = self.inspect_ours(id).await?;
+        if let Some(dir) = volume_dir(&i) {
+            return Ok(dir);
+        }
+        let has_mounts = i.mounts.as_ref().is_some_and(|m| !m.is_empty());
+        if has_mounts {
+            Err(RuntimeError::Unsupported {
+                runtime: "docker",
+                what: "reach the volume data of a container it did not create",
+            })
+        } else {
+            // No volumes: an empty directory stands for "nothing to copy".
+            let data = self.config.data_dir.as_ref().ok_or_else(|| {
+                RuntimeError::Failed("this agent has no data directory".to_owned())
+            })?;
+            let dir = data.join(".empty").join(id);
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|e| RuntimeError::Failed(format!("volume data: {e}")))?;
+            Ok(dir)
+        }
+    }
 }
 
 #[cfg(test)]
