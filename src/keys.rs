@@ -37,11 +37,13 @@ pub enum Command {
     ExportTimeline,
     /// Open the command palette.
     Palette,
+    /// Open the live log view of the selected container.
+    Logs,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 23] = [
+    pub const ALL: [Command; 24] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -57,6 +59,7 @@ impl Command {
         Command::SortReverse,
         Command::ToggleScope,
         Command::ToggleDetail,
+        Command::Logs,
         Command::Alerts,
         Command::Acknowledge,
         Command::Silence,
@@ -93,6 +96,7 @@ impl Command {
             Self::Propose => "propose",
             Self::ExportTimeline => "export_timeline",
             Self::Palette => "palette",
+            Self::Logs => "logs",
         }
     }
 
@@ -122,6 +126,7 @@ impl Command {
             Self::Propose => "open the alert's recommended action",
             Self::ExportTimeline => "export the incident timeline (Markdown)",
             Self::Palette => "command palette: any command or view by name",
+            Self::Logs => "live log of the selected container (/ search, F follow)",
         }
     }
 
@@ -338,6 +343,7 @@ impl Default for KeyMap {
             ("x", Command::Propose),
             ("E", Command::ExportTimeline),
             (":", Command::Palette),
+            ("l", Command::Logs),
         ];
         let mut bindings = HashMap::new();
         for (name, command) in defaults {

@@ -113,6 +113,7 @@ async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -
     app.keymap = keymap;
     app.theme = theme;
     app.title = title;
+    app.logs = fleetdeck::app::LogsUi::new(settings.log_lines);
     app.set_clock(now, tui::unix_ms());
     app.set_alert_rules(settings.alert_rules.clone());
     let options = LoopOptions {

@@ -4,6 +4,7 @@
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
 mod alerts;
+mod logs;
 mod palette;
 mod tables;
 
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+pub use logs::{LOG_KEYS, LogCommand, LogsUi, log_command};
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
@@ -40,6 +42,13 @@ pub enum Action {
     Recommendation(Proposal),
     /// The run loop wrote the exported timeline here (or could not).
     Exported(Result<std::path::PathBuf, String>),
+    /// Rows or the end of log stream `session`.
+    Logs {
+        session: u64,
+        event: crate::logs::LogEvent,
+    },
+    /// The last frame showed this many log rows.
+    LogViewport(usize),
 }
 
 /// Which pane has the keyboard.
@@ -98,6 +107,8 @@ pub struct App {
     pub alerts: AlertBook,
     /// The alert pane and view, prompts, pending effects.
     pub alert_ui: AlertUi,
+    /// The live log view of one container.
+    pub logs: LogsUi,
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
@@ -132,6 +143,7 @@ impl App {
             should_quit: false,
             alerts: AlertBook::default(),
             alert_ui: AlertUi::default(),
+            logs: LogsUi::new(crate::logs::DEFAULT_MAX_LINES),
             redraw: Redraw::Now,
             ages_visible: false,
         };
@@ -193,6 +205,8 @@ impl App {
             }
             Action::Recommendation(proposal) => self.on_recommendation(proposal),
             Action::Exported(result) => self.on_exported(result),
+            Action::Logs { session, event } => self.on_logs(session, event),
+            Action::LogViewport(rows) => self.logs.page = rows,
         }
         if self.alerts.is_dirty() {
             self.request(Redraw::Data);
@@ -280,6 +294,9 @@ impl App {
             return;
         }
         if self.on_prompt_key(key) {
+            return;
+        }
+        if self.on_logs_key(key) {
             return;
         }
         let Some(command) = self.keymap.command(key) else {
@@ -371,6 +388,7 @@ impl App {
                 self.containers.dirty = true;
             }
             Command::ToggleDetail => self.show_detail = !self.show_detail,
+            Command::Logs => self.open_logs(),
         }
     }
 

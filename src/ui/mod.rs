@@ -8,6 +8,7 @@ mod containers;
 mod detail;
 mod format;
 mod header;
+mod logs;
 mod nodes;
 mod status;
 
@@ -40,6 +41,8 @@ pub struct DrawInfo {
     pub node_rows: usize,
     /// Rows of the container table on screen.
     pub container_rows: usize,
+    /// Rows of the log view on screen (0 when closed).
+    pub log_rows: usize,
 }
 
 /// Draws the whole console; the table indexes must be fresh (`App::refresh`).
@@ -56,6 +59,15 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     ])
     .areas(area);
     header::draw(frame, header_area, app);
+    if app.logs.view.is_some() {
+        let log_rows = logs::draw(frame, body, status_area, app);
+        overlays(frame, area, app);
+        return DrawInfo {
+            node_rows: app.nodes.cursor.viewport,
+            container_rows: app.containers.cursor.viewport,
+            log_rows,
+        };
+    }
     if app.alert_ui.view == crate::app::View::Alerts {
         alerts::draw_view(frame, body, app);
         status::draw(frame, status_area, app);
@@ -63,6 +75,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
         return DrawInfo {
             node_rows: app.nodes.cursor.viewport,
             container_rows: app.containers.cursor.viewport,
+            log_rows: 0,
         };
     }
     let [body, alert_area] = Layout::vertical([
@@ -89,6 +102,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     let info = DrawInfo {
         node_rows: nodes::draw(frame, node_area, app),
         container_rows: containers::draw(frame, container_area, app),
+        log_rows: 0,
     };
     if let Some(detail_area) = detail_area {
         detail::draw(frame, detail_area, app);
