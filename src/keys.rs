@@ -126,7 +126,7 @@ impl Command {
             Self::Propose => "open the alert's recommended action",
             Self::ExportTimeline => "export the incident timeline (Markdown)",
             Self::Palette => "command palette: any command or view by name",
-            Self::Logs => "live log of the selected container (/ search, F follow)",
+            Self::Logs => "live log of the selected container",
         }
     }
 
