@@ -456,7 +456,10 @@ theme = "solarized"
         assert_eq!(s.log_lines, crate::logs::DEFAULT_MAX_LINES);
         let (_f, o) = with_file("log_lines = 5\n");
         let e = one_line(&resolve(&o, None, None).unwrap_err());
-        assert!(e.contains("log_lines") && e.contains("100 to 1000000"), "{e}");
+        assert!(
+            e.contains("log_lines") && e.contains("100 to 1000000"),
+            "{e}"
+        );
     }
 
     #[test]

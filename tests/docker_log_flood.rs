@@ -78,11 +78,7 @@ async fn a_flooding_container_never_stalls_the_ui() {
     let config_arg = config_file.display().to_string();
 
     let report = tokio::task::spawn_blocking(move || {
-        let tmux = Tmux::start(
-            &[BIN, "--agent", &addr, "--config", &config_arg],
-            140,
-            40,
-        );
+        let tmux = Tmux::start(&[BIN, "--agent", &addr, "--config", &config_arg], 140, 40);
         tmux.wait_for("the flood container", Duration::from_secs(30), |s| {
             s.contains("-flood") && s.contains("running")
         });
@@ -123,7 +119,14 @@ async fn a_flooding_container_never_stalls_the_ui() {
         });
         tmux.send(&["q"]);
         let status = tmux.exit_status(Duration::from_secs(10));
-        (latencies, dropped_before, dropped_after, rss, screen, status)
+        (
+            latencies,
+            dropped_before,
+            dropped_after,
+            rss,
+            screen,
+            status,
+        )
     })
     .await
     .unwrap();

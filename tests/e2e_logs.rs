@@ -27,7 +27,10 @@ fn l_opens_the_demo_log_view_lines_arrive_and_esc_closes_it() {
         s.contains("╭ Logs node-01 / ") && lines_held(s).is_some_and(|n| n > 0)
     });
     assert!(screen.contains("following"), "{screen}");
-    assert!(screen.contains("Esc close"), "keys on the status line:\n{screen}");
+    assert!(
+        screen.contains("Esc close"),
+        "keys on the status line:\n{screen}"
+    );
     let first = lines_held(&screen).unwrap_or(0);
     tmux.wait_for("new lines", Duration::from_secs(30), |s| {
         lines_held(s).is_some_and(|n| n > first)

@@ -103,12 +103,14 @@ fn open(app: &mut App) -> u64 {
     press(app, KeyCode::Char('l'));
     let effects = app.take_effects();
     match effects.as_slice() {
-        [Effect::OpenLogs {
-            session,
-            endpoint,
-            container,
-            tail,
-        }] => {
+        [
+            Effect::OpenLogs {
+                session,
+                endpoint,
+                container,
+                tail,
+            },
+        ] => {
             assert_eq!(endpoint, &app.fleet.nodes()[0].endpoint);
             assert!(!container.is_empty());
             assert_eq!(*tail, 10_000, "history asked for: the ring size");
@@ -184,7 +186,9 @@ fn log_view_snapshot_with_search_highlight_and_stderr() {
 fn scrolling_pauses_follow_resumes_and_esc_closes_the_stream() {
     let mut app = console();
     let session = open(&mut app);
-    let rows: Vec<LogRow> = (0..100).map(|i| line(i, false, &format!("line {i}"))).collect();
+    let rows: Vec<LogRow> = (0..100)
+        .map(|i| line(i, false, &format!("line {i}")))
+        .collect();
     app.update(Action::Logs {
         session,
         event: LogEvent::Rows(rows),
@@ -207,7 +211,11 @@ fn scrolling_pauses_follow_resumes_and_esc_closes_the_stream() {
     assert_eq!(view.bottom_index(), Some(99 - 1 - page));
     press(&mut app, KeyCode::Char('g'));
     let buf = render(&mut app, 100, 20);
-    assert!(lines(&buf).iter().any(|l| l.contains(" line 0 ")), "{}", text(&buf));
+    assert!(
+        lines(&buf).iter().any(|l| l.contains(" line 0 ")),
+        "{}",
+        text(&buf)
+    );
     press(&mut app, KeyCode::Char('F'));
     let buf = render(&mut app, 100, 20);
     assert!(lines(&buf).iter().any(|l| l.contains(" line 100 ")));

@@ -37,9 +37,17 @@ pub const LOG_KEYS: [(KeyCode, KeyModifiers, LogCommand); 22] = [
     (KeyCode::Char('j'), KeyModifiers::NONE, LogCommand::Down),
     (KeyCode::Down, KeyModifiers::NONE, LogCommand::Down),
     (KeyCode::PageUp, KeyModifiers::NONE, LogCommand::PageUp),
-    (KeyCode::Char('u'), KeyModifiers::CONTROL, LogCommand::PageUp),
+    (
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+        LogCommand::PageUp,
+    ),
     (KeyCode::PageDown, KeyModifiers::NONE, LogCommand::PageDown),
-    (KeyCode::Char('d'), KeyModifiers::CONTROL, LogCommand::PageDown),
+    (
+        KeyCode::Char('d'),
+        KeyModifiers::CONTROL,
+        LogCommand::PageDown,
+    ),
     (KeyCode::Char('g'), KeyModifiers::NONE, LogCommand::Top),
     (KeyCode::Home, KeyModifiers::NONE, LogCommand::Top),
     (KeyCode::Char('G'), KeyModifiers::NONE, LogCommand::Bottom),
@@ -49,8 +57,16 @@ pub const LOG_KEYS: [(KeyCode, KeyModifiers, LogCommand); 22] = [
     (KeyCode::Char('w'), KeyModifiers::NONE, LogCommand::Wrap),
     (KeyCode::Char('t'), KeyModifiers::NONE, LogCommand::Times),
     (KeyCode::Char('/'), KeyModifiers::NONE, LogCommand::Search),
-    (KeyCode::Char('n'), KeyModifiers::NONE, LogCommand::NextMatch),
-    (KeyCode::Char('N'), KeyModifiers::NONE, LogCommand::PrevMatch),
+    (
+        KeyCode::Char('n'),
+        KeyModifiers::NONE,
+        LogCommand::NextMatch,
+    ),
+    (
+        KeyCode::Char('N'),
+        KeyModifiers::NONE,
+        LogCommand::PrevMatch,
+    ),
 ];
 
 /// The command bound to `key` in the log view.

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-pub use logs::{LOG_KEYS, LogCommand, LogsUi, log_command};
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
+pub use logs::{LOG_KEYS, LogCommand, LogsUi, log_command};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,

@@ -145,9 +145,8 @@ fn row_lines(
 ) -> Vec<Line<'static>> {
     let (time_unix_ms, stderr, text) = match row {
         LogRow::Skipped(n) => {
-            let text = format!(
-                "⋯ {n} lines skipped: they came faster than the console could take them ⋯"
-            );
+            let text =
+                format!("⋯ {n} lines skipped: they came faster than the console could take them ⋯");
             return vec![Line::styled(text, theme.warn)];
         }
         LogRow::Line {
