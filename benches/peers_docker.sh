@@ -37,7 +37,9 @@ for port in 19100 61209; do
   fi
 done
 
-cargo build --release -q -p fleetdeck -p fleetdeck-agent
+# One package at a time, as the other benches build them (no feature unification rebuild).
+cargo build --release -q -p fleetdeck-agent --bin fleetdeck-agent
+cargo build --release -q -p fleetdeck --bin fleetdeck
 BIN=$PWD/target/release/fleetdeck
 AGENT=$PWD/target/release/fleetdeck-agent
 tests/docker/build-image.sh "$IMAGE" >/dev/null
