@@ -7,7 +7,9 @@
 #   prometheus-node-exporter scraped once a second and glances in server mode with its
 #     docker plugin on, both measured by ../shared/bench/peers/measure_agent.sh.
 # Each process: CPU (utime+stime from /proc, % of one core) over a 60 s window after a
-# 10 s warm-up, resident memory at the end of the window and its peak (VmHWM).
+# 10 s warm-up, resident memory at the end of the window and its peak (VmHWM). The engine
+# (dockerd) is sampled once a second all along: work asked of its API (the stats API,
+# glances' docker plugin) is spent there, so its CPU over each window is shown beside.
 # Loopback only. Everything started here is stopped by PID; containers are removed by label.
 # Prereq: docker, tmux, busybox-static, and the peers installed as
 #   ../shared/bench/peers/README.txt says (their systemd units must not run).
@@ -48,7 +50,9 @@ SESSION=fleetdeck-peers-$$
 export HOME=$WORK XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state XDG_DATA_HOME=$WORK/data
 agent_pid=""
 
+engine_sampler=""
 cleanup() {
+  [ -z "$engine_sampler" ] || kill "$engine_sampler" 2>/dev/null || true
   tmux kill-session -t "$SESSION" 2>/dev/null || true
   if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
   ids=$(docker ps -aq --filter "label=$RUN_LABEL")
@@ -60,14 +64,31 @@ clk=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
+# The engine's CPU ticks once a second, with the wall clock, for the windows to look up.
+DOCKERD=$(pgrep -xo dockerd || true)
+ENGINE_LOG=$WORK/dockerd-ticks.txt
+: >"$ENGINE_LOG"
+if [ -n "$DOCKERD" ]; then
+  ( for _ in $(seq 1 1800); do echo "$EPOCHREALTIME $(cpu_ticks "$DOCKERD")"; sleep 1; done ) >>"$ENGINE_LOG" 2>/dev/null &
+  engine_sampler=$!
+fi
+# engine_pct T0 T1: dockerd's CPU (% of one core) between two wall-clock times.
+engine_pct() {
+  [ -s "$ENGINE_LOG" ] || { echo "n/a"; return; }
+  awk -v a="$1" -v b="$2" -v hz="$clk" '
+    $1 <= a {w0 = $1; c0 = $2}
+    $1 <= b {w1 = $1; c1 = $2}
+    END {if (w1 > w0) printf "%.2f %%", (c1 - c0) / hz / (w1 - w0) * 100; else print "n/a"}' "$ENGINE_LOG"
+}
+
 echo "starting $CONTAINERS containers from $IMAGE ..." >&2
 for i in $(seq 1 "$CONTAINERS"); do
   docker run -d --name "fdbench-$$-$i" --label "$RUN_LABEL" "$IMAGE" sleep 86400 >/dev/null
 done
 
-# row LABEL CPU_PCT RSS_KIB HWM_KIB: one line of raw results.
+# row LABEL CPU_PCT RSS_KIB HWM_KIB T0 T1: one line of raw results, with its window.
 results=()
-row() { results+=("$1|$2|$3|$4"); }
+row() { results+=("$1|$2|$3|$4|$5|$6"); }
 
 # ours MODE: the agent with --docker-stats MODE, watched by the console in tmux.
 ours() {
@@ -92,7 +113,7 @@ ours() {
   c1=$(cpu_ticks "$agent_pid"); t1=$EPOCHREALTIME
   local pct
   pct=$(awk -v c="$((c1 - c0))" -v t0="$t0" -v t1="$t1" -v hz="$clk" 'BEGIN {printf "%.3f", c / hz / (t1 - t0) * 100}')
-  row "fleetdeck-agent --docker-stats $mode" "$pct" "$(status_kib "$agent_pid" VmRSS)" "$(status_kib "$agent_pid" VmHWM)"
+  row "fleetdeck-agent --docker-stats $mode" "$pct" "$(status_kib "$agent_pid" VmRSS)" "$(status_kib "$agent_pid" VmHWM)" "$t0" "$t1"
   tmux kill-session -t "$SESSION"
   kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
 }
@@ -106,9 +127,9 @@ peer() {
   line=$(awk -v hz="$clk" '
     $1 == "load_start" {w0 = $2; c0 = $3 + $4}
     $1 == "load_end"   {w1 = $2; c1 = $3 + $4; rss = $7; hwm = $8}
-    END {printf "%.3f %d %d", (c1 - c0) / hz / (w1 - w0) * 100, rss, hwm}' "$samples")
-  read -r pct rss hwm <<<"$line"
-  row "$label" "$pct" "$rss" "$hwm"
+    END {printf "%.3f %d %d %s %s", (c1 - c0) / hz / (w1 - w0) * 100, rss, hwm, w0, w1}' "$samples")
+  read -r pct rss hwm t0 t1 <<<"$line"
+  row "$label" "$pct" "$rss" "$hwm" "$t0" "$t1"
 }
 
 ours cgroup
@@ -121,11 +142,12 @@ ours_rss=$(echo "${results[0]}" | cut -d'|' -f3)
 echo
 echo "$CONTAINERS running containers, 1 s interval, ${WINDOW_S} s window, $(nproc) cores, $(date -u +%F)"
 echo
-echo "| process | CPU (% of one core) | RSS | peak RSS | CPU vs agent (cgroup) | RSS vs agent (cgroup) |"
-echo "|---|---|---|---|---|---|"
+echo "| process | CPU (% of one core) | RSS | peak RSS | CPU vs agent (cgroup) | RSS vs agent (cgroup) | dockerd CPU in the same window |"
+echo "|---|---|---|---|---|---|---|"
 for r in "${results[@]}"; do
-  IFS='|' read -r label pct rss hwm <<<"$r"
-  awk -v l="$label" -v p="$pct" -v r="$rss" -v h="$hwm" -v op="$ours_pct" -v orss="$ours_rss" 'BEGIN {
-    printf "| %s | %.2f %% | %.1f MiB | %.1f MiB | %.1fx | %.1fx |\n", l, p, r / 1024, h / 1024, (op > 0 ? p / op : 0), r / orss
+  IFS='|' read -r label pct rss hwm t0 t1 <<<"$r"
+  engine=$(engine_pct "$t0" "$t1")
+  awk -v l="$label" -v p="$pct" -v r="$rss" -v h="$hwm" -v op="$ours_pct" -v orss="$ours_rss" -v e="$engine" 'BEGIN {
+    printf "| %s | %.2f %% | %.1f MiB | %.1f MiB | %.1fx | %.1fx | %s |\n", l, p, r / 1024, h / 1024, (op > 0 ? p / op : 0), r / orss, e
   }'
 done
