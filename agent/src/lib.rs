@@ -17,11 +17,14 @@
 use std::net::SocketAddr;
 
 pub mod actions;
+pub mod archive;
 pub mod audit;
+pub mod backup;
 pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod convert_ops;
 pub mod fleet;
 pub mod health;
 pub mod host;
@@ -32,6 +35,7 @@ pub mod runtime;
 pub mod server;
 pub mod service;
 pub mod stream;
+pub mod transfer;
 
 pub use config::{AgentConfig, default_state_dir};
 pub use fleet::{bind_fleet, node_config, raise_fd_limit, spawn_fleet};

@@ -21,6 +21,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 use crate::AgentError;
 use crate::actions::Actions;
 use crate::audit::AuditLog;
+use crate::backup::Registry;
 use crate::cancel::{self, Cancel, CancelSource};
 use crate::config::AgentConfig;
 use crate::health::Checker;
@@ -29,6 +30,7 @@ use crate::hub::{self, HostSource, Hub};
 use crate::model::{NodeInfo, NodeStatus};
 use crate::runtime::{DockerConfig, DockerRuntime, Runtime, RuntimeKind, SimConfig, SimRuntime};
 use crate::service::AgentService;
+use crate::transfer::Transfer;
 
 /// HTTP/2 keepalive ping interval: a vanished client is noticed within seconds.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
@@ -95,6 +97,7 @@ async fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentErr
             step: config.sample_interval,
             start_unix_ms: host::now_unix_ms(),
             faults: config.sim_faults,
+            data_dir: Some(config.resolved_state_dir().join("volumes")),
         }))),
         RuntimeKind::Docker => {
             let docker = DockerConfig {
@@ -154,10 +157,17 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     };
     let epoch = new_epoch();
     let hub = Hub::new(epoch, info, first, config.event_buffer);
-    let actions = Arc::new(Actions::new(hub.clone(), Arc::clone(&runtime), audit));
+    let backups = Registry::new(config.resolved_state_dir().join("backups"));
+    let actions = Arc::new(Actions::new(
+        hub.clone(),
+        Arc::clone(&runtime),
+        audit,
+        backups.clone(),
+    ));
 
     let (stop_streams, streams_cancel) = cancel::channel();
     let (cut_connections, cut) = cancel::channel();
+    let transfer = Arc::new(Transfer::new(hub.clone(), Arc::clone(&runtime), backups));
     let sampler = tokio::spawn(hub::run_sampler(
         hub.clone(),
         Arc::clone(&runtime),
@@ -169,6 +179,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let service = AgentService::new(
         hub.clone(),
         actions,
+        transfer,
         streams_cancel,
         config.heartbeat_interval,
         config.stream_buffer,
