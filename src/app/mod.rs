@@ -4,8 +4,8 @@
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
 mod alerts;
-mod logs;
 mod display;
+mod logs;
 mod ops_ui;
 mod palette;
 mod tables;
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
-pub use logs::{LOG_KEYS, LogCommand, LogsUi, log_command};
 pub use display::{Body, HitAreas, Wall, WallView};
+pub use logs::{LOG_KEYS, LogCommand, LogsUi, log_command};
 pub use ops_ui::{Choice, Dialog, OpRequest, OpsUi};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
