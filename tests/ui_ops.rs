@@ -186,6 +186,27 @@ fn whole_node_actions_need_the_typed_name() {
 }
 
 #[test]
+fn tab_writes_the_name_out_for_the_engineer_to_confirm() {
+    let mut app = console();
+    let node = app.selected_node().expect("node").1.name().to_string();
+    press(&mut app, KeyCode::Char('d'));
+    type_text(&mut app, "x");
+    press(&mut app, KeyCode::Tab);
+    let Some(Dialog::Confirm { typed, .. }) = &app.ops.dialog else {
+        panic!("no confirmation: {:?}", app.ops.dialog)
+    };
+    assert_eq!(typed, &node, "Tab replaces what was typed with the name");
+    let buf = render(&mut app, 110, 34);
+    assert!(text(&buf).contains(&format!("type {node} to confirm: {node}")));
+    press(&mut app, KeyCode::Enter);
+    let requests = app.ops.take_requests();
+    assert!(
+        matches!(requests.as_slice(), [OpRequest::Run { .. }]),
+        "{requests:?}"
+    );
+}
+
+#[test]
 fn esc_closes_a_plan_without_running_it() {
     let mut app = console();
     press(&mut app, KeyCode::Char('c'));

@@ -71,6 +71,7 @@ pub struct RunningAgent {
     addr: SocketAddr,
     epoch: u64,
     hub: Hub,
+    actions: Arc<Actions>,
     stop_streams: CancelSource,
     cut_connections: CancelSource,
     graceful: Option<oneshot::Sender<()>>,
@@ -178,7 +179,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     ));
     let service = AgentService::new(
         hub.clone(),
-        actions,
+        Arc::clone(&actions),
         transfer,
         streams_cancel,
         config.heartbeat_interval,
@@ -219,6 +220,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         addr,
         epoch,
         hub,
+        actions,
         stop_streams,
         cut_connections,
         graceful: Some(graceful),
@@ -241,6 +243,11 @@ impl RunningAgent {
     /// The node's id.
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+
+    /// The node's action runner, for actions started in-process (scheduled drills).
+    pub fn actions(&self) -> Arc<Actions> {
+        Arc::clone(&self.actions)
     }
 
     /// Current state version (for tests and the demo).

@@ -436,6 +436,14 @@ impl App {
                     typed.pop();
                     Some(Dialog::Confirm { plan, typed })
                 }
+                // Tab writes the name out, so the engineer reads exactly what they confirm
+                // but a 3 a.m. failover is not held up by typing a long node name.
+                KeyCode::Tab => {
+                    if let Some(name) = &plan.confirm {
+                        typed.clone_from(name);
+                    }
+                    Some(Dialog::Confirm { plan, typed })
+                }
                 _ => {
                     if plan.confirm.is_some()
                         && let Some(c) = key_char(&key)
