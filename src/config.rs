@@ -31,6 +31,8 @@ const HEATMAP_WINDOW_RANGE_MINS: (u64, u64) = (1, 60);
 const FAILOVER_RANGE_SECS: (u64, u64) = (1, 86_400);
 const SILENCE_RANGE_SECS: (u64, u64) = (1, 3_600);
 const REFRESH_RANGE_MS: (u64, u64) = (50, 60_000);
+/// Lines a log view may keep: enough to scroll back through, bounded so memory is.
+const LOG_LINES_RANGE: (u64, u64) = (100, 1_000_000);
 
 /// The config file as written; absent settings take their defaults.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -58,6 +60,8 @@ pub struct Config {
     pub heatmap_window_mins: u64,
     /// `[[alerts.rules]]`: patches over the default alert rules, and new ones.
     pub alerts: crate::alerts::AlertsConfig,
+    /// Lines kept by the log view (older ones are dropped).
+    pub log_lines: u64,
 }
 
 impl Default for Config {
@@ -74,6 +78,7 @@ impl Default for Config {
             group_label: DEFAULT_GROUP_LABEL.to_string(),
             heatmap_window_mins: DEFAULT_HEATMAP_WINDOW_MINS,
             alerts: crate::alerts::AlertsConfig::default(),
+            log_lines: crate::logs::DEFAULT_MAX_LINES as u64,
         }
     }
 }
@@ -184,6 +189,8 @@ pub struct Settings {
     pub heatmap_window: Duration,
     /// Alert rules: the defaults patched by the config file.
     pub alert_rules: Vec<crate::alerts::Rule>,
+    /// Lines kept by the log view.
+    pub log_lines: usize,
 }
 
 impl Settings {
@@ -267,6 +274,7 @@ pub fn resolve(
         REFRESH_RANGE_MS,
         "ms",
     )?;
+    let log_lines = check("log_lines", config.log_lines, LOG_LINES_RANGE, "lines")?;
 
     let wall_rotate_secs = check(
         "wall_rotate_secs",
@@ -344,6 +352,7 @@ pub fn resolve(
         group_label: config.group_label,
         heatmap_window: Duration::from_secs(heatmap_window_mins * 60),
         alert_rules,
+        log_lines: usize::try_from(log_lines).unwrap_or(crate::logs::DEFAULT_MAX_LINES),
     })
 }
 
@@ -482,6 +491,20 @@ theme = "solarized"
         assert_eq!(s.theme.as_deref(), Some("solarized"));
         assert_eq!(s.keys["<Ctrl-d>"], "page_down");
         assert_eq!(s.config_path.as_deref(), Some(f.path()));
+    }
+
+    #[test]
+    fn log_lines_is_read_and_bounded() {
+        let (_f, o) = with_file("log_lines = 2000\n");
+        assert_eq!(resolve(&o, None, None).unwrap().log_lines, 2000);
+        let s = resolve(&Overrides::default(), None, None).unwrap();
+        assert_eq!(s.log_lines, crate::logs::DEFAULT_MAX_LINES);
+        let (_f, o) = with_file("log_lines = 5\n");
+        let e = one_line(&resolve(&o, None, None).unwrap_err());
+        assert!(
+            e.contains("log_lines") && e.contains("100 to 1000000"),
+            "{e}"
+        );
     }
 
     #[test]

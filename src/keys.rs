@@ -59,11 +59,13 @@ pub enum Command {
     ExportTimeline,
     /// Open the command palette.
     Palette,
+    /// Open the live log view of the selected container.
+    Logs,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 40] = [
+    pub const ALL: [Command; 41] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -84,6 +86,7 @@ impl Command {
         Command::ScrollOlder,
         Command::ScrollNewer,
         Command::ToggleLog,
+        Command::Logs,
         Command::Alerts,
         Command::Acknowledge,
         Command::Silence,
@@ -182,6 +185,7 @@ impl Command {
             Self::Propose => "propose",
             Self::ExportTimeline => "export_timeline",
             Self::Palette => "palette",
+            Self::Logs => "logs",
         }
     }
 
@@ -228,6 +232,7 @@ impl Command {
             Self::Propose => "open the alert's recommended action",
             Self::ExportTimeline => "export the incident timeline (Markdown)",
             Self::Palette => "command palette: any command or view by name",
+            Self::Logs => "live log of the selected container",
         }
     }
 
@@ -480,6 +485,7 @@ impl Default for KeyMap {
             ("x", Command::Propose),
             ("E", Command::ExportTimeline),
             (":", Command::Palette),
+            ("l", Command::Logs),
         ];
         let mut bindings = HashMap::new();
         for (name, command) in defaults {

@@ -114,6 +114,7 @@ async fn run_console(
     app.keymap = keymap;
     app.theme = theme;
     app.title = title;
+    app.logs = fleetdeck::app::LogsUi::new(settings.log_lines);
     let state_dir = logging::state_dir();
     let (ops, refresher) = ops::start(&mut app, state_dir, agents, read_only);
     app.ascii = settings.ascii;

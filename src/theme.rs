@@ -266,6 +266,25 @@ impl Theme {
         }
     }
 
+    /// Style of a log line: stderr stands out from stdout.
+    pub fn log_line(&self, stderr: bool) -> Style {
+        if stderr { self.warn } else { self.text }
+    }
+
+    /// Style of a search match in the log view; the current match is the strongest.
+    pub fn search_match(&self, current: bool) -> Style {
+        if current {
+            self.crit.add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            self.warn.add_modifier(Modifier::REVERSED)
+        }
+    }
+
+    /// Style of a node marker saying its container runtime is unreachable.
+    pub fn runtime_down(&self) -> Style {
+        self.crit.add_modifier(Modifier::BOLD)
+    }
+
     /// Style of a pane title.
     pub fn title(&self, focused: bool) -> Style {
         if focused {

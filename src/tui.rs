@@ -29,6 +29,48 @@ pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
 pub const ALERT_FRAME_INTERVAL: Duration = Duration::from_millis(100);
 /// Most agent updates taken from the channel between two looks at the keyboard.
 const UPDATE_BATCH: usize = 4096;
+/// Most log batches taken between two looks at the keyboard: a flooding container waits
+/// its turn behind the keys (the log task drops and counts what does not fit).
+const LOG_BATCH: usize = 16;
+/// Least time between two frames while the log view is open: lines appear promptly
+/// without redrawing for every batch of a flood.
+const LOG_FRAME_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The log stream feeding the open log view; the task is cancelled on drop.
+struct LogSession {
+    session: u64,
+    rx: mpsc::Receiver<crate::logs::LogEvent>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LogSession {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Least time between two data frames: shorter while an alert is pending or a log is open.
+fn frame_interval(app: &App, alert_pending: bool, refresh_interval: Duration) -> Duration {
+    let mut interval = refresh_interval;
+    if alert_pending {
+        interval = interval.min(ALERT_FRAME_INTERVAL);
+    }
+    if app.logs.view.is_some() {
+        interval = interval.min(LOG_FRAME_INTERVAL);
+    }
+    interval
+}
+
+/// Waits for log batches when a stream is open, forever otherwise.
+async fn next_logs(
+    session: &mut Option<LogSession>,
+    batch: &mut Vec<crate::logs::LogEvent>,
+) -> usize {
+    match session {
+        Some(s) => s.rx.recv_many(batch, LOG_BATCH).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// The terminal in raw mode on the alternate screen; restored on drop and on panic.
 pub struct TerminalGuard {
@@ -115,6 +157,8 @@ pub async fn run_with_ops<B: Backend>(
     let mut alert_pending = false;
     let mut woken_for: Option<Instant> = None;
     let mut signals = QuitSignals::new()?;
+    let mut log_session: Option<LogSession> = None;
+    let mut log_batch = Vec::with_capacity(LOG_BATCH);
     app.set_clock(Instant::now(), unix_ms());
     // The first size is known before any resize event: help scrolling needs it.
     if let Ok(size) = terminal.size() {
@@ -127,11 +171,7 @@ pub async fn run_with_ops<B: Backend>(
     debug_panic_hook();
 
     while !app.should_quit {
-        let interval = if alert_pending {
-            ALERT_FRAME_INTERVAL.min(options.refresh_interval)
-        } else {
-            options.refresh_interval
-        };
+        let interval = frame_interval(app, alert_pending, options.refresh_interval);
         let frame_due = last_data_frame.map_or_else(Instant::now, |t| t + interval);
         // A pending alert fires when its `for` runs out, not up to a tick later; each
         // deadline wakes the loop once.
@@ -157,6 +197,18 @@ pub async fn run_with_ops<B: Backend>(
                 app.set_clock(Instant::now(), unix_ms());
                 for update in batch.drain(..) {
                     app.update(Action::Agent(update));
+                }
+            }
+            n = next_logs(&mut log_session, &mut log_batch) => {
+                app.set_clock(Instant::now(), unix_ms());
+                if let Some(s) = log_session.as_ref().filter(|_| n > 0) {
+                    let session = s.session;
+                    for event in log_batch.drain(..) {
+                        app.update(Action::Logs { session, event });
+                    }
+                } else {
+                    // The task ended and said why: nothing more will come.
+                    log_session = None;
                 }
             }
             _ = tick.tick() => {
@@ -186,7 +238,7 @@ pub async fn run_with_ops<B: Backend>(
             }
         }
         for effect in app.take_effects() {
-            run_effect(app, effect);
+            run_effect(app, effect, &mut log_session);
         }
         let requests = app.ops.take_requests();
         if let Some(link) = ops.as_mut() {
@@ -207,11 +259,7 @@ pub async fn run_with_ops<B: Backend>(
                 alert_pending = false;
             }
         }
-        let interval = if alert_pending {
-            ALERT_FRAME_INTERVAL.min(options.refresh_interval)
-        } else {
-            options.refresh_interval
-        };
+        let interval = frame_interval(app, alert_pending, options.refresh_interval);
         if data_pending && last_data_frame.is_none_or(|t| t.elapsed() >= interval) {
             draw(terminal, app)?;
             last_data_frame = Some(Instant::now());
@@ -223,8 +271,35 @@ pub async fn run_with_ops<B: Backend>(
 }
 
 /// Does the I/O `update` asked for, and reports back as an action.
-fn run_effect(app: &mut App, effect: Effect) {
+fn run_effect(app: &mut App, effect: Effect, log_session: &mut Option<LogSession>) {
     match effect {
+        Effect::OpenLogs {
+            session,
+            endpoint,
+            container,
+            tail,
+        } => {
+            // Dropping the old session cancels its task before the new one starts.
+            *log_session = None;
+            match endpoint.parse::<crate::client::AgentAddr>() {
+                Ok(addr) => {
+                    let (tx, rx) = mpsc::channel(crate::logs::task::LOG_CHANNEL_BATCHES);
+                    let target = crate::logs::task::LogTarget {
+                        addr,
+                        container,
+                        tail,
+                        connect_timeout: crate::client::CONNECT_TIMEOUT,
+                    };
+                    let task = tokio::spawn(crate::logs::task::run(target, tx));
+                    *log_session = Some(LogSession { session, rx, task });
+                }
+                Err(e) => {
+                    let event = crate::logs::LogEvent::Ended(format!("bad agent address: {e}"));
+                    app.update(Action::Logs { session, event });
+                }
+            }
+        }
+        Effect::CloseLogs => *log_session = None,
         Effect::ExportTimeline {
             file_name,
             markdown,
@@ -292,6 +367,9 @@ fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
         .draw(|frame| info = ui::draw(frame, app))
         .map_err(|e| io::Error::other(e.to_string()))
         .wrap_err("cannot draw on the terminal")?;
+    if app.logs.view.is_some() && app.logs.page != info.log_rows {
+        app.update(Action::LogViewport(info.log_rows));
+    }
     let (nodes, containers) = (info.node_rows, info.container_rows);
     if app.nodes.cursor.viewport != nodes || app.containers.cursor.viewport != containers {
         app.update(Action::Viewport { nodes, containers });

@@ -240,6 +240,24 @@ fn history_lists_every_action_and_its_outcome() {
     insta::assert_snapshot!("history_120x36", text(&buf));
     assert_eq!(style_of(&buf, "FAILED: node-00").fg, app.theme.crit.fg);
     assert_eq!(style_of(&buf, "cancelled after").fg, app.theme.warn.fg);
+    // The incident timeline records each outcome too, in order.
+    let actions: Vec<&str> = app
+        .alerts
+        .timeline()
+        .entries()
+        .filter(|e| e.kind == fleetdeck::alerts::EntryKind::Action)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert!(actions[0].ends_with(": stopped api-1"), "{actions:?}");
+    assert!(
+        actions[1].contains("failed: node-00: no such container"),
+        "{actions:?}"
+    );
+    assert!(
+        actions[2].contains("cancelled: cancelled after 0 of 1 steps"),
+        "{actions:?}"
+    );
 }
 
 #[test]

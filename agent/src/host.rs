@@ -1,9 +1,11 @@
 //! Real host figures from `sysinfo`, for runtimes that run on this machine.
 
 use std::collections::HashSet;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sysinfo::{Disks, Networks, System};
+use sysinfo::{Disks, System};
 
 use crate::model::HostSample;
 
@@ -12,11 +14,26 @@ use crate::model::HostSample;
 #[error("cannot read host figures: {0}")]
 pub struct HostError(#[from] sysinfo::Error);
 
+/// Time between two looks at the disks: free space moves slowly, and asking every mount
+/// (network and FUSE file systems included) costs more than the rest of a sample.
+const DISK_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// The kernel's per-interface byte counters, one file for every interface.
+const NET_DEV_PATH: &str = "/proc/net/dev";
+
 /// Probes this machine. Keep one per agent: CPU and network rates need the previous reading.
 pub struct HostProbe {
     system: System,
     disks: Disks,
-    networks: Networks,
+    /// Used and total disk bytes at the last look, and when that was.
+    disk_usage: (u64, u64),
+    disks_at: Instant,
+    /// `/proc/net/dev`, kept open and re-read: with a container runtime there is one
+    /// interface per container, and reading each one's statistics files would cost a
+    /// dozen opens per container per sample.
+    net_dev: Option<File>,
+    /// Received and sent bytes over all interfaces but loopback at the last sample.
+    net_totals: (u64, u64),
+    net_buf: Vec<u8>,
     last_refresh: Instant,
 }
 
@@ -38,12 +55,35 @@ impl HostProbe {
         let mut system = System::new()?;
         system.refresh_cpu_usage();
         system.refresh_memory();
-        Ok(Self {
+        let disks = Disks::new_with_refreshed_list()?;
+        let mut probe = Self {
+            disk_usage: disk_usage(&disks),
             system,
-            disks: Disks::new_with_refreshed_list()?,
-            networks: Networks::new_with_refreshed_list()?,
+            disks,
+            disks_at: Instant::now(),
+            net_dev: File::open(NET_DEV_PATH).ok(),
+            net_totals: (0, 0),
+            net_buf: Vec::with_capacity(4096),
             last_refresh: Instant::now(),
-        })
+        };
+        probe.net_totals = probe.net_totals().unwrap_or_default();
+        Ok(probe)
+    }
+
+    /// Bytes received and sent since boot over all interfaces but loopback.
+    fn net_totals(&mut self) -> Option<(u64, u64)> {
+        let file = self.net_dev.as_ref()?;
+        self.net_buf.clear();
+        let mut chunk = [0_u8; 4096];
+        loop {
+            let n = file.read_at(&mut chunk, self.net_buf.len() as u64).ok()?;
+            if n == 0 {
+                break;
+            }
+            self.net_buf.extend_from_slice(&chunk[..n]);
+        }
+        let text = std::str::from_utf8(&self.net_buf).ok()?;
+        Some(crate::runtime::cgroup::parse_net_dev(text))
     }
 
     /// Number of logical cores.
@@ -57,18 +97,18 @@ impl HostProbe {
         self.last_refresh = Instant::now();
         self.system.refresh_cpu_usage();
         self.system.refresh_memory();
-        self.disks.refresh(true);
-        self.networks.refresh(true);
-
-        let (disk_used, disk_total) = disk_usage(&self.disks);
-        let (mut rx, mut tx) = (0_u64, 0_u64);
-        for (name, data) in &self.networks {
-            // Loopback traffic never leaves the host.
-            if name != "lo" {
-                rx += data.received();
-                tx += data.transmitted();
-            }
+        if self.disks_at.elapsed() >= DISK_REFRESH_INTERVAL {
+            self.disks.refresh(true);
+            self.disk_usage = disk_usage(&self.disks);
+            self.disks_at = Instant::now();
         }
+        let (disk_used, disk_total) = self.disk_usage;
+        // Loopback traffic never leaves the host; a counter that went back (an interface
+        // removed) counts as no traffic rather than a huge one.
+        let totals = self.net_totals().unwrap_or(self.net_totals);
+        let rx = totals.0.saturating_sub(self.net_totals.0);
+        let tx = totals.1.saturating_sub(self.net_totals.1);
+        self.net_totals = totals;
         let load = System::load_average()
             .map(|l| [l.one as f32, l.five as f32, l.fifteen as f32])
             .unwrap_or_default();

@@ -75,6 +75,15 @@ pub struct Prompt {
 pub enum Effect {
     /// Write the timeline as Markdown to the state dir under this file name.
     ExportTimeline { file_name: String, markdown: String },
+    /// Stream the log of `container` from the agent at `endpoint`, as stream `session`.
+    OpenLogs {
+        session: u64,
+        endpoint: String,
+        container: String,
+        tail: u32,
+    },
+    /// Stop the log stream.
+    CloseLogs,
 }
 
 /// State of the incident UI.

@@ -6,6 +6,7 @@
 mod alerts;
 mod display;
 mod help;
+mod logs;
 mod ops_ui;
 mod palette;
 mod tables;
@@ -16,6 +17,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
 pub use display::{Body, HitAreas, Wall, WallView};
+pub use logs::{LOG_KEYS, LogCommand, LogsUi, log_command};
 pub use ops_ui::{Choice, Dialog, OpRequest, OpsUi};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
@@ -56,6 +58,13 @@ pub enum Action {
     Recommendation(Proposal),
     /// The run loop wrote the exported timeline here (or could not).
     Exported(Result<std::path::PathBuf, String>),
+    /// Rows or the end of log stream `session`.
+    Logs {
+        session: u64,
+        event: crate::logs::LogEvent,
+    },
+    /// The last frame showed this many log rows.
+    LogViewport(usize),
 }
 
 /// Which pane has the keyboard.
@@ -134,6 +143,8 @@ pub struct App {
     pub alerts: AlertBook,
     /// The alert pane and view, prompts, pending effects.
     pub alert_ui: AlertUi,
+    /// The live log view of one container.
+    pub logs: LogsUi,
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
@@ -180,6 +191,7 @@ impl App {
             show_log: false,
             alerts: AlertBook::default(),
             alert_ui: AlertUi::default(),
+            logs: LogsUi::new(crate::logs::DEFAULT_MAX_LINES),
             redraw: Redraw::Now,
             ages_visible: false,
             screen_width: 0,
@@ -273,6 +285,8 @@ impl App {
             }
             Action::Recommendation(proposal) => self.on_recommendation(proposal),
             Action::Exported(result) => self.on_exported(result),
+            Action::Logs { session, event } => self.on_logs(session, event),
+            Action::LogViewport(rows) => self.logs.page = rows,
         }
         if self.alerts.take_urgent() {
             // A firing or resolved alert is what the on-call engineer waits for.
@@ -371,6 +385,9 @@ impl App {
             return;
         }
         if self.on_prompt_key(key) {
+            return;
+        }
+        if self.on_logs_key(key) {
             return;
         }
         let Some(command) = self.keymap.command(key) else {
@@ -483,6 +500,7 @@ impl App {
                 self.containers.dirty = true;
             }
             Command::ToggleDetail => self.show_detail = !self.show_detail,
+            Command::Logs => self.open_logs(),
             Command::Migrate
             | Command::Scale
             | Command::Backup

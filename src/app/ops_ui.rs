@@ -488,6 +488,17 @@ impl App {
                     Outcome::Failed(m) => format!("failed: {m}"),
                     Outcome::Cancelled(m) => format!("cancelled: {m}"),
                 };
+                // The incident timeline lists every action with its outcome, in order.
+                let title = self
+                    .ops
+                    .log
+                    .get(op)
+                    .map(|e| e.title.clone())
+                    .unwrap_or_default();
+                let stamp = self.stamp();
+                let record = format!("{title}: {line}");
+                self.alerts
+                    .record(crate::alerts::EntryKind::Action, record, stamp);
                 self.ops.log.finish(op, outcome, self.now);
                 if let Some(i) = self.ops.fence_ops.iter().position(|(o, _)| *o == op) {
                     let (_, node) = self.ops.fence_ops.remove(i);

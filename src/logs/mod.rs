@@ -62,6 +62,8 @@ pub struct LogView {
     pub scroll_from_bottom: usize,
     /// Wrap long lines instead of cutting them.
     pub wrap: bool,
+    /// Show each line's time.
+    pub times: bool,
     /// The search text (empty = none).
     pub search: String,
     /// Whether keys are typing into the search.
@@ -85,6 +87,7 @@ impl LogView {
             follow: true,
             scroll_from_bottom: 0,
             wrap: false,
+            times: true,
             search: String::new(),
             searching: false,
             current_match: None,
@@ -208,6 +211,57 @@ impl LogView {
     }
 }
 
+/// Byte ranges of `hay` matching `needle`, case-insensitive, left to right, not overlapping.
+pub fn match_ranges(hay: &str, needle: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    if needle.is_empty() {
+        return out;
+    }
+    if hay.is_ascii() && needle.is_ascii() {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        let mut i = 0;
+        while i + n.len() <= h.len() {
+            if h[i..i + n.len()].eq_ignore_ascii_case(n) {
+                out.push(i..i + n.len());
+                i += n.len();
+            } else {
+                i += 1;
+            }
+        }
+        return out;
+    }
+    let needle: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
+    let chars: Vec<(usize, char)> = hay.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (mut k, mut j) = (0, i);
+        let mut ok = true;
+        while ok && k < needle.len() {
+            let Some(&(_, c)) = chars.get(j) else {
+                ok = false;
+                break;
+            };
+            for lower in c.to_lowercase() {
+                if needle.get(k) == Some(&lower) {
+                    k += 1;
+                } else {
+                    ok = false;
+                    break;
+                }
+            }
+            j += 1;
+        }
+        if ok {
+            let end = chars.get(j).map_or(hay.len(), |(b, _)| *b);
+            out.push(chars[i].0..end);
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Case-insensitive substring test without allocating for ASCII text.
 pub fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     if needle.is_ascii() && hay.is_ascii() {
@@ -284,5 +338,17 @@ mod tests {
         assert!(!v.find(true));
         assert!(contains_ignore_case("Grüße ÄRGER", "ärger"));
         assert!(!contains_ignore_case("ok", "error"));
+    }
+
+    #[test]
+    fn match_ranges_find_every_match() {
+        assert_eq!(match_ranges("Error: error!", "ERROR"), vec![0..5, 7..12]);
+        assert_eq!(match_ranges("aaaa", "aa"), vec![0..2, 2..4]);
+        assert!(match_ranges("abc", "").is_empty());
+        let hay = "Grüße ÄRGER ärger";
+        let found = match_ranges(hay, "ärger");
+        assert_eq!(found.len(), 2);
+        assert_eq!(&hay[found[0].clone()], "ÄRGER");
+        assert_eq!(&hay[found[1].clone()], "ärger");
     }
 }

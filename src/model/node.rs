@@ -60,6 +60,9 @@ pub enum CheckStatus {
     Failing,
 }
 
+/// Name of the agent's check that its container runtime answers.
+pub const RUNTIME_CHECK: &str = "runtime";
+
 /// One of the agent's own checks (runtime reachable, disk space, ...).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HealthCheck {
@@ -233,6 +236,16 @@ impl Node {
     /// Containers running or restarting.
     pub fn active_containers(&self) -> usize {
         self.containers.values().filter(|c| c.is_active()).count()
+    }
+
+    /// True when the live agent says its container runtime does not answer: its
+    /// container figures are then the last ones it saw, not the engine's present.
+    pub fn runtime_down(&self) -> bool {
+        self.is_live()
+            && self
+                .health
+                .iter()
+                .any(|h| h.name == RUNTIME_CHECK && h.status == CheckStatus::Failing)
     }
 
     /// Worst status among the agent's own checks.

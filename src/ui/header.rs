@@ -60,6 +60,25 @@ fn nodes_line(app: &App, compact: bool) -> Line<'static> {
         let label = if compact { short } else { long };
         spans.push(Span::styled(format!("{count} {label}"), style));
     }
+    // Counted over the nodes, not cached: a handful of checks per node, once per frame.
+    let runtime_down = app
+        .fleet
+        .nodes()
+        .iter()
+        .filter(|n| n.runtime_down())
+        .count();
+    if runtime_down > 0 {
+        spans.push(Span::styled(" · ", theme.dim));
+        let label = if compact {
+            "rt down"
+        } else {
+            "runtime down (!RT)"
+        };
+        spans.push(Span::styled(
+            format!("{runtime_down} {label}"),
+            theme.runtime_down(),
+        ));
+    }
     Line::from(spans)
 }
 

@@ -11,6 +11,7 @@ pub mod glyphs;
 mod header;
 mod heatmap;
 mod log;
+mod logs;
 mod nodes;
 mod ops;
 mod status;
@@ -47,6 +48,8 @@ pub struct DrawInfo {
     pub node_rows: usize,
     /// Rows of the container table on screen.
     pub container_rows: usize,
+    /// Rows of the log view on screen (0 when closed).
+    pub log_rows: usize,
     /// Rows of the heatmap on screen (0 when it is not shown).
     pub heatmap_rows: usize,
     /// Where each table's rows are, for the mouse.
@@ -116,6 +119,16 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         };
     }
     header::draw(frame, header_area, app);
+    if app.logs.view.is_some() {
+        let log_rows = logs::draw(frame, body, status_area, app);
+        overlays(frame, area, app);
+        return DrawInfo {
+            node_rows: app.nodes.cursor.viewport,
+            container_rows: app.containers.cursor.viewport,
+            log_rows,
+            ..DrawInfo::default()
+        };
+    }
     if app.body == Body::Heatmap {
         let heatmap_rows = heatmap::draw(frame, body, app, "Heatmap · ");
         status::draw(frame, status_area, app);
@@ -175,6 +188,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     let info = DrawInfo {
         node_rows: nodes::draw(frame, node_area, app),
         container_rows: containers::draw(frame, container_area, app),
+        log_rows: 0,
         heatmap_rows: 0,
         areas: crate::app::HitAreas {
             nodes: rows_area(node_area),

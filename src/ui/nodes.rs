@@ -12,7 +12,7 @@ use crate::model::{Link, Node};
 
 const COLUMNS: [Column; 8] = [
     Column::text("NAME", 8, 24, 10).growing(),
-    Column::text("STATE", 7, 11, 9),
+    Column::text("STATE", 7, 15, 9),
     Column::figure("CPU %", 5, 7, 8),
     Column::figure("MEM %", 5, 7, 8),
     Column::figure("DISK %", 6, 7, 5),
@@ -20,6 +20,9 @@ const COLUMNS: [Column; 8] = [
     Column::figure("LOAD", 4, 6, 7),
     Column::figure("LAST SEEN", 9, 12, 4),
 ];
+
+/// Appended to the STATE of a node whose agent cannot reach its container runtime.
+pub const RUNTIME_DOWN_MARK: &str = "!RT";
 
 fn sort_column(sort: NodeSort) -> usize {
     match sort {
@@ -109,7 +112,15 @@ fn row(app: &App, slot: usize, node: &Node) -> Vec<Text> {
     };
     vec![
         Text::new(node.name(), theme.text),
-        Text::new(state.as_str(), theme.status(state)),
+        if node.runtime_down() {
+            // The engine is gone: say so where the eye goes first, not only in the detail.
+            Text::new(
+                format!("{} {RUNTIME_DOWN_MARK}", state.as_str()),
+                theme.runtime_down(),
+            )
+        } else {
+            Text::new(state.as_str(), theme.status(state))
+        },
         figure(node.host.cpu_percent),
         figure(node.host.memory_percent()),
         figure(node.host.disk_percent()),

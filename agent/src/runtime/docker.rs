@@ -123,7 +123,8 @@ struct Entry {
     list_health: HealthState,
     pid: Option<u32>,
     memory_limit: u64,
-    cgroup: Option<CgroupPaths>,
+    /// Its counter files, kept open between samples.
+    cgroup: Option<cgroup::Reader>,
     reading: Option<Reading>,
     stats: ContainerStats,
 }
@@ -400,47 +401,60 @@ impl DockerRuntime {
     async fn refresh_stats(&self, cache: &mut Cache) {
         let now = Instant::now();
         let source = self.config.stats;
-        let mut from_files: Vec<(String, CgroupPaths, u32)> = Vec::new();
+        let mut from_files: Vec<(String, cgroup::Reader)> = Vec::new();
         let mut from_api: Vec<String> = Vec::new();
         for (id, e) in &mut cache.entries {
-            let Some(pid) = e.pid else {
+            if e.pid.is_none() {
                 e.reading = None;
                 e.stats = ContainerStats {
                     memory_limit_bytes: e.memory_limit,
                     ..ContainerStats::default()
                 };
                 continue;
-            };
-            match (&e.cgroup, source) {
-                (Some(paths), StatsSource::Auto | StatsSource::Cgroup) => {
-                    from_files.push((id.clone(), paths.clone(), pid));
+            }
+            match (e.cgroup.is_some(), source) {
+                (true, StatsSource::Auto | StatsSource::Cgroup) => {
+                    if let Some(reader) = e.cgroup.take() {
+                        from_files.push((id.clone(), reader));
+                    }
                 }
-                (None, StatsSource::Cgroup) => {}
+                (false, StatsSource::Cgroup) => {}
                 _ => from_api.push(id.clone()),
             }
         }
         let read = tokio::task::spawn_blocking(move || {
             from_files
                 .into_iter()
-                .map(|(id, paths, pid)| (id, cgroup::read(&paths, pid)))
+                .map(|(id, mut reader)| {
+                    let got = reader.read();
+                    (id, reader, got)
+                })
                 .collect::<Vec<_>>()
         })
         .await
         .unwrap_or_default();
         let mut fresh = Vec::with_capacity(cache.entries.len());
-        for (id, r) in read {
+        for (id, reader, r) in read {
             match r {
-                Ok(c) => fresh.push((id, c)),
+                Ok(c) => {
+                    if let Some(e) = cache.entries.get_mut(&id) {
+                        e.cgroup = Some(reader);
+                    }
+                    fresh.push((id, c));
+                }
                 Err(err) => {
                     if !cache.warned_cgroup {
                         tracing::warn!(id, "cannot read cgroup files ({err}); using the stats API");
                         cache.warned_cgroup = true;
                     }
                     if source == StatsSource::Auto {
-                        if let Some(e) = cache.entries.get_mut(&id) {
-                            e.cgroup = None;
-                        }
                         from_api.push(id);
+                    } else if let Some(e) = cache.entries.get_mut(&id) {
+                        // Files only: try again at the next sample, opening them afresh.
+                        e.cgroup = Some(cgroup::Reader::new(
+                            reader.paths().clone(),
+                            e.pid.unwrap_or(0),
+                        ));
                     }
                 }
             }
@@ -483,13 +497,13 @@ impl DockerRuntime {
 
 /// The cgroup of a container's init process, when it is readable from here and really is
 /// that container's (an agent in its own pid namespace would find some other process).
-fn locate_cgroup(pid: u32, id: &str) -> Option<CgroupPaths> {
+fn locate_cgroup(pid: u32, id: &str) -> Option<cgroup::Reader> {
     let paths = cgroup::locate(pid).ok()?;
     let ours = match &paths {
         CgroupPaths::V2(dir) => dir.to_string_lossy().contains(id),
         CgroupPaths::V1 { cpuacct, .. } => cpuacct.to_string_lossy().contains(id),
     };
-    ours.then_some(paths)
+    ours.then(|| cgroup::Reader::new(paths, pid))
 }
 
 #[async_trait]
