@@ -103,6 +103,8 @@ async fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentErr
         RuntimeKind::Docker => {
             let docker = DockerConfig {
                 sample_interval: config.sample_interval,
+                data_dir: (config.docker.data_dir.clone())
+                    .or_else(|| Some(config.resolved_state_dir().join("volumes"))),
                 ..config.docker.clone()
             };
             Ok(Arc::new(DockerRuntime::connect(docker).await?))

@@ -24,16 +24,18 @@ use tokio::task::JoinHandle;
 use super::cgroup::{self, CgroupPaths};
 use super::counters::{self, Reading};
 use super::docker_convert as conv;
-use super::{Runtime, RuntimeError, RuntimeKind, docker_events, docker_logs, docker_stats};
+use super::{
+    Runtime, RuntimeError, RuntimeKind, docker_events, docker_logs, docker_ops, docker_stats,
+};
 use crate::logs::{LineStream, LogQuery};
 use crate::model::{
     ContainerSample, ContainerSpec, ContainerState, ContainerStats, ContainerStatus, ContainerVerb,
-    HealthState,
+    HealthState, PortableSpec,
 };
 
 /// Longest wait for one engine request of a sampling pass: a hung engine turns the runtime
 /// check red instead of stalling the sampler.
-const API_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const API_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for an action's request (a stop waits for the container's grace period).
 const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Seconds a stopping container gets between SIGTERM and SIGKILL.
@@ -69,6 +71,9 @@ pub struct DockerConfig {
     pub sample_interval: Duration,
     /// Where resource figures come from.
     pub stats: StatsSource,
+    /// Where containers this agent creates keep their volume data; `None` = none created
+    /// with volumes.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// Containers the sampler must inspect again, marked by events and actions.
@@ -133,12 +138,14 @@ struct Cache {
 
 /// A Docker Engine.
 pub struct DockerRuntime {
-    docker: Docker,
-    endpoint: String,
-    config: DockerConfig,
-    shared: Arc<Shared>,
+    pub(super) docker: Docker,
+    pub(super) endpoint: String,
+    pub(super) config: DockerConfig,
+    pub(super) shared: Arc<Shared>,
     cache: tokio::sync::Mutex<Cache>,
     events: JoinHandle<()>,
+    /// Migration copies committed (their pending label hidden), see `docker_ops`.
+    pub(super) committed: Mutex<HashSet<String>>,
 }
 
 impl Drop for DockerRuntime {
@@ -229,6 +236,11 @@ impl DockerRuntime {
             config.scope.clone(),
         ));
         tracing::info!(endpoint, "connected to the Docker engine");
+        let committed = config
+            .data_dir
+            .as_deref()
+            .map(docker_ops::load_committed)
+            .unwrap_or_default();
         Ok(Self {
             docker,
             endpoint,
@@ -236,6 +248,7 @@ impl DockerRuntime {
             shared,
             cache: tokio::sync::Mutex::default(),
             events,
+            committed: Mutex::new(committed),
         })
     }
 
@@ -248,7 +261,7 @@ impl DockerRuntime {
         RuntimeError::Unavailable(describe_unreachable(&self.endpoint, e))
     }
 
-    fn api_error(&self, id: &str, e: ApiError) -> RuntimeError {
+    pub(super) fn api_error(&self, id: &str, e: ApiError) -> RuntimeError {
         match (status_code(&e), &e) {
             (Some(404), _) => RuntimeError::NotFound(id.to_owned()),
             (Some(409), ApiError::DockerResponseServerError { message, .. }) => {
@@ -340,7 +353,8 @@ impl DockerRuntime {
                 }
             };
             let summary = &summary;
-            let spec = conv::spec(&i, summary);
+            let mut spec = conv::spec(&i, summary);
+            docker_ops::present(&mut spec, self.is_committed(&id));
             let status = conv::status(&i);
             let pid = conv::pid(&i).filter(|_| status.state.is_up());
             let list_state = conv::summary_state(summary.state.as_ref());
@@ -553,10 +567,28 @@ impl Runtime for DockerRuntime {
 
     async fn act(&self, verb: ContainerVerb, id: &str) -> Result<(), RuntimeError> {
         if verb == ContainerVerb::Commit {
-            // The engine fixes labels at creation: the pending label of a migration copy
-            // stays on it as the record of where it came from.
+            // The engine fixes labels at creation: the pending label stays on the engine and
+            // the agent records the commit itself (see docker_ops).
+            self.inspect_ours(id).await?;
+            if let Some(dir) = &self.config.data_dir {
+                docker_ops::mark_committed(dir, id)?;
+            }
+            self.committed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id.to_owned());
+            self.shared.touch(id);
             return Ok(());
         }
+        // The managed volume data goes with the container.
+        let volumes = if verb == ContainerVerb::Remove {
+            self.inspect(id)
+                .await
+                .ok()
+                .and_then(|i| docker_ops::volume_dir(&i))
+        } else {
+            None
+        };
         let d = &self.docker;
         let grace = Some(STOP_GRACE_SECS);
         let result = match verb {
@@ -586,6 +618,13 @@ impl Runtime for DockerRuntime {
             ContainerVerb::Commit => Ok(()),
         };
         self.shared.touch(id);
+        if verb == ContainerVerb::Remove && result.is_ok() {
+            docker_ops::forget(self.config.data_dir.as_deref(), id, volumes.as_deref());
+            self.committed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(id);
+        }
         match result {
             Ok(()) => Ok(()),
             // 304: already in the asked-for state.
@@ -596,5 +635,17 @@ impl Runtime for DockerRuntime {
 
     async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {
         Ok(docker_logs::stream(&self.docker, id, query))
+    }
+
+    async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
+        self.export_portable(id).await
+    }
+
+    async fn create(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
+        self.create_from(spec).await
+    }
+
+    async fn volume_dir(&self, id: &str) -> Result<std::path::PathBuf, RuntimeError> {
+        self.managed_volume_dir(id).await
     }
 }

@@ -17,6 +17,7 @@ pub mod docker;
 mod docker_convert;
 mod docker_events;
 mod docker_logs;
+mod docker_ops;
 mod docker_stats;
 pub mod sim;
 mod sim_host;
