@@ -127,11 +127,22 @@ impl Cli {
             Err(std::env::VarError::NotPresent) => None,
             Err(std::env::VarError::NotUnicode(_)) => return Err(ConfigError::Env(AGENTS_ENV)),
         };
-        config::resolve(
+        let mut settings = config::resolve(
             &self.overrides(),
             env.as_deref(),
             config::default_path().as_deref(),
-        )
+        )?;
+        let token = match std::env::var(crate::client::TOKEN_ENV) {
+            Ok(v) => Some(v),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError::Env(crate::client::TOKEN_ENV));
+            }
+        };
+        settings.credentials =
+            crate::client::credentials_file::with_env_token(settings.credentials, token.as_deref())
+                .map_err(ConfigError::Token)?;
+        Ok(settings)
     }
 }
 

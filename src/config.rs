@@ -41,6 +41,18 @@ pub struct Config {
     pub keys: BTreeMap<String, String>,
     /// `[[alerts.rules]]`: patches over the default alert rules, and new ones.
     pub alerts: crate::alerts::AlertsConfig,
+    /// Token sent to agents (prefer `token_file`; `FLEETDECK_TOKEN` overrides both).
+    pub token: Option<String>,
+    /// File holding the token.
+    pub token_file: Option<PathBuf>,
+    /// CA (PEM) that signed the agents' certificates; set = TLS to every agent.
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) for agents that require mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub client_key: Option<PathBuf>,
+    /// Name expected in the agents' certificates, when not their address's host.
+    pub tls_server_name: Option<String>,
 }
 
 impl Default for Config {
@@ -53,6 +65,12 @@ impl Default for Config {
             theme: None,
             keys: BTreeMap::new(),
             alerts: crate::alerts::AlertsConfig::default(),
+            token: None,
+            token_file: None,
+            ca: None,
+            client_cert: None,
+            client_key: None,
+            tls_server_name: None,
         }
     }
 }
@@ -116,6 +134,9 @@ pub enum ConfigError {
     /// A setting has the right type but an unusable value.
     #[error("{at}: {message}")]
     Invalid { at: Location, message: String },
+    /// `FLEETDECK_TOKEN` holds an unusable token.
+    #[error("{0}; fix or unset it")]
+    Token(String),
     /// An environment variable holds something that is not text.
     #[error("{0} is not valid UTF-8; unset it or fix its value")]
     Env(&'static str),
@@ -156,6 +177,9 @@ pub struct Settings {
     pub keys: BTreeMap<String, String>,
     /// Alert rules: the defaults patched by the config file.
     pub alert_rules: Vec<crate::alerts::Rule>,
+    /// Token and TLS settings for agent connections (`FLEETDECK_TOKEN` applied by
+    /// `Cli::settings`).
+    pub credentials: crate::client::Credentials,
 }
 
 impl Settings {
@@ -163,6 +187,7 @@ impl Settings {
     pub fn watch_options(&self) -> WatchOptions {
         WatchOptions {
             silence_timeout: self.silence_timeout,
+            credentials: self.credentials.clone(),
             ..WatchOptions::default()
         }
     }
@@ -289,7 +314,13 @@ pub fn resolve(
         }
     })?;
 
+    let credentials = crate::client::credentials_file::from_config(&config, path.as_deref())
+        .map_err(|(key, message)| ConfigError::Invalid {
+            at: at(key),
+            message,
+        })?;
     Ok(Settings {
+        credentials,
         agents,
         agents_from: from,
         config_path: path,

@@ -87,6 +87,7 @@ async fn console(cli: &Cli) -> Result<()> {
 
 async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -> Result<()> {
     limits::ensure_for(agents.len()).map_err(|e| eyre!("{e}"))?;
+    fleetdeck::client::set_default_credentials(settings.credentials.clone());
     let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
     let theme = match settings.theme.as_deref() {
         None | Some("dark") | Some("default") => Theme::dark(),

@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 
 pub mod actions;
 pub mod audit;
+pub mod auth;
 pub mod cancel;
 pub mod cli;
 pub mod config;
@@ -26,12 +27,16 @@ pub mod fleet;
 pub mod health;
 pub mod host;
 pub mod hub;
+pub mod limits;
 pub mod logs;
 pub mod model;
 pub mod runtime;
 pub mod server;
 pub mod service;
 pub mod stream;
+pub mod tls;
+pub mod token_cli;
+pub mod validate;
 
 pub use config::{AgentConfig, default_state_dir};
 pub use fleet::{bind_fleet, node_config, raise_fd_limit, spawn_fleet};
@@ -62,6 +67,12 @@ pub enum AgentError {
     /// The host could not be probed.
     #[error(transparent)]
     Host(#[from] host::HostError),
+    /// TLS material could not be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The tokens file could not be used.
+    #[error(transparent)]
+    Tokens(#[from] auth::tokens::TokenError),
     /// A setting is wrong.
     #[error("{0}")]
     Config(String),
