@@ -17,6 +17,7 @@
 use std::net::SocketAddr;
 
 pub mod actions;
+pub mod archive_guard;
 pub mod audit;
 pub mod auth;
 pub mod cancel;
