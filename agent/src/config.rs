@@ -49,6 +49,33 @@ pub struct AgentConfig {
     pub docker: DockerConfig,
     /// TLS, tokens, and whether an unprotected non-loopback listener is allowed.
     pub security: SecurityConfig,
+    /// Caps on streams and action rates.
+    pub limits: LimitsConfig,
+}
+
+/// Caps that keep one caller from exhausting the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Concurrent Watch streams, all callers together.
+    pub max_watch_streams: usize,
+    /// Concurrent Logs streams, all callers together.
+    pub max_logs_streams: usize,
+    /// Actions a caller may send at once.
+    pub action_burst: u32,
+    /// Actions a second a caller may sustain.
+    pub actions_per_sec: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        use crate::limits as l;
+        Self {
+            max_watch_streams: l::MAX_WATCH_STREAMS,
+            max_logs_streams: l::MAX_LOGS_STREAMS,
+            action_burst: l::ACTION_BURST,
+            actions_per_sec: l::ACTIONS_PER_SEC,
+        }
+    }
 }
 
 /// How the agent protects its listener.
@@ -79,6 +106,7 @@ impl Default for AgentConfig {
             stream_buffer: 8,
             docker: DockerConfig::default(),
             security: SecurityConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }

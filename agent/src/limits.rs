@@ -65,6 +65,11 @@ impl RateLimiter {
         }
     }
 
+    /// Sustained actions a second.
+    pub fn per_sec(&self) -> f64 {
+        self.per_sec
+    }
+
     /// How long until `caller` may act again, roughly (for the error message).
     pub fn retry_after(&self) -> Duration {
         Duration::from_secs_f64(1.0 / self.per_sec.max(0.001))

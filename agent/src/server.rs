@@ -247,7 +247,12 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         config.heartbeat_interval,
         config.stream_buffer,
     )
-    .with_runtime(Arc::clone(&runtime));
+    .with_runtime(Arc::clone(&runtime))
+    .with_stream_caps(
+        config.limits.max_watch_streams,
+        config.limits.max_logs_streams,
+    )
+    .with_action_rate(config.limits.action_burst, config.limits.actions_per_sec);
     let (graceful, graceful_rx) = oneshot::channel::<()>();
     let audit_tls = Arc::clone(&actions);
     let (accepted, acceptor) =

@@ -159,8 +159,9 @@ impl pb::agent_server::Agent for AgentService {
         if !self.limiter.allow(&bucket, std::time::Instant::now()) {
             let wait = self.limiter.retry_after().as_millis();
             let status = Status::resource_exhausted(format!(
-                "too many actions from {}; at most {ACTIONS_PER_SEC} a second, retry in {wait} ms",
-                identity.name
+                "too many actions from {}; at most {} a second, retry in {wait} ms",
+                identity.name,
+                self.limiter.per_sec()
             ));
             return refuse(status, ActErrorKind::Denied);
         }
