@@ -296,3 +296,73 @@ async fn a_non_loopback_listener_needs_tls_and_caller_checks_or_insecure() {
     );
     agent.shutdown().await;
 }
+
+/// `fleetdeck get nodes` as a user runs it, with `config` as its config file.
+fn get_nodes(addr: &AgentAddr, config: &Path, token: Option<&str>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
+    cmd.args(["--agent", &addr.to_string(), "--config"])
+        .arg(config)
+        .args(["get", "nodes"])
+        .env_remove("FLEETDECK_AGENTS")
+        .env_remove("FLEETDECK_TOKEN");
+    if let Some(t) = token {
+        cmd.env("FLEETDECK_TOKEN", t);
+    }
+    cmd.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_get_binary_reports_tls_and_token_problems_in_one_line() {
+    let (s, made) = start("t5", false, &[("script", Role::Viewer)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(&plain, "").unwrap();
+    let out = get_nodes(&s.addr(), &plain, Some(&made[0]));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("may require TLS") && err.contains("`ca`"),
+        "{err}"
+    );
+
+    let tls = dir.path().join("tls.toml");
+    std::fs::write(&tls, format!("ca = {:?}\n", s.pki.ca.to_str().unwrap())).unwrap();
+    let out = get_nodes(&s.addr(), &tls, None);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("a token is required") && err.contains("FLEETDECK_TOKEN"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    let out = get_nodes(&s.addr(), &tls, Some(&made[0]));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("t5"), "{stdout}");
+
+    // The same token from a token file named in the config.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, &made[0]).unwrap();
+    let with_file = dir.path().join("file.toml");
+    std::fs::write(
+        &with_file,
+        format!(
+            "ca = {:?}\ntoken_file = {:?}\n",
+            s.pki.ca.to_str().unwrap(),
+            token_file.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = get_nodes(&s.addr(), &with_file, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.agent.shutdown().await;
+}

@@ -77,7 +77,9 @@ pub enum ArchiveError {
     #[error("archive is truncated or corrupt: {0}; take the backup again")]
     Corrupt(String),
     /// The checksum differs from the recorded one.
-    #[error("archive checksum is {actual}, expected {expected}: the archive was changed or damaged")]
+    #[error(
+        "archive checksum is {actual}, expected {expected}: the archive was changed or damaged"
+    )]
     Checksum {
         /// Recorded.
         expected: String,
@@ -113,7 +115,10 @@ impl<R: Read> Read for Tap<R> {
 }
 
 fn shown(p: &[u8]) -> String {
-    String::from_utf8_lossy(p).escape_debug().take(200).collect()
+    String::from_utf8_lossy(p)
+        .escape_debug()
+        .take(200)
+        .collect()
 }
 
 /// The entry path as a clean relative path, or why not.

@@ -100,7 +100,16 @@ fn a_wrong_checksum_is_refused() {
 #[test]
 fn truncated_archives_are_refused_wherever_they_are_cut() {
     let bytes = archive(&[(b"a", F, &[7u8; 3000]), (b"b", F, b"tail")]);
-    for cut in [0, 100, 512, 700, 2048, 4096, bytes.len() - 1024, bytes.len() - 1] {
+    for cut in [
+        0,
+        100,
+        512,
+        700,
+        2048,
+        4096,
+        bytes.len() - 1024,
+        bytes.len() - 1,
+    ] {
         let e = run(&bytes[..cut], None);
         assert!(
             matches!(e, Err(ArchiveError::Corrupt(_))),
@@ -120,17 +129,26 @@ fn limits_are_enforced() {
         max_entries: 1,
         ..ArchiveLimits::default()
     };
-    assert!(matches!(check(&bytes[..], None, small), Err(ArchiveError::TooLarge(_))));
+    assert!(matches!(
+        check(&bytes[..], None, small),
+        Err(ArchiveError::TooLarge(_))
+    ));
     let tiny_entry = ArchiveLimits {
         max_entry_bytes: 1,
         ..ArchiveLimits::default()
     };
-    assert!(matches!(check(&bytes[..], None, tiny_entry), Err(ArchiveError::TooLarge(_))));
+    assert!(matches!(
+        check(&bytes[..], None, tiny_entry),
+        Err(ArchiveError::TooLarge(_))
+    ));
     let tiny = ArchiveLimits {
         max_total_bytes: 600,
         ..ArchiveLimits::default()
     };
-    assert!(matches!(check(&bytes[..], None, tiny), Err(ArchiveError::TooLarge(_))));
+    assert!(matches!(
+        check(&bytes[..], None, tiny),
+        Err(ArchiveError::TooLarge(_))
+    ));
 }
 
 #[test]

@@ -41,7 +41,7 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = RuntimeArg::Docker)]
     pub runtime: RuntimeArg,
     /// Node name [default: host name]; with --fleet, the prefix of `NAME-0001`...
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", global = true)]
     pub node_id: Option<String>,
     /// Address to serve on; with --fleet, the first of consecutive ports.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7400")]
@@ -74,7 +74,7 @@ pub struct Cli {
     pub labels: Vec<(String, String)>,
     /// State directory (audit log) [default: per node under the platform data dir]; with
     /// --fleet, one subfolder per node.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub state_dir: Option<PathBuf>,
     /// Docker: only containers carrying this label belong to this node (several agents can
     /// share one engine, each with its own set).

@@ -92,7 +92,10 @@ async fn malformed_and_oversized_bodies_are_refused_and_the_agent_lives_on() {
         // Wire type 7 does not exist.
         ("Act", vec![0x0f, 0x01]),
         // A varint that never ends.
-        ("Watch", vec![0x08; 11].into_iter().chain([0xff; 11]).collect()),
+        (
+            "Watch",
+            vec![0x08; 11].into_iter().chain([0xff; 11]).collect(),
+        ),
         ("Logs", vec![0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]),
     ];
     for (method, body) in cases {
@@ -114,7 +117,10 @@ async fn malformed_and_oversized_bodies_are_refused_and_the_agent_lives_on() {
     };
     let status = raw_call(addr, "Act", huge).await;
     assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
-    assert!(status.message().contains("message length too large"), "{status:?}");
+    assert!(
+        status.message().contains("message length too large"),
+        "{status:?}"
+    );
     // An rpc the agent does not have needs admin first, then is unimplemented.
     let status = raw_call(addr, "Restore", vec![]).await;
     assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
@@ -133,7 +139,10 @@ fn act(container: &str, verb: i32) -> pb::ActRequest {
     }
 }
 
-async fn act_error(c: &mut fleetdeck_proto::agent_client::AgentClient<Channel>, req: pb::ActRequest) -> pb::ActError {
+async fn act_error(
+    c: &mut fleetdeck_proto::agent_client::AgentClient<Channel>,
+    req: pb::ActRequest,
+) -> pb::ActError {
     let msgs = common::act(c, req.clone()).await;
     match msgs.last().and_then(|m| m.result.clone()) {
         Some(pb::act_progress::Result::Error(e)) => e,
@@ -160,8 +169,17 @@ async fn hostile_names_and_unknown_enums_are_invalid_and_audited() {
         let mut req = act(name, pb::container_action::Verb::Stop as i32);
         req.action_id = format!("h{i}");
         let e = act_error(&mut c, req).await;
-        assert_eq!(e.kind(), pb::ActErrorKind::Invalid, "{name:?}: {}", e.message);
-        assert!(!e.message.contains('\n') && !e.message.contains('\0'), "{}", e.message);
+        assert_eq!(
+            e.kind(),
+            pb::ActErrorKind::Invalid,
+            "{name:?}: {}",
+            e.message
+        );
+        assert!(
+            !e.message.contains('\n') && !e.message.contains('\0'),
+            "{}",
+            e.message
+        );
         let logs = c
             .logs(pb::LogsRequest {
                 container: (*name).into(),
@@ -180,19 +198,32 @@ async fn hostile_names_and_unknown_enums_are_invalid_and_audited() {
     let mut req = act("web-1", 1);
     req.action = Some(pb::act_request::Action::Node(pb::NodeAction { verb: -5 }));
     req.action_id = "u2".into();
-    assert_eq!(act_error(&mut c, req).await.kind(), pb::ActErrorKind::Invalid);
+    assert_eq!(
+        act_error(&mut c, req).await.kind(),
+        pb::ActErrorKind::Invalid
+    );
     // Control characters in the ids that go to the audit log.
     let mut req = act("web-1", 2);
     req.action_id = "a\nb".into();
-    assert_eq!(act_error(&mut c, req).await.kind(), pb::ActErrorKind::Invalid);
+    assert_eq!(
+        act_error(&mut c, req).await.kind(),
+        pb::ActErrorKind::Invalid
+    );
     let mut req = act("web-1", 2);
     req.action_id = "ok-id".into();
     req.requested_by = "eve\u{1b}[2J".into();
-    assert_eq!(act_error(&mut c, req).await.kind(), pb::ActErrorKind::Invalid);
+    assert_eq!(
+        act_error(&mut c, req).await.kind(),
+        pb::ActErrorKind::Invalid
+    );
 
     let text = std::fs::read_to_string(dir.path().join("h2").join("audit.jsonl")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), hostile.len() + 4, "one audit line per request:\n{text}");
+    assert_eq!(
+        lines.len(),
+        hostile.len() + 4,
+        "one audit line per request:\n{text}"
+    );
     assert!(!text.contains("forged audit line\n"), "no forged line");
     still_serves(&agent).await;
     agent.shutdown().await;
@@ -213,10 +244,7 @@ async fn watch_streams_are_capped_and_actions_rate_limited() {
     for _ in 0..3 {
         open.push(watch(&mut c).await);
     }
-    let e = c
-        .watch(pb::WatchRequest::default())
-        .await
-        .unwrap_err();
+    let e = c.watch(pb::WatchRequest::default()).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::ResourceExhausted);
     assert!(e.message().contains("3 Watch streams"), "{}", e.message());
     drop(open.pop());
@@ -253,7 +281,11 @@ async fn watch_streams_are_capped_and_actions_rate_limited() {
     }
     assert_eq!(
         codes,
-        [tonic::Code::Ok, tonic::Code::Ok, tonic::Code::ResourceExhausted]
+        [
+            tonic::Code::Ok,
+            tonic::Code::Ok,
+            tonic::Code::ResourceExhausted
+        ]
     );
     let text = std::fs::read_to_string(dir.path().join("h3").join("audit.jsonl")).unwrap();
     assert!(text.contains("too many actions"), "{text}");
@@ -274,7 +306,10 @@ async fn watchers_that_never_read_stay_bounded() {
     let seq_before = agent.seq();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let produced = agent.seq() - seq_before;
-    assert!(produced > 100, "the agent kept changing ({produced} versions)");
+    assert!(
+        produced > 100,
+        "the agent kept changing ({produced} versions)"
+    );
     // A stalled stream, read now, catches up by a fresh snapshot well before it could have
     // replayed every version: nothing queued the whole backlog.
     let (s, _) = &mut stalled[0];
@@ -286,7 +321,10 @@ async fn watchers_that_never_read_stay_bounded() {
         if matches!(ev.body, Some(Body::Snapshot(_))) {
             snapshots += 1;
         }
-        assert!(read < produced, "read {read} of {produced} without a fresh snapshot");
+        assert!(
+            read < produced,
+            "read {read} of {produced} without a fresh snapshot"
+        );
     }
     still_serves(&agent).await;
     drop(stalled);

@@ -136,7 +136,17 @@ fn link_reason(e: &(dyn StdError + 'static), fallback: &str, credentials: &Crede
         if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
             return format!("TLS handshake failed: {}", tls_detail(&chain));
         }
-    } else if text == "connection lost" || chain.contains("connection closed") {
+    } else if text == "connection lost"
+        || [
+            "connection closed",
+            "frame with invalid size",
+            "protocol error",
+        ]
+        .iter()
+        .any(|s| chain.contains(s))
+    {
+        // A TLS server answers an HTTP/2 preface with an alert (read as a bad frame) or
+        // hangs up.
         return "connection closed during setup: the agent may require TLS; set `ca` in the config file".into();
     }
     text

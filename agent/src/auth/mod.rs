@@ -209,10 +209,9 @@ impl AuthPolicy {
                 None => Err("the token is not valid (unknown or revoked)".into()),
             },
             (Some(_), None) => Err("the token is not valid (this agent has no tokens)".into()),
-            (None, _) if self.tokens_enabled() => Err(
-                "a token is required; set `token_file` or `token` in the console's config, or FLEETDECK_TOKEN"
-                    .into(),
-            ),
+            (None, _) if self.tokens_enabled() => {
+                Err("a token is required; set token_file or FLEETDECK_TOKEN".into())
+            }
             (None, _) => Ok(match cert_name {
                 Some(name) => Identity {
                     name,
