@@ -3,6 +3,9 @@
 //! stream caps, per-caller action rates, and watchers that never read. After each, the
 //! agent still serves an honest client.
 
+// Test helpers outside #[test] fns may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;
