@@ -84,10 +84,10 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = StatsArg::Auto)]
     pub docker_stats: StatsArg,
     /// TLS certificate chain (PEM); with --tls-key, every connection is TLS.
-    #[arg(long, value_name = "PEM", requires = "tls_key", global = true)]
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
-    #[arg(long, value_name = "PEM", requires = "tls_cert", global = true)]
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// CA (PEM) that client certificates must chain to: mutual TLS, every client must show
     /// a valid, unexpired, unrevoked certificate.
