@@ -37,9 +37,20 @@ pub struct GlobalArgs {
     /// Seconds an unreachable node stays UNKNOWN before it is FAILED [default: 10].
     #[arg(long, value_name = "SECS", global = true)]
     pub failover_timeout: Option<u64>,
-    /// Colour theme by name.
-    #[arg(long, value_name = "NAME", global = true)]
+    /// Colour theme: dark, light, high-contrast, colour-blind, a theme in
+    /// <config dir>/fleetdeck/themes, or a path to a .toml file. NO_COLOR turns colours off.
+    #[arg(long, value_name = "NAME|PATH", global = true)]
     pub theme: Option<String>,
+    /// Show the fleet but change nothing (wall screens): actions are refused and stale
+    /// copies after a failover are raised as a critical alert instead of being stopped.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Read-only wall screen: fleet summary, heatmap and alerts in rotation; no actions.
+    #[arg(long, global = true)]
+    pub wall: bool,
+    /// ASCII borders and glyphs only (plain consoles, SSH clients without Unicode).
+    #[arg(long, global = true)]
+    pub ascii: bool,
 }
 
 /// Subcommands.
@@ -49,6 +60,33 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print nodes or containers once and exit (for scripts and runbooks).
     Get(GetArgs),
+    /// Actions: scale, migrate, backup, backups, restore, failover, drain, cordon, ...
+    #[command(flatten)]
+    Ops(crate::ops_cli::OpsCommand),
+    /// Find, check or write the config file.
+    Config(ConfigArgs),
+}
+
+/// `fleetdeck config`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+/// What `fleetdeck config` does.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ConfigAction {
+    /// Print the config file's path.
+    Path,
+    /// Validate the config file (and the theme and keys it names); one line, non-zero on error.
+    Check,
+    /// Write a commented default config file.
+    Init {
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `fleetdeck demo`.
@@ -117,6 +155,7 @@ impl Cli {
             config: self.global.config.clone(),
             failover_timeout_secs: self.global.failover_timeout,
             theme: self.global.theme.clone(),
+            ascii: self.global.ascii,
         }
     }
 
@@ -142,6 +181,8 @@ impl Cli {
         settings.credentials =
             crate::client::credentials_file::with_env_token(settings.credentials, token.as_deref())
                 .map_err(ConfigError::Token)?;
+        // Every command's connections (watchers, get, operations, logs) use these.
+        crate::client::set_default_credentials(settings.credentials.clone());
         Ok(settings)
     }
 }

@@ -19,6 +19,15 @@ pub const DEFAULT_HEARTBEAT_SILENCE_SECS: u64 = 6;
 /// Default cadence at which the UI redraws changed agent data.
 pub const DEFAULT_REFRESH_INTERVAL_MS: u64 = 1000;
 
+/// Default time each wall-screen view stays up before the next one.
+pub const DEFAULT_WALL_ROTATE_SECS: u64 = 20;
+/// Default node label that groups nodes on the heatmap.
+pub const DEFAULT_GROUP_LABEL: &str = "rack";
+/// Default span of the nodes x time heatmap.
+pub const DEFAULT_HEATMAP_WINDOW_MINS: u64 = 10;
+
+const WALL_ROTATE_RANGE_SECS: (u64, u64) = (0, 86_400);
+const HEATMAP_WINDOW_RANGE_MINS: (u64, u64) = (1, 60);
 const FAILOVER_RANGE_SECS: (u64, u64) = (1, 86_400);
 const SILENCE_RANGE_SECS: (u64, u64) = (1, 3_600);
 const REFRESH_RANGE_MS: (u64, u64) = (50, 60_000);
@@ -39,6 +48,14 @@ pub struct Config {
     pub theme: Option<String>,
     /// Key name -> command name patches over the default keymap.
     pub keys: BTreeMap<String, String>,
+    /// Seconds each wall-screen view stays up; 0 = no rotation.
+    pub wall_rotate_secs: u64,
+    /// ASCII borders and glyphs only (plain consoles, hostile SSH clients).
+    pub ascii: bool,
+    /// Node label that groups nodes on the heatmap (else the name prefix).
+    pub group_label: String,
+    /// Minutes of history the nodes x time heatmap spans.
+    pub heatmap_window_mins: u64,
     /// `[[alerts.rules]]`: patches over the default alert rules, and new ones.
     pub alerts: crate::alerts::AlertsConfig,
     /// Token sent to agents (prefer `token_file`; `FLEETDECK_TOKEN` overrides both).
@@ -64,6 +81,10 @@ impl Default for Config {
             refresh_interval_ms: DEFAULT_REFRESH_INTERVAL_MS,
             theme: None,
             keys: BTreeMap::new(),
+            wall_rotate_secs: DEFAULT_WALL_ROTATE_SECS,
+            ascii: false,
+            group_label: DEFAULT_GROUP_LABEL.to_string(),
+            heatmap_window_mins: DEFAULT_HEATMAP_WINDOW_MINS,
             alerts: crate::alerts::AlertsConfig::default(),
             token: None,
             token_file: None,
@@ -159,6 +180,8 @@ pub struct Overrides {
     pub failover_timeout_secs: Option<u64>,
     /// `--theme NAME`.
     pub theme: Option<String>,
+    /// `--ascii`.
+    pub ascii: bool,
 }
 
 /// Everything the console runs with, resolved from flags, environment and file.
@@ -175,6 +198,11 @@ pub struct Settings {
     pub refresh_interval: Duration,
     pub theme: Option<String>,
     pub keys: BTreeMap<String, String>,
+    /// Time each wall-screen view stays up; zero = no rotation.
+    pub wall_rotate: Duration,
+    pub ascii: bool,
+    pub group_label: String,
+    pub heatmap_window: Duration,
     /// Alert rules: the defaults patched by the config file.
     pub alert_rules: Vec<crate::alerts::Rule>,
     /// Token and TLS settings for agent connections (`FLEETDECK_TOKEN` applied by
@@ -265,6 +293,19 @@ pub fn resolve(
         "ms",
     )?;
 
+    let wall_rotate_secs = check(
+        "wall_rotate_secs",
+        config.wall_rotate_secs,
+        WALL_ROTATE_RANGE_SECS,
+        "s",
+    )?;
+    let heatmap_window_mins = check(
+        "heatmap_window_mins",
+        config.heatmap_window_mins,
+        HEATMAP_WINDOW_RANGE_MINS,
+        "minutes",
+    )?;
+
     let env_list: Vec<String> = env_agents
         .map(|v| {
             v.split(',')
@@ -329,6 +370,10 @@ pub fn resolve(
         refresh_interval: Duration::from_millis(refresh_ms),
         theme: overrides.theme.clone().or(config.theme),
         keys: config.keys,
+        wall_rotate: Duration::from_secs(wall_rotate_secs),
+        ascii: overrides.ascii || config.ascii,
+        group_label: config.group_label,
+        heatmap_window: Duration::from_secs(heatmap_window_mins * 60),
         alert_rules,
     })
 }

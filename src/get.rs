@@ -40,7 +40,12 @@ pub async fn run_cli(cli: &Cli, args: &GetArgs) -> i32 {
         eprintln!("fleetdeck: {e}");
         return EXIT_USAGE;
     }
-    run(args, &settings).await
+    let status = run(args, &settings).await;
+    // Reading the fleet also fences nodes back from a failover and refreshes the spec cache.
+    for line in crate::ops_cli::upkeep(&settings, cli.global.read_only).await {
+        eprintln!("fleetdeck: {line}");
+    }
+    status
 }
 
 /// Runs `get` and prints its output; returns the process exit status.

@@ -25,6 +25,28 @@ pub enum Command {
     ToggleScope,
     ToggleDetail,
     Help,
+    Migrate,
+    Scale,
+    Backup,
+    Restore,
+    Failover,
+    Drain,
+    Cordon,
+    Uncordon,
+    Start,
+    Stop,
+    Restart,
+    History,
+    /// Show the heatmap instead of the tables, or back.
+    Heatmap,
+    /// Fold every heatmap group, or open them all.
+    FoldAll,
+    /// Scroll the nodes x time heatmap back in time.
+    ScrollOlder,
+    /// Scroll the nodes x time heatmap towards now.
+    ScrollNewer,
+    /// Show or hide the console's own log.
+    ToggleLog,
     /// Open or close the full alert view.
     Alerts,
     /// Acknowledge the selected alert (with an optional note).
@@ -41,7 +63,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 23] = [
+    pub const ALL: [Command; 40] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -57,6 +79,11 @@ impl Command {
         Command::SortReverse,
         Command::ToggleScope,
         Command::ToggleDetail,
+        Command::Heatmap,
+        Command::FoldAll,
+        Command::ScrollOlder,
+        Command::ScrollNewer,
+        Command::ToggleLog,
         Command::Alerts,
         Command::Acknowledge,
         Command::Silence,
@@ -65,7 +92,52 @@ impl Command {
         Command::Palette,
         Command::Help,
         Command::Quit,
+        Command::Migrate,
+        Command::Scale,
+        Command::Backup,
+        Command::Restore,
+        Command::Failover,
+        Command::Drain,
+        Command::Cordon,
+        Command::Uncordon,
+        Command::Start,
+        Command::Stop,
+        Command::Restart,
+        Command::History,
     ];
+
+    /// True for commands that only change what is shown, never the fleet. A read-only
+    /// console (the wall screen) runs these and nothing else, so a command added later is
+    /// refused there until it is listed here. Acknowledging, silencing, proposing an action,
+    /// exporting and the palette (which runs any command) are operator work, not viewing.
+    pub fn is_view_only(self) -> bool {
+        matches!(
+            self,
+            Self::Quit
+                | Self::Up
+                | Self::Down
+                | Self::PageUp
+                | Self::PageDown
+                | Self::Top
+                | Self::Bottom
+                | Self::FocusNext
+                | Self::FocusPrev
+                | Self::Open
+                | Self::Back
+                | Self::Filter
+                | Self::SortNext
+                | Self::SortReverse
+                | Self::ToggleScope
+                | Self::ToggleDetail
+                | Self::Help
+                | Self::Heatmap
+                | Self::FoldAll
+                | Self::ScrollOlder
+                | Self::ScrollNewer
+                | Self::ToggleLog
+                | Self::Alerts
+        )
+    }
 
     /// Name used in the config file.
     pub fn name(self) -> &'static str {
@@ -87,6 +159,23 @@ impl Command {
             Self::ToggleScope => "toggle_scope",
             Self::ToggleDetail => "toggle_detail",
             Self::Help => "help",
+            Self::Migrate => "migrate",
+            Self::Scale => "scale",
+            Self::Backup => "backup",
+            Self::Restore => "restore",
+            Self::Failover => "failover",
+            Self::Drain => "drain",
+            Self::Cordon => "cordon",
+            Self::Uncordon => "uncordon",
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::History => "history",
+            Self::Heatmap => "heatmap",
+            Self::FoldAll => "fold_all",
+            Self::ScrollOlder => "scroll_older",
+            Self::ScrollNewer => "scroll_newer",
+            Self::ToggleLog => "toggle_log",
             Self::Alerts => "alerts",
             Self::Acknowledge => "acknowledge",
             Self::Silence => "silence",
@@ -116,6 +205,23 @@ impl Command {
             Self::ToggleScope => "containers: selected node / whole fleet",
             Self::ToggleDetail => "show or hide the detail pane",
             Self::Help => "this help",
+            Self::Migrate => "migrate",
+            Self::Scale => "scale",
+            Self::Backup => "backup",
+            Self::Restore => "restore",
+            Self::Failover => "failover",
+            Self::Drain => "drain",
+            Self::Cordon => "cordon",
+            Self::Uncordon => "uncordon",
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::History => "history",
+            Self::Heatmap => "heatmap / tables (Tab: time or resources)",
+            Self::FoldAll => "heatmap: fold or open all groups",
+            Self::ScrollOlder => "heatmap: back in time",
+            Self::ScrollNewer => "heatmap: towards now",
+            Self::ToggleLog => "show or hide the console's log",
             Self::Alerts => "alerts: full view (recommendations, timeline)",
             Self::Acknowledge => "acknowledge the selected alert (note optional)",
             Self::Silence => "silence the selected alert (15m, 1h, 4h, typed)",
@@ -123,6 +229,25 @@ impl Command {
             Self::ExportTimeline => "export the incident timeline (Markdown)",
             Self::Palette => "command palette: any command or view by name",
         }
+    }
+
+    /// Actions on nodes and containers (help lists them on their own, compactly).
+    pub fn is_action(self) -> bool {
+        matches!(
+            self,
+            Self::Migrate
+                | Self::Scale
+                | Self::Backup
+                | Self::Restore
+                | Self::Failover
+                | Self::Drain
+                | Self::Cordon
+                | Self::Uncordon
+                | Self::Start
+                | Self::Stop
+                | Self::Restart
+                | Self::History
+        )
     }
 
     fn from_name(name: &str) -> Option<Self> {
@@ -332,6 +457,23 @@ impl Default for KeyMap {
             ("0", Command::ToggleScope),
             ("i", Command::ToggleDetail),
             ("?", Command::Help),
+            ("m", Command::Migrate),
+            ("s", Command::Scale),
+            ("b", Command::Backup),
+            ("R", Command::Restore),
+            ("f", Command::Failover),
+            ("d", Command::Drain),
+            ("c", Command::Cordon),
+            ("u", Command::Uncordon),
+            ("t", Command::Start),
+            ("X", Command::Stop),
+            ("r", Command::Restart),
+            ("H", Command::History),
+            ("M", Command::Heatmap),
+            ("Z", Command::FoldAll),
+            ("[", Command::ScrollOlder),
+            ("]", Command::ScrollNewer),
+            ("L", Command::ToggleLog),
             ("a", Command::Alerts),
             ("A", Command::Acknowledge),
             ("S", Command::Silence),

@@ -6,6 +6,11 @@ use std::sync::Mutex;
 
 use color_eyre::eyre::{Result, WrapErr};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Events the log pane keeps (older ones stay in the file).
+const LOG_PANE_EVENTS: usize = 2000;
 
 /// The console's state directory (`$XDG_STATE_HOME/fleetdeck` on Linux).
 pub fn state_dir() -> Option<PathBuf> {
@@ -30,10 +35,18 @@ pub fn init_file_log(dir: &Path) -> Result<PathBuf> {
         .wrap_err_with(|| format!("cannot open the log file {}", path.display()))?;
     let filter =
         EnvFilter::try_from_env("FLEETDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(Mutex::new(file))
+    // The same events go to the file and to the log pane (tui-logger's bounded buffer).
+    let _already = tui_logger::init_logger(tui_logger::LevelFilter::Trace);
+    tui_logger::set_default_level(tui_logger::LevelFilter::Trace);
+    tui_logger::set_buffer_depth(LOG_PANE_EVENTS);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(Mutex::new(file)),
+        )
+        .with(tui_logger::TuiTracingSubscriberLayer)
         .try_init()
         .map_err(|e| color_eyre::eyre::eyre!("cannot start the log: {e}"))?;
     Ok(path)

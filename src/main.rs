@@ -5,15 +5,14 @@ use std::time::Instant;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use fleetdeck::app::App;
-use fleetdeck::cli::{Cli, Command, EXIT_USAGE};
+use fleetdeck::cli::{Cli, Command, EXIT_USAGE, GlobalArgs};
 use fleetdeck::client::{AgentAddr, Watchers};
 use fleetdeck::config::Settings;
 use fleetdeck::demo::DemoFleet;
 use fleetdeck::keys::KeyMap;
 use fleetdeck::model::Fleet;
-use fleetdeck::theme::Theme;
 use fleetdeck::tui::{self, LoopOptions, TerminalGuard};
-use fleetdeck::{get, limits, logging};
+use fleetdeck::{get, limits, logging, ops, theme_file};
 
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
@@ -39,6 +38,8 @@ fn main() -> ExitCode {
 async fn async_main(cli: Cli) -> i32 {
     let outcome = match &cli.command {
         Some(Command::Get(args)) => return get::run_cli(&cli, args).await,
+        Some(Command::Ops(cmd)) => return fleetdeck::ops_cli::run_cli(&cli, cmd).await,
+        Some(Command::Config(args)) => return fleetdeck::config_cmd::run(&cli, &args.action),
         Some(Command::Demo(args)) => demo(&cli, args).await,
         None => console(&cli).await,
     };
@@ -61,7 +62,7 @@ async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {
         "demo · {} simulated agents on loopback · seed {seed}",
         agents.len()
     );
-    let result = run_console(&settings, &agents, title).await;
+    let result = run_console(&settings, &agents, title, &cli.global).await;
     fleet.stop().await;
     result
 }
@@ -82,21 +83,21 @@ async fn console(cli: &Cli) -> Result<()> {
         ));
     }
     let title = format!("{} agents", settings.agents.len());
-    run_console(&settings, &settings.agents, title).await
+    run_console(&settings, &settings.agents, title, &cli.global).await
 }
 
-async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -> Result<()> {
+async fn run_console(
+    settings: &Settings,
+    agents: &[AgentAddr],
+    title: String,
+    flags: &GlobalArgs,
+) -> Result<()> {
+    // A wall screen is read-only; `--read-only` alone keeps the normal views.
+    let read_only = flags.read_only || flags.wall;
     limits::ensure_for(agents.len()).map_err(|e| eyre!("{e}"))?;
     fleetdeck::client::set_default_credentials(settings.credentials.clone());
     let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
-    let theme = match settings.theme.as_deref() {
-        None | Some("dark") | Some("default") => Theme::dark(),
-        Some(other) => {
-            return Err(eyre!(
-                "unknown theme `{other}`; the available theme is `dark`"
-            ));
-        }
-    };
+    let theme = theme_file::for_terminal(settings.theme.as_deref()).map_err(|e| eyre!("{e}"))?;
     if let Some(dir) = logging::state_dir() {
         let path = logging::init_file_log(&dir)?;
         tracing::info!(agents = agents.len(), log = %path.display(), "console starting");
@@ -114,14 +115,24 @@ async fn run_console(settings: &Settings, agents: &[AgentAddr], title: String) -
     app.keymap = keymap;
     app.theme = theme;
     app.title = title;
+    let state_dir = logging::state_dir();
+    let (ops, refresher) = ops::start(&mut app, state_dir, agents, read_only);
+    app.ascii = settings.ascii;
+    app.heatmap.group_label = settings.group_label.clone();
+    app.heatmap.window = settings.heatmap_window;
+    app.read_only = read_only;
+    if flags.wall {
+        app.make_wall(settings.wall_rotate);
+    }
     app.set_clock(now, tui::unix_ms());
     app.set_alert_rules(settings.alert_rules.clone());
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
     };
     let mut guard = TerminalGuard::enter()?;
-    let result = tui::run(guard.terminal(), &mut app, rx, options).await;
+    let result = tui::run_with_ops(guard.terminal(), &mut app, rx, options, Some(ops)).await;
     drop(guard);
+    refresher.abort();
     drop(watchers);
     tracing::info!("console stopped");
     result.wrap_err("the console stopped on an error")

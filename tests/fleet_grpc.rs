@@ -42,6 +42,7 @@ impl pb::agent_server::Agent for Scripted {
     type WatchStream = EventStream;
     type ActStream = ActStream;
     type LogsStream = LogsStream;
+    type ReadVolumesStream = ChunkStream<pb::DataChunk>;
 
     async fn watch(
         &self,
@@ -78,7 +79,46 @@ impl pb::agent_server::Agent for Scripted {
     ) -> Result<Response<LogsStream>, Status> {
         Err(Status::unimplemented("scripted server"))
     }
+
+    async fn export_spec(
+        &self,
+        _request: Request<pb::ExportSpecRequest>,
+    ) -> Result<Response<pb::PortableSpec>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn read_volumes(
+        &self,
+        _request: Request<pb::ReadVolumesRequest>,
+    ) -> Result<Response<Self::ReadVolumesStream>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn write_volumes(
+        &self,
+        _request: Request<tonic::Streaming<pb::DataChunk>>,
+    ) -> Result<Response<pb::WriteVolumesReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn list_backups(
+        &self,
+        _request: Request<pb::ListBackupsRequest>,
+    ) -> Result<Response<pb::ListBackupsReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn list_specs(
+        &self,
+        _request: Request<pb::ListSpecsRequest>,
+    ) -> Result<Response<pb::ListSpecsReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
 }
+
+/// A boxed stream of one message type, for the calls the scripted server refuses.
+type ChunkStream<T> =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 struct ScriptedServer {
     addr: SocketAddr,

@@ -11,12 +11,17 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+#[path = "workload.rs"]
+mod workload;
+
 use crate::audit::{AuditLog, Caller, Outcome, Record, now_rfc3339};
 use crate::auth::Identity;
+use crate::backup::Registry;
 use crate::convert;
 use crate::hub::Hub;
 use crate::model::{
-    ActError, ActErrorKind, Action, Container, ContainerState, ContainerVerb, NodeMode, NodeVerb,
+    ActError, ActErrorKind, Action, Container, ContainerState, ContainerVerb, Done, NodeMode,
+    NodeVerb,
 };
 use crate::runtime::{Runtime, RuntimeError};
 
@@ -29,7 +34,7 @@ const PROGRESS_BUFFER: usize = 16;
 
 /// What tonic streams back for Act.
 pub type ActStream = ReceiverStream<Result<pb::ActProgress, Status>>;
-type Final = Result<String, ActError>;
+type Final = Result<Done, ActError>;
 type Progress = mpsc::Sender<Result<pb::ActProgress, Status>>;
 
 struct Remembered {
@@ -66,6 +71,7 @@ pub struct Actions {
     hub: Hub,
     runtime: Arc<dyn Runtime>,
     audit: AuditLog,
+    backups: Registry,
     ledger: Mutex<Ledger>,
     /// Mode to go back to on uncordon.
     mode_before_cordon: Mutex<NodeMode>,
@@ -102,6 +108,10 @@ fn action_name(a: &Action) -> String {
     match a {
         Action::Container { verb, .. } => format!("container.{}", verb.name()),
         Action::Node { verb } => format!("node.{}", verb.name()),
+        Action::Create { .. } => "container.create".to_owned(),
+        Action::Backup { .. } => "container.backup".to_owned(),
+        Action::Restore { .. } => "backup.restore".to_owned(),
+        Action::Note { kind, .. } => format!("note.{kind}"),
     }
 }
 
@@ -110,6 +120,7 @@ fn runtime_error(e: RuntimeError) -> ActError {
         RuntimeError::NotFound(_) => ActErrorKind::NotFound,
         RuntimeError::Conflict(_) => ActErrorKind::Conflict,
         RuntimeError::Unavailable(_) | RuntimeError::Failed(_) => ActErrorKind::Runtime,
+        RuntimeError::Unsupported { .. } => ActErrorKind::Unsupported,
     };
     ActError::new(kind, e.to_string())
 }
@@ -124,7 +135,7 @@ fn mode_name(m: NodeMode) -> &'static str {
 
 impl Actions {
     /// Actions on the node behind `hub` and `runtime`, audited to `audit`.
-    pub fn new(hub: Hub, runtime: Arc<dyn Runtime>, audit: AuditLog) -> Self {
+    pub fn new(hub: Hub, runtime: Arc<dyn Runtime>, audit: AuditLog, backups: Registry) -> Self {
         let mode = hub.status().mode;
         let before = if mode == NodeMode::Maintenance {
             NodeMode::Active
@@ -135,6 +146,7 @@ impl Actions {
             hub,
             runtime,
             audit,
+            backups,
             ledger: Mutex::default(),
             mode_before_cordon: Mutex::new(before),
         }
@@ -247,7 +259,10 @@ impl Actions {
             }
         };
         let target = match &action {
-            Ok(Action::Container { target, .. }) => target.clone(),
+            Ok(Action::Container { target, .. } | Action::Backup { target, .. }) => target.clone(),
+            Ok(Action::Create { spec, .. }) => spec.name.clone(),
+            Ok(Action::Restore { backup_id, .. }) => backup_id.clone(),
+            Ok(Action::Note { target, .. }) => target.clone(),
             _ => self.hub.info().node_id,
         };
         let record = Record {
@@ -257,12 +272,12 @@ impl Actions {
             action: action.as_ref().ok().map(action_name),
             target,
             dry_run: req.dry_run,
-            outcome: Outcome::of(&result, replayed),
+            outcome: Outcome::of(&result.clone().map(|d| d.message), replayed),
         };
         if let Err(e) = self.audit.append(&record) {
             tracing::error!("{e}");
         }
-        match &result {
+        match result.as_ref().map(|d| &d.message) {
             Ok(m) => tracing::info!(action_id = req.action_id, replayed, "action done: {m}"),
             Err(e) => tracing::warn!(action_id = req.action_id, replayed, "action refused: {e}"),
         }
@@ -282,9 +297,35 @@ impl Actions {
         match action {
             Action::Container { verb, target } => {
                 let c = self.hub.find(target)?;
-                self.container(id, *verb, &c, req.dry_run, tx).await
+                self.container(id, *verb, &c, req.dry_run, tx)
+                    .await
+                    .map(Done::from)
             }
-            Action::Node { verb } => self.node(*verb, req.dry_run),
+            Action::Node { verb } => self.node(*verb, req.dry_run).map(Done::from),
+            Action::Create { spec, labels } => self.create(id, spec, labels, req.dry_run, tx).await,
+            Action::Backup {
+                target,
+                keep_count,
+                keep_secs,
+            } => {
+                let c = self.hub.find(target)?;
+                self.backup(id, &c, *keep_count, *keep_secs, req.dry_run, tx)
+                    .await
+            }
+            Action::Restore {
+                backup_id,
+                overwrite,
+            } => {
+                self.restore(id, backup_id, *overwrite, req.dry_run, tx)
+                    .await
+            }
+            Action::Note {
+                kind,
+                target,
+                message,
+            } => Ok(Done::from(format!(
+                "recorded {kind} of {target}: {message}"
+            ))),
         }
     }
 
@@ -295,7 +336,7 @@ impl Actions {
         c: &Container,
         dry_run: bool,
         tx: &Progress,
-    ) -> Final {
+    ) -> Result<String, ActError> {
         let name = &c.spec.name;
         let up = c.status.state.is_up();
         let steps: Vec<(ContainerVerb, &str)> = match verb {
@@ -311,6 +352,7 @@ impl Actions {
                 ]
             }
             ContainerVerb::Remove => vec![(ContainerVerb::Remove, "remove")],
+            ContainerVerb::Commit => vec![(ContainerVerb::Commit, "commit")],
         };
         let state = format!("{:?}", c.status.state).to_lowercase();
         let plan: Vec<String> = steps.iter().map(|(_, s)| format!("{s} {name}")).collect();
@@ -344,8 +386,9 @@ impl Actions {
             ContainerVerb::Stop => "stopped",
             ContainerVerb::Restart => "restarted",
             ContainerVerb::Remove => "removed",
+            ContainerVerb::Commit => "committed",
         };
-        if verb != ContainerVerb::Remove {
+        if !matches!(verb, ContainerVerb::Remove | ContainerVerb::Commit) {
             let now = self.hub.find(&c.spec.id).map(|c| c.status.state);
             let expect = if verb == ContainerVerb::Stop {
                 ContainerState::Exited
@@ -361,7 +404,7 @@ impl Actions {
         Ok(format!("{done} {name}"))
     }
 
-    fn node(&self, verb: NodeVerb, dry_run: bool) -> Final {
+    fn node(&self, verb: NodeVerb, dry_run: bool) -> Result<String, ActError> {
         let mut status = self.hub.status();
         let now = status.mode;
         let mut before = self

@@ -6,8 +6,8 @@ use fleetdeck_proto as pb;
 
 use crate::model::{
     ActError, ActErrorKind, Action, CheckStatus, Container, ContainerSample, ContainerState,
-    ContainerStats, ContainerVerb, Delta, HealthCheck, HealthState, HostSample, NodeInfo, NodeMode,
-    NodeStatus, NodeVerb, PortMapping, Snapshot,
+    ContainerStats, ContainerVerb, Delta, Done, HealthCheck, HealthState, HostSample, NodeInfo,
+    NodeMode, NodeStatus, NodeVerb, PortMapping, Snapshot,
 };
 
 /// Node mode to the wire enum.
@@ -223,6 +223,10 @@ pub fn action(req: &pb::ActRequest) -> Result<Action, ActError> {
         None => Err(invalid(
             "request names no action; set `container` or `node`",
         )),
+        Some(A::Create(c)) => crate::convert_ops::create_action(c),
+        Some(A::Backup(b)) => crate::convert_ops::backup_action(b),
+        Some(A::Restore(r)) => crate::convert_ops::restore_action(r),
+        Some(A::Note(n)) => crate::convert_ops::note_action(n),
         Some(A::Container(c)) => {
             use pb::container_action::Verb;
             let verb = match Verb::try_from(c.verb).unwrap_or(Verb::Unspecified) {
@@ -230,6 +234,7 @@ pub fn action(req: &pb::ActRequest) -> Result<Action, ActError> {
                 Verb::Stop => ContainerVerb::Stop,
                 Verb::Restart => ContainerVerb::Restart,
                 Verb::Remove => ContainerVerb::Remove,
+                Verb::Commit => ContainerVerb::Commit,
                 Verb::Unspecified => return Err(invalid("container action has no verb")),
             };
             if c.container.trim().is_empty() {
@@ -280,13 +285,17 @@ pub fn progress(action_id: &str, stage: &str, percent: f32, message: String) -> 
 }
 
 /// The final message of an action.
-pub fn outcome(action_id: &str, result: &Result<String, ActError>) -> pb::ActProgress {
+pub fn outcome(action_id: &str, result: &Result<Done, ActError>) -> pb::ActProgress {
     use pb::act_progress::Result as R;
     let (stage, message, result) = match result {
-        Ok(m) => (
+        Ok(d) => (
             "done",
-            m.clone(),
-            R::Done(pb::ActDone { message: m.clone() }),
+            d.message.clone(),
+            R::Done(pb::ActDone {
+                message: d.message.clone(),
+                container_id: d.container_id.clone(),
+                backup_id: d.backup_id.clone(),
+            }),
         ),
         Err(e) => (
             "failed",

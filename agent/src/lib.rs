@@ -17,13 +17,16 @@
 use std::net::SocketAddr;
 
 pub mod actions;
+pub mod archive;
 pub mod archive_guard;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod convert_ops;
 pub mod fleet;
 pub mod health;
 pub mod host;
@@ -37,6 +40,7 @@ pub mod service;
 pub mod stream;
 pub mod tls;
 pub mod token_cli;
+pub mod transfer;
 pub mod validate;
 
 pub use config::{AgentConfig, default_state_dir};

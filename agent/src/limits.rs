@@ -11,9 +11,9 @@ use futures::Stream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Actions a caller may send in a burst.
-pub const ACTION_BURST: u32 = 20;
+pub const ACTION_BURST: u32 = 200;
 /// Actions per second a caller may sustain.
-pub const ACTIONS_PER_SEC: u32 = 5;
+pub const ACTIONS_PER_SEC: u32 = 50;
 /// Concurrent Watch streams, all callers together.
 pub const MAX_WATCH_STREAMS: usize = 512;
 /// Concurrent Logs streams, all callers together (each may hold an engine connection).

@@ -301,6 +301,8 @@ pub enum ContainerVerb {
     Restart,
     /// Stop if needed, then remove.
     Remove,
+    /// Mark a migration copy as finished (clears its pending label).
+    Commit,
 }
 
 impl ContainerVerb {
@@ -311,6 +313,7 @@ impl ContainerVerb {
             Self::Stop => "stop",
             Self::Restart => "restart",
             Self::Remove => "remove",
+            Self::Commit => "commit",
         }
     }
 }
@@ -342,7 +345,7 @@ impl NodeVerb {
 }
 
 /// A validated action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// On a container named by id, id prefix or name.
     Container {
@@ -356,6 +359,107 @@ pub enum Action {
         /// What to do.
         verb: NodeVerb,
     },
+    /// Create (not start) a container from a portable spec, with extra labels.
+    Create {
+        /// What to create.
+        spec: Box<PortableSpec>,
+        /// Labels added to the spec's.
+        labels: BTreeMap<String, String>,
+    },
+    /// Archive a container's configuration and volume data.
+    Backup {
+        /// Which container.
+        target: String,
+        /// Retention: most backups kept per container (0 = default).
+        keep_count: u32,
+        /// Retention: oldest backup kept, seconds (0 = default).
+        keep_secs: u64,
+    },
+    /// Restore a backup held by this node.
+    Restore {
+        /// Which backup.
+        backup_id: String,
+        /// Write over an existing container.
+        overwrite: bool,
+    },
+    /// Record what a console did elsewhere (a failover) in the audit log.
+    Note {
+        /// e.g. `failover`.
+        kind: String,
+        /// What it was about.
+        target: String,
+        /// Details.
+        message: String,
+    },
+}
+
+/// Label on a migration copy until the migration commits it; an agent may drop such a
+/// copy, since the source still runs.
+pub const PENDING_LABEL: &str = "fleetdeck.pending";
+/// Label on a failover copy: `<node>/<container name>` it replaces.
+pub const REPLACES_LABEL: &str = "fleetdeck.replaces";
+/// Label on a failover copy: the failed node's agent epoch when it was replaced.
+pub const REPLACES_EPOCH_LABEL: &str = "fleetdeck.replaces-epoch";
+/// Label on a fenced container: why it was stopped.
+pub const FENCED_LABEL: &str = "fleetdeck.fenced";
+
+/// What a node needs to create a copy of a container.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct PortableSpec {
+    /// Runtime id on the node it came from.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// Service.
+    pub service: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Published ports as `(container, host, protocol)`.
+    pub ports: Vec<(u16, u16, String)>,
+    /// Environment.
+    pub env: BTreeMap<String, String>,
+    /// Volume names (one directory each).
+    pub volumes: Vec<String>,
+    /// Bytes of volume data.
+    pub volume_bytes: u64,
+    /// Memory limit, bytes; 0 = none.
+    pub memory_limit_bytes: u64,
+    /// CPU limit, cores; 0 = none.
+    pub cpu_limit_cores: f32,
+    /// Current state.
+    #[serde(skip)]
+    pub state: ContainerState,
+    /// Current health.
+    #[serde(skip)]
+    pub health: HealthState,
+}
+
+/// A successful action's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Done {
+    /// Human explanation.
+    pub message: String,
+    /// Container the action created.
+    pub container_id: String,
+    /// Backup the action made.
+    pub backup_id: String,
+}
+
+impl From<&str> for Done {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+impl From<String> for Done {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            ..Self::default()
+        }
+    }
 }
 
 /// Why an action was refused or failed.

@@ -23,6 +23,7 @@ use crate::actions::{Actions, Refusal};
 use crate::audit::AuditLog;
 use crate::auth::layer::RefusedCall;
 use crate::auth::{AuthLayer, AuthPolicy, TokenStore};
+use crate::backup::Registry;
 use crate::cancel::{self, Cancel, CancelSource};
 use crate::config::AgentConfig;
 use crate::health::Checker;
@@ -32,6 +33,7 @@ use crate::model::{NodeInfo, NodeStatus};
 use crate::runtime::{DockerConfig, DockerRuntime, Runtime, RuntimeKind, SimConfig, SimRuntime};
 use crate::service::AgentService;
 use crate::tls::{self, Accepted, HandshakeRefusal, Io, PeerInfo};
+use crate::transfer::Transfer;
 
 /// HTTP/2 keepalive ping interval: a vanished client is noticed within seconds.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
@@ -167,6 +169,7 @@ async fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentErr
             step: config.sample_interval,
             start_unix_ms: host::now_unix_ms(),
             faults: config.sim_faults,
+            data_dir: Some(config.resolved_state_dir().join("volumes")),
         }))),
         RuntimeKind::Docker => {
             let docker = DockerConfig {
@@ -228,10 +231,17 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     };
     let epoch = new_epoch();
     let hub = Hub::new(epoch, info, first, config.event_buffer);
-    let actions = Arc::new(Actions::new(hub.clone(), Arc::clone(&runtime), audit));
+    let backups = Registry::new(config.resolved_state_dir().join("backups"));
+    let actions = Arc::new(Actions::new(
+        hub.clone(),
+        Arc::clone(&runtime),
+        audit,
+        backups.clone(),
+    ));
 
     let (stop_streams, streams_cancel) = cancel::channel();
     let (cut_connections, cut) = cancel::channel();
+    let transfer = Arc::new(Transfer::new(hub.clone(), Arc::clone(&runtime), backups));
     let sampler = tokio::spawn(hub::run_sampler(
         hub.clone(),
         Arc::clone(&runtime),
@@ -243,6 +253,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let service = AgentService::new(
         hub.clone(),
         Arc::clone(&actions),
+        transfer,
         streams_cancel,
         config.heartbeat_interval,
         config.stream_buffer,

@@ -20,12 +20,14 @@ use crate::model::ActErrorKind;
 use crate::runtime::{Runtime, RuntimeError};
 use crate::stream::{self, WatchStream};
 use crate::tls::PeerInfo;
+use crate::transfer::{ChunkStream, Transfer};
 use crate::validate;
 
 /// One node's gRPC service.
 pub struct AgentService {
     hub: Hub,
     actions: Arc<Actions>,
+    transfer: Arc<Transfer>,
     cancel: Cancel,
     heartbeat: Duration,
     stream_buffer: usize,
@@ -58,6 +60,7 @@ impl AgentService {
     pub fn new(
         hub: Hub,
         actions: Arc<Actions>,
+        transfer: Arc<Transfer>,
         cancel: Cancel,
         heartbeat: Duration,
         stream_buffer: usize,
@@ -65,6 +68,7 @@ impl AgentService {
         Self {
             hub,
             actions,
+            transfer,
             cancel,
             heartbeat,
             stream_buffer,
@@ -99,6 +103,7 @@ impl AgentService {
 impl pb::agent_server::Agent for AgentService {
     type WatchStream = Permitted<WatchStream>;
     type ActStream = ActStream;
+    type ReadVolumesStream = ChunkStream;
     type LogsStream = Permitted<LogsStream>;
 
     async fn watch(
@@ -218,5 +223,48 @@ impl pb::agent_server::Agent for AgentService {
         _request: Request<pb::GetInfoRequest>,
     ) -> Result<Response<pb::NodeInfo>, Status> {
         Ok(Response::new(convert::node_info(&self.hub.info())))
+    }
+
+    async fn export_spec(
+        &self,
+        request: Request<pb::ExportSpecRequest>,
+    ) -> Result<Response<pb::PortableSpec>, Status> {
+        let target = request.into_inner().container;
+        Ok(Response::new(
+            self.transfer.export_spec(target.trim()).await?,
+        ))
+    }
+
+    async fn list_specs(
+        &self,
+        _request: Request<pb::ListSpecsRequest>,
+    ) -> Result<Response<pb::ListSpecsReply>, Status> {
+        Ok(Response::new(self.transfer.list_specs().await?))
+    }
+
+    async fn read_volumes(
+        &self,
+        request: Request<pb::ReadVolumesRequest>,
+    ) -> Result<Response<Self::ReadVolumesStream>, Status> {
+        let target = request.into_inner().container;
+        Ok(Response::new(
+            self.transfer.read_volumes(target.trim()).await?,
+        ))
+    }
+
+    async fn write_volumes(
+        &self,
+        request: Request<tonic::Streaming<pb::DataChunk>>,
+    ) -> Result<Response<pb::WriteVolumesReply>, Status> {
+        Ok(Response::new(
+            self.transfer.write_volumes(request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_backups(
+        &self,
+        _request: Request<pb::ListBackupsRequest>,
+    ) -> Result<Response<pb::ListBackupsReply>, Status> {
+        Ok(Response::new(self.transfer.list_backups().await?))
     }
 }

@@ -114,7 +114,38 @@ pub fn act_request(req: &pb::ActRequest) -> Result<(), String> {
     )?;
     match &req.action {
         Some(A::Container(c)) => container_ref("container", c.container.trim()),
+        Some(A::Backup(b)) => container_ref("container", b.container.trim()),
+        Some(A::Restore(r)) => backup_id(&r.backup_id),
+        Some(A::Note(n)) => {
+            text("note kind", &n.kind, 64, true)?;
+            text("note target", &n.target, MAX_CONTAINER_REF_BYTES, false)?;
+            text("note message", &n.message, 4096, false)
+        }
+        Some(A::Create(c)) => {
+            for (k, v) in &c.labels {
+                label(k, v)?;
+            }
+            Ok(())
+        }
         Some(A::Node(_)) | None => Ok(()),
+    }
+}
+
+/// A backup id: it names a file in the backup registry, so no separators, no `..`.
+pub fn backup_id(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= MAX_CONTAINER_REF_BYTES
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && !s.contains("..")
+        && !s.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "backup id `{}` is not valid: use the id `fleetdeck` lists (letters, digits, `_`, `.`, `-`)",
+            shown(s)
+        ))
     }
 }
 

@@ -291,8 +291,8 @@ impl App {
         let now = self.stamp();
         self.alerts
             .record(EntryKind::Proposed, proposal.to_string(), now);
-        // Seam for the action framework (issue 4): its pre-filled dialog opens from here.
-        self.alert_ui.proposal = Some(proposal);
+        // The action framework plans it and opens its pre-filled confirmation dialog.
+        self.propose(crate::ops::Proposal::from(&proposal));
         self.request(Redraw::Now);
     }
 

@@ -4,6 +4,8 @@
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
 mod alerts;
+mod display;
+mod ops_ui;
 mod palette;
 mod tables;
 
@@ -12,6 +14,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
+pub use display::{Body, HitAreas, Wall, WallView};
+pub use ops_ui::{Choice, Dialog, OpRequest, OpsUi};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
@@ -19,6 +23,7 @@ pub use tables::{
 };
 
 use crate::alerts::{AlertBook, Proposal};
+use crate::heatmap::Heatmap;
 use crate::keys::{Command, KeyMap};
 use crate::model::{AgentUpdate, Container, Fleet, Node};
 use crate::theme::Theme;
@@ -36,6 +41,16 @@ pub enum Action {
     Agent(AgentUpdate),
     /// The last frame showed this many rows in the node and container tables.
     Viewport { nodes: usize, containers: usize },
+    /// An operation reported progress, an outcome or data.
+    Op(crate::ops::OpEvent),
+    /// Open the confirmation dialog for a proposed action (alerts, palette, ...).
+    Propose(crate::ops::Proposal),
+    /// The last frame had room for this many heatmap rows.
+    HeatmapViewport { rows: usize },
+    /// Where the last frame drew each table's rows (for the mouse).
+    Layout(HitAreas),
+    /// A mouse click or wheel turn.
+    Mouse(crossterm::event::MouseEvent),
     /// A recommendation's action should open (pre-filled) for the operator to confirm.
     Recommendation(Proposal),
     /// The run loop wrote the exported timeline here (or could not).
@@ -94,6 +109,22 @@ pub struct App {
     /// Name of the console's mode, shown in the header (e.g. "demo").
     pub title: String,
     pub should_quit: bool,
+    /// Actions: dialog, history, spec cache, fencing.
+    pub ops: OpsUi,
+    /// Tables or heatmap.
+    pub body: Body,
+    pub heatmap: Heatmap,
+    /// No command that could change the fleet runs (the wall screen). Checked in one place,
+    /// `run_command`, which every key and the palette go through.
+    pub read_only: bool,
+    /// The wall screen's rotation, when this console is one.
+    pub wall: Option<Wall>,
+    /// ASCII borders and glyphs only.
+    pub ascii: bool,
+    /// Where the last frame drew table rows, for mouse clicks and the wheel.
+    pub hit: HitAreas,
+    /// The console's own log is shown in a pane.
+    pub show_log: bool,
     /// Alert state, silences and the incident timeline.
     pub alerts: AlertBook,
     /// The alert pane and view, prompts, pending effects.
@@ -130,6 +161,14 @@ impl App {
             status: None,
             title: String::new(),
             should_quit: false,
+            ops: OpsUi::default(),
+            body: Body::Tables,
+            heatmap: Heatmap::default(),
+            read_only: false,
+            wall: None,
+            ascii: false,
+            hit: HitAreas::default(),
+            show_log: false,
             alerts: AlertBook::default(),
             alert_ui: AlertUi::default(),
             redraw: Redraw::Now,
@@ -168,11 +207,13 @@ impl App {
             Action::Tick => self.on_tick(),
             Action::Agent(update) => {
                 let slot = update_slot(&update);
+                let snapshot = matches!(update, AgentUpdate::Snapshot { .. });
                 let applied = self.fleet.apply(update, self.now);
                 if applied.changed {
                     let now = self.stamp();
                     self.alerts.observe_node(&self.fleet, slot, now);
                     self.nodes.dirty = true;
+                    self.heatmap.dirty = true;
                     let shown =
                         self.containers.scope == Scope::Fleet || self.nodes.selected == Some(slot);
                     if applied.containers_changed && shown {
@@ -184,12 +225,36 @@ impl App {
                     let name = self.fleet.nodes()[slot].name().to_string();
                     self.set_status(format!("agent of {name} restarted: resynchronised"));
                 }
+                if snapshot {
+                    self.check_fencing();
+                }
             }
             Action::Viewport { nodes, containers } => {
                 self.nodes.cursor.viewport = nodes;
                 self.containers.cursor.viewport = containers;
                 self.nodes.cursor.clamp(self.nodes.rows.len());
                 self.containers.cursor.clamp(self.containers.rows.len());
+            }
+            Action::Op(event) => self.on_op_event(event),
+            Action::Propose(proposal) => {
+                self.propose(proposal);
+                self.request(Redraw::Now);
+            }
+            Action::Layout(areas) => self.hit = areas,
+            Action::Mouse(event) => {
+                self.refresh();
+                if self.on_mouse(event) {
+                    self.refresh();
+                    self.request(Redraw::Now);
+                }
+            }
+            Action::HeatmapViewport { rows } => {
+                if self.heatmap.cursor.viewport != rows {
+                    self.heatmap.cursor.viewport = rows;
+                    // Whether groups fold depends on the room there is.
+                    self.heatmap.refresh(&self.fleet);
+                    self.request(Redraw::Now);
+                }
             }
             Action::Recommendation(proposal) => self.on_recommendation(proposal),
             Action::Exported(result) => self.on_exported(result),
@@ -209,6 +274,9 @@ impl App {
         }
         self.containers
             .refresh(&self.fleet, self.nodes.selected, self.now_unix_ms);
+        if self.heatmap_shown() {
+            self.heatmap.refresh(&self.fleet);
+        }
         self.refresh_alerts();
     }
 
@@ -266,6 +334,7 @@ impl App {
             self.request(Redraw::Data);
         }
         self.ages_visible = any_down;
+        self.rotate_wall();
         if let Some((_, at)) = &self.status {
             if self.now.saturating_duration_since(*at) >= STATUS_MESSAGE_TTL {
                 self.status = None;
@@ -277,6 +346,10 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) {
         if self.input == Input::Filter {
             self.on_filter_key(key);
+            return;
+        }
+        if self.ops.dialog.is_some() {
+            self.on_dialog_key(key);
             return;
         }
         if self.on_prompt_key(key) {
@@ -293,8 +366,24 @@ impl App {
         self.run_command(command);
     }
 
-    /// Runs one command, from a key or the palette.
-    fn run_command(&mut self, command: Command) {
+    /// Runs one command, from a key or the palette. The read-only gate is here, so it holds
+    /// for every way in and for commands added later.
+    pub fn run_command(&mut self, command: Command) {
+        if self.read_only && !command.is_view_only() {
+            self.set_status(format!(
+                "read-only console: `{}` is not available here",
+                command.name()
+            ));
+            return;
+        }
+        if self.on_display_command(command) {
+            return;
+        }
+        self.dispatch(command);
+    }
+
+    /// Runs a command in the tables and alert views.
+    fn dispatch(&mut self, command: Command) {
         let alert_keys = self.alerts_have_keys();
         match command {
             Command::Quit => self.should_quit = true,
@@ -371,6 +460,23 @@ impl App {
                 self.containers.dirty = true;
             }
             Command::ToggleDetail => self.show_detail = !self.show_detail,
+            Command::Migrate
+            | Command::Scale
+            | Command::Backup
+            | Command::Restore
+            | Command::Failover
+            | Command::Drain
+            | Command::Cordon
+            | Command::Uncordon
+            | Command::Start
+            | Command::Stop
+            | Command::Restart
+            | Command::History => {
+                self.on_ops_command(command);
+            }
+            Command::ToggleLog => self.show_log = !self.show_log,
+            // Handled by `on_display_command` in the views where they mean something.
+            Command::Heatmap | Command::FoldAll | Command::ScrollOlder | Command::ScrollNewer => {}
         }
     }
 

@@ -12,8 +12,8 @@ pub use container::{
 };
 pub use fleet::{AgentUpdate, Applied, DEFAULT_FAILOVER_TIMEOUT, Fleet, NodeDelta, NodeSnapshot};
 pub use node::{
-    CheckStatus, HealthCheck, HostSample, Link, NETWORK_FULL_BYTES_PER_SEC, NODE_HISTORY_SAMPLES,
-    Node, NodeInfo, NodeMode, NodeState,
+    CheckStatus, HealthCheck, HostSample, LOAD_HISTORY_SAMPLES, Link, NETWORK_FULL_BYTES_PER_SEC,
+    NODE_HISTORY_SAMPLES, Node, NodeInfo, NodeMode, NodeState,
 };
 pub use series::Series;
 pub use summary::{FleetSummary, NodeTotals, StateCounts};

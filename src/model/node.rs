@@ -8,6 +8,10 @@ use super::{Container, Series};
 /// Samples of per-node history kept (10 minutes at the default 1 s interval).
 pub const NODE_HISTORY_SAMPLES: usize = 600;
 
+/// Samples of load history kept: one hour at the default 1 s interval, so the heatmap can
+/// scroll back six 10-minute screens (14 KiB per node, 14 MiB for 1,000 nodes, fixed).
+pub const LOAD_HISTORY_SAMPLES: usize = 3600;
+
 /// Network rate taken as 100 % in the load formula (1 Gbit/s).
 pub const NETWORK_FULL_BYTES_PER_SEC: f64 = 125_000_000.0;
 
@@ -174,7 +178,7 @@ impl Node {
             containers: HashMap::new(),
             cpu_history: Series::new(NODE_HISTORY_SAMPLES),
             memory_history: Series::new(NODE_HISTORY_SAMPLES),
-            load_history: Series::new(NODE_HISTORY_SAMPLES),
+            load_history: Series::new(LOAD_HISTORY_SAMPLES),
             restarts_seen: 0,
         }
     }

@@ -45,6 +45,14 @@ impl Series {
         (self.len > 0).then(|| self.buf[(self.head + self.buf.len() - 1) % self.buf.len()])
     }
 
+    /// The sample `back` places before the newest (0 = the newest), if held.
+    pub fn back(&self, back: usize) -> Option<f32> {
+        (back < self.len).then(|| {
+            let cap = self.buf.len();
+            self.buf[(self.head + cap - 1 - back) % cap]
+        })
+    }
+
     /// Samples from oldest to newest.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = f32> + ExactSizeIterator + '_ {
         let cap = self.buf.len();
@@ -87,6 +95,10 @@ mod tests {
         assert_eq!(s.tail(2).collect::<Vec<_>>(), vec![4.0, 5.0]);
         assert_eq!(s.tail(10).count(), 3);
         assert_eq!(s.max(), 5.0);
+        assert_eq!(
+            (s.back(0), s.back(2), s.back(3)),
+            (Some(5.0), Some(3.0), None)
+        );
         s.clear();
         assert_eq!(s.iter().count(), 0);
     }

@@ -7,16 +7,21 @@ mod columns;
 mod containers;
 mod detail;
 mod format;
+pub mod glyphs;
 mod header;
+mod heatmap;
+mod log;
 mod nodes;
+mod ops;
 mod status;
+mod wall;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use crate::app::{App, Cursor, visible_offset};
+use crate::app::{App, Body, Cursor, visible_offset};
 use crate::theme::Theme;
 use columns::Column;
 
@@ -40,11 +45,47 @@ pub struct DrawInfo {
     pub node_rows: usize,
     /// Rows of the container table on screen.
     pub container_rows: usize,
+    /// Rows of the heatmap on screen (0 when it is not shown).
+    pub heatmap_rows: usize,
+    /// Where each table's rows are, for the mouse.
+    pub areas: crate::app::HitAreas,
+}
+
+/// The rows of a bordered table pane with one header line.
+fn rows_area(pane: Rect) -> Rect {
+    Rect {
+        x: pane.x.saturating_add(1),
+        y: pane.y.saturating_add(2),
+        width: pane.width.saturating_sub(2),
+        height: pane.height.saturating_sub(3),
+    }
 }
 
 /// Draws the whole console; the table indexes must be fresh (`App::refresh`).
 pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
-    let area = frame.area();
+    let info = draw_views(frame, app);
+    if app.ascii {
+        glyphs::asciify(frame.buffer_mut());
+    }
+    info
+}
+
+fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
+    let full = frame.area();
+    if full.width < MIN_WIDTH || full.height < MIN_HEIGHT {
+        too_small(frame, full, &app.theme);
+        return DrawInfo::default();
+    }
+    // The console's log takes the bottom third of the screen.
+    let area = if app.show_log {
+        let rows = (full.height / 3).max(log::MIN_ROWS);
+        let [rest, log_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(rows)]).areas(full);
+        log::draw(frame, log_area, app);
+        rest
+    } else {
+        full
+    };
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, &app.theme);
         return DrawInfo::default();
@@ -55,7 +96,37 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
         Constraint::Length(1),
     ])
     .areas(area);
+    if app.wall.is_some() {
+        let [wall_area, status_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+        let (heatmap_rows, node_rows) = wall::draw(frame, wall_area, app);
+        wall::status(frame, status_area, app);
+        overlays(frame, area, app);
+        return DrawInfo {
+            node_rows,
+            heatmap_rows,
+            areas: crate::app::HitAreas {
+                heatmap: rows_area(wall::view_area(wall_area, app)),
+                nodes: rows_area(wall::view_area(wall_area, app)),
+                ..Default::default()
+            },
+            ..DrawInfo::default()
+        };
+    }
     header::draw(frame, header_area, app);
+    if app.body == Body::Heatmap {
+        let heatmap_rows = heatmap::draw(frame, body, app, "Heatmap · ");
+        status::draw(frame, status_area, app);
+        overlays(frame, area, app);
+        return DrawInfo {
+            heatmap_rows,
+            areas: crate::app::HitAreas {
+                heatmap: rows_area(body),
+                ..Default::default()
+            },
+            ..DrawInfo::default()
+        };
+    }
     if app.alert_ui.view == crate::app::View::Alerts {
         alerts::draw_view(frame, body, app);
         status::draw(frame, status_area, app);
@@ -63,6 +134,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
         return DrawInfo {
             node_rows: app.nodes.cursor.viewport,
             container_rows: app.containers.cursor.viewport,
+            ..DrawInfo::default()
         };
     }
     let [body, alert_area] = Layout::vertical([
@@ -71,6 +143,18 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     ])
     .areas(body);
     alerts::draw_pane(frame, alert_area, app);
+    // A critical banner (stale copies after a failover) takes the body's first row.
+    let body = if app.ops.alerts.is_empty() {
+        body
+    } else {
+        let [banner, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(body);
+        ops::banner(frame, banner, app);
+        rest
+    };
+    let history_rows = ops::history_height(app, body.height);
+    let [body, history_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(history_rows)]).areas(body);
     let (tables, detail_area) = if app.show_detail && area.width >= DETAIL_MIN_WIDTH {
         let width = (area.width / 4).clamp(44, 60);
         let [tables, detail] =
@@ -89,16 +173,26 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     let info = DrawInfo {
         node_rows: nodes::draw(frame, node_area, app),
         container_rows: containers::draw(frame, container_area, app),
+        heatmap_rows: 0,
+        areas: crate::app::HitAreas {
+            nodes: rows_area(node_area),
+            containers: rows_area(container_area),
+            ..Default::default()
+        },
     };
     if let Some(detail_area) = detail_area {
         detail::draw(frame, detail_area, app);
     }
     status::draw(frame, status_area, app);
+    if history_rows > 0 {
+        ops::history(frame, history_area, app);
+    }
     overlays(frame, area, app);
     info
 }
 
 fn overlays(frame: &mut Frame, area: Rect, app: &App) {
+    ops::dialog(frame, area, app);
     if app.show_help {
         status::help(frame, area, app);
     }

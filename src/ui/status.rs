@@ -79,6 +79,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     let rows: Vec<(String, &str)> = Command::ALL
         .iter()
+        .filter(|c| !c.is_action())
         .map(|c| {
             let keys: Vec<String> = app.keymap.keys_for(*c).iter().map(format::key).collect();
             let keys = if keys.is_empty() {
@@ -92,7 +93,8 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let text_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     let width = (keys_width + text_width + 7).min(usize::from(area.width)) as u16;
-    let height = (rows.len() + 4).min(usize::from(area.height)) as u16;
+    let actions = action_lines(app, width.saturating_sub(4));
+    let height = (rows.len() + 4 + actions.len()).min(usize::from(area.height)) as u16;
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -124,5 +126,36 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         width: inner.width.saturating_sub(2),
         height: inner.height.saturating_sub(1),
     };
-    frame.render_widget(table, inner);
+    let [table_area, actions_area] = Layout::vertical([
+        Constraint::Length(inner.height.saturating_sub(actions.len() as u16)),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    frame.render_widget(table, table_area);
+    frame.render_widget(Paragraph::new(actions), actions_area);
+}
+
+/// Action keys, compactly: `actions: m migrate · s scale · …`, wrapped at `width`.
+fn action_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let mut lines = Vec::new();
+    let mut spans = vec![Span::styled("actions:", theme.label())];
+    let mut used = 8;
+    for c in Command::ALL.iter().filter(|c| c.is_action()) {
+        let key = format::key_text(&app.keymap.hint(*c));
+        if key.is_empty() {
+            continue;
+        }
+        let len = key.chars().count() + c.describe().len() + 2;
+        if used + len > usize::from(width) {
+            lines.push(Line::from(std::mem::take(&mut spans)));
+            used = 0;
+        }
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(key, theme.key_hint));
+        spans.push(Span::styled(format!(" {}", c.describe()), theme.text));
+        used += len;
+    }
+    lines.push(Line::from(spans));
+    lines
 }

@@ -538,6 +538,11 @@ impl Runtime for DockerRuntime {
     }
 
     async fn act(&self, verb: ContainerVerb, id: &str) -> Result<(), RuntimeError> {
+        if verb == ContainerVerb::Commit {
+            // The engine fixes labels at creation: the pending label of a migration copy
+            // stays on it as the record of where it came from.
+            return Ok(());
+        }
         let d = &self.docker;
         let grace = Some(STOP_GRACE_SECS);
         let result = match verb {
@@ -564,6 +569,7 @@ impl Runtime for DockerRuntime {
                 };
                 d.remove_container(id, Some(o)).await
             }
+            ContainerVerb::Commit => Ok(()),
         };
         self.shared.touch(id);
         match result {

@@ -1,13 +1,15 @@
 //! Container runtimes behind one trait: `sim` (simulated nodes) and `docker` (a real
 //! Docker Engine through bollard).
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use crate::logs::{LineStream, LogQuery};
-use crate::model::{ContainerSample, ContainerVerb, HostSample};
+use crate::model::{ContainerSample, ContainerVerb, HostSample, PortableSpec};
 
 pub mod cgroup;
 pub mod counters;
@@ -59,6 +61,14 @@ pub enum RuntimeError {
     /// Anything else the runtime reported.
     #[error("{0}")]
     Failed(String),
+    /// This runtime cannot do that (yet).
+    #[error("the {runtime} runtime cannot {what}")]
+    Unsupported {
+        /// Runtime name.
+        runtime: &'static str,
+        /// What was asked, e.g. "export a container's spec".
+        what: &'static str,
+    },
 }
 
 /// Node facts a runtime knows better than the host probe (all of them, for sim nodes).
@@ -109,6 +119,44 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// Runs `verb` on the container with runtime id `id`.
     async fn act(&self, verb: ContainerVerb, id: &str) -> Result<(), RuntimeError>;
+
+    /// The portable description of container `id` (volume_bytes may be an estimate).
+    async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
+        let _ = id;
+        Err(self.unsupported("export a container's spec"))
+    }
+
+    /// Creates, without starting, a container from `spec`; returns its runtime id.
+    async fn create(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
+        let _ = spec;
+        Err(self.unsupported("create containers"))
+    }
+
+    /// The directory holding container `id`'s volumes, one subdirectory per volume,
+    /// created (and for sim nodes filled with seed data) on first use.
+    async fn volume_dir(&self, id: &str) -> Result<PathBuf, RuntimeError> {
+        let _ = id;
+        Err(self.unsupported("reach volume data"))
+    }
+
+    /// Sets and removes labels of container `id`.
+    async fn relabel(
+        &self,
+        id: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<(), RuntimeError> {
+        let _ = (id, set, remove);
+        Err(self.unsupported("change labels"))
+    }
+
+    /// The typed error for an operation this runtime lacks.
+    fn unsupported(&self, what: &'static str) -> RuntimeError {
+        RuntimeError::Unsupported {
+            runtime: self.kind().name(),
+            what,
+        }
+    }
 
     /// Log lines of the container with runtime id `id`.
     async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {

@@ -2,6 +2,8 @@
 //! from a seed. Time moves in fixed steps (one per `advance`), never with the wall clock, so
 //! the same seed gives the same sequence.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -14,8 +16,12 @@ use super::sim_host::SimHost;
 use super::sim_load::{FaultKind, SimContainer, populate};
 use super::sim_logs::{self, Clock, LogSubject};
 use super::{NodeOverrides, Runtime, RuntimeError, RuntimeKind};
+use crate::model::{ContainerSample, ContainerSpec, ContainerVerb, HostSample, PortableSpec};
+
+/// Seed data is written in files of this size, so copies move several files.
+const SEED_FILE_KIB: u32 = 64;
+
 use crate::logs::{LineStream, LogQuery};
-use crate::model::{ContainerSample, ContainerVerb, HostSample};
 
 /// Mean simulated seconds between two faults on one node.
 const FAULT_EVERY_SECS: f64 = 600.0;
@@ -41,6 +47,9 @@ pub struct SimConfig {
     pub start_unix_ms: u64,
     /// Whether faults (crash loops, failing health checks, hot containers) happen.
     pub faults: bool,
+    /// Where containers' volume data live as real files (`<dir>/<container id>/<volume>`);
+    /// `None` keeps no data (scale runs).
+    pub data_dir: Option<PathBuf>,
 }
 
 struct SimState {
@@ -86,11 +95,21 @@ impl SimRuntime {
             config.start_unix_ms,
             config.faults,
         );
+        if let Some(dir) = &config.data_dir {
+            remove_orphan_volumes(dir, &state.containers);
+        }
         Self {
             config,
             state: Arc::new(Mutex::new(state)),
             changes: Arc::default(),
         }
+    }
+
+    fn data_dir(&self) -> Result<&Path, RuntimeError> {
+        self.config
+            .data_dir
+            .as_deref()
+            .ok_or_else(|| RuntimeError::Failed("this sim node keeps no volume data".into()))
     }
 
     fn lock(&self) -> MutexGuard<'_, SimState> {
@@ -108,6 +127,68 @@ impl SimRuntime {
     pub fn step_count(&self) -> u64 {
         self.lock().step
     }
+}
+
+/// Volume directories of containers this node does not hold (half-made copies of an
+/// interrupted migration, data of containers removed while the agent was down) go at start.
+fn remove_orphan_volumes(dir: &Path, containers: &[SimContainer]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !containers.iter().any(|c| c.spec.id == name) {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                tracing::warn!("cannot remove orphan volume data {name}: {e}");
+            } else {
+                tracing::info!("removed orphan volume data {name}");
+            }
+        }
+    }
+}
+
+/// Writes a volume's seed data: deterministic from the container id and volume name.
+fn write_seed(dir: &Path, id: &str, volume: &str, kib: u32) -> std::io::Result<()> {
+    let vdir = dir.join(volume);
+    std::fs::create_dir_all(&vdir)?;
+    let seed = id
+        .bytes()
+        .chain(volume.bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    let mut rng = SmallRng::seed_from_u64(seed);
+    std::fs::write(
+        vdir.join("VERSION"),
+        format!("{volume} of container {id}\n"),
+    )?;
+    let files = kib.div_ceil(SEED_FILE_KIB);
+    for i in 0..files {
+        let size = (kib - i * SEED_FILE_KIB).min(SEED_FILE_KIB) as usize * 1024;
+        let mut data = vec![0_u8; size];
+        rng.fill(&mut data[..]);
+        std::fs::write(vdir.join(format!("seg-{i:04}.dat")), data)?;
+    }
+    Ok(())
+}
+
+/// Bytes in regular files under `dir` (0 when it does not exist).
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+fn io_error(e: std::io::Error) -> RuntimeError {
+    RuntimeError::Failed(format!("volume data: {e}"))
 }
 
 fn advance_state(s: &mut SimState, dt: f64, now_ms: u64, faults: bool) {
@@ -208,7 +289,166 @@ impl Runtime for SimRuntime {
                 ContainerVerb::Remove => {
                     s.containers.remove(i);
                 }
+                ContainerVerb::Commit => {
+                    let mut spec = (*c.spec).clone();
+                    spec.labels.remove(crate::model::PENDING_LABEL);
+                    c.spec = Arc::new(spec);
+                }
             }
+        }
+        if verb == ContainerVerb::Remove
+            && let Some(dir) = &self.config.data_dir
+        {
+            let path = dir.join(id);
+            if path.exists() {
+                tokio::fs::remove_dir_all(&path).await.map_err(io_error)?;
+            }
+        }
+        self.changes.notify_one();
+        Ok(())
+    }
+
+    async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
+        let (mut spec, seed_kib) = {
+            let s = self.lock();
+            let c = s
+                .containers
+                .iter()
+                .find(|c| c.spec.id == id)
+                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            let spec = PortableSpec {
+                id: c.spec.id.clone(),
+                name: c.spec.name.clone(),
+                image: c.spec.image.clone(),
+                service: c.spec.service.clone(),
+                labels: c.spec.labels.clone(),
+                ports: c
+                    .spec
+                    .ports
+                    .iter()
+                    .map(|p| (p.container_port, p.host_port, p.protocol.clone()))
+                    .collect(),
+                env: BTreeMap::from([("FLEETDECK_SERVICE".to_owned(), c.spec.service.clone())]),
+                volumes: c.volumes.clone(),
+                volume_bytes: 0,
+                memory_limit_bytes: c.memory_limit(),
+                cpu_limit_cores: c.cpu_limit_cores(),
+                state: c.status.state,
+                health: c.status.health,
+            };
+            (spec, c.seed_kib)
+        };
+        if let Some(dir) = &self.config.data_dir {
+            let path = dir.join(id);
+            spec.volume_bytes = if path.exists() {
+                tokio::task::spawn_blocking(move || dir_bytes(&path))
+                    .await
+                    .unwrap_or(0)
+            } else {
+                // Not written yet: what the seed will be, without writing it.
+                let per_volume = u64::from(seed_kib) * 1024 + 40;
+                per_volume * spec.volumes.len() as u64
+            };
+        }
+        Ok(spec)
+    }
+
+    async fn create(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
+        tokio::time::sleep(ACTION_LATENCY).await;
+        let id = {
+            let mut s = self.lock();
+            if s.containers.iter().any(|c| c.spec.name == spec.name) {
+                return Err(RuntimeError::Conflict(format!(
+                    "a container named {} already exists on {}",
+                    spec.name, self.config.node_id
+                )));
+            }
+            let id = format!(
+                "{:032x}{:032x}",
+                s.rng.random::<u128>(),
+                s.rng.random::<u128>()
+            );
+            let now = self.now_ms(s.step);
+            let plain = ContainerSpec {
+                id: id.clone(),
+                name: spec.name.clone(),
+                image: spec.image.clone(),
+                service: spec.service.clone(),
+                labels: spec.labels.clone(),
+                ports: spec
+                    .ports
+                    .iter()
+                    .map(|(c, h, p)| crate::model::PortMapping {
+                        container_port: *c,
+                        host_port: *h,
+                        protocol: p.clone(),
+                        host_ip: "0.0.0.0".to_owned(),
+                    })
+                    .collect(),
+                created_unix_ms: now,
+            };
+            let c = SimContainer::from_spec(&mut s.rng, plain, spec.volumes.clone());
+            s.containers.push(c);
+            id
+        };
+        if let Some(dir) = &self.config.data_dir {
+            for v in &spec.volumes {
+                tokio::fs::create_dir_all(dir.join(&id).join(v))
+                    .await
+                    .map_err(io_error)?;
+            }
+        }
+        self.changes.notify_one();
+        Ok(id)
+    }
+
+    async fn volume_dir(&self, id: &str) -> Result<PathBuf, RuntimeError> {
+        let dir = self.data_dir()?.join(id);
+        let (volumes, seed_kib) = {
+            let s = self.lock();
+            let c = s
+                .containers
+                .iter()
+                .find(|c| c.spec.id == id)
+                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            (c.volumes.clone(), c.seed_kib)
+        };
+        if !dir.exists() {
+            let (d, i) = (dir.clone(), id.to_owned());
+            tokio::task::spawn_blocking(move || {
+                std::fs::create_dir_all(&d)?;
+                for v in &volumes {
+                    write_seed(&d, &i, v, seed_kib)?;
+                }
+                Ok::<_, std::io::Error>(())
+            })
+            .await
+            .map_err(|e| RuntimeError::Failed(e.to_string()))?
+            .map_err(io_error)?;
+        }
+        Ok(dir)
+    }
+
+    async fn relabel(
+        &self,
+        id: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<(), RuntimeError> {
+        {
+            let mut s = self.lock();
+            let c = s
+                .containers
+                .iter_mut()
+                .find(|c| c.spec.id == id)
+                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            let mut spec = (*c.spec).clone();
+            for k in remove {
+                spec.labels.remove(k);
+            }
+            spec.labels
+                .extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+            c.spec = Arc::new(spec);
         }
         self.changes.notify_one();
         Ok(())
@@ -259,6 +499,7 @@ mod tests {
             step: Duration::from_secs(1),
             start_unix_ms: 1_700_000_000_000,
             faults: true,
+            data_dir: None,
         }
     }
 

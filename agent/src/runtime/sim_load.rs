@@ -94,6 +94,10 @@ struct Load {
 #[derive(Debug, Clone)]
 pub(super) struct SimContainer {
     pub spec: Arc<ContainerSpec>,
+    /// Volume names; each is a directory under the node's data dir.
+    pub volumes: Vec<String>,
+    /// Seed data to write on first use, KiB per volume (0 for copies, which get theirs).
+    pub seed_kib: u32,
     pub status: ContainerStatus,
     pub stats: ContainerStats,
     pub fault: Option<Fault>,
@@ -120,6 +124,26 @@ fn pick_template(rng: &mut SmallRng) -> &'static Template {
         n -= t.weight;
     }
     &TEMPLATES[0]
+}
+
+/// Volumes a service keeps and how much seed data each starts with, KiB.
+pub(super) fn service_volumes(service: &str) -> (&'static [&'static str], u32) {
+    match service {
+        "db" => (&["pgdata"], 512),
+        "cache" => (&["redis"], 128),
+        "queue" => (&["mnesia"], 64),
+        "search" => (&["indices"], 768),
+        "metrics" => (&["tsdb"], 256),
+        _ => (&[], 0),
+    }
+}
+
+fn template_for(service: &str, image: &str) -> &'static Template {
+    TEMPLATES
+        .iter()
+        .find(|t| t.service == service)
+        .or_else(|| TEMPLATES.iter().find(|t| t.image == image))
+        .unwrap_or(&TEMPLATES[0])
 }
 
 /// Builds `count` containers; `now_ms` is the simulated clock at the start.
@@ -178,6 +202,7 @@ impl SimContainer {
             ports,
             created_unix_ms: created,
         };
+        let (volumes, seed_kib) = service_volumes(t.service);
         let mem_base = rng.random_range(t.mem_mib.0..=t.mem_mib.1) as f32 * MIB as f32;
         let load = Load {
             cpu_base: rng.random_range(t.cpu.0..=t.cpu.1),
@@ -219,6 +244,8 @@ impl SimContainer {
         };
         Self {
             spec: Arc::new(spec),
+            volumes: volumes.iter().map(|v| (*v).to_owned()).collect(),
+            seed_kib,
             status,
             stats,
             fault: None,
@@ -229,6 +256,30 @@ impl SimContainer {
             spike_factor: 1.0,
             starting_steps: 0,
         }
+    }
+
+    /// A created (not started) container made from a spec that came from another node:
+    /// its load behaves like the template of its service; its volumes start empty.
+    pub fn from_spec(rng: &mut SmallRng, spec: ContainerSpec, volumes: Vec<String>) -> Self {
+        let t = template_for(&spec.service, &spec.image);
+        let mut c = Self::new(rng, t, 1, spec.created_unix_ms);
+        c.spec = Arc::new(spec);
+        c.volumes = volumes;
+        c.seed_kib = 0;
+        c.stop();
+        c.status.state = ContainerState::Created;
+        c.status.restart_count = 0;
+        c
+    }
+
+    /// Memory limit, bytes.
+    pub fn memory_limit(&self) -> u64 {
+        self.load.mem_limit
+    }
+
+    /// CPU limit, cores.
+    pub fn cpu_limit_cores(&self) -> f32 {
+        self.load.cpu_limit / 100.0
     }
 
     /// The container as the runtime trait reports it.

@@ -1,0 +1,261 @@
+//! The unary and streaming calls around actions: portable specs, volume data as tar
+//! streams (bounded in memory: a few 64 KiB chunks in flight), and the backup list.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use fleetdeck_proto as pb;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Status, Streaming};
+
+use crate::archive::{self, ArchiveError};
+use crate::backup::Registry;
+use crate::convert_ops;
+use crate::hub::Hub;
+use crate::model::{ActError, ActErrorKind};
+use crate::runtime::{Runtime, RuntimeError};
+
+/// Size of one data chunk on the wire.
+pub const CHUNK_BYTES: usize = 64 * 1024;
+/// Chunks queued between the tar worker and the network.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// What ReadVolumes streams back.
+pub type ChunkStream = ReceiverStream<Result<pb::DataChunk, Status>>;
+
+/// Specs, volume data and backups of one node.
+pub struct Transfer {
+    hub: Hub,
+    runtime: Arc<dyn Runtime>,
+    backups: Registry,
+}
+
+fn act_status(e: ActError) -> Status {
+    match e.kind {
+        ActErrorKind::NotFound => Status::not_found(e.message),
+        ActErrorKind::Invalid => Status::invalid_argument(e.message),
+        ActErrorKind::Conflict => Status::failed_precondition(e.message),
+        ActErrorKind::Unsupported => Status::unimplemented(e.message),
+        _ => Status::internal(e.message),
+    }
+}
+
+fn runtime_status(e: RuntimeError) -> Status {
+    match e {
+        RuntimeError::NotFound(m) => Status::not_found(format!("no such container: {m}")),
+        RuntimeError::Conflict(m) => Status::failed_precondition(m),
+        RuntimeError::Unsupported { .. } => Status::unimplemented(e.to_string()),
+        other => Status::internal(other.to_string()),
+    }
+}
+
+struct ChunkWriter {
+    tx: mpsc::Sender<Result<pb::DataChunk, Status>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+        self.tx
+            .blocking_send(Ok(pb::DataChunk {
+                container: String::new(),
+                data,
+            }))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "reader gone"))
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = CHUNK_BYTES - self.buf.len();
+        let n = room.min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+/// A blocking reader over chunks arriving on a channel; `Err` items end it with an error.
+struct ChunkReader {
+    rx: mpsc::Receiver<Result<Vec<u8>, String>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(data)) => {
+                    self.current = data;
+                    self.at = 0;
+                }
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+            }
+        }
+        let n = out.len().min(self.current.len() - self.at);
+        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Transfer {
+    /// Serves the node behind `hub` and `runtime`, with backups in `backups`.
+    pub fn new(hub: Hub, runtime: Arc<dyn Runtime>, backups: Registry) -> Self {
+        Self {
+            hub,
+            runtime,
+            backups,
+        }
+    }
+
+    /// ExportSpec.
+    pub async fn export_spec(&self, target: &str) -> Result<pb::PortableSpec, Status> {
+        let c = self.hub.find(target).map_err(act_status)?;
+        let spec = self
+            .runtime
+            .export_spec(&c.spec.id)
+            .await
+            .map_err(runtime_status)?;
+        Ok(convert_ops::spec(&spec))
+    }
+
+    /// ListSpecs.
+    pub async fn list_specs(&self) -> Result<pb::ListSpecsReply, Status> {
+        let mut specs = Vec::new();
+        for c in self.hub.snapshot().containers {
+            match self.runtime.export_spec(&c.spec.id).await {
+                Ok(s) => specs.push(convert_ops::spec(&s)),
+                // Gone between the snapshot and now: nothing to cache.
+                Err(RuntimeError::NotFound(_)) => {}
+                Err(e) => return Err(runtime_status(e)),
+            }
+        }
+        Ok(pb::ListSpecsReply { specs })
+    }
+
+    /// ListBackups.
+    pub async fn list_backups(&self) -> Result<pb::ListBackupsReply, Status> {
+        let registry = self.backups.clone();
+        let list = tokio::task::spawn_blocking(move || registry.list())
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(pb::ListBackupsReply {
+            backups: list.iter().map(convert_ops::backup).collect(),
+        })
+    }
+
+    /// ReadVolumes: a tar of the container's volumes, chunk by chunk.
+    pub async fn read_volumes(&self, target: &str) -> Result<ChunkStream, Status> {
+        let c = self.hub.find(target).map_err(act_status)?;
+        let dir = self
+            .runtime
+            .volume_dir(&c.spec.id)
+            .await
+            .map_err(runtime_status)?;
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        tokio::task::spawn_blocking(move || {
+            let mut writer = ChunkWriter {
+                tx: tx.clone(),
+                buf: Vec::with_capacity(CHUNK_BYTES),
+            };
+            let result = (|| {
+                let mut builder = tar::Builder::new(&mut writer);
+                archive::pack_dir(&mut builder, &dir, ".")?;
+                builder.finish()?;
+                drop(builder);
+                writer.flush()
+            })();
+            if let Err(e) = result
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                let _ = tx.blocking_send(Err(Status::internal(format!("reading volumes: {e}"))));
+            }
+        });
+        Ok(ReceiverStream::new(rx))
+    }
+
+    /// WriteVolumes: unpacks a tar stream into the (stopped) container's volumes.
+    pub async fn write_volumes(
+        &self,
+        mut stream: Streaming<pb::DataChunk>,
+    ) -> Result<pb::WriteVolumesReply, Status> {
+        let first = stream.next().await.ok_or_else(|| {
+            Status::invalid_argument("empty stream: the first chunk must name the container")
+        })??;
+        let c = self.hub.find(&first.container).map_err(act_status)?;
+        if c.status.state.is_up() {
+            return Err(Status::failed_precondition(format!(
+                "{} is running; volume data is only written into a stopped container",
+                c.spec.name
+            )));
+        }
+        let dir = self
+            .runtime
+            .volume_dir(&c.spec.id)
+            .await
+            .map_err(runtime_status)?;
+        let staging = dir.with_extension("incoming");
+        if staging.exists() {
+            let _ = tokio::fs::remove_dir_all(&staging).await;
+        }
+        let (tx, rx) = mpsc::channel::<Result<Vec<u8>, String>>(CHUNKS_IN_FLIGHT);
+        let (st, d) = (staging.clone(), dir.clone());
+        let worker = tokio::task::spawn_blocking(move || {
+            let reader = ChunkReader {
+                rx,
+                current: Vec::new(),
+                at: 0,
+            };
+            let done = archive::unpack_safely(reader, &st, None, |_, _| Ok(()))?;
+            archive::swap_in(&st, &d)?;
+            Ok::<_, ArchiveError>(done)
+        });
+        let mut pending = Some(first.data);
+        loop {
+            let data = match pending.take() {
+                Some(d) => d,
+                None => match stream.next().await {
+                    None => break,
+                    Some(Ok(chunk)) => chunk.data,
+                    Some(Err(status)) => {
+                        let _ = tx
+                            .send(Err(format!("stream broke: {}", status.message())))
+                            .await;
+                        break;
+                    }
+                },
+            };
+            if !data.is_empty() && tx.send(Ok(data)).await.is_err() {
+                // The worker stopped early (refused entry); its error says why.
+                break;
+            }
+        }
+        drop(tx);
+        let done = worker
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| match e {
+                ArchiveError::Unsafe { .. } => Status::invalid_argument(e.to_string()),
+                ArchiveError::Io(_) => Status::aborted(e.to_string()),
+            })?;
+        Ok(pb::WriteVolumesReply {
+            bytes: done.bytes,
+            files: done.files,
+        })
+    }
+}

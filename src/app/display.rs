@@ -1,0 +1,305 @@
+//! The display side of `App`: the heatmap view, the wall screen's rotation and the
+//! commands that steer them. Nothing here can change the fleet.
+
+use std::time::{Duration, Instant};
+
+use super::{App, Redraw};
+use crate::heatmap::HeatKind;
+use crate::keys::Command;
+
+/// What the body of the main view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Body {
+    /// Node and container tables (with the detail pane).
+    #[default]
+    Tables,
+    /// The load heatmap.
+    Heatmap,
+}
+
+/// The views a wall screen rotates through, under its fleet summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallView {
+    /// Load per node over the last minutes.
+    LoadOverTime,
+    /// CPU, memory, disk, network and containers per node, now.
+    Resources,
+    /// The node table, worst state first.
+    Nodes,
+}
+
+impl WallView {
+    /// The rotation, in order.
+    pub const ALL: [WallView; 3] = [Self::LoadOverTime, Self::Resources, Self::Nodes];
+
+    /// Title shown above the view.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::LoadOverTime => "load over time",
+            Self::Resources => "resources now",
+            Self::Nodes => "nodes",
+        }
+    }
+}
+
+/// A wall screen's rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wall {
+    /// Index into `WallView::ALL`.
+    pub index: usize,
+    /// Time each view stays up; zero = no rotation.
+    pub rotate_every: Duration,
+    /// When the current view came up.
+    pub since: Instant,
+}
+
+impl Wall {
+    /// A rotation starting on the first view at `now`.
+    pub fn new(rotate_every: Duration, now: Instant) -> Self {
+        Self {
+            index: 0,
+            rotate_every,
+            since: now,
+        }
+    }
+
+    /// The view on screen.
+    pub fn view(&self) -> WallView {
+        WallView::ALL[self.index % WallView::ALL.len()]
+    }
+}
+
+impl App {
+    /// Makes this console a read-only wall screen rotating every `rotate_every`.
+    pub fn make_wall(&mut self, rotate_every: Duration) {
+        self.read_only = true;
+        self.show_detail = false;
+        self.wall = Some(Wall::new(rotate_every, self.now));
+        self.sync_wall_view();
+    }
+
+    /// True when a frame will draw the heatmap (its rows must be fresh).
+    pub fn heatmap_shown(&self) -> bool {
+        self.body == Body::Heatmap
+            || self
+                .wall
+                .as_ref()
+                .is_some_and(|w| w.view() != WallView::Nodes)
+    }
+
+    /// Moves the wall to its next view when its time is up.
+    pub(super) fn rotate_wall(&mut self) {
+        let now = self.now;
+        let Some(wall) = &mut self.wall else {
+            return;
+        };
+        if wall.rotate_every.is_zero()
+            || now.saturating_duration_since(wall.since) < wall.rotate_every
+        {
+            return;
+        }
+        self.step_wall(1);
+    }
+
+    fn step_wall(&mut self, delta: isize) {
+        let now = self.now;
+        if let Some(wall) = &mut self.wall {
+            let n = WallView::ALL.len() as isize;
+            wall.index = (wall.index as isize + delta).rem_euclid(n) as usize;
+            wall.since = now;
+        }
+        self.sync_wall_view();
+        self.refresh();
+        self.request(Redraw::Data);
+    }
+
+    fn sync_wall_view(&mut self) {
+        if let Some(wall) = &self.wall {
+            match wall.view() {
+                WallView::LoadOverTime => self.heatmap.kind = HeatKind::Time,
+                WallView::Resources => self.heatmap.kind = HeatKind::Resource,
+                WallView::Nodes => {}
+            }
+        }
+    }
+
+    /// Handles `command` where the heatmap or the wall give it a meaning; false when the
+    /// tables should handle it.
+    pub(super) fn on_display_command(&mut self, command: Command) -> bool {
+        if self.wall.is_some() {
+            match command {
+                Command::FocusNext => {
+                    self.step_wall(1);
+                    return true;
+                }
+                Command::FocusPrev => {
+                    self.step_wall(-1);
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        if command == Command::Heatmap && self.wall.is_none() {
+            self.body = match self.body {
+                Body::Tables => Body::Heatmap,
+                Body::Heatmap => Body::Tables,
+            };
+            return true;
+        }
+        if !self.heatmap_shown() {
+            return false;
+        }
+        let retained = self
+            .fleet
+            .nodes()
+            .iter()
+            .map(|n| n.load_history.len())
+            .max()
+            .unwrap_or(0);
+        let page = self.heatmap.cursor.page();
+        let hm = &mut self.heatmap;
+        let len = hm.rows.len();
+        let shift = (hm.window.as_secs() / 2).max(1) as isize;
+        match command {
+            Command::Up => hm.cursor.step(-1, len),
+            Command::Down => hm.cursor.step(1, len),
+            Command::PageUp => hm.cursor.step(-page, len),
+            Command::PageDown => hm.cursor.step(page, len),
+            Command::Top => hm.cursor.step(isize::MIN / 2, len),
+            Command::Bottom => hm.cursor.step(isize::MAX / 2, len),
+            Command::FocusNext | Command::FocusPrev => hm.next_kind(),
+            Command::Open => hm.toggle_fold_at_cursor(),
+            Command::FoldAll => hm.toggle_fold_all(),
+            // Half a window per press, in samples (one a second by default).
+            Command::ScrollOlder => hm.scroll(shift, retained),
+            Command::ScrollNewer => hm.scroll(-shift, retained),
+            Command::Back if hm.scroll_back > 0 => hm.scroll_back = 0,
+            _ => return false,
+        }
+        self.heatmap.refresh(&self.fleet);
+        true
+    }
+
+    /// Time since the freshest message of any agent, when no agent is live: the whole
+    /// screen is stale. `None` while at least one agent streams.
+    pub fn all_stale_for(&self) -> Option<Duration> {
+        let nodes = self.fleet.nodes();
+        if nodes.is_empty() || nodes.iter().any(|n| n.is_live()) {
+            return None;
+        }
+        let newest = nodes.iter().filter_map(|n| n.last_seen).max();
+        let reference =
+            newest.unwrap_or_else(|| nodes.iter().map(|n| n.added).min().unwrap_or(self.now));
+        Some(self.now.saturating_duration_since(reference))
+    }
+
+    /// Unreachable nodes and the longest time one of them has been silent.
+    pub fn stale_nodes(&self) -> (usize, Duration) {
+        self.fleet.nodes().iter().filter(|n| !n.is_live()).fold(
+            (0, Duration::ZERO),
+            |(count, age), n| {
+                let silent = self
+                    .now
+                    .saturating_duration_since(n.last_seen.unwrap_or(n.added));
+                (count + 1, age.max(silent))
+            },
+        )
+    }
+}
+
+/// Where the last frame drew the rows of each table (empty when not shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HitAreas {
+    pub nodes: ratatui::layout::Rect,
+    pub containers: ratatui::layout::Rect,
+    pub heatmap: ratatui::layout::Rect,
+}
+
+/// Rows one wheel notch scrolls.
+const WHEEL_ROWS: isize = 3;
+
+/// Which table is under the pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Nodes,
+    Containers,
+    Heatmap,
+}
+
+impl App {
+    /// A click selects the row under the pointer (and focuses its table); the wheel
+    /// scrolls the table under the pointer. True when something changed.
+    pub(super) fn on_mouse(&mut self, event: crossterm::event::MouseEvent) -> bool {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let at = ratatui::layout::Position::new(event.column, event.row);
+        let heatmap_on = self.heatmap_shown();
+        let nodes_on = self.body == Body::Tables || self.wall.is_some();
+        let (target, area) = if heatmap_on && self.hit.heatmap.contains(at) {
+            (Target::Heatmap, self.hit.heatmap)
+        } else if nodes_on && self.hit.nodes.contains(at) {
+            (Target::Nodes, self.hit.nodes)
+        } else if self.body == Body::Tables && self.hit.containers.contains(at) {
+            (Target::Containers, self.hit.containers)
+        } else {
+            return false;
+        };
+        let line = usize::from(event.row - area.y);
+        match event.kind {
+            MouseEventKind::Down(MouseButton::Left) => self.click(target, line),
+            MouseEventKind::ScrollUp => self.wheel(target, -WHEEL_ROWS),
+            MouseEventKind::ScrollDown => self.wheel(target, WHEEL_ROWS),
+            _ => return false,
+        }
+        true
+    }
+
+    fn cursor_of(&self, target: Target) -> (super::Cursor, usize) {
+        match target {
+            Target::Nodes => (self.nodes.cursor, self.nodes.rows.len()),
+            Target::Containers => (self.containers.cursor, self.containers.rows.len()),
+            Target::Heatmap => (self.heatmap.cursor, self.heatmap.rows.len()),
+        }
+    }
+
+    fn click(&mut self, target: Target, line: usize) {
+        let (cursor, len) = self.cursor_of(target);
+        // The same first row the frame drew (see `ui::window`).
+        let offset = super::visible_offset(cursor.row, cursor.offset, cursor.viewport)
+            .min(len.saturating_sub(cursor.viewport));
+        let row = offset + line;
+        if row >= len {
+            return;
+        }
+        let delta = row as isize - cursor.row as isize;
+        match target {
+            Target::Nodes => {
+                self.focus = super::Focus::Nodes;
+                self.step(delta);
+            }
+            Target::Containers => {
+                self.focus = super::Focus::Containers;
+                self.step(delta);
+            }
+            Target::Heatmap => {
+                self.heatmap.cursor.step(delta, len);
+                self.heatmap.refresh(&self.fleet);
+            }
+        }
+    }
+
+    fn wheel(&mut self, target: Target, delta: isize) {
+        match target {
+            Target::Nodes => {
+                let before = self.focus;
+                self.focus = super::Focus::Nodes;
+                self.step(delta);
+                self.focus = before;
+            }
+            Target::Containers => self.containers.step(delta),
+            Target::Heatmap => {
+                let len = self.heatmap.rows.len();
+                self.heatmap.cursor.step(delta, len);
+            }
+        }
+    }
+}

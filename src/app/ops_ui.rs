@@ -1,0 +1,535 @@
+//! The action framework in the console: keys open a dialog pre-filled with a plan, the
+//! operator confirms (typing the node or container name for whole-node or data-overwriting
+//! actions), the work runs as a task whose progress comes back as `Action::Op` events, and
+//! every action lands in the history pane. Nothing here awaits: work leaves through the
+//! outbox, which the run loop hands to the ops runner.
+
+use std::collections::BTreeSet;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Focus};
+use crate::keys::Command;
+use crate::ops::fence::{Failovers, Stale};
+use crate::ops::placement::{self, Demand};
+use crate::ops::plan::{self, Plan, PlanInput};
+use crate::ops::specs::SpecCache;
+use crate::ops::{ActionLog, BackupInfo, EntryState, OpEvent, Outcome, Proposal, Verb};
+
+/// Work the UI asks the ops runner to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpRequest {
+    /// Run a confirmed plan as operation `op`.
+    Run { op: u64, plan: Box<Plan> },
+    /// Stop operation `op` safely.
+    Cancel { op: u64 },
+    /// List a node's backups (answered with `OpEvent::Backups`).
+    ListBackups { node: String, endpoint: String },
+    /// Stop stale copies on a node that returned after a failover.
+    Fence { op: u64, stale: Stale },
+    /// Reload the failover records (after a failover or a fence).
+    ReloadFailovers,
+}
+
+/// One node offered by the migration target picker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    pub name: String,
+    pub free_cpu_percent: f32,
+    pub free_memory_bytes: u64,
+    pub fits: bool,
+    pub standby: bool,
+}
+
+/// The dialog on screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    /// Migrate: choose the target (the best fit is preselected).
+    PickTarget {
+        node: String,
+        container: String,
+        choices: Vec<Choice>,
+        selected: usize,
+    },
+    /// Scale: set the replica count.
+    Scale {
+        service: String,
+        current: usize,
+        replicas: usize,
+    },
+    /// Restore: choose a backup (the list is on its way while `list` is `None`).
+    PickBackup {
+        node: String,
+        list: Option<Result<Vec<BackupInfo>, String>>,
+        selected: usize,
+    },
+    /// The exact plan, waiting for confirmation.
+    Confirm { plan: Box<Plan>, typed: String },
+    /// A running (or just finished) operation.
+    Running { op: u64 },
+    /// The action cannot be planned; why.
+    Refused { title: String, message: String },
+}
+
+/// The console's operations state.
+#[derive(Debug, Clone, Default)]
+pub struct OpsUi {
+    pub dialog: Option<Dialog>,
+    pub log: ActionLog,
+    pub show_history: bool,
+    pub specs: SpecCache,
+    pub failovers: Failovers,
+    /// A read-only console plans nothing and fences nothing; it raises alerts instead.
+    pub read_only: bool,
+    /// Critical alerts raised here (stale copies seen by a read-only console).
+    pub alerts: Vec<String>,
+    outbox: Vec<OpRequest>,
+    next_op: u64,
+    fencing: BTreeSet<String>,
+    fence_ops: Vec<(u64, String)>,
+    /// Operations after which the failover records change (failovers, fences).
+    reload_after: BTreeSet<u64>,
+}
+
+impl OpsUi {
+    /// Requests for the runner; clears them.
+    pub fn take_requests(&mut self) -> Vec<OpRequest> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn new_op(&mut self) -> u64 {
+        self.next_op += 1;
+        self.next_op
+    }
+}
+
+fn key_char(key: &KeyEvent) -> Option<char> {
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
+        _ => None,
+    }
+}
+
+impl App {
+    /// Plans `proposal` against the fleet on screen and opens its confirmation dialog (or
+    /// says why it cannot be done).
+    pub fn propose(&mut self, proposal: Proposal) {
+        let fencing = self.ops.failovers.pending();
+        let input = PlanInput {
+            fleet: &self.fleet,
+            now: self.now,
+            specs: &self.ops.specs,
+            fencing: &fencing,
+            read_only: self.ops.read_only,
+        };
+        self.ops.dialog = Some(match plan::plan(&input, &proposal) {
+            Ok(plan) => Dialog::Confirm {
+                plan: Box::new(plan),
+                typed: String::new(),
+            },
+            Err(e) => Dialog::Refused {
+                title: format!("Cannot {}", proposal.kind()),
+                message: e.to_string(),
+            },
+        });
+    }
+
+    fn refuse(&mut self, what: &str, message: impl Into<String>) {
+        self.ops.dialog = Some(Dialog::Refused {
+            title: format!("Cannot {what}"),
+            message: message.into(),
+        });
+    }
+
+    /// Handles an action command from the keymap; true when it was one.
+    pub(super) fn on_ops_command(&mut self, command: Command) -> bool {
+        let container = self
+            .selected_container()
+            .filter(|_| self.focus == Focus::Containers)
+            .map(|(n, c)| {
+                (
+                    n.name().to_string(),
+                    c.spec.name.clone(),
+                    c.spec.service.clone(),
+                )
+            });
+        let node = match self.focus {
+            Focus::Containers => self.selected_container().map(|(n, _)| n.name().to_string()),
+            Focus::Nodes | Focus::Alerts => self.selected_node().map(|(_, n)| n.name().to_string()),
+        };
+        let need_container = |app: &mut App, what: &str| {
+            app.refuse(
+                what,
+                "select a container first (Tab to the container table)",
+            );
+        };
+        match command {
+            Command::History => self.ops.show_history = !self.ops.show_history,
+            Command::Migrate => match container {
+                Some((node, name, _)) => self.open_target_picker(node, name),
+                None => need_container(self, "migrate"),
+            },
+            Command::Scale => match container {
+                Some((_, _, service)) if !service.is_empty() => self.open_scale(service),
+                Some((_, name, _)) => self.refuse("scale", format!("{name} belongs to no service")),
+                None => need_container(self, "scale"),
+            },
+            Command::Backup => match (container, node) {
+                (Some((node, name, _)), _) => self.propose(Proposal::Backup {
+                    node,
+                    container: Some(name),
+                }),
+                (None, Some(node)) => self.propose(Proposal::Backup {
+                    node,
+                    container: None,
+                }),
+                (None, None) => self.refuse("back up", "select a node or a container first"),
+            },
+            Command::Restore => match node {
+                Some(node) => self.open_backup_picker(node),
+                None => self.refuse("restore", "select a node first"),
+            },
+            Command::Failover | Command::Drain | Command::Cordon | Command::Uncordon => {
+                let Some(node) = node else {
+                    self.refuse(command.name(), "select a node first");
+                    return true;
+                };
+                self.propose(match command {
+                    Command::Failover => Proposal::Failover { node },
+                    Command::Drain => Proposal::Drain { node },
+                    Command::Cordon => Proposal::Cordon { node },
+                    _ => Proposal::Uncordon { node },
+                });
+            }
+            Command::Start | Command::Stop | Command::Restart => {
+                let verb = match command {
+                    Command::Start => Verb::Start,
+                    Command::Stop => Verb::Stop,
+                    _ => Verb::Restart,
+                };
+                match container {
+                    Some((node, name, _)) => self.propose(Proposal::Container {
+                        node,
+                        container: name,
+                        verb,
+                    }),
+                    None => need_container(self, verb.as_str()),
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn open_target_picker(&mut self, node: String, container: String) {
+        let Some(c) = self
+            .fleet
+            .nodes()
+            .iter()
+            .find(|n| n.name() == node)
+            .and_then(|n| n.containers.values().find(|c| c.spec.name == container))
+        else {
+            return;
+        };
+        let d = Demand::of(c);
+        let rooms = placement::rooms(&self.fleet, self.now);
+        let best = placement::best_fit(&rooms, d, |r| r.name != node, false)
+            .map(|i| rooms[i].name.clone());
+        let mut choices: Vec<Choice> = rooms
+            .iter()
+            .filter(|r| r.name != node)
+            .map(|r| Choice {
+                name: r.name.clone(),
+                free_cpu_percent: r.free_cpu_percent,
+                free_memory_bytes: r.free_memory_bytes,
+                fits: r.fits(d),
+                standby: r.standby,
+            })
+            .collect();
+        choices.sort_by(|a, b| super::natural_cmp(&a.name, &b.name));
+        if choices.is_empty() {
+            self.refuse(
+                "migrate",
+                "no other node takes placements (all are cordoned, failed or unknown)",
+            );
+            return;
+        }
+        let selected = best
+            .and_then(|b| choices.iter().position(|c| c.name == b))
+            .unwrap_or(0);
+        self.ops.dialog = Some(Dialog::PickTarget {
+            node,
+            container,
+            choices,
+            selected,
+        });
+    }
+
+    fn open_scale(&mut self, service: String) {
+        let current = self
+            .fleet
+            .nodes()
+            .iter()
+            .filter(|n| n.is_live())
+            .flat_map(|n| n.containers.values())
+            .filter(|c| c.spec.service == service && c.is_active())
+            .count();
+        self.ops.dialog = Some(Dialog::Scale {
+            service,
+            current,
+            replicas: current,
+        });
+    }
+
+    fn open_backup_picker(&mut self, node: String) {
+        let Some(n) = self.fleet.nodes().iter().find(|n| n.name() == node) else {
+            return;
+        };
+        if !n.is_live() {
+            self.refuse("restore", format!("{node} does not answer"));
+            return;
+        }
+        self.ops.outbox.push(OpRequest::ListBackups {
+            node: node.clone(),
+            endpoint: n.endpoint.clone(),
+        });
+        self.ops.dialog = Some(Dialog::PickBackup {
+            node,
+            list: None,
+            selected: 0,
+        });
+    }
+
+    /// Keys while a dialog is open; the dialog has the keyboard.
+    pub(super) fn on_dialog_key(&mut self, key: KeyEvent) {
+        let Some(dialog) = self.ops.dialog.take() else {
+            return;
+        };
+        let up = matches!(key.code, KeyCode::Up | KeyCode::Char('k'));
+        let down = matches!(key.code, KeyCode::Down | KeyCode::Char('j'));
+        self.ops.dialog = match dialog {
+            _ if key.code == KeyCode::Char('c')
+                && key.modifiers.contains(KeyModifiers::CONTROL) =>
+            {
+                self.should_quit = true;
+                None
+            }
+            Dialog::Refused { .. } => None,
+            Dialog::PickTarget {
+                node,
+                container,
+                choices,
+                mut selected,
+            } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    let to = choices.get(selected).map(|c| c.name.clone());
+                    self.propose(Proposal::Migrate {
+                        node,
+                        container,
+                        to,
+                    });
+                    return;
+                }
+                _ => {
+                    if up {
+                        selected = selected.saturating_sub(1);
+                    } else if down {
+                        selected = (selected + 1).min(choices.len().saturating_sub(1));
+                    }
+                    Some(Dialog::PickTarget {
+                        node,
+                        container,
+                        choices,
+                        selected,
+                    })
+                }
+            },
+            Dialog::Scale {
+                service,
+                current,
+                mut replicas,
+            } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    self.propose(Proposal::Scale { service, replicas });
+                    return;
+                }
+                KeyCode::Backspace => {
+                    replicas /= 10;
+                    Some(Dialog::Scale {
+                        service,
+                        current,
+                        replicas,
+                    })
+                }
+                _ => {
+                    match key_char(&key) {
+                        Some('+') => replicas = replicas.saturating_add(1),
+                        Some('-') => replicas = replicas.saturating_sub(1),
+                        Some(d @ '0'..='9') => {
+                            replicas = (replicas * 10 + d as usize - '0' as usize).min(9999)
+                        }
+                        _ if up => replicas = replicas.saturating_add(1),
+                        _ if down => replicas = replicas.saturating_sub(1),
+                        _ => {}
+                    }
+                    Some(Dialog::Scale {
+                        service,
+                        current,
+                        replicas,
+                    })
+                }
+            },
+            Dialog::PickBackup {
+                node,
+                list,
+                mut selected,
+            } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    if let Some(Ok(list)) = &list
+                        && let Some(b) = list.get(selected)
+                    {
+                        let backup = b.clone();
+                        self.propose(Proposal::Restore { node, backup });
+                        return;
+                    }
+                    Some(Dialog::PickBackup {
+                        node,
+                        list,
+                        selected,
+                    })
+                }
+                _ => {
+                    let len = list
+                        .as_ref()
+                        .and_then(|l| l.as_ref().ok())
+                        .map_or(0, Vec::len);
+                    if up {
+                        selected = selected.saturating_sub(1);
+                    } else if down {
+                        selected = (selected + 1).min(len.saturating_sub(1));
+                    }
+                    Some(Dialog::PickBackup {
+                        node,
+                        list,
+                        selected,
+                    })
+                }
+            },
+            Dialog::Confirm { plan, mut typed } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    if plan.confirm.as_deref().is_none_or(|name| typed == name) {
+                        let op = self.ops.new_op();
+                        self.ops
+                            .log
+                            .start(op, plan.title.clone(), self.now, self.now_unix_ms);
+                        self.ops.outbox.push(OpRequest::Run { op, plan });
+                        Some(Dialog::Running { op })
+                    } else {
+                        Some(Dialog::Confirm { plan, typed })
+                    }
+                }
+                KeyCode::Backspace => {
+                    typed.pop();
+                    Some(Dialog::Confirm { plan, typed })
+                }
+                _ => {
+                    if plan.confirm.is_some()
+                        && let Some(c) = key_char(&key)
+                    {
+                        typed.push(c);
+                    }
+                    Some(Dialog::Confirm { plan, typed })
+                }
+            },
+            Dialog::Running { op } => {
+                let finished = matches!(
+                    self.ops.log.get(op).map(|e| &e.state),
+                    Some(EntryState::Finished(_)) | None
+                );
+                match key.code {
+                    _ if finished => None,
+                    KeyCode::Esc => {
+                        self.ops.log.cancelling(op);
+                        self.ops.outbox.push(OpRequest::Cancel { op });
+                        Some(Dialog::Running { op })
+                    }
+                    // Enter hides the dialog; the action goes on and shows in the history.
+                    KeyCode::Enter => None,
+                    _ => Some(Dialog::Running { op }),
+                }
+            }
+        };
+    }
+
+    /// An event from the ops runner.
+    pub(super) fn on_op_event(&mut self, event: OpEvent) {
+        match event {
+            OpEvent::Progress {
+                op,
+                stage,
+                percent,
+                message,
+            } => self.ops.log.progress(op, stage, percent, message),
+            OpEvent::Finished { op, outcome } => {
+                let line = match &outcome {
+                    Outcome::Done(m) => m.clone(),
+                    Outcome::Failed(m) => format!("failed: {m}"),
+                    Outcome::Cancelled(m) => format!("cancelled: {m}"),
+                };
+                self.ops.log.finish(op, outcome, self.now);
+                if let Some(i) = self.ops.fence_ops.iter().position(|(o, _)| *o == op) {
+                    let (_, node) = self.ops.fence_ops.remove(i);
+                    self.ops.fencing.remove(&node);
+                }
+                if self.ops.reload_after.remove(&op) {
+                    self.ops.outbox.push(OpRequest::ReloadFailovers);
+                }
+                self.set_status(line);
+            }
+            OpEvent::Backups { node, list } => {
+                if let Some(Dialog::PickBackup {
+                    node: n, list: l, ..
+                }) = &mut self.ops.dialog
+                    && *n == node
+                {
+                    *l = Some(list);
+                }
+            }
+            OpEvent::SpecsRefreshed { cache } => self.ops.specs = *cache,
+            OpEvent::Failovers(f) => {
+                self.ops.failovers = f;
+                self.check_fencing();
+            }
+        }
+        self.request(super::Redraw::Now);
+    }
+
+    /// Nodes back after a failover: an operator console fences them before anything else;
+    /// a read-only one raises a critical alert.
+    pub(super) fn check_fencing(&mut self) {
+        for stale in self.ops.failovers.stale(&self.fleet) {
+            if self.ops.read_only {
+                if !stale.running.is_empty() {
+                    let alert = stale.alert();
+                    if !self.ops.alerts.contains(&alert) {
+                        self.ops.alerts.push(alert);
+                    }
+                }
+                continue;
+            }
+            if !self.ops.fencing.insert(stale.node.clone()) {
+                continue;
+            }
+            let op = self.ops.new_op();
+            let title = format!("Fence {} (returned after failover)", stale.node);
+            self.ops.log.start(op, title, self.now, self.now_unix_ms);
+            self.ops.fence_ops.push((op, stale.node.clone()));
+            self.ops.reload_after.insert(op);
+            self.ops.outbox.push(OpRequest::Fence { op, stale });
+        }
+    }
+}

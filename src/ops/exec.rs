@@ -1,0 +1,604 @@
+//! Running a plan: one step after another over gRPC, progress reported as [`OpEvent`]s.
+//! Migrations are make-before-break: the copy is created, filled, started and seen healthy
+//! before the source goes; any failure or cancel before that removes the copy and leaves
+//! the source untouched.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fleetdeck_agent::cancel::Cancel;
+use fleetdeck_proto as pb;
+use pb::act_request::Action as A;
+use tokio::sync::mpsc;
+
+use super::fence::{FailoverRecord, Failovers};
+use super::link::{Link, LinkFailure};
+use super::plan::{NodeRef, Plan, Step};
+use super::{OpEvent, Outcome, Verb, human_bytes};
+
+/// Longest wait for a migrated copy to be running and healthy.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often a copy's readiness is checked.
+const READY_POLL: Duration = Duration::from_millis(200);
+/// File name of the console's action history inside its state directory.
+pub const HISTORY_FILE: &str = "actions.jsonl";
+
+/// Runs plans.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    /// Console state directory (failover records, history file); `None` keeps none.
+    pub state_dir: Option<PathBuf>,
+    /// Who asks, for the agents' audit logs.
+    pub requested_by: String,
+    /// Longest wait for a migrated copy to be ready.
+    pub ready_timeout: Duration,
+    /// Makes action ids unique across console runs.
+    pub session: String,
+}
+
+/// Why a step stopped.
+#[derive(Debug)]
+enum StepError {
+    Failed(String),
+    Cancelled(String),
+}
+
+impl From<LinkFailure> for StepError {
+    fn from(e: LinkFailure) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
+struct Ctx<'a> {
+    op: u64,
+    events: &'a mpsc::Sender<OpEvent>,
+    cancel: &'a Cancel,
+    /// Progress share of this step: (start, width) in percent.
+    span: (f32, f32),
+    step: usize,
+    sub: usize,
+}
+
+impl Ctx<'_> {
+    fn report(&self, stage: &str, step_percent: f32, message: String) {
+        let percent = self.span.0 + self.span.1 * step_percent.clamp(0.0, 100.0) / 100.0;
+        // Progress is advisory: a full channel drops a message rather than stall the work.
+        let _ = self.events.try_send(OpEvent::Progress {
+            op: self.op,
+            stage: stage.to_string(),
+            percent,
+            message,
+        });
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
+impl Executor {
+    /// An executor for this console.
+    pub fn new(state_dir: Option<PathBuf>, requested_by: impl Into<String>) -> Self {
+        Self {
+            state_dir,
+            requested_by: requested_by.into(),
+            ready_timeout: READY_TIMEOUT,
+            session: format!("{:x}{:x}", crate::tui::unix_ms(), std::process::id()),
+        }
+    }
+
+    fn request(&self, ctx: &mut Ctx<'_>, action: A) -> pb::ActRequest {
+        ctx.sub += 1;
+        pb::ActRequest {
+            action_id: format!("{}-{}-{}-{}", self.session, ctx.op, ctx.step, ctx.sub),
+            dry_run: false,
+            requested_by: self.requested_by.clone(),
+            action: Some(action),
+        }
+    }
+
+    fn container(verb: pb::container_action::Verb, id: &str) -> A {
+        A::Container(pb::ContainerAction {
+            verb: verb as i32,
+            container: id.to_string(),
+        })
+    }
+
+    /// Runs `plan`; reports progress and the outcome on `events`; stops safely at `cancel`.
+    pub async fn run(
+        &self,
+        op: u64,
+        plan: &Plan,
+        cancel: Cancel,
+        events: mpsc::Sender<OpEvent>,
+    ) -> Outcome {
+        let n = plan.steps.len().max(1) as f32;
+        let mut done = Vec::new();
+        let mut warnings = Vec::new();
+        let mut outcome = None;
+        for (i, step) in plan.steps.iter().enumerate() {
+            let mut ctx = Ctx {
+                op,
+                events: &events,
+                cancel: &cancel,
+                span: (i as f32 / n * 100.0, 100.0 / n),
+                step: i,
+                sub: 0,
+            };
+            if ctx.cancelled() {
+                outcome = Some(Outcome::Cancelled(format!(
+                    "cancelled after {i} of {} steps{}",
+                    plan.steps.len(),
+                    summary(&done)
+                )));
+                break;
+            }
+            match self.step(&mut ctx, step).await {
+                Ok(Some(m)) => done.push(m),
+                Ok(None) => {}
+                Err(StepError::Failed(m)) if matches!(step, Step::Note { .. }) => warnings.push(m),
+                Err(StepError::Failed(m)) => {
+                    outcome = Some(Outcome::Failed(format!("{m}{}", summary(&done))));
+                    break;
+                }
+                Err(StepError::Cancelled(m)) => {
+                    outcome = Some(Outcome::Cancelled(format!("{m}{}", summary(&done))));
+                    break;
+                }
+            }
+        }
+        let outcome = outcome.unwrap_or_else(|| {
+            let mut m = done.join("; ");
+            if !warnings.is_empty() {
+                m.push_str(&format!(
+                    " (not recorded on every agent: {})",
+                    warnings.join("; ")
+                ));
+            }
+            Outcome::Done(m)
+        });
+        self.append_history(op, plan, &outcome).await;
+        let _ = events
+            .send(OpEvent::Finished {
+                op,
+                outcome: outcome.clone(),
+            })
+            .await;
+        outcome
+    }
+
+    async fn append_history(&self, op: u64, plan: &Plan, outcome: &Outcome) {
+        let Some(dir) = &self.state_dir else { return };
+        let (result, message) = match outcome {
+            Outcome::Done(m) => ("done", m),
+            Outcome::Failed(m) => ("failed", m),
+            Outcome::Cancelled(m) => ("cancelled", m),
+        };
+        let line = serde_json::json!({
+            "time_unix_ms": crate::tui::unix_ms(),
+            "op": op,
+            "action": plan.proposal.kind(),
+            "title": plan.title,
+            "plan": plan.lines,
+            "outcome": result,
+            "message": message,
+        });
+        let path = dir.join(HISTORY_FILE);
+        let write = async {
+            use tokio::io::AsyncWriteExt;
+            tokio::fs::create_dir_all(dir).await?;
+            let mut f = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .await?;
+            f.write_all(format!("{line}\n").as_bytes()).await
+        };
+        if let Err(e) = write.await {
+            tracing::warn!("cannot append to {}: {e}", path.display());
+        }
+    }
+
+    async fn step(&self, ctx: &mut Ctx<'_>, step: &Step) -> Result<Option<String>, StepError> {
+        use pb::container_action::Verb as CV;
+        match step {
+            Step::Migrate {
+                from,
+                container_id,
+                name,
+                new_name,
+                to,
+                bytes,
+            } => self
+                .migrate(ctx, from, container_id, (name, new_name), to, *bytes)
+                .await
+                .map(Some),
+            Step::Create { on, spec, labels } => {
+                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                ctx.report(
+                    "create",
+                    10.0,
+                    format!("creating {} on {}", spec.name, on.name),
+                );
+                let action = A::Create(pb::CreateAction {
+                    spec: Some(fleetdeck_agent::convert_ops::spec(spec)),
+                    labels: labels.clone().into_iter().collect(),
+                });
+                let req = self.request(ctx, action);
+                let created = link.act(req, |_| {}).await?;
+                ctx.report(
+                    "start",
+                    60.0,
+                    format!("starting {} on {}", spec.name, on.name),
+                );
+                let req = self.request(ctx, Self::container(CV::Start, &created.container_id));
+                if let Err(e) = link.act(req, |_| {}).await {
+                    self.remove_copy(ctx, &mut link, &created.container_id)
+                        .await;
+                    return Err(e.into());
+                }
+                Ok(Some(format!("{} runs on {}", spec.name, on.name)))
+            }
+            Step::Replicate {
+                on,
+                template,
+                template_id,
+                name,
+            } => {
+                let mut tl = Link::open(&template.name, &template.endpoint).await?;
+                let mut spec = tl.export_spec(template_id).await?;
+                spec.name = name.clone();
+                spec.id.clear();
+                spec.volume_bytes = 0;
+                spec.labels.remove("com.docker.compose.container-number");
+                let spec = fleetdeck_agent::convert_ops::spec_from(spec);
+                let create = Step::Create {
+                    on: on.clone(),
+                    spec: Box::new(spec),
+                    labels: Default::default(),
+                };
+                Box::pin(self.step(ctx, &create)).await
+            }
+            Step::Remove {
+                on,
+                container_id,
+                name,
+            } => {
+                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                ctx.report(
+                    "remove",
+                    20.0,
+                    format!("stopping and removing {name} on {}", on.name),
+                );
+                let req = self.request(ctx, Self::container(CV::Remove, container_id));
+                link.act(req, |_| {}).await?;
+                Ok(Some(format!("removed {name} from {}", on.name)))
+            }
+            Step::Verb {
+                on,
+                container_id,
+                name,
+                verb,
+            } => {
+                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let cv = match verb {
+                    Verb::Start => CV::Start,
+                    Verb::Stop => CV::Stop,
+                    Verb::Restart => CV::Restart,
+                };
+                ctx.report(
+                    verb.as_str(),
+                    20.0,
+                    format!("{} {name} on {}", verb.as_str(), on.name),
+                );
+                let req = self.request(ctx, Self::container(cv, container_id));
+                let done = link.act(req, |_| {}).await?;
+                Ok(Some(format!("{} on {}", done.message, on.name)))
+            }
+            Step::Mode { on, cordon } => {
+                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let verb = if *cordon {
+                    pb::node_action::Verb::Cordon
+                } else {
+                    pb::node_action::Verb::Uncordon
+                };
+                let req = self.request(ctx, A::Node(pb::NodeAction { verb: verb as i32 }));
+                let done = link.act(req, |_| {}).await?;
+                Ok(Some(format!("{}: {}", on.name, done.message)))
+            }
+            Step::Backup {
+                on,
+                container_id,
+                name,
+            } => {
+                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                ctx.report("backup", 5.0, format!("backing up {name} on {}", on.name));
+                let req = self.request(
+                    ctx,
+                    A::Backup(pb::BackupAction {
+                        container: container_id.clone(),
+                        keep_count: 0,
+                        keep_secs: 0,
+                    }),
+                );
+                let done = link
+                    .act(req, |p| ctx.report(&p.stage, p.percent, p.message.clone()))
+                    .await?;
+                Ok(Some(done.message))
+            }
+            Step::Restore {
+                on,
+                backup_id,
+                overwrite,
+            } => {
+                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let req = self.request(
+                    ctx,
+                    A::Restore(pb::RestoreAction {
+                        backup_id: backup_id.clone(),
+                        overwrite: *overwrite,
+                    }),
+                );
+                let done = link
+                    .act(req, |p| ctx.report(&p.stage, p.percent, p.message.clone()))
+                    .await?;
+                Ok(Some(format!("{} on {}", done.message, on.name)))
+            }
+            Step::RecordFailover { node, epoch, names } => {
+                let Some(dir) = &self.state_dir else {
+                    return Err(StepError::Failed(
+                        "no state directory: the failover cannot be remembered for fencing".into(),
+                    ));
+                };
+                let mut records = Failovers::load(dir);
+                records.records.retain(|r| r.node != *node || r.fenced);
+                records.records.push(FailoverRecord {
+                    node: node.clone(),
+                    epoch: *epoch,
+                    names: names.clone(),
+                    at_unix_ms: crate::tui::unix_ms(),
+                    fenced: false,
+                });
+                let (d, r) = (dir.clone(), records);
+                tokio::task::spawn_blocking(move || r.save(&d))
+                    .await
+                    .map_err(|e| StepError::Failed(e.to_string()))?
+                    .map_err(|e| {
+                        StepError::Failed(format!("cannot save the failover record: {e}"))
+                    })?;
+                Ok(None)
+            }
+            Step::Note {
+                on,
+                kind,
+                target,
+                message,
+            } => {
+                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let req = self.request(
+                    ctx,
+                    A::Note(pb::NoteAction {
+                        kind: kind.clone(),
+                        target: target.clone(),
+                        message: message.clone(),
+                    }),
+                );
+                link.act(req, |_| {}).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Removes a half-made copy; says what happened when it cannot.
+    async fn remove_copy(&self, ctx: &mut Ctx<'_>, link: &mut Link, id: &str) -> Option<String> {
+        let req = self.request(ctx, Self::container(pb::container_action::Verb::Remove, id));
+        match link.act(req, |_| {}).await {
+            Ok(_) => None,
+            Err(e) => Some(format!(
+                "; the half-made copy could not be removed ({e}); its agent drops it when it restarts"
+            )),
+        }
+    }
+
+    async fn migrate(
+        &self,
+        ctx: &mut Ctx<'_>,
+        from: &NodeRef,
+        container_id: &str,
+        (name, new_name): (&str, &str),
+        to: &NodeRef,
+        bytes: u64,
+    ) -> Result<String, StepError> {
+        let mut src = Link::open(&from.name, &from.endpoint).await?;
+        let mut dst = Link::open(&to.name, &to.endpoint).await?;
+        ctx.report(
+            "spec",
+            2.0,
+            format!("reading {name}'s spec on {}", from.name),
+        );
+        let mut spec = src.export_spec(container_id).await?;
+        spec.name = new_name.to_string();
+        let mut labels = std::collections::HashMap::new();
+        labels.insert(
+            fleetdeck_agent::model::PENDING_LABEL.to_string(),
+            format!("migration from {}", from.name),
+        );
+        ctx.report("create", 5.0, format!("creating {name} on {}", to.name));
+        let req = self.request(
+            ctx,
+            A::Create(pb::CreateAction {
+                spec: Some(spec.clone()),
+                labels,
+            }),
+        );
+        let created = dst.act(req, |_| {}).await?;
+        let copy = created.container_id.clone();
+        // From here on, a failure must remove the copy.
+        let result = self
+            .fill_and_start(ctx, &mut src, &mut dst, container_id, &copy, &spec, bytes)
+            .await;
+        if let Err(e) = result {
+            ctx.report(
+                "rollback",
+                95.0,
+                format!("removing the copy of {name} on {}", to.name),
+            );
+            let left = self
+                .remove_copy(ctx, &mut dst, &copy)
+                .await
+                .unwrap_or_default();
+            return Err(match e {
+                StepError::Failed(m) => StepError::Failed(format!(
+                    "migrating {name} failed: {m}; {name} still runs on {}{left}",
+                    from.name
+                )),
+                StepError::Cancelled(m) => StepError::Cancelled(format!(
+                    "{m}: the copy of {name} on {} was removed{left}; {name} still runs on {}",
+                    to.name, from.name
+                )),
+            });
+        }
+        ctx.report("commit", 90.0, format!("{name} is healthy on {}", to.name));
+        let req = self.request(
+            ctx,
+            Self::container(pb::container_action::Verb::Commit, &copy),
+        );
+        if let Err(e) = dst.act(req, |_| {}).await {
+            let left = self
+                .remove_copy(ctx, &mut dst, &copy)
+                .await
+                .unwrap_or_default();
+            return Err(StepError::Failed(format!(
+                "migrating {name} failed at commit: {e}; {name} still runs on {}{left}",
+                from.name
+            )));
+        }
+        ctx.report(
+            "retire",
+            95.0,
+            format!("stopping and removing {name} on {}", from.name),
+        );
+        let req = self.request(
+            ctx,
+            Self::container(pb::container_action::Verb::Remove, container_id),
+        );
+        if let Err(e) = src.act(req, |_| {}).await {
+            return Err(StepError::Failed(format!(
+                "{name} runs on {} but its old copy on {} could not be removed ({e}): two copies run; stop the old one",
+                to.name, from.name
+            )));
+        }
+        if new_name == name {
+            Ok(format!("{name} moved from {} to {}", from.name, to.name))
+        } else {
+            Ok(format!(
+                "{name} moved from {} to {} as {new_name}",
+                from.name, to.name
+            ))
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn fill_and_start(
+        &self,
+        ctx: &mut Ctx<'_>,
+        src: &mut Link,
+        dst: &mut Link,
+        source_id: &str,
+        copy: &str,
+        spec: &pb::PortableSpec,
+        bytes: u64,
+    ) -> Result<(), StepError> {
+        let name = spec.name.clone();
+        if ctx.cancelled() {
+            return Err(StepError::Cancelled("cancelled".into()));
+        }
+        if !spec.volumes.is_empty() {
+            let total = spec.volume_bytes.max(bytes).max(1);
+            ctx.report(
+                "copy",
+                10.0,
+                format!("copying {} of volume data", human_bytes(total)),
+            );
+            let (op, events, span) = (ctx.op, ctx.events.clone(), ctx.span);
+            let copy_progress = move |sent: u64| {
+                let pct = 10.0 + 50.0 * (sent as f32 / total as f32).min(1.0);
+                let _ = events.try_send(OpEvent::Progress {
+                    op,
+                    stage: "copy".into(),
+                    percent: span.0 + span.1 * pct / 100.0,
+                    message: format!("copied {} of {}", human_bytes(sent), human_bytes(total)),
+                });
+            };
+            let cancel = ctx.cancel.clone();
+            let copied = tokio::select! {
+                r = src.copy_volumes(source_id, dst, copy, copy_progress) => r?,
+                () = cancel.cancelled() => return Err(StepError::Cancelled("cancelled during the data copy".into())),
+            };
+            ctx.report(
+                "copy",
+                60.0,
+                format!(
+                    "copied {} in {} files",
+                    human_bytes(copied.bytes),
+                    copied.files
+                ),
+            );
+        }
+        if ctx.cancelled() {
+            return Err(StepError::Cancelled("cancelled".into()));
+        }
+        ctx.report("start", 65.0, format!("starting {name} on {}", dst.node()));
+        let req = self.request(
+            ctx,
+            Self::container(pb::container_action::Verb::Start, copy),
+        );
+        dst.act(req, |_| {}).await?;
+        let deadline = tokio::time::Instant::now() + self.ready_timeout;
+        loop {
+            let s = dst.export_spec(copy).await?;
+            let state = pb::ContainerState::try_from(s.state).unwrap_or_default();
+            let health = pb::HealthStatus::try_from(s.health).unwrap_or_default();
+            let ready = state == pb::ContainerState::Running
+                && matches!(health, pb::HealthStatus::Healthy | pb::HealthStatus::None);
+            if ready {
+                return Ok(());
+            }
+            ctx.report(
+                "ready",
+                75.0,
+                format!(
+                    "waiting for {name} on {}: {} / {}",
+                    dst.node(),
+                    state
+                        .as_str_name()
+                        .trim_start_matches("CONTAINER_STATE_")
+                        .to_lowercase(),
+                    health
+                        .as_str_name()
+                        .trim_start_matches("HEALTH_STATUS_")
+                        .to_lowercase()
+                ),
+            );
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StepError::Failed(format!(
+                    "the copy did not become healthy within {} s",
+                    self.ready_timeout.as_secs()
+                )));
+            }
+            let cancel = ctx.cancel.clone();
+            tokio::select! {
+                () = tokio::time::sleep(READY_POLL) => {}
+                () = cancel.cancelled() => return Err(StepError::Cancelled("cancelled while waiting for the copy to be healthy".into())),
+            }
+        }
+    }
+}
+
+fn summary(done: &[String]) -> String {
+    if done.is_empty() {
+        String::new()
+    } else {
+        format!(" (done before: {})", done.join("; "))
+    }
+}

@@ -1,0 +1,244 @@
+//! The gRPC calls operations make: Act with its progress stream, specs, volume copies,
+//! backups. Every call has a time limit so a vanished agent fails a step instead of
+//! hanging it.
+
+use std::time::Duration;
+
+use fleetdeck_proto as pb;
+use futures::StreamExt;
+
+use crate::client::{AgentAddr, CONNECT_TIMEOUT, connect};
+
+/// Longest one Act call may take.
+pub const ACT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest a unary call may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkFailure {
+    #[error("{node}: cannot connect: {reason}")]
+    Connect { node: String, reason: String },
+    #[error("{node}: {message}")]
+    Refused {
+        node: String,
+        kind: pb::ActErrorKind,
+        message: String,
+    },
+    #[error("{node}: {reason}")]
+    Call { node: String, reason: String },
+    #[error("{node}: no answer within {secs} s")]
+    Timeout { node: String, secs: u64 },
+}
+
+/// A connection to one agent, named for messages.
+pub struct Link {
+    node: String,
+    client: crate::client::AgentConn,
+}
+
+fn call_failure(node: &str, s: &tonic::Status) -> LinkFailure {
+    LinkFailure::Call {
+        node: node.to_string(),
+        reason: s.message().to_string(),
+    }
+}
+
+impl Link {
+    /// Connects to `endpoint` (`host:port`), naming it `node` in errors.
+    pub async fn open(node: &str, endpoint: &str) -> Result<Self, LinkFailure> {
+        let fail = |reason: String| LinkFailure::Connect {
+            node: node.to_string(),
+            reason,
+        };
+        let addr: AgentAddr = endpoint
+            .parse()
+            .map_err(|e: crate::client::AddrError| fail(e.to_string()))?;
+        let client = connect(&addr, CONNECT_TIMEOUT)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Self {
+            node: node.to_string(),
+            client,
+        })
+    }
+
+    /// The node's name.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    async fn timed<T>(
+        &self,
+        limit: Duration,
+        f: impl std::future::Future<Output = Result<T, LinkFailure>>,
+    ) -> Result<T, LinkFailure> {
+        tokio::time::timeout(limit, f).await.unwrap_or_else(|_| {
+            Err(LinkFailure::Timeout {
+                node: self.node.clone(),
+                secs: limit.as_secs(),
+            })
+        })
+    }
+
+    /// Runs one action; `progress` sees every progress message.
+    pub async fn act(
+        &mut self,
+        request: pb::ActRequest,
+        mut progress: impl FnMut(&pb::ActProgress),
+    ) -> Result<pb::ActDone, LinkFailure> {
+        let node = self.node.clone();
+        let mut client = self.client.clone();
+        self.timed(ACT_TIMEOUT, async move {
+            let mut stream = client
+                .act(request)
+                .await
+                .map_err(|s| call_failure(&node, &s))?
+                .into_inner();
+            while let Some(msg) = stream.next().await {
+                let msg = msg.map_err(|s| call_failure(&node, &s))?;
+                match msg.result {
+                    Some(pb::act_progress::Result::Done(done)) => return Ok(done),
+                    Some(pb::act_progress::Result::Error(e)) => {
+                        return Err(LinkFailure::Refused {
+                            node,
+                            kind: pb::ActErrorKind::try_from(e.kind)
+                                .unwrap_or(pb::ActErrorKind::Unspecified),
+                            message: e.message,
+                        });
+                    }
+                    None => progress(&msg),
+                }
+            }
+            Err(LinkFailure::Call {
+                node,
+                reason: "the action stream ended without a result".into(),
+            })
+        })
+        .await
+    }
+
+    /// ExportSpec.
+    pub async fn export_spec(&mut self, container: &str) -> Result<pb::PortableSpec, LinkFailure> {
+        let node = self.node.clone();
+        let mut client = self.client.clone();
+        let req = pb::ExportSpecRequest {
+            container: container.to_string(),
+        };
+        self.timed(CALL_TIMEOUT, async move {
+            client
+                .export_spec(req)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| call_failure(&node, &s))
+        })
+        .await
+    }
+
+    /// GetInfo.
+    pub async fn info(&mut self) -> Result<pb::NodeInfo, LinkFailure> {
+        let node = self.node.clone();
+        let mut client = self.client.clone();
+        self.timed(CALL_TIMEOUT, async move {
+            client
+                .get_info(pb::GetInfoRequest {})
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| call_failure(&node, &s))
+        })
+        .await
+    }
+
+    /// ListSpecs.
+    pub async fn list_specs(&mut self) -> Result<Vec<pb::PortableSpec>, LinkFailure> {
+        let node = self.node.clone();
+        let mut client = self.client.clone();
+        self.timed(CALL_TIMEOUT, async move {
+            client
+                .list_specs(pb::ListSpecsRequest {})
+                .await
+                .map(|r| r.into_inner().specs)
+                .map_err(|s| call_failure(&node, &s))
+        })
+        .await
+    }
+
+    /// ListBackups.
+    pub async fn list_backups(&mut self) -> Result<Vec<pb::BackupInfo>, LinkFailure> {
+        let node = self.node.clone();
+        let mut client = self.client.clone();
+        self.timed(CALL_TIMEOUT, async move {
+            client
+                .list_backups(pb::ListBackupsRequest {})
+                .await
+                .map(|r| r.into_inner().backups)
+                .map_err(|s| call_failure(&node, &s))
+        })
+        .await
+    }
+
+    /// Copies `from_container`'s volume data on this node into `to_container` on `target`,
+    /// chunk by chunk (a few chunks in memory at most); `progress` sees bytes so far.
+    pub async fn copy_volumes(
+        &mut self,
+        from_container: &str,
+        target: &mut Link,
+        to_container: &str,
+        mut progress: impl FnMut(u64) + Send + 'static,
+    ) -> Result<pb::WriteVolumesReply, LinkFailure> {
+        let node = self.node.clone();
+        let source = self
+            .client
+            .clone()
+            .read_volumes(pb::ReadVolumesRequest {
+                container: from_container.to_string(),
+            })
+            .await
+            .map_err(|s| call_failure(&node, &s))?
+            .into_inner();
+        let (err_tx, mut err_rx) = tokio::sync::oneshot::channel::<String>();
+        let mut err_tx = Some(err_tx);
+        let head = pb::DataChunk {
+            container: to_container.to_string(),
+            data: Vec::new(),
+        };
+        let mut sent = 0_u64;
+        // A source failure ends the upload early; the target then sees a truncated tar or
+        // a reset stream, refuses it and keeps nothing.
+        let body = source.take_while(move |r| {
+            let ok = match r {
+                Ok(_) => true,
+                Err(s) => {
+                    if let Some(tx) = err_tx.take() {
+                        let _ = tx.send(s.message().to_string());
+                    }
+                    false
+                }
+            };
+            futures::future::ready(ok)
+        });
+        let body = body.filter_map(move |r| {
+            let chunk = r.ok().inspect(|c| {
+                sent += c.data.len() as u64;
+                progress(sent);
+            });
+            futures::future::ready(chunk)
+        });
+        let upload = futures::stream::once(futures::future::ready(head)).chain(body);
+        let tnode = target.node.clone();
+        let reply = target
+            .client
+            .clone()
+            .write_volumes(upload)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| call_failure(&tnode, &s));
+        if let Ok(reason) = err_rx.try_recv() {
+            return Err(LinkFailure::Call {
+                node,
+                reason: format!("reading volumes: {reason}"),
+            });
+        }
+        reply
+    }
+}

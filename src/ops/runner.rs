@@ -1,0 +1,154 @@
+//! The ops runner: takes the UI's requests and runs them as tasks, one per operation, so
+//! the UI loop never waits on the network. Results come back as [`OpEvent`]s.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fleetdeck_agent::cancel::{self, CancelSource};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::exec::Executor;
+use super::fence::{self, Failovers};
+use super::link::Link;
+use super::specs::SpecCache;
+use super::{BackupInfo, OpEvent, Outcome};
+use crate::app::OpRequest;
+
+/// How often the spec cache is refreshed while the console runs.
+pub const SPEC_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Runs operations for one console.
+#[derive(Debug)]
+pub struct Runner {
+    exec: Executor,
+    events: mpsc::Sender<OpEvent>,
+    running: HashMap<u64, (CancelSource, JoinHandle<()>)>,
+}
+
+impl Runner {
+    /// A runner reporting on `events`; state (history, failovers, spec cache) in `state_dir`.
+    pub fn new(
+        state_dir: Option<PathBuf>,
+        requested_by: &str,
+        events: mpsc::Sender<OpEvent>,
+    ) -> Self {
+        Self {
+            exec: Executor::new(state_dir, requested_by),
+            events,
+            running: HashMap::new(),
+        }
+    }
+
+    /// The executor (for its settings).
+    pub fn executor_mut(&mut self) -> &mut Executor {
+        &mut self.exec
+    }
+
+    /// Starts work for one request.
+    pub fn submit(&mut self, request: OpRequest) {
+        self.running.retain(|_, (_, task)| !task.is_finished());
+        let events = self.events.clone();
+        match request {
+            OpRequest::Run { op, plan } => {
+                let (source, cancel) = cancel::channel();
+                let exec = self.exec.clone();
+                let task = tokio::spawn(async move {
+                    exec.run(op, &plan, cancel, events).await;
+                });
+                self.running.insert(op, (source, task));
+            }
+            OpRequest::Cancel { op } => {
+                if let Some((source, _)) = self.running.get(&op) {
+                    source.cancel();
+                }
+            }
+            OpRequest::ListBackups { node, endpoint } => {
+                tokio::spawn(async move {
+                    let list = async {
+                        let mut link = Link::open(&node, &endpoint).await?;
+                        link.list_backups().await
+                    }
+                    .await
+                    .map(|l| l.into_iter().map(BackupInfo::from_wire).collect())
+                    .map_err(|e| e.to_string());
+                    let _ = events.send(OpEvent::Backups { node, list }).await;
+                });
+            }
+            OpRequest::Fence { op, stale } => {
+                let Some(dir) = self.exec.state_dir.clone() else {
+                    return;
+                };
+                let who = self.exec.requested_by.clone();
+                tokio::spawn(async move {
+                    let outcome = match fence::fence(&dir, &stale, &who).await {
+                        Ok(m) => Outcome::Done(m),
+                        Err(m) => Outcome::Failed(m),
+                    };
+                    let _ = events.send(OpEvent::Finished { op, outcome }).await;
+                });
+            }
+            OpRequest::ReloadFailovers => {
+                let Some(dir) = self.exec.state_dir.clone() else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let f = tokio::task::spawn_blocking(move || Failovers::load(&dir))
+                        .await
+                        .unwrap_or_default();
+                    let _ = events.send(OpEvent::Failovers(f)).await;
+                });
+            }
+        }
+    }
+
+    /// Refreshes the spec cache from `endpoints` now and every `interval`, saving it in
+    /// the state directory and sending it to the UI.
+    pub fn spawn_spec_refresh(&self, endpoints: Vec<String>, interval: Duration) -> JoinHandle<()> {
+        let dir = self.exec.state_dir.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let mut cache = dir.as_deref().map(SpecCache::load).unwrap_or_default();
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                cache.refresh(&endpoints).await;
+                if let Some(d) = &dir
+                    && let Err(e) = cache.save(d)
+                {
+                    tracing::warn!("cannot save the spec cache: {e}");
+                }
+                let update = OpEvent::SpecsRefreshed {
+                    cache: Box::new(cache.clone()),
+                };
+                if events.send(update).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+}
+
+/// Wires actions into a console: loads the spec cache and failover records into `app`,
+/// makes the runner, and starts refreshing the spec cache from `agents`. Returns the link
+/// for the run loop and the refresher's task.
+pub fn start(
+    app: &mut crate::app::App,
+    state_dir: Option<PathBuf>,
+    agents: &[crate::client::AgentAddr],
+    read_only: bool,
+) -> (crate::tui::OpsLink, JoinHandle<()>) {
+    if let Some(dir) = &state_dir {
+        app.ops.specs = SpecCache::load(dir);
+        app.ops.failovers = Failovers::load(dir);
+    }
+    app.ops.read_only = read_only;
+    let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let (tx, rx) = mpsc::channel(1024);
+    let runner = Runner::new(state_dir, &format!("{user}@fleetdeck-console"), tx);
+    let endpoints = agents.iter().map(ToString::to_string).collect();
+    let refresher = runner.spawn_spec_refresh(endpoints, SPEC_REFRESH_INTERVAL);
+    (crate::tui::OpsLink { runner, events: rx }, refresher)
+}

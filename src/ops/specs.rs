@@ -1,0 +1,119 @@
+//! The spec cache: every container's last known portable spec, per node, kept in the
+//! console's state directory so a failover can re-create a dead node's containers even
+//! after the console itself restarted. The TUI and every CLI command that reads the fleet
+//! refresh it from the nodes they reach; unreachable nodes keep their last entry.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::PortableSpec;
+use super::link::Link;
+
+/// File name of the cache inside the state directory.
+pub const SPEC_CACHE_FILE: &str = "specs.json";
+
+/// One container's cached spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CachedSpec {
+    pub spec: PortableSpec,
+    /// Whether it was running (failover re-creates running ones).
+    pub running: bool,
+}
+
+/// One node's cached specs.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct NodeSpecs {
+    pub endpoint: String,
+    pub saved_unix_ms: u64,
+    pub specs: Vec<CachedSpec>,
+}
+
+/// Every node's cached specs, by node name.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SpecCache {
+    pub nodes: BTreeMap<String, NodeSpecs>,
+}
+
+impl SpecCache {
+    /// The cache file in `state_dir`.
+    pub fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join(SPEC_CACHE_FILE)
+    }
+
+    /// Reads the cache; a missing file is an empty cache, an unreadable one is logged and
+    /// replaced at the next save.
+    pub fn load(state_dir: &Path) -> Self {
+        let path = Self::path(state_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(
+                    "spec cache {} is unreadable ({e}); starting afresh",
+                    path.display()
+                );
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        }
+    }
+
+    /// Writes the cache atomically (temp file, then rename).
+    pub fn save(&self, state_dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(state_dir)?;
+        let path = Self::path(state_dir);
+        let tmp = path.with_extension("json.tmp");
+        let json = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, json)?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// A container's cached spec.
+    pub fn get(&self, node: &str, name: &str) -> Option<&CachedSpec> {
+        self.nodes
+            .get(node)?
+            .specs
+            .iter()
+            .find(|s| s.spec.name == name)
+    }
+
+    /// Asks every endpoint for its specs; replaces the entries of those that answer.
+    /// Returns how many nodes answered.
+    pub async fn refresh(&mut self, endpoints: &[String]) -> usize {
+        let asks = endpoints.iter().map(|e| async move {
+            let mut link = Link::open(e, e).await.ok()?;
+            let info = link.info().await.ok()?;
+            let specs = link.list_specs().await.ok()?;
+            Some((e.clone(), info.node_id, specs))
+        });
+        let answers = futures::future::join_all(asks).await;
+        let now = crate::tui::unix_ms();
+        let mut n = 0;
+        for (endpoint, node, specs) in answers.into_iter().flatten() {
+            n += 1;
+            let specs = specs
+                .into_iter()
+                .map(|s| {
+                    let running = matches!(
+                        fleetdeck_proto::ContainerState::try_from(s.state),
+                        Ok(fleetdeck_proto::ContainerState::Running
+                            | fleetdeck_proto::ContainerState::Restarting)
+                    );
+                    CachedSpec {
+                        spec: fleetdeck_agent::convert_ops::spec_from(s),
+                        running,
+                    }
+                })
+                .collect();
+            self.nodes.insert(
+                node,
+                NodeSpecs {
+                    endpoint,
+                    saved_unix_ms: now,
+                    specs,
+                },
+            );
+        }
+        n
+    }
+}

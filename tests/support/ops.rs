@@ -1,0 +1,218 @@
+//! Shared helpers for the operations tests: sim agents on loopback with real state dirs,
+//! a fleet built from their snapshots, and a runner that collects progress.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fleetdeck::client::AgentAddr;
+use fleetdeck::model::{AgentUpdate, Fleet};
+use fleetdeck::ops::exec::Executor;
+use fleetdeck::ops::plan::{self, Plan, PlanInput};
+use fleetdeck::ops::specs::SpecCache;
+use fleetdeck::ops::{OpEvent, Outcome, Proposal};
+use fleetdeck_agent::{AgentConfig, NodeMode, RunningAgent};
+use tokio::sync::mpsc;
+
+pub struct Node {
+    pub config: AgentConfig,
+    pub agent: Option<RunningAgent>,
+    pub addr: String,
+}
+
+impl Node {
+    pub fn agent(&self) -> &RunningAgent {
+        self.agent.as_ref().unwrap()
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.config.state_dir.clone().unwrap()
+    }
+
+    pub fn volumes(&self, id: &str) -> PathBuf {
+        self.state_dir().join("volumes").join(id)
+    }
+
+    /// Kills the agent like a crash.
+    pub async fn kill(&mut self) {
+        if let Some(a) = self.agent.take() {
+            a.kill().await;
+        }
+    }
+
+    /// Starts the agent again on the same port and state dir.
+    pub async fn restart(&mut self) {
+        let addr = self.addr.parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let listener = loop {
+            match fleetdeck_agent::bind(addr).await {
+                Ok(l) => break l,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot rebind {addr}: {e}"),
+            }
+        };
+        self.agent = Some(
+            fleetdeck_agent::spawn(self.config.clone(), listener)
+                .await
+                .unwrap(),
+        );
+    }
+}
+
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// `modes.len()` sim nodes named n1, n2, ...
+    pub async fn start(modes: &[NodeMode], containers: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut nodes = Vec::new();
+        for (i, mode) in modes.iter().enumerate() {
+            let id = format!("n{}", i + 1);
+            let config = AgentConfig {
+                containers,
+                sample_interval: Duration::from_millis(50),
+                sim_faults: false,
+                mode: *mode,
+                state_dir: Some(dir.path().join(&id)),
+                ..AgentConfig::sim(&id, 11 + i as u64 * 101)
+            };
+            let listener = fleetdeck_agent::bind("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+            let agent = fleetdeck_agent::spawn(config.clone(), listener)
+                .await
+                .unwrap();
+            let addr = agent.addr().to_string();
+            nodes.push(Node {
+                config,
+                agent: Some(agent),
+                addr,
+            });
+        }
+        Self { nodes, dir }
+    }
+
+    pub fn console_dir(&self) -> PathBuf {
+        self.dir.path().join("console")
+    }
+
+    pub fn endpoints(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.addr.clone()).collect()
+    }
+
+    /// The fleet as a console sees it now; unreachable nodes are FAILED at once.
+    pub async fn fleet(&self) -> Fleet {
+        let addrs: Vec<AgentAddr> = self
+            .endpoints()
+            .iter()
+            .map(|e| e.parse().unwrap())
+            .collect();
+        let now = Instant::now();
+        let mut fleet = Fleet::new(self.endpoints(), Duration::ZERO, now);
+        let answers = fleetdeck::get::ask_all(&addrs, Duration::from_secs(2)).await;
+        for (slot, a) in answers.into_iter().enumerate() {
+            let update = match a {
+                Ok((epoch, seq, snapshot)) => AgentUpdate::Snapshot {
+                    slot,
+                    epoch,
+                    seq,
+                    snapshot: Box::new(snapshot),
+                },
+                Err(e) => AgentUpdate::Down {
+                    slot,
+                    reason: e.to_string(),
+                },
+            };
+            fleet.apply(update, now);
+        }
+        fleet
+    }
+
+    pub async fn specs(&self) -> SpecCache {
+        let mut cache = SpecCache::load(&self.console_dir());
+        cache.refresh(&self.endpoints()).await;
+        cache.save(&self.console_dir()).unwrap();
+        cache
+    }
+
+    pub async fn plan(&self, p: &Proposal) -> Result<Plan, plan::PlanError> {
+        let fleet = self.fleet().await;
+        let specs = self.specs().await;
+        let input = PlanInput {
+            fleet: &fleet,
+            now: Instant::now(),
+            specs: &specs,
+            fencing: &[],
+            read_only: false,
+        };
+        plan::plan(&input, p)
+    }
+
+    pub fn executor(&self) -> Executor {
+        let mut e = Executor::new(Some(self.console_dir()), "ops-test");
+        e.ready_timeout = Duration::from_secs(20);
+        e
+    }
+
+    /// Starts running `plan`: its outcome, its events, and the cancel switch.
+    pub fn spawn(
+        &self,
+        plan: &Plan,
+    ) -> (
+        tokio::task::JoinHandle<Outcome>,
+        mpsc::Receiver<OpEvent>,
+        fleetdeck_agent::cancel::CancelSource,
+    ) {
+        let (src, cancel) = fleetdeck_agent::cancel::channel();
+        let (tx, rx) = mpsc::channel(256);
+        let exec = self.executor();
+        let plan = plan.clone();
+        let task = tokio::spawn(async move { exec.run(1, &plan, cancel, tx).await });
+        (task, rx, src)
+    }
+
+    /// Runs `plan` to the end.
+    pub async fn run(&self, plan: &Plan) -> (Outcome, Vec<OpEvent>) {
+        let (task, mut rx, src) = self.spawn(plan);
+        let mut events = Vec::new();
+        while let Some(ev) = rx.recv().await {
+            events.push(ev);
+        }
+        drop(src);
+        (task.await.unwrap(), events)
+    }
+}
+
+/// Names of running containers of a node snapshot.
+pub fn running(agent: &RunningAgent) -> Vec<(String, String)> {
+    agent
+        .snapshot()
+        .containers
+        .iter()
+        .filter(|c| c.status.state.is_up())
+        .map(|c| (c.spec.name.clone(), c.spec.id.clone()))
+        .collect()
+}
+
+/// Every line of a node's audit log as JSON.
+pub fn audit(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Waits until `f` holds, polling; panics after 10 s.
+pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

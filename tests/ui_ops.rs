@@ -1,0 +1,264 @@
+//! The action framework on TestBackend: target picker, plan confirmation (typed for whole
+//! nodes), progress, cancel, history, refusals; requests leave only through the outbox.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::{Action, App, Dialog, OpRequest};
+use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
+use fleetdeck::ops::{OpEvent, Outcome, Proposal};
+use fleetdeck::ui::{self, DrawInfo};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Style;
+
+fn console() -> App {
+    let t0 = Instant::now();
+    let mut app = App::new(fixtures::fleet(6, 8, t0), t0);
+    app.set_clock(t0, FIXTURE_TIME_UNIX_MS);
+    app.title = "demo".into();
+    app
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn render(app: &mut App, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    for _ in 0..2 {
+        app.refresh();
+        let mut info = DrawInfo::default();
+        terminal
+            .draw(|frame| info = ui::draw(frame, app))
+            .expect("draw");
+        app.update(Action::Viewport {
+            nodes: info.node_rows,
+            containers: info.container_rows,
+        });
+    }
+    terminal.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let width = usize::from(buf.area.width);
+    buf.content()
+        .chunks(width)
+        .map(|row| {
+            row.iter()
+                .map(|c| c.symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Style of the first cell of `needle` on screen.
+fn style_of(buf: &Buffer, needle: &str) -> Style {
+    let width = usize::from(buf.area.width);
+    for (y, row) in buf.content().chunks(width).enumerate() {
+        let line: String = row.iter().map(|c| c.symbol()).collect();
+        if let Some(byte) = line.find(needle) {
+            let x = line[..byte].chars().count();
+            return buf[(x as u16, y as u16)].style();
+        }
+    }
+    panic!("{needle:?} not on screen:\n{}", text(buf));
+}
+
+fn selected_container(app: &App) -> (String, String) {
+    let (n, c) = app.selected_container().expect("a container");
+    (n.name().to_string(), c.spec.name.clone())
+}
+
+#[test]
+fn migrate_by_keyboard_picks_a_target_shows_the_plan_then_runs() {
+    let mut app = console();
+    press(&mut app, KeyCode::Tab);
+    let (node, name) = selected_container(&app);
+    press(&mut app, KeyCode::Char('m'));
+    let Some(Dialog::PickTarget {
+        choices, selected, ..
+    }) = &app.ops.dialog
+    else {
+        panic!("no target picker: {:?}", app.ops.dialog)
+    };
+    assert!(
+        choices.iter().all(|c| c.name != node),
+        "the source is not offered"
+    );
+    assert!(choices[*selected].fits, "best fit preselected");
+    let buf = render(&mut app, 100, 30);
+    insta::assert_snapshot!("migrate_picker_100x30", text(&buf));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
+        panic!("no confirmation: {:?}", app.ops.dialog)
+    };
+    assert!(
+        plan.title
+            .starts_with(&format!("Migrate {name} from {node} to "))
+    );
+    assert!(
+        app.ops.take_requests().is_empty(),
+        "nothing runs before confirmation"
+    );
+    let buf = render(&mut app, 100, 30);
+    insta::assert_snapshot!("migrate_confirm_100x30", text(&buf));
+    press(&mut app, KeyCode::Enter);
+    let requests = app.ops.take_requests();
+    let [OpRequest::Run { op, plan }] = requests.as_slice() else {
+        panic!("expected one run request: {requests:?}")
+    };
+    assert!(plan.title.contains(&name));
+    let op = *op;
+    for (stage, pct, msg) in [
+        ("create", 12.0, "creating on the target"),
+        ("copy", 42.0, "copied 1.0MiB of 2.0MiB"),
+    ] {
+        app.update(Action::Op(OpEvent::Progress {
+            op,
+            stage: stage.into(),
+            percent: pct,
+            message: msg.into(),
+        }));
+    }
+    let buf = render(&mut app, 100, 30);
+    insta::assert_snapshot!("migrate_progress_100x30", text(&buf));
+    assert!(text(&buf).contains("42%"));
+    app.update(Action::Op(OpEvent::Finished {
+        op,
+        outcome: Outcome::Done(format!("{name} moved")),
+    }));
+    let buf = render(&mut app, 100, 30);
+    assert!(text(&buf).contains(&format!("done: {name} moved")));
+    assert_eq!(style_of(&buf, "done: ").fg, app.theme.ok.fg);
+    press(&mut app, KeyCode::Char('x'));
+    assert!(app.ops.dialog.is_none(), "any key closes a finished action");
+}
+
+#[test]
+fn whole_node_actions_need_the_typed_name() {
+    let mut app = console();
+    let node = app.selected_node().expect("node").1.name().to_string();
+    press(&mut app, KeyCode::Char('d'));
+    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
+        panic!("no confirmation: {:?}", app.ops.dialog)
+    };
+    assert_eq!(plan.confirm.as_deref(), Some(node.as_str()));
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.ops.take_requests().is_empty(),
+        "Enter alone does not drain a node"
+    );
+    type_text(&mut app, &node[..node.len() - 1]);
+    let buf = render(&mut app, 110, 34);
+    insta::assert_snapshot!("drain_confirm_typing_110x34", text(&buf));
+    assert_eq!(style_of(&buf, "type ").fg, app.theme.warn.fg);
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.ops.take_requests().is_empty(),
+        "a wrong name does not drain either"
+    );
+    type_text(&mut app, &node[node.len() - 1..]);
+    press(&mut app, KeyCode::Enter);
+    let requests = app.ops.take_requests();
+    assert!(
+        matches!(requests.as_slice(), [OpRequest::Run { .. }]),
+        "{requests:?}"
+    );
+    // Esc while it runs asks for a safe cancel.
+    press(&mut app, KeyCode::Esc);
+    let requests = app.ops.take_requests();
+    assert!(
+        matches!(requests.as_slice(), [OpRequest::Cancel { .. }]),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn esc_closes_a_plan_without_running_it() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('c'));
+    assert!(matches!(app.ops.dialog, Some(Dialog::Confirm { .. })));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.ops.dialog.is_none());
+    assert!(app.ops.take_requests().is_empty());
+}
+
+#[test]
+fn history_lists_every_action_and_its_outcome() {
+    let mut app = console();
+    press(&mut app, KeyCode::Tab);
+    for (i, key) in ['X', 'r', 't'].into_iter().enumerate() {
+        press(&mut app, KeyCode::Char(key));
+        press(&mut app, KeyCode::Enter);
+        let op = match app.ops.take_requests().as_slice() {
+            [OpRequest::Run { op, .. }] => *op,
+            other => panic!("{other:?}"),
+        };
+        let outcome = match i {
+            0 => Outcome::Done("stopped api-1".into()),
+            1 => Outcome::Failed("node-00: no such container".into()),
+            _ => Outcome::Cancelled("cancelled after 0 of 1 steps".into()),
+        };
+        app.update(Action::Op(OpEvent::Finished { op, outcome }));
+        press(&mut app, KeyCode::Esc);
+    }
+    press(&mut app, KeyCode::Char('H'));
+    let buf = render(&mut app, 120, 36);
+    insta::assert_snapshot!("history_120x36", text(&buf));
+    assert_eq!(style_of(&buf, "FAILED: node-00").fg, app.theme.crit.fg);
+    assert_eq!(style_of(&buf, "cancelled after").fg, app.theme.warn.fg);
+}
+
+#[test]
+fn refusals_say_why() {
+    let mut app = console();
+    let node = app.selected_node().expect("node").1.name().to_string();
+    app.update(Action::Propose(Proposal::Failover { node: node.clone() }));
+    let buf = render(&mut app, 100, 30);
+    insta::assert_snapshot!("failover_refused_100x30", text(&buf));
+    assert!(text(&buf).contains("not FAILED"));
+    press(&mut app, KeyCode::Enter);
+    assert!(app.ops.dialog.is_none());
+    app.ops.read_only = true;
+    press(&mut app, KeyCode::Char('c'));
+    let Some(Dialog::Refused { message, .. }) = &app.ops.dialog else {
+        panic!("{:?}", app.ops.dialog)
+    };
+    assert!(message.contains("read-only"), "{message}");
+}
+
+#[test]
+fn scale_dialog_takes_digits_and_plus_minus() {
+    let mut app = console();
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('s'));
+    let Some(Dialog::Scale { current, .. }) = app.ops.dialog.clone() else {
+        panic!("{:?}", app.ops.dialog)
+    };
+    press(&mut app, KeyCode::Char('+'));
+    press(&mut app, KeyCode::Char('+'));
+    press(&mut app, KeyCode::Char('-'));
+    let Some(Dialog::Scale { replicas, .. }) = &app.ops.dialog else {
+        panic!()
+    };
+    assert_eq!(*replicas, current + 1);
+    let buf = render(&mut app, 100, 30);
+    insta::assert_snapshot!("scale_dialog_100x30", text(&buf));
+    press(&mut app, KeyCode::Enter);
+    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
+        panic!("{:?}", app.ops.dialog)
+    };
+    assert_eq!(plan.steps.len(), 1);
+}
