@@ -125,7 +125,7 @@ pub fn act_request(req: &pb::ActRequest) -> Result<(), String> {
             for (k, v) in &c.labels {
                 label(k, v)?;
             }
-            Ok(())
+            c.spec.as_ref().map_or(Ok(()), spec)
         }
         Some(A::Node(_)) | None => Ok(()),
     }
@@ -147,6 +147,30 @@ pub fn backup_id(s: &str) -> Result<(), String> {
             shown(s)
         ))
     }
+}
+
+/// A container spec to create: its name and volume names reach the engine and the
+/// filesystem; NUL cannot be passed to either.
+pub fn spec(s: &pb::PortableSpec) -> Result<(), String> {
+    if !s.name.is_empty() {
+        container_ref("spec name", &s.name)?;
+    }
+    text("spec image", &s.image, 512, false)?;
+    for v in &s.volumes {
+        container_ref("volume name", v)?;
+        if v.starts_with('/') {
+            return Err(format!("volume name `{}` must be a plain name", shown(v)));
+        }
+    }
+    for (k, v) in &s.labels {
+        label(k, v)?;
+    }
+    for (k, v) in &s.env {
+        if k.is_empty() || k.contains(['=', '\0']) || has_control(k) || v.contains('\0') {
+            return Err(format!("environment variable `{}` is not valid", shown(k)));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a Logs request.
@@ -201,6 +225,46 @@ mod tests {
         }
         for good in ["web-1", "/web_1", "0123456789abcdef", "db.primary"] {
             assert!(container_ref("container", good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn specs_to_create_are_checked() {
+        let ok = pb::PortableSpec {
+            name: "web-2".into(),
+            image: "app:1".into(),
+            volumes: vec!["data".into()],
+            env: [("A".to_string(), "x=y; $(z)".to_string())].into(),
+            ..Default::default()
+        };
+        assert!(spec(&ok).is_ok());
+        for bad in [
+            pb::PortableSpec {
+                volumes: vec!["../etc".into()],
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                volumes: vec!["/data".into()],
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                name: "a/../b".into(),
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                image: "img\0".into(),
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                env: [("A=B".to_string(), String::new())].into(),
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                env: [("A".to_string(), "\0".to_string())].into(),
+                ..ok.clone()
+            },
+        ] {
+            assert!(spec(&bad).is_err(), "{bad:?}");
         }
     }
 
