@@ -24,6 +24,9 @@ use crate::ui;
 
 /// How often the loop ticks (ages, UNKNOWN -> FAILED, status expiry).
 pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
+/// Least time between two frames drawn because an alert fired or resolved: news shows at
+/// once, and an alert storm still cannot drive the frame rate past 10 per second.
+pub const ALERT_FRAME_INTERVAL: Duration = Duration::from_millis(100);
 /// Most agent updates taken from the channel between two looks at the keyboard.
 const UPDATE_BATCH: usize = 4096;
 
@@ -109,13 +112,30 @@ pub async fn run_with_ops<B: Backend>(
     let mut updates_open = true;
     let mut last_data_frame: Option<Instant> = None;
     let mut data_pending = false;
+    let mut alert_pending = false;
+    let mut woken_for: Option<Instant> = None;
     let mut signals = QuitSignals::new()?;
     app.set_clock(Instant::now(), unix_ms());
+    // The first size is known before any resize event: help scrolling needs it.
+    if let Ok(size) = terminal.size() {
+        app.update(Action::Resize {
+            width: size.width,
+            height: size.height,
+        });
+    }
     draw(terminal, app)?;
     debug_panic_hook();
 
     while !app.should_quit {
-        let frame_due = last_data_frame.map_or_else(Instant::now, |t| t + options.refresh_interval);
+        let interval = if alert_pending {
+            ALERT_FRAME_INTERVAL.min(options.refresh_interval)
+        } else {
+            options.refresh_interval
+        };
+        let frame_due = last_data_frame.map_or_else(Instant::now, |t| t + interval);
+        // A pending alert fires when its `for` runs out, not up to a tick later; each
+        // deadline wakes the loop once.
+        let alert_due = app.alerts.next_due().filter(|due| Some(*due) != woken_for);
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(event)) => {
@@ -146,6 +166,11 @@ pub async fn run_with_ops<B: Backend>(
             _ = tokio::time::sleep_until(frame_due.into()), if data_pending => {
                 app.set_clock(Instant::now(), unix_ms());
             }
+            _ = tokio::time::sleep_until(alert_due.unwrap_or(frame_due).into()), if alert_due.is_some() => {
+                app.set_clock(Instant::now(), unix_ms());
+                app.update(Action::Tick);
+                woken_for = alert_due;
+            }
             Some(event) = async {
                 match ops.as_mut() {
                     Some(link) => link.events.recv().await,
@@ -172,15 +197,26 @@ pub async fn run_with_ops<B: Backend>(
         match app.take_redraw() {
             Redraw::None => {}
             Redraw::Data => data_pending = true,
+            Redraw::Alert => {
+                data_pending = true;
+                alert_pending = true;
+            }
             Redraw::Now => {
                 draw(terminal, app)?;
                 data_pending = false;
+                alert_pending = false;
             }
         }
-        if data_pending && last_data_frame.is_none_or(|t| t.elapsed() >= options.refresh_interval) {
+        let interval = if alert_pending {
+            ALERT_FRAME_INTERVAL.min(options.refresh_interval)
+        } else {
+            options.refresh_interval
+        };
+        if data_pending && last_data_frame.is_none_or(|t| t.elapsed() >= interval) {
             draw(terminal, app)?;
             last_data_frame = Some(Instant::now());
             data_pending = false;
+            alert_pending = false;
         }
     }
     Ok(())

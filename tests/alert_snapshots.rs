@@ -257,6 +257,80 @@ fn from_a_firing_unreachable_alert_two_keys_open_its_failover() {
 }
 
 #[test]
+fn from_the_main_view_one_key_opens_the_top_alert_s_failover() {
+    let mut c = Console::with_incident(40);
+    assert_eq!(c.app.alert_ui.view, View::Main);
+    c.keys("x"); // the alert under the alert cursor: the critical unreachable one on top
+    let title = match &c.app.ops.dialog {
+        Some(fleetdeck::app::Dialog::Confirm { plan, .. }) => plan.title.clone(),
+        Some(fleetdeck::app::Dialog::Refused { title, message }) => format!("{title}: {message}"),
+        other => panic!("no action dialog: {other:?}"),
+    };
+    assert!(title.contains("node-02"), "{title}");
+}
+
+#[test]
+fn a_lost_node_s_alerts_read_stale_and_dim_never_live() {
+    let mut c = Console::with_incident(70);
+    c.app.refresh();
+    let firing = |c: &Console| {
+        c.app
+            .alerts
+            .rows()
+            .iter()
+            .filter(|a| a.node == "node-01" && a.state == AlertState::Firing)
+            .count()
+    };
+    assert_eq!(firing(&c), 2, "CPU warning and critical fire on node-01");
+    c.app.update(Action::Agent(AgentUpdate::Down {
+        slot: 1,
+        reason: "connection reset".into(),
+    }));
+    c.app.refresh();
+    let buf = c.render(160, 40);
+    let screen = lines(&buf).join("\n");
+    assert!(screen.contains("2 stale"), "counted apart:\n{screen}");
+    assert_eq!(firing(&c), 0);
+    let state = find(&buf, "stale", "CPU critical");
+    assert_eq!(buf[state].fg, c.app.theme.dim.fg.unwrap_or_default());
+    let severity = find(&buf, "CRIT", "CPU critical");
+    assert_eq!(
+        buf[severity].fg,
+        c.app.theme.dim.fg.unwrap_or_default(),
+        "no live severity colour on stale data"
+    );
+}
+
+#[test]
+fn when_the_selected_alert_resolves_the_cursor_goes_back_to_the_most_urgent() {
+    let mut c = Console::with_incident(70);
+    c.press(KeyCode::Tab);
+    c.press(KeyCode::Tab);
+    c.app.refresh();
+    let row = c
+        .app
+        .alerts
+        .rows()
+        .iter()
+        .position(|a| a.rule == "cpu-warning")
+        .expect("cpu-warning listed");
+    assert!(row > 0, "a warning sorts below the critical alerts");
+    for _ in 0..row {
+        c.keys("j");
+    }
+    assert_eq!(
+        c.app.selected_alert().map(|a| a.rule.as_str()),
+        Some("cpu-warning")
+    );
+    c.at(71);
+    c.hot(1, 20.0);
+    c.app.refresh();
+    assert_eq!(c.app.alert_ui.cursor.row, 0);
+    let top = c.app.selected_alert().expect("an alert on top");
+    assert_eq!(top.state, AlertState::Firing);
+}
+
+#[test]
 fn export_and_the_palette() {
     let mut c = Console::with_incident(40);
     c.keys("E");

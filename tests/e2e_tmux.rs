@@ -219,3 +219,27 @@ fn a_panic_restores_the_terminal_and_reports() {
     );
     assert!(!screen.contains("Containers"), "the TUI is gone:\n{screen}");
 }
+
+/// On an 80x24 terminal help is longer than the screen: it scrolls from the first key,
+/// because the console learns its size at start, not at the first resize.
+#[test]
+fn help_scrolls_on_an_80x24_terminal() {
+    let tmux = Tmux::start(&[BIN, "demo", "--nodes", "2", "--seed", "3"], 80, 24);
+    tmux.wait_for("the console", Duration::from_secs(30), |s| {
+        s.contains("node-02")
+    });
+    tmux.send(&["?"]);
+    tmux.wait_for("help, top", Duration::from_secs(5), |s| {
+        s.contains("1-18 of ") && s.contains("move up")
+    });
+    tmux.send(&["G"]);
+    tmux.wait_for("help, bottom", Duration::from_secs(5), |s| {
+        s.contains("j/k scroll") && s.contains("this help") && !s.contains("move up")
+    });
+    tmux.send(&["Escape"]);
+    tmux.wait_for("help closed", Duration::from_secs(5), |s| {
+        !s.contains("j/k scroll")
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.exit_status(Duration::from_secs(10)), Some(0));
+}

@@ -186,6 +186,27 @@ fn whole_node_actions_need_the_typed_name() {
 }
 
 #[test]
+fn tab_writes_the_name_out_for_the_engineer_to_confirm() {
+    let mut app = console();
+    let node = app.selected_node().expect("node").1.name().to_string();
+    press(&mut app, KeyCode::Char('d'));
+    type_text(&mut app, "x");
+    press(&mut app, KeyCode::Tab);
+    let Some(Dialog::Confirm { typed, .. }) = &app.ops.dialog else {
+        panic!("no confirmation: {:?}", app.ops.dialog)
+    };
+    assert_eq!(typed, &node, "Tab replaces what was typed with the name");
+    let buf = render(&mut app, 110, 34);
+    assert!(text(&buf).contains(&format!("type {node} to confirm: {node}")));
+    press(&mut app, KeyCode::Enter);
+    let requests = app.ops.take_requests();
+    assert!(
+        matches!(requests.as_slice(), [OpRequest::Run { .. }]),
+        "{requests:?}"
+    );
+}
+
+#[test]
 fn esc_closes_a_plan_without_running_it() {
     let mut app = console();
     press(&mut app, KeyCode::Char('c'));
@@ -219,6 +240,24 @@ fn history_lists_every_action_and_its_outcome() {
     insta::assert_snapshot!("history_120x36", text(&buf));
     assert_eq!(style_of(&buf, "FAILED: node-00").fg, app.theme.crit.fg);
     assert_eq!(style_of(&buf, "cancelled after").fg, app.theme.warn.fg);
+    // The incident timeline records each outcome too, in order.
+    let actions: Vec<&str> = app
+        .alerts
+        .timeline()
+        .entries()
+        .filter(|e| e.kind == fleetdeck::alerts::EntryKind::Action)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert!(actions[0].ends_with(": stopped api-1"), "{actions:?}");
+    assert!(
+        actions[1].contains("failed: node-00: no such container"),
+        "{actions:?}"
+    );
+    assert!(
+        actions[2].contains("cancelled: cancelled after 0 of 1 steps"),
+        "{actions:?}"
+    );
 }
 
 #[test]

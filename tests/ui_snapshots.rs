@@ -314,6 +314,96 @@ fn help_lists_every_command_with_its_keys() {
 }
 
 #[test]
+fn help_scrolls_on_an_80x24_terminal() {
+    let (mut app, _) = console();
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    press(&mut app, KeyCode::Char('?'));
+    let buf = render(&mut app, 80, 24);
+    insta::assert_snapshot!("help_80x24", text(&buf));
+    let total = fleetdeck::keys::Command::ALL
+        .iter()
+        .filter(|c| !c.is_action())
+        .count();
+    let top = text(&buf);
+    assert!(
+        top.contains(&format!("1-18 of {total}")) && top.contains("j/k scroll"),
+        "{top}"
+    );
+    assert!(top.contains("move up") && !top.contains("this help"));
+
+    press(&mut app, KeyCode::Char('G'));
+    let bottom = text(&render(&mut app, 80, 24));
+    assert!(
+        bottom.contains(&format!("{}-{total} of {total}", total - 17)),
+        "{bottom}"
+    );
+    assert!(bottom.contains("this help") && bottom.contains("quit"));
+    assert!(!bottom.contains("move up"), "scrolled past the first rows");
+    // One step up from the bottom moves at once (the offset never overshoots).
+    press(&mut app, KeyCode::Char('k'));
+    assert!(text(&render(&mut app, 80, 24)).contains(&format!(
+        "{}-{} of {total}",
+        total - 18,
+        total - 1
+    )));
+    assert!(app.show_help, "movement keys scroll, they do not close");
+    press(&mut app, KeyCode::Char('o'));
+    assert!(!app.show_help, "any other key closes");
+}
+
+#[test]
+fn help_takes_two_columns_on_a_wide_short_terminal() {
+    let (mut app, _) = console();
+    app.update(Action::Resize {
+        width: 160,
+        height: 24,
+    });
+    press(&mut app, KeyCode::Char('?'));
+    let buf = render(&mut app, 160, 24);
+    insta::assert_snapshot!("help_160x24", text(&buf));
+    let screen = text(&buf);
+    for command in fleetdeck::keys::Command::ALL {
+        assert!(
+            screen.contains(command.describe()),
+            "{command:?} missing:\n{screen}"
+        );
+    }
+    assert!(!screen.contains("j/k scroll") && screen.contains("any key closes"));
+    press(&mut app, KeyCode::Char('j'));
+    assert!(
+        !app.show_help,
+        "nothing to scroll: j closes it like any key"
+    );
+}
+
+#[test]
+fn the_status_line_offers_the_alert_keys_when_the_alert_pane_has_focus() {
+    let (mut app, _) = console();
+    let table_hints = lines(&render(&mut app, 100, 30)).pop().unwrap_or_default();
+    assert!(table_hints.contains("/ filter"), "{table_hints:?}");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Alerts);
+    let buf = render(&mut app, 100, 30);
+    let last = lines(&buf).pop().unwrap_or_default();
+    for hint in [
+        "A ack",
+        "S silence",
+        "Enter jump",
+        "x action",
+        "E export",
+        "a view",
+    ] {
+        assert!(last.contains(hint), "{hint} missing from {last:?}");
+    }
+    let ack = find(&buf, "A ack", "S silence");
+    assert_style(&buf, ack, app.theme.key_hint, "hint keys look like keys");
+}
+
+#[test]
 fn remapped_keys_show_in_the_hints() {
     let (mut app, _) = console();
     let overrides = std::collections::BTreeMap::from([

@@ -21,9 +21,9 @@ use crate::convert;
 use crate::hub::Hub;
 use crate::model::{
     ActError, ActErrorKind, Action, Container, ContainerState, ContainerVerb, Done, NodeMode,
-    NodeVerb,
+    NodeVerb, SimFaultKind,
 };
-use crate::runtime::{Runtime, RuntimeError};
+use crate::runtime::{Runtime, RuntimeError, RuntimeKind};
 
 /// Action ids remembered for replay; the oldest finished ones are forgotten first.
 const REMEMBERED_ACTIONS: usize = 4096;
@@ -112,6 +112,7 @@ fn action_name(a: &Action) -> String {
         Action::Backup { .. } => "container.backup".to_owned(),
         Action::Restore { .. } => "backup.restore".to_owned(),
         Action::Note { kind, .. } => format!("note.{kind}"),
+        Action::SimFault { kind, .. } => format!("sim_fault.{}", kind.name()),
     }
 }
 
@@ -263,6 +264,7 @@ impl Actions {
             Ok(Action::Create { spec, .. }) => spec.name.clone(),
             Ok(Action::Restore { backup_id, .. }) => backup_id.clone(),
             Ok(Action::Note { target, .. }) => target.clone(),
+            Ok(Action::SimFault { target, .. }) => target.clone(),
             _ => self.hub.info().node_id,
         };
         let record = Record {
@@ -326,7 +328,60 @@ impl Actions {
             } => Ok(Done::from(format!(
                 "recorded {kind} of {target}: {message}"
             ))),
+            Action::SimFault {
+                kind,
+                target,
+                duration,
+            } => {
+                self.sim_fault(id, *kind, target, *duration, req.dry_run, tx)
+                    .await
+            }
         }
+    }
+
+    /// Puts a fault on a simulated container (drills, tests); other runtimes refuse.
+    async fn sim_fault(
+        &self,
+        id: &str,
+        kind: SimFaultKind,
+        target: &str,
+        duration: Option<Duration>,
+        dry_run: bool,
+        tx: &Progress,
+    ) -> Final {
+        let runtime = self.runtime.kind();
+        if runtime != RuntimeKind::Sim {
+            return Err(ActError::new(
+                ActErrorKind::Unsupported,
+                format!(
+                    "faults can only be injected on sim nodes; this node runs the {} runtime",
+                    runtime.name()
+                ),
+            ));
+        }
+        let c = self.hub.find(target)?;
+        let plan = format!("{} on {}", kind.name().replace('_', " "), c.spec.name);
+        if dry_run {
+            return Ok(format!("dry run: would put {plan}").into());
+        }
+        Self::progress(tx, id, "inject", 40.0, plan).await;
+        let message = self
+            .runtime
+            .inject_fault(kind, &c.spec.id, duration)
+            .await
+            .map_err(runtime_error)?;
+        Self::progress(
+            tx,
+            id,
+            "observe",
+            85.0,
+            "waiting for the next sample".into(),
+        )
+        .await;
+        if !self.hub.sampled_after_now(OBSERVE_LIMIT).await {
+            tracing::warn!("sampler did not confirm action {id} in time");
+        }
+        Ok(message.into())
     }
 
     async fn container(

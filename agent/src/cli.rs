@@ -58,6 +58,10 @@ pub struct Cli {
     /// Sim: no faults (crash loops, failing health checks, hot containers).
     #[arg(long)]
     pub no_faults: bool,
+    /// Sim: put a fault on a container SECONDS after the start (crash_loop, unhealthy,
+    /// cpu_spike, clear); repeat for more. Audited like any action.
+    #[arg(long = "fault", value_name = "KIND:CONTAINER[@SECONDS]")]
+    pub faults: Vec<crate::drill::FaultArg>,
     /// Time between samples, milliseconds.
     #[arg(long, value_name = "N", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(10..=600_000))]
@@ -150,6 +154,12 @@ impl Cli {
             RuntimeArg::Sim => RuntimeKind::Sim,
             RuntimeArg::Docker => RuntimeKind::Docker,
         };
+        if !self.faults.is_empty() && (runtime != RuntimeKind::Sim || self.fleet.is_some()) {
+            return Err(AgentError::Config(
+                "--fault drills one simulated node; use it with --runtime sim and no --fleet"
+                    .into(),
+            ));
+        }
         if runtime == RuntimeKind::Docker && self.fleet.is_some() {
             return Err(AgentError::Config(
                 "--fleet runs simulated nodes; use it with --runtime sim".into(),
@@ -248,6 +258,10 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             vec![spawn(template, listener).await?]
         }
     };
+    let drills: Vec<_> = agents
+        .iter()
+        .flat_map(|a| crate::drill::schedule(a, &cli.faults))
+        .collect();
     for a in &agents {
         println!(
             "listening node={} addr={} epoch={}",
@@ -257,6 +271,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
         );
     }
     stop.wait().await;
+    drills.iter().for_each(tokio::task::JoinHandle::abort);
     tracing::info!(nodes = agents.len(), "stopping");
     futures::future::join_all(agents.into_iter().map(RunningAgent::shutdown)).await;
     Ok(())

@@ -7,7 +7,7 @@ use fleetdeck_proto as pb;
 use crate::model::{
     ActError, ActErrorKind, Action, CheckStatus, Container, ContainerSample, ContainerState,
     ContainerStats, ContainerVerb, Delta, Done, HealthCheck, HealthState, HostSample, NodeInfo,
-    NodeMode, NodeStatus, NodeVerb, PortMapping, Snapshot,
+    NodeMode, NodeStatus, NodeVerb, PortMapping, SimFaultKind, Snapshot,
 };
 
 /// Node mode to the wire enum.
@@ -221,7 +221,7 @@ pub fn action(req: &pb::ActRequest) -> Result<Action, ActError> {
     let invalid = |m: &str| ActError::new(ActErrorKind::Invalid, m);
     match &req.action {
         None => Err(invalid(
-            "request names no action; set `container` or `node`",
+            "request names no action; set `container`, `node` or `sim_fault`",
         )),
         Some(A::Create(c)) => crate::convert_ops::create_action(c),
         Some(A::Backup(b)) => crate::convert_ops::backup_action(b),
@@ -255,6 +255,25 @@ pub fn action(req: &pb::ActRequest) -> Result<Action, ActError> {
                 Verb::Unspecified => return Err(invalid("node action has no verb")),
             };
             Ok(Action::Node { verb })
+        }
+        Some(A::SimFault(f)) => {
+            use pb::sim_fault::Kind;
+            let kind = match Kind::try_from(f.kind).unwrap_or(Kind::Unspecified) {
+                Kind::CrashLoop => SimFaultKind::CrashLoop,
+                Kind::Unhealthy => SimFaultKind::Unhealthy,
+                Kind::CpuSpike => SimFaultKind::CpuSpike,
+                Kind::Clear => SimFaultKind::Clear,
+                Kind::Unspecified => return Err(invalid("sim fault has no kind")),
+            };
+            if f.container.trim().is_empty() {
+                return Err(invalid("sim fault names no container"));
+            }
+            Ok(Action::SimFault {
+                kind,
+                target: f.container.trim().to_owned(),
+                duration: (f.duration_secs > 0)
+                    .then(|| std::time::Duration::from_secs(u64::from(f.duration_secs))),
+            })
         }
     }
 }

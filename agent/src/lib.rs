@@ -27,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod convert_ops;
+pub mod drill;
 pub mod fleet;
 pub mod health;
 pub mod host;

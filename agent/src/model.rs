@@ -391,6 +391,41 @@ pub enum Action {
         /// Details.
         message: String,
     },
+    /// A fault put on (or cleared from) a simulated container.
+    SimFault {
+        /// Which fault.
+        kind: SimFaultKind,
+        /// Which container (id, id prefix or name).
+        target: String,
+        /// How long it lasts; `None` = until cleared.
+        duration: Option<std::time::Duration>,
+    },
+}
+
+/// A fault the sim runtime can put on a container on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimFaultKind {
+    /// RESTARTING <-> RUNNING with a climbing restart count.
+    CrashLoop,
+    /// Health check failing.
+    Unhealthy,
+    /// CPU pinned near the container's limit.
+    CpuSpike,
+    /// Ends whatever fault the container has.
+    Clear,
+}
+
+impl SimFaultKind {
+    /// snake_case name, as in the audit log and the `--fault` flag.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CrashLoop => "crash_loop",
+            Self::Unhealthy => "unhealthy",
+            Self::CpuSpike => "cpu_spike",
+            Self::Clear => "clear",
+        }
+    }
 }
 
 /// Label on a migration copy until the migration commits it; an agent may drop such a

@@ -80,6 +80,7 @@ pub struct RunningAgent {
     addr: SocketAddr,
     epoch: u64,
     hub: Hub,
+    actions: Arc<Actions>,
     stop_streams: CancelSource,
     cut_connections: CancelSource,
     graceful: Option<oneshot::Sender<()>>,
@@ -324,6 +325,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         addr,
         epoch,
         hub,
+        actions,
         stop_streams,
         cut_connections,
         graceful: Some(graceful),
@@ -347,6 +349,11 @@ impl RunningAgent {
     /// The node's id.
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+
+    /// The node's action runner, for actions started in-process (scheduled drills).
+    pub fn actions(&self) -> Arc<Actions> {
+        Arc::clone(&self.actions)
     }
 
     /// Current state version (for tests and the demo).

@@ -41,6 +41,23 @@ fn bad_flag() {
 }
 
 #[test]
+fn fault_flags_are_checked_before_anything_starts() {
+    let err = one_line_error(&run(&["--runtime", "sim", "--fault", "meltdown:web-1"]));
+    assert!(err.contains("unknown fault `meltdown`"), "{err}");
+    let err = one_line_error(&run(&[
+        "--runtime",
+        "sim",
+        "--fleet",
+        "2",
+        "--fault",
+        "crash_loop:web-1@5",
+    ]));
+    assert!(err.contains("--fault drills one simulated node"), "{err}");
+    let err = one_line_error(&run(&["--runtime", "docker", "--fault", "clear:web-1"]));
+    assert!(err.contains("use it with --runtime sim"), "{err}");
+}
+
+#[test]
 fn busy_port() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();

@@ -9,9 +9,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::proposal::{Proposal, propose};
-use super::rules::{Metric, Rule, Scope, Severity};
+use super::rules::{Metric, Rule, Severity};
 use super::timeline::{EntryKind, Stamp, Timeline};
-use crate::model::{CheckStatus, Fleet, Health, Node};
+use crate::model::Fleet;
+
+// Rule evaluation, in its own file to keep this one near its size budget.
+#[path = "book_eval.rs"]
+mod eval;
 
 /// Slot used in the key of fleet-wide alerts.
 pub const FLEET_SLOT: usize = usize::MAX;
@@ -59,6 +63,9 @@ impl AlertKey {
 pub enum AlertState {
     Firing,
     Pending,
+    /// Was firing when its node became unreachable: the figures behind it are stale, so it
+    /// is suspended (listed, not counted) until fresh data resumes or resolves it.
+    Stale,
     Resolved,
 }
 
@@ -68,6 +75,7 @@ impl AlertState {
         match self {
             Self::Firing => "firing",
             Self::Pending => "pending",
+            Self::Stale => "stale",
             Self::Resolved => "resolved",
         }
     }
@@ -144,6 +152,8 @@ pub struct Counts {
     pub pending: usize,
     pub acked: usize,
     pub silenced: usize,
+    /// Suspended because their node is unreachable.
+    pub stale: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -176,6 +186,8 @@ pub struct AlertBook {
     rows: Vec<Alert>,
     counts: Counts,
     dirty: bool,
+    /// An alert fired, resolved or changed standing since the last `take_urgent`.
+    urgent: bool,
     restart_window_max: Duration,
 }
 
@@ -206,6 +218,7 @@ impl AlertBook {
             rows: Vec::new(),
             counts: Counts::default(),
             dirty: true,
+            urgent: false,
             restart_window_max,
         }
     }
@@ -270,6 +283,7 @@ impl AlertBook {
             self.down.insert(slot);
             self.figures.remove(&slot);
             self.eval_node_rules(fleet, slot, node, now, true);
+            self.suspend_stale(slot, now);
             return;
         }
         self.down.remove(&slot);
@@ -406,6 +420,8 @@ impl AlertBook {
         for a in self.active.values() {
             if self.silences.contains_key(&a.key) {
                 counts.silenced += 1;
+            } else if a.state == AlertState::Stale {
+                counts.stale += 1;
             } else if a.state == AlertState::Pending {
                 counts.pending += 1;
             } else {
@@ -453,6 +469,22 @@ impl AlertBook {
         self.dirty
     }
 
+    /// True (once) when an alert fired, resolved, went stale or resumed: news the screen
+    /// should show now, not at the next data frame.
+    pub fn take_urgent(&mut self) -> bool {
+        std::mem::take(&mut self.urgent)
+    }
+
+    /// When the next pending alert's `for` runs out: the run loop wakes then, so an alert
+    /// fires on time rather than at the next tick.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.active
+            .values()
+            .filter(|a| a.state == AlertState::Pending)
+            .map(|a| a.since.at + self.rules[a.key.rule].for_)
+            .min()
+    }
+
     fn name_of(&self, key: &AlertKey) -> String {
         match self.active.get(key) {
             Some(a) => a.describe(),
@@ -465,152 +497,6 @@ impl AlertBook {
                     Subject::Container { slot, key } => format!("container {key} on slot {slot}"),
                 }
             ),
-        }
-    }
-
-    fn eval_node_rules(&mut self, fleet: &Fleet, slot: usize, node: &Node, now: Stamp, down: bool) {
-        for rule in 0..self.rules.len() {
-            let r = &self.rules[rule];
-            if r.when.scope() != Scope::Node {
-                continue;
-            }
-            // A down node's figures are stale: only rules about reachability move.
-            if down && !r.when.uses(Metric::Unreachable) {
-                continue;
-            }
-            let (holds, metric, value) = r.when.eval(|m| node_metric(node, m));
-            let key = AlertKey {
-                slot,
-                container: None,
-                rule,
-            };
-            self.step(fleet, key, holds && r.enabled, metric, value, now);
-        }
-    }
-
-    fn eval_container_rules(&mut self, fleet: &Fleet, slot: usize, node: &Node, now: Stamp) {
-        let tracks = self.restarts.get(&slot);
-        let mut steps: Vec<(AlertKey, bool, Metric, f64)> = Vec::new();
-        for (rule, r) in self.rules.iter().enumerate() {
-            if r.when.scope() != Scope::Container {
-                continue;
-            }
-            for (key, c) in &node.containers {
-                let (holds, metric, value) = r.when.eval(|m| match m {
-                    Metric::Unhealthy => f64::from(u8::from(c.spec.health == Health::Unhealthy)),
-                    Metric::ContainerCpu => f64::from(c.stats.cpu_percent),
-                    Metric::Restarts => tracks
-                        .and_then(|t| t.get(key))
-                        .map_or(0.0, |t| restarts_within(t, now.at, r.window) as f64),
-                    _ => 0.0,
-                });
-                let alert_key = AlertKey {
-                    slot,
-                    container: Some(*key),
-                    rule,
-                };
-                // Only conditions that hold, or alerts that exist, need a step.
-                if (holds && r.enabled) || self.active.contains_key(&alert_key) {
-                    steps.push((alert_key, holds && r.enabled, metric, value));
-                }
-            }
-        }
-        for (key, holds, metric, value) in steps {
-            self.step(fleet, key, holds, metric, value, now);
-        }
-        // Alerts of containers that are gone resolve.
-        let lo = AlertKey {
-            slot,
-            container: Some(0),
-            rule: 0,
-        };
-        let hi = AlertKey {
-            slot,
-            container: Some(u32::MAX),
-            rule: usize::MAX,
-        };
-        let gone: Vec<AlertKey> = self
-            .active
-            .range(lo..=hi)
-            .filter(|(k, _)| {
-                k.container
-                    .is_some_and(|c| !node.containers.contains_key(&c))
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        for key in gone {
-            self.step(fleet, key, false, Metric::Unhealthy, 0.0, now);
-        }
-    }
-
-    fn eval_fleet_rules(&mut self, fleet: &Fleet, now: Stamp) {
-        if !self.rules.iter().any(|r| r.when.scope() == Scope::Fleet) {
-            return;
-        }
-        let n = self.figures.len();
-        let (mut max, mut min, mut cpu, mut mem) = (f64::MIN, f64::MAX, 0.0, 0.0);
-        for f in self.figures.values() {
-            max = max.max(f.load);
-            min = min.min(f.load);
-            cpu += f.cpu;
-            mem += f.memory;
-        }
-        for rule in 0..self.rules.len() {
-            let r = &self.rules[rule];
-            if r.when.scope() != Scope::Fleet {
-                continue;
-            }
-            // Fleet figures need at least two live nodes to mean anything.
-            let (holds, metric, value) = if n < 2 {
-                (false, Metric::LoadSpread, 0.0)
-            } else {
-                r.when.eval(|m| match m {
-                    Metric::LoadSpread => max - min,
-                    Metric::FleetCpu => cpu / n as f64,
-                    Metric::FleetMemory => mem / n as f64,
-                    _ => 0.0,
-                })
-            };
-            let key = AlertKey {
-                slot: FLEET_SLOT,
-                container: None,
-                rule,
-            };
-            self.step(fleet, key, holds && r.enabled, metric, value, now);
-        }
-    }
-
-    fn track_restarts(&mut self, slot: usize, node: &Node, now: Instant) {
-        if self.restart_window_max.is_zero() {
-            return;
-        }
-        let tracks = self.restarts.entry(slot).or_default();
-        for (key, c) in &node.containers {
-            let count = c.spec.restart_count;
-            let t = tracks.entry(*key).or_insert_with(|| RestartTrack {
-                last_count: count,
-                times: VecDeque::new(),
-            });
-            if count > t.last_count {
-                let new = (count - t.last_count).min(RESTART_HISTORY_MAX as u32);
-                for _ in 0..new {
-                    if t.times.len() == RESTART_HISTORY_MAX {
-                        t.times.pop_front();
-                    }
-                    t.times.push_back(now);
-                }
-            }
-            t.last_count = count;
-            while t
-                .times
-                .front()
-                .is_some_and(|f| now.saturating_duration_since(*f) > self.restart_window_max)
-            {
-                t.times.pop_front();
-            }
-        }
-        if tracks.len() > node.containers.len() {
-            tracks.retain(|k, _| node.containers.contains_key(k));
         }
     }
 
@@ -658,6 +544,17 @@ impl AlertBook {
                     alert.metric = metric;
                     self.dirty = true;
                 }
+                if alert.state == AlertState::Stale {
+                    // Fresh data says it still holds: it fires on, from when it first did.
+                    alert.state = AlertState::Firing;
+                    let text = format!("{} (data live again)", alert.describe());
+                    let severity = alert.severity;
+                    self.timeline
+                        .push(now, EntryKind::Resumed, Some(severity), text);
+                    self.dirty = true;
+                    self.urgent = true;
+                    return;
+                }
                 if alert.state == AlertState::Pending
                     && now.at.saturating_duration_since(alert.since.at) >= self.rules[key.rule].for_
                 {
@@ -665,12 +562,13 @@ impl AlertBook {
                 }
             }
             (Some(alert), false) => {
-                let was_firing = alert.state == AlertState::Firing;
+                let was_firing = matches!(alert.state, AlertState::Firing | AlertState::Stale);
                 let Some(mut alert) = self.active.remove(&key) else {
                     return;
                 };
                 self.dirty = true;
                 if was_firing {
+                    self.urgent = true;
                     alert.state = AlertState::Resolved;
                     alert.resolved = Some(now);
                     alert.ack = None;
@@ -713,30 +611,7 @@ impl AlertBook {
         self.timeline
             .push(now, EntryKind::Firing, Some(severity), text);
         self.dirty = true;
-    }
-}
-
-fn restarts_within(t: &RestartTrack, now: Instant, window: Duration) -> usize {
-    t.times
-        .iter()
-        .rev()
-        .take_while(|at| now.saturating_duration_since(**at) <= window)
-        .count()
-}
-
-fn node_metric(node: &Node, metric: Metric) -> f64 {
-    match metric {
-        Metric::Cpu => f64::from(node.host.cpu_percent),
-        Metric::Memory => f64::from(node.host.memory_percent()),
-        Metric::Disk => f64::from(node.host.disk_percent()),
-        Metric::Load => f64::from(node.load()),
-        Metric::Unreachable => f64::from(u8::from(!node.is_live())),
-        Metric::FailingChecks => node
-            .health
-            .iter()
-            .filter(|h| h.status == CheckStatus::Failing)
-            .count() as f64,
-        _ => 0.0,
+        self.urgent = true;
     }
 }
 

@@ -644,3 +644,27 @@ fn the_timeline_exports_as_markdown_in_order() {
         "incident-20261124-120005.md"
     );
 }
+
+#[test]
+fn the_book_names_when_the_next_pending_alert_is_due_and_flags_news_once() {
+    let clock = Clock::new();
+    let mut fleet = fleet_of(2, &clock);
+    let mut book = AlertBook::default();
+    book.observe_all(&fleet, clock.at(0));
+    assert_eq!(book.next_due(), None, "nothing pending");
+    let _ = book.take_urgent();
+    let mut hot = calm(0, 4);
+    hot.host.cpu_percent = 97.0;
+    update(&mut book, &mut fleet, 0, hot, clock.at(10));
+    // cpu-critical waits 30 s, cpu-warning 60 s: the sooner one is due first.
+    assert_eq!(book.next_due(), Some(clock.at(40).at));
+    assert!(!book.take_urgent(), "pending is not news yet");
+    book.tick(&fleet, clock.at(40));
+    assert_eq!(state_of(&book, 0, "cpu-critical"), Some(AlertState::Firing));
+    assert!(book.take_urgent(), "a firing alert is news");
+    assert!(!book.take_urgent(), "told once");
+    assert_eq!(book.next_due(), Some(clock.at(70).at));
+}
+
+#[path = "stale_tests.rs"]
+mod stale;

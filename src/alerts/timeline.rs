@@ -25,6 +25,10 @@ pub enum EntryKind {
     AckExpired,
     Silenced,
     SilenceExpired,
+    /// Suspended: its node became unreachable, so its figures are stale.
+    Suspended,
+    /// A suspended alert still holds on fresh data.
+    Resumed,
     /// A recommendation's action was opened.
     Proposed,
     /// An action finished (its outcome is in the text).
@@ -41,6 +45,8 @@ impl EntryKind {
             Self::AckExpired => "ack expired",
             Self::Silenced => "silenced",
             Self::SilenceExpired => "silence ended",
+            Self::Suspended => "suspended",
+            Self::Resumed => "resumed",
             Self::Proposed => "action proposed",
             Self::Action => "action",
         }

@@ -122,8 +122,21 @@ impl App {
         self.alerts.refresh(self.now);
         let rows = self.alerts.rows();
         if let Some((key, state)) = self.alert_ui.selected {
-            if let Some(pos) = rows.iter().position(|a| a.key == key && a.state == state) {
-                self.alert_ui.cursor.row = pos;
+            let same = rows.iter().position(|a| a.key == key && a.state == state);
+            let active = || {
+                rows.iter()
+                    .any(|a| a.key == key && a.state != AlertState::Resolved)
+            };
+            match same {
+                // The cursor follows an active alert as rows move; a resolved one is
+                // history and does not hold it (a new alert may take the top row).
+                Some(pos) if state != AlertState::Resolved => self.alert_ui.cursor.row = pos,
+                Some(_) => {}
+                // It resolved (or was dropped): back to the top, the most urgent alert.
+                None if state != AlertState::Resolved && !active() => {
+                    self.alert_ui.cursor.row = 0;
+                }
+                None => {}
             }
         }
         self.alert_ui.cursor.clamp(rows.len());

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod display;
+mod help;
 mod ops_ui;
 mod palette;
 mod tables;
@@ -84,6 +85,8 @@ pub enum Redraw {
     None,
     /// Data changed: redraw at the next data frame (bounded rate, kind to SSH links).
     Data,
+    /// An alert fired or resolved: redraw soon, at a higher but still bounded rate.
+    Alert,
     /// The user did something: redraw now.
     Now,
 }
@@ -97,6 +100,8 @@ pub struct App {
     pub focus: Focus,
     pub input: Input,
     pub show_help: bool,
+    /// First command row shown in help (it scrolls on short terminals).
+    pub help_offset: usize,
     pub show_detail: bool,
     pub keymap: KeyMap,
     pub theme: Theme,
@@ -132,6 +137,9 @@ pub struct App {
     redraw: Redraw,
     /// Keys pressed while the sort index was being rebuilt count against the new index.
     ages_visible: bool,
+    /// Terminal size, from the last resize (0 = not told yet).
+    screen_width: u16,
+    screen_height: u16,
 }
 
 /// How long a status message stays on the status line.
@@ -153,6 +161,7 @@ impl App {
             focus: Focus::Nodes,
             input: Input::Normal,
             show_help: false,
+            help_offset: 0,
             show_detail: true,
             keymap: KeyMap::default(),
             theme: Theme::default(),
@@ -173,6 +182,8 @@ impl App {
             alert_ui: AlertUi::default(),
             redraw: Redraw::Now,
             ages_visible: false,
+            screen_width: 0,
+            screen_height: 0,
         };
         app.refresh();
         app
@@ -203,7 +214,11 @@ impl App {
                     self.request(Redraw::Now);
                 }
             }
-            Action::Resize { .. } => self.request(Redraw::Now),
+            Action::Resize { width, height } => {
+                self.screen_width = width;
+                self.screen_height = height;
+                self.request(Redraw::Now);
+            }
             Action::Tick => self.on_tick(),
             Action::Agent(update) => {
                 let slot = update_slot(&update);
@@ -259,7 +274,10 @@ impl App {
             Action::Recommendation(proposal) => self.on_recommendation(proposal),
             Action::Exported(result) => self.on_exported(result),
         }
-        if self.alerts.is_dirty() {
+        if self.alerts.take_urgent() {
+            // A firing or resolved alert is what the on-call engineer waits for.
+            self.request(Redraw::Alert);
+        } else if self.alerts.is_dirty() {
             self.request(Redraw::Data);
         }
     }
@@ -359,8 +377,10 @@ impl App {
             return;
         };
         if self.show_help && !matches!(command, Command::Quit) {
-            // Any key closes help; scrolling is not needed, help fits one screen.
-            self.show_help = false;
+            // Movement keys scroll help on short terminals; any other key closes it.
+            if !self.scroll_help(command) {
+                self.show_help = false;
+            }
             return;
         }
         self.run_command(command);
@@ -387,7 +407,10 @@ impl App {
         let alert_keys = self.alerts_have_keys();
         match command {
             Command::Quit => self.should_quit = true,
-            Command::Help => self.show_help = true,
+            Command::Help => {
+                self.show_help = true;
+                self.help_offset = 0;
+            }
             Command::Up if alert_keys => self.step_alerts(-1),
             Command::Down if alert_keys => self.step_alerts(1),
             Command::PageUp if alert_keys => self.step_alerts(-self.alert_ui.cursor.page()),

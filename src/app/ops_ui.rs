@@ -436,6 +436,14 @@ impl App {
                     typed.pop();
                     Some(Dialog::Confirm { plan, typed })
                 }
+                // Tab writes the name out, so the engineer reads exactly what they confirm
+                // but a 3 a.m. failover is not held up by typing a long node name.
+                KeyCode::Tab => {
+                    if let Some(name) = &plan.confirm {
+                        typed.clone_from(name);
+                    }
+                    Some(Dialog::Confirm { plan, typed })
+                }
                 _ => {
                     if plan.confirm.is_some()
                         && let Some(c) = key_char(&key)
@@ -480,6 +488,17 @@ impl App {
                     Outcome::Failed(m) => format!("failed: {m}"),
                     Outcome::Cancelled(m) => format!("cancelled: {m}"),
                 };
+                // The incident timeline lists every action with its outcome, in order.
+                let title = self
+                    .ops
+                    .log
+                    .get(op)
+                    .map(|e| e.title.clone())
+                    .unwrap_or_default();
+                let stamp = self.stamp();
+                let record = format!("{title}: {line}");
+                self.alerts
+                    .record(crate::alerts::EntryKind::Action, record, stamp);
                 self.ops.log.finish(op, outcome, self.now);
                 if let Some(i) = self.ops.fence_ops.iter().position(|(o, _)| *o == op) {
                     let (_, node) = self.ops.fence_ops.remove(i);

@@ -104,6 +104,27 @@ fn agent_data_asks_for_a_deferred_redraw_and_keys_for_an_immediate_one() {
 }
 
 #[test]
+fn a_firing_alert_asks_for_a_prompt_but_bounded_redraw() {
+    let mut app = app(2, 2);
+    let t0 = app.now;
+    app.update(Action::Agent(crate::model::AgentUpdate::Down {
+        slot: 1,
+        reason: "gone".into(),
+    }));
+    app.take_redraw();
+    let due = app.alerts.next_due().expect("node-unreachable is pending");
+    assert_eq!(due, t0 + std::time::Duration::from_secs(5));
+    app.set_clock(due, 5_000);
+    app.update(Action::Tick);
+    assert_eq!(
+        app.take_redraw(),
+        Redraw::Alert,
+        "the alert fired: draw it soon, not at the next data frame"
+    );
+    assert!(Redraw::Data < Redraw::Alert && Redraw::Alert < Redraw::Now);
+}
+
+#[test]
 fn nothing_changes_nothing_redraws() {
     let mut app = app(2, 2);
     app.take_redraw();
@@ -114,9 +135,26 @@ fn nothing_changes_nothing_redraws() {
 #[test]
 fn help_opens_and_any_key_closes_it_and_q_quits() {
     let mut app = app(1, 1);
+    app.update(Action::Resize {
+        width: 120,
+        height: 40,
+    });
     key(&mut app, KeyCode::Char('?'));
     assert!(app.show_help);
     key(&mut app, KeyCode::Char('j'));
+    assert!(
+        !app.show_help,
+        "help fits 40 rows: j closes it like any key"
+    );
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    key(&mut app, KeyCode::Char('?'));
+    key(&mut app, KeyCode::Char('j'));
+    assert!(app.show_help, "on 24 rows j scrolls help");
+    assert_eq!(app.help_offset, 1);
+    key(&mut app, KeyCode::Char('o'));
     assert!(!app.show_help);
     key(&mut app, KeyCode::Char('q'));
     assert!(app.should_quit);

@@ -42,6 +42,9 @@ fn title(app: &App, focused: bool, label: &str) -> Line<'static> {
     count(c.pending, "pending", theme.text);
     count(c.acked, "acked", theme.info);
     count(c.silenced, "silenced", theme.text);
+    if c.stale > 0 {
+        count(c.stale, "stale", theme.dim);
+    }
     spans.pop();
     spans.push(Span::raw(" "));
     Line::from(spans)
@@ -52,9 +55,10 @@ fn cells(app: &App, a: &Alert, wide: bool) -> Vec<Span<'static>> {
     let theme = &app.theme;
     let resolved = a.state == AlertState::Resolved;
     let silence = app.alerts.silence(&a.key);
-    let dim = resolved || silence.is_some() || a.state == AlertState::Pending;
+    let dim =
+        resolved || silence.is_some() || matches!(a.state, AlertState::Pending | AlertState::Stale);
     let plain = if dim { theme.dim } else { theme.text };
-    let sev_style = if resolved {
+    let sev_style = if resolved || a.state == AlertState::Stale {
         theme.dim
     } else {
         theme.severity(a.severity)
@@ -102,6 +106,8 @@ fn state_style(app: &App, state: AlertState) -> Style {
         AlertState::Firing => app.theme.crit,
         AlertState::Pending => app.theme.warn,
         AlertState::Resolved => app.theme.ok,
+        // Suspended on stale data: never styled as if live.
+        AlertState::Stale => app.theme.dim,
     }
 }
 

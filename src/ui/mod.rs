@@ -16,6 +16,8 @@ mod ops;
 mod status;
 mod wall;
 
+pub use status::{HELP_TWO_COLUMNS_MIN_WIDTH, HelpGeometry, help_geometry};
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;

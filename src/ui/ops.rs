@@ -221,7 +221,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                         Span::styled(format!("type {name} to confirm: "), theme.warn),
                         Span::styled(format!("{typed}{TYPE_CURSOR}"), style),
                     ]));
-                    "type the name · Enter run · Esc cancel"
+                    "type the name (Tab writes it) · Enter run · Esc cancel"
                 }
                 None => "Enter run · Esc cancel",
             };

@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table};
 
 use super::format;
 use crate::app::{App, Focus, Input};
-use crate::keys::Command;
+use crate::keys::{Command, KeyMap};
+use crate::theme::Theme;
 
 /// The hints the status line offers, most useful first (narrow terminals keep the first).
 const HINTS: [(Command, &str); 7] = [
@@ -19,6 +20,23 @@ const HINTS: [(Command, &str); 7] = [
     (Command::ToggleDetail, "detail"),
     (Command::Quit, "quit"),
 ];
+
+/// The hints while the alert pane or view has the keys: what can be done to an alert.
+const ALERT_HINTS: [(Command, &str); 9] = [
+    (Command::Acknowledge, "ack"),
+    (Command::Silence, "silence"),
+    (Command::Open, "jump"),
+    (Command::Propose, "action"),
+    (Command::ExportTimeline, "export"),
+    (Command::Alerts, "view"),
+    (Command::Palette, "palette"),
+    (Command::Help, "help"),
+    (Command::Quit, "quit"),
+];
+/// Rows around the help list: borders and a blank line above it.
+const HELP_CHROME_ROWS: usize = 4;
+/// Width from which help too tall for one column is laid out in two instead of scrolling.
+pub const HELP_TWO_COLUMNS_MIN_WIDTH: u16 = 140;
 
 /// Cursor shown at the end of the filter being typed.
 const FILTER_CURSOR: &str = "▏";
@@ -53,7 +71,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         let mut spans = vec![Span::raw(" ")];
         let mut used = 1;
-        for (command, label) in HINTS {
+        let hints: &[(Command, &str)] = if app.alerts_have_keys() {
+            &ALERT_HINTS
+        } else {
+            &HINTS
+        };
+        for &(command, label) in hints {
             let key = format::key_text(&app.keymap.hint(command));
             if key.is_empty() {
                 continue;
@@ -74,14 +97,44 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-/// Draws the help overlay in the middle of `area`.
-pub fn help(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = &app.theme;
-    let rows: Vec<(String, &str)> = Command::ALL
+/// How the help overlay is laid out on a terminal of a given size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelpGeometry {
+    /// 1 or 2 columns of command rows.
+    pub columns: usize,
+    /// Command rows shown per column.
+    pub rows: usize,
+    /// Command rows in all.
+    pub total: usize,
+    /// Popup size.
+    pub width: u16,
+    pub height: u16,
+    /// Lines of the compact action-key list under the table.
+    pub action_lines: usize,
+}
+
+impl HelpGeometry {
+    /// True when some command rows are off screen (j/k scroll them).
+    pub fn scrolls(&self) -> bool {
+        self.columns * self.rows < self.total
+    }
+
+    /// Largest useful scroll offset.
+    pub fn max_offset(&self) -> usize {
+        if self.scrolls() {
+            self.total.saturating_sub(self.rows)
+        } else {
+            0
+        }
+    }
+}
+
+fn help_rows(keymap: &KeyMap) -> Vec<(String, &'static str)> {
+    Command::ALL
         .iter()
         .filter(|c| !c.is_action())
         .map(|c| {
-            let keys: Vec<String> = app.keymap.keys_for(*c).iter().map(format::key).collect();
+            let keys: Vec<String> = keymap.keys_for(*c).iter().map(format::key).collect();
             let keys = if keys.is_empty() {
                 "(unbound)".to_string()
             } else {
@@ -89,12 +142,56 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
             };
             (keys, c.describe())
         })
-        .collect();
+        .collect()
+}
+
+/// The help layout for a `width` x `height` terminal: all rows in one column when they
+/// fit, else two columns on a wide terminal, else one scrolling column. Pure, so `update`
+/// uses it to know when j/k scroll.
+pub fn help_geometry(keymap: &KeyMap, width: u16, height: u16) -> HelpGeometry {
+    let rows = help_rows(keymap);
+    let total = rows.len();
     let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let text_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    let width = (keys_width + text_width + 7).min(usize::from(area.width)) as u16;
-    let actions = action_lines(app, width.saturating_sub(4));
-    let height = (rows.len() + 4 + actions.len()).min(usize::from(area.height)) as u16;
+    let one = (keys_width + text_width + 7).min(usize::from(width)) as u16;
+    let lines_at = |w: u16| action_lines(keymap, &Theme::default(), w.saturating_sub(4)).len();
+    let fit = |columns: usize, rows: usize, w: u16| {
+        let action_lines = lines_at(w);
+        HelpGeometry {
+            columns,
+            rows,
+            total,
+            width: w,
+            height: (rows + HELP_CHROME_ROWS + action_lines).min(usize::from(height)) as u16,
+            action_lines,
+        }
+    };
+    let h = usize::from(height);
+    let single = fit(1, total, one);
+    if height == 0 || total + HELP_CHROME_ROWS + single.action_lines <= h {
+        return single;
+    }
+    if width >= HELP_TWO_COLUMNS_MIN_WIDTH {
+        let two = fit(2, total.div_ceil(2), one.saturating_mul(2).min(width));
+        if two.rows + HELP_CHROME_ROWS + two.action_lines <= h {
+            return two;
+        }
+    }
+    let visible = h
+        .saturating_sub(HELP_CHROME_ROWS + single.action_lines)
+        .max(1);
+    fit(1, visible, one)
+}
+
+/// Draws the help overlay in the middle of `area`.
+pub fn help(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let rows = help_rows(&app.keymap);
+    let g = help_geometry(&app.keymap, area.width, area.height);
+    let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let offset = app.help_offset.min(g.max_offset());
+    let (width, height) = (g.width, g.height);
+    let actions = action_lines(&app.keymap, theme, width.saturating_sub(4));
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -104,22 +201,30 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border(true))
-        .title(Span::styled(" Help — keys ", theme.title(true)))
-        .title_bottom(Line::from(Span::styled(" any key closes ", theme.label())).centered());
+        .title(Span::styled(" Help — keys ", theme.title(true)));
+    let block = if g.scrolls() {
+        let (first, last) = (offset + 1, offset + g.rows);
+        block
+            .title(
+                Line::from(Span::styled(
+                    format!(" {first}-{last} of {} ", g.total),
+                    theme.label(),
+                ))
+                .right_aligned(),
+            )
+            .title_bottom(
+                Line::from(Span::styled(
+                    " j/k scroll · any other key closes ",
+                    theme.label(),
+                ))
+                .centered(),
+            )
+    } else {
+        block.title_bottom(Line::from(Span::styled(" any key closes ", theme.label())).centered())
+    };
     let inner = block.inner(popup);
     frame.render_widget(Clear, popup);
     frame.render_widget(block, popup);
-    let keys_width = u16::try_from(keys_width).unwrap_or(u16::MAX);
-    let table = Table::new(
-        rows.into_iter().map(|(keys, text)| {
-            Row::new(vec![
-                Span::styled(keys, theme.key_hint),
-                Span::styled(text, theme.text),
-            ])
-        }),
-        [Constraint::Length(keys_width), Constraint::Fill(1)],
-    )
-    .column_spacing(2);
     let inner = Rect {
         x: inner.x + 1,
         y: inner.y + 1,
@@ -131,18 +236,34 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Fill(1),
     ])
     .areas(inner);
-    frame.render_widget(table, table_area);
+    let columns = Layout::horizontal(vec![Constraint::Fill(1); g.columns])
+        .spacing(2)
+        .split(table_area);
+    let keys_width = u16::try_from(keys_width).unwrap_or(u16::MAX);
+    let mut shown = rows.into_iter().skip(offset);
+    for column in columns.iter() {
+        let table = Table::new(
+            shown.by_ref().take(g.rows).map(|(keys, text)| {
+                Row::new(vec![
+                    Span::styled(keys, theme.key_hint),
+                    Span::styled(text, theme.text),
+                ])
+            }),
+            [Constraint::Length(keys_width), Constraint::Fill(1)],
+        )
+        .column_spacing(2);
+        frame.render_widget(table, *column);
+    }
     frame.render_widget(Paragraph::new(actions), actions_area);
 }
 
 /// Action keys, compactly: `actions: m migrate · s scale · …`, wrapped at `width`.
-fn action_lines(app: &App, width: u16) -> Vec<Line<'static>> {
-    let theme = &app.theme;
+fn action_lines(keymap: &KeyMap, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let mut spans = vec![Span::styled("actions:", theme.label())];
     let mut used = 8;
     for c in Command::ALL.iter().filter(|c| c.is_action()) {
-        let key = format::key_text(&app.keymap.hint(*c));
+        let key = format::key_text(&keymap.hint(*c));
         if key.is_empty() {
             continue;
         }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use crate::logs::{LineStream, LogQuery};
-use crate::model::{ContainerSample, ContainerVerb, HostSample, PortableSpec};
+use crate::model::{ContainerSample, ContainerVerb, HostSample, PortableSpec, SimFaultKind};
 
 pub mod cgroup;
 pub mod counters;
@@ -119,6 +119,18 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// Runs `verb` on the container with runtime id `id`.
     async fn act(&self, verb: ContainerVerb, id: &str) -> Result<(), RuntimeError>;
+
+    /// Puts fault `kind` on the container with runtime id `id` for `duration` (`None`:
+    /// until cleared) and says what it did. Only simulated runtimes can.
+    async fn inject_fault(
+        &self,
+        kind: SimFaultKind,
+        id: &str,
+        duration: Option<std::time::Duration>,
+    ) -> Result<String, RuntimeError> {
+        let _ = (kind, id, duration);
+        Err(self.unsupported("inject faults (only sim nodes can)"))
+    }
 
     /// The portable description of container `id` (volume_bytes may be an estimate).
     async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {

@@ -13,10 +13,12 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
 
 use super::sim_host::SimHost;
-use super::sim_load::{FaultKind, SimContainer, populate};
+use super::sim_load::{FaultKind, SimContainer, UNTIL_CLEARED, populate};
 use super::sim_logs::{self, Clock, LogSubject};
 use super::{NodeOverrides, Runtime, RuntimeError, RuntimeKind};
-use crate::model::{ContainerSample, ContainerSpec, ContainerVerb, HostSample, PortableSpec};
+use crate::model::{
+    ContainerSample, ContainerSpec, ContainerVerb, HostSample, PortableSpec, SimFaultKind,
+};
 
 /// Seed data is written in files of this size, so copies move several files.
 const SEED_FILE_KIB: u32 = 64;
@@ -452,6 +454,52 @@ impl Runtime for SimRuntime {
         }
         self.changes.notify_one();
         Ok(())
+    }
+
+    async fn inject_fault(
+        &self,
+        kind: SimFaultKind,
+        id: &str,
+        duration: Option<Duration>,
+    ) -> Result<String, RuntimeError> {
+        let step_secs = self.config.step.as_secs_f64().max(0.001);
+        let steps = duration.map_or(UNTIL_CLEARED, |d| {
+            ((d.as_secs_f64() / step_secs).ceil() as u32).clamp(1, UNTIL_CLEARED - 1)
+        });
+        let message = {
+            let mut s = self.lock();
+            let now = self.now_ms(s.step);
+            let c = s
+                .containers
+                .iter_mut()
+                .find(|c| c.spec.id == id)
+                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            let name = c.spec.name.clone();
+            let fault = match kind {
+                SimFaultKind::Clear => None,
+                SimFaultKind::CrashLoop => Some(FaultKind::CrashLoop),
+                SimFaultKind::Unhealthy => Some(FaultKind::Unhealthy),
+                SimFaultKind::CpuSpike => Some(FaultKind::Hot),
+            };
+            match fault {
+                None if c.fault.is_none() => format!("{name} had no fault"),
+                None => {
+                    c.clear_fault(now);
+                    format!("fault on {name} cleared")
+                }
+                Some(fault) => {
+                    c.inject_fault(fault, steps, now)
+                        .map_err(RuntimeError::Conflict)?;
+                    let lasting = duration.map_or_else(
+                        || "until cleared".to_owned(),
+                        |d| format!("for {}s", d.as_secs()),
+                    );
+                    format!("{} on {name} {lasting}", kind.name().replace('_', " "))
+                }
+            }
+        };
+        self.changes.notify_one();
+        Ok(message)
     }
 
     async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {

@@ -65,13 +65,19 @@ pub(super) enum FaultKind {
     Hot,
 }
 
+/// `Fault::steps_left` of a fault that lasts until it is cleared.
+pub(super) const UNTIL_CLEARED: u32 = u32::MAX;
+
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Fault {
     pub kind: FaultKind,
-    /// Steps until the fault clears.
+    /// Steps until the fault clears; `UNTIL_CLEARED` never counts down.
     pub steps_left: u32,
     /// Crash loop: steps until the next state flip.
     flip_in: u32,
+    /// Injected on request: a crash loop flips every step, so a drill shows a restart
+    /// loop within a few samples instead of a minute.
+    injected: bool,
 }
 
 /// How one container's load behaves.
@@ -304,8 +310,56 @@ impl SimContainer {
             kind,
             steps_left: steps.max(1),
             flip_in,
+            injected: false,
         });
         true
+    }
+
+    /// Puts `kind` on the container at once (replacing any fault it has) for `steps`
+    /// steps (`UNTIL_CLEARED`: until `clear_fault`); an error says why it does not fit.
+    pub fn inject_fault(&mut self, kind: FaultKind, steps: u32, now_ms: u64) -> Result<(), String> {
+        let name = &self.spec.name;
+        if !self.status.state.is_up() {
+            return Err(format!("{name} is not running; start it first"));
+        }
+        if kind == FaultKind::Unhealthy && !self.has_health_check {
+            return Err(format!("{name} defines no health check"));
+        }
+        self.clear_fault(now_ms);
+        self.fault = Some(Fault {
+            kind,
+            steps_left: steps.max(1),
+            flip_in: 1,
+            injected: true,
+        });
+        // Visible in the very next sample, not a step later.
+        match kind {
+            FaultKind::CrashLoop => self.crash(1),
+            FaultKind::Unhealthy => self.status.health = HealthState::Unhealthy,
+            FaultKind::Hot => self.stats.cpu_percent = self.load.cpu_limit * 0.97,
+        }
+        Ok(())
+    }
+
+    /// Ends the container's fault; a crash-looping container comes back up.
+    pub fn clear_fault(&mut self, now_ms: u64) {
+        let Some(fault) = self.fault.take() else {
+            return;
+        };
+        if fault.kind == FaultKind::CrashLoop && self.status.state == ContainerState::Restarting {
+            self.status.restart_count += 1;
+            self.begin_run(now_ms);
+        }
+        if fault.kind == FaultKind::Unhealthy && self.status.state == ContainerState::Running {
+            self.status.health = HealthState::Healthy;
+        }
+    }
+
+    fn crash(&mut self, exit_code: i32) {
+        self.status.state = ContainerState::Restarting;
+        self.status.started_unix_ms = 0;
+        self.status.exit_code = exit_code;
+        self.status.health = HealthState::None;
     }
 
     /// Puts the container into a fresh run (start, restart, crash-loop recovery).
@@ -353,21 +407,28 @@ impl SimContainer {
 
     fn step_fault(&mut self, rng: &mut SmallRng, now_ms: u64) {
         let Some(mut fault) = self.fault else { return };
-        fault.steps_left = fault.steps_left.saturating_sub(1);
+        if fault.steps_left != UNTIL_CLEARED {
+            fault.steps_left = fault.steps_left.saturating_sub(1);
+        }
         if fault.kind == FaultKind::CrashLoop {
             fault.flip_in = fault.flip_in.saturating_sub(1);
             match self.status.state {
                 ContainerState::Running if fault.flip_in == 0 && fault.steps_left > 0 => {
-                    self.status.state = ContainerState::Restarting;
-                    self.status.started_unix_ms = 0;
-                    self.status.exit_code = if rng.random_bool(0.5) { 1 } else { 137 };
-                    self.status.health = HealthState::None;
-                    fault.flip_in = rng.random_range(2..6);
+                    self.crash(if rng.random_bool(0.5) { 1 } else { 137 });
+                    fault.flip_in = if fault.injected {
+                        1
+                    } else {
+                        rng.random_range(2..6)
+                    };
                 }
                 ContainerState::Restarting if fault.flip_in == 0 || fault.steps_left == 0 => {
                     self.status.restart_count += 1;
                     self.begin_run(now_ms);
-                    fault.flip_in = rng.random_range(3..10);
+                    fault.flip_in = if fault.injected {
+                        1
+                    } else {
+                        rng.random_range(3..10)
+                    };
                 }
                 _ => {}
             }
