@@ -115,6 +115,7 @@ pub fn act_request(req: &pb::ActRequest) -> Result<(), String> {
     match &req.action {
         Some(A::Container(c)) => container_ref("container", c.container.trim()),
         Some(A::Backup(b)) => container_ref("container", b.container.trim()),
+        Some(A::SimFault(f)) => container_ref("container", f.container.trim()),
         Some(A::Restore(r)) => backup_id(&r.backup_id),
         Some(A::Note(n)) => {
             text("note kind", &n.kind, 64, true)?;
