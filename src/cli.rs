@@ -166,11 +166,24 @@ impl Cli {
             Err(std::env::VarError::NotPresent) => None,
             Err(std::env::VarError::NotUnicode(_)) => return Err(ConfigError::Env(AGENTS_ENV)),
         };
-        config::resolve(
+        let mut settings = config::resolve(
             &self.overrides(),
             env.as_deref(),
             config::default_path().as_deref(),
-        )
+        )?;
+        let token = match std::env::var(crate::client::TOKEN_ENV) {
+            Ok(v) => Some(v),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError::Env(crate::client::TOKEN_ENV));
+            }
+        };
+        settings.credentials =
+            crate::client::credentials_file::with_env_token(settings.credentials, token.as_deref())
+                .map_err(ConfigError::Token)?;
+        // Every command's connections (watchers, get, operations, logs) use these.
+        crate::client::set_default_credentials(settings.credentials.clone());
+        Ok(settings)
     }
 }
 

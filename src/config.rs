@@ -62,6 +62,18 @@ pub struct Config {
     pub alerts: crate::alerts::AlertsConfig,
     /// Lines kept by the log view (older ones are dropped).
     pub log_lines: u64,
+    /// Token sent to agents (prefer `token_file`; `FLEETDECK_TOKEN` overrides both).
+    pub token: Option<String>,
+    /// File holding the token.
+    pub token_file: Option<PathBuf>,
+    /// CA (PEM) that signed the agents' certificates; set = TLS to every agent.
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) for agents that require mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub client_key: Option<PathBuf>,
+    /// Name expected in the agents' certificates, when not their address's host.
+    pub tls_server_name: Option<String>,
 }
 
 impl Default for Config {
@@ -79,6 +91,12 @@ impl Default for Config {
             heatmap_window_mins: DEFAULT_HEATMAP_WINDOW_MINS,
             alerts: crate::alerts::AlertsConfig::default(),
             log_lines: crate::logs::DEFAULT_MAX_LINES as u64,
+            token: None,
+            token_file: None,
+            ca: None,
+            client_cert: None,
+            client_key: None,
+            tls_server_name: None,
         }
     }
 }
@@ -142,6 +160,9 @@ pub enum ConfigError {
     /// A setting has the right type but an unusable value.
     #[error("{at}: {message}")]
     Invalid { at: Location, message: String },
+    /// `FLEETDECK_TOKEN` holds an unusable token.
+    #[error("{0}; fix or unset it")]
+    Token(String),
     /// An environment variable holds something that is not text.
     #[error("{0} is not valid UTF-8; unset it or fix its value")]
     Env(&'static str),
@@ -191,6 +212,9 @@ pub struct Settings {
     pub alert_rules: Vec<crate::alerts::Rule>,
     /// Lines kept by the log view.
     pub log_lines: usize,
+    /// Token and TLS settings for agent connections (`FLEETDECK_TOKEN` applied by
+    /// `Cli::settings`).
+    pub credentials: crate::client::Credentials,
 }
 
 impl Settings {
@@ -198,6 +222,7 @@ impl Settings {
     pub fn watch_options(&self) -> WatchOptions {
         WatchOptions {
             silence_timeout: self.silence_timeout,
+            credentials: self.credentials.clone(),
             ..WatchOptions::default()
         }
     }
@@ -338,7 +363,13 @@ pub fn resolve(
         }
     })?;
 
+    let credentials = crate::client::credentials_file::from_config(&config, path.as_deref())
+        .map_err(|(key, message)| ConfigError::Invalid {
+            at: at(key),
+            message,
+        })?;
     Ok(Settings {
+        credentials,
         agents,
         agents_from: from,
         config_path: path,

@@ -52,6 +52,7 @@ pub fn snapshot(n: usize, containers: usize) -> NodeSnapshot {
             started_unix_ms: FIXTURE_TIME_UNIX_MS - 86_400_000,
             sample_interval_ms: 1000,
             max_containers: 64,
+            insecure: false,
         },
         host: HostSample {
             time_unix_ms: FIXTURE_TIME_UNIX_MS,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cli::{Cli, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, GetArgs, GetWhat, OutputFormat};
-use crate::client::{AgentAddr, CLIENT_NAME, LinkError, fetch_snapshot};
+use crate::client::{AgentAddr, CLIENT_NAME, LinkError, fetch_snapshot_with};
 use crate::config::Settings;
 use crate::limits;
 use crate::model::{AgentUpdate, Fleet, Health, Node, NodeSnapshot};
@@ -71,15 +71,24 @@ pub async fn get(args: &GetArgs, settings: &Settings, timeout: Duration) -> GetO
             status: EXIT_USAGE,
         };
     }
-    let answers = ask_all(&settings.agents, timeout).await;
+    let answers = ask_all_with(&settings.agents, timeout, &settings.credentials).await;
     render(args, &settings.agents, answers, settings.failover_timeout)
 }
 
 /// Asks every agent for a snapshot at once; answers come back in `agents` order.
 pub async fn ask_all(agents: &[AgentAddr], timeout: Duration) -> Vec<Answer> {
+    ask_all_with(agents, timeout, &crate::client::default_credentials()).await
+}
+
+/// [`ask_all`] with `credentials`.
+pub async fn ask_all_with(
+    agents: &[AgentAddr],
+    timeout: Duration,
+    credentials: &crate::client::Credentials,
+) -> Vec<Answer> {
     let asks = agents
         .iter()
-        .map(|a| fetch_snapshot(a, CLIENT_NAME, timeout));
+        .map(|a| fetch_snapshot_with(a, CLIENT_NAME, timeout, credentials));
     futures::future::join_all(asks).await
 }
 

@@ -95,6 +95,7 @@ async fn run_console(
     // A wall screen is read-only; `--read-only` alone keeps the normal views.
     let read_only = flags.read_only || flags.wall;
     limits::ensure_for(agents.len()).map_err(|e| eyre!("{e}"))?;
+    fleetdeck::client::set_default_credentials(settings.credentials.clone());
     let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
     let theme = theme_file::for_terminal(settings.theme.as_deref()).map_err(|e| eyre!("{e}"))?;
     if let Some(dir) = logging::state_dir() {

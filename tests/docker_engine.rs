@@ -243,7 +243,7 @@ async fn console_sees_fields_kills_and_health() {
 }
 
 async fn act(
-    client: &mut pb::agent_client::AgentClient<tonic::transport::Channel>,
+    client: &mut fleetdeck::client::AgentConn,
     id: &str,
     verb: pb::container_action::Verb,
     target: &str,

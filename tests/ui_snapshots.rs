@@ -425,3 +425,30 @@ fn too_small_a_terminal_gets_a_polite_message() {
     assert!(words.contains("terminal too small: 50x12, fleetdeck needs at least 60x15"));
     assert_eq!(app.nodes.cursor.viewport, 0);
 }
+
+#[test]
+fn an_insecure_agent_is_flagged_in_the_node_detail() {
+    let (mut app, _) = console();
+    let buf = render(&mut app, 200, 60);
+    assert!(
+        !text(&buf).contains("INSECURE"),
+        "secure agents say nothing"
+    );
+    let mut snapshot = fixtures::snapshot(0, CONTAINERS);
+    snapshot.info.insecure = true;
+    app.update(Action::Agent(AgentUpdate::Snapshot {
+        slot: 0,
+        epoch: 99,
+        seq: 1,
+        snapshot: Box::new(snapshot),
+    }));
+    let buf = render(&mut app, 200, 60);
+    let at = find(&buf, "INSECURE", "security");
+    assert_style(
+        &buf,
+        at,
+        app.theme.severity(fleetdeck::alerts::Severity::Critical),
+        "insecure warning",
+    );
+    assert!(text(&buf).contains("INSECURE: no TLS"), "{}", text(&buf));
+}

@@ -15,6 +15,7 @@ use tonic::Status;
 mod workload;
 
 use crate::audit::{AuditLog, Caller, Outcome, Record, now_rfc3339};
+use crate::auth::Identity;
 use crate::backup::Registry;
 use crate::convert;
 use crate::hub::Hub;
@@ -76,6 +77,27 @@ pub struct Actions {
     mode_before_cordon: Mutex<NodeMode>,
 }
 
+/// A call refused before it ran, for [`Actions::record_refusal`].
+#[derive(Debug, Clone)]
+pub struct Refusal<'a> {
+    /// The request's action id ("" when the body was never read).
+    pub action_id: &'a str,
+    /// What the client said it is.
+    pub requested_by: &'a str,
+    /// Peer address.
+    pub peer: Option<SocketAddr>,
+    /// Who the agent authenticated, if anyone.
+    pub identity: Option<&'a Identity>,
+    /// e.g. `container.stop`, or `rpc:/fleetdeck.v1.Agent/Act`, `tls.handshake`.
+    pub action: &'a str,
+    /// Container aimed at; `None` = this node.
+    pub target: Option<&'a str>,
+    /// Why.
+    pub kind: ActErrorKind,
+    /// What the caller was told.
+    pub message: &'a str,
+}
+
 enum Admission {
     Run(watch::Sender<Option<Final>>),
     Replay(watch::Receiver<Option<Final>>),
@@ -133,10 +155,38 @@ impl Actions {
 
     /// Handles one Act call; the returned stream ends with exactly one result message.
     pub fn start(self: &Arc<Self>, req: pb::ActRequest, peer: Option<SocketAddr>) -> ActStream {
+        self.start_as(req, peer, None)
+    }
+
+    /// [`Actions::start`] for an authenticated caller, recorded in the audit log.
+    pub fn start_as(
+        self: &Arc<Self>,
+        req: pb::ActRequest,
+        peer: Option<SocketAddr>,
+        identity: Option<Identity>,
+    ) -> ActStream {
         let (tx, rx) = mpsc::channel(PROGRESS_BUFFER);
         let this = Arc::clone(self);
-        tokio::spawn(async move { this.handle(req, peer, tx).await });
+        tokio::spawn(async move { this.handle(req, peer, identity, tx).await });
         ReceiverStream::new(rx)
+    }
+
+    /// Records a call refused before it ran (role, rate, bad input, authentication).
+    pub fn record_refusal(&self, refusal: Refusal<'_>) {
+        let record = Record {
+            time: now_rfc3339(),
+            action_id: refusal.action_id.to_owned(),
+            caller: Caller::new(refusal.requested_by, refusal.peer).with_identity(refusal.identity),
+            action: Some(refusal.action.to_owned()),
+            target: refusal
+                .target
+                .map_or_else(|| self.hub.info().node_id, str::to_owned),
+            dry_run: false,
+            outcome: Outcome::refused(refusal.kind, refusal.message),
+        };
+        if let Err(e) = self.audit.append(&record) {
+            tracing::error!("{e}");
+        }
     }
 
     fn admit(&self, req: &pb::ActRequest) -> Admission {
@@ -177,8 +227,18 @@ impl Actions {
         Admission::Run(tx)
     }
 
-    async fn handle(&self, req: pb::ActRequest, peer: Option<SocketAddr>, tx: Progress) {
-        let action = convert::action(&req);
+    async fn handle(
+        &self,
+        req: pb::ActRequest,
+        peer: Option<SocketAddr>,
+        identity: Option<Identity>,
+        tx: Progress,
+    ) {
+        // Hostile fields (NUL, `..`, shell metacharacters, huge ids) end here as a typed
+        // INVALID error, audited like any other.
+        let action = crate::validate::act_request(&req)
+            .map_err(|m| ActError::new(ActErrorKind::Invalid, m))
+            .and_then(|()| convert::action(&req));
         let (result, replayed) = match self.admit(&req) {
             Admission::Refuse(e) => (Err(e), false),
             Admission::Replay(mut rx) => {
@@ -210,7 +270,7 @@ impl Actions {
         let record = Record {
             time: now_rfc3339(),
             action_id: req.action_id.clone(),
-            caller: Caller::new(&req.requested_by, peer),
+            caller: Caller::new(&req.requested_by, peer).with_identity(identity.as_ref()),
             action: action.as_ref().ok().map(action_name),
             target,
             dry_run: req.dry_run,

@@ -1,4 +1,6 @@
-//! Append-only audit log: one JSON line per Act request, accepted or refused.
+//! Append-only audit log: one JSON line per Act request, accepted or refused, and one per
+//! refused call that could have changed something (wrong token, role too low, bad
+//! certificate), each with the caller's authenticated identity.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -20,6 +22,13 @@ pub struct Caller {
     pub requested_by: String,
     /// Peer address of the connection.
     pub peer: Option<String>,
+    /// Authenticated identity (`token:NAME`, `cert:SUBJECT`, `anonymous`); absent when the
+    /// caller could not be identified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The identity's role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl Caller {
@@ -28,14 +37,25 @@ impl Caller {
         Self {
             requested_by: requested_by.to_owned(),
             peer: peer.map(|p| p.to_string()),
+            identity: None,
+            role: None,
         }
+    }
+
+    /// The same caller, with who the agent authenticated it as.
+    pub fn with_identity(mut self, identity: Option<&crate::auth::Identity>) -> Self {
+        if let Some(id) = identity {
+            self.identity = Some(id.name.clone());
+            self.role = Some(id.role.name().to_owned());
+        }
+        self
     }
 }
 
 /// How an action ended.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Outcome {
-    /// "done" or "error".
+    /// "done", "error" or "refused".
     pub result: &'static str,
     /// Error kind, when it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,6 +67,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A call refused before it ran (authentication, role, limits, bad input).
+    pub fn refused(kind: ActErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            result: "refused",
+            kind: Some(kind),
+            message: message.into(),
+            replayed: false,
+        }
+    }
+
     /// Outcome of `result`.
     pub fn of(result: &Result<String, ActError>, replayed: bool) -> Self {
         match result {

@@ -41,7 +41,7 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = RuntimeArg::Docker)]
     pub runtime: RuntimeArg,
     /// Node name [default: host name]; with --fleet, the prefix of `NAME-0001`...
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", global = true)]
     pub node_id: Option<String>,
     /// Address to serve on; with --fleet, the first of consecutive ports.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7400")]
@@ -78,7 +78,7 @@ pub struct Cli {
     pub labels: Vec<(String, String)>,
     /// State directory (audit log) [default: per node under the platform data dir]; with
     /// --fleet, one subfolder per node.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub state_dir: Option<PathBuf>,
     /// Docker: only containers carrying this label belong to this node (several agents can
     /// share one engine, each with its own set).
@@ -87,6 +87,28 @@ pub struct Cli {
     /// Docker: where container CPU, memory, network and disk figures come from.
     #[arg(long, value_enum, default_value_t = StatsArg::Auto)]
     pub docker_stats: StatsArg,
+    /// TLS certificate chain (PEM); with --tls-key, every connection is TLS.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA (PEM) that client certificates must chain to: mutual TLS, every client must show
+    /// a valid, unexpired, unrevoked certificate.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+    /// Certificate revocation list (PEM) for client certificates; repeat for more.
+    #[arg(long = "crl", value_name = "PEM", requires = "client_ca")]
+    pub crls: Vec<PathBuf>,
+    /// Tokens file [default: tokens.toml in the state directory].
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tokens: Option<PathBuf>,
+    /// Allow listening beyond loopback without TLS or without checking callers (warns).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Manage tokens instead of serving.
+    #[command(subcommand)]
+    pub command: Option<crate::token_cli::AgentCommand>,
 }
 
 /// Source of docker container figures.
@@ -175,6 +197,19 @@ impl Cli {
                 },
                 ..DockerConfig::default()
             },
+            security: crate::config::SecurityConfig {
+                tls: match (&self.tls_cert, &self.tls_key) {
+                    (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
+                        cert: cert.clone(),
+                        key: key.clone(),
+                        client_ca: self.client_ca.clone(),
+                        crls: self.crls.clone(),
+                    }),
+                    _ => None,
+                },
+                tokens_file: self.tokens.clone(),
+                insecure: self.insecure,
+            },
             ..AgentConfig::default()
         };
         config.validate()?;
@@ -194,7 +229,11 @@ pub fn advice(err: &AgentError) -> &'static str {
             "; start the Docker engine, point DOCKER_HOST at it, or use --runtime sim"
         }
         AgentError::Audit(_) => "; pass a writable --state-dir",
-        AgentError::Config(_) | AgentError::Runtime(_) | AgentError::Host(_) => "",
+        AgentError::Tls(_) => "; check --tls-cert, --tls-key, --client-ca and --crl",
+        AgentError::Config(_)
+        | AgentError::Runtime(_)
+        | AgentError::Host(_)
+        | AgentError::Tokens(_) => "",
     }
 }
 
@@ -202,6 +241,9 @@ pub fn advice(err: &AgentError) -> &'static str {
 /// until SIGTERM or Ctrl-C. Nothing is left running when it fails.
 pub async fn run(cli: Cli) -> Result<(), AgentError> {
     let template = cli.config()?;
+    if let Some(command) = &cli.command {
+        return crate::token_cli::run(command, &template.resolved_tokens_file());
+    }
     let stop = StopSignal::register();
     let agents: Vec<RunningAgent> = match cli.fleet {
         Some(n) => {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::AgentError;
 use crate::model::NodeMode;
 use crate::runtime::{DockerConfig, RuntimeKind};
+use crate::tls::TlsFiles;
 
 /// Default time between samples.
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -46,6 +47,46 @@ pub struct AgentConfig {
     pub stream_buffer: usize,
     /// Docker: engine address, label scope, stats source (its interval is `sample_interval`).
     pub docker: DockerConfig,
+    /// TLS, tokens, and whether an unprotected non-loopback listener is allowed.
+    pub security: SecurityConfig,
+    /// Caps on streams and action rates.
+    pub limits: LimitsConfig,
+}
+
+/// Caps that keep one caller from exhausting the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Concurrent Watch streams, all callers together.
+    pub max_watch_streams: usize,
+    /// Concurrent Logs streams, all callers together.
+    pub max_logs_streams: usize,
+    /// Actions a caller may send at once.
+    pub action_burst: u32,
+    /// Actions a second a caller may sustain.
+    pub actions_per_sec: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        use crate::limits as l;
+        Self {
+            max_watch_streams: l::MAX_WATCH_STREAMS,
+            max_logs_streams: l::MAX_LOGS_STREAMS,
+            action_burst: l::ACTION_BURST,
+            actions_per_sec: l::ACTIONS_PER_SEC,
+        }
+    }
+}
+
+/// How the agent protects its listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityConfig {
+    /// TLS certificate, key, and optional client CA and CRLs.
+    pub tls: Option<TlsFiles>,
+    /// Tokens file; `None` = `tokens.toml` in the state directory.
+    pub tokens_file: Option<PathBuf>,
+    /// Allow a non-loopback listener without TLS or caller checks.
+    pub insecure: bool,
 }
 
 impl Default for AgentConfig {
@@ -64,6 +105,8 @@ impl Default for AgentConfig {
             event_buffer: 32,
             stream_buffer: 8,
             docker: DockerConfig::default(),
+            security: SecurityConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -96,6 +139,13 @@ impl AgentConfig {
         if self.heartbeat_interval < Duration::from_millis(1) {
             return bad("heartbeat interval must be at least 1 ms".into());
         }
+        for (k, v) in self
+            .labels
+            .iter()
+            .chain(self.docker.scope.iter().map(|(k, v)| (k, v)))
+        {
+            crate::validate::label(k, v).map_err(AgentError::Config)?;
+        }
         Ok(())
     }
 
@@ -104,6 +154,14 @@ impl AgentConfig {
         self.state_dir
             .clone()
             .unwrap_or_else(|| default_state_dir(&self.node_id))
+    }
+
+    /// The tokens file this agent reads.
+    pub fn resolved_tokens_file(&self) -> PathBuf {
+        self.security
+            .tokens_file
+            .clone()
+            .unwrap_or_else(|| self.resolved_state_dir().join(crate::auth::TOKENS_FILE))
     }
 }
 

@@ -56,6 +56,7 @@ pub fn node_info(info: &NodeInfo) -> pb::NodeInfo {
         started_unix_ms: info.started_unix_ms,
         sample_interval_ms: info.sample_interval_ms,
         max_containers: info.max_containers,
+        insecure: info.insecure,
     }
 }
 

@@ -18,7 +18,9 @@ use std::net::SocketAddr;
 
 pub mod actions;
 pub mod archive;
+pub mod archive_guard;
 pub mod audit;
+pub mod auth;
 pub mod backup;
 pub mod cancel;
 pub mod cli;
@@ -30,13 +32,17 @@ pub mod fleet;
 pub mod health;
 pub mod host;
 pub mod hub;
+pub mod limits;
 pub mod logs;
 pub mod model;
 pub mod runtime;
 pub mod server;
 pub mod service;
 pub mod stream;
+pub mod tls;
+pub mod token_cli;
 pub mod transfer;
+pub mod validate;
 
 pub use config::{AgentConfig, default_state_dir};
 pub use fleet::{bind_fleet, node_config, raise_fd_limit, spawn_fleet};
@@ -67,6 +73,12 @@ pub enum AgentError {
     /// The host could not be probed.
     #[error(transparent)]
     Host(#[from] host::HostError),
+    /// TLS material could not be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The tokens file could not be used.
+    #[error(transparent)]
+    Tokens(#[from] auth::tokens::TokenError),
     /// A setting is wrong.
     #[error("{0}")]
     Config(String),

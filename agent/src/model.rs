@@ -50,6 +50,8 @@ pub struct NodeInfo {
     pub sample_interval_ms: u32,
     /// Most containers the node is meant to hold; 0 = unknown.
     pub max_containers: u32,
+    /// Serves beyond loopback without TLS or caller checks (`--insecure`).
+    pub insecure: bool,
 }
 
 /// One sample of the host's resources.

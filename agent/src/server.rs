@@ -11,16 +11,18 @@ use std::time::Duration;
 use fleetdeck_proto::agent_server::AgentServer;
 use rand::TryRngCore;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::server::{Connected, TcpConnectInfo};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::Connected;
 
 use crate::AgentError;
-use crate::actions::Actions;
+use crate::actions::{Actions, Refusal};
 use crate::audit::AuditLog;
+use crate::auth::layer::RefusedCall;
+use crate::auth::{AuthLayer, AuthPolicy, TokenStore};
 use crate::backup::Registry;
 use crate::cancel::{self, Cancel, CancelSource};
 use crate::config::AgentConfig;
@@ -30,14 +32,21 @@ use crate::hub::{self, HostSource, Hub};
 use crate::model::{NodeInfo, NodeStatus};
 use crate::runtime::{DockerConfig, DockerRuntime, Runtime, RuntimeKind, SimConfig, SimRuntime};
 use crate::service::AgentService;
+use crate::tls::{self, Accepted, HandshakeRefusal, Io, PeerInfo};
 use crate::transfer::Transfer;
 
 /// HTTP/2 keepalive ping interval: a vanished client is noticed within seconds.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 /// How long a keepalive ping may go unanswered.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest request accepted.
-const MAX_DECODE_BYTES: usize = 1024 * 1024;
+/// Largest request accepted (requests are small; this leaves room for future uploads).
+pub const MAX_DECODE_BYTES: usize = 1024 * 1024;
+/// Longest a call may take to answer (a stream's first response; unary calls whole).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Concurrent HTTP/2 streams (calls) on one connection.
+const MAX_STREAMS_PER_CONNECTION: u32 = 128;
+/// Largest request header block (tokens are 68 bytes; this bounds hostile headers).
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 /// Largest message sent (a snapshot of a very large node).
 const MAX_ENCODE_BYTES: usize = 32 * 1024 * 1024;
 /// How long a graceful shutdown waits for connections before cutting them.
@@ -77,6 +86,69 @@ pub struct RunningAgent {
     graceful: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     sampler: Option<JoinHandle<()>>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+/// How the listener is protected, decided once at start.
+struct Exposure {
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    policy: AuthPolicy,
+    insecure: bool,
+}
+
+/// Decides TLS and caller checks for `addr`. A loopback agent may run open; beyond
+/// loopback the agent needs TLS and a way to check callers (tokens or client certificates)
+/// unless `--insecure` is given, and then it says so loudly.
+fn exposure(config: &AgentConfig, addr: SocketAddr) -> Result<Exposure, AgentError> {
+    let sec = &config.security;
+    let tls = sec.tls.as_ref().map(tls::server_config).transpose()?;
+    let client_certs = sec.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
+    let tokens_path = config.resolved_tokens_file();
+    let store = Arc::new(TokenStore::open(tokens_path.clone())?);
+    let has_tokens = store.is_enabled();
+    let policy = AuthPolicy {
+        tokens: Some(store),
+        client_certs,
+    };
+    let loopback = addr.ip().is_loopback();
+    let checks_callers = has_tokens || client_certs;
+    let insecure = !loopback && (tls.is_none() || !checks_callers);
+    if insecure && !sec.insecure {
+        let what = if tls.is_none() {
+            "without TLS (give --tls-cert and --tls-key)"
+        } else {
+            "without checking callers (create a token with `fleetdeck-agent token create`, or give --client-ca)"
+        };
+        return Err(AgentError::Config(format!(
+            "refusing to listen on {addr} {what}; or pass --insecure to accept the risk"
+        )));
+    }
+    if insecure {
+        let warning = format!(
+            "INSECURE: listening on {addr} {}{}: anyone who can reach this port can read this node{}",
+            if tls.is_none() {
+                "without TLS"
+            } else {
+                "with TLS"
+            },
+            if checks_callers {
+                ""
+            } else {
+                " and without checking callers"
+            },
+            if checks_callers { "" } else { " and act on it" },
+        );
+        tracing::warn!("{warning}");
+        eprintln!("fleetdeck-agent: WARNING: {warning}");
+    }
+    if !has_tokens && !client_certs {
+        tracing::info!(tokens = %tokens_path.display(), "no tokens: every caller is an anonymous admin");
+    }
+    Ok(Exposure {
+        tls,
+        policy,
+        insecure,
+    })
 }
 
 impl std::fmt::Debug for RunningAgent {
@@ -119,6 +191,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         addr: SocketAddr::from(([0, 0, 0, 0], 0)),
         error,
     })?;
+    let exposure = exposure(&config, addr)?;
     let runtime = make_runtime(&config).await?;
     runtime.ping().await?;
     let audit = AuditLog::open(&config.resolved_state_dir())?;
@@ -157,6 +230,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         started_unix_ms: host::now_unix_ms(),
         sample_interval_ms: u32::try_from(config.sample_interval.as_millis()).unwrap_or(u32::MAX),
         max_containers: o.max_containers.unwrap_or(0),
+        insecure: exposure.insecure,
     };
     let epoch = new_epoch();
     let hub = Hub::new(epoch, info, first, config.event_buffer);
@@ -187,18 +261,49 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         config.heartbeat_interval,
         config.stream_buffer,
     )
-    .with_runtime(Arc::clone(&runtime));
+    .with_runtime(Arc::clone(&runtime))
+    .with_stream_caps(
+        config.limits.max_watch_streams,
+        config.limits.max_logs_streams,
+    )
+    .with_action_rate(config.limits.action_burst, config.limits.actions_per_sec);
     let (graceful, graceful_rx) = oneshot::channel::<()>();
-    let incoming = TcpListenerStream::new(listener).map(move |conn| {
-        conn.map(|stream| {
-            // Small messages should leave at once, not wait for Nagle.
-            let _ = stream.set_nodelay(true);
-            KillableIo::new(stream, cut.clone())
-        })
+    let audit_tls = Arc::clone(&actions);
+    let (accepted, acceptor) =
+        tls::accept_loop(listener, exposure.tls, move |r: HandshakeRefusal| {
+            audit_tls.record_refusal(Refusal {
+                action_id: "",
+                requested_by: "",
+                peer: r.remote,
+                identity: None,
+                action: "tls.handshake",
+                target: None,
+                kind: crate::model::ActErrorKind::Denied,
+                message: &r.reason,
+            });
+        });
+    let incoming = ReceiverStream::new(accepted)
+        .map(move |a| Ok::<_, io::Error>(KillableIo::new(a, cut.clone())));
+    let audit_calls = Arc::clone(&actions);
+    let refusals = Arc::new(move |r: RefusedCall| {
+        audit_calls.record_refusal(Refusal {
+            action_id: "",
+            requested_by: "",
+            peer: r.peer.remote,
+            identity: r.identity.as_ref(),
+            action: &format!("rpc:{}", r.path),
+            target: None,
+            kind: crate::model::ActErrorKind::Denied,
+            message: &r.message,
+        });
     });
     let router = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .timeout(CALL_TIMEOUT)
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .layer(AuthLayer::new(exposure.policy, refusals))
         .add_service(
             AgentServer::new(service)
                 .max_decoding_message_size(MAX_DECODE_BYTES)
@@ -228,6 +333,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         graceful: Some(graceful),
         server: Some(server),
         sampler: Some(sampler),
+        acceptor: Some(acceptor),
     })
 }
 
@@ -265,6 +371,9 @@ impl RunningAgent {
     /// Stops cleanly: streams end, connections close, the listener goes.
     pub async fn shutdown(mut self) {
         self.stop_streams.cancel();
+        if let Some(acceptor) = self.acceptor.take() {
+            acceptor.abort();
+        }
         if let Some(g) = self.graceful.take() {
             let _ = g.send(());
         }
@@ -290,9 +399,13 @@ impl RunningAgent {
     /// Stops like a crashed process: connections cut mid-stream, listener closed at once.
     pub async fn kill(mut self) {
         self.cut_now();
-        for task in [self.server.take(), self.sampler.take()]
-            .into_iter()
-            .flatten()
+        for task in [
+            self.server.take(),
+            self.sampler.take(),
+            self.acceptor.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             let _ = tokio::time::timeout(KILL_WAIT, task).await;
         }
@@ -301,7 +414,10 @@ impl RunningAgent {
     fn cut_now(&mut self) {
         self.cut_connections.cancel();
         self.stop_streams.cancel();
-        for task in [&self.server, &self.sampler].into_iter().flatten() {
+        for task in [&self.server, &self.sampler, &self.acceptor]
+            .into_iter()
+            .flatten()
+        {
             task.abort();
         }
     }
@@ -316,15 +432,17 @@ impl Drop for RunningAgent {
 /// A connection that fails all I/O once its agent is killed, so hyper drops it at once:
 /// the client sees the connection go, as if the process had died.
 struct KillableIo {
-    io: TcpStream,
+    io: Box<dyn Io>,
+    peer: PeerInfo,
     killed: Pin<Box<dyn Future<Output = ()> + Send>>,
     dead: bool,
 }
 
 impl KillableIo {
-    fn new(io: TcpStream, cut: Cancel) -> Self {
+    fn new(accepted: Accepted, cut: Cancel) -> Self {
         Self {
-            io,
+            io: accepted.io,
+            peer: accepted.peer,
             killed: Box::pin(async move { cut.cancelled().await }),
             dead: false,
         }
@@ -343,10 +461,10 @@ impl KillableIo {
 }
 
 impl Connected for KillableIo {
-    type ConnectInfo = TcpConnectInfo;
+    type ConnectInfo = PeerInfo;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.io.connect_info()
+        self.peer.clone()
     }
 }
 

@@ -6,14 +6,22 @@ use std::time::Duration;
 use fleetdeck_proto as pb;
 use tonic::{Request, Response, Status};
 
-use crate::actions::{ActStream, Actions};
+use crate::actions::{ActStream, Actions, Refusal};
+use crate::auth::{self, Identity, layer::denied};
 use crate::cancel::Cancel;
 use crate::convert;
 use crate::hub::Hub;
+use crate::limits::{
+    ACTION_BURST, ACTIONS_PER_SEC, MAX_LOGS_STREAMS, MAX_WATCH_STREAMS, Permitted, RateLimiter,
+    StreamCap,
+};
 use crate::logs::{self, LogQuery, LogsStream};
+use crate::model::ActErrorKind;
 use crate::runtime::{Runtime, RuntimeError};
 use crate::stream::{self, WatchStream};
+use crate::tls::PeerInfo;
 use crate::transfer::{ChunkStream, Transfer};
+use crate::validate;
 
 /// One node's gRPC service.
 pub struct AgentService {
@@ -24,6 +32,27 @@ pub struct AgentService {
     heartbeat: Duration,
     stream_buffer: usize,
     runtime: Option<Arc<dyn Runtime>>,
+    limiter: RateLimiter,
+    watch_cap: StreamCap,
+    logs_cap: StreamCap,
+}
+
+/// The remote address of a request, over plain TCP or TLS.
+fn peer_of<T>(request: &Request<T>) -> Option<std::net::SocketAddr> {
+    request
+        .extensions()
+        .get::<PeerInfo>()
+        .and_then(|p| p.remote)
+        .or_else(|| request.remote_addr())
+}
+
+/// The caller [`auth::AuthLayer`] identified; a service served without it is open.
+fn identity_of<T>(request: &Request<T>) -> Identity {
+    request
+        .extensions()
+        .get::<Identity>()
+        .cloned()
+        .unwrap_or_else(Identity::anonymous)
 }
 
 impl AgentService {
@@ -44,7 +73,23 @@ impl AgentService {
             heartbeat,
             stream_buffer,
             runtime: None,
+            limiter: RateLimiter::new(ACTION_BURST, ACTIONS_PER_SEC),
+            watch_cap: StreamCap::new("Watch", MAX_WATCH_STREAMS),
+            logs_cap: StreamCap::new("Logs", MAX_LOGS_STREAMS),
         }
+    }
+
+    /// Caps concurrent Watch and Logs streams at `watch` and `logs` (tests use small ones).
+    pub fn with_stream_caps(mut self, watch: usize, logs: usize) -> Self {
+        self.watch_cap = StreamCap::new("Watch", watch);
+        self.logs_cap = StreamCap::new("Logs", logs);
+        self
+    }
+
+    /// Allows each caller `burst` actions at once, then `per_sec`.
+    pub fn with_action_rate(mut self, burst: u32, per_sec: u32) -> Self {
+        self.limiter = RateLimiter::new(burst, per_sec);
+        self
     }
 
     /// Serves container logs from `runtime`; without it Logs answers "unimplemented".
@@ -56,10 +101,10 @@ impl AgentService {
 
 #[tonic::async_trait]
 impl pb::agent_server::Agent for AgentService {
-    type WatchStream = WatchStream;
+    type WatchStream = Permitted<WatchStream>;
     type ActStream = ActStream;
     type ReadVolumesStream = ChunkStream;
-    type LogsStream = LogsStream;
+    type LogsStream = Permitted<LogsStream>;
 
     async fn watch(
         &self,
@@ -68,9 +113,11 @@ impl pb::agent_server::Agent for AgentService {
         if self.cancel.is_cancelled() {
             return Err(Status::unavailable("agent is shutting down"));
         }
-        let peer = request.remote_addr();
-        let client = request.into_inner().client_name;
-        tracing::debug!(client, ?peer, "watch stream opened");
+        let permit = self.watch_cap.take()?;
+        let peer = peer_of(&request);
+        let who = identity_of(&request).name;
+        let client = validate::client_name(&request.into_inner().client_name);
+        tracing::debug!(client, who, ?peer, "watch stream opened");
         let stream = stream::open(
             self.hub.clone(),
             self.cancel.clone(),
@@ -78,7 +125,7 @@ impl pb::agent_server::Agent for AgentService {
             self.stream_buffer,
             client,
         );
-        Ok(Response::new(stream))
+        Ok(Response::new(Permitted::new(stream, permit)))
     }
 
     async fn act(
@@ -88,10 +135,46 @@ impl pb::agent_server::Agent for AgentService {
         if self.cancel.is_cancelled() {
             return Err(Status::unavailable("agent is shutting down"));
         }
-        let peer = request.remote_addr();
-        Ok(Response::new(
-            self.actions.start(request.into_inner(), peer),
-        ))
+        let peer = peer_of(&request);
+        let identity = identity_of(&request);
+        let req = request.into_inner();
+        let kind = auth::action_kind(&req);
+        let refuse = |status: Status, why: ActErrorKind| {
+            self.actions.record_refusal(Refusal {
+                action_id: &req.action_id,
+                requested_by: &req.requested_by,
+                peer,
+                identity: Some(&identity),
+                action: &kind,
+                target: None,
+                kind: why,
+                message: status.message(),
+            });
+            Err(status)
+        };
+        let need = auth::action_role(&req);
+        if identity.role < need {
+            return refuse(denied(&kind, need, &identity), ActErrorKind::Denied);
+        }
+        // Anonymous callers share one bucket per address rather than one for all.
+        let bucket = match peer {
+            Some(p) if identity == Identity::anonymous() => format!("anonymous@{}", p.ip()),
+            _ => identity.name.clone(),
+        };
+        if !self.limiter.allow(&bucket, std::time::Instant::now()) {
+            let wait = self.limiter.retry_after().as_millis();
+            let status = Status::resource_exhausted(format!(
+                "too many actions from {}; at most {} a second, retry in {wait} ms",
+                identity.name,
+                self.limiter.per_sec()
+            ));
+            return refuse(status, ActErrorKind::Denied);
+        }
+        Ok(Response::new(self.actions.start_as(
+            req,
+            peer,
+            Some(identity),
+        )))
     }
 
     async fn logs(
@@ -104,7 +187,9 @@ impl pb::agent_server::Agent for AgentService {
         let Some(runtime) = &self.runtime else {
             return Err(Status::unimplemented("this agent serves no logs"));
         };
+        let permit = self.logs_cap.take()?;
         let req = request.into_inner();
+        validate::logs_request(&req).map_err(Status::invalid_argument)?;
         if req.tail > logs::MAX_TAIL_LINES {
             return Err(Status::invalid_argument(format!(
                 "tail {} is more than the {} lines allowed",
@@ -127,7 +212,10 @@ impl pb::agent_server::Agent for AgentService {
             RuntimeError::Unavailable(_) => Status::unavailable(e.to_string()),
             _ => Status::internal(e.to_string()),
         })?;
-        Ok(Response::new(logs::serve(lines, self.cancel.clone())))
+        Ok(Response::new(Permitted::new(
+            logs::serve(lines, self.cancel.clone()),
+            permit,
+        )))
     }
 
     async fn get_info(

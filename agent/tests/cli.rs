@@ -215,3 +215,92 @@ fn single_node_stops_on_sigterm() {
     assert!(dir.path().join("audit.jsonl").exists());
     term_and_wait(&mut child);
 }
+
+#[test]
+fn tokens_are_created_once_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    let create = |name: &str, role: &str| {
+        run(&[
+            "token",
+            "create",
+            "--role",
+            role,
+            "--name",
+            name,
+            "--state-dir",
+            state,
+        ])
+    };
+    let out = create("wall", "viewer");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    let token = token.trim();
+    assert!(token.starts_with("fdk_") && token.len() == 68, "{token}");
+    let stored = std::fs::read_to_string(dir.path().join("tokens.toml")).unwrap();
+    assert!(!stored.contains(token), "only the hash is stored");
+    let again = one_line_error(&create("wall", "admin"));
+    assert!(again.contains("exists"), "{again}");
+    let bad = run(&[
+        "token",
+        "create",
+        "--role",
+        "root",
+        "--name",
+        "x",
+        "--state-dir",
+        state,
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+    let list = run(&["token", "list", "--state-dir", state]);
+    let text = String::from_utf8(list.stdout).unwrap();
+    assert!(text.contains("wall") && text.contains("viewer"), "{text}");
+    assert!(!text.contains(token));
+    assert!(
+        run(&["token", "revoke", "wall", "--state-dir", state])
+            .status
+            .success()
+    );
+    let gone = one_line_error(&run(&["token", "revoke", "wall", "--state-dir", state]));
+    assert!(gone.contains("no token named `wall`"), "{gone}");
+}
+
+#[test]
+fn a_non_loopback_listener_without_tls_is_refused_unless_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    let base = [
+        "--runtime",
+        "sim",
+        "--listen",
+        "0.0.0.0:0",
+        "--state-dir",
+        state,
+    ];
+    let err = one_line_error(&run(&base));
+    assert!(
+        err.contains("refusing to listen on 0.0.0.0:") && err.contains("without TLS"),
+        "{err}"
+    );
+    assert!(err.contains("--insecure"), "{err}");
+    let mut child = Command::new(BIN)
+        .args(base)
+        .arg("--insecure")
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut warning = String::new();
+    stderr.read_line(&mut warning).unwrap();
+    assert!(warning.contains("WARNING: INSECURE"), "{warning}");
+    assert!(warning.contains("without TLS"), "{warning}");
+    assert_eq!(listening_lines(&mut child, 1).len(), 1);
+    term_and_wait(&mut child);
+}

@@ -11,9 +11,11 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::sync::mpsc;
 use tonic::Streaming;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use super::convert::{self, ConvertError};
+use super::credentials::{Credentials, TokenInterceptor, default_credentials};
 use super::{AgentAddr, WatchOptions};
 use crate::model::{AgentUpdate, NodeSnapshot};
 
@@ -86,20 +88,106 @@ impl Sequence {
     }
 }
 
-/// Opens a connection to one agent.
-pub async fn connect(
+/// A connection to one agent that sends the console's token on every call.
+pub type AgentConn = AgentClient<InterceptedService<Channel, TokenInterceptor>>;
+
+/// Opens a connection to one agent with the default credentials
+/// ([`super::set_default_credentials`]).
+pub async fn connect(addr: &AgentAddr, connect_timeout: Duration) -> Result<AgentConn, LinkError> {
+    connect_with(addr, connect_timeout, &default_credentials()).await
+}
+
+/// Opens a connection to one agent with `credentials`.
+pub async fn connect_with(
     addr: &AgentAddr,
     connect_timeout: Duration,
-) -> Result<AgentClient<Channel>, LinkError> {
+    credentials: &Credentials,
+) -> Result<AgentConn, LinkError> {
     let endpoint = addr
-        .endpoint(connect_timeout)
+        .endpoint_with(connect_timeout, credentials.tls_config(addr.host()))
         .map_err(|e| LinkError::Address(e.to_string()))?;
     // The endpoint's timeout covers the TCP connect; this one also covers name resolution.
     match tokio::time::timeout(connect_timeout, endpoint.connect()).await {
-        Ok(Ok(channel)) => Ok(AgentClient::new(channel)),
-        Ok(Err(e)) => Err(LinkError::Connect(reason(&e, "cannot connect"))),
+        Ok(Ok(channel)) => Ok(AgentClient::with_interceptor(
+            channel,
+            credentials.interceptor(),
+        )),
+        Ok(Err(e)) => Err(LinkError::Connect(link_reason(
+            &e,
+            "cannot connect",
+            credentials,
+        ))),
         Err(_) => Err(LinkError::Connect("connect timed out".into())),
     }
+}
+
+/// Why a connection failed, with the likely TLS mismatch named: a plaintext console
+/// talking to a TLS agent sees the connection closed, a TLS console a handshake error.
+fn link_reason(e: &(dyn StdError + 'static), fallback: &str, credentials: &Credentials) -> String {
+    let text = reason(e, fallback);
+    let mut chain = String::new();
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(c) = cause {
+        chain.push_str(&c.to_string().to_lowercase());
+        chain.push(' ');
+        cause = c.source();
+    }
+    if credentials.uses_tls() {
+        if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
+            return format!("TLS handshake failed: {}", tls_detail(&chain));
+        }
+    } else if text == "connection lost"
+        || [
+            "connection closed",
+            "frame with invalid size",
+            "protocol error",
+        ]
+        .iter()
+        .any(|s| chain.contains(s))
+    {
+        // A TLS server answers an HTTP/2 preface with an alert (read as a bad frame) or
+        // hangs up.
+        return "connection closed during setup: the agent may require TLS; set `ca` in the config file".into();
+    }
+    text
+}
+
+/// The useful part of a rustls error chain, on one short line.
+fn tls_detail(chain: &str) -> String {
+    for (needle, say) in [
+        (
+            "unknownissuer",
+            "the agent's certificate is not signed by `ca`",
+        ),
+        (
+            "notvalidforname",
+            "the agent's certificate does not name this host; set `tls_server_name`",
+        ),
+        ("expired", "a certificate has expired"),
+        ("revoked", "a certificate is revoked"),
+        (
+            "certificaterequired",
+            "the agent requires a client certificate; set `client_cert` and `client_key`",
+        ),
+        ("decrypterror", "bad certificate"),
+        (
+            "corrupt message",
+            "the agent does not speak TLS; remove `ca` from the config file",
+        ),
+        (
+            "invalidcontenttype",
+            "the agent does not speak TLS; remove `ca` from the config file",
+        ),
+    ] {
+        if chain.contains(needle) {
+            return say.into();
+        }
+    }
+    chain
+        .split_whitespace()
+        .take(16)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Connects, opens a watch and returns its first message (a snapshot) as
@@ -109,8 +197,18 @@ pub async fn fetch_snapshot(
     client_name: &str,
     timeout: Duration,
 ) -> Result<(u64, u64, NodeSnapshot), LinkError> {
+    fetch_snapshot_with(addr, client_name, timeout, &default_credentials()).await
+}
+
+/// [`fetch_snapshot`] with `credentials`.
+pub async fn fetch_snapshot_with(
+    addr: &AgentAddr,
+    client_name: &str,
+    timeout: Duration,
+    credentials: &Credentials,
+) -> Result<(u64, u64, NodeSnapshot), LinkError> {
     let work = async {
-        let mut stream = open_watch(addr, client_name, timeout, timeout).await?;
+        let mut stream = open_watch(addr, client_name, timeout, timeout, credentials).await?;
         let event = stream
             .message()
             .await
@@ -134,14 +232,19 @@ async fn open_watch(
     client_name: &str,
     connect_timeout: Duration,
     response_timeout: Duration,
+    credentials: &Credentials,
 ) -> Result<Streaming<WatchEvent>, LinkError> {
-    let mut client = connect(addr, connect_timeout).await?;
+    let mut client = connect_with(addr, connect_timeout, credentials).await?;
     let request = WatchRequest {
         client_name: client_name.to_string(),
     };
     match tokio::time::timeout(response_timeout, client.watch(request)).await {
         Ok(Ok(response)) => Ok(response.into_inner()),
-        Ok(Err(status)) => Err(LinkError::Stream(reason(&status, "watch refused"))),
+        Ok(Err(status)) => Err(LinkError::Stream(link_reason(
+            &status,
+            "watch refused",
+            credentials,
+        ))),
         Err(_) => Err(LinkError::Silent(response_timeout)),
     }
 }
@@ -181,8 +284,14 @@ async fn watch_once(
     backoff: &mut super::Backoff,
 ) -> Result<(), LinkError> {
     let silence = options.silence_timeout;
-    let mut stream =
-        open_watch(addr, &options.client_name, options.connect_timeout, silence).await?;
+    let mut stream = open_watch(
+        addr,
+        &options.client_name,
+        options.connect_timeout,
+        silence,
+        &options.credentials,
+    )
+    .await?;
     let mut sequence = Sequence::default();
     loop {
         let event = match tokio::time::timeout(silence, stream.message()).await {

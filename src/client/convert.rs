@@ -84,6 +84,7 @@ pub fn node_info(i: pb::NodeInfo) -> NodeInfo {
         started_unix_ms: i.started_unix_ms,
         sample_interval_ms: i.sample_interval_ms,
         max_containers: i.max_containers,
+        insecure: i.insecure,
     }
 }
 

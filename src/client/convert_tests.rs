@@ -46,6 +46,7 @@ fn pb_node() -> pb::NodeInfo {
         started_unix_ms: 5,
         sample_interval_ms: 1000,
         max_containers: 64,
+        ..Default::default()
     }
 }
 

@@ -43,11 +43,28 @@ impl AgentAddr {
 
     /// The tonic endpoint for this agent with the console's transport settings.
     pub fn endpoint(&self, connect_timeout: Duration) -> Result<Endpoint, AddrError> {
-        let uri = format!("http://{self}");
+        self.endpoint_with(connect_timeout, None)
+    }
+
+    /// [`AgentAddr::endpoint`], over TLS when `tls` is given.
+    pub fn endpoint_with(
+        &self,
+        connect_timeout: Duration,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> Result<Endpoint, AddrError> {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let uri = format!("{scheme}://{self}");
         let endpoint = Endpoint::from_shared(uri).map_err(|_| AddrError {
             input: self.to_string(),
             problem: "not a valid URI",
         })?;
+        let endpoint = match tls {
+            Some(tls) => endpoint.tls_config(tls).map_err(|_| AddrError {
+                input: self.to_string(),
+                problem: "the TLS settings (ca, client_cert, client_key) are not usable",
+            })?,
+            None => endpoint,
+        };
         Ok(endpoint
             .connect_timeout(connect_timeout)
             .http2_keep_alive_interval(KEEPALIVE_INTERVAL)

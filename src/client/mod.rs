@@ -4,6 +4,8 @@
 mod backoff;
 mod connection;
 pub mod convert;
+pub mod credentials;
+pub mod credentials_file;
 mod endpoint;
 
 use std::time::Duration;
@@ -12,7 +14,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use backoff::{Backoff, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP};
-pub use connection::{LinkError, Sequence, connect, fetch_snapshot, watch_forever};
+pub use connection::{
+    AgentConn, LinkError, Sequence, connect, connect_with, fetch_snapshot, fetch_snapshot_with,
+    watch_forever,
+};
+pub use credentials::{Credentials, TOKEN_ENV, default_credentials, set_default_credentials};
 pub use endpoint::{
     AddrError, AgentAddr, CONNECT_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, parse_all,
 };
@@ -37,6 +43,8 @@ pub struct WatchOptions {
     pub silence_timeout: Duration,
     /// Delays between reconnection attempts.
     pub backoff: Backoff,
+    /// Token and TLS settings.
+    pub credentials: Credentials,
 }
 
 impl Default for WatchOptions {
@@ -46,6 +54,7 @@ impl Default for WatchOptions {
             connect_timeout: CONNECT_TIMEOUT,
             silence_timeout: DEFAULT_SILENCE_TIMEOUT,
             backoff: Backoff::default(),
+            credentials: default_credentials(),
         }
     }
 }

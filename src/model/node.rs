@@ -86,6 +86,8 @@ pub struct NodeInfo {
     pub started_unix_ms: u64,
     pub sample_interval_ms: u32,
     pub max_containers: u32,
+    /// The agent serves beyond loopback without TLS or caller checks (`--insecure`).
+    pub insecure: bool,
 }
 
 /// Host figures at one sample.

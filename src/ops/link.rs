@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use fleetdeck_proto as pb;
-use fleetdeck_proto::agent_client::AgentClient;
 use futures::StreamExt;
-use tonic::transport::Channel;
 
 use crate::client::{AgentAddr, CONNECT_TIMEOUT, connect};
 
@@ -36,7 +34,7 @@ pub enum LinkFailure {
 /// A connection to one agent, named for messages.
 pub struct Link {
     node: String,
-    client: AgentClient<Channel>,
+    client: crate::client::AgentConn,
 }
 
 fn call_failure(node: &str, s: &tonic::Status) -> LinkFailure {

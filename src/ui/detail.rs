@@ -100,6 +100,18 @@ fn node_detail(frame: &mut Frame, area: Rect, app: &App, node: &Node) {
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     };
+    if info.insecure {
+        // An agent anyone on the network can reach unchecked: say so before anything else.
+        let warn = theme.severity(crate::alerts::Severity::Critical);
+        lines.push(kv(
+            "security",
+            vec![Span::styled(
+                "INSECURE: no TLS or no caller checks (--insecure)".to_string(),
+                warn,
+            )],
+            theme,
+        ));
+    }
     lines.push(kv("id", text(info.node_id.clone()), theme));
     lines.push(kv("hostname", text(info.hostname.clone()), theme));
     lines.push(kv(

@@ -1,0 +1,333 @@
+//! Checks on every request field that reaches the engine, the filesystem or a log, before
+//! anything else reads it: lengths, NUL and control characters, `..`, shell metacharacters.
+//! Each error is one line naming the field and what is allowed.
+
+use fleetdeck_proto as pb;
+
+/// Longest action id.
+pub const MAX_ACTION_ID_BYTES: usize = 128;
+/// Longest `requested_by`.
+pub const MAX_REQUESTED_BY_BYTES: usize = 256;
+/// Longest container reference (a full engine id is 64 hex digits; names are shorter).
+pub const MAX_CONTAINER_REF_BYTES: usize = 255;
+/// Longest client name kept for the log.
+pub const MAX_CLIENT_NAME_CHARS: usize = 128;
+/// Longest label key.
+pub const MAX_LABEL_KEY_BYTES: usize = 128;
+/// Longest label value.
+pub const MAX_LABEL_VALUE_BYTES: usize = 1024;
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// Free text kept for the record (action id, requested_by): no control characters
+/// (NUL, line breaks, escapes that would forge log lines), bounded length.
+pub fn text(field: &str, s: &str, max: usize, required: bool) -> Result<(), String> {
+    if required && s.trim().is_empty() {
+        return Err(format!("{field} is empty"));
+    }
+    if s.len() > max {
+        return Err(format!("{field} is longer than {max} bytes"));
+    }
+    if has_control(s) {
+        return Err(format!(
+            "{field} contains control characters (NUL, line breaks, escapes); use printable text"
+        ));
+    }
+    Ok(())
+}
+
+/// A container id or name as a client may give it: an optional leading `/` (the engine's
+/// form), then a letter or digit, then letters, digits, `_`, `.`, `-`; no `..`.
+pub fn container_ref(field: &str, s: &str) -> Result<(), String> {
+    let body = s.strip_prefix('/').unwrap_or(s);
+    let ok = !body.is_empty()
+        && s.len() <= MAX_CONTAINER_REF_BYTES
+        && body.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && !body.contains("..");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} `{}` is not a container id or name: use up to {MAX_CONTAINER_REF_BYTES} letters, digits, `_`, `.`, `-` (no `..`)",
+            shown(s)
+        ))
+    }
+}
+
+/// A label (`--label`, `--scope-label`): key of letters, digits, `.`, `_`, `-`, `/`, not
+/// starting with `/` or holding `..`; value printable text.
+pub fn label(key: &str, value: &str) -> Result<(), String> {
+    let key_ok = !key.is_empty()
+        && key.len() <= MAX_LABEL_KEY_BYTES
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        && !key.starts_with('/')
+        && !key.contains("..");
+    if !key_ok {
+        return Err(format!(
+            "label key `{}` is not valid: use up to {MAX_LABEL_KEY_BYTES} letters, digits, `.`, `_`, `-`, `/`",
+            shown(key)
+        ));
+    }
+    text(
+        &format!("label `{key}`"),
+        value,
+        MAX_LABEL_VALUE_BYTES,
+        false,
+    )
+}
+
+/// `s` made safe to print on one line, shortened.
+pub fn shown(s: &str) -> String {
+    let escaped: String = s.escape_debug().collect();
+    if escaped.chars().count() > 64 {
+        let cut: String = escaped.chars().take(64).collect();
+        format!("{cut}...")
+    } else {
+        escaped
+    }
+}
+
+/// A client's self-chosen name, made safe for the log (never refused: it is only a label).
+pub fn client_name(s: &str) -> String {
+    s.chars()
+        .take(MAX_CLIENT_NAME_CHARS)
+        .flat_map(char::escape_debug)
+        .collect()
+}
+
+/// Checks an Act request's free fields and its target.
+pub fn act_request(req: &pb::ActRequest) -> Result<(), String> {
+    use pb::act_request::Action as A;
+    text("action_id", &req.action_id, MAX_ACTION_ID_BYTES, true)?;
+    text(
+        "requested_by",
+        &req.requested_by,
+        MAX_REQUESTED_BY_BYTES,
+        false,
+    )?;
+    match &req.action {
+        Some(A::Container(c)) => container_ref("container", c.container.trim()),
+        Some(A::Backup(b)) => container_ref("container", b.container.trim()),
+        Some(A::SimFault(f)) => container_ref("container", f.container.trim()),
+        Some(A::Restore(r)) => backup_id(&r.backup_id),
+        Some(A::Note(n)) => {
+            text("note kind", &n.kind, 64, true)?;
+            text("note target", &n.target, MAX_CONTAINER_REF_BYTES, false)?;
+            text("note message", &n.message, 4096, false)
+        }
+        Some(A::Create(c)) => {
+            for (k, v) in &c.labels {
+                label(k, v)?;
+            }
+            c.spec.as_ref().map_or(Ok(()), spec)
+        }
+        Some(A::Node(_)) | None => Ok(()),
+    }
+}
+
+/// A backup id: it names a file in the backup registry, so no separators, no `..`.
+pub fn backup_id(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= MAX_CONTAINER_REF_BYTES
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && !s.contains("..")
+        && !s.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "backup id `{}` is not valid: use the id `fleetdeck` lists (letters, digits, `_`, `.`, `-`)",
+            shown(s)
+        ))
+    }
+}
+
+/// A container spec to create: its name and volume names reach the engine and the
+/// filesystem; NUL cannot be passed to either.
+pub fn spec(s: &pb::PortableSpec) -> Result<(), String> {
+    if !s.name.is_empty() {
+        container_ref("spec name", &s.name)?;
+    }
+    text("spec image", &s.image, 512, false)?;
+    for v in &s.volumes {
+        container_ref("volume name", v)?;
+        if v.starts_with('/') {
+            return Err(format!("volume name `{}` must be a plain name", shown(v)));
+        }
+    }
+    for (k, v) in &s.labels {
+        label(k, v)?;
+    }
+    for (k, v) in &s.env {
+        if k.is_empty() || k.contains(['=', '\0']) || has_control(k) || v.contains('\0') {
+            return Err(format!("environment variable `{}` is not valid", shown(k)));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a Logs request.
+pub fn logs_request(req: &pb::LogsRequest) -> Result<(), String> {
+    container_ref("container", req.container.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn stop(container: &str, id: &str) -> pb::ActRequest {
+        pb::ActRequest {
+            action_id: id.into(),
+            action: Some(pb::act_request::Action::Container(pb::ContainerAction {
+                verb: pb::container_action::Verb::Stop as i32,
+                container: container.into(),
+            })),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hostile_container_refs_are_refused() {
+        for bad in [
+            "..",
+            "../etc/passwd",
+            "a/../b",
+            "a..b",
+            "web\0",
+            "web;rm -rf /",
+            "$(reboot)",
+            "`id`",
+            "a|b",
+            "a&b",
+            "a b",
+            "a\nb",
+            "/",
+            "",
+            ".hidden",
+            "-rf",
+            &"a".repeat(256),
+        ] {
+            assert!(container_ref("container", bad).is_err(), "{bad:?}");
+            assert!(act_request(&stop(bad, "a1")).is_err(), "{bad:?}");
+            let logs = pb::LogsRequest {
+                container: bad.into(),
+                ..Default::default()
+            };
+            assert!(logs_request(&logs).is_err(), "{bad:?}");
+        }
+        for good in ["web-1", "/web_1", "0123456789abcdef", "db.primary"] {
+            assert!(container_ref("container", good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn specs_to_create_are_checked() {
+        let ok = pb::PortableSpec {
+            name: "web-2".into(),
+            image: "app:1".into(),
+            volumes: vec!["data".into()],
+            env: [("A".to_string(), "x=y; $(z)".to_string())].into(),
+            ..Default::default()
+        };
+        assert!(spec(&ok).is_ok());
+        for bad in [
+            pb::PortableSpec {
+                volumes: vec!["../etc".into()],
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                volumes: vec!["/data".into()],
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                name: "a/../b".into(),
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                image: "img\0".into(),
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                env: [("A=B".to_string(), String::new())].into(),
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                env: [("A".to_string(), "\0".to_string())].into(),
+                ..ok.clone()
+            },
+        ] {
+            assert!(spec(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn action_ids_and_labels() {
+        assert!(act_request(&stop("web", "")).is_err());
+        assert!(act_request(&stop("web", "a\0b")).is_err());
+        assert!(act_request(&stop("web", "a\nforged")).is_err());
+        assert!(act_request(&stop("web", &"x".repeat(129))).is_err());
+        assert!(
+            act_request(&stop("web", "ok-1; rm")).is_ok(),
+            "ids are only recorded"
+        );
+        assert!(label("team", "a b c").is_ok());
+        for (k, v) in [
+            ("", "x"),
+            ("../k", "x"),
+            ("/k", "x"),
+            ("k;", "x"),
+            ("k", "\0"),
+        ] {
+            assert!(label(k, v).is_err(), "{k:?}={v:?}");
+        }
+        let e = container_ref("container", "a\u{1b}[2J").unwrap_err();
+        assert!(!e.contains('\u{1b}') && !e.contains('\n'), "{e}");
+        assert_eq!(client_name("x\ny"), "x\\ny");
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_refs_are_inert(s in "\\PC{0,300}|[a-z0-9./;$`|&\\x00-\\x1f -]{0,40}") {
+            if container_ref("c", &s).is_ok() {
+                prop_assert!(!s.contains(".."));
+                prop_assert!(!s[1..].contains('/'));
+                prop_assert!(s.len() <= MAX_CONTAINER_REF_BYTES);
+                prop_assert!(s.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c)));
+            }
+        }
+
+        #[test]
+        fn decoding_any_bytes_then_validating_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            use prost::Message;
+            if let Ok(req) = pb::ActRequest::decode(bytes.as_slice()) {
+                let verdict = act_request(&req);
+                if verdict.is_ok() {
+                    prop_assert!(!req.action_id.contains('\0'));
+                    prop_assert!(req.action_id.len() <= MAX_ACTION_ID_BYTES);
+                }
+                let _ = crate::convert::action(&req);
+                let _ = crate::auth::action_role(&req);
+            }
+            if let Ok(req) = pb::LogsRequest::decode(bytes.as_slice()) {
+                let _ = logs_request(&req);
+            }
+        }
+
+        #[test]
+        fn labels_never_accept_control_or_traversal(k in "\\PC{0,40}|[a-z./\\x00]{0,10}", v in "\\PC{0,40}|[\\x00-\\x1f]{0,3}") {
+            if label(&k, &v).is_ok() {
+                prop_assert!(!k.contains("..") && !k.starts_with('/'));
+                prop_assert!(!v.chars().any(char::is_control));
+            }
+        }
+    }
+}
