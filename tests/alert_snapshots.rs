@@ -1,6 +1,10 @@
 //! The alert pane, the full alert view and the incident keys on TestBackend: text
 //! snapshots, colours of severity cells, and acknowledge / silence / jump / export by key.
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{find, lines};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -95,32 +99,6 @@ impl Console {
         }
         terminal.backend().buffer().clone()
     }
-}
-
-fn lines(buf: &Buffer) -> Vec<String> {
-    let width = usize::from(buf.area.width);
-    buf.content()
-        .chunks(width)
-        .map(|row| {
-            row.iter()
-                .map(|c| c.symbol())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect()
-}
-
-fn find(buf: &Buffer, needle: &str, on_line: &str) -> (u16, u16) {
-    for (y, line) in lines(buf).iter().enumerate() {
-        if let (Some(at), true) = (line.find(needle), line.contains(on_line)) {
-            return (line[..at].chars().count() as u16, y as u16);
-        }
-    }
-    panic!(
-        "{needle:?} on a line with {on_line:?} not found:\n{}",
-        lines(buf).join("\n")
-    );
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! The live log view and the runtime-down marker on TestBackend: snapshots, colours of
 //! matches and stderr lines, and the keys (scroll pauses, F follows, search, close).
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{find, lines, text};
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -50,31 +54,6 @@ fn render(app: &mut App, width: u16, height: u16) -> Buffer {
         }
     }
     terminal.backend().buffer().clone()
-}
-
-fn lines(buf: &Buffer) -> Vec<String> {
-    let width = usize::from(buf.area.width);
-    buf.content()
-        .chunks(width)
-        .map(|row| {
-            let line: String = row.iter().map(|c| c.symbol()).collect();
-            line.trim_end().to_string()
-        })
-        .collect()
-}
-
-fn text(buf: &Buffer) -> String {
-    lines(buf).join("\n")
-}
-
-fn find(buf: &Buffer, needle: &str, on_line: &str) -> (u16, u16) {
-    for (y, line) in lines(buf).iter().enumerate() {
-        if let (Some(at), true) = (line.find(needle), line.contains(on_line)) {
-            let x = line[..at].chars().count();
-            return (x as u16, y as u16);
-        }
-    }
-    panic!("{needle:?} not on a line with {on_line:?}:\n{}", text(buf));
 }
 
 fn assert_style(buf: &Buffer, at: (u16, u16), style: Style, what: &str) {

@@ -2,6 +2,10 @@
 //! 200x60, the same layout under every theme (snapshots keep only the text, so the colours
 //! of key cells are asserted per theme), NO_COLOR, and --ascii.
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{find, lines, text};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -111,31 +115,6 @@ fn render(app: &mut App, width: u16, height: u16) -> Buffer {
         }
     }
     terminal.backend().buffer().clone()
-}
-
-fn lines(buf: &Buffer) -> Vec<String> {
-    let width = usize::from(buf.area.width);
-    buf.content()
-        .chunks(width)
-        .map(|row| {
-            let line: String = row.iter().map(|c| c.symbol()).collect();
-            line.trim_end().to_string()
-        })
-        .collect()
-}
-
-fn text(buf: &Buffer) -> String {
-    lines(buf).join("\n")
-}
-
-/// Position of the first `needle` on a line that also holds `on_line`.
-fn find(buf: &Buffer, needle: &str, on_line: &str) -> (u16, u16) {
-    for (y, line) in lines(buf).iter().enumerate() {
-        if let (Some(at), true) = (line.find(needle), line.contains(on_line)) {
-            return (line[..at].chars().count() as u16, y as u16);
-        }
-    }
-    panic!("{needle:?} not on a line with {on_line:?}:\n{}", text(buf));
 }
 
 fn press(app: &mut App, c: char) {

@@ -1,6 +1,10 @@
 //! The action framework on TestBackend: target picker, plan confirmation (typed for whole
 //! nodes), progress, cancel, history, refusals; requests leave only through the outbox.
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{style_of, text};
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -11,7 +15,6 @@ use fleetdeck::ui::{self, DrawInfo};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::style::Style;
 
 fn console() -> App {
     let t0 = Instant::now();
@@ -45,34 +48,6 @@ fn render(app: &mut App, width: u16, height: u16) -> Buffer {
         });
     }
     terminal.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let width = usize::from(buf.area.width);
-    buf.content()
-        .chunks(width)
-        .map(|row| {
-            row.iter()
-                .map(|c| c.symbol())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Style of the first cell of `needle` on screen.
-fn style_of(buf: &Buffer, needle: &str) -> Style {
-    let width = usize::from(buf.area.width);
-    for (y, row) in buf.content().chunks(width).enumerate() {
-        let line: String = row.iter().map(|c| c.symbol()).collect();
-        if let Some(byte) = line.find(needle) {
-            let x = line[..byte].chars().count();
-            return buf[(x as u16, y as u16)].style();
-        }
-    }
-    panic!("{needle:?} not on screen:\n{}", text(buf));
 }
 
 fn selected_container(app: &App) -> (String, String) {

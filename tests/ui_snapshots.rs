@@ -1,6 +1,10 @@
 //! Headless UI: whole frames on ratatui's TestBackend as text snapshots, plus the colours of
 //! key cells (snapshots keep only the text).
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{find, lines, text};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -93,35 +97,6 @@ fn render(app: &mut App, width: u16, height: u16) -> Buffer {
         });
     }
     terminal.backend().buffer().clone()
-}
-
-fn lines(buf: &Buffer) -> Vec<String> {
-    let width = usize::from(buf.area.width);
-    buf.content()
-        .chunks(width)
-        .map(|row| {
-            let line: String = row.iter().map(|c| c.symbol()).collect();
-            line.trim_end().to_string()
-        })
-        .collect()
-}
-
-fn text(buf: &Buffer) -> String {
-    lines(buf).join("\n")
-}
-
-/// Position of the first cell where `needle` starts, on a line that also holds `on_line`.
-fn find(buf: &Buffer, needle: &str, on_line: &str) -> (u16, u16) {
-    for (y, line) in lines(buf).iter().enumerate() {
-        if let (Some(at), true) = (line.find(needle), line.contains(on_line)) {
-            let x = line[..at].chars().count();
-            return (x as u16, y as u16);
-        }
-    }
-    panic!(
-        "{needle:?} not found on a line with {on_line:?}:\n{}",
-        text(buf)
-    );
 }
 
 /// Asserts the cell at `at` is drawn in `style` (its colours and modifiers).
