@@ -360,7 +360,9 @@ fn debug_panic_hook() {
     }
 }
 
-fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
+/// Draws one frame and feeds what it laid out (table, log and heatmap rows, mouse areas)
+/// back into the app, as the run loop does; tests draw through this too.
+pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()> {
     app.refresh();
     let mut info = ui::DrawInfo::default();
     terminal

@@ -4,17 +4,14 @@
 #[path = "support/screen.rs"]
 mod screen;
 
-use screen::{find, lines, text};
+use screen::{find, lines, press, render, text, type_text};
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use fleetdeck::app::{Action, App, Effect};
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use fleetdeck::logs::{LogEvent, LogRow};
 use fleetdeck::model::{AgentUpdate, CheckStatus, HealthCheck, NodeDelta, NodeState};
-use fleetdeck::ui::{self, DrawInfo};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
@@ -24,36 +21,6 @@ fn console() -> App {
     app.set_clock(t0, FIXTURE_TIME_UNIX_MS);
     app.title = "demo".into();
     app
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
-
-/// Draws like the run loop: refresh, draw, feed the viewports back, draw again.
-fn render(app: &mut App, width: u16, height: u16) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    for _ in 0..2 {
-        app.refresh();
-        let mut info = DrawInfo::default();
-        terminal
-            .draw(|frame| info = ui::draw(frame, app))
-            .expect("draw");
-        app.update(Action::Viewport {
-            nodes: info.node_rows,
-            containers: info.container_rows,
-        });
-        if app.logs.view.is_some() {
-            app.update(Action::LogViewport(info.log_rows));
-        }
-    }
-    terminal.backend().buffer().clone()
 }
 
 fn assert_style(buf: &Buffer, at: (u16, u16), style: Style, what: &str) {

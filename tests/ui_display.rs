@@ -5,7 +5,7 @@
 #[path = "support/screen.rs"]
 mod screen;
 
-use screen::{find, lines, text};
+use screen::{find, lines, render, text};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -17,9 +17,6 @@ use fleetdeck::heatmap::{HeatKind, HeatRow};
 use fleetdeck::model::{AgentUpdate, HostSample, NodeDelta, NodeState};
 use fleetdeck::theme::Theme;
 use fleetdeck::theme_file::{self, BUILT_IN};
-use fleetdeck::ui::{self, DrawInfo};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
@@ -92,29 +89,6 @@ fn themes() -> Vec<Theme> {
         .iter()
         .map(|(name, _)| theme_file::load(name, None).expect("built-in theme"))
         .collect()
-}
-
-/// Draws like the run loop: refresh, draw, feed the viewports back, draw again.
-fn render(app: &mut App, width: u16, height: u16) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    for _ in 0..2 {
-        app.refresh();
-        let mut info = DrawInfo::default();
-        terminal
-            .draw(|frame| info = ui::draw(frame, app))
-            .expect("draw");
-        app.update(Action::Viewport {
-            nodes: info.node_rows,
-            containers: info.container_rows,
-        });
-        app.update(Action::Layout(info.areas));
-        if info.heatmap_rows > 0 {
-            app.update(Action::HeatmapViewport {
-                rows: info.heatmap_rows,
-            });
-        }
-    }
-    terminal.backend().buffer().clone()
 }
 
 fn press(app: &mut App, c: char) {

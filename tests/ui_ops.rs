@@ -4,17 +4,13 @@
 #[path = "support/screen.rs"]
 mod screen;
 
-use screen::{style_of, text};
+use screen::{press, render, style_of, text, type_text};
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use fleetdeck::app::{Action, App, Dialog, OpRequest};
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use fleetdeck::ops::{OpEvent, Outcome, Proposal};
-use fleetdeck::ui::{self, DrawInfo};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 
 fn console() -> App {
     let t0 = Instant::now();
@@ -22,32 +18,6 @@ fn console() -> App {
     app.set_clock(t0, FIXTURE_TIME_UNIX_MS);
     app.title = "demo".into();
     app
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
-
-fn render(app: &mut App, width: u16, height: u16) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    for _ in 0..2 {
-        app.refresh();
-        let mut info = DrawInfo::default();
-        terminal
-            .draw(|frame| info = ui::draw(frame, app))
-            .expect("draw");
-        app.update(Action::Viewport {
-            nodes: info.node_rows,
-            containers: info.container_rows,
-        });
-    }
-    terminal.backend().buffer().clone()
 }
 
 fn selected_container(app: &App) -> (String, String) {

@@ -4,16 +4,13 @@
 #[path = "support/screen.rs"]
 mod screen;
 
-use screen::{find, lines, text};
+use screen::{find, lines, press, render, text, type_text};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use fleetdeck::app::{Action, App, ContainerSort, Focus, Scope};
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use fleetdeck::model::{AgentUpdate, ContainerStats, HostSample, NodeDelta, NodeState};
-use fleetdeck::ui::{self, DrawInfo};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
@@ -70,33 +67,6 @@ fn grow_history(app: &mut App, slot: usize) {
             delta: Box::new(delta),
         }));
     }
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
-
-/// Draws like the run loop does: refresh, draw, feed the viewport back, draw again.
-fn render(app: &mut App, width: u16, height: u16) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    for _ in 0..2 {
-        app.refresh();
-        let mut info = DrawInfo::default();
-        terminal
-            .draw(|frame| info = ui::draw(frame, app))
-            .expect("draw");
-        app.update(Action::Viewport {
-            nodes: info.node_rows,
-            containers: info.container_rows,
-        });
-    }
-    terminal.backend().buffer().clone()
 }
 
 /// Asserts the cell at `at` is drawn in `style` (its colours and modifiers).

@@ -1,9 +1,34 @@
-//! Reading a rendered TestBackend buffer as text, for snapshots and cell lookups.
+//! Drawing the console on a TestBackend as the run loop does, and reading the screen back.
 
 #![allow(dead_code)]
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::{Action, App};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
+
+/// Draws like the run loop (its own `tui::draw`), twice so fed-back viewports settle.
+pub fn render(app: &mut App, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    for _ in 0..2 {
+        fleetdeck::tui::draw(&mut terminal, app).expect("draw");
+    }
+    terminal.backend().buffer().clone()
+}
+
+/// Presses one key with no modifiers.
+pub fn press(app: &mut App, code: KeyCode) {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+/// Types text key by key.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
 
 /// The buffer's rows as text, trailing blanks trimmed.
 pub fn lines(buf: &Buffer) -> Vec<String> {
