@@ -580,14 +580,14 @@ impl Runtime for DockerRuntime {
             self.shared.touch(id);
             return Ok(());
         }
-        // The managed volume data goes with the container.
-        let volumes = if verb == ContainerVerb::Remove {
-            self.inspect(id)
-                .await
-                .ok()
-                .and_then(|i| docker_ops::volume_dir(&i))
+        // The managed volume data, and the volumes made for a copy, go with the container.
+        let (volumes, owned) = if verb == ContainerVerb::Remove {
+            match self.inspect(id).await {
+                Ok(i) => (docker_ops::volume_dir(&i), self.owned_volumes(&i).await),
+                Err(_) => (None, Vec::new()),
+            }
         } else {
-            None
+            (None, Vec::new())
         };
         let d = &self.docker;
         let grace = Some(STOP_GRACE_SECS);
@@ -620,6 +620,7 @@ impl Runtime for DockerRuntime {
         self.shared.touch(id);
         if verb == ContainerVerb::Remove && result.is_ok() {
             docker_ops::forget(self.config.data_dir.as_deref(), id, volumes.as_deref());
+            self.remove_volumes(&owned).await;
             self.committed
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -647,5 +648,17 @@ impl Runtime for DockerRuntime {
 
     async fn volume_dir(&self, id: &str) -> Result<std::path::PathBuf, RuntimeError> {
         self.managed_volume_dir(id).await
+    }
+
+    async fn check_create(&self, spec: &PortableSpec) -> Result<(), RuntimeError> {
+        self.check_copy(spec).await
+    }
+
+    async fn volumes_written(&self, id: &str, dir: &std::path::Path) -> Result<(), RuntimeError> {
+        if self.is_staged(dir) {
+            self.upload_staged(id, dir).await
+        } else {
+            Ok(())
+        }
     }
 }
