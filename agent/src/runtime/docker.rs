@@ -608,9 +608,10 @@ impl Runtime for DockerRuntime {
                 d.restart_container(id, Some(o)).await
             }
             ContainerVerb::Remove => {
+                // Anonymous volumes go with it (nothing else can name them); named ones stay.
                 let o = RemoveContainerOptions {
                     force: false,
-                    v: false,
+                    v: true,
                     link: false,
                 };
                 d.remove_container(id, Some(o)).await
