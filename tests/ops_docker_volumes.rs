@@ -93,6 +93,19 @@ async fn migrate_of_a_plain_docker_run_container_keeps_data_and_config() {
             to: Some("n2".into()),
         })
         .await;
+    // The plan says what the copy makes of each mount before anything happens.
+    let shown = plan.lines.join("\n");
+    for want in [
+        format!("named volume {vol} (/data) becomes a new volume on n2"),
+        "anonymous volume /anon becomes a folder fleetdeck manages on n2".to_owned(),
+        format!(
+            "host folder {} (/cfg) becomes a folder",
+            host.path().display()
+        ),
+        format!("networks {net2}, {net1}"),
+    ] {
+        assert!(shown.contains(&want), "{want:?} not in the plan:\n{shown}");
+    }
     let outcome = c.run(&plan).await;
     assert!(matches!(&outcome, Outcome::Done(_)), "{outcome:?}");
     eventually("plain runs on n2", || c.runs(1, "plain")).await;

@@ -393,6 +393,11 @@ fn migrate(
         .unwrap_or_default();
     let new_name = copy_name(input.fleet, &room, c, &mut BTreeSet::new());
     let mut lines = migrate_lines(&c.spec.name, &from.name, &to.name, bytes, &volumes);
+    if let Some(s) = cached {
+        // Docker mounts and networks: what the copy makes of them.
+        let notes = fleetdeck_agent::runtime::copy_notes(&s.spec.labels, &to.name);
+        lines.splice(2..2, notes);
+    }
     if new_name != c.spec.name {
         lines.insert(
             1,

@@ -67,6 +67,9 @@ pub struct MountInfo {
     /// The original volume name (named volumes only).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The host folder (bind mounts only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 /// Engine configuration a portable spec has no field for.
@@ -113,6 +116,42 @@ impl Extras {
     }
 }
 
+/// What a copy on node `target` makes of the source's mounts and networks, one line each,
+/// for the plan shown before anything happens (empty for a spec without engine extras).
+pub fn copy_notes(labels: &BTreeMap<String, String>, target: &str) -> Vec<String> {
+    let Ok(extras) = Extras::of(labels) else {
+        return vec![format!(
+            "label {EXTRAS_LABEL} cannot be read: {target} will refuse the copy"
+        )];
+    };
+    let mut out = Vec::new();
+    for m in &extras.mounts {
+        let dest = &m.dest;
+        match m.kind {
+            MountKind::Named => out.push(format!(
+                "named volume {} ({dest}) becomes a new volume on {target}, named for {target}'s scope",
+                m.name
+            )),
+            MountKind::Anonymous => out.push(format!(
+                "anonymous volume {dest} becomes a folder fleetdeck manages on {target}"
+            )),
+            MountKind::Bind => out.push(format!(
+                "bind mount of host folder {} ({dest}) becomes a folder fleetdeck manages on {target}: the data is copied, the host folder is no longer shared",
+                if m.source.is_empty() { "?" } else { &m.source }
+            )),
+            MountKind::Managed => {}
+        }
+    }
+    if !extras.networks.is_empty() {
+        out.push(format!(
+            "connect it to network{} {} (the same names on {target}'s engine)",
+            if extras.networks.len() == 1 { "" } else { "s" },
+            extras.networks.join(", ")
+        ));
+    }
+    out
+}
+
 /// The original name of each named volume of a copy, by mount path.
 pub fn volume_map(labels: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
     labels
@@ -150,6 +189,7 @@ pub fn mounts(i: &ContainerInspectResponse) -> Vec<MountInfo> {
         let Some(dest) = m.destination.clone() else {
             continue;
         };
+        let mut source = String::new();
         let (kind, name) = match m.typ.as_deref() {
             Some("volume") => {
                 let name = m.name.clone().unwrap_or_default();
@@ -161,18 +201,26 @@ pub fn mounts(i: &ContainerInspectResponse) -> Vec<MountInfo> {
                 }
             }
             Some("bind") => {
-                let source = m.source.as_deref().map(Path::new);
-                match (managed, source) {
+                let src_path = m.source.as_deref().map(Path::new);
+                match (managed, src_path) {
                     (Some(dir), Some(src)) if src.starts_with(dir) => {
                         (MountKind::Managed, String::new())
                     }
-                    _ => (MountKind::Bind, String::new()),
+                    _ => {
+                        source = m.source.clone().unwrap_or_default();
+                        (MountKind::Bind, String::new())
+                    }
                 }
             }
             // tmpfs and the like hold no data worth carrying.
             _ => continue,
         };
-        out.push(MountInfo { dest, kind, name });
+        out.push(MountInfo {
+            dest,
+            kind,
+            name,
+            source,
+        });
     }
     out.sort_by(|a, b| a.dest.cmp(&b.dest));
     out
@@ -450,11 +498,13 @@ mod tests {
                     dest: "/data".into(),
                     kind: MountKind::Named,
                     name: "pgdata".into(),
+                    source: String::new(),
                 },
                 MountInfo {
                     dest: "/cfg".into(),
                     kind: MountKind::Bind,
                     name: String::new(),
+                    source: "/srv/cfg".into(),
                 },
             ],
             ..Extras::default()
@@ -484,6 +534,16 @@ mod tests {
         assert!(labels.keys().all(|k| !k.starts_with(SPEC_LABEL_PREFIX)));
         assert_eq!(labels.get("team").map(String::as_str), Some("core"));
         assert_eq!(labels[VOLUME_MAP_LABEL], r#"{"/data":"pgdata"}"#);
+        let notes = copy_notes(&spec.labels, "n2").join("\n");
+        assert!(
+            notes.contains("named volume pgdata (/data) becomes a new volume on n2"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("host folder /srv/cfg (/cfg) becomes a folder"),
+            "{notes}"
+        );
+        assert!(notes.contains("networks front, back"), "{notes}");
     }
 
     #[test]

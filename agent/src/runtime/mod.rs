@@ -27,6 +27,7 @@ mod sim_load;
 mod sim_logs;
 
 pub use docker::{DockerConfig, DockerRuntime, StatsSource};
+pub use docker_spec::copy_notes;
 pub use sim::{SimConfig, SimRuntime};
 
 /// Which runtime backend an agent uses.
