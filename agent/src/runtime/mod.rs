@@ -18,6 +18,7 @@ mod docker_convert;
 mod docker_events;
 mod docker_logs;
 mod docker_ops;
+mod docker_sample;
 mod docker_spec;
 mod docker_stats;
 mod docker_volumes;
