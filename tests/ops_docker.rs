@@ -68,7 +68,8 @@ async fn migrate_moves_data_byte_for_byte_and_failure_leaves_the_source() {
     assert!(inside.starts_with(&digest), "{inside} vs {digest}");
 
     // A copy that cannot run (its host port is taken by the source on the shared engine) is
-    // refused: the source keeps running and no copy is made, on the engine or on disk.
+    // refused by the planner: the source keeps running and no copy is made, on the engine
+    // or on disk.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -91,19 +92,40 @@ async fn migrate_moves_data_byte_for_byte_and_failure_leaves_the_source() {
     })
     .await;
     let web_id = c.on_engine(0)[0].clone();
-    let plan = c
+    // Both agents report the engine's ID, so the planner sees they share it.
+    let fleet = c.fleet().await;
+    let ids: Vec<String> = fleet
+        .nodes()
+        .iter()
+        .map(|n| n.info.as_ref().unwrap().engine_id.clone())
+        .collect();
+    assert!(!ids[0].is_empty() && ids[0] == ids[1], "{ids:?}");
+    let refused = c
         .plan(&Proposal::Migrate {
             node: "n1".into(),
             container: "web".into(),
             to: Some("n2".into()),
         })
         .await
-        .unwrap();
-    let outcome = c.run(&plan).await;
+        .unwrap_err()
+        .to_string();
     assert!(
-        matches!(&outcome, Outcome::Failed(m) if m.contains("already published")),
-        "refused before anything is made: {outcome:?}"
+        refused.contains(&format!("host port {port}/tcp"))
+            && refused.contains("share one Docker engine"),
+        "{refused}"
     );
+    assert_eq!(refused.lines().count(), 1, "{refused}");
+    // Best-fit finds no other engine either, and says why rather than "no room".
+    let refused = c
+        .plan(&Proposal::Migrate {
+            node: "n1".into(),
+            container: "web".into(),
+            to: None,
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("share one Docker engine"), "{refused}");
     assert_eq!(c.on_engine(0), vec![web_id.clone()], "source untouched");
     let state = c
         .engine

@@ -326,17 +326,38 @@ async fn copies_this_engine_cannot_hold_are_refused_before_anything_is_made() {
     );
     eventually("n1 sees web", || c.runs(0, "web")).await;
     let volumes_before = c.engine.cli(&["volume", "ls", "-q"]);
-    let plan = c
-        .plan_when_room(&Proposal::Migrate {
+    // The planner sees both nodes on one engine and refuses the plan.
+    let refused = c
+        .plan(&Proposal::Migrate {
             node: "n1".into(),
             container: "web".into(),
             to: Some("n2".into()),
         })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("share one Docker engine"), "{refused}");
+    // A console that plans without engine IDs still gets nothing made: the target agent
+    // refuses the copy itself, before creating anything.
+    let mut spec = c.link(0).await.export_spec("web").await.unwrap();
+    spec.labels.remove("fleetdeck.pending");
+    let created = c
+        .link(1)
+        .await
+        .act(
+            pb::ActRequest {
+                action_id: format!("{}-web-copy", c.engine.run),
+                dry_run: false,
+                requested_by: "test".into(),
+                action: Some(pb::act_request::Action::Create(pb::CreateAction {
+                    spec: Some(spec),
+                    labels: Default::default(),
+                })),
+            },
+            |_| {},
+        )
         .await;
-    let outcome = c.run(&plan).await;
-    let Outcome::Failed(m) = &outcome else {
-        panic!("{outcome:?}")
-    };
+    let m = created.unwrap_err().to_string();
     assert!(
         m.contains(&format!("host port {port}/tcp")) && m.contains("already published"),
         "{m}"

@@ -7,6 +7,7 @@ use std::time::Instant;
 use fleetdeck_agent::model::REPLACES_LABEL;
 
 use super::placement::{self, Demand, Room};
+use super::plan_more::port_clash;
 use super::specs::SpecCache;
 use super::{PortableSpec, Proposal, Verb, failover_labels, human_bytes};
 use crate::model::{Container, Fleet, Node, NodeState};
@@ -310,6 +311,23 @@ pub(super) fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Why no node took `c`: a host port it cannot share with the nodes that had room, else
+/// lack of room.
+fn fit_error(
+    rooms: &[Room],
+    d: Demand,
+    from: &str,
+    c: &Container,
+    clash: impl Fn(&Room) -> Option<String>,
+) -> PlanError {
+    let shut_out =
+        placement::best_fit(rooms, d, |r| r.name != from, false).and_then(|i| clash(&rooms[i]));
+    match shut_out {
+        Some(why) => PlanError::Invalid(why),
+        None => no_room(&c.spec.name, d, rooms),
+    }
+}
+
 pub(super) fn no_room(name: &str, d: Demand, rooms: &[Room]) -> PlanError {
     let best_mem = rooms.iter().map(|r| r.free_memory_bytes).max().unwrap_or(0);
     let best_cpu = rooms
@@ -371,14 +389,23 @@ fn migrate(
                     state.as_str()
                 ))
             })?;
+            if let Some(why) = port_clash(input, n, &r.name, c) {
+                return Err(PlanError::Invalid(why));
+            }
             if !r.fits(d) {
                 return Err(no_room(&c.spec.name, d, std::slice::from_ref(r)));
             }
             r.clone()
         }
         None => {
-            let i = placement::best_fit(&rooms, d, |r| r.name != from.name, false)
-                .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
+            let clash = |r: &Room| port_clash(input, n, &r.name, c);
+            let i = placement::best_fit(
+                &rooms,
+                d,
+                |r| r.name != from.name && clash(r).is_none(),
+                false,
+            )
+            .ok_or_else(|| fit_error(&rooms, d, &from.name, c, clash))?;
             rooms[i].clone()
         }
     };
@@ -449,8 +476,14 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
     let mut taken = BTreeSet::new();
     for c in &active {
         let d = Demand::of(c);
-        let i = placement::best_fit(&rooms, d, |r| r.name != from.name, false)
-            .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
+        let clash = |r: &Room| port_clash(input, n, &r.name, c);
+        let i = placement::best_fit(
+            &rooms,
+            d,
+            |r| r.name != from.name && clash(r).is_none(),
+            false,
+        )
+        .ok_or_else(|| fit_error(&rooms, d, &from.name, c, clash))?;
         rooms[i].take(d);
         let bytes = input.bytes_of(&from.name, &c.spec.name).unwrap_or(0);
         data += bytes;

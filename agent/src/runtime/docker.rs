@@ -111,6 +111,8 @@ pub struct DockerRuntime {
     pub(super) shared: Arc<Shared>,
     pub(super) cache: tokio::sync::Mutex<docker_sample::Cache>,
     events: JoinHandle<()>,
+    /// The engine's ID from its info, when it gave one.
+    engine_id: Option<String>,
     /// Migration copies committed (their pending label hidden), see `docker_ops`.
     pub(super) committed: Mutex<HashSet<String>>,
 }
@@ -203,6 +205,15 @@ impl DockerRuntime {
             config.scope.clone(),
         ));
         tracing::info!(endpoint, "connected to the Docker engine");
+        // Nodes that share this engine share its host ports: the console's planner compares
+        // this ID. An engine that does not say is treated as unshared.
+        let engine_id = match tokio::time::timeout(API_TIMEOUT, docker.info()).await {
+            Ok(Ok(info)) => info.id.filter(|id| !id.is_empty()),
+            _ => {
+                tracing::warn!(endpoint, "the Docker engine did not give its ID");
+                None
+            }
+        };
         let committed = config
             .data_dir
             .as_deref()
@@ -215,6 +226,7 @@ impl DockerRuntime {
             shared,
             cache: tokio::sync::Mutex::default(),
             events,
+            engine_id,
             committed: Mutex::new(committed),
         })
     }
@@ -251,6 +263,10 @@ impl Runtime for DockerRuntime {
 
     async fn containers(&self) -> Result<Vec<ContainerSample>, RuntimeError> {
         self.sample().await
+    }
+
+    fn engine_id(&self) -> Option<String> {
+        self.engine_id.clone()
     }
 
     fn changes(&self) -> Option<Arc<Notify>> {

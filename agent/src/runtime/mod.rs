@@ -119,6 +119,12 @@ pub trait Runtime: Send + Sync + 'static {
         None
     }
 
+    /// Identity of the engine behind this runtime, when it has one: nodes on one engine
+    /// share its host ports.
+    fn engine_id(&self) -> Option<String> {
+        None
+    }
+
     /// Checks that the runtime answers.
     async fn ping(&self) -> Result<(), RuntimeError>;
 
