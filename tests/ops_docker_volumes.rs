@@ -106,7 +106,13 @@ async fn migrate_of_a_plain_docker_run_container_keeps_data_and_config() {
     ] {
         assert!(shown.contains(&want), "{want:?} not in the plan:\n{shown}");
     }
+    let started = std::time::Instant::now();
     let outcome = c.run(&plan).await;
+    // A figure, not an assertion: `cargo test --test ops_docker_volumes -- --nocapture`.
+    eprintln!(
+        "figure: migrate of a docker run container (2 MB + 70 KB over 3 mounts, 2 networks) took {:?}",
+        started.elapsed()
+    );
     assert!(matches!(&outcome, Outcome::Done(_)), "{outcome:?}");
     eventually("plain runs on n2", || c.runs(1, "plain")).await;
     assert!(c.on_engine(0).is_empty(), "the source is gone");
@@ -246,7 +252,12 @@ async fn backup_and_restore_of_a_named_volume_container() {
         })
         .await
         .unwrap();
+    let started = std::time::Instant::now();
     let outcome = c.run(&plan).await;
+    eprintln!(
+        "figure: backup of a named-volume container (2 MB + 70 KB) took {:?}",
+        started.elapsed()
+    );
     assert!(
         matches!(&outcome, Outcome::Done(m) if m.contains("backed up")),
         "{outcome:?}"
@@ -284,7 +295,12 @@ async fn backup_and_restore_of_a_named_volume_container() {
         })
         .await
         .unwrap();
+    let started = std::time::Instant::now();
     let outcome = c.run(&plan).await;
+    eprintln!(
+        "figure: restore of a named-volume container (2 MB + 70 KB) took {:?}",
+        started.elapsed()
+    );
     assert!(matches!(&outcome, Outcome::Done(_)), "{outcome:?}");
     eventually("vault running again", || {
         c.inspect(&src, "{{.State.Running}}") == "true"
