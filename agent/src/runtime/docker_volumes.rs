@@ -7,6 +7,11 @@
 //! per volume, so the transfer and backup code read it like a managed folder. Writing: the
 //! caller fills such a staging folder, then [`DockerRuntime::upload_staged`] sends each
 //! volume into the (stopped or created) container and removes the folder.
+//!
+//! Limits: the archive API adds and overwrites files but cannot delete them, so a restore
+//! over an existing container of this kind leaves files created since the backup in place;
+//! a staged copy made for a read (transfer, backup) stays until the container is removed or
+//! the agent restarts.
 
 use std::path::{Path, PathBuf};
 
