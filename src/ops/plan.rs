@@ -7,7 +7,7 @@ use std::time::Instant;
 use fleetdeck_agent::model::REPLACES_LABEL;
 
 use super::placement::{self, Demand, Room};
-use super::plan_more::port_clash;
+use super::plan_more::{fit_error, port_clash};
 use super::specs::SpecCache;
 use super::{PortableSpec, Proposal, Verb, failover_labels, human_bytes};
 use crate::model::{Container, Fleet, Node, NodeState};
@@ -309,23 +309,6 @@ pub(super) fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
-}
-
-/// Why no node took `c`: a host port it cannot share with the nodes that had room, else
-/// lack of room.
-fn fit_error(
-    rooms: &[Room],
-    d: Demand,
-    from: &str,
-    c: &Container,
-    clash: impl Fn(&Room) -> Option<String>,
-) -> PlanError {
-    let shut_out =
-        placement::best_fit(rooms, d, |r| r.name != from, false).and_then(|i| clash(&rooms[i]));
-    match shut_out {
-        Some(why) => PlanError::Invalid(why),
-        None => no_room(&c.spec.name, d, rooms),
-    }
 }
 
 pub(super) fn no_room(name: &str, d: Demand, rooms: &[Room]) -> PlanError {

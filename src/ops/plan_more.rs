@@ -491,3 +491,20 @@ pub(super) fn port_clash(
         c.spec.name
     ))
 }
+
+/// Why no node took `c`: a host port it cannot share with the nodes that had room, else
+/// lack of room.
+pub(super) fn fit_error(
+    rooms: &[placement::Room],
+    d: Demand,
+    from: &str,
+    c: &Container,
+    clash: impl Fn(&placement::Room) -> Option<String>,
+) -> PlanError {
+    let shut_out =
+        placement::best_fit(rooms, d, |r| r.name != from, false).and_then(|i| clash(&rooms[i]));
+    match shut_out {
+        Some(why) => PlanError::Invalid(why),
+        None => no_room(&c.spec.name, d, rooms),
+    }
+}
