@@ -53,6 +53,7 @@ pub fn snapshot(n: usize, containers: usize) -> NodeSnapshot {
             sample_interval_ms: 1000,
             max_containers: 64,
             insecure: false,
+            engine_id: String::new(),
         },
         host: HostSample {
             time_unix_ms: FIXTURE_TIME_UNIX_MS,

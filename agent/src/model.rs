@@ -52,6 +52,8 @@ pub struct NodeInfo {
     pub max_containers: u32,
     /// Serves beyond loopback without TLS or caller checks (`--insecure`).
     pub insecure: bool,
+    /// Identity of the engine behind this node (docker's engine ID); empty when none.
+    pub engine_id: String,
 }
 
 /// One sample of the host's resources.

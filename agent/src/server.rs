@@ -231,6 +231,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         sample_interval_ms: u32::try_from(config.sample_interval.as_millis()).unwrap_or(u32::MAX),
         max_containers: o.max_containers.unwrap_or(0),
         insecure: exposure.insecure,
+        engine_id: runtime.engine_id().unwrap_or_default(),
     };
     let epoch = new_epoch();
     let hub = Hub::new(epoch, info, first, config.event_buffer);

@@ -88,10 +88,21 @@ impl Write for ChunkWriter {
 }
 
 /// A blocking reader over chunks arriving on a channel; `Err` items end it with an error.
-struct ChunkReader {
+pub(crate) struct ChunkReader {
     rx: mpsc::Receiver<Result<Vec<u8>, String>>,
     current: Vec<u8>,
     at: usize,
+}
+
+impl ChunkReader {
+    /// Reads what arrives on `rx` until it closes.
+    pub(crate) fn new(rx: mpsc::Receiver<Result<Vec<u8>, String>>) -> Self {
+        Self {
+            rx,
+            current: Vec::new(),
+            at: 0,
+        }
+    }
 }
 
 impl Read for ChunkReader {
@@ -253,6 +264,10 @@ impl Transfer {
                 ArchiveError::Unsafe { .. } => Status::invalid_argument(e.to_string()),
                 ArchiveError::Io(_) => Status::aborted(e.to_string()),
             })?;
+        self.runtime
+            .volumes_written(&c.spec.id, &dir)
+            .await
+            .map_err(runtime_status)?;
         Ok(pb::WriteVolumesReply {
             bytes: done.bytes,
             files: done.files,

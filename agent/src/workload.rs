@@ -81,6 +81,10 @@ impl Actions {
             ));
         }
         self.refuse_if_cordoned(&format!("create {name}"))?;
+        self.runtime
+            .check_create(spec)
+            .await
+            .map_err(runtime_error)?;
         if dry_run {
             return Ok(format!("dry run: would create {name} from {}", spec.image).into());
         }
@@ -280,11 +284,15 @@ impl Actions {
             .volume_dir(&target)
             .await
             .map_err(runtime_error)?;
-        let st = staging.to_path_buf();
-        tokio::task::spawn_blocking(move || archive::swap_in(&st, &dir))
+        let (st, d) = (staging.to_path_buf(), dir.clone());
+        tokio::task::spawn_blocking(move || archive::swap_in(&st, &d))
             .await
             .map_err(joined)?
             .map_err(|e| ActError::new(ActErrorKind::Runtime, format!("writing volumes: {e}")))?;
+        self.runtime
+            .volumes_written(&target, &dir)
+            .await
+            .map_err(runtime_error)?;
         if start {
             Self::progress(tx, id, "start", 90.0, format!("starting {}", spec.name)).await;
             self.runtime

@@ -88,6 +88,8 @@ pub struct NodeInfo {
     pub max_containers: u32,
     /// The agent serves beyond loopback without TLS or caller checks (`--insecure`).
     pub insecure: bool,
+    /// Identity of the engine behind the node; equal non-empty values share one engine.
+    pub engine_id: String,
 }
 
 /// Host figures at one sample.

@@ -7,6 +7,7 @@ use std::time::Instant;
 use fleetdeck_agent::model::REPLACES_LABEL;
 
 use super::placement::{self, Demand, Room};
+use super::plan_more::{fit_error, port_clash};
 use super::specs::SpecCache;
 use super::{PortableSpec, Proposal, Verb, failover_labels, human_bytes};
 use crate::model::{Container, Fleet, Node, NodeState};
@@ -371,14 +372,23 @@ fn migrate(
                     state.as_str()
                 ))
             })?;
+            if let Some(why) = port_clash(input, n, &r.name, c) {
+                return Err(PlanError::Invalid(why));
+            }
             if !r.fits(d) {
                 return Err(no_room(&c.spec.name, d, std::slice::from_ref(r)));
             }
             r.clone()
         }
         None => {
-            let i = placement::best_fit(&rooms, d, |r| r.name != from.name, false)
-                .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
+            let clash = |r: &Room| port_clash(input, n, &r.name, c);
+            let i = placement::best_fit(
+                &rooms,
+                d,
+                |r| r.name != from.name && clash(r).is_none(),
+                false,
+            )
+            .ok_or_else(|| fit_error(&rooms, d, &from.name, c, clash))?;
             rooms[i].clone()
         }
     };
@@ -393,6 +403,11 @@ fn migrate(
         .unwrap_or_default();
     let new_name = copy_name(input.fleet, &room, c, &mut BTreeSet::new());
     let mut lines = migrate_lines(&c.spec.name, &from.name, &to.name, bytes, &volumes);
+    if let Some(s) = cached {
+        // Docker mounts and networks: what the copy makes of them.
+        let notes = fleetdeck_agent::runtime::copy_notes(&s.spec.labels, &to.name);
+        lines.splice(2..2, notes);
+    }
     if new_name != c.spec.name {
         lines.insert(
             1,
@@ -444,8 +459,14 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
     let mut taken = BTreeSet::new();
     for c in &active {
         let d = Demand::of(c);
-        let i = placement::best_fit(&rooms, d, |r| r.name != from.name, false)
-            .ok_or_else(|| no_room(&c.spec.name, d, &rooms))?;
+        let clash = |r: &Room| port_clash(input, n, &r.name, c);
+        let i = placement::best_fit(
+            &rooms,
+            d,
+            |r| r.name != from.name && clash(r).is_none(),
+            false,
+        )
+        .ok_or_else(|| fit_error(&rooms, d, &from.name, c, clash))?;
         rooms[i].take(d);
         let bytes = input.bytes_of(&from.name, &c.spec.name).unwrap_or(0);
         data += bytes;

@@ -461,3 +461,50 @@ pub(super) fn restore(
         }],
     })
 }
+
+/// Why `c` on `from` cannot move to node `to`: both sit on one container engine and `c`
+/// publishes a fixed host port (as configured in its cached spec; a port the engine picked
+/// is not fixed), which the copy and the source cannot bind at once, so make-before-break
+/// would fail when the copy starts.
+pub(super) fn port_clash(
+    input: &PlanInput<'_>,
+    from: &Node,
+    to: &str,
+    c: &Container,
+) -> Option<String> {
+    let fleet = input.fleet;
+    let engine = from
+        .info
+        .as_ref()
+        .map(|i| i.engine_id.as_str())
+        .filter(|e| !e.is_empty())?;
+    let target = fleet.nodes().iter().find(|n| n.name() == to)?;
+    if target.info.as_ref().map(|i| i.engine_id.as_str()) != Some(engine) {
+        return None;
+    }
+    let spec = &input.specs.get(from.name(), &c.spec.name)?.spec;
+    let (_, host_port, protocol) = spec.ports.iter().find(|(_, hp, _)| *hp != 0)?;
+    Some(format!(
+        "{} publishes host port {host_port}/{protocol} and {} and {to} share one Docker engine: the copy could not bind it while {} runs; move it to a node on another engine",
+        c.spec.name,
+        from.name(),
+        c.spec.name
+    ))
+}
+
+/// Why no node took `c`: a host port it cannot share with the nodes that had room, else
+/// lack of room.
+pub(super) fn fit_error(
+    rooms: &[placement::Room],
+    d: Demand,
+    from: &str,
+    c: &Container,
+    clash: impl Fn(&placement::Room) -> Option<String>,
+) -> PlanError {
+    let shut_out =
+        placement::best_fit(rooms, d, |r| r.name != from, false).and_then(|i| clash(&rooms[i]));
+    match shut_out {
+        Some(why) => PlanError::Invalid(why),
+        None => no_room(&c.spec.name, d, rooms),
+    }
+}

@@ -121,6 +121,23 @@ impl Drop for Engine {
                 let _ = docker(&args);
             }
         }
+        // Volumes and networks a test or its agents made: their names carry the run.
+        for (kind, filter) in [
+            ("volume", format!("name={}", self.run)),
+            ("network", format!("name={}", self.run)),
+        ] {
+            if let Ok(out) = docker(&[kind, "ls", "-q", "--filter", &filter]) {
+                let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                if !names.is_empty() {
+                    let mut args = vec![kind, "rm"];
+                    args.extend(names.iter().map(String::as_str));
+                    let _ = docker(&args);
+                }
+            }
+        }
         let _ = docker(&["rmi", "-f", &self.image]);
     }
 }

@@ -4,34 +4,27 @@
 //! engine event or a changed list entry marked, and reads resource counters from the
 //! containers' cgroup files (the engine's stats API where those cannot be read). Engine
 //! events wake the sampler at once, so a container that dies reaches watchers in the time
-//! of one list and one inspect, not at the next tick.
+//! of one list and one inspect, not at the next tick. The pass itself is in `docker_sample`,
+//! what actions need in `docker_ops`, `docker_spec` and `docker_volumes`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as ApiError;
-use bollard::models::ContainerSummary;
 use bollard::query_parameters::{
-    ListContainersOptions, RemoveContainerOptions, RestartContainerOptions, StopContainerOptions,
+    RemoveContainerOptions, RestartContainerOptions, StopContainerOptions,
 };
-use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::cgroup::{self, CgroupPaths};
-use super::counters::{self, Reading};
-use super::docker_convert as conv;
 use super::{
-    Runtime, RuntimeError, RuntimeKind, docker_events, docker_logs, docker_ops, docker_stats,
+    Runtime, RuntimeError, RuntimeKind, docker_events, docker_logs, docker_ops, docker_sample,
 };
 use crate::logs::{LineStream, LogQuery};
-use crate::model::{
-    ContainerSample, ContainerSpec, ContainerState, ContainerStats, ContainerStatus, ContainerVerb,
-    HealthState, PortableSpec,
-};
+use crate::model::{ContainerSample, ContainerVerb, PortableSpec};
 
 /// Longest wait for one engine request of a sampling pass: a hung engine turns the runtime
 /// check red instead of stalling the sampler.
@@ -40,10 +33,6 @@ pub(super) const API_TIMEOUT: Duration = Duration::from_secs(5);
 const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Seconds a stopping container gets between SIGTERM and SIGKILL.
 const STOP_GRACE_SECS: i32 = 10;
-/// Inspect requests in flight at once.
-const INSPECT_CONCURRENCY: usize = 8;
-/// Stats API requests in flight at once (the fallback source).
-const STATS_CONCURRENCY: usize = 8;
 
 /// The engine's usual socket, used when neither the config nor DOCKER_HOST names one.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -79,8 +68,8 @@ pub struct DockerConfig {
 /// Containers the sampler must inspect again, marked by events and actions.
 #[derive(Debug, Default)]
 pub(super) struct Dirty {
-    ids: HashSet<String>,
-    all: bool,
+    pub(super) ids: HashSet<String>,
+    pub(super) all: bool,
 }
 
 /// What the event watcher and the runtime share.
@@ -90,7 +79,7 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Dirty> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Dirty> {
         // A set of ids stays usable whatever panicked while holding it.
         self.dirty
             .lock()
@@ -109,31 +98,9 @@ impl Shared {
         self.changes.notify_one();
     }
 
-    fn take(&self) -> Dirty {
+    pub(super) fn take(&self) -> Dirty {
         std::mem::take(&mut *self.lock())
     }
-}
-
-/// What the runtime knows about one container between passes.
-struct Entry {
-    spec: Arc<ContainerSpec>,
-    status: ContainerStatus,
-    /// State and health as the list showed them at the last inspect.
-    list_state: ContainerState,
-    list_health: HealthState,
-    pid: Option<u32>,
-    memory_limit: u64,
-    /// Its counter files, kept open between samples.
-    cgroup: Option<cgroup::Reader>,
-    reading: Option<Reading>,
-    stats: ContainerStats,
-}
-
-#[derive(Default)]
-struct Cache {
-    entries: HashMap<String, Entry>,
-    last_stats: Option<Instant>,
-    warned_cgroup: bool,
 }
 
 /// A Docker Engine.
@@ -142,8 +109,10 @@ pub struct DockerRuntime {
     pub(super) endpoint: String,
     pub(super) config: DockerConfig,
     pub(super) shared: Arc<Shared>,
-    cache: tokio::sync::Mutex<Cache>,
+    pub(super) cache: tokio::sync::Mutex<docker_sample::Cache>,
     events: JoinHandle<()>,
+    /// The engine's ID from its info, when it gave one.
+    engine_id: Option<String>,
     /// Migration copies committed (their pending label hidden), see `docker_ops`.
     pub(super) committed: Mutex<HashSet<String>>,
 }
@@ -192,7 +161,7 @@ fn is_connection(e: &ApiError) -> bool {
     )
 }
 
-fn status_code(e: &ApiError) -> Option<u16> {
+pub(super) fn status_code(e: &ApiError) -> Option<u16> {
     match e {
         ApiError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
@@ -236,6 +205,15 @@ impl DockerRuntime {
             config.scope.clone(),
         ));
         tracing::info!(endpoint, "connected to the Docker engine");
+        // Nodes that share this engine share its host ports: the console's planner compares
+        // this ID. An engine that does not say is treated as unshared.
+        let engine_id = match tokio::time::timeout(API_TIMEOUT, docker.info()).await {
+            Ok(Ok(info)) => info.id.filter(|id| !id.is_empty()),
+            _ => {
+                tracing::warn!(endpoint, "the Docker engine did not give its ID");
+                None
+            }
+        };
         let committed = config
             .data_dir
             .as_deref()
@@ -248,6 +226,7 @@ impl DockerRuntime {
             shared,
             cache: tokio::sync::Mutex::default(),
             events,
+            engine_id,
             committed: Mutex::new(committed),
         })
     }
@@ -257,7 +236,7 @@ impl DockerRuntime {
         &self.endpoint
     }
 
-    fn unreachable(&self, e: &ApiError) -> RuntimeError {
+    pub(super) fn unreachable(&self, e: &ApiError) -> RuntimeError {
         RuntimeError::Unavailable(describe_unreachable(&self.endpoint, e))
     }
 
@@ -274,236 +253,6 @@ impl DockerRuntime {
             _ => RuntimeError::Failed(e.to_string()),
         }
     }
-
-    async fn list(&self) -> Result<Vec<ContainerSummary>, RuntimeError> {
-        let filters = self
-            .config
-            .scope
-            .as_ref()
-            .map(|(k, v)| HashMap::from([("label".to_owned(), vec![format!("{k}={v}")])]));
-        let options = ListContainersOptions {
-            all: true,
-            filters,
-            ..Default::default()
-        };
-        match tokio::time::timeout(API_TIMEOUT, self.docker.list_containers(Some(options))).await {
-            Ok(Ok(list)) => Ok(list),
-            Ok(Err(e)) => Err(self.unreachable(&e)),
-            Err(_) => Err(RuntimeError::Unavailable(format!(
-                "the Docker engine at {} did not list containers within {} s",
-                self.endpoint,
-                API_TIMEOUT.as_secs()
-            ))),
-        }
-    }
-
-    /// Inspects the listed containers that need it and brings the cache up to date.
-    async fn refresh_entries(&self, cache: &mut Cache, list: &[ContainerSummary]) {
-        let dirty = self.shared.take();
-        let need: Vec<ContainerSummary> = list
-            .iter()
-            .filter(|s| {
-                let Some(id) = s.id.as_deref() else {
-                    return false;
-                };
-                match cache.entries.get(id) {
-                    None => true,
-                    Some(e) => {
-                        dirty.all
-                            || dirty.ids.contains(id)
-                            || e.list_state != conv::summary_state(s.state.as_ref())
-                            || e.list_health
-                                != conv::summary_health(s.status.as_deref().unwrap_or(""))
-                    }
-                }
-            })
-            .cloned()
-            .collect();
-        let docker = self.docker.clone();
-        let inspected: Vec<_> = futures::stream::iter(need)
-            .map(move |s| {
-                let docker = docker.clone();
-                async move {
-                    let id = s.id.clone().unwrap_or_default();
-                    let got =
-                        tokio::time::timeout(API_TIMEOUT, docker.inspect_container(&id, None))
-                            .await;
-                    (s, got)
-                }
-            })
-            .buffer_unordered(INSPECT_CONCURRENCY)
-            .collect()
-            .await;
-        for (summary, got) in inspected {
-            let id = summary.id.clone().unwrap_or_default();
-            let i = match got {
-                Ok(Ok(i)) => i,
-                Ok(Err(e)) if status_code(&e) == Some(404) => {
-                    // Removed between the list and the inspect: the next list drops it.
-                    continue;
-                }
-                Ok(Err(e)) => {
-                    tracing::debug!(id, "inspect failed: {e}");
-                    self.shared.lock().ids.insert(id);
-                    continue;
-                }
-                Err(_) => {
-                    self.shared.lock().ids.insert(id);
-                    continue;
-                }
-            };
-            let summary = &summary;
-            let mut spec = conv::spec(&i, summary);
-            docker_ops::present(&mut spec, self.is_committed(&id));
-            let status = conv::status(&i);
-            let pid = conv::pid(&i).filter(|_| status.state.is_up());
-            let list_state = conv::summary_state(summary.state.as_ref());
-            let list_health = conv::summary_health(summary.status.as_deref().unwrap_or(""));
-            let memory_limit = conv::memory_limit(&i);
-            match cache.entries.get_mut(&id) {
-                Some(e) => {
-                    if *e.spec != spec {
-                        e.spec = Arc::new(spec);
-                    }
-                    if e.pid != pid {
-                        // A new run: new cgroup, counters start again.
-                        e.pid = pid;
-                        e.cgroup = pid.and_then(|p| locate_cgroup(p, &id));
-                        e.reading = None;
-                        e.stats = ContainerStats::default();
-                    }
-                    e.status = status;
-                    e.list_state = list_state;
-                    e.list_health = list_health;
-                    e.memory_limit = memory_limit;
-                }
-                None => {
-                    let entry = Entry {
-                        spec: Arc::new(spec),
-                        status,
-                        list_state,
-                        list_health,
-                        pid,
-                        memory_limit,
-                        cgroup: pid.and_then(|p| locate_cgroup(p, &id)),
-                        reading: None,
-                        stats: ContainerStats::default(),
-                    };
-                    cache.entries.insert(id, entry);
-                }
-            }
-        }
-        let listed: HashSet<&str> = list.iter().filter_map(|s| s.id.as_deref()).collect();
-        cache.entries.retain(|id, _| listed.contains(id.as_str()));
-    }
-
-    /// Reads fresh counters for every running container and turns them into figures.
-    async fn refresh_stats(&self, cache: &mut Cache) {
-        let now = Instant::now();
-        let source = self.config.stats;
-        let mut from_files: Vec<(String, cgroup::Reader)> = Vec::new();
-        let mut from_api: Vec<String> = Vec::new();
-        for (id, e) in &mut cache.entries {
-            if e.pid.is_none() {
-                e.reading = None;
-                e.stats = ContainerStats {
-                    memory_limit_bytes: e.memory_limit,
-                    ..ContainerStats::default()
-                };
-                continue;
-            }
-            match (e.cgroup.is_some(), source) {
-                (true, StatsSource::Auto | StatsSource::Cgroup) => {
-                    if let Some(reader) = e.cgroup.take() {
-                        from_files.push((id.clone(), reader));
-                    }
-                }
-                (false, StatsSource::Cgroup) => {}
-                _ => from_api.push(id.clone()),
-            }
-        }
-        let read = tokio::task::spawn_blocking(move || {
-            from_files
-                .into_iter()
-                .map(|(id, mut reader)| {
-                    let got = reader.read();
-                    (id, reader, got)
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
-        let mut fresh = Vec::with_capacity(cache.entries.len());
-        for (id, reader, r) in read {
-            match r {
-                Ok(c) => {
-                    if let Some(e) = cache.entries.get_mut(&id) {
-                        e.cgroup = Some(reader);
-                    }
-                    fresh.push((id, c));
-                }
-                Err(err) => {
-                    if !cache.warned_cgroup {
-                        tracing::warn!(id, "cannot read cgroup files ({err}); using the stats API");
-                        cache.warned_cgroup = true;
-                    }
-                    if source == StatsSource::Auto {
-                        from_api.push(id);
-                    } else if let Some(e) = cache.entries.get_mut(&id) {
-                        // Files only: try again at the next sample, opening them afresh.
-                        e.cgroup = Some(cgroup::Reader::new(
-                            reader.paths().clone(),
-                            e.pid.unwrap_or(0),
-                        ));
-                    }
-                }
-            }
-        }
-        let docker = self.docker.clone();
-        let api: Vec<_> = futures::stream::iter(from_api)
-            .map(move |id| {
-                let docker = docker.clone();
-                async move {
-                    let got =
-                        tokio::time::timeout(API_TIMEOUT, docker_stats::read(&docker, &id)).await;
-                    (id, got)
-                }
-            })
-            .buffer_unordered(STATS_CONCURRENCY)
-            .collect()
-            .await;
-        for (id, got) in api {
-            if let Ok(Ok(Some(c))) = got {
-                fresh.push((id, c));
-            }
-        }
-        for (id, c) in fresh {
-            let Some(e) = cache.entries.get_mut(&id) else {
-                continue;
-            };
-            let reading = Reading {
-                counters: c,
-                at: now,
-            };
-            let mut stats = counters::stats(e.reading.as_ref(), &reading);
-            // The configured limit, not the host's memory the engine reports for none.
-            stats.memory_limit_bytes = e.memory_limit;
-            e.stats = stats;
-            e.reading = Some(reading);
-        }
-        cache.last_stats = Some(now);
-    }
-}
-
-/// The cgroup of a container's init process, when it is readable from here and really is
-/// that container's (an agent in its own pid namespace would find some other process).
-fn locate_cgroup(pid: u32, id: &str) -> Option<cgroup::Reader> {
-    let paths = cgroup::locate(pid).ok()?;
-    let ours = match &paths {
-        CgroupPaths::V2(dir) => dir.to_string_lossy().contains(id),
-        CgroupPaths::V1 { cpuacct, .. } => cpuacct.to_string_lossy().contains(id),
-    };
-    ours.then(|| cgroup::Reader::new(paths, pid))
 }
 
 #[async_trait]
@@ -513,40 +262,11 @@ impl Runtime for DockerRuntime {
     }
 
     async fn containers(&self) -> Result<Vec<ContainerSample>, RuntimeError> {
-        let list = match self.list().await {
-            Ok(l) => l,
-            Err(e) => {
-                // Whatever happened while the engine was away, look again when it is back.
-                self.shared.lock().all = true;
-                return Err(e);
-            }
-        };
-        let mut cache = self.cache.lock().await;
-        self.refresh_entries(&mut cache, &list).await;
-        // Passes woken by events come between ticks: rates over a few milliseconds would be
-        // noise, so figures refresh only when about an interval has gone by.
-        let due = cache
-            .last_stats
-            .is_none_or(|t| t.elapsed() >= self.config.sample_interval / 2);
-        if due {
-            self.refresh_stats(&mut cache).await;
-        }
-        let mut out: Vec<ContainerSample> = cache
-            .entries
-            .values()
-            .map(|e| ContainerSample {
-                spec: Arc::clone(&e.spec),
-                status: e.status,
-                stats: e.stats,
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            a.spec
-                .name
-                .cmp(&b.spec.name)
-                .then(a.spec.id.cmp(&b.spec.id))
-        });
-        Ok(out)
+        self.sample().await
+    }
+
+    fn engine_id(&self) -> Option<String> {
+        self.engine_id.clone()
     }
 
     fn changes(&self) -> Option<Arc<Notify>> {
@@ -580,14 +300,14 @@ impl Runtime for DockerRuntime {
             self.shared.touch(id);
             return Ok(());
         }
-        // The managed volume data goes with the container.
-        let volumes = if verb == ContainerVerb::Remove {
-            self.inspect(id)
-                .await
-                .ok()
-                .and_then(|i| docker_ops::volume_dir(&i))
+        // The managed volume data, and the volumes made for a copy, go with the container.
+        let (volumes, owned) = if verb == ContainerVerb::Remove {
+            match self.inspect(id).await {
+                Ok(i) => (docker_ops::volume_dir(&i), self.owned_volumes(&i).await),
+                Err(_) => (None, Vec::new()),
+            }
         } else {
-            None
+            (None, Vec::new())
         };
         let d = &self.docker;
         let grace = Some(STOP_GRACE_SECS);
@@ -608,9 +328,10 @@ impl Runtime for DockerRuntime {
                 d.restart_container(id, Some(o)).await
             }
             ContainerVerb::Remove => {
+                // Anonymous volumes go with it (nothing else can name them); named ones stay.
                 let o = RemoveContainerOptions {
                     force: false,
-                    v: false,
+                    v: true,
                     link: false,
                 };
                 d.remove_container(id, Some(o)).await
@@ -620,6 +341,7 @@ impl Runtime for DockerRuntime {
         self.shared.touch(id);
         if verb == ContainerVerb::Remove && result.is_ok() {
             docker_ops::forget(self.config.data_dir.as_deref(), id, volumes.as_deref());
+            self.remove_volumes(&owned).await;
             self.committed
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -647,5 +369,17 @@ impl Runtime for DockerRuntime {
 
     async fn volume_dir(&self, id: &str) -> Result<std::path::PathBuf, RuntimeError> {
         self.managed_volume_dir(id).await
+    }
+
+    async fn check_create(&self, spec: &PortableSpec) -> Result<(), RuntimeError> {
+        self.check_copy(spec).await
+    }
+
+    async fn volumes_written(&self, id: &str, dir: &std::path::Path) -> Result<(), RuntimeError> {
+        if self.is_staged(dir) {
+            self.upload_staged(id, dir).await
+        } else {
+            Ok(())
+        }
     }
 }

@@ -16,14 +16,15 @@
 //! pending label on the engine and the agent records the commit itself (a marker file per
 //! container under the data dir); the label is hidden from then on.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding};
+use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::CreateContainerOptions;
 
 use super::docker::{API_TIMEOUT, DockerRuntime};
-use super::docker_convert as conv;
+use super::docker_spec::{create_body, export};
+use super::docker_volumes::{STAGED_DIR, managed_only};
 use super::{RuntimeError, sim::dir_bytes};
 use crate::model::{ContainerSpec, PENDING_LABEL, PortableSpec};
 
@@ -31,15 +32,8 @@ use crate::model::{ContainerSpec, PENDING_LABEL, PortableSpec};
 pub const NAME_LABEL: &str = "fleetdeck.name";
 /// Label carrying the directory that holds a container's volumes.
 pub const VOLUME_DIR_LABEL: &str = "fleetdeck.volume-dir";
-/// Label carrying the command (JSON array) a copy must run; the portable spec has no field
-/// for it, and a copy that ran the image's default command would not be the same service.
-pub const CMD_LABEL: &str = "fleetdeck.docker.cmd";
-/// Label carrying the entrypoint (JSON array), for the same reason.
-pub const ENTRYPOINT_LABEL: &str = "fleetdeck.docker.entrypoint";
 /// Subdirectory of the data dir holding commit markers.
 const COMMITTED_DIR: &str = ".committed";
-/// Nanoseconds of CPU time per second per core, the engine's unit for CPU limits.
-const NANO_CPUS_PER_CORE: f64 = 1e9;
 
 /// The volume name for mount path `dest`, or `None` for a path that cannot be one.
 pub fn volume_name(dest: &str) -> Option<String> {
@@ -85,7 +79,7 @@ pub fn engine_name(scope: Option<&(String, String)>, name: &str) -> String {
     }
 }
 
-fn fleet_name(i: &ContainerInspectResponse) -> String {
+pub(super) fn fleet_name(i: &ContainerInspectResponse) -> String {
     let labels = i.config.as_ref().and_then(|c| c.labels.as_ref());
     labels
         .and_then(|l| l.get(NAME_LABEL))
@@ -117,173 +111,6 @@ pub fn volume_dir(i: &ContainerInspectResponse) -> Option<PathBuf> {
         .and_then(|c| c.labels.as_ref())
         .and_then(|l| l.get(VOLUME_DIR_LABEL))
         .map(PathBuf::from)
-}
-
-fn json_list(v: Option<&Vec<String>>) -> Option<String> {
-    v.filter(|v| !v.is_empty())
-        .and_then(|v| serde_json::to_string(v).ok())
-}
-
-/// The portable description of an inspected container.
-pub fn export(i: &ContainerInspectResponse, committed: bool) -> PortableSpec {
-    let config = i.config.as_ref();
-    let host = i.host_config.as_ref();
-    let mut labels: BTreeMap<String, String> = config
-        .and_then(|c| c.labels.as_ref())
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    // Where this copy lives and what the engine calls it belong to this node only.
-    labels.remove(NAME_LABEL);
-    labels.remove(VOLUME_DIR_LABEL);
-    if committed {
-        labels.remove(PENDING_LABEL);
-    }
-    if let Some(cmd) = json_list(config.and_then(|c| c.cmd.as_ref())) {
-        labels.insert(CMD_LABEL.to_owned(), cmd);
-    }
-    if let Some(ep) = json_list(config.and_then(|c| c.entrypoint.as_ref())) {
-        labels.insert(ENTRYPOINT_LABEL.to_owned(), ep);
-    }
-    let mut ports = Vec::new();
-    if let Some(bindings) = host.and_then(|h| h.port_bindings.as_ref()) {
-        for (key, list) in bindings {
-            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-            let Ok(port) = port.parse::<u16>() else {
-                continue;
-            };
-            for b in list.iter().flatten() {
-                let hp = b
-                    .host_port
-                    .as_deref()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(0);
-                ports.push((port, hp, proto.to_owned()));
-            }
-        }
-    }
-    ports.sort();
-    ports.dedup();
-    let env = config
-        .and_then(|c| c.env.as_ref())
-        .map(|e| {
-            e.iter()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut volumes: Vec<String> = i
-        .mounts
-        .iter()
-        .flatten()
-        .filter_map(|m| m.destination.as_deref().and_then(volume_name))
-        .collect();
-    volumes.sort();
-    volumes.dedup();
-    let status = conv::status(i);
-    PortableSpec {
-        id: i.id.clone().unwrap_or_default(),
-        name: fleet_name(i),
-        image: config.and_then(|c| c.image.clone()).unwrap_or_default(),
-        service: conv::service(&labels),
-        labels,
-        ports,
-        env,
-        volumes,
-        volume_bytes: 0,
-        memory_limit_bytes: conv::memory_limit(i),
-        #[allow(
-            clippy::cast_precision_loss,
-            clippy::cast_possible_truncation,
-            reason = "a CPU limit in cores is small"
-        )]
-        cpu_limit_cores: host.and_then(|h| h.nano_cpus).unwrap_or(0) as f32
-            / NANO_CPUS_PER_CORE as f32,
-        state: status.state,
-        health: status.health,
-    }
-}
-
-fn parse_list(
-    labels: &BTreeMap<String, String>,
-    key: &str,
-) -> Result<Option<Vec<String>>, RuntimeError> {
-    labels
-        .get(key)
-        .map(|raw| {
-            serde_json::from_str::<Vec<String>>(raw).map_err(|e| {
-                RuntimeError::Failed(format!("label {key} is not a JSON list of strings: {e}"))
-            })
-        })
-        .transpose()
-}
-
-/// What to ask the engine for to create `spec` as `engine_name`, with its volumes in `dir`.
-pub fn create_body(
-    spec: &PortableSpec,
-    scope: Option<&(String, String)>,
-    engine_name: &str,
-    dir: Option<&Path>,
-) -> Result<ContainerCreateBody, RuntimeError> {
-    let mut labels: HashMap<String, String> = spec
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if let Some((k, v)) = scope {
-        // The copy belongs to this node, whatever node the spec came from.
-        labels.insert(k.clone(), v.clone());
-    }
-    if engine_name != spec.name {
-        labels.insert(NAME_LABEL.to_owned(), spec.name.clone());
-    }
-    if !spec.service.is_empty() && conv::service(&spec.labels).is_empty() {
-        labels.insert(conv::SERVICE_LABEL.to_owned(), spec.service.clone());
-    }
-    let mut binds = Vec::new();
-    if let Some(dir) = dir {
-        labels.insert(VOLUME_DIR_LABEL.to_owned(), dir.display().to_string());
-        for v in &spec.volumes {
-            binds.push(format!("{}:{}", dir.join(v).display(), mount_path(v)?));
-        }
-    }
-    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-    for (cp, hp, proto) in &spec.ports {
-        let entry = bindings
-            .entry(format!("{cp}/{proto}"))
-            .or_insert_with(|| Some(Vec::new()));
-        if let Some(list) = entry {
-            list.push(PortBinding {
-                host_ip: None,
-                host_port: (*hp != 0).then(|| hp.to_string()),
-            });
-        }
-    }
-    let exposed: Vec<String> = bindings.keys().cloned().collect();
-    let env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    Ok(ContainerCreateBody {
-        image: Some(spec.image.clone()),
-        labels: Some(labels),
-        env: (!env.is_empty()).then_some(env),
-        cmd: parse_list(&spec.labels, CMD_LABEL)?,
-        entrypoint: parse_list(&spec.labels, ENTRYPOINT_LABEL)?,
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        host_config: Some(HostConfig {
-            binds: (!binds.is_empty()).then_some(binds),
-            port_bindings: (!bindings.is_empty()).then_some(bindings),
-            memory: i64::try_from(spec.memory_limit_bytes)
-                .ok()
-                .filter(|m| *m > 0),
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "nanoseconds of CPU per second fit an i64"
-            )]
-            nano_cpus: (spec.cpu_limit_cores > 0.0)
-                .then(|| (f64::from(spec.cpu_limit_cores) * NANO_CPUS_PER_CORE) as i64),
-            ..HostConfig::default()
-        }),
-        ..ContainerCreateBody::default()
-    })
 }
 
 /// Creates the volume directories of `spec` under a fresh directory of `data_dir`.
@@ -324,8 +151,9 @@ pub fn mark_committed(data_dir: &Path, id: &str) -> Result<(), RuntimeError> {
     std::fs::write(&m, b"").map_err(io_error)
 }
 
-/// The committed containers recorded under `data_dir`.
+/// The committed containers recorded under `data_dir`; staged data of an earlier run goes.
 pub fn load_committed(data_dir: &Path) -> HashSet<String> {
+    let _ = std::fs::remove_dir_all(data_dir.join(STAGED_DIR));
     std::fs::read_dir(data_dir.join(COMMITTED_DIR))
         .map(|rd| {
             rd.flatten()
@@ -339,6 +167,17 @@ pub fn load_committed(data_dir: &Path) -> HashSet<String> {
 pub fn forget(data_dir: Option<&Path>, id: &str, volumes: Option<&Path>) {
     if let Some(d) = data_dir {
         let _ = std::fs::remove_file(marker(d, id));
+        // Staged copies of its data left by reads (transfers, backups).
+        let prefix = format!("{}-", &id[..id.len().min(12)]);
+        for e in std::fs::read_dir(d.join(STAGED_DIR))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
     }
     // Only data this agent made: a label pointing elsewhere is not ours to delete.
     if let (Some(d), Some(v)) = (data_dir, volumes)
@@ -391,15 +230,28 @@ impl DockerRuntime {
     pub(super) async fn export_portable(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
         let i = self.inspect_ours(id).await?;
         let mut spec = export(&i, self.is_committed(id));
-        if let Some(dir) = volume_dir(&i) {
-            spec.volume_bytes = tokio::task::spawn_blocking(move || bytes(&dir))
+        // Managed folders, else the mounts' sources where this agent can see them (the
+        // engine's own volume folders when it runs on the engine's host); an estimate.
+        let sources: Vec<PathBuf> = match volume_dir(&i).filter(|_| managed_only(&i)) {
+            Some(dir) => vec![dir],
+            None => i
+                .mounts
+                .iter()
+                .flatten()
+                .filter(|m| matches!(m.typ.as_deref(), Some("volume" | "bind")))
+                .filter_map(|m| m.source.as_deref().map(PathBuf::from))
+                .collect(),
+        };
+        spec.volume_bytes =
+            tokio::task::spawn_blocking(move || sources.iter().map(|d| bytes(d)).sum())
                 .await
                 .unwrap_or(0);
-        }
         Ok(spec)
     }
 
     pub(super) async fn create_from(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
+        // Refusals first: nothing is made for a copy this engine cannot hold.
+        self.check_copy(spec).await?;
         let name = engine_name(self.config.scope.as_ref(), &spec.name);
         let dir = match (&self.config.data_dir, spec.volumes.is_empty()) {
             (_, true) => None,
@@ -418,25 +270,41 @@ impl DockerRuntime {
                 )));
             }
         };
+        let mut volumes = Vec::new();
+        let mut made_id = None;
         let made = async {
+            volumes = self.make_named_volumes(spec, &name).await?;
             let body = create_body(spec, self.config.scope.as_ref(), &name, dir.as_deref())?;
             let options = CreateContainerOptions {
                 name: Some(name.clone()),
                 platform: String::new(),
             };
-            self.docker
+            let r = self
+                .docker
                 .create_container(Some(options), body)
                 .await
-                .map_err(|e| self.api_error(&name, e))
+                .map_err(|e| self.api_error(&name, e))?;
+            made_id = Some(r.id.clone());
+            self.connect_networks(&r.id, spec).await?;
+            Ok::<_, RuntimeError>(r.id)
         }
         .await;
         match made {
-            Ok(r) => {
-                self.shared.touch(&r.id);
-                Ok(r.id)
+            Ok(id) => {
+                self.shared.touch(&id);
+                Ok(id)
             }
             Err(e) => {
-                // Nothing half-made: the volume directories go with the refused container.
+                // Nothing half-made: the container, its volumes and folders go again.
+                if let Some(id) = made_id {
+                    let o = bollard::query_parameters::RemoveContainerOptions {
+                        force: true,
+                        v: false,
+                        link: false,
+                    };
+                    let _ = self.docker.remove_container(&id, Some(o)).await;
+                }
+                self.remove_volumes(&volumes).await;
                 if let Some(d) = dir {
                     let _ = tokio::fs::remove_dir_all(d).await;
                 }
@@ -450,15 +318,13 @@ impl DockerRuntime {
         id: &str,
     ) -> Result<std::path::PathBuf, RuntimeError> {
         let i = self.inspect_ours(id).await?;
-        if let Some(dir) = volume_dir(&i) {
+        let has_mounts = i.mounts.as_ref().is_some_and(|m| !m.is_empty());
+        if let Some(dir) = volume_dir(&i).filter(|_| managed_only(&i)) {
             return Ok(dir);
         }
-        let has_mounts = i.mounts.as_ref().is_some_and(|m| !m.is_empty());
         if has_mounts {
-            Err(RuntimeError::Unsupported {
-                runtime: "docker",
-                what: "reach the volume data of a container it did not create",
-            })
+            // Volumes the engine keeps: reached through its archive API.
+            self.stage_volumes(id, &i).await
         } else {
             // No volumes: an empty directory stands for "nothing to copy".
             let data = self.config.data_dir.as_ref().ok_or_else(|| {

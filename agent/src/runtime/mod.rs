@@ -18,13 +18,17 @@ mod docker_convert;
 mod docker_events;
 mod docker_logs;
 mod docker_ops;
+mod docker_sample;
+mod docker_spec;
 mod docker_stats;
+mod docker_volumes;
 pub mod sim;
 mod sim_host;
 mod sim_load;
 mod sim_logs;
 
 pub use docker::{DockerConfig, DockerRuntime, StatsSource};
+pub use docker_spec::copy_notes;
 pub use sim::{SimConfig, SimRuntime};
 
 /// Which runtime backend an agent uses.
@@ -115,6 +119,12 @@ pub trait Runtime: Send + Sync + 'static {
         None
     }
 
+    /// Identity of the engine behind this runtime, when it has one: nodes on one engine
+    /// share its host ports.
+    fn engine_id(&self) -> Option<String> {
+        None
+    }
+
     /// Checks that the runtime answers.
     async fn ping(&self) -> Result<(), RuntimeError>;
 
@@ -150,6 +160,19 @@ pub trait Runtime: Send + Sync + 'static {
     async fn volume_dir(&self, id: &str) -> Result<PathBuf, RuntimeError> {
         let _ = id;
         Err(self.unsupported("reach volume data"))
+    }
+
+    /// Refuses, before anything is made, a copy of `spec` this node cannot hold.
+    async fn check_create(&self, spec: &PortableSpec) -> Result<(), RuntimeError> {
+        let _ = spec;
+        Ok(())
+    }
+
+    /// Called after new data was put into `dir` (from [`Runtime::volume_dir`] of container
+    /// `id`): a runtime whose folder was only a staging copy sends the data on.
+    async fn volumes_written(&self, id: &str, dir: &std::path::Path) -> Result<(), RuntimeError> {
+        let _ = (id, dir);
+        Ok(())
     }
 
     /// Sets and removes labels of container `id`.
