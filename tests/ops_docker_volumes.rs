@@ -279,6 +279,15 @@ async fn backup_and_restore_of_a_named_volume_container() {
     assert_eq!(sha(&archive), list[0].sha256);
     // Random data does not compress: the archive holds the 2 MB.
     assert!(list[0].size_bytes > 2_000_000, "{}", list[0].size_bytes);
+    // The staged copy read for the backup is gone: hourly backups must not pile up copies.
+    let staged = c.nodes[0].state.join("volumes").join(".staged");
+    let kept: Vec<_> = std::fs::read_dir(&staged)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        kept.is_empty(),
+        "staged copies left after a backup: {kept:?}"
+    );
 
     c.engine.cli(&[
         "exec",
@@ -308,7 +317,6 @@ async fn backup_and_restore_of_a_named_volume_container() {
     .await;
     assert_eq!(c.sha_inside(&src, "/data/big"), digest, "restored");
     assert_eq!(c.sha_inside(&src, "/anon/a"), anon, "restored");
-    let staged = c.nodes[0].state.join("volumes").join(".staged");
     let left = std::fs::read_dir(&staged).map_or(0, |d| {
         d.flatten()
             .filter(|e| e.file_name().to_string_lossy().contains(".incoming"))

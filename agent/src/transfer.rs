@@ -179,6 +179,7 @@ impl Transfer {
             .await
             .map_err(runtime_status)?;
         let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        let runtime = self.runtime.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = ChunkWriter {
                 tx: tx.clone(),
@@ -191,6 +192,7 @@ impl Transfer {
                 drop(builder);
                 writer.flush()
             })();
+            runtime.volumes_read(&dir);
             if let Err(e) = result
                 && e.kind() != std::io::ErrorKind::BrokenPipe
             {

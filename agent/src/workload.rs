@@ -135,8 +135,11 @@ impl Actions {
         let registry = self.backups.clone();
         let node = self.hub.info().node_id;
         let now = now_unix_ms();
+        let runtime = self.runtime.clone();
         let record = tokio::task::spawn_blocking(move || {
-            let record = registry.create(&node, &spec, &dir, now)?;
+            let record = registry.create(&node, &spec, &dir, now);
+            runtime.volumes_read(&dir);
+            let record = record?;
             let keep = if keep_count == 0 {
                 DEFAULT_KEEP_COUNT
             } else {

@@ -375,6 +375,12 @@ impl Runtime for DockerRuntime {
         self.check_copy(spec).await
     }
 
+    fn volumes_read(&self, dir: &std::path::Path) {
+        if self.is_staged(dir) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
     async fn volumes_written(&self, id: &str, dir: &std::path::Path) -> Result<(), RuntimeError> {
         if self.is_staged(dir) {
             self.upload_staged(id, dir).await

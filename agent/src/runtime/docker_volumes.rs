@@ -9,9 +9,8 @@
 //! volume into the (stopped or created) container and removes the folder.
 //!
 //! Limits: the archive API adds and overwrites files but cannot delete them, so a restore
-//! over an existing container of this kind leaves files created since the backup in place;
-//! a staged copy made for a read (transfer, backup) stays until the container is removed or
-//! the agent restarts.
+//! over an existing container of this kind leaves files created since the backup in place.
+//! A staged copy made for a read (transfer, backup) is removed once it has been read.
 
 use std::path::{Path, PathBuf};
 

@@ -175,6 +175,12 @@ pub trait Runtime: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Called once the data in `dir` (from [`Runtime::volume_dir`]) has been read: a runtime
+    /// whose folder was only a staging copy removes it, so repeated backups do not pile up.
+    fn volumes_read(&self, dir: &std::path::Path) {
+        let _ = dir;
+    }
+
     /// Sets and removes labels of container `id`.
     async fn relabel(
         &self,
