@@ -89,10 +89,11 @@ pub enum OpsCommand {
         #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
-    /// Restore a backup (on the node that holds it).
+    /// Restore a backup (on the node that holds it, or on another: the archive is copied).
     Restore {
         backup_id: String,
-        /// Node to restore on; must be the node holding the backup.
+        /// Node to restore on (default: the node holding the backup). Another node gets
+        /// the archive streamed from the holder and checks its SHA-256 on arrival.
         #[arg(long, value_name = "NODE")]
         to: Option<String>,
         #[command(flatten)]
@@ -187,11 +188,29 @@ struct JsonOut<'a> {
     title: &'a str,
     plan: &'a [String],
     data_bytes: u64,
+    /// Bytes streamed between agents (a restore on a node other than the holder).
+    #[serde(skip_serializing_if = "is_zero")]
+    transfer_bytes: u64,
     dry_run: bool,
     outcome: &'a str,
     message: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     backup_ids: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Bytes the plan streams between agents.
+fn transfer_bytes(plan: &Plan) -> u64 {
+    plan.steps
+        .iter()
+        .map(|s| match s {
+            plan::Step::CopyBackup { bytes, .. } => *bytes,
+            _ => 0,
+        })
+        .sum()
 }
 
 impl OpsCommand {
@@ -250,13 +269,17 @@ async fn list_backups(fleet: &Fleet, node: Option<&str>) -> (Vec<BackupInfo>, Ve
         .filter(|n| n.is_live() && node.is_none_or(|x| n.name() == x || n.endpoint == x))
         .map(|n| async move {
             let mut link = Link::open(n.name(), &n.endpoint).await?;
-            link.list_backups().await
+            // The node that answers holds the backups, whatever their records say.
+            link.list_backups().await.map(|l| (n.name().to_string(), l))
         });
     let mut all = Vec::new();
     let mut errors = Vec::new();
     for r in futures::future::join_all(asks).await {
         match r {
-            Ok(l) => all.extend(l.into_iter().map(BackupInfo::from_wire)),
+            Ok((node, l)) => all.extend(l.into_iter().map(|b| BackupInfo {
+                node: node.clone(),
+                ..BackupInfo::from_wire(b)
+            })),
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -437,6 +460,10 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         if plan.data_bytes > 0 {
             let _ = writeln!(stdout, "  data: {}", human_bytes(plan.data_bytes));
         }
+        let moved = transfer_bytes(&plan);
+        if moved > 0 {
+            let _ = writeln!(stdout, "  transfer: {}", human_bytes(moved));
+        }
     }
     if opts.dry_run {
         if opts.output == OutputFormat::Json {
@@ -524,6 +551,7 @@ fn json(
         title: &plan.title,
         plan: &plan.lines,
         data_bytes: plan.data_bytes,
+        transfer_bytes: transfer_bytes(plan),
         dry_run,
         outcome,
         message,
@@ -623,20 +651,16 @@ async fn proposal(cmd: &OpsCommand, fleet: &Fleet) -> Result<Proposal, String> {
         },
         OpsCommand::Restore { backup_id, to, .. } => {
             let (list, _) = list_backups(fleet, None).await;
-            let b = list
-                .into_iter()
-                .find(|b| &b.id == backup_id)
+            let held: Vec<BackupInfo> = list.into_iter().filter(|b| &b.id == backup_id).collect();
+            // A copy already on the target saves the transfer.
+            let b = to
+                .as_ref()
+                .and_then(|to| held.iter().find(|b| b.node == *to))
+                .or_else(|| held.first())
+                .cloned()
                 .ok_or_else(|| format!("no backup `{backup_id}` on a reachable node; `fleetdeck backups` lists them"))?;
-            if let Some(to) = to
-                && *to != b.node
-            {
-                return Err(format!(
-                    "backup {backup_id} is held by {}; restoring it on another node ({to}) is not supported yet: restore it on {} and migrate",
-                    b.node, b.node
-                ));
-            }
             Proposal::Restore {
-                node: b.node.clone(),
+                node: to.clone().unwrap_or_else(|| b.node.clone()),
                 backup: b,
             }
         }

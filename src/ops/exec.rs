@@ -326,6 +326,15 @@ impl Executor {
                     .await?;
                 Ok(Some(done.message))
             }
+            Step::CopyBackup {
+                from,
+                to,
+                backup_id,
+                bytes,
+            } => self
+                .copy_backup(ctx, from, to, backup_id, *bytes)
+                .await
+                .map(Some),
             Step::Restore {
                 on,
                 backup_id,
@@ -387,6 +396,62 @@ impl Executor {
                 Ok(None)
             }
         }
+    }
+
+    /// Streams a backup from the node holding it into another node's registry.
+    async fn copy_backup(
+        &self,
+        ctx: &mut Ctx<'_>,
+        from: &NodeRef,
+        to: &NodeRef,
+        backup_id: &str,
+        bytes: u64,
+    ) -> Result<String, StepError> {
+        let mut src = Link::open(&from.name, &from.endpoint).await?;
+        let mut dst = Link::open(&to.name, &to.endpoint).await?;
+        let total = bytes.max(1);
+        ctx.report(
+            "transfer",
+            0.0,
+            format!(
+                "copying backup {backup_id} ({}) from {} to {}",
+                human_bytes(bytes),
+                from.name,
+                to.name
+            ),
+        );
+        let (op, events, span) = (ctx.op, ctx.events.clone(), ctx.span);
+        let to_name = to.name.clone();
+        let progress = move |stored: u64| {
+            let pct = 100.0 * (stored as f32 / total as f32).min(1.0);
+            let _ = events.try_send(OpEvent::Progress {
+                op,
+                stage: "transfer".into(),
+                percent: span.0 + span.1 * pct / 100.0,
+                message: format!(
+                    "copied {} of {} to {}",
+                    human_bytes(stored),
+                    human_bytes(bytes),
+                    to_name
+                ),
+            });
+        };
+        let cancel = ctx.cancel.clone();
+        let stored = tokio::select! {
+            r = src.copy_backup(backup_id, &mut dst, progress) => r?,
+            // Dropping the transfer resets both streams: the target keeps nothing.
+            () = cancel.cancelled() => return Err(StepError::Cancelled(format!(
+                "cancelled while copying backup {backup_id} to {}: nothing was kept there",
+                to.name
+            ))),
+        };
+        Ok(format!(
+            "copied backup {} ({}) from {} to {}, SHA-256 verified",
+            stored.id,
+            human_bytes(stored.size_bytes),
+            from.name,
+            to.name
+        ))
     }
 
     /// Removes a half-made copy; says what happened when it cannot.
