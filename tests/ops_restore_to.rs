@@ -370,3 +370,92 @@ async fn a_viewer_cannot_read_a_backup_and_an_operator_cannot_store_one() {
         .collect();
     assert!(denied.len() >= 2, "refusals are audited: {denied:?}");
 }
+
+/// Peak resident memory of this process so far, KiB (Linux).
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// On demand: `cargo test --test ops_restore_to -- --ignored --nocapture measure`.
+/// Restores a backup of 64 MiB of incompressible data on another node and prints how long
+/// the transfer and the restore took, and how much the process's peak memory grew (it
+/// would grow by the archive's size if anything held it whole).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "measurement; run on demand"]
+async fn measure_restore_on_another_node() {
+    const MIB: usize = 1 << 20;
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+    let specs = c.specs().await;
+    let s = specs.nodes["n1"]
+        .specs
+        .iter()
+        .find(|s| s.running && !s.spec.volumes.is_empty())
+        .unwrap()
+        .spec
+        .clone();
+    let vol = c.nodes[0].volumes(&s.id).join(&s.volumes[0]);
+    std::fs::create_dir_all(&vol).unwrap();
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    for f in 0..8 {
+        let data: Vec<u8> = (0..8 * MIB)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        std::fs::write(vol.join(format!("blob-{f}.bin")), data).unwrap();
+    }
+    let plan = c
+        .plan(&Proposal::Backup {
+            node: "n1".into(),
+            container: Some(s.name.clone()),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(c.run(&plan).await.0, Outcome::Done(_)));
+    let b = BackupInfo::from_wire(backups(&c, 0).await.remove(0));
+    let mib = b.size_bytes as f64 / MIB as f64;
+    let peak_before = peak_rss_kib();
+    // The transfer alone, as the restore's first step runs it.
+    let mut src = Link::open("n1", &c.nodes[0].addr).await.unwrap();
+    let mut dst = Link::open("n2", &c.nodes[1].addr).await.unwrap();
+    let mut reports = 0;
+    let t0 = std::time::Instant::now();
+    src.copy_backup(&b.id, &mut dst, |_| reports += 1)
+        .await
+        .unwrap();
+    let copy = t0.elapsed();
+    let peak_after_copy = peak_rss_kib();
+    // Then the restore on n2, which now holds the archive (checksum, unpack, create, start).
+    let plan = c
+        .plan(&Proposal::Restore {
+            node: "n2".into(),
+            backup: BackupInfo {
+                node: "n2".into(),
+                ..b.clone()
+            },
+        })
+        .await
+        .unwrap();
+    assert!(matches!(plan.steps.as_slice(), [Step::Restore { .. }]));
+    let t1 = std::time::Instant::now();
+    let (outcome, _) = c.run(&plan).await;
+    let restore = t1.elapsed();
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    println!(
+        "archive {mib:.1} MiB: transfer n1 -> n2 {:.2} s ({:.1} MiB/s, {reports} progress reports), \
+         restore on n2 {:.2} s; peak RSS {peak_before} KiB before, {peak_after_copy} KiB after the \
+         transfer (+{} KiB)",
+        copy.as_secs_f64(),
+        mib / copy.as_secs_f64(),
+        restore.as_secs_f64(),
+        peak_after_copy.saturating_sub(peak_before)
+    );
+}
