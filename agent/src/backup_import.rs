@@ -44,6 +44,8 @@ pub struct Import {
     file: Option<BufWriter<File>>,
     hash: Sha256,
     bytes: u64,
+    /// Set once the archive and its record are in the registry.
+    kept: bool,
 }
 
 fn plain_hex64(s: &str) -> bool {
@@ -108,6 +110,7 @@ impl Registry {
             file: Some(BufWriter::new(file)),
             hash: Sha256::new(),
             bytes: 0,
+            kept: false,
         })
     }
 }
@@ -176,14 +179,16 @@ impl Import {
             let _ = std::fs::remove_file(&archive);
             return Err(e.into());
         }
+        self.kept = true;
         Ok(self.record.clone())
     }
 }
 
 impl Drop for Import {
     fn drop(&mut self) {
-        // Still open: not finished, so nothing of it may stay.
-        if self.file.take().is_some() {
+        // Not finished (refused, broken off, or failed while storing): nothing may stay.
+        if !self.kept {
+            drop(self.file.take());
             let _ = std::fs::remove_file(&self.part);
         }
     }
