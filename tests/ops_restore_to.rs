@@ -226,6 +226,7 @@ async fn a_corrupted_transfer_is_refused_and_nothing_is_kept() {
         ..Default::default()
     };
     let chunk = |info: Option<pb::BackupInfo>, data: Vec<u8>| pb::BackupChunk { info, data };
+    let big = vec![7_u8; 2 << 20];
     let cases: Vec<(&str, Vec<pb::BackupChunk>, &str)> = vec![
         (
             "too many bytes",
@@ -244,10 +245,17 @@ async fn a_corrupted_transfer_is_refused_and_nothing_is_kept() {
             "ended after",
         ),
         (
+            // Size and checksum match: only the 1 MiB message limit can refuse it.
             "message over the limit",
             vec![
-                chunk(Some(info("x-3", 3 << 20)), Vec::new()),
-                chunk(None, vec![7; 2 << 20]),
+                chunk(
+                    Some(pb::BackupInfo {
+                        sha256: fleetdeck_agent::backup::hex(&sha2::Sha256::digest(&big)),
+                        ..info("x-3", big.len() as u64)
+                    }),
+                    Vec::new(),
+                ),
+                chunk(None, big.clone()),
             ],
             "",
         ),
