@@ -9,8 +9,6 @@ use std::io::{BufRead, IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand};
-use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::cli::{EXIT_OK, EXIT_USAGE, OutputFormat};
@@ -20,130 +18,22 @@ use crate::get;
 use crate::model::{AgentUpdate, Fleet};
 use crate::ops::exec::Executor;
 use crate::ops::fence::{self, Failovers};
-use crate::ops::link::Link;
 use crate::ops::plan::{self, Plan, PlanInput};
 use crate::ops::specs::SpecCache;
-use crate::ops::{BackupInfo, OpEvent, Outcome, Proposal, Verb, human_bytes};
+use crate::ops::{OpEvent, Outcome, Proposal, human_bytes};
+
+mod args;
+mod output;
+mod proposal;
+
+pub use args::{ActOptions, ContainerTarget, OpsCommand};
+use output::{backups_table, json, transfer_bytes};
+use proposal::{list_backups, new_backup_ids, proposal};
 
 /// Exit status: the action ran and failed (or was cancelled).
 pub const EXIT_FAILED: i32 = 3;
 /// Time allowed for reading the fleet.
 const READ_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Options every action command takes.
-#[derive(Debug, Clone, PartialEq, Eq, Args)]
-pub struct ActOptions {
-    /// Do it without asking.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Print the plan only; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-}
-
-/// A container, optionally on a named node.
-#[derive(Debug, Clone, PartialEq, Eq, Args)]
-pub struct ContainerTarget {
-    /// Container name, id or id prefix.
-    pub container: String,
-    /// The node it runs on (needed when the name is on several nodes).
-    #[arg(long, value_name = "NODE")]
-    pub node: Option<String>,
-}
-
-/// The action commands.
-#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
-pub enum OpsCommand {
-    /// Set a service's replica count.
-    Scale {
-        service: String,
-        replicas: usize,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// Move a container to another node (best-fit without --to), make-before-break.
-    Migrate {
-        #[command(flatten)]
-        target: ContainerTarget,
-        /// Target node.
-        #[arg(long, value_name = "NODE")]
-        to: Option<String>,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// Back up a container, or every container of --node; prints the backup ids.
-    Backup {
-        /// Container name, id or id prefix (or --node for all of a node's).
-        container: Option<String>,
-        #[arg(long, value_name = "NODE")]
-        node: Option<String>,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// List backups (of one node, or all).
-    Backups {
-        node: Option<String>,
-        #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
-        output: OutputFormat,
-    },
-    /// Restore a backup (on the node that holds it).
-    Restore {
-        backup_id: String,
-        /// Node to restore on; must be the node holding the backup.
-        #[arg(long, value_name = "NODE")]
-        to: Option<String>,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// Re-create a FAILED node's containers on healthy nodes (STANDBY first).
-    Failover {
-        node: String,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// Cordon a node and migrate everything off it.
-    Drain {
-        node: String,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// MAINTENANCE: no new placements.
-    Cordon {
-        node: String,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// Take placements again.
-    Uncordon {
-        node: String,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// Start a container.
-    Start {
-        #[command(flatten)]
-        target: ContainerTarget,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// Stop a container.
-    Stop {
-        #[command(flatten)]
-        target: ContainerTarget,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-    /// Restart a container.
-    Restart {
-        #[command(flatten)]
-        target: ContainerTarget,
-        #[command(flatten)]
-        opts: ActOptions,
-    },
-}
 
 /// What a command prints and how it exits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,42 +71,6 @@ pub struct Context {
     pub live_progress: bool,
 }
 
-#[derive(Serialize)]
-struct JsonOut<'a> {
-    action: &'a str,
-    title: &'a str,
-    plan: &'a [String],
-    data_bytes: u64,
-    dry_run: bool,
-    outcome: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    backup_ids: Vec<String>,
-}
-
-impl OpsCommand {
-    fn opts(&self) -> ActOptions {
-        match self {
-            Self::Scale { opts, .. }
-            | Self::Migrate { opts, .. }
-            | Self::Backup { opts, .. }
-            | Self::Restore { opts, .. }
-            | Self::Failover { opts, .. }
-            | Self::Drain { opts, .. }
-            | Self::Cordon { opts, .. }
-            | Self::Uncordon { opts, .. }
-            | Self::Start { opts, .. }
-            | Self::Stop { opts, .. }
-            | Self::Restart { opts, .. } => opts.clone(),
-            Self::Backups { output, .. } => ActOptions {
-                yes: false,
-                dry_run: false,
-                output: *output,
-            },
-        }
-    }
-}
-
 /// Reads the fleet once: unreachable nodes count as FAILED (a runbook acts on what answers now).
 async fn read_fleet(agents: &[AgentAddr]) -> Fleet {
     let now = Instant::now();
@@ -241,51 +95,6 @@ async fn read_fleet(agents: &[AgentAddr]) -> Fleet {
         fleet.apply(update, now);
     }
     fleet
-}
-
-async fn list_backups(fleet: &Fleet, node: Option<&str>) -> (Vec<BackupInfo>, Vec<String>) {
-    let asks = fleet
-        .nodes()
-        .iter()
-        .filter(|n| n.is_live() && node.is_none_or(|x| n.name() == x || n.endpoint == x))
-        .map(|n| async move {
-            let mut link = Link::open(n.name(), &n.endpoint).await?;
-            link.list_backups().await
-        });
-    let mut all = Vec::new();
-    let mut errors = Vec::new();
-    for r in futures::future::join_all(asks).await {
-        match r {
-            Ok(l) => all.extend(l.into_iter().map(BackupInfo::from_wire)),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    all.sort_by_key(|b| std::cmp::Reverse(b.created_unix_ms));
-    (all, errors)
-}
-
-fn backups_table(list: &[BackupInfo]) -> String {
-    let mut out = format!(
-        "{:<12} {:<40} {:<16} {:<19} {:>9}  {}\n",
-        "NODE", "BACKUP", "CONTAINER", "TAKEN (UTC)", "SIZE", "SHA256"
-    );
-    for b in list {
-        let taken = i64::try_from(b.created_unix_ms)
-            .ok()
-            .and_then(chrono::DateTime::from_timestamp_millis)
-            .map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
-        let _ = writeln!(
-            out,
-            "{:<12} {:<40} {:<16} {:<19} {:>9}  {}",
-            b.node,
-            b.id,
-            b.container,
-            taken,
-            human_bytes(b.size_bytes),
-            b.sha256
-        );
-    }
-    out
 }
 
 fn confirm(ctx: &Context, plan: &Plan) -> Result<(), String> {
@@ -437,6 +246,10 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         if plan.data_bytes > 0 {
             let _ = writeln!(stdout, "  data: {}", human_bytes(plan.data_bytes));
         }
+        let moved = transfer_bytes(&plan);
+        if moved > 0 {
+            let _ = writeln!(stdout, "  transfer: {}", human_bytes(moved));
+        }
     }
     if opts.dry_run {
         if opts.output == OutputFormat::Json {
@@ -512,29 +325,6 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     }
 }
 
-fn json(
-    plan: &Plan,
-    dry_run: bool,
-    outcome: &str,
-    message: &str,
-    backup_ids: Vec<String>,
-) -> String {
-    let out = JsonOut {
-        action: plan.proposal.kind(),
-        title: &plan.title,
-        plan: &plan.lines,
-        data_bytes: plan.data_bytes,
-        dry_run,
-        outcome,
-        message,
-        backup_ids,
-    };
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(&out).unwrap_or_default()
-    )
-}
-
 async fn execute(ctx: &Context, plan: &Plan) -> (Outcome, String) {
     let exec = Executor::new(ctx.state_dir.clone(), "fleetdeck-cli");
     let (source, cancel) = fleetdeck_agent::cancel::channel();
@@ -569,111 +359,6 @@ async fn execute(ctx: &Context, plan: &Plan) -> (Outcome, String) {
         .await
         .unwrap_or_else(|e| Outcome::Failed(format!("the action task failed: {e}")));
     (outcome, progress)
-}
-
-async fn new_backup_ids(fleet: &Fleet, plan: &Plan) -> Vec<String> {
-    let (list, _) = list_backups(fleet, None).await;
-    plan.steps
-        .iter()
-        .filter_map(|s| match s {
-            plan::Step::Backup { on, name, .. } => list
-                .iter()
-                .find(|b| b.node == on.name && &b.container == name)
-                .map(|b| b.id.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-async fn proposal(cmd: &OpsCommand, fleet: &Fleet) -> Result<Proposal, String> {
-    let container = |t: &ContainerTarget, verb: Verb| Proposal::Container {
-        node: t.node.clone().unwrap_or_default(),
-        container: t.container.clone(),
-        verb,
-    };
-    Ok(match cmd {
-        OpsCommand::Scale {
-            service, replicas, ..
-        } => Proposal::Scale {
-            service: service.clone(),
-            replicas: *replicas,
-        },
-        OpsCommand::Migrate { target, to, .. } => Proposal::Migrate {
-            node: target.node.clone().unwrap_or_default(),
-            container: target.container.clone(),
-            to: to.clone(),
-        },
-        OpsCommand::Backup {
-            container, node, ..
-        } => match (container, node) {
-            (None, None) => {
-                return Err("name a container, or --node NODE to back up all of a node's".into());
-            }
-            (c, n) => {
-                let node = match (n, c) {
-                    (Some(n), _) => n.clone(),
-                    (None, Some(c)) => owner(fleet, c)?,
-                    (None, None) => String::new(),
-                };
-                Proposal::Backup {
-                    node,
-                    container: c.clone(),
-                }
-            }
-        },
-        OpsCommand::Restore { backup_id, to, .. } => {
-            let (list, _) = list_backups(fleet, None).await;
-            let b = list
-                .into_iter()
-                .find(|b| &b.id == backup_id)
-                .ok_or_else(|| format!("no backup `{backup_id}` on a reachable node; `fleetdeck backups` lists them"))?;
-            if let Some(to) = to
-                && *to != b.node
-            {
-                return Err(format!(
-                    "backup {backup_id} is held by {}; restoring it on another node ({to}) is not supported yet: restore it on {} and migrate",
-                    b.node, b.node
-                ));
-            }
-            Proposal::Restore {
-                node: b.node.clone(),
-                backup: b,
-            }
-        }
-        OpsCommand::Failover { node, .. } => Proposal::Failover { node: node.clone() },
-        OpsCommand::Drain { node, .. } => Proposal::Drain { node: node.clone() },
-        OpsCommand::Cordon { node, .. } => Proposal::Cordon { node: node.clone() },
-        OpsCommand::Uncordon { node, .. } => Proposal::Uncordon { node: node.clone() },
-        OpsCommand::Start { target, .. } => container(target, Verb::Start),
-        OpsCommand::Stop { target, .. } => container(target, Verb::Stop),
-        OpsCommand::Restart { target, .. } => container(target, Verb::Restart),
-        OpsCommand::Backups { .. } => return Err("`backups` lists; it plans nothing".into()),
-    })
-}
-
-/// The node running container `c` (must be unique among reachable nodes).
-fn owner(fleet: &Fleet, c: &str) -> Result<String, String> {
-    let nodes: Vec<&str> = fleet
-        .nodes()
-        .iter()
-        .filter(|n| n.is_live())
-        .filter(|n| {
-            n.containers.values().any(|x| {
-                x.spec.name == c || x.spec.id == c || (c.len() >= 6 && x.spec.id.starts_with(c))
-            })
-        })
-        .map(|n| n.name())
-        .collect();
-    match nodes.as_slice() {
-        [one] => Ok((*one).to_string()),
-        [] => Err(format!(
-            "no container `{c}` on a reachable node; `fleetdeck get containers` lists them"
-        )),
-        many => Err(format!(
-            "`{c}` names containers on several nodes ({}); give --node",
-            many.join(", ")
-        )),
-    }
 }
 
 /// What every fleet-reading command does besides its own work: fence nodes back from a

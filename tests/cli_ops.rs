@@ -130,6 +130,87 @@ async fn backup_prints_its_id_and_restore_uses_it() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restore_to_another_node_plans_the_transfer_then_copies_and_restores() {
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 8).await;
+    let specs = c.specs().await;
+    let s = specs.nodes["n1"]
+        .specs
+        .iter()
+        .find(|s| s.running && !s.spec.volumes.is_empty())
+        .unwrap()
+        .spec
+        .clone();
+    let out = run(&c, &["backup", &s.name, "--yes"], None).await;
+    assert_eq!(out.status, EXIT_OK, "{out:?}");
+    let id = out.stdout.trim().to_string();
+    let out = run(&c, &["backups", "n1", "-o", "json"], None).await;
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let size = list[0]["size_bytes"].as_u64().unwrap();
+
+    let out = run(
+        &c,
+        &["restore", &id, "--to", "n2", "--dry-run", "-o", "json"],
+        None,
+    )
+    .await;
+    assert_eq!(out.status, EXIT_OK, "{out:?}");
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["transfer_bytes"].as_u64(), Some(size), "{plan}");
+    assert!(
+        plan["plan"][0].as_str().unwrap().contains("from n1 to n2"),
+        "{plan}"
+    );
+    let out = run(&c, &["restore", &id, "--to", "n2", "--dry-run"], None).await;
+    assert!(out.stdout.contains("  transfer: "), "{}", out.stdout);
+    assert!(
+        run(&c, &["backups", "n2", "-o", "json"], None)
+            .await
+            .stdout
+            .trim()
+            == "[]",
+        "a dry run copies nothing"
+    );
+
+    let out = run(
+        &c,
+        &["restore", &id, "--to", "n2", "--yes", "-o", "json"],
+        None,
+    )
+    .await;
+    assert_eq!(out.status, EXIT_OK, "{out:?}");
+    let done: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(done["outcome"], "done", "{done}");
+    assert!(
+        out.stderr.contains("transfer: copied"),
+        "progress: {}",
+        out.stderr
+    );
+    assert!(
+        running(c.nodes[1].agent())
+            .iter()
+            .any(|(n, _)| *n == s.name),
+        "{} runs on n2",
+        s.name
+    );
+    let out = run(&c, &["backups", "n2", "-o", "json"], None).await;
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (&list[0]["id"], &list[0]["node"]),
+        (&id.clone().into(), &"n2".into())
+    );
+    // n2 holds a copy now: restoring there again needs no transfer.
+    let out = run(
+        &c,
+        &["restore", &id, "--to", "n2", "--dry-run", "-o", "json"],
+        None,
+    )
+    .await;
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(plan.get("transfer_bytes").is_none(), "{plan}");
+}
+
 #[test]
 fn the_binary_refuses_without_a_terminal_or_yes() {
     let rt = tokio::runtime::Runtime::new().unwrap();

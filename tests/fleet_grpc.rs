@@ -43,6 +43,8 @@ impl pb::agent_server::Agent for Scripted {
     type ActStream = ActStream;
     type LogsStream = LogsStream;
     type ReadVolumesStream = ChunkStream<pb::DataChunk>;
+    type ReadBackupStream = ChunkStream<pb::BackupChunk>;
+    type WriteBackupStream = ChunkStream<pb::WriteBackupProgress>;
 
     async fn watch(
         &self,
@@ -98,6 +100,20 @@ impl pb::agent_server::Agent for Scripted {
         &self,
         _request: Request<tonic::Streaming<pb::DataChunk>>,
     ) -> Result<Response<pb::WriteVolumesReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn read_backup(
+        &self,
+        _request: Request<pb::ReadBackupRequest>,
+    ) -> Result<Response<Self::ReadBackupStream>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn write_backup(
+        &self,
+        _request: Request<tonic::Streaming<pb::BackupChunk>>,
+    ) -> Result<Response<Self::WriteBackupStream>, Status> {
         Err(Status::unimplemented("scripted server"))
     }
 

@@ -246,3 +246,64 @@ fn scale_dialog_takes_digits_and_plus_minus() {
     };
     assert_eq!(plan.steps.len(), 1);
 }
+
+#[test]
+fn restore_picker_chooses_the_node_and_plans_the_transfer() {
+    let mut app = console();
+    let node = app.selected_node().expect("node").1.name().to_string();
+    press(&mut app, KeyCode::Char('R'));
+    let requests = app.ops.take_requests();
+    assert!(
+        matches!(requests.as_slice(), [OpRequest::ListBackups { node: n, .. }] if *n == node),
+        "{requests:?}"
+    );
+    let backup = fleetdeck::ops::BackupInfo {
+        id: "web-1-1700000000000".into(),
+        container: "web-1".into(),
+        service: "web".into(),
+        node: node.clone(),
+        created_unix_ms: FIXTURE_TIME_UNIX_MS,
+        size_bytes: 3 << 20,
+        sha256: "ab".repeat(32),
+    };
+    app.update(Action::Op(OpEvent::Backups {
+        node: node.clone(),
+        list: Ok(vec![backup]),
+    }));
+    let buf = render(&mut app, 100, 30);
+    assert!(
+        text(&buf).contains(&format!("restore on: ‹ {node} ›")),
+        "the holder is the default target:\n{}",
+        text(&buf)
+    );
+    press(&mut app, KeyCode::Right);
+    let Some(Dialog::PickBackup { targets, to, .. }) = &app.ops.dialog else {
+        panic!("no backup picker: {:?}", app.ops.dialog)
+    };
+    let other = targets[*to].clone();
+    assert_ne!(other, node, "→ chooses another node");
+    let buf = render(&mut app, 100, 30);
+    assert!(
+        text(&buf).contains(&format!("the archive is copied from {node} first")),
+        "{}",
+        text(&buf)
+    );
+    press(&mut app, KeyCode::Enter);
+    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
+        panic!("no confirmation: {:?}", app.ops.dialog)
+    };
+    assert!(
+        plan.title.contains(&format!("on {other} (held by {node})")),
+        "{}",
+        plan.title
+    );
+    assert!(
+        plan.lines[0].contains(&format!("from {node} to {other}")) && plan.lines[0].contains("3.0"),
+        "{:?}",
+        plan.lines
+    );
+    assert!(
+        app.ops.take_requests().is_empty(),
+        "nothing runs before confirmation"
+    );
+}

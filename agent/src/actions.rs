@@ -75,7 +75,12 @@ pub struct Actions {
     ledger: Mutex<Ledger>,
     /// Mode to go back to on uncordon.
     mode_before_cordon: Mutex<NodeMode>,
+    /// Present while the node is cordoned, so a restart keeps it cordoned.
+    cordon_file: Option<std::path::PathBuf>,
 }
+
+/// File in the agent's state directory that marks the node cordoned across restarts.
+pub const CORDON_FILE: &str = "cordoned";
 
 /// A call refused before it ran, for [`Actions::record_refusal`].
 #[derive(Debug, Clone)]
@@ -150,6 +155,40 @@ impl Actions {
             backups,
             ledger: Mutex::default(),
             mode_before_cordon: Mutex::new(before),
+            cordon_file: None,
+        }
+    }
+
+    /// Keeps the cordon in `path` (created on cordon, removed on uncordon); `before` is the
+    /// mode an uncordon returns to when the node starts cordoned.
+    pub fn with_cordon_file(mut self, path: std::path::PathBuf, before: NodeMode) -> Self {
+        self.cordon_file = Some(path);
+        if self.hub.status().mode == NodeMode::Maintenance && before != NodeMode::Maintenance {
+            self.mode_before_cordon = Mutex::new(before);
+        }
+        self
+    }
+
+    fn remember_cordon(&self, cordoned: bool) {
+        let Some(path) = &self.cordon_file else {
+            return;
+        };
+        let result = if cordoned {
+            std::fs::write(
+                path,
+                b"cordoned: this node takes no new placements until uncordoned\n",
+            )
+        } else {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(
+                "cannot record the cordon in {}: {e}; a restart would not keep it",
+                path.display()
+            );
         }
     }
 
@@ -495,6 +534,7 @@ impl Actions {
         }
         status.mode = target;
         self.hub.set_status(status);
+        self.remember_cordon(target == NodeMode::Maintenance);
         Ok(format!("mode is now {}", mode_name(target)))
     }
 }

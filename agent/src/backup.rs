@@ -41,6 +41,9 @@ pub struct BackupRecord {
     pub size_bytes: u64,
     /// SHA-256 of the archive, hex.
     pub sha256: String,
+    /// Node it was copied from, when another node sent it here; empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub copied_from: String,
 }
 
 /// Why a backup or restore failed.
@@ -143,7 +146,7 @@ impl Registry {
         self.dir.join(format!("{id}.tar.gz"))
     }
 
-    fn record_path(&self, id: &str) -> PathBuf {
+    pub(crate) fn record_path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.json"))
     }
 
@@ -203,6 +206,7 @@ impl Registry {
             created_unix_ms: now_ms,
             size_bytes,
             sha256,
+            copied_from: String::new(),
         };
         let json = serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?;
         std::fs::write(self.record_path(&id), json)?;

@@ -152,5 +152,6 @@ pub fn backup(r: &BackupRecord) -> pb::BackupInfo {
         size_bytes: r.size_bytes,
         sha256: r.sha256.clone(),
         node_id: r.node_id.clone(),
+        copied_from: r.copied_from.clone(),
     }
 }

@@ -22,6 +22,7 @@ pub mod archive_guard;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod backup_import;
 pub mod cancel;
 pub mod cli;
 pub mod config;

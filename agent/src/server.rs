@@ -163,15 +163,23 @@ impl std::fmt::Debug for RunningAgent {
 
 async fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentError> {
     match config.runtime {
-        RuntimeKind::Sim => Ok(Arc::new(SimRuntime::new(SimConfig {
-            node_id: config.node_id.clone(),
-            seed: config.seed,
-            containers: config.containers,
-            step: config.sample_interval,
-            start_unix_ms: host::now_unix_ms(),
-            faults: config.sim_faults,
-            data_dir: Some(config.resolved_state_dir().join("volumes")),
-        }))),
+        RuntimeKind::Sim => Ok(Arc::new(
+            SimRuntime::open(SimConfig {
+                node_id: config.node_id.clone(),
+                seed: config.seed,
+                containers: config.containers,
+                step: config.sample_interval,
+                start_unix_ms: host::now_unix_ms(),
+                faults: config.sim_faults,
+                data_dir: Some(config.resolved_state_dir().join("volumes")),
+                state_file: Some(
+                    config
+                        .resolved_state_dir()
+                        .join(crate::runtime::sim_store::SIM_STATE_FILE),
+                ),
+            })
+            .map_err(|e| AgentError::Config(e.to_string()))?,
+        )),
         RuntimeKind::Docker => {
             let docker = DockerConfig {
                 sample_interval: config.sample_interval,
@@ -195,6 +203,9 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let runtime = make_runtime(&config).await?;
     runtime.ping().await?;
     let audit = AuditLog::open(&config.resolved_state_dir())?;
+    let cordon_file = config
+        .resolved_state_dir()
+        .join(crate::actions::CORDON_FILE);
 
     let (mut host_source, checker) = match runtime.simulated_host() {
         Some(_) => (HostSource::Simulated, Checker::simulated()),
@@ -224,7 +235,12 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
             .unwrap_or(first.host.memory_total_bytes),
         disk_total_bytes: o.disk_total_bytes.unwrap_or(first.host.disk_total_bytes),
         status: NodeStatus {
-            mode: config.mode,
+            // A node cordoned before a restart stays cordoned.
+            mode: if cordon_file.exists() {
+                crate::model::NodeMode::Maintenance
+            } else {
+                config.mode
+            },
             labels: config.labels.clone(),
         },
         started_unix_ms: host::now_unix_ms(),
@@ -236,12 +252,10 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let epoch = new_epoch();
     let hub = Hub::new(epoch, info, first, config.event_buffer);
     let backups = Registry::new(config.resolved_state_dir().join("backups"));
-    let actions = Arc::new(Actions::new(
-        hub.clone(),
-        Arc::clone(&runtime),
-        audit,
-        backups.clone(),
-    ));
+    let actions = Arc::new(
+        Actions::new(hub.clone(), Arc::clone(&runtime), audit, backups.clone())
+            .with_cordon_file(cordon_file, config.mode),
+    );
 
     let (stop_streams, streams_cancel) = cancel::channel();
     let (cut_connections, cut) = cancel::channel();

@@ -20,7 +20,7 @@ use crate::model::ActErrorKind;
 use crate::runtime::{Runtime, RuntimeError};
 use crate::stream::{self, WatchStream};
 use crate::tls::PeerInfo;
-use crate::transfer::{ChunkStream, Transfer};
+use crate::transfer::{BackupStream, ChunkStream, Transfer, WriteBackupStream};
 use crate::validate;
 
 /// One node's gRPC service.
@@ -104,6 +104,8 @@ impl pb::agent_server::Agent for AgentService {
     type WatchStream = Permitted<WatchStream>;
     type ActStream = ActStream;
     type ReadVolumesStream = ChunkStream;
+    type ReadBackupStream = BackupStream;
+    type WriteBackupStream = WriteBackupStream;
     type LogsStream = Permitted<LogsStream>;
 
     async fn watch(
@@ -266,5 +268,22 @@ impl pb::agent_server::Agent for AgentService {
         _request: Request<pb::ListBackupsRequest>,
     ) -> Result<Response<pb::ListBackupsReply>, Status> {
         Ok(Response::new(self.transfer.list_backups().await?))
+    }
+
+    async fn read_backup(
+        &self,
+        request: Request<pb::ReadBackupRequest>,
+    ) -> Result<Response<Self::ReadBackupStream>, Status> {
+        let id = request.into_inner().backup_id;
+        Ok(Response::new(self.transfer.read_backup(id.trim()).await?))
+    }
+
+    async fn write_backup(
+        &self,
+        request: Request<tonic::Streaming<pb::BackupChunk>>,
+    ) -> Result<Response<Self::WriteBackupStream>, Status> {
+        Ok(Response::new(
+            self.transfer.write_backup(request.into_inner()).await?,
+        ))
     }
 }

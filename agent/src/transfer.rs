@@ -17,10 +17,14 @@ use crate::hub::Hub;
 use crate::model::{ActError, ActErrorKind};
 use crate::runtime::{Runtime, RuntimeError};
 
+mod backups;
+
+pub use backups::{BackupStream, WriteBackupStream};
+
 /// Size of one data chunk on the wire.
 pub const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks queued between the tar worker and the network.
-const CHUNKS_IN_FLIGHT: usize = 4;
+pub(crate) const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// What ReadVolumes streams back.
 pub type ChunkStream = ReceiverStream<Result<pb::DataChunk, Status>>;

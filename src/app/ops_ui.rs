@@ -57,11 +57,15 @@ pub enum Dialog {
         current: usize,
         replicas: usize,
     },
-    /// Restore: choose a backup (the list is on its way while `list` is `None`).
+    /// Restore: choose a backup (the list is on its way while `list` is `None`) held by
+    /// `node`, and the node to restore it on (`targets[to]`, the holder at first; another
+    /// node gets the archive copied to it first).
     PickBackup {
         node: String,
         list: Option<Result<Vec<BackupInfo>, String>>,
         selected: usize,
+        targets: Vec<String>,
+        to: usize,
     },
     /// The exact plan, waiting for confirmation.
     Confirm { plan: Box<Plan>, typed: String },
@@ -293,10 +297,21 @@ impl App {
             node: node.clone(),
             endpoint: n.endpoint.clone(),
         });
+        let mut targets: Vec<String> = self
+            .fleet
+            .nodes()
+            .iter()
+            .filter(|n| n.is_live())
+            .map(|n| n.name().to_string())
+            .collect();
+        targets.sort_by(|a, b| super::natural_cmp(a, b));
+        let to = targets.iter().position(|t| *t == node).unwrap_or(0);
         self.ops.dialog = Some(Dialog::PickBackup {
             node,
             list: None,
             selected: 0,
+            targets,
+            to,
         });
     }
 
@@ -385,20 +400,28 @@ impl App {
                 node,
                 list,
                 mut selected,
+                targets,
+                mut to,
             } => match key.code {
                 KeyCode::Esc => None,
                 KeyCode::Enter => {
                     if let Some(Ok(list)) = &list
                         && let Some(b) = list.get(selected)
                     {
-                        let backup = b.clone();
-                        self.propose(Proposal::Restore { node, backup });
+                        let backup = BackupInfo {
+                            node: node.clone(),
+                            ..b.clone()
+                        };
+                        let on = targets.get(to).cloned().unwrap_or(node);
+                        self.propose(Proposal::Restore { node: on, backup });
                         return;
                     }
                     Some(Dialog::PickBackup {
                         node,
                         list,
                         selected,
+                        targets,
+                        to,
                     })
                 }
                 _ => {
@@ -406,15 +429,23 @@ impl App {
                         .as_ref()
                         .and_then(|l| l.as_ref().ok())
                         .map_or(0, Vec::len);
+                    let left = matches!(key.code, KeyCode::Left | KeyCode::Char('h'));
+                    let right = matches!(key.code, KeyCode::Right | KeyCode::Char('l'));
                     if up {
                         selected = selected.saturating_sub(1);
                     } else if down {
                         selected = (selected + 1).min(len.saturating_sub(1));
+                    } else if left {
+                        to = to.saturating_sub(1);
+                    } else if right {
+                        to = (to + 1).min(targets.len().saturating_sub(1));
                     }
                     Some(Dialog::PickBackup {
                         node,
                         list,
                         selected,
+                        targets,
+                        to,
                     })
                 }
             },

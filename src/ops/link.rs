@@ -241,4 +241,83 @@ impl Link {
         }
         reply
     }
+
+    /// Copies backup `backup_id` held by this node into `target`'s registry, chunk by
+    /// chunk (a few chunks in memory at most, whatever its size). `progress` sees the
+    /// bytes the target has stored so far; the target checks size and SHA-256 on arrival
+    /// and keeps nothing when they do not match. Returns the backup as the target lists it.
+    pub async fn copy_backup(
+        &mut self,
+        backup_id: &str,
+        target: &mut Link,
+        mut progress: impl FnMut(u64),
+    ) -> Result<pb::BackupInfo, LinkFailure> {
+        let node = self.node.clone();
+        let source = self
+            .client
+            .clone()
+            .read_backup(pb::ReadBackupRequest {
+                backup_id: backup_id.to_string(),
+            })
+            .await
+            .map_err(|s| call_failure(&node, &s))?
+            .into_inner();
+        let (err_tx, mut err_rx) = tokio::sync::oneshot::channel::<String>();
+        let mut err_tx = Some(err_tx);
+        // A source failure ends the upload early: the target sees fewer bytes than
+        // announced, refuses the backup and keeps nothing.
+        let upload = source
+            .take_while(move |r| {
+                let ok = match r {
+                    Ok(_) => true,
+                    Err(s) => {
+                        if let Some(tx) = err_tx.take() {
+                            let _ = tx.send(s.message().to_string());
+                        }
+                        false
+                    }
+                };
+                futures::future::ready(ok)
+            })
+            .filter_map(|r| futures::future::ready(r.ok()));
+        let tnode = target.node.clone();
+        let mut replies = target
+            .client
+            .clone()
+            .write_backup(upload)
+            .await
+            .map_err(|s| call_failure(&tnode, &s))?
+            .into_inner();
+        let mut stored = None;
+        let mut failure = None;
+        while let Some(msg) = replies.next().await {
+            match msg {
+                Ok(p) => {
+                    progress(p.bytes);
+                    if let Some(info) = p.stored {
+                        stored = Some(info);
+                        break;
+                    }
+                }
+                Err(s) => {
+                    failure = Some(call_failure(&tnode, &s));
+                    break;
+                }
+            }
+        }
+        if let Ok(reason) = err_rx.try_recv() {
+            return Err(LinkFailure::Call {
+                node,
+                reason: format!("reading backup {backup_id}: {reason}"),
+            });
+        }
+        match (stored, failure) {
+            (Some(info), _) => Ok(info),
+            (None, Some(f)) => Err(f),
+            (None, None) => Err(LinkFailure::Call {
+                node: tnode,
+                reason: "the backup transfer ended without a result".into(),
+            }),
+        }
+    }
 }

@@ -56,7 +56,8 @@ pub enum Proposal {
         node: String,
         container: Option<String>,
     },
-    /// Restore a backup held by `node`.
+    /// Restore `backup` on `node`; when another node holds it (`backup.node`), its archive
+    /// is copied to `node` first.
     Restore { node: String, backup: BackupInfo },
     /// Start, stop or restart one container.
     Container {

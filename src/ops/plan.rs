@@ -76,6 +76,14 @@ pub enum Step {
         container_id: String,
         name: String,
     },
+    /// Copy a backup from the node holding it into another node's registry, streamed
+    /// between the agents (the target checks size and SHA-256 on arrival).
+    CopyBackup {
+        from: NodeRef,
+        to: NodeRef,
+        backup_id: String,
+        bytes: u64,
+    },
     /// Restore a backup held by the node.
     Restore {
         on: NodeRef,

@@ -397,25 +397,69 @@ pub(super) fn backup(
     })
 }
 
+/// The live node named `name` (or at endpoint `name`).
+fn live_node<'a>(input: &PlanInput<'a>, name: &str) -> Result<&'a Node, PlanError> {
+    let n = input
+        .fleet
+        .nodes()
+        .iter()
+        .find(|n| n.name() == name || n.endpoint == name)
+        .ok_or_else(|| PlanError::NotFound(format!("no node named `{name}`")))?;
+    if !n.is_live() {
+        return Err(PlanError::Invalid(format!("{} does not answer", n.name())));
+    }
+    Ok(n)
+}
+
+/// Restore `b` on `node`; when another node holds it (`b.node`), the archive is copied
+/// there first, streamed from agent to agent and checked on arrival.
 pub(super) fn restore(
     input: &PlanInput<'_>,
     node: &str,
     b: &BackupInfo,
 ) -> Result<Plan, PlanError> {
-    let n = input
-        .fleet
-        .nodes()
-        .iter()
-        .find(|n| n.name() == node || n.endpoint == node)
-        .ok_or_else(|| PlanError::NotFound(format!("no node named `{node}`")))?;
-    if !n.is_live() {
-        return Err(PlanError::Invalid(format!("{} does not answer", n.name())));
-    }
+    let n = live_node(input, node)?;
+    let holder = match b.node.as_str() {
+        "" => n,
+        h if h == n.name() || h == n.endpoint => n,
+        h => live_node(input, h).map_err(|e| match e {
+            PlanError::Invalid(m) => PlanError::Invalid(format!(
+                "{m}: it holds backup {}, which must be read from there",
+                b.id
+            )),
+            other => other,
+        })?,
+    };
     let existing = n.containers.values().find(|c| c.spec.name == b.container);
-    let mut lines = vec![format!(
+    let cordoned = n.info.as_ref().map(|i| i.mode) == Some(crate::model::NodeMode::Maintenance);
+    if existing.is_none() && cordoned {
+        return Err(PlanError::Invalid(format!(
+            "{} is cordoned (MAINTENANCE) and takes no new containers; uncordon it or restore elsewhere",
+            n.name()
+        )));
+    }
+    let mut lines = Vec::new();
+    let mut steps = Vec::new();
+    if !std::ptr::eq(holder, n) {
+        lines.push(format!(
+            "copy backup {} ({}) from {} to {}, streamed between the agents; {} checks its SHA-256 on arrival and keeps nothing if it differs",
+            b.id,
+            human_bytes(b.size_bytes),
+            holder.name(),
+            n.name(),
+            n.name()
+        ));
+        steps.push(Step::CopyBackup {
+            from: node_ref(holder),
+            to: node_ref(n),
+            backup_id: b.id.clone(),
+            bytes: b.size_bytes,
+        });
+    }
+    lines.push(format!(
         "verify the archive's SHA-256 ({}…) before writing anything",
         &b.sha256[..b.sha256.len().min(16)]
-    )];
+    ));
     let confirm = match existing {
         Some(c) if c.is_active() => {
             lines.push(format!(
@@ -450,15 +494,29 @@ pub(super) fn restore(
             node: node.to_string(),
             backup: b.clone(),
         },
-        title: format!("{} {} from {}", capitalise("restore"), b.container, b.id),
+        title: if std::ptr::eq(holder, n) {
+            format!("{} {} from {}", capitalise("restore"), b.container, b.id)
+        } else {
+            format!(
+                "{} {} from {} on {} (held by {})",
+                capitalise("restore"),
+                b.container,
+                b.id,
+                n.name(),
+                holder.name()
+            )
+        },
         lines,
         data_bytes: b.size_bytes,
         confirm,
-        steps: vec![Step::Restore {
-            on: node_ref(n),
-            backup_id: b.id.clone(),
-            overwrite: existing.is_some(),
-        }],
+        steps: {
+            steps.push(Step::Restore {
+                on: node_ref(n),
+                backup_id: b.id.clone(),
+                overwrite: existing.is_some(),
+            });
+            steps
+        },
     })
 }
 

@@ -71,7 +71,15 @@ impl Runner {
                         link.list_backups().await
                     }
                     .await
-                    .map(|l| l.into_iter().map(BackupInfo::from_wire).collect())
+                    // The node that answers holds the backups, whatever their records say.
+                    .map(|l| {
+                        l.into_iter()
+                            .map(|b| BackupInfo {
+                                node: node.clone(),
+                                ..BackupInfo::from_wire(b)
+                            })
+                            .collect()
+                    })
                     .map_err(|e| e.to_string());
                     let _ = events.send(OpEvent::Backups { node, list }).await;
                 });

@@ -142,8 +142,10 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
             node,
             list,
             selected,
+            targets,
+            to,
         } => {
-            let lines: Vec<Line> = match list {
+            let mut lines: Vec<Line> = match list {
                 None => vec![Line::from(Span::styled(
                     format!("asking {node} for its backups…"),
                     theme.dim,
@@ -182,12 +184,25 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                     lines
                 }
             };
+            let on = targets.get(*to).map_or(node.as_str(), String::as_str);
+            let mut target = vec![
+                Span::styled("restore on: ", theme.label()),
+                Span::styled(format!("‹ {on} ›"), theme.selection(true)),
+            ];
+            if on != node {
+                target.push(Span::styled(
+                    format!("  (the archive is copied from {node} first)"),
+                    theme.dim,
+                ));
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(target));
             let height = lines.len() as u16 + 3;
             let inner = frame_box(
                 frame,
                 popup(area, width, height),
-                &format!("Restore on {node}: choose a backup"),
-                "↑↓ choose · Enter plan · Esc cancel",
+                &format!("Restore from {node}: choose a backup and a node"),
+                "↑↓ backup · ←→ node · Enter plan · Esc cancel",
                 theme,
             );
             frame.render_widget(Paragraph::new(lines), inner);

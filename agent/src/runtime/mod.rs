@@ -26,6 +26,8 @@ pub mod sim;
 mod sim_host;
 mod sim_load;
 mod sim_logs;
+pub mod sim_store;
+mod sim_volumes;
 
 pub use docker::{DockerConfig, DockerRuntime, StatsSource};
 pub use docker_spec::copy_notes;

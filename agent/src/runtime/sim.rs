@@ -15,13 +15,13 @@ use tokio::sync::Notify;
 use super::sim_host::SimHost;
 use super::sim_load::{FaultKind, SimContainer, UNTIL_CLEARED, populate};
 use super::sim_logs::{self, Clock, LogSubject};
+use super::sim_store::{self, StoreError};
+pub use super::sim_volumes::dir_bytes;
+use super::sim_volumes::{io_error, remove_orphan_volumes, write_seed};
 use super::{NodeOverrides, Runtime, RuntimeError, RuntimeKind};
 use crate::model::{
     ContainerSample, ContainerSpec, ContainerVerb, HostSample, PortableSpec, SimFaultKind,
 };
-
-/// Seed data is written in files of this size, so copies move several files.
-const SEED_FILE_KIB: u32 = 64;
 
 use crate::logs::{LineStream, LogQuery};
 
@@ -52,6 +52,9 @@ pub struct SimConfig {
     /// Where containers' volume data live as real files (`<dir>/<container id>/<volume>`);
     /// `None` keeps no data (scale runs).
     pub data_dir: Option<PathBuf>,
+    /// Where the container set is kept across restarts (see [`sim_store`]); `None` keeps
+    /// it in memory only, and every start is seeded afresh.
+    pub state_file: Option<PathBuf>,
 }
 
 struct SimState {
@@ -70,8 +73,32 @@ pub struct SimRuntime {
 }
 
 impl SimRuntime {
-    /// Builds the node described by `config`.
+    /// Builds the node described by `config`, ignoring any stored container set.
     pub fn new(config: SimConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// Builds the node described by `config` with the container set stored in its state
+    /// file when there is one (else seeded); a file that cannot be used is an error.
+    pub fn open(config: SimConfig) -> Result<Self, StoreError> {
+        let Some(path) = config.state_file.clone() else {
+            return Ok(Self::new(config));
+        };
+        // The stored containers draw their load profiles from their own generator, so the
+        // seeded node's host stays the same size across restarts.
+        let mut rng = SmallRng::seed_from_u64(config.seed ^ 0x5eed_5707_e5e5_5707);
+        let stored = sim_store::load(&path, &config.node_id, &mut rng, config.start_unix_ms)?;
+        if let Some(c) = &stored {
+            tracing::info!(
+                "{} containers from {} (the seed is used only without it)",
+                c.len(),
+                path.display()
+            );
+        }
+        Ok(Self::build(config, stored))
+    }
+
+    fn build(config: SimConfig, stored: Option<Vec<SimContainer>>) -> Self {
         let mut rng = SmallRng::seed_from_u64(config.seed);
         let count = if config.containers == 0 {
             rng.random_range(12..=50)
@@ -80,6 +107,9 @@ impl SimRuntime {
         };
         let mut containers = populate(&mut rng, count, config.start_unix_ms);
         let host = SimHost::new(&mut rng, &containers);
+        if let Some(stored) = stored {
+            containers = stored;
+        }
         if config.faults && rng.random_bool(INITIAL_FAULT_CHANCE) {
             start_random_fault(&mut rng, &mut containers, config.step.as_secs_f64());
         }
@@ -129,68 +159,20 @@ impl SimRuntime {
     pub fn step_count(&self) -> u64 {
         self.lock().step
     }
-}
 
-/// Volume directories of containers this node does not hold (half-made copies of an
-/// interrupted migration, data of containers removed while the agent was down) go at start.
-fn remove_orphan_volumes(dir: &Path, containers: &[SimContainer]) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !containers.iter().any(|c| c.spec.id == name) {
-            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                tracing::warn!("cannot remove orphan volume data {name}: {e}");
-            } else {
-                tracing::info!("removed orphan volume data {name}");
-            }
+    /// Writes the container set after a change (under the state lock, so writes land in
+    /// the order the changes were made). A failure is logged: the change itself stands.
+    fn persist(&self, s: &SimState) {
+        let Some(path) = &self.config.state_file else {
+            return;
+        };
+        if let Err(e) = sim_store::save(path, &self.config.node_id, &s.containers) {
+            tracing::error!(
+                "cannot save the sim container set to {}: {e}; a restart would lose this change",
+                path.display()
+            );
         }
     }
-}
-
-/// Writes a volume's seed data: deterministic from the container id and volume name.
-fn write_seed(dir: &Path, id: &str, volume: &str, kib: u32) -> std::io::Result<()> {
-    let vdir = dir.join(volume);
-    std::fs::create_dir_all(&vdir)?;
-    let seed = id
-        .bytes()
-        .chain(volume.bytes())
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-    let mut rng = SmallRng::seed_from_u64(seed);
-    std::fs::write(
-        vdir.join("VERSION"),
-        format!("{volume} of container {id}\n"),
-    )?;
-    let files = kib.div_ceil(SEED_FILE_KIB);
-    for i in 0..files {
-        let size = (kib - i * SEED_FILE_KIB).min(SEED_FILE_KIB) as usize * 1024;
-        let mut data = vec![0_u8; size];
-        rng.fill(&mut data[..]);
-        std::fs::write(vdir.join(format!("seg-{i:04}.dat")), data)?;
-    }
-    Ok(())
-}
-
-/// Bytes in regular files under `dir` (0 when it does not exist).
-pub fn dir_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
-}
-
-fn io_error(e: std::io::Error) -> RuntimeError {
-    RuntimeError::Failed(format!("volume data: {e}"))
 }
 
 fn advance_state(s: &mut SimState, dt: f64, now_ms: u64, faults: bool) {
@@ -297,6 +279,7 @@ impl Runtime for SimRuntime {
                     c.spec = Arc::new(spec);
                 }
             }
+            self.persist(&s);
         }
         if verb == ContainerVerb::Remove
             && let Some(dir) = &self.config.data_dir
@@ -391,6 +374,7 @@ impl Runtime for SimRuntime {
             };
             let c = SimContainer::from_spec(&mut s.rng, plain, spec.volumes.clone());
             s.containers.push(c);
+            self.persist(&s);
             id
         };
         if let Some(dir) = &self.config.data_dir {
@@ -451,6 +435,7 @@ impl Runtime for SimRuntime {
             spec.labels
                 .extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
             c.spec = Arc::new(spec);
+            self.persist(&s);
         }
         self.changes.notify_one();
         Ok(())
@@ -535,148 +520,5 @@ impl Runtime for SimRuntime {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{ContainerState, HealthState};
-
-    fn config(seed: u64) -> SimConfig {
-        SimConfig {
-            node_id: "sim-1".into(),
-            seed,
-            containers: 0,
-            step: Duration::from_secs(1),
-            start_unix_ms: 1_700_000_000_000,
-            faults: true,
-            data_dir: None,
-        }
-    }
-
-    fn run(seed: u64, steps: usize) -> Vec<(Vec<ContainerSample>, HostSample)> {
-        let sim = SimRuntime::new(config(seed));
-        (0..steps)
-            .map(|_| {
-                sim.advance();
-                let s = sim.lock();
-                (
-                    s.containers.iter().map(SimContainer::sample).collect(),
-                    s.last_host.clone(),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn same_seed_same_sequence() {
-        let a = run(42, 300);
-        let b = run(42, 300);
-        assert!(a == b, "same seed must give the same sequence");
-        let c = run(43, 5);
-        assert!(a[..5] != c[..], "different seeds must differ");
-    }
-
-    #[test]
-    fn sizes_are_in_range() {
-        for seed in 0..40 {
-            let sim = SimRuntime::new(config(seed));
-            let n = sim.lock().containers.len();
-            assert!((12..=50).contains(&n), "{n} containers");
-            let o = sim.node_overrides();
-            let cores = o.cpu_cores.unwrap();
-            assert!((4..=32).contains(&cores));
-            let mem_gib = o.memory_total_bytes.unwrap() >> 30;
-            assert!((16..=128).contains(&mem_gib));
-            let host = sim.simulated_host().unwrap();
-            assert!(host.memory_used_bytes <= host.memory_total_bytes);
-            assert_eq!(host.cpu_per_core.len(), cores as usize);
-        }
-    }
-
-    #[test]
-    fn names_are_unique_and_service_labelled() {
-        let sim = SimRuntime::new(config(7));
-        let s = sim.lock();
-        let mut names: Vec<_> = s.containers.iter().map(|c| c.spec.name.clone()).collect();
-        let n = names.len();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), n);
-        for c in &s.containers {
-            assert_eq!(
-                c.spec.labels.get("fleetdeck.service"),
-                Some(&c.spec.service)
-            );
-            assert!(c.spec.name.starts_with(&c.spec.service));
-        }
-    }
-
-    /// Over an hour of simulated time, a fleet of 8 sees faults but stays mostly healthy.
-    #[test]
-    fn faults_happen_but_are_rare() {
-        let (mut bad, mut total, mut restarts, mut pinned) = (0_u64, 0_u64, 0_u32, 0_u64);
-        for seed in 0..8 {
-            let sim = SimRuntime::new(config(seed));
-            let before: u32 = sim
-                .lock()
-                .containers
-                .iter()
-                .map(|c| c.status.restart_count)
-                .sum();
-            for _ in 0..3600 {
-                sim.advance();
-                let s = sim.lock();
-                for c in &s.containers {
-                    total += 1;
-                    let down = c.status.state == ContainerState::Restarting;
-                    let sick = c.status.health == HealthState::Unhealthy;
-                    bad += u64::from(down || sick);
-                    pinned += u64::from(c.stats.cpu_percent > 90.0);
-                }
-            }
-            let after: u32 = sim
-                .lock()
-                .containers
-                .iter()
-                .map(|c| c.status.restart_count)
-                .sum();
-            restarts += after - before;
-        }
-        let bad_share = bad as f64 / total as f64;
-        assert!(bad_share < 0.05, "too unhealthy: {bad_share}");
-        assert!(
-            bad > 0 || restarts > 0 || pinned > 0,
-            "nothing ever happened"
-        );
-    }
-
-    #[tokio::test]
-    async fn actions_change_state() {
-        let mut cfg = config(3);
-        cfg.faults = false;
-        let sim = SimRuntime::new(cfg);
-        let first = sim.containers().await.unwrap()[0].clone();
-        let notified = sim.changes().unwrap();
-        sim.act(ContainerVerb::Stop, &first.spec.id).await.unwrap();
-        notified.notified().await;
-        let now = sim.containers().await.unwrap()[0].clone();
-        assert_eq!(now.status.state, ContainerState::Exited);
-        assert_eq!(now.stats.cpu_percent, 0.0);
-        sim.act(ContainerVerb::Start, &first.spec.id).await.unwrap();
-        let now = sim.containers().await.unwrap()[0].clone();
-        assert_eq!(now.status.state, ContainerState::Running);
-        sim.act(ContainerVerb::Remove, &first.spec.id)
-            .await
-            .unwrap();
-        assert!(
-            sim.containers()
-                .await
-                .unwrap()
-                .iter()
-                .all(|c| c.spec.id != first.spec.id)
-        );
-        let err = sim
-            .act(ContainerVerb::Stop, &first.spec.id)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, RuntimeError::NotFound(_)));
-    }
-}
+#[path = "sim_tests.rs"]
+mod tests;
