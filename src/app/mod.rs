@@ -65,6 +65,8 @@ pub enum Action {
     },
     /// The last frame showed this many log rows.
     LogViewport(usize),
+    /// The last frame showed this many action history rows.
+    HistoryViewport(usize),
 }
 
 /// Which pane has the keyboard.
@@ -287,6 +289,10 @@ impl App {
             Action::Exported(result) => self.on_exported(result),
             Action::Logs { session, event } => self.on_logs(session, event),
             Action::LogViewport(rows) => self.logs.page = rows,
+            Action::HistoryViewport(rows) => {
+                self.ops.history_page = rows;
+                self.ops.scroll_history(0, rows);
+            }
         }
         if self.alerts.take_urgent() {
             // A firing or resolved alert is what the on-call engineer waits for.
@@ -422,8 +428,22 @@ impl App {
     /// Runs a command in the tables and alert views.
     fn dispatch(&mut self, command: Command) {
         let alert_keys = self.alerts_have_keys();
+        // The history pane, while open, has the movement keys: it is what was just opened.
+        let history = self.ops.show_history && self.alert_ui.view == View::Main;
+        let history_page = self.ops.history_page.max(1);
         match command {
             Command::Quit => self.should_quit = true,
+            Command::Up if history => self.ops.scroll_history(-1, history_page),
+            Command::Down if history => self.ops.scroll_history(1, history_page),
+            Command::PageUp if history => self
+                .ops
+                .scroll_history(-(history_page as isize), history_page),
+            Command::PageDown if history => {
+                self.ops.scroll_history(history_page as isize, history_page)
+            }
+            Command::Top if history => self.ops.history_offset = 0,
+            Command::Bottom if history => self.ops.scroll_history(isize::MAX / 2, history_page),
+            Command::Back if history => self.ops.show_history = false,
             Command::Help => {
                 self.show_help = true;
                 self.help_offset = 0;

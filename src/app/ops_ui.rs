@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{App, Focus};
 use crate::keys::Command;
 use crate::ops::fence::{Failovers, Stale};
+use crate::ops::history::{self, HISTORY_ENTRIES, Started};
 use crate::ops::placement::{self, Demand};
 use crate::ops::plan::{self, Plan, PlanInput};
 use crate::ops::specs::SpecCache;
@@ -77,6 +78,10 @@ pub struct OpsUi {
     pub dialog: Option<Dialog>,
     pub log: ActionLog,
     pub show_history: bool,
+    /// History rows scrolled past, counted from the newest.
+    pub history_offset: usize,
+    /// History rows the last frame showed.
+    pub history_page: usize,
     pub specs: SpecCache,
     pub failovers: Failovers,
     /// A read-only console plans nothing and fences nothing; it raises alerts instead.
@@ -95,6 +100,35 @@ impl OpsUi {
     /// Requests for the runner; clears them.
     pub fn take_requests(&mut self) -> Vec<OpRequest> {
         std::mem::take(&mut self.outbox)
+    }
+
+    /// Reads the newest actions of earlier runs back from `state_dir`. An unreadable line is
+    /// skipped with one warning in the console's log; an unreadable file leaves the history
+    /// empty with a warning. Never fails the console.
+    pub fn load_history(&mut self, state_dir: &std::path::Path) {
+        let path = state_dir.join(crate::ops::exec::HISTORY_FILE);
+        match history::read_newest(&path, HISTORY_ENTRIES) {
+            Ok(report) => {
+                if let Some((line, why)) = &report.first_error {
+                    tracing::warn!(
+                        "action history {}: skipped {} unreadable line(s) (first: line {line} from the end: {why})",
+                        path.display(),
+                        report.skipped
+                    );
+                }
+                self.log = ActionLog::from_records(report.records);
+            }
+            Err(e) => tracing::warn!(
+                "cannot read the action history {}: {e}; starting with an empty one",
+                path.display()
+            ),
+        }
+    }
+
+    /// Scrolls the history pane by `delta` rows (positive: older), `page` rows shown.
+    pub fn scroll_history(&mut self, delta: isize, page: usize) {
+        let max = self.log.len().saturating_sub(page.max(1));
+        self.history_offset = self.history_offset.saturating_add_signed(delta).min(max);
     }
 
     fn new_op(&mut self) -> u64 {
@@ -423,9 +457,12 @@ impl App {
                 KeyCode::Enter => {
                     if plan.confirm.as_deref().is_none_or(|name| typed == name) {
                         let op = self.ops.new_op();
-                        self.ops
-                            .log
-                            .start(op, plan.title.clone(), self.now, self.now_unix_ms);
+                        let started = Started {
+                            action: plan.proposal.kind().to_string(),
+                            target: history::target_of(&plan.proposal),
+                            title: plan.title.clone(),
+                        };
+                        self.ops.log.start(op, started, self.now, self.now_unix_ms);
                         self.ops.outbox.push(OpRequest::Run { op, plan });
                         Some(Dialog::Running { op })
                     } else {
@@ -544,8 +581,12 @@ impl App {
                 continue;
             }
             let op = self.ops.new_op();
-            let title = format!("Fence {} (returned after failover)", stale.node);
-            self.ops.log.start(op, title, self.now, self.now_unix_ms);
+            let started = Started {
+                action: "fence".into(),
+                target: stale.node.clone(),
+                title: format!("Fence {} (returned after failover)", stale.node),
+            };
+            self.ops.log.start(op, started, self.now, self.now_unix_ms);
             self.ops.fence_ops.push((op, stale.node.clone()));
             self.ops.reload_after.insert(op);
             self.ops.outbox.push(OpRequest::Fence { op, stale });

@@ -112,6 +112,7 @@ impl Executor {
         cancel: Cancel,
         events: mpsc::Sender<OpEvent>,
     ) -> Outcome {
+        let started = (std::time::Instant::now(), crate::tui::unix_ms());
         let n = plan.steps.len().max(1) as f32;
         let mut done = Vec::new();
         let mut warnings = Vec::new();
@@ -157,7 +158,7 @@ impl Executor {
             }
             Outcome::Done(m)
         });
-        self.append_history(op, plan, &outcome).await;
+        self.append_history(op, plan, &outcome, started).await;
         let _ = events
             .send(OpEvent::Finished {
                 op,
@@ -167,21 +168,30 @@ impl Executor {
         outcome
     }
 
-    async fn append_history(&self, op: u64, plan: &Plan, outcome: &Outcome) {
+    async fn append_history(
+        &self,
+        op: u64,
+        plan: &Plan,
+        outcome: &Outcome,
+        started: (std::time::Instant, u64),
+    ) {
         let Some(dir) = &self.state_dir else { return };
         let (result, message) = match outcome {
             Outcome::Done(m) => ("done", m),
             Outcome::Failed(m) => ("failed", m),
             Outcome::Cancelled(m) => ("cancelled", m),
         };
-        let line = serde_json::json!({
-            "time_unix_ms": crate::tui::unix_ms(),
-            "op": op,
-            "action": plan.proposal.kind(),
-            "title": plan.title,
-            "plan": plan.lines,
-            "outcome": result,
-            "message": message,
+        let line = super::history::record_line(&super::history::HistoryRecord {
+            time_unix_ms: crate::tui::unix_ms(),
+            started_unix_ms: Some(started.1),
+            duration_ms: Some(u64::try_from(started.0.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            op,
+            action: plan.proposal.kind().to_string(),
+            target: Some(super::history::target_of(&plan.proposal)),
+            title: plan.title.clone(),
+            plan: plan.lines.clone(),
+            outcome: result.to_string(),
+            message: message.clone(),
         });
         let path = dir.join(HISTORY_FILE);
         let write = async {

@@ -143,6 +143,7 @@ pub fn start(
     if let Some(dir) = &state_dir {
         app.ops.specs = SpecCache::load(dir);
         app.ops.failovers = Failovers::load(dir);
+        app.ops.load_history(dir);
     }
     app.ops.read_only = read_only;
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());

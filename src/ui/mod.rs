@@ -52,6 +52,8 @@ pub struct DrawInfo {
     pub log_rows: usize,
     /// Rows of the heatmap on screen (0 when it is not shown).
     pub heatmap_rows: usize,
+    /// Rows of the action history on screen (0 when it is not shown).
+    pub history_rows: usize,
     /// Where each table's rows are, for the mouse.
     pub areas: crate::app::HitAreas,
 }
@@ -185,11 +187,12 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     );
     let [node_area, container_area] =
         Layout::vertical([Constraint::Length(node_height), Constraint::Fill(1)]).areas(tables);
-    let info = DrawInfo {
+    let mut info = DrawInfo {
         node_rows: nodes::draw(frame, node_area, app),
         container_rows: containers::draw(frame, container_area, app),
         log_rows: 0,
         heatmap_rows: 0,
+        history_rows: 0,
         areas: crate::app::HitAreas {
             nodes: rows_area(node_area),
             containers: rows_area(container_area),
@@ -201,7 +204,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     }
     status::draw(frame, status_area, app);
     if history_rows > 0 {
-        ops::history(frame, history_area, app);
+        info.history_rows = ops::history(frame, history_area, app);
     }
     overlays(frame, area, app);
     info
