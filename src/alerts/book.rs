@@ -189,6 +189,8 @@ pub struct AlertBook {
     /// An alert fired, resolved or changed standing since the last `take_urgent`.
     urgent: bool,
     restart_window_max: Duration,
+    /// Stale copies by node slot, as the console's fencing check last counted them.
+    stale_copies: BTreeMap<usize, usize>,
 }
 
 impl Default for AlertBook {
@@ -220,6 +222,24 @@ impl AlertBook {
             dirty: true,
             urgent: false,
             restart_window_max,
+            stale_copies: BTreeMap::new(),
+        }
+    }
+
+    /// Stale copies by node slot (nodes not listed have none): nodes back after a failover
+    /// that still run copies re-created elsewhere. Re-evaluates the nodes whose count
+    /// changed, so the `stale_copies` rule fires or resolves at once.
+    pub fn set_stale_copies(&mut self, fleet: &Fleet, counts: BTreeMap<usize, usize>, now: Stamp) {
+        let changed: BTreeSet<usize> = self
+            .stale_copies
+            .keys()
+            .chain(counts.keys())
+            .copied()
+            .filter(|slot| self.stale_copies.get(slot) != counts.get(slot))
+            .collect();
+        self.stale_copies = counts;
+        for slot in changed {
+            self.observe_node(fleet, slot, now);
         }
     }
 

@@ -73,10 +73,13 @@ pub enum Metric {
     FleetCpu,
     /// Average memory over live nodes, percent.
     FleetMemory,
+    /// Containers still running on a node that came back after a failover although they
+    /// were re-created elsewhere (fed by the console's fencing check, not by the agent).
+    StaleCopies,
 }
 
 impl Metric {
-    const ALL: [Metric; 12] = [
+    const ALL: [Metric; 13] = [
         Metric::Cpu,
         Metric::Memory,
         Metric::Disk,
@@ -89,6 +92,7 @@ impl Metric {
         Metric::LoadSpread,
         Metric::FleetCpu,
         Metric::FleetMemory,
+        Metric::StaleCopies,
     ];
 
     /// Name used in `when` expressions.
@@ -106,6 +110,7 @@ impl Metric {
             Self::LoadSpread => "load_spread",
             Self::FleetCpu => "fleet_cpu",
             Self::FleetMemory => "fleet_memory",
+            Self::StaleCopies => "stale_copies",
         }
     }
 
@@ -117,7 +122,8 @@ impl Metric {
             | Self::Disk
             | Self::Load
             | Self::Unreachable
-            | Self::FailingChecks => Scope::Node,
+            | Self::FailingChecks
+            | Self::StaleCopies => Scope::Node,
             Self::Unhealthy | Self::Restarts | Self::ContainerCpu => Scope::Container,
             Self::LoadSpread | Self::FleetCpu | Self::FleetMemory => Scope::Fleet,
         }
@@ -138,6 +144,7 @@ impl Metric {
             Self::FailingChecks => format!("{value:.0} failing"),
             Self::Unhealthy => "unhealthy".to_string(),
             Self::Restarts => format!("{value:.0} restarts"),
+            Self::StaleCopies => format!("{value:.0} copies"),
         }
     }
 }
@@ -525,6 +532,14 @@ pub fn default_rules() -> Vec<Rule> {
             5,
             Critical,
             Some(Recommend::Failover),
+        ),
+        rule(
+            "stale-copies",
+            "stale copies running",
+            "stale_copies > 0",
+            0,
+            Critical,
+            None,
         ),
         rule(
             "node-check-failing",

@@ -256,6 +256,9 @@ impl App {
                 }
                 if snapshot {
                     self.check_fencing();
+                } else if applied.containers_changed && self.ops.read_only {
+                    // Stale copies stopped by another console arrive as deltas.
+                    self.count_stale_copies();
                 }
             }
             Action::Viewport { nodes, containers } => {

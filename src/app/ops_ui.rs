@@ -4,7 +4,7 @@
 //! every action lands in the history pane. Nothing here awaits: work leaves through the
 //! outbox, which the run loop hands to the ops runner.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -86,8 +86,8 @@ pub struct OpsUi {
     pub failovers: Failovers,
     /// A read-only console plans nothing and fences nothing; it raises alerts instead.
     pub read_only: bool,
-    /// Critical alerts raised here (stale copies seen by a read-only console).
-    pub alerts: Vec<String>,
+    /// Stale copies a read-only console last saw, by node (they feed a critical alert).
+    stale_seen: BTreeMap<String, Vec<String>>,
     outbox: Vec<OpRequest>,
     next_op: u64,
     fencing: BTreeSet<String>,
@@ -567,16 +567,11 @@ impl App {
     /// Nodes back after a failover: an operator console fences them before anything else;
     /// a read-only one raises a critical alert.
     pub(super) fn check_fencing(&mut self) {
+        if self.ops.read_only {
+            self.count_stale_copies();
+            return;
+        }
         for stale in self.ops.failovers.stale(&self.fleet) {
-            if self.ops.read_only {
-                if !stale.running.is_empty() {
-                    let alert = stale.alert();
-                    if !self.ops.alerts.contains(&alert) {
-                        self.ops.alerts.push(alert);
-                    }
-                }
-                continue;
-            }
             if !self.ops.fencing.insert(stale.node.clone()) {
                 continue;
             }
@@ -591,5 +586,40 @@ impl App {
             self.ops.reload_after.insert(op);
             self.ops.outbox.push(OpRequest::Fence { op, stale });
         }
+    }
+
+    /// A read-only console cannot fence: it counts the stale copies on nodes back after a
+    /// failover and hands the counts to the alert book, where the `stale-copies` rule fires
+    /// (critical) and resolves once they are gone. Which containers they are goes in the
+    /// incident timeline, since the alert only carries the count.
+    pub(super) fn count_stale_copies(&mut self) {
+        if self.ops.failovers.records.iter().all(|r| r.fenced) && self.ops.stale_seen.is_empty() {
+            return;
+        }
+        let mut counts = BTreeMap::new();
+        let mut seen = BTreeMap::new();
+        for stale in self.ops.failovers.stale(&self.fleet) {
+            if stale.running.is_empty() {
+                continue;
+            }
+            if let Some(slot) = self
+                .fleet
+                .nodes()
+                .iter()
+                .position(|n| n.name() == stale.node)
+            {
+                counts.insert(slot, stale.running.len());
+            }
+            let names: Vec<String> = stale.running.iter().map(|(_, n)| n.clone()).collect();
+            if self.ops.stale_seen.get(&stale.node) != Some(&names) {
+                let stamp = self.stamp();
+                self.alerts
+                    .record(crate::alerts::EntryKind::Observed, stale.alert(), stamp);
+            }
+            seen.insert(stale.node.clone(), names);
+        }
+        self.ops.stale_seen = seen;
+        let stamp = self.stamp();
+        self.alerts.set_stale_copies(&self.fleet, counts, stamp);
     }
 }

@@ -160,15 +160,6 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     ])
     .areas(body);
     alerts::draw_pane(frame, alert_area, app);
-    // A critical banner (stale copies after a failover) takes the body's first row.
-    let body = if app.ops.alerts.is_empty() {
-        body
-    } else {
-        let [banner, rest] =
-            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(body);
-        ops::banner(frame, banner, app);
-        rest
-    };
     let history_rows = ops::history_height(app, body.height);
     let [body, history_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(history_rows)]).areas(body);

@@ -1,5 +1,5 @@
 //! Action dialogs (target picker, scale, backup picker, plan confirmation, progress), the
-//! action history pane and the critical banner for stale copies. Pure rendering.
+//! action history pane. Pure rendering.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -422,18 +422,4 @@ pub fn history(frame: &mut Frame, area: Rect, app: &App) -> usize {
     }));
     frame.render_widget(Paragraph::new(lines), inner);
     inner_rows
-}
-
-/// Draws the critical banner (stale copies seen by a read-only console).
-pub fn banner(frame: &mut Frame, area: Rect, app: &App) {
-    if let Some(alert) = app.ops.alerts.last() {
-        let text = format!(" CRITICAL  {alert}");
-        frame.render_widget(
-            Paragraph::new(Line::from(Span::styled(
-                format::fit(&text, usize::from(area.width)),
-                app.theme.crit,
-            ))),
-            area,
-        );
-    }
 }
