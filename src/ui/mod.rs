@@ -278,6 +278,44 @@ fn sort_marker(columns: &[Column], sorted: usize, descending: bool) -> Vec<Strin
         .collect()
 }
 
+/// How a table pane shows its rows.
+struct TableView<'a, T> {
+    /// The table's index, in display order.
+    index: &'a [T],
+    cursor: Cursor,
+    columns: &'a [columns::Column],
+    /// Sorted column and whether it sorts descending.
+    sort: (usize, bool),
+    focused: bool,
+}
+
+/// Draws the rows of `view.index` that fit in `inner` under the column titles (the sorted
+/// one marked), the selected row highlighted; `row` builds the cells of the rows shown
+/// only. Returns the rows there is room for and whether none were shown.
+fn draw_rows<T>(
+    frame: &mut Frame,
+    inner: Rect,
+    view: TableView<'_, T>,
+    theme: &Theme,
+    row: impl Fn(&T) -> Vec<columns::Text>,
+) -> (usize, bool) {
+    let height = usize::from(inner.height.saturating_sub(1));
+    let (offset, shown) = window(view.index, view.cursor, height);
+    let rows: Vec<Vec<columns::Text>> = shown.iter().map(row).collect();
+    let titles = sort_marker(view.columns, view.sort.0, view.sort.1);
+    let fitted = columns::fit(view.columns, &titles, &rows, inner.width);
+    let widget = columns::table(view.columns, titles, rows, &fitted, theme.table_header)
+        .row_highlight_style(theme.selection(view.focused));
+    let selected = view
+        .cursor
+        .row
+        .checked_sub(offset)
+        .filter(|r| *r < shown.len());
+    let mut state = ratatui::widgets::TableState::default().with_selected(selected);
+    frame.render_stateful_widget(widget, inner, &mut state);
+    (height, shown.is_empty())
+}
+
 /// A dim one-line message under a table's header, when it has no rows.
 fn empty(frame: &mut Frame, inner: Rect, message: String, theme: &Theme) {
     if inner.height < 2 {
