@@ -181,7 +181,7 @@ impl Executor {
             Outcome::Failed(m) => ("failed", m),
             Outcome::Cancelled(m) => ("cancelled", m),
         };
-        let line = super::history::record_line(&super::history::HistoryRecord {
+        let record = super::history::HistoryRecord {
             time_unix_ms: crate::tui::unix_ms(),
             started_unix_ms: Some(started.1),
             duration_ms: Some(u64::try_from(started.0.elapsed().as_millis()).unwrap_or(u64::MAX)),
@@ -192,21 +192,8 @@ impl Executor {
             plan: plan.lines.clone(),
             outcome: result.to_string(),
             message: message.clone(),
-        });
-        let path = dir.join(HISTORY_FILE);
-        let write = async {
-            use tokio::io::AsyncWriteExt;
-            tokio::fs::create_dir_all(dir).await?;
-            let mut f = tokio::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .await?;
-            f.write_all(format!("{line}\n").as_bytes()).await
         };
-        if let Err(e) = write.await {
-            tracing::warn!("cannot append to {}: {e}", path.display());
-        }
+        super::history::append(dir, &record).await;
     }
 
     async fn step(&self, ctx: &mut Ctx<'_>, step: &Step) -> Result<Option<String>, StepError> {

@@ -10,7 +10,7 @@ use super::{Outcome, Proposal};
 #[path = "history_file.rs"]
 mod file;
 
-pub use file::{HistoryRecord, LoadReport, read_newest, record_line};
+pub use file::{HistoryRecord, LoadReport, append, read_newest, record_line};
 
 /// Actions kept in the history pane (and read back at start).
 pub const HISTORY_ENTRIES: usize = 500;

@@ -64,6 +64,26 @@ pub fn record_line(record: &HistoryRecord) -> String {
     serde_json::to_string(record).unwrap_or_default()
 }
 
+/// Appends `record` to the history in `dir`; a failure is logged, not fatal (the action
+/// itself is done and audited by the agents either way).
+pub async fn append(dir: &Path, record: &HistoryRecord) {
+    use tokio::io::AsyncWriteExt;
+    let path = dir.join(crate::ops::exec::HISTORY_FILE);
+    let line = format!("{}\n", record_line(record));
+    let write = async {
+        tokio::fs::create_dir_all(dir).await?;
+        let mut f = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .await?;
+        f.write_all(line.as_bytes()).await
+    };
+    if let Err(e) = write.await {
+        tracing::warn!("cannot append to {}: {e}", path.display());
+    }
+}
+
 /// What reading the history back found.
 #[derive(Debug, Default)]
 pub struct LoadReport {
