@@ -432,7 +432,10 @@ impl App {
     fn dispatch(&mut self, command: Command) {
         let alert_keys = self.alerts_have_keys();
         // The history pane, while open, has the movement keys: it is what was just opened.
-        let history = self.ops.show_history && self.alert_ui.view == View::Main;
+        let history = self.ops.show_history
+            && self.alert_ui.view == View::Main
+            && self.body == Body::Tables
+            && self.wall.is_none();
         let history_page = self.ops.history_page.max(1);
         match command {
             Command::Quit => self.should_quit = true,
