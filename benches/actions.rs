@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use fleetdeck::client::AgentAddr;
-use fleetdeck::model::{AgentUpdate, Fleet};
+use fleetdeck::model::Fleet;
 use fleetdeck::ops::exec::Executor;
 use fleetdeck::ops::link::Link;
 use fleetdeck::ops::plan::{self, Plan, PlanInput};
@@ -79,25 +79,7 @@ impl Bench {
             .iter()
             .map(|e| e.parse().map_err(|e| eyre!("{e}")))
             .collect::<Result<_>>()?;
-        let now = Instant::now();
-        let mut fleet = Fleet::new(self.endpoints.clone(), Duration::ZERO, now);
-        let answers = fleetdeck::get::ask_all(&addrs, Duration::from_secs(2)).await;
-        for (slot, a) in answers.into_iter().enumerate() {
-            let update = match a {
-                Ok((epoch, seq, snapshot)) => AgentUpdate::Snapshot {
-                    slot,
-                    epoch,
-                    seq,
-                    snapshot: Box::new(snapshot),
-                },
-                Err(e) => AgentUpdate::Down {
-                    slot,
-                    reason: e.to_string(),
-                },
-            };
-            fleet.apply(update, now);
-        }
-        Ok(fleet)
+        Ok(fleetdeck::get::fleet_once(&addrs, Duration::from_secs(2)).await)
     }
 
     /// The console's spec cache, refreshed from the agents that answer (failover uses it).
