@@ -192,3 +192,19 @@ fn the_history_scrolls_with_the_usual_keys() {
     press(&mut app, KeyCode::Char('j'));
     assert_ne!(app.containers.cursor.row, before);
 }
+
+#[test]
+fn the_history_has_the_keys_only_where_it_is_drawn() {
+    let mut app = console_with_history(30);
+    press(&mut app, KeyCode::Char('H'));
+    render(&mut app, 100, 30);
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.ops.history_offset, 1);
+    // The wall draws no history pane: its keys stay the wall's.
+    app.make_wall(Duration::from_secs(3600));
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('j'));
+        assert_eq!(app.ops.history_offset, 1, "the hidden history scrolled");
+    }
+}
