@@ -5,15 +5,17 @@
 
 mod alerts;
 mod display;
+mod filter;
 mod help;
 mod logs;
+mod ops_dialog;
 mod ops_ui;
 mod palette;
 mod tables;
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
 pub use display::{Body, HitAreas, Wall, WallView};
@@ -544,44 +546,6 @@ impl App {
             Command::ToggleLog => self.show_log = !self.show_log,
             // Handled by `on_display_command` in the views where they mean something.
             Command::Heatmap | Command::FoldAll | Command::ScrollOlder | Command::ScrollNewer => {}
-        }
-    }
-
-    fn on_filter_key(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Enter => self.input = Input::Normal,
-            KeyCode::Esc => {
-                self.filter_mut().clear();
-                self.input = Input::Normal;
-            }
-            KeyCode::Backspace => {
-                self.filter_mut().pop();
-            }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter_mut().clear();
-            }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.should_quit = true;
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter_mut().push(c);
-            }
-            _ => return,
-        }
-        self.mark_focused_dirty();
-    }
-
-    fn filter_mut(&mut self) -> &mut String {
-        match self.focus {
-            Focus::Nodes | Focus::Alerts => &mut self.nodes.filter,
-            Focus::Containers => &mut self.containers.filter,
-        }
-    }
-
-    fn mark_focused_dirty(&mut self) {
-        match self.focus {
-            Focus::Nodes | Focus::Alerts => self.nodes.dirty = true,
-            Focus::Containers => self.containers.dirty = true,
         }
     }
 
