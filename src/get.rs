@@ -80,6 +80,29 @@ pub async fn ask_all(agents: &[AgentAddr], timeout: Duration) -> Vec<Answer> {
     ask_all_with(agents, timeout, &crate::client::default_credentials()).await
 }
 
+/// The fleet as one round of snapshots shows it: agents that do not answer are FAILED at
+/// once (a runbook, a test or a benchmark acts on what answers now).
+pub async fn fleet_once(agents: &[AgentAddr], timeout: Duration) -> Fleet {
+    let now = Instant::now();
+    let mut fleet = Fleet::new(agents.iter().map(ToString::to_string), Duration::ZERO, now);
+    for (slot, a) in ask_all(agents, timeout).await.into_iter().enumerate() {
+        let update = match a {
+            Ok((epoch, seq, snapshot)) => AgentUpdate::Snapshot {
+                slot,
+                epoch,
+                seq,
+                snapshot: Box::new(snapshot),
+            },
+            Err(e) => AgentUpdate::Down {
+                slot,
+                reason: e.to_string(),
+            },
+        };
+        fleet.apply(update, now);
+    }
+    fleet
+}
+
 /// [`ask_all`] with `credentials`.
 pub async fn ask_all_with(
     agents: &[AgentAddr],

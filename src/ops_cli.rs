@@ -15,7 +15,7 @@ use crate::cli::{EXIT_OK, EXIT_USAGE, OutputFormat};
 use crate::client::AgentAddr;
 use crate::config::Settings;
 use crate::get;
-use crate::model::{AgentUpdate, Fleet};
+use crate::model::Fleet;
 use crate::ops::exec::Executor;
 use crate::ops::fence::{self, Failovers};
 use crate::ops::plan::{self, Plan, PlanInput};
@@ -73,28 +73,7 @@ pub struct Context {
 
 /// Reads the fleet once: unreachable nodes count as FAILED (a runbook acts on what answers now).
 async fn read_fleet(agents: &[AgentAddr]) -> Fleet {
-    let now = Instant::now();
-    let mut fleet = Fleet::new(agents.iter().map(ToString::to_string), Duration::ZERO, now);
-    for (slot, a) in get::ask_all(agents, READ_TIMEOUT)
-        .await
-        .into_iter()
-        .enumerate()
-    {
-        let update = match a {
-            Ok((epoch, seq, snapshot)) => AgentUpdate::Snapshot {
-                slot,
-                epoch,
-                seq,
-                snapshot: Box::new(snapshot),
-            },
-            Err(e) => AgentUpdate::Down {
-                slot,
-                reason: e.to_string(),
-            },
-        };
-        fleet.apply(update, now);
-    }
-    fleet
+    get::fleet_once(agents, READ_TIMEOUT).await
 }
 
 fn confirm(ctx: &Context, plan: &Plan) -> Result<(), String> {

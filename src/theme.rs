@@ -36,7 +36,41 @@ pub struct Theme {
     pub heat: [Style; HEAT_LEVELS],
     /// The banner a wall screen shows when its data is stale.
     pub stale_banner: Style,
+    /// Colours chosen for 16-colour terminals where the nearest colour would be wrong
+    /// (two meanings on one colour, a selection on the background).
+    pub ansi16: Vec<Ansi16Choice>,
 }
+
+/// A theme's own colour for one style in 16-colour terminals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ansi16Choice {
+    /// One of [`STYLE_NAMES`].
+    pub slot: &'static str,
+    pub fg: Option<Color>,
+    pub bg: Option<Color>,
+}
+
+/// Names of the theme's styles (as in theme files), in `styles_mut` order.
+pub const STYLE_NAMES: [&str; 18] = [
+    "text",
+    "dim",
+    "title",
+    "title_focused",
+    "border",
+    "border_focused",
+    "header",
+    "table_header",
+    "selected",
+    "selected_inactive",
+    "ok",
+    "warn",
+    "crit",
+    "info",
+    "stale",
+    "key_hint",
+    "sparkline",
+    "stale_banner",
+];
 
 /// Steps of the heatmap scale (and of its shading characters).
 pub const HEAT_LEVELS: usize = 5;
@@ -85,6 +119,12 @@ impl Theme {
                 .fg(Color::Black)
                 .bg(Color::Yellow)
                 .add_modifier(Modifier::BOLD),
+            // Palette 237 is nearest to black: the inactive selection would vanish.
+            ansi16: vec![Ansi16Choice {
+                slot: "selected_inactive",
+                fg: None,
+                bg: Some(Color::DarkGray),
+            }],
         }
     }
 
@@ -120,7 +160,24 @@ impl Theme {
             style.fg = style.fg.map(|c| depth.map(c));
             style.bg = style.bg.map(|c| depth.map(c));
         }
+        if depth == crate::colour::ColourDepth::Ansi16 {
+            for choice in std::mem::take(&mut self.ansi16) {
+                if let Some(style) = self.style_mut(choice.slot) {
+                    style.fg = choice.fg.or(style.fg);
+                    style.bg = choice.bg.or(style.bg);
+                }
+            }
+        }
         self
+    }
+
+    /// The style named `name` (one of [`STYLE_NAMES`]).
+    pub fn style_mut(&mut self, name: &str) -> Option<&mut Style> {
+        STYLE_NAMES
+            .iter()
+            .zip(self.styles_mut())
+            .find(|(n, _)| **n == name)
+            .map(|(_, s)| s)
     }
 
     /// Every style of the theme, for whole-theme transformations.

@@ -4,6 +4,7 @@
 //! Every setting is optional; a style patch changes only what it names:
 //! `warn = { fg = "yellow", bold = true }`, `heat = ["dark-gray", "green", ...]`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -11,7 +12,7 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::{Deserialize, Deserializer};
 
 use crate::colour::ColourDepth;
-use crate::theme::{HEAT_LEVELS, Theme};
+use crate::theme::{Ansi16Choice, HEAT_LEVELS, STYLE_NAMES, Theme};
 use crate::toml_error;
 
 /// The themes shipped with fleetdeck: name and file text.
@@ -160,12 +161,26 @@ struct ThemePatch {
     sparkline: Option<StylePatch>,
     stale_banner: Option<StylePatch>,
     heat: Option<Vec<Colour>>,
+    /// Colours for 16-colour terminals, by style name, where the nearest would be wrong.
+    ansi16: Option<BTreeMap<String, Ansi16Patch>>,
+}
+
+/// A style's colours in 16-colour terminals.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ansi16Patch {
+    fg: Option<Colour>,
+    bg: Option<Colour>,
 }
 
 macro_rules! patch_fields {
     ($patch:expr, $theme:expr, $($field:ident),*) => {
         $(if let Some(p) = &$patch.$field {
             $theme.$field = p.apply($theme.$field);
+            // A 16-colour choice belongs to the colour it stood in for.
+            if p.fg.is_some() || p.bg.is_some() {
+                $theme.ansi16.retain(|c| c.slot != stringify!($field));
+            }
         })*
     };
 }
@@ -198,6 +213,17 @@ impl ThemePatch {
             for (style, Colour(c)) in theme.heat.iter_mut().zip(heat) {
                 style.fg = Some(*c);
             }
+        }
+        for (name, p) in self.ansi16.iter().flatten() {
+            let Some(slot) = STYLE_NAMES.iter().find(|n| **n == name.as_str()) else {
+                continue; // refused by `parse`
+            };
+            theme.ansi16.retain(|c| c.slot != *slot);
+            theme.ansi16.push(Ansi16Choice {
+                slot,
+                fg: p.fg.map(|Colour(c)| c),
+                bg: p.bg.map(|Colour(c)| c),
+            });
         }
         if let Some(name) = &self.name {
             theme.name = name.clone();
@@ -233,6 +259,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Theme, ThemeError> {
             );
             return Err(error(at.map(|a| a..a), message));
         }
+    }
+    if let Some(unknown) = patch
+        .ansi16
+        .iter()
+        .flatten()
+        .map(|(name, _)| name)
+        .find(|name| !STYLE_NAMES.contains(&name.as_str()))
+    {
+        let at = text.find(unknown.as_str());
+        let message = format!(
+            "`{unknown}` in [ansi16] is not a style; styles: {}",
+            STYLE_NAMES.join(", ")
+        );
+        return Err(error(at.map(|a| a..a), message));
     }
     let mut theme = patch.apply(Theme::dark());
     if patch.name.is_none() {

@@ -145,3 +145,99 @@ fn errors_name_the_file_the_line_and_the_key() {
         assert!(msg.contains(what), "{text:?}: {msg}");
     }
 }
+
+/// The hue a 16-colour terminal shows: a bright colour is the same hue as its base one
+/// (light yellow next to yellow still reads as yellow).
+fn hue(c: Color) -> Color {
+    match c {
+        Color::LightRed => Color::Red,
+        Color::LightGreen => Color::Green,
+        Color::LightYellow => Color::Yellow,
+        Color::LightBlue => Color::Blue,
+        Color::LightMagenta => Color::Magenta,
+        Color::LightCyan => Color::Cyan,
+        Color::DarkGray => Color::Black,
+        Color::White => Color::Gray,
+        c => c,
+    }
+}
+
+#[test]
+fn every_theme_keeps_its_meanings_apart_in_16_colours() {
+    for (name, _) in BUILT_IN {
+        let t = load(name, None).unwrap().for_depth(ColourDepth::Ansi16);
+        // What the terminal's own background most likely is for this theme.
+        let background = if name == "light" {
+            Color::White
+        } else {
+            Color::Black
+        };
+        let colours = |s: ratatui::style::Style| (s.fg.map(hue), s.bg.map(hue));
+        let meanings = [
+            ("ok", t.ok),
+            ("warn", t.warn),
+            ("crit", t.crit),
+            ("info", t.info),
+        ];
+        for (i, (a, sa)) in meanings.iter().enumerate() {
+            for (b, sb) in &meanings[i + 1..] {
+                assert_ne!(
+                    colours(*sa),
+                    colours(*sb),
+                    "{name}: {a} and {b} look the same in 16 colours"
+                );
+            }
+        }
+        for (what, bg) in [
+            ("selected", t.selected.bg),
+            ("selected_inactive", t.selected_inactive.bg),
+        ] {
+            let bg = bg.unwrap_or(Color::Reset);
+            assert!(
+                bg != Color::Reset && bg != background,
+                "{name}: the {what} row is invisible in 16 colours ({bg:?})"
+            );
+        }
+        assert_ne!(
+            t.selected.bg, t.selected_inactive.bg,
+            "{name}: the active and inactive selections look the same in 16 colours"
+        );
+        // Nothing is left for 16 colours that was not applied.
+        assert!(t.ansi16.is_empty());
+    }
+}
+
+#[test]
+fn a_user_theme_chooses_its_own_16_colours_and_unknown_styles_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "mine.toml",
+        "warn = { fg = \"#ff8800\" }\n[ansi16]\nwarn = { fg = \"light-magenta\" }\n",
+    );
+    let t = load(path.to_str().unwrap(), None).unwrap();
+    assert_eq!(
+        t.clone().for_depth(ColourDepth::Ansi16).warn.fg,
+        Some(Color::LightMagenta)
+    );
+    assert_eq!(
+        t.for_depth(ColourDepth::TrueColour).warn.fg,
+        Some(Color::Rgb(255, 136, 0))
+    );
+    // Changing a colour drops the default's 16-colour choice for it.
+    let path = write(dir.path(), "sel.toml", "selected_inactive = { bg = 17 }\n");
+    let t = load(path.to_str().unwrap(), None).unwrap();
+    assert!(t.ansi16.is_empty());
+    let path = write(
+        dir.path(),
+        "bad.toml",
+        "[ansi16]\nwarning = { fg = \"red\" }\n",
+    );
+    let e = load(path.to_str().unwrap(), None).unwrap_err();
+    let text = one_line(&e);
+    assert!(
+        text.contains("`warning` in [ansi16] is not a style"),
+        "{text}"
+    );
+    assert!(text.contains("line 2"), "{text}");
+}

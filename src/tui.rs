@@ -376,6 +376,9 @@ pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()>
     if app.nodes.cursor.viewport != nodes || app.containers.cursor.viewport != containers {
         app.update(Action::Viewport { nodes, containers });
     }
+    if info.history_rows != 0 && info.history_rows != app.ops.history_page {
+        app.update(Action::HistoryViewport(info.history_rows));
+    }
     if info.areas != app.hit {
         app.update(Action::Layout(info.areas));
     }

@@ -156,7 +156,9 @@ fn demo_migrates_a_container_by_keyboard_and_it_lands() {
     tmux.send(&["Enter"]);
     tmux.send(&["H"]);
     tmux.wait_for("history pane", Duration::from_secs(5), |s| {
-        s.contains("Actions · 1") && s.contains(&format!("Migrate {name}"))
+        s.contains("Actions · 1")
+            && s.contains(&format!(" migrate   node-01/{name} → {target} "))
+            && s.contains(&format!("done: {name} moved from node-01 to {target}"))
     });
     let downs = if target == "node-02" { 1 } else { 2 };
     tmux.send(&["H", "BTab"]);

@@ -177,6 +177,10 @@ fn history_lists_every_action_and_its_outcome() {
             1 => Outcome::Failed("node-00: no such container".into()),
             _ => Outcome::Cancelled("cancelled after 0 of 1 steps".into()),
         };
+        // Each action takes a little longer than the one before: durations come from the
+        // console's clock, start to finish.
+        let took = std::time::Duration::from_millis(400 + 1_300 * i as u64);
+        app.set_clock(app.now + took, app.now_unix_ms + took.as_millis() as u64);
         app.update(Action::Op(OpEvent::Finished { op, outcome }));
         press(&mut app, KeyCode::Esc);
     }

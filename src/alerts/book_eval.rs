@@ -18,6 +18,7 @@ impl AlertBook {
         now: Stamp,
         down: bool,
     ) {
+        let stale = self.stale_copies.get(&slot).map_or(0.0, |n| *n as f64);
         for rule in 0..self.rules.len() {
             let r = &self.rules[rule];
             if r.when.scope() != Scope::Node {
@@ -27,7 +28,10 @@ impl AlertBook {
             if down && !r.when.uses(Metric::Unreachable) {
                 continue;
             }
-            let (holds, metric, value) = r.when.eval(|m| node_metric(node, m));
+            let (holds, metric, value) = r.when.eval(|m| match m {
+                Metric::StaleCopies => stale,
+                _ => node_metric(node, m),
+            });
             let key = AlertKey {
                 slot,
                 container: None,

@@ -4,7 +4,9 @@
 //! Pure like `model`: every function takes `now` and never reads a clock or does I/O, so
 //! `for` windows, acks and silences are tested on a fake clock.
 
+mod alert;
 mod book;
+mod condition;
 mod proposal;
 mod rules;
 mod timeline;

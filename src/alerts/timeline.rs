@@ -33,6 +33,8 @@ pub enum EntryKind {
     Proposed,
     /// An action finished (its outcome is in the text).
     Action,
+    /// Something the console saw that an alert's figures do not say (which containers).
+    Observed,
 }
 
 impl EntryKind {
@@ -49,6 +51,7 @@ impl EntryKind {
             Self::Resumed => "resumed",
             Self::Proposed => "action proposed",
             Self::Action => "action",
+            Self::Observed => "observed",
         }
     }
 }

@@ -5,15 +5,17 @@
 
 mod alerts;
 mod display;
+mod filter;
 mod help;
 mod logs;
+mod ops_dialog;
 mod ops_ui;
 mod palette;
 mod tables;
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 
 pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
 pub use display::{Body, HitAreas, Wall, WallView};
@@ -65,6 +67,8 @@ pub enum Action {
     },
     /// The last frame showed this many log rows.
     LogViewport(usize),
+    /// The last frame showed this many action history rows.
+    HistoryViewport(usize),
 }
 
 /// Which pane has the keyboard.
@@ -254,6 +258,9 @@ impl App {
                 }
                 if snapshot {
                     self.check_fencing();
+                } else if applied.containers_changed && self.ops.read_only {
+                    // Stale copies stopped by another console arrive as deltas.
+                    self.count_stale_copies();
                 }
             }
             Action::Viewport { nodes, containers } => {
@@ -287,6 +294,10 @@ impl App {
             Action::Exported(result) => self.on_exported(result),
             Action::Logs { session, event } => self.on_logs(session, event),
             Action::LogViewport(rows) => self.logs.page = rows,
+            Action::HistoryViewport(rows) => {
+                self.ops.history_page = rows;
+                self.ops.scroll_history(0, rows);
+            }
         }
         if self.alerts.take_urgent() {
             // A firing or resolved alert is what the on-call engineer waits for.
@@ -422,8 +433,25 @@ impl App {
     /// Runs a command in the tables and alert views.
     fn dispatch(&mut self, command: Command) {
         let alert_keys = self.alerts_have_keys();
+        // The history pane, while open, has the movement keys: it is what was just opened.
+        let history = self.ops.show_history
+            && self.alert_ui.view == View::Main
+            && self.body == Body::Tables
+            && self.wall.is_none();
+        let history_page = self.ops.history_page.max(1);
         match command {
             Command::Quit => self.should_quit = true,
+            Command::Up if history => self.ops.scroll_history(-1, history_page),
+            Command::Down if history => self.ops.scroll_history(1, history_page),
+            Command::PageUp if history => self
+                .ops
+                .scroll_history(-(history_page as isize), history_page),
+            Command::PageDown if history => {
+                self.ops.scroll_history(history_page as isize, history_page)
+            }
+            Command::Top if history => self.ops.history_offset = 0,
+            Command::Bottom if history => self.ops.scroll_history(isize::MAX / 2, history_page),
+            Command::Back if history => self.ops.show_history = false,
             Command::Help => {
                 self.show_help = true;
                 self.help_offset = 0;
@@ -518,44 +546,6 @@ impl App {
             Command::ToggleLog => self.show_log = !self.show_log,
             // Handled by `on_display_command` in the views where they mean something.
             Command::Heatmap | Command::FoldAll | Command::ScrollOlder | Command::ScrollNewer => {}
-        }
-    }
-
-    fn on_filter_key(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Enter => self.input = Input::Normal,
-            KeyCode::Esc => {
-                self.filter_mut().clear();
-                self.input = Input::Normal;
-            }
-            KeyCode::Backspace => {
-                self.filter_mut().pop();
-            }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter_mut().clear();
-            }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.should_quit = true;
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter_mut().push(c);
-            }
-            _ => return,
-        }
-        self.mark_focused_dirty();
-    }
-
-    fn filter_mut(&mut self) -> &mut String {
-        match self.focus {
-            Focus::Nodes | Focus::Alerts => &mut self.nodes.filter,
-            Focus::Containers => &mut self.containers.filter,
-        }
-    }
-
-    fn mark_focused_dirty(&mut self) {
-        match self.focus {
-            Focus::Nodes | Focus::Alerts => self.nodes.dirty = true,
-            Focus::Containers => self.containers.dirty = true,
         }
     }
 

@@ -4,17 +4,16 @@
 //! every action lands in the history pane. Nothing here awaits: work leaves through the
 //! outbox, which the run loop hands to the ops runner.
 
-use std::collections::BTreeSet;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{App, Focus};
 use crate::keys::Command;
 use crate::ops::fence::{Failovers, Stale};
+use crate::ops::history::{self, HISTORY_ENTRIES, Started};
 use crate::ops::placement::{self, Demand};
 use crate::ops::plan::{self, Plan, PlanInput};
 use crate::ops::specs::SpecCache;
-use crate::ops::{ActionLog, BackupInfo, EntryState, OpEvent, Outcome, Proposal, Verb};
+use crate::ops::{ActionLog, BackupInfo, OpEvent, Outcome, Proposal, Verb};
 
 /// Work the UI asks the ops runner to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,13 +80,17 @@ pub struct OpsUi {
     pub dialog: Option<Dialog>,
     pub log: ActionLog,
     pub show_history: bool,
+    /// History rows scrolled past, counted from the newest.
+    pub history_offset: usize,
+    /// History rows the last frame showed.
+    pub history_page: usize,
     pub specs: SpecCache,
     pub failovers: Failovers,
     /// A read-only console plans nothing and fences nothing; it raises alerts instead.
     pub read_only: bool,
-    /// Critical alerts raised here (stale copies seen by a read-only console).
-    pub alerts: Vec<String>,
-    outbox: Vec<OpRequest>,
+    /// Stale copies a read-only console last saw, by node (they feed a critical alert).
+    stale_seen: BTreeMap<String, Vec<String>>,
+    pub(super) outbox: Vec<OpRequest>,
     next_op: u64,
     fencing: BTreeSet<String>,
     fence_ops: Vec<(u64, String)>,
@@ -101,16 +104,38 @@ impl OpsUi {
         std::mem::take(&mut self.outbox)
     }
 
-    fn new_op(&mut self) -> u64 {
+    /// Reads the newest actions of earlier runs back from `state_dir`. An unreadable line is
+    /// skipped with one warning in the console's log; an unreadable file leaves the history
+    /// empty with a warning. Never fails the console.
+    pub fn load_history(&mut self, state_dir: &std::path::Path) {
+        let path = state_dir.join(crate::ops::exec::HISTORY_FILE);
+        match history::read_newest(&path, HISTORY_ENTRIES) {
+            Ok(report) => {
+                if let Some((line, why)) = &report.first_error {
+                    tracing::warn!(
+                        "action history {}: skipped {} unreadable line(s) (first: line {line} from the end: {why})",
+                        path.display(),
+                        report.skipped
+                    );
+                }
+                self.log = ActionLog::from_records(report.records);
+            }
+            Err(e) => tracing::warn!(
+                "cannot read the action history {}: {e}; starting with an empty one",
+                path.display()
+            ),
+        }
+    }
+
+    /// Scrolls the history pane by `delta` rows (positive: older), `page` rows shown.
+    pub fn scroll_history(&mut self, delta: isize, page: usize) {
+        let max = self.log.len().saturating_sub(page.max(1));
+        self.history_offset = self.history_offset.saturating_add_signed(delta).min(max);
+    }
+
+    pub(super) fn new_op(&mut self) -> u64 {
         self.next_op += 1;
         self.next_op
-    }
-}
-
-fn key_char(key: &KeyEvent) -> Option<char> {
-    match key.code {
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
-        _ => None,
     }
 }
 
@@ -315,195 +340,6 @@ impl App {
         });
     }
 
-    /// Keys while a dialog is open; the dialog has the keyboard.
-    pub(super) fn on_dialog_key(&mut self, key: KeyEvent) {
-        let Some(dialog) = self.ops.dialog.take() else {
-            return;
-        };
-        let up = matches!(key.code, KeyCode::Up | KeyCode::Char('k'));
-        let down = matches!(key.code, KeyCode::Down | KeyCode::Char('j'));
-        self.ops.dialog = match dialog {
-            _ if key.code == KeyCode::Char('c')
-                && key.modifiers.contains(KeyModifiers::CONTROL) =>
-            {
-                self.should_quit = true;
-                None
-            }
-            Dialog::Refused { .. } => None,
-            Dialog::PickTarget {
-                node,
-                container,
-                choices,
-                mut selected,
-            } => match key.code {
-                KeyCode::Esc => None,
-                KeyCode::Enter => {
-                    let to = choices.get(selected).map(|c| c.name.clone());
-                    self.propose(Proposal::Migrate {
-                        node,
-                        container,
-                        to,
-                    });
-                    return;
-                }
-                _ => {
-                    if up {
-                        selected = selected.saturating_sub(1);
-                    } else if down {
-                        selected = (selected + 1).min(choices.len().saturating_sub(1));
-                    }
-                    Some(Dialog::PickTarget {
-                        node,
-                        container,
-                        choices,
-                        selected,
-                    })
-                }
-            },
-            Dialog::Scale {
-                service,
-                current,
-                mut replicas,
-            } => match key.code {
-                KeyCode::Esc => None,
-                KeyCode::Enter => {
-                    self.propose(Proposal::Scale { service, replicas });
-                    return;
-                }
-                KeyCode::Backspace => {
-                    replicas /= 10;
-                    Some(Dialog::Scale {
-                        service,
-                        current,
-                        replicas,
-                    })
-                }
-                _ => {
-                    match key_char(&key) {
-                        Some('+') => replicas = replicas.saturating_add(1),
-                        Some('-') => replicas = replicas.saturating_sub(1),
-                        Some(d @ '0'..='9') => {
-                            replicas = (replicas * 10 + d as usize - '0' as usize).min(9999)
-                        }
-                        _ if up => replicas = replicas.saturating_add(1),
-                        _ if down => replicas = replicas.saturating_sub(1),
-                        _ => {}
-                    }
-                    Some(Dialog::Scale {
-                        service,
-                        current,
-                        replicas,
-                    })
-                }
-            },
-            Dialog::PickBackup {
-                node,
-                list,
-                mut selected,
-                targets,
-                mut to,
-            } => match key.code {
-                KeyCode::Esc => None,
-                KeyCode::Enter => {
-                    if let Some(Ok(list)) = &list
-                        && let Some(b) = list.get(selected)
-                    {
-                        let backup = BackupInfo {
-                            node: node.clone(),
-                            ..b.clone()
-                        };
-                        let on = targets.get(to).cloned().unwrap_or(node);
-                        self.propose(Proposal::Restore { node: on, backup });
-                        return;
-                    }
-                    Some(Dialog::PickBackup {
-                        node,
-                        list,
-                        selected,
-                        targets,
-                        to,
-                    })
-                }
-                _ => {
-                    let len = list
-                        .as_ref()
-                        .and_then(|l| l.as_ref().ok())
-                        .map_or(0, Vec::len);
-                    let left = matches!(key.code, KeyCode::Left | KeyCode::Char('h'));
-                    let right = matches!(key.code, KeyCode::Right | KeyCode::Char('l'));
-                    if up {
-                        selected = selected.saturating_sub(1);
-                    } else if down {
-                        selected = (selected + 1).min(len.saturating_sub(1));
-                    } else if left {
-                        to = to.saturating_sub(1);
-                    } else if right {
-                        to = (to + 1).min(targets.len().saturating_sub(1));
-                    }
-                    Some(Dialog::PickBackup {
-                        node,
-                        list,
-                        selected,
-                        targets,
-                        to,
-                    })
-                }
-            },
-            Dialog::Confirm { plan, mut typed } => match key.code {
-                KeyCode::Esc => None,
-                KeyCode::Enter => {
-                    if plan.confirm.as_deref().is_none_or(|name| typed == name) {
-                        let op = self.ops.new_op();
-                        self.ops
-                            .log
-                            .start(op, plan.title.clone(), self.now, self.now_unix_ms);
-                        self.ops.outbox.push(OpRequest::Run { op, plan });
-                        Some(Dialog::Running { op })
-                    } else {
-                        Some(Dialog::Confirm { plan, typed })
-                    }
-                }
-                KeyCode::Backspace => {
-                    typed.pop();
-                    Some(Dialog::Confirm { plan, typed })
-                }
-                // Tab writes the name out, so the engineer reads exactly what they confirm
-                // but a 3 a.m. failover is not held up by typing a long node name.
-                KeyCode::Tab => {
-                    if let Some(name) = &plan.confirm {
-                        typed.clone_from(name);
-                    }
-                    Some(Dialog::Confirm { plan, typed })
-                }
-                _ => {
-                    if plan.confirm.is_some()
-                        && let Some(c) = key_char(&key)
-                    {
-                        typed.push(c);
-                    }
-                    Some(Dialog::Confirm { plan, typed })
-                }
-            },
-            Dialog::Running { op } => {
-                let finished = matches!(
-                    self.ops.log.get(op).map(|e| &e.state),
-                    Some(EntryState::Finished(_)) | None
-                );
-                match key.code {
-                    _ if finished => None,
-                    KeyCode::Esc => {
-                        self.ops.log.cancelling(op);
-                        self.ops.outbox.push(OpRequest::Cancel { op });
-                        Some(Dialog::Running { op })
-                    }
-                    // Enter hides the dialog; the action goes on and shows in the history.
-                    KeyCode::Enter => None,
-                    _ => Some(Dialog::Running { op }),
-                }
-            }
-        };
-    }
-
     /// An event from the ops runner.
     pub(super) fn on_op_event(&mut self, event: OpEvent) {
         match event {
@@ -561,25 +397,59 @@ impl App {
     /// Nodes back after a failover: an operator console fences them before anything else;
     /// a read-only one raises a critical alert.
     pub(super) fn check_fencing(&mut self) {
+        if self.ops.read_only {
+            self.count_stale_copies();
+            return;
+        }
         for stale in self.ops.failovers.stale(&self.fleet) {
-            if self.ops.read_only {
-                if !stale.running.is_empty() {
-                    let alert = stale.alert();
-                    if !self.ops.alerts.contains(&alert) {
-                        self.ops.alerts.push(alert);
-                    }
-                }
-                continue;
-            }
             if !self.ops.fencing.insert(stale.node.clone()) {
                 continue;
             }
             let op = self.ops.new_op();
-            let title = format!("Fence {} (returned after failover)", stale.node);
-            self.ops.log.start(op, title, self.now, self.now_unix_ms);
+            let started = Started {
+                action: "fence".into(),
+                target: stale.node.clone(),
+                title: format!("Fence {} (returned after failover)", stale.node),
+            };
+            self.ops.log.start(op, started, self.now, self.now_unix_ms);
             self.ops.fence_ops.push((op, stale.node.clone()));
             self.ops.reload_after.insert(op);
             self.ops.outbox.push(OpRequest::Fence { op, stale });
         }
+    }
+
+    /// A read-only console cannot fence: it counts the stale copies on nodes back after a
+    /// failover and hands the counts to the alert book, where the `stale-copies` rule fires
+    /// (critical) and resolves once they are gone. Which containers they are goes in the
+    /// incident timeline, since the alert only carries the count.
+    pub(super) fn count_stale_copies(&mut self) {
+        if self.ops.failovers.records.iter().all(|r| r.fenced) && self.ops.stale_seen.is_empty() {
+            return;
+        }
+        let mut counts = BTreeMap::new();
+        let mut seen = BTreeMap::new();
+        for stale in self.ops.failovers.stale(&self.fleet) {
+            if stale.running.is_empty() {
+                continue;
+            }
+            if let Some(slot) = self
+                .fleet
+                .nodes()
+                .iter()
+                .position(|n| n.name() == stale.node)
+            {
+                counts.insert(slot, stale.running.len());
+            }
+            let names: Vec<String> = stale.running.iter().map(|(_, n)| n.clone()).collect();
+            if self.ops.stale_seen.get(&stale.node) != Some(&names) {
+                let stamp = self.stamp();
+                self.alerts
+                    .record(crate::alerts::EntryKind::Observed, stale.alert(), stamp);
+            }
+            seen.insert(stale.node.clone(), names);
+        }
+        self.ops.stale_seen = seen;
+        let stamp = self.stamp();
+        self.alerts.set_stale_copies(&self.fleet, counts, stamp);
     }
 }

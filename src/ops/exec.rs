@@ -114,6 +114,7 @@ impl Executor {
         cancel: Cancel,
         events: mpsc::Sender<OpEvent>,
     ) -> Outcome {
+        let started = (std::time::Instant::now(), crate::tui::unix_ms());
         let n = plan.steps.len().max(1) as f32;
         let mut done = Vec::new();
         let mut warnings = Vec::new();
@@ -159,7 +160,7 @@ impl Executor {
             }
             Outcome::Done(m)
         });
-        self.append_history(op, plan, &outcome).await;
+        self.append_history(op, plan, &outcome, started).await;
         let _ = events
             .send(OpEvent::Finished {
                 op,
@@ -169,36 +170,32 @@ impl Executor {
         outcome
     }
 
-    async fn append_history(&self, op: u64, plan: &Plan, outcome: &Outcome) {
+    async fn append_history(
+        &self,
+        op: u64,
+        plan: &Plan,
+        outcome: &Outcome,
+        started: (std::time::Instant, u64),
+    ) {
         let Some(dir) = &self.state_dir else { return };
         let (result, message) = match outcome {
             Outcome::Done(m) => ("done", m),
             Outcome::Failed(m) => ("failed", m),
             Outcome::Cancelled(m) => ("cancelled", m),
         };
-        let line = serde_json::json!({
-            "time_unix_ms": crate::tui::unix_ms(),
-            "op": op,
-            "action": plan.proposal.kind(),
-            "title": plan.title,
-            "plan": plan.lines,
-            "outcome": result,
-            "message": message,
-        });
-        let path = dir.join(HISTORY_FILE);
-        let write = async {
-            use tokio::io::AsyncWriteExt;
-            tokio::fs::create_dir_all(dir).await?;
-            let mut f = tokio::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .await?;
-            f.write_all(format!("{line}\n").as_bytes()).await
+        let record = super::history::HistoryRecord {
+            time_unix_ms: crate::tui::unix_ms(),
+            started_unix_ms: Some(started.1),
+            duration_ms: Some(u64::try_from(started.0.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            op,
+            action: plan.proposal.kind().to_string(),
+            target: Some(super::history::target_of(&plan.proposal)),
+            title: plan.title.clone(),
+            plan: plan.lines.clone(),
+            outcome: result.to_string(),
+            message: message.clone(),
         };
-        if let Err(e) = write.await {
-            tracing::warn!("cannot append to {}: {e}", path.display());
-        }
+        super::history::append(dir, &record).await;
     }
 
     async fn step(&self, ctx: &mut Ctx<'_>, step: &Step) -> Result<Option<String>, StepError> {

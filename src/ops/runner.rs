@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::exec::Executor;
 use super::fence::{self, Failovers};
+use super::history;
 use super::link::Link;
 use super::specs::SpecCache;
 use super::{BackupInfo, OpEvent, Outcome};
@@ -90,9 +91,29 @@ impl Runner {
                 };
                 let who = self.exec.requested_by.clone();
                 tokio::spawn(async move {
-                    let outcome = match fence::fence(&dir, &stale, &who).await {
-                        Ok(m) => Outcome::Done(m),
-                        Err(m) => Outcome::Failed(m),
+                    let started = (std::time::Instant::now(), crate::tui::unix_ms());
+                    let result = fence::fence(&dir, &stale, &who).await;
+                    let (result, message) = match &result {
+                        Ok(m) => ("done", m.clone()),
+                        Err(m) => ("failed", m.clone()),
+                    };
+                    let record = history::HistoryRecord {
+                        time_unix_ms: crate::tui::unix_ms(),
+                        started_unix_ms: Some(started.1),
+                        duration_ms: u64::try_from(started.0.elapsed().as_millis()).ok(),
+                        op,
+                        action: "fence".into(),
+                        target: Some(stale.node.clone()),
+                        title: format!("Fence {} (returned after failover)", stale.node),
+                        plan: Vec::new(),
+                        outcome: result.into(),
+                        message: message.clone(),
+                    };
+                    history::append(&dir, &record).await;
+                    let outcome = if result == "done" {
+                        Outcome::Done(message)
+                    } else {
+                        Outcome::Failed(message)
                     };
                     let _ = events.send(OpEvent::Finished { op, outcome }).await;
                 });
@@ -151,6 +172,7 @@ pub fn start(
     if let Some(dir) = &state_dir {
         app.ops.specs = SpecCache::load(dir);
         app.ops.failovers = Failovers::load(dir);
+        app.ops.load_history(dir);
     }
     app.ops.read_only = read_only;
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());

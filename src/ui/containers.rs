@@ -4,10 +4,9 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::TableState;
 
-use super::columns::{self, Column, Text};
-use super::{format, pane, sort_marker, window};
+use super::columns::{Column, Text};
+use super::{TableView, draw_rows, format, pane};
 use crate::app::{App, ContainerSort, Focus, Scope};
 use crate::model::{Container, Health, Node};
 
@@ -82,34 +81,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
         theme.label(),
     ));
     let inner = pane(frame, area, Line::from(title), focused, theme);
-    let height = usize::from(inner.height.saturating_sub(1));
-    let (offset, shown) = window(&table.rows, table.cursor, height);
-    let rows: Vec<Vec<Text>> = shown
-        .iter()
-        .map(|r| match app.container(*r) {
-            Some((node, c)) => row(app, node, c),
-            // The index is rebuilt before each frame; a gap only shows if it was not.
-            None => vec![Text::default(); COLUMNS.len()],
-        })
-        .collect();
     let mut columns = COLUMNS;
     if table.scope == Scope::SelectedNode {
         // One node: its name is in the title already.
         columns[NODE] = columns[NODE].hidden();
     }
-    let titles = sort_marker(&columns, sorted, descending);
-    let fitted = columns::fit(&columns, &titles, &rows, inner.width);
-    let widget = columns::table(&columns, titles, rows, &fitted, theme.table_header)
-        .row_highlight_style(theme.selection(focused));
-    let mut state = TableState::default().with_selected(
-        table
-            .cursor
-            .row
-            .checked_sub(offset)
-            .filter(|r| *r < shown.len()),
-    );
-    frame.render_stateful_widget(widget, inner, &mut state);
-    if shown.is_empty() {
+    let view = TableView {
+        index: &table.rows,
+        cursor: table.cursor,
+        columns: &columns,
+        sort: (sorted, descending),
+        focused,
+    };
+    let (height, empty) = draw_rows(frame, inner, view, theme, |r| match app.container(*r) {
+        Some((node, c)) => row(app, node, c),
+        // The index is rebuilt before each frame; a gap only shows if it was not.
+        None => vec![Text::default(); COLUMNS.len()],
+    });
+    if empty {
         let message = match (table.scope, app.selected_node(), table.filter.is_empty()) {
             (_, _, false) => format!("no containers match /{}", table.filter),
             (Scope::SelectedNode, None, _) => "select a node to see its containers".to_string(),

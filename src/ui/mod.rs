@@ -52,6 +52,8 @@ pub struct DrawInfo {
     pub log_rows: usize,
     /// Rows of the heatmap on screen (0 when it is not shown).
     pub heatmap_rows: usize,
+    /// Rows of the action history on screen (0 when it is not shown).
+    pub history_rows: usize,
     /// Where each table's rows are, for the mouse.
     pub areas: crate::app::HitAreas,
 }
@@ -158,15 +160,6 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     ])
     .areas(body);
     alerts::draw_pane(frame, alert_area, app);
-    // A critical banner (stale copies after a failover) takes the body's first row.
-    let body = if app.ops.alerts.is_empty() {
-        body
-    } else {
-        let [banner, rest] =
-            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(body);
-        ops::banner(frame, banner, app);
-        rest
-    };
     let history_rows = ops::history_height(app, body.height);
     let [body, history_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(history_rows)]).areas(body);
@@ -185,11 +178,12 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     );
     let [node_area, container_area] =
         Layout::vertical([Constraint::Length(node_height), Constraint::Fill(1)]).areas(tables);
-    let info = DrawInfo {
+    let mut info = DrawInfo {
         node_rows: nodes::draw(frame, node_area, app),
         container_rows: containers::draw(frame, container_area, app),
         log_rows: 0,
         heatmap_rows: 0,
+        history_rows: 0,
         areas: crate::app::HitAreas {
             nodes: rows_area(node_area),
             containers: rows_area(container_area),
@@ -201,7 +195,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     }
     status::draw(frame, status_area, app);
     if history_rows > 0 {
-        ops::history(frame, history_area, app);
+        info.history_rows = ops::history(frame, history_area, app);
     }
     overlays(frame, area, app);
     info
@@ -282,6 +276,44 @@ fn sort_marker(columns: &[Column], sorted: usize, descending: bool) -> Vec<Strin
             }
         })
         .collect()
+}
+
+/// How a table pane shows its rows.
+struct TableView<'a, T> {
+    /// The table's index, in display order.
+    index: &'a [T],
+    cursor: Cursor,
+    columns: &'a [columns::Column],
+    /// Sorted column and whether it sorts descending.
+    sort: (usize, bool),
+    focused: bool,
+}
+
+/// Draws the rows of `view.index` that fit in `inner` under the column titles (the sorted
+/// one marked), the selected row highlighted; `row` builds the cells of the rows shown
+/// only. Returns the rows there is room for and whether none were shown.
+fn draw_rows<T>(
+    frame: &mut Frame,
+    inner: Rect,
+    view: TableView<'_, T>,
+    theme: &Theme,
+    row: impl Fn(&T) -> Vec<columns::Text>,
+) -> (usize, bool) {
+    let height = usize::from(inner.height.saturating_sub(1));
+    let (offset, shown) = window(view.index, view.cursor, height);
+    let rows: Vec<Vec<columns::Text>> = shown.iter().map(row).collect();
+    let titles = sort_marker(view.columns, view.sort.0, view.sort.1);
+    let fitted = columns::fit(view.columns, &titles, &rows, inner.width);
+    let widget = columns::table(view.columns, titles, rows, &fitted, theme.table_header)
+        .row_highlight_style(theme.selection(view.focused));
+    let selected = view
+        .cursor
+        .row
+        .checked_sub(offset)
+        .filter(|r| *r < shown.len());
+    let mut state = ratatui::widgets::TableState::default().with_selected(selected);
+    frame.render_stateful_widget(widget, inner, &mut state);
+    (height, shown.is_empty())
 }
 
 /// A dim one-line message under a table's header, when it has no rows.

@@ -3,10 +3,9 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::TableState;
 
-use super::columns::{self, Column, Text};
-use super::{format, pane, sort_marker, window};
+use super::columns::{Column, Text};
+use super::{TableView, draw_rows, format, pane};
 use crate::app::{App, Focus, NodeSort};
 use crate::model::{Link, Node};
 
@@ -54,25 +53,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
         title.push(Span::styled(format!("/{} ", table.filter), theme.filter()));
     }
     let inner = pane(frame, area, Line::from(title), focused, theme);
-    let height = usize::from(inner.height.saturating_sub(1));
-    let (offset, shown) = window(&table.rows, table.cursor, height);
-    let rows: Vec<Vec<Text>> = shown
-        .iter()
-        .filter_map(|&slot| app.fleet.node(slot).map(|n| row(app, slot, n)))
-        .collect();
-    let titles = sort_marker(&COLUMNS, sort_column(table.sort), table.descending);
-    let fitted = columns::fit(&COLUMNS, &titles, &rows, inner.width);
-    let widget = columns::table(&COLUMNS, titles, rows, &fitted, theme.table_header)
-        .row_highlight_style(theme.selection(focused));
-    let mut state = TableState::default().with_selected(
-        table
-            .cursor
-            .row
-            .checked_sub(offset)
-            .filter(|r| *r < shown.len()),
-    );
-    frame.render_stateful_widget(widget, inner, &mut state);
-    if shown.is_empty() {
+    let view = TableView {
+        index: &table.rows,
+        cursor: table.cursor,
+        columns: &COLUMNS,
+        sort: (sort_column(table.sort), table.descending),
+        focused,
+    };
+    let (height, empty) = draw_rows(frame, inner, view, theme, |&slot| {
+        app.fleet.node(slot).map_or_else(
+            || vec![Text::default(); COLUMNS.len()],
+            |n| row(app, slot, n),
+        )
+    });
+    if empty {
         let message = if table.filter.is_empty() {
             "no nodes configured".to_string()
         } else {

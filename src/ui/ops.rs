@@ -1,5 +1,5 @@
 //! Action dialogs (target picker, scale, backup picker, plan confirmation, progress), the
-//! action history pane and the critical banner for stale copies. Pure rendering.
+//! action history pane. Pure rendering.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -347,77 +347,94 @@ pub fn history_height(app: &App, height: u16) -> u16 {
     }
 }
 
-/// Draws the action history: newest first, with progress or outcome.
-pub fn history(frame: &mut Frame, area: Rect, app: &App) {
+/// Widths of the history's fixed columns: time, action, target, duration.
+const HISTORY_COLUMNS: [usize; 4] = [14, 9, 26, 8];
+
+/// Draws the action history: newest first, one row per action with its time, action,
+/// target, duration and outcome, scrolled by `history_offset`. Returns the rows shown.
+pub fn history(frame: &mut Frame, area: Rect, app: &App) -> usize {
     let theme = &app.theme;
-    let title = format!(
-        " Actions · {} · {} running ",
-        app.ops.log.len(),
-        app.ops.log.running()
-    );
-    let inner = super::pane(
-        frame,
-        area,
-        Line::from(Span::styled(title, theme.title(false))),
-        false,
-        theme,
-    );
-    if app.ops.log.is_empty() {
+    let log = &app.ops.log;
+    let inner_rows = usize::from(area.height.saturating_sub(3));
+    let first = app
+        .ops
+        .history_offset
+        .min(log.len().saturating_sub(inner_rows.max(1)));
+    let shown = inner_rows.min(log.len().saturating_sub(first));
+    let mut title = format!(" Actions · {} · {} running ", log.len(), log.running());
+    if shown > 0 && shown < log.len() {
+        title.push_str(&format!(
+            "· {}–{} of {} ",
+            first + 1,
+            first + shown,
+            log.len()
+        ));
+    }
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border(true))
+        .title(Span::styled(title, theme.title(true)))
+        .title_bottom(
+            Line::from(Span::styled(
+                " j/k ↑↓ PgUp/PgDn g/G scroll · Esc/H close ",
+                theme.label(),
+            ))
+            .right_aligned(),
+        );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if log.is_empty() {
         super::empty(
             frame,
             inner,
             "no actions yet: m migrate · s scale · b backup · d drain …".into(),
             theme,
         );
-        return;
+        return inner_rows;
     }
+    let [time_w, action_w, target_w, duration_w] = HISTORY_COLUMNS;
     let width = usize::from(inner.width);
-    let lines: Vec<Line> = app
-        .ops
-        .log
-        .entries()
-        .rev()
-        .take(usize::from(inner.height))
-        .map(|e| {
-            let (state, style) = match &e.state {
-                EntryState::Running {
-                    stage,
-                    percent,
-                    message,
-                } => (format!("{percent:>3.0}% {stage}: {message}"), theme.info),
-                EntryState::Cancelling => ("cancelling…".to_string(), theme.warn),
-                EntryState::Finished(o) => {
-                    let text = match o {
-                        Outcome::Done(m) => format!("done: {m}"),
-                        Outcome::Failed(m) => format!("FAILED: {m}"),
-                        Outcome::Cancelled(m) => format!("cancelled: {m}"),
-                    };
-                    (text, outcome_style(theme, o))
-                }
-            };
-            let time = format::utc(e.started_unix_ms);
-            let time = time.get(11..).unwrap_or(&time).to_string();
-            let head = format!("{time}  {:<34} ", format::fit(&e.title, 34));
-            let rest = width.saturating_sub(head.chars().count());
-            Line::from(vec![
-                Span::styled(head, theme.text),
-                Span::styled(format::fit(&state, rest), style),
-            ])
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
-/// Draws the critical banner (stale copies seen by a read-only console).
-pub fn banner(frame: &mut Frame, area: Rect, app: &App) {
-    if let Some(alert) = app.ops.alerts.last() {
-        let text = format!(" CRITICAL  {alert}");
-        frame.render_widget(
-            Paragraph::new(Line::from(Span::styled(
-                format::fit(&text, usize::from(area.width)),
-                app.theme.crit,
-            ))),
-            area,
+    let head = format!(
+        "{:<time_w$} {:<action_w$} {:<target_w$} {:>duration_w$}  OUTCOME",
+        "TIME (UTC)", "ACTION", "TARGET", "TOOK"
+    );
+    let mut lines = vec![Line::from(Span::styled(
+        format::fit(&head, width),
+        theme.header,
+    ))];
+    lines.extend(log.entries().rev().skip(first).take(shown).map(|e| {
+        let (state, style) = match &e.state {
+            EntryState::Running {
+                stage,
+                percent,
+                message,
+            } => (format!("{percent:>3.0}% {stage}: {message}"), theme.info),
+            EntryState::Cancelling => ("cancelling…".to_string(), theme.warn),
+            EntryState::Finished(o) => {
+                let text = match o {
+                    Outcome::Done(m) => format!("done: {m}"),
+                    Outcome::Failed(m) => format!("FAILED: {m}"),
+                    Outcome::Cancelled(m) => format!("cancelled: {m}"),
+                };
+                (text, outcome_style(theme, o))
+            }
+        };
+        let time = format::utc(e.started_unix_ms);
+        let time = time.get(5..).unwrap_or(&time).to_string();
+        let took = e
+            .elapsed(app.now)
+            .map_or_else(|| "-".to_string(), crate::ops::history::duration_text);
+        let head = format!(
+            "{time:<time_w$} {:<action_w$} {:<target_w$} {took:>duration_w$}  ",
+            format::fit(&e.action, action_w),
+            format::fit(&e.target, target_w),
         );
-    }
+        let rest = width.saturating_sub(head.chars().count());
+        Line::from(vec![
+            Span::styled(head, theme.text),
+            Span::styled(format::fit(&state, rest), style),
+        ])
+    }));
+    frame.render_widget(Paragraph::new(lines), inner);
+    inner_rows
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fleetdeck::client::AgentAddr;
-use fleetdeck::model::{AgentUpdate, Fleet};
+use fleetdeck::model::Fleet;
 use fleetdeck::ops::exec::Executor;
 use fleetdeck::ops::plan::{self, Plan, PlanInput};
 use fleetdeck::ops::specs::SpecCache;
@@ -112,25 +112,7 @@ impl Cluster {
             .iter()
             .map(|e| e.parse().unwrap())
             .collect();
-        let now = Instant::now();
-        let mut fleet = Fleet::new(self.endpoints(), Duration::ZERO, now);
-        let answers = fleetdeck::get::ask_all(&addrs, Duration::from_secs(2)).await;
-        for (slot, a) in answers.into_iter().enumerate() {
-            let update = match a {
-                Ok((epoch, seq, snapshot)) => AgentUpdate::Snapshot {
-                    slot,
-                    epoch,
-                    seq,
-                    snapshot: Box::new(snapshot),
-                },
-                Err(e) => AgentUpdate::Down {
-                    slot,
-                    reason: e.to_string(),
-                },
-            };
-            fleet.apply(update, now);
-        }
-        fleet
+        fleetdeck::get::fleet_once(&addrs, Duration::from_secs(2)).await
     }
 
     pub async fn specs(&self) -> SpecCache {
