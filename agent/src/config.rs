@@ -64,6 +64,8 @@ pub struct LimitsConfig {
     pub action_burst: u32,
     /// Actions a second a caller may sustain.
     pub actions_per_sec: u32,
+    /// Time limit of every call; uploads are bounded by the gap between chunks instead.
+    pub call_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -74,6 +76,7 @@ impl Default for LimitsConfig {
             max_logs_streams: l::MAX_LOGS_STREAMS,
             action_burst: l::ACTION_BURST,
             actions_per_sec: l::ACTIONS_PER_SEC,
+            call_timeout: crate::server::CALL_TIMEOUT,
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod backup_import;
+pub mod call_timeout;
 pub mod cancel;
 pub mod cli;
 pub mod config;

@@ -24,6 +24,7 @@ use crate::audit::AuditLog;
 use crate::auth::layer::RefusedCall;
 use crate::auth::{AuthLayer, AuthPolicy, TokenStore};
 use crate::backup::Registry;
+use crate::call_timeout::CallTimeoutLayer;
 use crate::cancel::{self, Cancel, CancelSource};
 use crate::config::AgentConfig;
 use crate::health::Checker;
@@ -259,7 +260,10 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
 
     let (stop_streams, streams_cancel) = cancel::channel();
     let (cut_connections, cut) = cancel::channel();
-    let transfer = Arc::new(Transfer::new(hub.clone(), Arc::clone(&runtime), backups));
+    let transfer = Arc::new(
+        Transfer::new(hub.clone(), Arc::clone(&runtime), backups)
+            .with_chunk_idle(config.limits.call_timeout),
+    );
     let sampler = tokio::spawn(hub::run_sampler(
         hub.clone(),
         Arc::clone(&runtime),
@@ -315,10 +319,10 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let router = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-        .timeout(CALL_TIMEOUT)
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .layer(AuthLayer::new(exposure.policy, refusals))
+        .layer(CallTimeoutLayer::new(config.limits.call_timeout))
         .add_service(
             AgentServer::new(service)
                 .max_decoding_message_size(MAX_DECODE_BYTES)

@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 use fleetdeck_proto as pb;
 use tokio::sync::mpsc;
@@ -34,6 +35,8 @@ pub struct Transfer {
     hub: Hub,
     runtime: Arc<dyn Runtime>,
     backups: Registry,
+    /// Longest wait for the next chunk of an upload.
+    chunk_idle: Duration,
 }
 
 fn act_status(e: ActError) -> Status {
@@ -135,7 +138,15 @@ impl Transfer {
             hub,
             runtime,
             backups,
+            chunk_idle: crate::server::CALL_TIMEOUT,
         }
+    }
+
+    /// Uploads fail when no chunk arrives for `idle` (they have no overall limit).
+    #[must_use]
+    pub fn with_chunk_idle(mut self, idle: Duration) -> Self {
+        self.chunk_idle = idle;
+        self
     }
 
     /// ExportSpec.
@@ -246,13 +257,18 @@ impl Transfer {
         loop {
             let data = match pending.take() {
                 Some(d) => d,
-                None => match stream.next().await {
-                    None => break,
-                    Some(Ok(chunk)) => chunk.data,
-                    Some(Err(status)) => {
+                None => match tokio::time::timeout(self.chunk_idle, stream.next()).await {
+                    Ok(None) => break,
+                    Ok(Some(Ok(chunk))) => chunk.data,
+                    Ok(Some(Err(status))) => {
                         let _ = tx
                             .send(Err(format!("stream broke: {}", status.message())))
                             .await;
+                        break;
+                    }
+                    Err(_) => {
+                        let secs = self.chunk_idle.as_secs_f64();
+                        let _ = tx.send(Err(format!("no data for {secs} s"))).await;
                         break;
                     }
                 },

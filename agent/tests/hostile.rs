@@ -240,6 +240,7 @@ async fn watch_streams_are_capped_and_actions_rate_limited() {
         max_logs_streams: 1,
         action_burst: 2,
         actions_per_sec: 1,
+        ..LimitsConfig::default()
     };
     let (agent, dir) = start(config).await;
     let mut c = client(&agent).await;
