@@ -330,6 +330,8 @@ pub enum NodeVerb {
     SetStandby,
     /// ACTIVE.
     SetActive,
+    /// MAINTENANCE as the first step of a drain (admin's).
+    Drain,
 }
 
 impl NodeVerb {
@@ -340,6 +342,7 @@ impl NodeVerb {
             Self::Uncordon => "uncordon",
             Self::SetStandby => "set_standby",
             Self::SetActive => "set_active",
+            Self::Drain => "drain",
         }
     }
 }
