@@ -74,7 +74,7 @@ pub enum ArchiveError {
     #[error("archive refused: it is too large ({0}); nothing was written")]
     TooLarge(String),
     /// The stream ended early or is not tar.
-    #[error("archive is truncated or corrupt: {0}; nothing was written, take the backup again")]
+    #[error("archive is truncated or corrupt: {0}; nothing was written")]
     Corrupt(String),
     /// The checksum differs from the recorded one.
     #[error(
