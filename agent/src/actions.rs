@@ -514,10 +514,13 @@ impl Actions {
         };
         let target = match verb {
             NodeVerb::Cordon if cordoned => return Ok("node is already cordoned".into()),
+            NodeVerb::Drain if cordoned => {
+                return Ok("node is already MAINTENANCE; ready to drain".into());
+            }
             NodeVerb::Uncordon if !cordoned => return Ok("node is not cordoned".into()),
             NodeVerb::SetStandby if cordoned => return conflict("STANDBY"),
             NodeVerb::SetActive if cordoned => return conflict("ACTIVE"),
-            NodeVerb::Cordon => NodeMode::Maintenance,
+            NodeVerb::Cordon | NodeVerb::Drain => NodeMode::Maintenance,
             NodeVerb::Uncordon => *before,
             NodeVerb::SetStandby => NodeMode::Standby,
             NodeVerb::SetActive => NodeMode::Active,
@@ -529,7 +532,7 @@ impl Actions {
         if dry_run {
             return Ok(format!("dry run: would {plan}"));
         }
-        if verb == NodeVerb::Cordon {
+        if matches!(verb, NodeVerb::Cordon | NodeVerb::Drain) {
             *before = now;
         }
         status.mode = target;

@@ -1,47 +1,206 @@
-//! Tar streams of volume data: packing a directory, and unpacking one safely. Unpacking
-//! refuses any entry that could land outside its target directory (absolute paths, `..`,
-//! symbolic or hard links, devices) and writes into a staging directory first, so a refused
-//! archive leaves nothing behind.
+//! Tar streams of volume data: packing a directory, and the one reader every archive goes
+//! through before anything of it lands on disk (backup restore, volume transfer, and
+//! [`check`] for a dry look).
+//!
+//! The reader accepts only plain files and directories whose paths are relative and stay
+//! inside the target (no absolute paths, no `..`, no control characters), within size
+//! limits; it reads every entry to its declared length, so a short stream is caught, wants
+//! tar's end-of-archive block, and compares the SHA-256 of every byte read when one is
+//! given. Unpacking writes into a fresh staging directory and removes it again on any
+//! refusal, so a refused archive leaves nothing behind.
 
+use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-/// Why an archive was refused or could not be handled.
+use sha2::{Digest, Sha256};
+
+/// Tar's block size; an archive ends with zero blocks.
+const BLOCK_BYTES: usize = 512;
+
+/// Bounds on what an archive may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Most entries.
+    pub max_entries: usize,
+    /// Largest single file, bytes.
+    pub max_entry_bytes: u64,
+    /// Largest archive, bytes (the whole stream).
+    pub max_total_bytes: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 100_000,
+            max_entry_bytes: 64 * 1024 * 1024 * 1024,
+            max_total_bytes: 256 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// Kind of an accepted entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+}
+
+/// One accepted entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedEntry {
+    /// Relative path, normal components only.
+    pub path: PathBuf,
+    /// File or directory.
+    pub kind: EntryKind,
+    /// Size in bytes (0 for directories).
+    pub size: u64,
+}
+
+/// Why an archive was refused or could not be handled; each says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    /// An entry would escape the target directory or is of a refused kind.
+    /// An entry would escape the target, has a refused name, or is of a refused kind.
     #[error("archive refused: entry `{entry}` {why}; nothing was written")]
     Unsafe {
-        /// The entry's path as stored.
+        /// The entry's path as stored (escaped, at most 200 characters).
         entry: String,
         /// What is wrong with it.
-        why: &'static str,
+        why: Cow<'static, str>,
     },
-    /// Reading or writing failed.
+    /// Too many entries or bytes.
+    #[error("archive refused: it is too large ({0}); nothing was written")]
+    TooLarge(String),
+    /// The stream ended early or is not tar.
+    #[error("archive is truncated or corrupt: {0}; nothing was written")]
+    Corrupt(String),
+    /// The checksum differs from the recorded one.
+    #[error(
+        "archive checksum is {actual}, expected {expected}: the archive was changed or damaged; nothing was written"
+    )]
+    Checksum {
+        /// Recorded.
+        expected: String,
+        /// Computed.
+        actual: String,
+    },
+    /// Writing the unpacked data failed.
     #[error("archive: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Checks an entry path and returns it relative to the target; `None` for the root itself.
+impl ArchiveError {
+    /// True when the archive itself is at fault (not the disk it is written to).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, ArchiveError::Io(_))
+    }
+
+    fn entry(raw: &[u8], why: impl Into<Cow<'static, str>>) -> Self {
+        ArchiveError::Unsafe {
+            entry: shown(raw),
+            why: why.into(),
+        }
+    }
+}
+
+/// Counts, hashes and remembers the trailing zero run of everything read through it.
+struct Tap<R> {
+    inner: R,
+    hash: Sha256,
+    total: u64,
+    trailing_zeros: u64,
+    limit: u64,
+    over_limit: bool,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let got = &buf[..n];
+        self.hash.update(got);
+        self.total += n as u64;
+        if self.total > self.limit {
+            self.over_limit = true;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                "archive larger than allowed",
+            ));
+        }
+        match got.iter().rposition(|b| *b != 0) {
+            Some(i) => self.trailing_zeros = (n - i - 1) as u64,
+            None => self.trailing_zeros += n as u64,
+        }
+        Ok(n)
+    }
+}
+
+/// Counts what a callback reads of an entry.
+struct Counted<'a, R> {
+    inner: &'a mut R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+fn shown(p: &[u8]) -> String {
+    String::from_utf8_lossy(p)
+        .escape_debug()
+        .take(200)
+        .collect()
+}
+
+/// The entry path as a clean relative path (`None` for the root itself), or why not.
 pub fn safe_relative(raw: &[u8]) -> Result<Option<PathBuf>, ArchiveError> {
-    let text = String::from_utf8_lossy(raw).into_owned();
-    let unsafe_entry = |why| ArchiveError::Unsafe {
-        entry: text.clone(),
-        why,
-    };
-    let path = Path::new(text.as_str());
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::Normal(p) => out.push(p),
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| ArchiveError::entry(raw, "has a name that is not UTF-8"))?;
+    if text.chars().any(char::is_control) {
+        return Err(ArchiveError::entry(
+            raw,
+            "has control characters in its name",
+        ));
+    }
+    let mut clean = PathBuf::new();
+    for c in Path::new(text).components() {
+        match c {
+            Component::Normal(part) => clean.push(part),
             Component::CurDir => {}
-            Component::ParentDir => return Err(unsafe_entry("contains `..`")),
+            Component::ParentDir => return Err(ArchiveError::entry(raw, "contains `..`")),
             Component::RootDir | Component::Prefix(_) => {
-                return Err(unsafe_entry("is an absolute path"));
+                return Err(ArchiveError::entry(raw, "is an absolute path"));
             }
         }
     }
-    Ok((!out.as_os_str().is_empty()).then_some(out))
+    Ok((!clean.as_os_str().is_empty()).then_some(clean))
+}
+
+/// `target` joined with an entry path; refuses anything that would not stay inside it.
+pub fn safe_join(target: &Path, entry: &Path) -> Result<PathBuf, ArchiveError> {
+    let raw = entry.as_os_str().as_encoded_bytes();
+    match safe_relative(raw)? {
+        Some(clean) => Ok(target.join(clean)),
+        None => Err(ArchiveError::entry(raw, "names no file")),
+    }
+}
+
+fn special(kind: tar::EntryType) -> Option<&'static str> {
+    use tar::EntryType as T;
+    match kind {
+        T::Regular | T::Continuous | T::Directory => None,
+        T::Symlink => Some("is a symbolic link"),
+        T::Link => Some("is a hard link"),
+        T::Char => Some("is a character device"),
+        T::Block => Some("is a block device"),
+        T::Fifo => Some("is a fifo"),
+        _ => Some("is neither a file nor a directory"),
+    }
 }
 
 /// Writes a tar of everything under `dir` (paths relative to it, under `prefix`) to `out`.
@@ -66,72 +225,235 @@ pub struct Unpacked {
     pub files: u32,
 }
 
+/// How to read one archive.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions<'a> {
+    /// Keep only entries under this folder (prefix stripped); others go to the callback.
+    pub keep: Option<&'a str>,
+    /// SHA-256 (hex) the whole stream must have.
+    pub expected_sha256: Option<&'a str>,
+    /// Size bounds.
+    pub limits: ArchiveLimits,
+}
+
+/// Callback for entries outside `keep`: their path and data.
+pub type OtherEntry<'f> = dyn FnMut(&Path, &mut dyn Read) -> Result<(), ArchiveError> + 'f;
+
+/// Checks the archive read from `input` without writing anything and lists what it holds.
+pub fn check<R: Read>(
+    input: R,
+    expected_sha256: Option<&str>,
+    limits: ArchiveLimits,
+) -> Result<Vec<CheckedEntry>, ArchiveError> {
+    let opts = ReadOptions {
+        keep: None,
+        expected_sha256,
+        limits,
+    };
+    let mut listed = Vec::new();
+    read_archive(input, None, opts, &mut |_, _| Ok(()), &mut listed)?;
+    Ok(listed)
+}
+
 /// Unpacks the tar read from `input` into `dest` (which must not exist yet), keeping only
 /// entries under `keep` (e.g. `volumes/`, with that prefix stripped) and passing the others
-/// to `other` (e.g. `spec.json`). On any error `dest` is removed again.
+/// to `other` (e.g. `spec.json`). Default limits, no checksum. On any error `dest` is removed
+/// again.
 pub fn unpack_safely<R: Read>(
     input: R,
     dest: &Path,
     keep: Option<&str>,
     mut other: impl FnMut(&Path, &mut dyn Read) -> Result<(), ArchiveError>,
 ) -> Result<Unpacked, ArchiveError> {
-    std::fs::create_dir_all(dest)?;
-    let result = unpack_into(input, dest, keep, &mut other);
+    let opts = ReadOptions {
+        keep,
+        ..ReadOptions::default()
+    };
+    unpack_checked(input, dest, opts, &mut other)
+}
+
+/// [`unpack_safely`] with every option: limits and the checksum the stream must have.
+pub fn unpack_checked<R: Read>(
+    input: R,
+    dest: &Path,
+    opts: ReadOptions<'_>,
+    other: &mut OtherEntry<'_>,
+) -> Result<Unpacked, ArchiveError> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    // Not create_dir_all: an existing directory would be emptied on a refusal.
+    std::fs::create_dir(dest)?;
+    let result = read_archive(input, Some(dest), opts, other, &mut Vec::new());
     if result.is_err() {
         let _ = std::fs::remove_dir_all(dest);
     }
     result
 }
 
-fn unpack_into<R: Read>(
+/// The one reader: checks every entry, writes accepted ones under `dest` when given, and
+/// lists them in `listed`.
+fn read_archive<R: Read>(
     input: R,
-    dest: &Path,
-    keep: Option<&str>,
-    other: &mut dyn FnMut(&Path, &mut dyn Read) -> Result<(), ArchiveError>,
+    dest: Option<&Path>,
+    opts: ReadOptions<'_>,
+    other: &mut OtherEntry<'_>,
+    listed: &mut Vec<CheckedEntry>,
 ) -> Result<Unpacked, ArchiveError> {
-    let mut archive = tar::Archive::new(input);
+    let limits = opts.limits;
+    let mut archive = tar::Archive::new(Tap {
+        inner: input,
+        hash: Sha256::new(),
+        total: 0,
+        trailing_zeros: 0,
+        limit: limits.max_total_bytes,
+        over_limit: false,
+    });
+    let too_large =
+        || ArchiveError::TooLarge(format!("more than {} bytes", limits.max_total_bytes));
     let mut done = Unpacked::default();
-    for entry in archive.entries()? {
-        let mut entry = entry?;
+    let mut seen = 0_usize;
+    let entries = archive.entries().map_err(|e| read_error(e, b""))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| read_error(e, b""))?;
+        seen += 1;
+        if seen > limits.max_entries {
+            return Err(ArchiveError::TooLarge(format!(
+                "more than {} entries",
+                limits.max_entries
+            )));
+        }
         let raw = entry.path_bytes().into_owned();
-        let Some(rel) = safe_relative(&raw)? else {
-            continue;
-        };
         let kind = entry.header().entry_type();
-        let refuse = |why| ArchiveError::Unsafe {
-            entry: String::from_utf8_lossy(&raw).into_owned(),
-            why,
+        if let Some(what) = special(kind) {
+            return Err(ArchiveError::entry(&raw, what));
+        }
+        let size = entry
+            .header()
+            .size()
+            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+        if size > limits.max_entry_bytes {
+            return Err(ArchiveError::TooLarge(format!(
+                "entry `{}` has {size} bytes",
+                shown(&raw)
+            )));
+        }
+        let rel = match safe_relative(&raw)? {
+            Some(rel) => rel,
+            None if kind.is_dir() => PathBuf::new(),
+            None => return Err(ArchiveError::entry(&raw, "names no file")),
         };
-        if kind.is_symlink() || kind.is_hard_link() {
-            return Err(refuse("is a link"));
-        }
-        if !(kind.is_file() || kind.is_dir()) {
-            return Err(refuse("is neither a file nor a directory"));
-        }
-        let rel = match keep {
-            None => rel,
+        let is_dir = kind.is_dir();
+        let placed = match opts.keep {
+            None => Some(rel.clone()),
             Some(prefix) => match rel.strip_prefix(prefix) {
-                Ok(r) if r.as_os_str().is_empty() => continue,
-                Ok(r) => r.to_path_buf(),
-                Err(_) => {
-                    other(&rel, &mut entry)?;
-                    continue;
-                }
+                Ok(r) => Some(r.to_path_buf()),
+                Err(_) if rel.as_os_str().is_empty() => Some(PathBuf::new()),
+                Err(_) => None,
             },
         };
-        let target = dest.join(&rel);
-        if kind.is_dir() {
-            std::fs::create_dir_all(&target)?;
-            continue;
+        // Every entry is read to its declared length, so a short stream is caught here.
+        let copied = match (&placed, dest) {
+            (None, _) => {
+                let mut counted = Counted {
+                    inner: &mut entry,
+                    read: 0,
+                };
+                other(&rel, &mut counted)?;
+                let rest = std::io::copy(&mut counted, &mut std::io::sink());
+                rest.map_err(|e| read_error(e, &raw))?;
+                counted.read
+            }
+            (Some(p), Some(d)) if !p.as_os_str().is_empty() => {
+                let target = d.join(p);
+                if is_dir {
+                    std::fs::create_dir_all(&target)?;
+                    std::io::copy(&mut entry, &mut std::io::sink())
+                        .map_err(|e| read_error(e, &raw))?
+                } else {
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    let mut file = std::fs::File::create(&target)?;
+                    let n = copy_entry(&mut entry, &mut file, &raw)?;
+                    done.bytes += n;
+                    done.files += 1;
+                    n
+                }
+            }
+            _ => {
+                std::io::copy(&mut entry, &mut std::io::sink()).map_err(|e| read_error(e, &raw))?
+            }
+        };
+        if copied != size {
+            return Err(ArchiveError::Corrupt(format!(
+                "entry `{}` ends after {copied} of {size} bytes",
+                shown(&raw)
+            )));
         }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+        if !rel.as_os_str().is_empty() {
+            listed.push(CheckedEntry {
+                path: rel,
+                kind: if is_dir {
+                    EntryKind::Dir
+                } else {
+                    EntryKind::File
+                },
+                size,
+            });
         }
-        let mut file = std::fs::File::create(&target)?;
-        done.bytes += std::io::copy(&mut entry, &mut file)?;
-        done.files += 1;
+    }
+    let mut tap = archive.into_inner();
+    // Whatever follows the end block counts towards the checksum too.
+    if std::io::copy(&mut tap, &mut std::io::sink()).is_err() || tap.over_limit {
+        return Err(if tap.over_limit {
+            too_large()
+        } else {
+            ArchiveError::Corrupt("the stream broke after the last entry".into())
+        });
+    }
+    if tap.trailing_zeros < BLOCK_BYTES as u64 || tap.total % BLOCK_BYTES as u64 != 0 {
+        return Err(ArchiveError::Corrupt(
+            "it does not end with tar's end-of-archive block".into(),
+        ));
+    }
+    let actual = crate::backup::hex(&tap.hash.finalize());
+    if let Some(expected) = opts.expected_sha256
+        && !expected.eq_ignore_ascii_case(&actual)
+    {
+        return Err(ArchiveError::Checksum {
+            expected: expected.to_owned(),
+            actual,
+        });
     }
     Ok(done)
+}
+
+/// Copies an entry's data into a file, telling read failures (the archive's fault) from
+/// write failures (the disk's).
+fn copy_entry(
+    entry: &mut impl Read,
+    file: &mut std::fs::File,
+    raw: &[u8],
+) -> Result<u64, ArchiveError> {
+    let mut buf = vec![0_u8; 64 * 1024];
+    let mut total = 0_u64;
+    loop {
+        let n = entry.read(&mut buf).map_err(|e| read_error(e, raw))?;
+        if n == 0 {
+            return Ok(total);
+        }
+        file.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+fn read_error(e: std::io::Error, raw: &[u8]) -> ArchiveError {
+    match (e.kind(), raw.is_empty()) {
+        (std::io::ErrorKind::FileTooLarge, _) => ArchiveError::TooLarge(e.to_string()),
+        (_, true) => ArchiveError::Corrupt(e.to_string()),
+        (_, false) => ArchiveError::Corrupt(format!("reading entry `{}`: {e}", shown(raw))),
+    }
 }
 
 /// Replaces the contents of `dir` with those of `staged` (both on one file system): the old
@@ -158,68 +480,5 @@ pub fn swap_in(staged: &Path, dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn raw_tar(name: &[u8], kind: tar::EntryType, body: &[u8]) -> Vec<u8> {
-        let mut header = tar::Header::new_gnu();
-        {
-            let old = header.as_old_mut();
-            old.name[..name.len()].copy_from_slice(name);
-        }
-        header.set_entry_type(kind);
-        header.set_size(body.len() as u64);
-        header.set_mode(0o644);
-        if kind.is_symlink() {
-            header.set_link_name("/etc/passwd").unwrap();
-        }
-        header.set_cksum();
-        let mut out = Vec::new();
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(body);
-        out.resize(out.len().div_ceil(512) * 512, 0);
-        out.extend_from_slice(&[0; 1024]);
-        out
-    }
-
-    #[test]
-    fn refuses_escapes_and_links_and_leaves_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        for (name, kind, why) in [
-            (&b"../evil"[..], tar::EntryType::Regular, "`..`"),
-            (b"a/../../evil", tar::EntryType::Regular, "`..`"),
-            (b"/tmp/evil", tar::EntryType::Regular, "absolute"),
-            (b"link", tar::EntryType::Symlink, "link"),
-            (b"hard", tar::EntryType::Link, "link"),
-            (b"fifo", tar::EntryType::Fifo, "neither"),
-        ] {
-            let dest = tmp.path().join("dest");
-            let tar = raw_tar(name, kind, b"x");
-            let err = unpack_safely(&tar[..], &dest, None, |_, _| Ok(())).unwrap_err();
-            assert!(err.to_string().contains(why), "{err}");
-            assert!(!dest.exists(), "nothing is left behind");
-        }
-        assert!(!tmp.path().join("evil").exists());
-    }
-
-    #[test]
-    fn packs_and_unpacks_a_tree() {
-        let tmp = tempfile::tempdir().unwrap();
-        let src = tmp.path().join("src");
-        std::fs::create_dir_all(src.join("v1/sub")).unwrap();
-        std::fs::write(src.join("v1/sub/f"), b"hello").unwrap();
-        let mut b = tar::Builder::new(Vec::new());
-        pack_dir(&mut b, &src, "volumes").unwrap();
-        let data = b.into_inner().unwrap();
-        let dest = tmp.path().join("dest");
-        let mut others = Vec::new();
-        let done = unpack_safely(&data[..], &dest, Some("volumes"), |p, _| {
-            others.push(p.to_path_buf());
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(done, Unpacked { bytes: 5, files: 1 });
-        assert_eq!(std::fs::read(dest.join("v1/sub/f")).unwrap(), b"hello");
-        assert!(others.is_empty());
-    }
-}
+#[path = "archive_tests.rs"]
+mod tests;

@@ -303,7 +303,7 @@ impl Registry {
             } else {
                 Err(ArchiveError::Unsafe {
                     entry: p.display().to_string(),
-                    why: "is not part of a fleetdeck backup",
+                    why: "is not part of a fleetdeck backup".into(),
                 })
             }
         })?;

@@ -106,7 +106,7 @@ impl Default for AgentConfig {
             labels: BTreeMap::new(),
             state_dir: None,
             event_buffer: 32,
-            stream_buffer: 8,
+            stream_buffer: 2,
             docker: DockerConfig::default(),
             security: SecurityConfig::default(),
             limits: LimitsConfig::default(),

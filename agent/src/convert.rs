@@ -253,6 +253,7 @@ pub fn action(req: &pb::ActRequest) -> Result<Action, ActError> {
                 Verb::Uncordon => NodeVerb::Uncordon,
                 Verb::SetStandby => NodeVerb::SetStandby,
                 Verb::SetActive => NodeVerb::SetActive,
+                Verb::Drain => NodeVerb::Drain,
                 Verb::Unspecified => return Err(invalid("node action has no verb")),
             };
             Ok(Action::Node { verb })

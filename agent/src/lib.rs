@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 
 pub mod actions;
 pub mod archive;
-pub mod archive_guard;
 pub mod audit;
 pub mod auth;
 pub mod backup;

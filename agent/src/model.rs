@@ -332,6 +332,8 @@ pub enum NodeVerb {
     SetStandby,
     /// ACTIVE.
     SetActive,
+    /// MAINTENANCE as the first step of a drain (admin's).
+    Drain,
 }
 
 impl NodeVerb {
@@ -342,6 +344,7 @@ impl NodeVerb {
             Self::Uncordon => "uncordon",
             Self::SetStandby => "set_standby",
             Self::SetActive => "set_active",
+            Self::Drain => "drain",
         }
     }
 }

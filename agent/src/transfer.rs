@@ -282,9 +282,9 @@ impl Transfer {
         let done = worker
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| match e {
-                ArchiveError::Unsafe { .. } => Status::invalid_argument(e.to_string()),
-                ArchiveError::Io(_) => Status::aborted(e.to_string()),
+            .map_err(|e| match e.is_refusal() {
+                true => Status::invalid_argument(e.to_string()),
+                false => Status::aborted(e.to_string()),
             })?;
         self.runtime
             .volumes_written(&c.spec.id, &dir)

@@ -250,6 +250,10 @@ impl Executor {
                 spec.id.clear();
                 spec.volume_bytes = 0;
                 spec.labels.remove("com.docker.compose.container-number");
+                // A new replica replaces nothing, even when its template was a failover copy.
+                spec.labels.remove(fleetdeck_agent::model::REPLACES_LABEL);
+                spec.labels
+                    .remove(fleetdeck_agent::model::REPLACES_EPOCH_LABEL);
                 let spec = fleetdeck_agent::convert_ops::spec_from(spec);
                 let create = Step::Create {
                     on: on.clone(),
@@ -293,6 +297,13 @@ impl Executor {
                 let req = self.request(ctx, Self::container(cv, container_id));
                 let done = link.act(req, |_| {}).await?;
                 Ok(Some(format!("{} on {}", done.message, on.name)))
+            }
+            Step::Drain { on } => {
+                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let verb = pb::node_action::Verb::Drain as i32;
+                let req = self.request(ctx, A::Node(pb::NodeAction { verb }));
+                let done = link.act(req, |_| {}).await?;
+                Ok(Some(format!("{}: {}", on.name, done.message)))
             }
             Step::Mode { on, cordon } => {
                 let mut link = Link::open(&on.name, &on.endpoint).await?;

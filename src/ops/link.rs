@@ -38,9 +38,16 @@ pub struct Link {
 }
 
 fn call_failure(node: &str, s: &tonic::Status) -> LinkFailure {
+    let reason = match s.code() {
+        tonic::Code::PermissionDenied => format!(
+            "refused: {}; use a token with that role (token_file or FLEETDECK_TOKEN)",
+            s.message()
+        ),
+        _ => s.message().to_string(),
+    };
     LinkFailure::Call {
         node: node.to_string(),
-        reason: s.message().to_string(),
+        reason,
     }
 }
 

@@ -70,6 +70,8 @@ pub enum Step {
     },
     /// Cordon (true) or uncordon.
     Mode { on: NodeRef, cordon: bool },
+    /// Start a drain: MAINTENANCE, which the agent allows admins only.
+    Drain { on: NodeRef },
     /// Back up one container.
     Backup {
         on: NodeRef,
@@ -453,11 +455,10 @@ fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
     active.sort_by(|a, b| crate::app::natural_cmp(&a.spec.name, &b.spec.name));
     let mut steps = Vec::new();
     let mut lines = Vec::new();
+    // Always the first step, even on a cordoned node: it is what the agent checks the
+    // caller's role on (admin), before anything moves.
+    steps.push(Step::Drain { on: from.clone() });
     if n.info.as_ref().map(|i| i.mode) != Some(crate::model::NodeMode::Maintenance) {
-        steps.push(Step::Mode {
-            on: from.clone(),
-            cordon: true,
-        });
         lines.push(format!(
             "cordon {}: MAINTENANCE, no new placements",
             from.name

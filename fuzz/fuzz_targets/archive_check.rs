@@ -1,10 +1,11 @@
-//! Any byte stream given to the archive checker: no panic, no hang, and whatever it accepts
-//! stays inside the target directory.
+//! Any byte stream given to the archive reader's dry check (`archive::check`, the same
+//! reader a restore unpacks through): no panic, no hang, and whatever it accepts stays
+//! inside the target directory.
 #![no_main]
 
 use std::path::{Component, Path};
 
-use fleetdeck_agent::archive_guard::{ArchiveLimits, check, safe_join};
+use fleetdeck_agent::archive::{ArchiveLimits, check, safe_join};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
