@@ -203,8 +203,6 @@ impl Link {
             .await
             .map_err(|s| call_failure(&node, &s))?
             .into_inner();
-        let (err_tx, mut err_rx) = tokio::sync::oneshot::channel::<String>();
-        let mut err_tx = Some(err_tx);
         let head = pb::DataChunk {
             container: to_container.to_string(),
             data: Vec::new(),
@@ -212,24 +210,10 @@ impl Link {
         let mut sent = 0_u64;
         // A source failure ends the upload early; the target then sees a truncated tar or
         // a reset stream, refuses it and keeps nothing.
-        let body = source.take_while(move |r| {
-            let ok = match r {
-                Ok(_) => true,
-                Err(s) => {
-                    if let Some(tx) = err_tx.take() {
-                        let _ = tx.send(s.message().to_string());
-                    }
-                    false
-                }
-            };
-            futures::future::ready(ok)
-        });
-        let body = body.filter_map(move |r| {
-            let chunk = r.ok().inspect(|c| {
-                sent += c.data.len() as u64;
-                progress(sent);
-            });
-            futures::future::ready(chunk)
+        let (body, mut err_rx) = until_error(source);
+        let body = body.inspect(move |c| {
+            sent += c.data.len() as u64;
+            progress(sent);
         });
         let upload = futures::stream::once(futures::future::ready(head)).chain(body);
         let tnode = target.node.clone();
@@ -269,24 +253,9 @@ impl Link {
             .await
             .map_err(|s| call_failure(&node, &s))?
             .into_inner();
-        let (err_tx, mut err_rx) = tokio::sync::oneshot::channel::<String>();
-        let mut err_tx = Some(err_tx);
         // A source failure ends the upload early: the target sees fewer bytes than
         // announced, refuses the backup and keeps nothing.
-        let upload = source
-            .take_while(move |r| {
-                let ok = match r {
-                    Ok(_) => true,
-                    Err(s) => {
-                        if let Some(tx) = err_tx.take() {
-                            let _ = tx.send(s.message().to_string());
-                        }
-                        false
-                    }
-                };
-                futures::future::ready(ok)
-            })
-            .filter_map(|r| futures::future::ready(r.ok()));
+        let (upload, mut err_rx) = until_error(source);
         let tnode = target.node.clone();
         let mut replies = target
             .client
@@ -327,4 +296,25 @@ impl Link {
             }),
         }
     }
+}
+
+/// The items of `source` up to its first error, and a receiver that gets that error's
+/// message: a transfer forwards the good chunks and reports why the source stopped.
+fn until_error<T>(
+    source: impl futures::Stream<Item = Result<T, tonic::Status>>,
+) -> (
+    impl futures::Stream<Item = T>,
+    tokio::sync::oneshot::Receiver<String>,
+) {
+    let (err_tx, err_rx) = tokio::sync::oneshot::channel::<String>();
+    let mut err_tx = Some(err_tx);
+    let items = source
+        .take_while(move |r| {
+            if let (Err(s), Some(tx)) = (r, err_tx.take()) {
+                let _ = tx.send(s.message().to_string());
+            }
+            futures::future::ready(r.is_ok())
+        })
+        .filter_map(|r| futures::future::ready(r.ok()));
+    (items, err_rx)
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fleetdeck::client::AgentAddr;
-use fleetdeck::model::{AgentUpdate, Fleet};
+use fleetdeck::model::Fleet;
 use fleetdeck::ops::exec::Executor;
 use fleetdeck::ops::fence::Failovers;
 use fleetdeck::ops::link::Link;
@@ -152,25 +152,7 @@ impl Cluster {
             .iter()
             .map(|e| e.parse().unwrap())
             .collect();
-        let now = Instant::now();
-        let mut fleet = Fleet::new(self.endpoints(), Duration::ZERO, now);
-        let answers = fleetdeck::get::ask_all(&addrs, Duration::from_secs(5)).await;
-        for (slot, a) in answers.into_iter().enumerate() {
-            let update = match a {
-                Ok((epoch, seq, snapshot)) => AgentUpdate::Snapshot {
-                    slot,
-                    epoch,
-                    seq,
-                    snapshot: Box::new(snapshot),
-                },
-                Err(e) => AgentUpdate::Down {
-                    slot,
-                    reason: e.to_string(),
-                },
-            };
-            fleet.apply(update, now);
-        }
-        fleet
+        fleetdeck::get::fleet_once(&addrs, Duration::from_secs(5)).await
     }
 
     /// Refreshes the console's spec cache from every reachable agent.
