@@ -65,7 +65,31 @@ async fn drain_moves_every_container_with_its_data() {
         ("cache", c.sha_inside(&cache, "/data/big")),
     ];
 
-    let done = c.must(&Proposal::Drain { node: "n1".into() }).await;
+    // The plan says, under each move, what the copy makes of each mount.
+    let plan = c
+        .plan_when_room(&Proposal::Drain { node: "n1".into() })
+        .await;
+    let at = plan
+        .lines
+        .iter()
+        .position(|l| l.starts_with("migrate cache to "))
+        .unwrap_or_else(|| panic!("{:?}", plan.lines));
+    let to = plan.lines[at]["migrate cache to ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert_eq!(
+        plan.lines[at + 1],
+        format!(
+            "  named volume {vol} (/data) becomes a new volume on {to}, named for {to}'s scope"
+        ),
+        "{:?}",
+        plan.lines
+    );
+    let done = match c.run(&plan).await {
+        fleetdeck::ops::Outcome::Done(m) => m,
+        other => panic!("drain: {other:?}"),
+    };
     assert!(done.contains("db") && done.contains("cache"), "{done}");
     assert!(c.on_engine(0).is_empty(), "nothing left on n1: {done}");
     for (name, digest) in &digests {
