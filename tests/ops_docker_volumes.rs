@@ -463,7 +463,7 @@ async fn read_only_mounts_stay_read_only_on_the_copy() {
             &format!("{vol}:/cfg:ro"),
             "--mount",
             &format!(
-                "type=bind,source={},target=/conf,readonly",
+                "type=bind,source={},target=/etc/app,readonly",
                 host.path().display()
             ),
         ],
@@ -477,8 +477,8 @@ async fn read_only_mounts_stay_read_only_on_the_copy() {
         m.sort();
         m.join(" ")
     };
-    assert_eq!(mounts_rw(&src), "/cfg=false /conf=false");
-    let files = ["/cfg/blob", "/cfg/sub/flag", "/conf/app.conf"];
+    assert_eq!(mounts_rw(&src), "/cfg=false /etc/app=false");
+    let files = ["/cfg/blob", "/cfg/sub/flag", "/etc/app/app.conf"];
     let digests: Vec<String> = files.iter().map(|p| c.sha_inside(&src, p)).collect();
 
     let plan = c
@@ -493,7 +493,7 @@ async fn read_only_mounts_stay_read_only_on_the_copy() {
         format!(
             "named volume {vol} (/cfg) becomes a new volume on n2, named for n2's scope, mounted read-only"
         ),
-        "(/conf) becomes a folder fleetdeck manages on n2, mounted read-only".to_owned(),
+        "(/etc/app) becomes a folder fleetdeck manages on n2, mounted read-only".to_owned(),
     ] {
         assert!(shown.contains(&want), "{want:?} not in the plan:\n{shown}");
     }
@@ -503,7 +503,7 @@ async fn read_only_mounts_stay_read_only_on_the_copy() {
     assert!(c.on_engine(0).is_empty(), "the source is gone");
     let copy = c.engine_id(1, "roconf");
     // Read-only as the engine sees it, the same bytes as the source had.
-    assert_eq!(mounts_rw(&copy), "/cfg=false /conf=false");
+    assert_eq!(mounts_rw(&copy), "/cfg=false /etc/app=false");
     for (path, digest) in files.iter().zip(&digests) {
         assert_eq!(&c.sha_inside(&copy, path), digest, "{path}");
     }
