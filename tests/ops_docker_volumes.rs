@@ -481,6 +481,17 @@ async fn read_only_mounts_stay_read_only_on_the_copy() {
     let files = ["/cfg/blob", "/cfg/sub/flag", "/etc/app/app.conf"];
     let digests: Vec<String> = files.iter().map(|p| c.sha_inside(&src, p)).collect();
 
+    // A helper left by an agent that died mid-fill does not stand in the way.
+    let copy_name = format!("{}.roconf", c.nodes[1].scope.1);
+    c.engine.cli(&[
+        "create",
+        "--name",
+        &format!("{copy_name}.fill"),
+        "--label",
+        &format!("fleetdeck.fill-of={copy_name}"),
+        &c.engine.image,
+        "true",
+    ]);
     let plan = c
         .plan_when_room(&Proposal::Migrate {
             node: "n1".into(),

@@ -260,6 +260,23 @@ impl DockerRuntime {
             }),
             ..ContainerCreateBody::default()
         };
+        // One left by an agent that died mid-fill holds the name: it goes first.
+        let filters = [("label".to_owned(), vec![format!("{FILL_LABEL}={owner}")])].into();
+        let left = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        for c in self
+            .docker
+            .list_containers(Some(left))
+            .await
+            .map_err(|e| self.api_error("containers", e))?
+        {
+            if let Some(old) = c.id {
+                self.remove_fill_helper(&old).await;
+            }
+        }
         let options = CreateContainerOptions {
             name: Some(format!("{owner}.fill")),
             platform: String::new(),
