@@ -99,3 +99,79 @@ pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError
         steps,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::ops::specs::{CachedSpec, NodeSpecs, SpecCache};
+
+    #[test]
+    fn drain_plan_shows_what_each_copy_makes_of_its_mounts() {
+        let now = Instant::now();
+        let fleet = crate::fixtures::fleet(3, 2, now);
+        let n = &fleet.nodes()[0];
+        let mut active: Vec<&Container> = n.containers.values().filter(|c| c.is_active()).collect();
+        active.sort_by(|a, b| crate::app::natural_cmp(&a.spec.name, &b.spec.name));
+        let c = active[0];
+        let extras = r#"{"mounts":[{"dest":"/data","kind":"named","name":"pgdata","read_only":true},{"dest":"/cfg","kind":"bind","source":"/srv/cfg"}]}"#;
+        let spec = crate::ops::PortableSpec {
+            name: c.spec.name.clone(),
+            volumes: vec!["cfg".into(), "data".into()],
+            labels: BTreeMap::from([("fleetdeck.docker.config".to_owned(), extras.to_owned())]),
+            ..crate::ops::PortableSpec::default()
+        };
+        let specs = SpecCache {
+            nodes: BTreeMap::from([(
+                n.name().to_string(),
+                NodeSpecs {
+                    endpoint: n.endpoint.clone(),
+                    saved_unix_ms: 0,
+                    specs: vec![CachedSpec {
+                        spec,
+                        running: true,
+                    }],
+                    engine_id: String::new(),
+                },
+            )]),
+        };
+        let input = PlanInput {
+            fleet: &fleet,
+            now,
+            specs: &specs,
+            fencing: &[],
+            read_only: false,
+        };
+        let plan = drain(&input, n.name()).unwrap();
+        // Copies may be renamed (`migrate web-1 as web-3 to node-01`).
+        let prefix = format!("migrate {} ", c.spec.name);
+        let at = plan
+            .lines
+            .iter()
+            .position(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("{:#?}", plan.lines));
+        let (_, after) = plan.lines[at].split_once(" to ").unwrap();
+        let to = after.split_whitespace().next().unwrap().to_owned();
+        assert_eq!(
+            plan.lines[at + 1..at + 3],
+            [
+                format!(
+                    "  named volume pgdata (/data) becomes a new volume on {to}, named for {to}'s scope, mounted read-only"
+                ),
+                format!(
+                    "  bind mount of host folder /srv/cfg (/cfg) becomes a folder fleetdeck manages on {to}: the data is copied, the host folder is no longer shared"
+                ),
+            ],
+            "{:#?}",
+            plan.lines
+        );
+        // The other containers have no cached spec: no notes under them.
+        assert!(
+            plan.lines.iter().filter(|l| l.starts_with("  ")).count() == 2,
+            "{:#?}",
+            plan.lines
+        );
+    }
+}
