@@ -531,4 +531,47 @@ async fn read_only_mounts_stay_read_only_on_the_copy() {
         .engine
         .cli(&["ps", "-aq", "--filter", "label=fleetdeck.fill-of"]);
     assert!(helpers.is_empty(), "helper containers left: {helpers}");
+
+    // Backup and restore into the read-only mounts of the running copy.
+    let plan = c
+        .plan(&Proposal::Backup {
+            node: "n2".into(),
+            container: Some("roconf".into()),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(c.run(&plan).await, Outcome::Done(_)));
+    let backup = BackupInfo::from_wire(c.link(1).await.list_backups().await.unwrap().remove(0));
+    let new_vol = format!("{}.{vol}", c.nodes[1].scope.1);
+    c.engine.cli(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{new_vol}:/v"),
+        &c.engine.image,
+        "sh",
+        "-c",
+        "echo damaged > /v/blob",
+    ]);
+    assert_ne!(c.sha_inside(&copy, "/cfg/blob"), digests[0]);
+    let plan = c
+        .plan(&Proposal::Restore {
+            node: "n2".into(),
+            backup,
+        })
+        .await
+        .unwrap();
+    let outcome = c.run(&plan).await;
+    assert!(matches!(&outcome, Outcome::Done(_)), "{outcome:?}");
+    eventually("roconf running again", || {
+        c.inspect(&copy, "{{.State.Running}}") == "true"
+    })
+    .await;
+    for (path, digest) in files.iter().zip(&digests) {
+        assert_eq!(&c.sha_inside(&copy, path), digest, "restored {path}");
+    }
+    let helpers = c
+        .engine
+        .cli(&["ps", "-aq", "--filter", "label=fleetdeck.fill-of"]);
+    assert!(helpers.is_empty(), "helper containers left: {helpers}");
 }
