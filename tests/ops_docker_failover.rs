@@ -65,7 +65,31 @@ async fn drain_moves_every_container_with_its_data() {
         ("cache", c.sha_inside(&cache, "/data/big")),
     ];
 
-    let done = c.must(&Proposal::Drain { node: "n1".into() }).await;
+    // The plan says, under each move, what the copy makes of each mount.
+    let plan = c
+        .plan_when_room(&Proposal::Drain { node: "n1".into() })
+        .await;
+    let at = plan
+        .lines
+        .iter()
+        .position(|l| l.starts_with("migrate cache to "))
+        .unwrap_or_else(|| panic!("{:?}", plan.lines));
+    let to = plan.lines[at]["migrate cache to ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert_eq!(
+        plan.lines[at + 1],
+        format!(
+            "  named volume {vol} (/data) becomes a new volume on {to}, named for {to}'s scope"
+        ),
+        "{:?}",
+        plan.lines
+    );
+    let done = match c.run(&plan).await {
+        fleetdeck::ops::Outcome::Done(m) => m,
+        other => panic!("drain: {other:?}"),
+    };
     assert!(done.contains("db") && done.contains("cache"), "{done}");
     assert!(c.on_engine(0).is_empty(), "nothing left on n1: {done}");
     for (name, digest) in &digests {
@@ -148,4 +172,65 @@ async fn failover_then_fencing_leaves_one_copy_of_each() {
         );
     }
     assert!(Failovers::load(&c.console_dir()).pending().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failover_on_a_shared_engine_says_up_front_a_fixed_host_port_cannot_move() {
+    let Some(engine) = Engine::get("failover_on_a_shared_engine_fixed_host_port") else {
+        return;
+    };
+    let mut c = Cluster::start_n(engine, 2).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let web = c.docker_run(
+        0,
+        "web",
+        &["-p", &format!("127.0.0.1:{port}:8080")],
+        "trap 'exit 0' TERM; sleep 600 & wait",
+    );
+    c.docker_run(0, "side", &[], "trap 'exit 0' TERM; sleep 600 & wait");
+    eventually("n1 runs both", || c.runs(0, "web") && c.runs(0, "side")).await;
+    c.specs().await; // the console's cache of n1's specs, with its engine
+
+    // n1's agent dies; web goes on running on the shared engine, holding the port.
+    c.nodes[0].kill().await;
+    let plan = c
+        .plan_when_room(&Proposal::Failover { node: "n1".into() })
+        .await;
+    let shown = plan.lines.join("\n");
+    let refusals: Vec<&String> = plan
+        .lines
+        .iter()
+        .filter(|l| l.contains("not re-created"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{shown}");
+    assert!(
+        refusals[0].contains(&format!("web publishes host port {port}/tcp"))
+            && refusals[0].contains("shares n1's Docker engine"),
+        "{shown}"
+    );
+    assert!(shown.contains("re-create side on n2"), "{shown}");
+    assert!(!shown.contains("re-create web"), "{shown}");
+    let outcome = c.run(&plan).await;
+    assert!(
+        matches!(&outcome, fleetdeck::ops::Outcome::Done(_)),
+        "{outcome:?}"
+    );
+    eventually("side re-created on n2", || c.runs(1, "side")).await;
+    assert!(!c.runs(1, "web"), "no copy of web was attempted on n2");
+    assert_eq!(c.inspect(&web, "{{.State.Running}}"), "true");
+
+    // With nothing else to re-create, the failover is refused with that one line.
+    let refused = c
+        .plan(&Proposal::Failover { node: "n1".into() })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("web publishes host port") && refused.lines().count() == 1,
+        "{refused}"
+    );
 }

@@ -433,3 +433,145 @@ async fn copies_this_engine_cannot_hold_are_refused_before_anything_is_made() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(c.on_engine(1).is_empty(), "nothing made on n2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn read_only_mounts_stay_read_only_on_the_copy() {
+    let Some(engine) = Engine::get("read_only_mounts_stay_read_only_on_the_copy") else {
+        return;
+    };
+    let c = Cluster::start(engine).await;
+    let vol = format!("{}-roconf", c.engine.run);
+    // The volume is filled before the container mounts it read-only.
+    c.engine.cli(&["volume", "create", &vol]);
+    c.engine.cli(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{vol}:/v"),
+        &c.engine.image,
+        "sh",
+        "-c",
+        "head -c 300000 /dev/urandom > /v/blob && mkdir /v/sub && echo on > /v/sub/flag",
+    ]);
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("app.conf"), b"listen 8080\n").unwrap();
+    let src = c.docker_run(
+        0,
+        "roconf",
+        &[
+            "-v",
+            &format!("{vol}:/cfg:ro"),
+            "--mount",
+            &format!(
+                "type=bind,source={},target=/etc/app,readonly",
+                host.path().display()
+            ),
+        ],
+        "trap 'exit 0' TERM; sleep 600 & wait",
+    );
+    eventually("n1 sees roconf", || c.runs(0, "roconf")).await;
+    // The engine lists mounts in no fixed order.
+    let mounts_rw = |id: &str| {
+        let out = c.inspect(id, "{{range .Mounts}}{{.Destination}}={{.RW}} {{end}}");
+        let mut m: Vec<String> = out.split_whitespace().map(str::to_owned).collect();
+        m.sort();
+        m.join(" ")
+    };
+    assert_eq!(mounts_rw(&src), "/cfg=false /etc/app=false");
+    let files = ["/cfg/blob", "/cfg/sub/flag", "/etc/app/app.conf"];
+    let digests: Vec<String> = files.iter().map(|p| c.sha_inside(&src, p)).collect();
+
+    // A helper left by an agent that died mid-fill does not stand in the way.
+    let copy_name = format!("{}.roconf", c.nodes[1].scope.1);
+    c.engine.cli(&[
+        "create",
+        "--name",
+        &format!("{copy_name}.fill"),
+        "--label",
+        &format!("fleetdeck.fill-of={copy_name}"),
+        &c.engine.image,
+        "true",
+    ]);
+    let plan = c
+        .plan_when_room(&Proposal::Migrate {
+            node: "n1".into(),
+            container: "roconf".into(),
+            to: Some("n2".into()),
+        })
+        .await;
+    let shown = plan.lines.join("\n");
+    for want in [
+        format!(
+            "named volume {vol} (/cfg) becomes a new volume on n2, named for n2's scope, mounted read-only"
+        ),
+        "(/etc/app) becomes a folder fleetdeck manages on n2, mounted read-only".to_owned(),
+    ] {
+        assert!(shown.contains(&want), "{want:?} not in the plan:\n{shown}");
+    }
+    let outcome = c.run(&plan).await;
+    assert!(matches!(&outcome, Outcome::Done(_)), "{outcome:?}");
+    eventually("roconf runs on n2", || c.runs(1, "roconf")).await;
+    assert!(c.on_engine(0).is_empty(), "the source is gone");
+    let copy = c.engine_id(1, "roconf");
+    // Read-only as the engine sees it, the same bytes as the source had.
+    assert_eq!(mounts_rw(&copy), "/cfg=false /etc/app=false");
+    for (path, digest) in files.iter().zip(&digests) {
+        assert_eq!(&c.sha_inside(&copy, path), digest, "{path}");
+    }
+    let write = std::process::Command::new("docker")
+        .args(["exec", &copy, "touch", "/cfg/new"])
+        .output()
+        .unwrap();
+    assert!(
+        !write.status.success(),
+        "the copy cannot write into its read-only volume"
+    );
+    // The helper that filled the read-only volume is gone.
+    let helpers = c
+        .engine
+        .cli(&["ps", "-aq", "--filter", "label=fleetdeck.fill-of"]);
+    assert!(helpers.is_empty(), "helper containers left: {helpers}");
+
+    // Backup and restore into the read-only mounts of the running copy.
+    let plan = c
+        .plan(&Proposal::Backup {
+            node: "n2".into(),
+            container: Some("roconf".into()),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(c.run(&plan).await, Outcome::Done(_)));
+    let backup = BackupInfo::from_wire(c.link(1).await.list_backups().await.unwrap().remove(0));
+    let new_vol = format!("{}.{vol}", c.nodes[1].scope.1);
+    c.engine.cli(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{new_vol}:/v"),
+        &c.engine.image,
+        "sh",
+        "-c",
+        "echo damaged > /v/blob",
+    ]);
+    assert_ne!(c.sha_inside(&copy, "/cfg/blob"), digests[0]);
+    let plan = c
+        .plan(&Proposal::Restore {
+            node: "n2".into(),
+            backup,
+        })
+        .await
+        .unwrap();
+    let outcome = c.run(&plan).await;
+    assert!(matches!(&outcome, Outcome::Done(_)), "{outcome:?}");
+    eventually("roconf running again", || {
+        c.inspect(&copy, "{{.State.Running}}") == "true"
+    })
+    .await;
+    for (path, digest) in files.iter().zip(&digests) {
+        assert_eq!(&c.sha_inside(&copy, path), digest, "restored {path}");
+    }
+    let helpers = c
+        .engine
+        .cli(&["ps", "-aq", "--filter", "label=fleetdeck.fill-of"]);
+    assert!(helpers.is_empty(), "helper containers left: {helpers}");
+}

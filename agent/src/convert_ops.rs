@@ -95,9 +95,14 @@ pub fn create_action(c: &pb::CreateAction) -> Result<Action, ActError> {
     if spec.image.trim().is_empty() {
         return Err(invalid("spec names no image"));
     }
-    if let Some(v) = spec.volumes.iter().find(|v| !plain_name(v)) {
+    // A mount below the top level (`/etc/app`) is named with `~` between its parts.
+    if let Some(v) = spec
+        .volumes
+        .iter()
+        .find(|v| v.len() > 255 || !v.split('~').all(plain_name))
+    {
         return Err(invalid(&format!(
-            "volume name `{v}` is not a plain name (letters, digits, `-`, `_`, `.`)"
+            "volume name `{v}` is not a plain name (letters, digits, `-`, `_`, `.`, and `~` between the parts of a nested mount path)"
         )));
     }
     Ok(Action::Create {
@@ -153,5 +158,30 @@ pub fn backup(r: &BackupRecord) -> pb::BackupInfo {
         sha256: r.sha256.clone(),
         node_id: r.node_id.clone(),
         copied_from: r.copied_from.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(volumes: &[&str]) -> Result<Action, ActError> {
+        create_action(&pb::CreateAction {
+            spec: Some(pb::PortableSpec {
+                name: "web".into(),
+                image: "img".into(),
+                volumes: volumes.iter().map(|v| (*v).to_owned()).collect(),
+                ..pb::PortableSpec::default()
+            }),
+            labels: Default::default(),
+        })
+    }
+
+    #[test]
+    fn nested_mount_paths_are_volume_names_and_escapes_are_not() {
+        assert!(create(&["data", "etc~app", "var~lib~db"]).is_ok());
+        for bad in ["etc~..~x", "etc~~x", "~etc", "..", "a/b", ".hidden"] {
+            assert!(create(&[bad]).is_err(), "{bad}");
+        }
     }
 }

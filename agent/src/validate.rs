@@ -158,7 +158,15 @@ pub fn spec(s: &pb::PortableSpec) -> Result<(), String> {
     }
     text("spec image", &s.image, 512, false)?;
     for v in &s.volumes {
-        container_ref("volume name", v)?;
+        // A mount below the top level (`/etc/app`) is named with `~` between its parts.
+        if v.split('~')
+            .any(|part| container_ref("volume name", part).is_err())
+        {
+            return Err(format!(
+                "volume name `{}` is not valid: use letters, digits, `_`, `.`, `-`, with `~` between the parts of a nested mount path",
+                shown(v)
+            ));
+        }
         if v.starts_with('/') {
             return Err(format!("volume name `{}` must be a plain name", shown(v)));
         }
@@ -234,7 +242,7 @@ mod tests {
         let ok = pb::PortableSpec {
             name: "web-2".into(),
             image: "app:1".into(),
-            volumes: vec!["data".into()],
+            volumes: vec!["data".into(), "etc~app".into()],
             env: [("A".to_string(), "x=y; $(z)".to_string())].into(),
             ..Default::default()
         };
@@ -246,6 +254,14 @@ mod tests {
             },
             pb::PortableSpec {
                 volumes: vec!["/data".into()],
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                volumes: vec!["etc~..~x".into()],
+                ..ok.clone()
+            },
+            pb::PortableSpec {
+                volumes: vec!["etc~~x".into()],
                 ..ok.clone()
             },
             pb::PortableSpec {

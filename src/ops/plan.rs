@@ -20,7 +20,7 @@ pub struct NodeRef {
 }
 
 impl NodeRef {
-    fn of(n: &Node) -> Self {
+    pub(super) fn of(n: &Node) -> Self {
         Self {
             name: n.name().to_string(),
             endpoint: n.endpoint.clone(),
@@ -170,7 +170,7 @@ impl<'a> PlanInput<'a> {
         Ok((node, node.state(self.now, fleet.failover_timeout())))
     }
 
-    fn live_node(&self, name: &str) -> Result<&'a Node, PlanError> {
+    pub(super) fn live_node(&self, name: &str) -> Result<&'a Node, PlanError> {
         let (node, state) = self.node(name)?;
         if !node.is_live() {
             return Err(PlanError::Invalid(format!(
@@ -226,7 +226,7 @@ impl<'a> PlanInput<'a> {
         Ok((n, c))
     }
 
-    fn bytes_of(&self, node: &str, name: &str) -> Option<u64> {
+    pub(super) fn bytes_of(&self, node: &str, name: &str) -> Option<u64> {
         self.specs.get(node, name).map(|s| s.spec.volume_bytes)
     }
 }
@@ -246,7 +246,7 @@ pub fn plan(input: &PlanInput<'_>, p: &Proposal) -> Result<Plan, PlanError> {
             super::plan_more::scale(input, service, *replicas)?
         }
         Proposal::Failover { node } => super::plan_more::failover(input, node)?,
-        Proposal::Drain { node } => drain(input, node)?,
+        Proposal::Drain { node } => super::plan_drain::drain(input, node)?,
         Proposal::Cordon { node } | Proposal::Uncordon { node } => {
             let cordon = matches!(p, Proposal::Cordon { .. });
             let n = input.live_node(node)?;
@@ -444,91 +444,6 @@ fn migrate(
             to,
             bytes: bytes.unwrap_or(0),
         }],
-    })
-}
-
-fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
-    let n = input.live_node(node)?;
-    let from = NodeRef::of(n);
-    let mut rooms = placement::rooms(input.fleet, input.now);
-    let mut active: Vec<&Container> = n.containers.values().filter(|c| c.is_active()).collect();
-    active.sort_by(|a, b| crate::app::natural_cmp(&a.spec.name, &b.spec.name));
-    let mut steps = Vec::new();
-    let mut lines = Vec::new();
-    // Always the first step, even on a cordoned node: it is what the agent checks the
-    // caller's role on (admin), before anything moves.
-    steps.push(Step::Drain { on: from.clone() });
-    if n.info.as_ref().map(|i| i.mode) != Some(crate::model::NodeMode::Maintenance) {
-        lines.push(format!(
-            "cordon {}: MAINTENANCE, no new placements",
-            from.name
-        ));
-    }
-    let mut data = 0;
-    let mut taken = BTreeSet::new();
-    for c in &active {
-        let d = Demand::of(c);
-        let clash = |r: &Room| port_clash(input, n, &r.name, c);
-        let i = placement::best_fit(
-            &rooms,
-            d,
-            |r| r.name != from.name && clash(r).is_none(),
-            false,
-        )
-        .ok_or_else(|| fit_error(&rooms, d, &from.name, c, clash))?;
-        rooms[i].take(d);
-        let bytes = input.bytes_of(&from.name, &c.spec.name).unwrap_or(0);
-        data += bytes;
-        let new_name = copy_name(input.fleet, &rooms[i], c, &mut taken);
-        let renamed = if new_name == c.spec.name {
-            String::new()
-        } else {
-            format!(" as {new_name}")
-        };
-        lines.push(format!(
-            "migrate {}{renamed} to {}{}",
-            c.spec.name,
-            rooms[i].name,
-            if bytes > 0 {
-                format!(" ({} of data)", human_bytes(bytes))
-            } else {
-                String::new()
-            }
-        ));
-        steps.push(Step::Migrate {
-            from: from.clone(),
-            container_id: c.spec.id.clone(),
-            name: c.spec.name.clone(),
-            new_name,
-            to: NodeRef {
-                name: rooms[i].name.clone(),
-                endpoint: rooms[i].endpoint.clone(),
-            },
-            bytes,
-        });
-    }
-    let stopped: Vec<&str> = n
-        .containers
-        .values()
-        .filter(|c| !c.is_active())
-        .map(|c| c.spec.name.as_str())
-        .collect();
-    if !stopped.is_empty() {
-        lines.push(format!(
-            "left in place (not running): {}",
-            stopped.join(", ")
-        ));
-    }
-    lines.push("one container at a time, make-before-break; cancelling stops between moves".into());
-    Ok(Plan {
-        proposal: Proposal::Drain {
-            node: from.name.clone(),
-        },
-        title: format!("Drain {}: move {} containers off", from.name, active.len()),
-        lines,
-        data_bytes: data,
-        confirm: Some(from.name.clone()),
-        steps,
     })
 }
 

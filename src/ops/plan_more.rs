@@ -228,15 +228,43 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
     let mut lines = Vec::new();
     let mut placed = Vec::new();
     let mut originals = Vec::new();
+    // The failed node's engine, as last seen or cached: a node sharing it may still have the
+    // stale copies running there, holding their host ports.
+    let engine = n
+        .info
+        .as_ref()
+        .map(|i| i.engine_id.as_str())
+        .filter(|e| !e.is_empty())
+        .or_else(|| {
+            let ns = input.specs.nodes.get(&name)?;
+            Some(ns.engine_id.as_str()).filter(|e| !e.is_empty())
+        });
+    let same_engine = |r: &placement::Room| {
+        engine.is_some()
+            && fleet.nodes().iter().any(|o| {
+                o.name() == r.name && o.info.as_ref().map(|i| i.engine_id.as_str()) == engine
+            })
+    };
     for (mut spec, d, cached) in work {
         let original = spec.name.clone();
-        let free = |r: &placement::Room| r.name != name && name_free(fleet, r, &original);
+        let fixed = spec.ports.iter().find(|(_, hp, _)| *hp != 0).cloned();
+        let allowed = |r: &placement::Room| r.name != name && !(fixed.is_some() && same_engine(r));
+        if let Some((_, hp, proto)) = &fixed
+            && placement::best_fit(&rooms, d, allowed, true).is_none()
+            && placement::best_fit(&rooms, d, |r| r.name != name, true).is_some()
+        {
+            lines.push(format!(
+                "not re-created: {original} publishes host port {hp}/{proto} and every node with room shares {name}'s Docker engine, where its stale copy may still hold the port; stop it there, then migrate or re-create it"
+            ));
+            continue;
+        }
+        let free = |r: &placement::Room| allowed(r) && name_free(fleet, r, &original);
         let i = match placement::best_fit(&rooms, d, free, true) {
             Some(i) => i,
             None => {
                 // Every node with room already has a container of that name (names are
                 // per node): the copy gets the failed node's name as a suffix.
-                let i = placement::best_fit(&rooms, d, |r| r.name != name, true)
+                let i = placement::best_fit(&rooms, d, allowed, true)
                     .ok_or_else(|| no_room(&original, d, &rooms))?;
                 let mut renamed = format!("{original}-{name}");
                 let mut k = 1;
@@ -276,6 +304,9 @@ pub(super) fn failover(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanEr
             spec: Box::new(spec),
             labels,
         });
+    }
+    if placed.is_empty() {
+        return Err(PlanError::Invalid(lines.join("; ")));
     }
     lines.push(format!(
         "volume data is not copied: {name} cannot be reached (restore from a backup if needed)"

@@ -28,6 +28,10 @@ pub struct NodeSpecs {
     pub endpoint: String,
     pub saved_unix_ms: u64,
     pub specs: Vec<CachedSpec>,
+    /// The container engine the node ran on (empty for sim nodes), so a failover planned
+    /// after the node died still knows which nodes shared it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub engine_id: String,
 }
 
 /// Every node's cached specs, by node name.
@@ -84,12 +88,12 @@ impl SpecCache {
             let mut link = Link::open(e, e).await.ok()?;
             let info = link.info().await.ok()?;
             let specs = link.list_specs().await.ok()?;
-            Some((e.clone(), info.node_id, specs))
+            Some((e.clone(), info.node_id, info.engine_id, specs))
         });
         let answers = futures::future::join_all(asks).await;
         let now = crate::tui::unix_ms();
         let mut n = 0;
-        for (endpoint, node, specs) in answers.into_iter().flatten() {
+        for (endpoint, node, engine_id, specs) in answers.into_iter().flatten() {
             n += 1;
             let specs = specs
                 .into_iter()
@@ -111,6 +115,7 @@ impl SpecCache {
                     endpoint,
                     saved_unix_ms: now,
                     specs,
+                    engine_id,
                 },
             );
         }

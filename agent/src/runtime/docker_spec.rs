@@ -70,6 +70,9 @@ pub struct MountInfo {
     /// The host folder (bind mounts only).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// Mounted read-only (`:ro`, `readonly`): the copy mounts it read-only too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// Engine configuration a portable spec has no field for.
@@ -127,16 +130,21 @@ pub fn copy_notes(labels: &BTreeMap<String, String>, target: &str) -> Vec<String
     let mut out = Vec::new();
     for m in &extras.mounts {
         let dest = &m.dest;
+        let ro = if m.read_only {
+            ", mounted read-only"
+        } else {
+            ""
+        };
         match m.kind {
             MountKind::Named => out.push(format!(
-                "named volume {} ({dest}) becomes a new volume on {target}, named for {target}'s scope",
+                "named volume {} ({dest}) becomes a new volume on {target}, named for {target}'s scope{ro}",
                 m.name
             )),
             MountKind::Anonymous => out.push(format!(
-                "anonymous volume {dest} becomes a folder fleetdeck manages on {target}"
+                "anonymous volume {dest} becomes a folder fleetdeck manages on {target}{ro}"
             )),
             MountKind::Bind => out.push(format!(
-                "bind mount of host folder {} ({dest}) becomes a folder fleetdeck manages on {target}: the data is copied, the host folder is no longer shared",
+                "bind mount of host folder {} ({dest}) becomes a folder fleetdeck manages on {target}{ro}: the data is copied, the host folder is no longer shared",
                 if m.source.is_empty() { "?" } else { &m.source }
             )),
             MountKind::Managed => {}
@@ -220,6 +228,7 @@ pub fn mounts(i: &ContainerInspectResponse) -> Vec<MountInfo> {
             kind,
             name,
             source,
+            read_only: m.rw == Some(false),
         });
     }
     out.sort_by(|a, b| a.dest.cmp(&b.dest));
@@ -414,10 +423,15 @@ pub fn create_body(
     let mut binds = Vec::new();
     for v in &spec.volumes {
         let dest = mount_path(v)?;
+        let ro = if extras.mount(&dest).is_some_and(|m| m.read_only) {
+            ":ro"
+        } else {
+            ""
+        };
         if let Some((volume, _)) = named.get(&dest) {
-            binds.push(format!("{volume}:{dest}"));
+            binds.push(format!("{volume}:{dest}{ro}"));
         } else if let Some(dir) = dir {
-            binds.push(format!("{}:{dest}", dir.join(v).display()));
+            binds.push(format!("{}:{dest}{ro}", dir.join(v).display()));
         } else {
             return Err(RuntimeError::Failed(format!(
                 "{} has volume {dest} but this agent has no data directory for it",
@@ -499,12 +513,14 @@ mod tests {
                     kind: MountKind::Named,
                     name: "pgdata".into(),
                     source: String::new(),
+                    read_only: false,
                 },
                 MountInfo {
                     dest: "/cfg".into(),
                     kind: MountKind::Bind,
                     name: String::new(),
                     source: "/srv/cfg".into(),
+                    read_only: true,
                 },
             ],
             ..Extras::default()
@@ -527,7 +543,7 @@ mod tests {
         let host = body.host_config.unwrap();
         let binds = host.binds.unwrap();
         assert!(binds.contains(&"n2.pgdata:/data".to_owned()), "{binds:?}");
-        assert!(binds.contains(&"/s/d/cfg:/cfg".to_owned()), "{binds:?}");
+        assert!(binds.contains(&"/s/d/cfg:/cfg:ro".to_owned()), "{binds:?}");
         assert_eq!(host.network_mode.as_deref(), Some("front"));
         assert_eq!(body.user.as_deref(), Some("1000:1000"));
         let labels = body.labels.unwrap();
@@ -540,7 +556,7 @@ mod tests {
             "{notes}"
         );
         assert!(
-            notes.contains("host folder /srv/cfg (/cfg) becomes a folder"),
+            notes.contains("host folder /srv/cfg (/cfg) becomes a folder fleetdeck manages on n2, mounted read-only"),
             "{notes}"
         );
         assert!(notes.contains("networks front, back"), "{notes}");

@@ -14,10 +14,13 @@
 
 use std::path::{Path, PathBuf};
 
-use bollard::models::{ContainerInspectResponse, NetworkConnectRequest, VolumeCreateRequest};
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, HostConfig, MountPoint, NetworkConnectRequest,
+    VolumeCreateRequest,
+};
 use bollard::query_parameters::{
-    DownloadFromContainerOptionsBuilder, ListContainersOptions, RemoveVolumeOptions,
-    UploadToContainerOptionsBuilder,
+    CreateContainerOptions, DownloadFromContainerOptionsBuilder, ListContainersOptions,
+    RemoveContainerOptions, RemoveVolumeOptions, UploadToContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -35,12 +38,22 @@ use crate::transfer::{CHUNK_BYTES, ChunkReader};
 pub const STAGED_DIR: &str = ".staged";
 /// Label on a volume the agent created for a copy: the copy's engine name.
 pub const VOLUME_OWNER_LABEL: &str = "fleetdeck.volume-of";
+/// Label on a helper container that fills read-only mounts: the copy's engine name.
+pub const FILL_LABEL: &str = "fleetdeck.fill-of";
 /// Chunks queued between the engine and the tar worker.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// A container's volumes are all folders the agent manages (read and written directly).
 pub fn managed_only(i: &ContainerInspectResponse) -> bool {
     mounts(i).iter().all(|m| m.kind == MountKind::Managed)
+}
+
+/// The staged folder for mount `m`, if it has a path fleetdeck can name.
+fn dir_of(dir: &Path, m: &MountPoint) -> Option<PathBuf> {
+    m.destination
+        .as_deref()
+        .and_then(volume_name)
+        .map(|v| dir.join(v))
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> RuntimeError {
@@ -161,24 +174,134 @@ impl DockerRuntime {
     }
 
     /// Uploads each volume of staging folder `dir` into container `id`, then removes `dir`.
+    /// The engine refuses an upload into a read-only mount, so those go through a helper
+    /// container mounting the same volumes and folders read-write (created, never started,
+    /// removed afterwards whatever happened).
     pub(super) async fn upload_staged(&self, id: &str, dir: &Path) -> Result<(), RuntimeError> {
         let i = self.inspect_ours(id).await?;
         let result = async {
-            for m in mounts(&i) {
-                let Some(v) = volume_name(&m.dest) else {
-                    continue;
-                };
-                let src = dir.join(v);
-                if src.exists() {
-                    self.upload(id, &m.dest, src).await?;
+            let read_only: Vec<&MountPoint> = i
+                .mounts
+                .iter()
+                .flatten()
+                .filter(|m| m.rw == Some(false) && dir_of(dir, m).is_some_and(|p| p.exists()))
+                .collect();
+            let helper = if read_only.is_empty() {
+                None
+            } else {
+                Some(self.make_fill_helper(&i, &read_only).await?)
+            };
+            let sent = async {
+                for m in i.mounts.iter().flatten() {
+                    let (Some(dest), Some(src)) = (m.destination.as_deref(), dir_of(dir, m)) else {
+                        continue;
+                    };
+                    if !src.exists() {
+                        continue;
+                    }
+                    let into = match (&helper, m.rw) {
+                        (Some(h), Some(false)) => h.as_str(),
+                        _ => id,
+                    };
+                    self.upload(into, dest, src).await?;
                 }
+                Ok(())
             }
-            Ok(())
+            .await;
+            if let Some(h) = helper {
+                self.remove_fill_helper(&h).await;
+            }
+            sent
         }
         .await;
         let _ = tokio::fs::remove_dir_all(dir).await;
         self.shared.touch(id);
         result
+    }
+
+    /// A container (created, never started) mounting `mounts` of `i` read-write at the
+    /// same paths, to write into what `i` mounts read-only.
+    async fn make_fill_helper(
+        &self,
+        i: &ContainerInspectResponse,
+        mounts: &[&MountPoint],
+    ) -> Result<String, RuntimeError> {
+        let owner = i
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_owned();
+        let mut binds = Vec::new();
+        for m in mounts {
+            let what = match m.typ.as_deref() {
+                Some("volume") => m.name.as_deref(),
+                _ => m.source.as_deref(),
+            };
+            if let (Some(what), Some(dest)) = (what, m.destination.as_deref()) {
+                binds.push(format!("{what}:{dest}"));
+            }
+        }
+        let image = i
+            .image
+            .clone()
+            .or_else(|| i.config.as_ref().and_then(|c| c.image.clone()));
+        let body = ContainerCreateBody {
+            image,
+            // Never started: the command only has to be there for the engine to accept it.
+            entrypoint: Some(vec!["/fleetdeck-fill".to_owned()]),
+            cmd: Some(Vec::new()),
+            labels: Some([(FILL_LABEL.to_owned(), owner.clone())].into()),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                binds: Some(binds),
+                network_mode: Some("none".to_owned()),
+                ..HostConfig::default()
+            }),
+            ..ContainerCreateBody::default()
+        };
+        // One left by an agent that died mid-fill holds the name: it goes first.
+        let filters = [("label".to_owned(), vec![format!("{FILL_LABEL}={owner}")])].into();
+        let left = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        for c in self
+            .docker
+            .list_containers(Some(left))
+            .await
+            .map_err(|e| self.api_error("containers", e))?
+        {
+            if let Some(old) = c.id {
+                self.remove_fill_helper(&old).await;
+            }
+        }
+        let options = CreateContainerOptions {
+            name: Some(format!("{owner}.fill")),
+            platform: String::new(),
+        };
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map(|r| r.id)
+            .map_err(|e| {
+                failed(
+                    &format!("creating a helper to fill the read-only mounts of {owner}"),
+                    e,
+                )
+            })
+    }
+
+    async fn remove_fill_helper(&self, id: &str) {
+        let o = RemoveContainerOptions {
+            force: true,
+            v: true,
+            link: false,
+        };
+        if let Err(e) = self.docker.remove_container(id, Some(o)).await {
+            tracing::warn!(container = id, "could not remove the fill helper: {e}");
+        }
     }
 
     async fn upload(&self, id: &str, path: &str, src: PathBuf) -> Result<(), RuntimeError> {
