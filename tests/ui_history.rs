@@ -194,6 +194,33 @@ fn the_history_scrolls_with_the_usual_keys() {
 }
 
 #[test]
+fn the_first_page_key_before_any_frame_moves_a_whole_page() {
+    let mut app = console_with_history(30);
+    app.update(Action::Resize {
+        width: 100,
+        height: 30,
+    });
+    press(&mut app, KeyCode::Char('H'));
+    assert_eq!(app.ops.history_page, 0, "no frame has shown the pane yet");
+    press(&mut app, KeyCode::PageDown);
+    let estimated = app.ops.history_offset;
+    let row = first_row(&mut app);
+    let page = app.ops.history_page;
+    assert!(page > 2, "{page}");
+    assert_eq!(
+        estimated, page,
+        "the estimate is the page the frame then drew"
+    );
+    assert!(row.contains(&format!("stopped #{} ", 29 - page)), "{row}");
+
+    // Without a known size, a fixed page still moves more than one row.
+    let mut app = console_with_history(30);
+    press(&mut app, KeyCode::Char('H'));
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.ops.history_offset, fleetdeck::ui::DEFAULT_HISTORY_PAGE);
+}
+
+#[test]
 fn the_history_has_the_keys_only_where_it_is_drawn() {
     let mut app = console_with_history(30);
     press(&mut app, KeyCode::Char('H'));

@@ -254,6 +254,9 @@ impl Transfer {
             Ok::<_, ArchiveError>(done)
         });
         let mut pending = Some(first.data);
+        // Why the stream broke, when it did (as opposed to ending): the archive error that
+        // follows is a consequence, not the archive's fault.
+        let mut broke: Option<String> = None;
         loop {
             let data = match pending.take() {
                 Some(d) => d,
@@ -261,14 +264,12 @@ impl Transfer {
                     Ok(None) => break,
                     Ok(Some(Ok(chunk))) => chunk.data,
                     Ok(Some(Err(status))) => {
-                        let _ = tx
-                            .send(Err(format!("stream broke: {}", status.message())))
-                            .await;
+                        broke = Some(status.message().to_string());
                         break;
                     }
                     Err(_) => {
                         let secs = self.chunk_idle.as_secs_f64();
-                        let _ = tx.send(Err(format!("no data for {secs} s"))).await;
+                        broke = Some(format!("no data for {secs} s"));
                         break;
                     }
                 },
@@ -278,14 +279,14 @@ impl Transfer {
                 break;
             }
         }
+        if let Some(why) = &broke {
+            let _ = tx.send(Err(format!("stream broke: {why}"))).await;
+        }
         drop(tx);
         let done = worker
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| match e.is_refusal() {
-                true => Status::invalid_argument(e.to_string()),
-                false => Status::aborted(e.to_string()),
-            })?;
+            .map_err(|e| upload_status(e, broke.as_deref()))?;
         self.runtime
             .volumes_written(&c.spec.id, &dir)
             .await
@@ -294,5 +295,49 @@ impl Transfer {
             bytes: done.bytes,
             files: done.files,
         })
+    }
+}
+
+/// The status for a volume upload that failed with `e`; `broke` says why the stream broke,
+/// when it did. An unsafe, too large or mismatched archive is the sender's data at fault
+/// (INVALID_ARGUMENT) whatever happened next. A truncated or unreadable archive is the
+/// stream's fault when the stream broke (ABORTED: the copy can be retried), else the data's.
+/// A disk failure is ABORTED.
+fn upload_status(e: ArchiveError, broke: Option<&str>) -> Status {
+    match (&e, broke) {
+        (ArchiveError::Corrupt(_) | ArchiveError::Io(_), Some(why)) => Status::aborted(format!(
+            "volume stream broke before the archive ended: {why}; nothing was written"
+        )),
+        (ArchiveError::Io(_), None) => Status::aborted(e.to_string()),
+        _ => Status::invalid_argument(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod upload_status_tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_stream_is_aborted_and_a_bad_archive_invalid() {
+        let corrupt = || ArchiveError::Corrupt("unexpected end of file".into());
+        let s = upload_status(corrupt(), Some("connection reset"));
+        assert_eq!(s.code(), tonic::Code::Aborted);
+        assert!(s.message().contains("stream broke"), "{s:?}");
+        assert!(s.message().contains("connection reset"), "{s:?}");
+        assert_eq!(
+            upload_status(corrupt(), None).code(),
+            tonic::Code::InvalidArgument
+        );
+        let unsafe_entry = || ArchiveError::Unsafe {
+            entry: "../x".into(),
+            why: "escapes the target".into(),
+        };
+        assert_eq!(
+            upload_status(unsafe_entry(), Some("reset")).code(),
+            tonic::Code::InvalidArgument,
+            "a refused entry is the data's fault even if the stream broke after it"
+        );
+        let disk = ArchiveError::Io(std::io::Error::other("disk full"));
+        assert_eq!(upload_status(disk, None).code(), tonic::Code::Aborted);
     }
 }

@@ -1,6 +1,7 @@
 //! The call limit does not cut off an upload that keeps sending (a large volume copy takes
 //! as long as its data needs), while an upload that stops sending is ended; other calls keep
-//! the limit. Real agent, real gRPC, with the limit lowered to one second.
+//! the limit. A stream that breaks is told apart from an archive that is corrupt. Real
+//! agent, real gRPC, with the limit lowered to one second.
 
 #![allow(clippy::unwrap_used)]
 
@@ -134,5 +135,78 @@ async fn an_upload_that_stops_sending_is_ended_and_keeps_nothing() {
         .await
         .expect_err("a silent upload must end");
     assert!(err.message().contains("no data for 1 s"), "{err:?}");
+    assert_eq!(err.code(), tonic::Code::Aborted, "{err:?}");
+    assert!(err.message().contains("stream broke"), "{err:?}");
+    assert_eq!(read_back(&agent, &name).await, before, "nothing written");
+}
+
+/// DataChunk with its `container` field as raw bytes, so a test can send one the agent
+/// cannot decode: the stream breaks on the agent's side while the call stays up.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawChunk {
+    #[prost(bytes = "vec", tag = "1")]
+    container: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    data: Vec<u8>,
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_mid_archive_is_aborted_not_called_corrupt() {
+    let (agent, _dir) = start(limited("n1")).await;
+    let name = stopped(&agent).await;
+    let before = read_back(&agent, &name).await;
+    let tar = archive(&[7; 8192]);
+    let half = tar.len() / 2;
+    let chunks = vec![
+        RawChunk {
+            container: name.clone().into_bytes(),
+            data: Vec::new(),
+        },
+        RawChunk {
+            container: Vec::new(),
+            data: tar[..half].to_vec(),
+        },
+        // Not UTF-8 in a string field: the agent's stream fails to decode it.
+        RawChunk {
+            container: vec![0xff, 0xfe],
+            data: tar[half..].to_vec(),
+        },
+    ];
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", agent.addr()))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::from_static("/fleetdeck.v1.Agent/WriteVolumes");
+    let codec = tonic_prost::ProstCodec::<RawChunk, pb::WriteVolumesReply>::default();
+    let err = grpc
+        .client_streaming(
+            tonic::Request::new(futures::stream::iter(chunks)),
+            path,
+            codec,
+        )
+        .await
+        .expect_err("a broken stream must fail");
+    assert_eq!(err.code(), tonic::Code::Aborted, "{err:?}");
+    assert!(err.message().contains("stream broke"), "{err:?}");
+    assert_eq!(read_back(&agent, &name).await, before, "nothing written");
+}
+
+#[tokio::test]
+async fn an_archive_that_ends_early_is_invalid() {
+    let (agent, _dir) = start(limited("n1")).await;
+    let name = stopped(&agent).await;
+    let before = read_back(&agent, &name).await;
+    let mut tar = archive(&[7; 8192]);
+    tar.truncate(tar.len() / 2);
+    let gaps = vec![Duration::ZERO; 2];
+    let err = upload(&agent, &name, tar, gaps)
+        .await
+        .expect_err("a truncated archive must be refused");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("truncated or corrupt"), "{err:?}");
+    assert!(!err.message().contains("stream broke"), "{err:?}");
     assert_eq!(read_back(&agent, &name).await, before, "nothing written");
 }

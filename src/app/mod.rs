@@ -438,7 +438,10 @@ impl App {
             && self.alert_ui.view == View::Main
             && self.body == Body::Tables
             && self.wall.is_none();
-        let history_page = self.ops.history_page.max(1);
+        let history_page = match self.ops.history_page {
+            0 => crate::ui::history_page(self, self.screen_height),
+            drawn => drawn,
+        };
         match command {
             Command::Quit => self.should_quit = true,
             Command::Up if history => self.ops.scroll_history(-1, history_page),

@@ -82,7 +82,8 @@ pub struct OpsUi {
     pub show_history: bool,
     /// History rows scrolled past, counted from the newest.
     pub history_offset: usize,
-    /// History rows the last frame showed.
+    /// History rows the last frame showed (0 before one did: paging then estimates it
+    /// from the terminal's height).
     pub history_page: usize,
     pub specs: SpecCache,
     pub failovers: Failovers,

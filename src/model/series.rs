@@ -65,6 +65,12 @@ impl Series {
         self.iter().skip(self.len.saturating_sub(n))
     }
 
+    /// Mean of the newest `n` samples (or fewer), `None` when empty.
+    pub fn tail_mean(&self, n: usize) -> Option<f32> {
+        let take = self.len.min(n);
+        (take > 0).then(|| self.tail(take).sum::<f32>() / take as f32)
+    }
+
     /// Largest sample held, 0 when empty.
     pub fn max(&self) -> f32 {
         self.iter().fold(0.0, f32::max)
@@ -95,12 +101,15 @@ mod tests {
         assert_eq!(s.tail(2).collect::<Vec<_>>(), vec![4.0, 5.0]);
         assert_eq!(s.tail(10).count(), 3);
         assert_eq!(s.max(), 5.0);
+        assert_eq!(s.tail_mean(2), Some(4.5));
+        assert_eq!(s.tail_mean(10), Some(4.0));
         assert_eq!(
             (s.back(0), s.back(2), s.back(3)),
             (Some(5.0), Some(3.0), None)
         );
         s.clear();
         assert_eq!(s.iter().count(), 0);
+        assert_eq!(s.tail_mean(3), None);
     }
 
     #[test]

@@ -2,12 +2,29 @@
 
 use std::time::Instant;
 
-use crate::model::{Container, Fleet, NodeState};
+use crate::model::{Container, Fleet, NodeState, Series};
 
 /// CPU kept free on every node, percent of its capacity.
 const CPU_RESERVE_PERCENT: f32 = 10.0;
 /// Memory kept free on every node, percent of its total.
 const MEMORY_RESERVE_PERCENT: f64 = 10.0;
+/// Samples of CPU history placement averages over (30 s at the default 1 s interval).
+pub const CPU_SMOOTHING_SAMPLES: usize = 30;
+
+/// The CPU figure placement uses: the mean of the newest [`CPU_SMOOTHING_SAMPLES`] samples
+/// of `history`, or `instant` when there is no history yet (a CLI command that saw one
+/// snapshot has exactly the instant figure in it).
+///
+/// The mean rather than a high percentile: a one-second spike should neither refuse a
+/// placement nor swing the picker's free CPU, and a percentile over 30 samples still lands
+/// on the spike as soon as a few of them are high. CPU is also compressible: load that is
+/// bursty shares a core by being throttled a little, unlike memory, which is why memory keeps
+/// its instant figure (plus headroom) and CPU takes the average demand. Sustained load moves
+/// the mean within the window, so a busy node still refuses.
+pub fn smoothed_cpu(history: &Series, instant: f32) -> f32 {
+    history.tail_mean(CPU_SMOOTHING_SAMPLES).unwrap_or(instant)
+}
+
 /// Memory asked for a container on top of what it uses now, percent (it will grow).
 const MEMORY_HEADROOM_PERCENT: f64 = 25.0;
 
@@ -20,8 +37,8 @@ pub struct Demand {
 }
 
 impl Demand {
-    /// What a running container needs: its CPU now, its memory now plus headroom (at most
-    /// its limit).
+    /// What a running container needs: its recent mean CPU ([`smoothed_cpu`]), its memory
+    /// now plus headroom (at most its limit).
     pub fn of(c: &Container) -> Self {
         let used = c.stats.memory_used_bytes as f64 * (1.0 + MEMORY_HEADROOM_PERCENT / 100.0);
         let limit = c.stats.memory_limit_bytes;
@@ -31,7 +48,7 @@ impl Demand {
             used as u64
         };
         Self {
-            cpu_percent: c.stats.cpu_percent,
+            cpu_percent: smoothed_cpu(&c.cpu_history, c.stats.cpu_percent),
             memory_bytes,
         }
     }
@@ -73,7 +90,8 @@ impl Room {
     }
 }
 
-/// Nodes that take placements (live, ACTIVE or STANDBY), with their free room.
+/// Nodes that take placements (live, ACTIVE or STANDBY), with their free room: memory as
+/// it is now, CPU from the node's recent mean ([`smoothed_cpu`]).
 pub fn rooms(fleet: &Fleet, now: Instant) -> Vec<Room> {
     fleet
         .nodes()
@@ -86,7 +104,7 @@ pub fn rooms(fleet: &Fleet, now: Instant) -> Vec<Room> {
             }
             let info = n.info.as_ref()?;
             let capacity = info.cpu_cores as f32 * 100.0;
-            let busy = n.host.cpu_percent / 100.0 * capacity;
+            let busy = smoothed_cpu(&n.cpu_history, n.host.cpu_percent) / 100.0 * capacity;
             let free_cpu = capacity * (1.0 - CPU_RESERVE_PERCENT / 100.0) - busy;
             let total = n.host.memory_total_bytes.max(info.memory_total_bytes);
             let reserve = (total as f64 * MEMORY_RESERVE_PERCENT / 100.0) as u64;
@@ -144,6 +162,101 @@ pub fn best_fit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures;
+    use crate::model::{AgentUpdate, ContainerStats, NodeDelta};
+
+    /// A one-node fleet whose host CPU (and container 1's CPU) then reports `samples`, one
+    /// delta each.
+    fn fleet_with_cpu(samples: &[f32], now: Instant) -> Fleet {
+        let mut fleet = fixtures::fleet(1, 3, now);
+        for &cpu in samples {
+            let node = &fleet.nodes()[0];
+            let (epoch, seq) = (node.epoch, node.seq);
+            let mut host = node.host.clone();
+            host.cpu_percent = cpu;
+            let stats = ContainerStats {
+                cpu_percent: cpu,
+                ..node.containers[&1].stats
+            };
+            let delta = NodeDelta {
+                host: Some(host),
+                stats: vec![(1, stats)],
+                ..NodeDelta::default()
+            };
+            let update = AgentUpdate::Delta {
+                slot: 0,
+                epoch,
+                seq: seq + 1,
+                delta: Box::new(delta),
+            };
+            assert!(fleet.apply(update, now).changed);
+        }
+        fleet
+    }
+
+    #[test]
+    fn a_spike_in_one_sample_does_not_take_the_room_but_sustained_load_does() {
+        let now = Instant::now();
+        let mut calm = vec![20.0; CPU_SMOOTHING_SAMPLES - 1];
+        calm.push(100.0);
+        let spiked = fleet_with_cpu(&calm, now);
+        let node = &spiked.nodes()[0];
+        assert_eq!(
+            node.host.cpu_percent, 100.0,
+            "the instant figure is the spike"
+        );
+        let capacity = node
+            .info
+            .as_ref()
+            .map_or(0.0, |i| i.cpu_cores as f32 * 100.0);
+        let room = &rooms(&spiked, now)[0];
+        let mean =
+            (20.0 * (CPU_SMOOTHING_SAMPLES - 1) as f32 + 100.0) / CPU_SMOOTHING_SAMPLES as f32;
+        let want = capacity * 0.9 - mean / 100.0 * capacity;
+        assert!(
+            (room.free_cpu_percent - want).abs() < 0.01,
+            "free CPU {} should come from the mean {mean} %, want {want}",
+            room.free_cpu_percent
+        );
+        let d = Demand {
+            cpu_percent: capacity * 0.5,
+            memory_bytes: 0,
+        };
+        assert!(room.fits(d), "half the node fits despite the spike");
+        let spiked_demand = Demand::of(&node.containers[&1]);
+        assert!(
+            spiked_demand.cpu_percent < 30.0,
+            "the container's demand is its mean, not the spike: {}",
+            spiked_demand.cpu_percent
+        );
+
+        let busy = fleet_with_cpu(&[95.0; CPU_SMOOTHING_SAMPLES], now);
+        let room = &rooms(&busy, now)[0];
+        assert_eq!(room.free_cpu_percent, 0.0, "sustained load leaves no room");
+        assert!(!room.fits(d));
+        assert_eq!(
+            Demand::of(&busy.nodes()[0].containers[&1]).cpu_percent,
+            95.0
+        );
+    }
+
+    #[test]
+    fn without_history_the_instant_figure_is_used() {
+        let empty = Series::new(CPU_SMOOTHING_SAMPLES);
+        assert_eq!(smoothed_cpu(&empty, 42.0), 42.0);
+        let mut old = Series::new(600);
+        for _ in 0..500 {
+            old.push(90.0);
+        }
+        for _ in 0..CPU_SMOOTHING_SAMPLES {
+            old.push(10.0);
+        }
+        assert_eq!(
+            smoothed_cpu(&old, 10.0),
+            10.0,
+            "only the recent window counts"
+        );
+    }
 
     fn room(name: &str, cpu: f32, mem_gib: u64, standby: bool) -> Room {
         Room {

@@ -68,6 +68,28 @@ fn rows_area(pane: Rect) -> Rect {
     }
 }
 
+/// History rows per page before a frame has drawn the pane (PgUp/PgDn need one at once):
+/// what [`draw`] gives the pane on a `screen_height`-row terminal in the table view, the
+/// same split of the body under the header, status line and alert pane. A fixed
+/// [`DEFAULT_HISTORY_PAGE`] while the terminal's size is not known.
+pub fn history_page(app: &App, screen_height: u16) -> usize {
+    if screen_height == 0 {
+        return DEFAULT_HISTORY_PAGE;
+    }
+    let body = screen_height
+        .saturating_sub(HEADER_ROWS + 1)
+        .saturating_sub(alerts::pane_height(app));
+    let pane = if app.ops.show_history {
+        ops::history_height(app, body)
+    } else {
+        0
+    };
+    usize::from(pane.saturating_sub(3)).max(1)
+}
+
+/// History page before the terminal's size is known.
+pub const DEFAULT_HISTORY_PAGE: usize = 10;
+
 /// Draws the whole console; the table indexes must be fresh (`App::refresh`).
 pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
     let info = draw_views(frame, app);
