@@ -7,7 +7,7 @@ use std::time::Instant;
 use fleetdeck_agent::model::REPLACES_LABEL;
 
 use super::placement::{self, Demand, Room};
-use super::plan_more::{fit_error, port_clash};
+use super::plan_more::port_clash;
 use super::specs::SpecCache;
 use super::{PortableSpec, Proposal, Verb, failover_labels, human_bytes};
 use crate::model::{Container, Fleet, Node, NodeState};
@@ -390,17 +390,7 @@ fn migrate(
             }
             r.clone()
         }
-        None => {
-            let clash = |r: &Room| port_clash(input, n, &r.name, c);
-            let i = placement::best_fit(
-                &rooms,
-                d,
-                |r| r.name != from.name && clash(r).is_none(),
-                false,
-            )
-            .ok_or_else(|| fit_error(&rooms, d, &from.name, c, clash))?;
-            rooms[i].clone()
-        }
+        None => rooms[super::plan_drain::best_target(input, &rooms, n, c, d)?].clone(),
     };
     let to = NodeRef {
         name: room.name.clone(),

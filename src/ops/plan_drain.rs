@@ -8,7 +8,7 @@ use super::human_bytes;
 use super::placement::{self, Demand, Room};
 use super::plan::{NodeRef, Plan, PlanError, PlanInput, Step, copy_name};
 use super::plan_more::{fit_error, port_clash};
-use crate::model::Container;
+use crate::model::{Container, Node};
 
 pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
     let n = input.live_node(node)?;
@@ -31,14 +31,7 @@ pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError
     let mut taken = BTreeSet::new();
     for c in &active {
         let d = Demand::of(c);
-        let clash = |r: &Room| port_clash(input, n, &r.name, c);
-        let i = placement::best_fit(
-            &rooms,
-            d,
-            |r| r.name != from.name && clash(r).is_none(),
-            false,
-        )
-        .ok_or_else(|| fit_error(&rooms, d, &from.name, c, clash))?;
+        let i = best_target(input, &rooms, n, c, d)?;
         rooms[i].take(d);
         let bytes = input.bytes_of(&from.name, &c.spec.name).unwrap_or(0);
         data += bytes;
@@ -98,6 +91,25 @@ pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError
         confirm: Some(from.name.clone()),
         steps,
     })
+}
+
+/// The best-fit room for moving `c` (demanding `d`) off node `n`: any node but `n` whose
+/// engine can take its host ports; the error says what is missing where.
+pub(super) fn best_target(
+    input: &PlanInput<'_>,
+    rooms: &[Room],
+    n: &Node,
+    c: &Container,
+    d: Demand,
+) -> Result<usize, PlanError> {
+    let clash = |r: &Room| port_clash(input, n, &r.name, c);
+    placement::best_fit(
+        rooms,
+        d,
+        |r| r.name != n.name() && clash(r).is_none(),
+        false,
+    )
+    .ok_or_else(|| fit_error(rooms, d, n.name(), c, clash))
 }
 
 #[cfg(test)]
