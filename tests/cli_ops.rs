@@ -96,14 +96,7 @@ async fn dry_run_and_refused_confirmation_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backup_prints_its_id_and_restore_uses_it() {
     let c = Cluster::start(&[NodeMode::Active], 16).await;
-    let specs = c.specs().await;
-    let s = specs.nodes["n1"]
-        .specs
-        .iter()
-        .find(|s| s.running && !s.spec.volumes.is_empty())
-        .unwrap()
-        .spec
-        .clone();
+    let (s, _) = c.stateful(0).await;
     let out = run(&c, &["backup", &s.name, "--yes"], None).await;
     assert_eq!(out.status, EXIT_OK, "{out:?}");
     let id = out.stdout.trim().to_string();
@@ -133,14 +126,7 @@ async fn backup_prints_its_id_and_restore_uses_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restore_to_another_node_plans_the_transfer_then_copies_and_restores() {
     let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 8).await;
-    let specs = c.specs().await;
-    let s = specs.nodes["n1"]
-        .specs
-        .iter()
-        .find(|s| s.running && !s.spec.volumes.is_empty())
-        .unwrap()
-        .spec
-        .clone();
+    let (s, _) = c.stateful(0).await;
     let out = run(&c, &["backup", &s.name, "--yes"], None).await;
     assert_eq!(out.status, EXIT_OK, "{out:?}");
     let id = out.stdout.trim().to_string();

@@ -29,20 +29,9 @@ async fn backups(c: &Cluster, node: usize) -> Vec<BackupInfo> {
 
 /// A running container of n1 with volumes and a marker file in them.
 async fn stateful(c: &Cluster) -> (String, String, std::path::PathBuf) {
-    let specs = c.specs().await;
-    let s = specs.nodes["n1"]
-        .specs
-        .iter()
-        .find(|s| s.running && !s.spec.volumes.is_empty())
-        .unwrap();
-    let vol = c.nodes[0].volumes(&s.spec.id).join(&s.spec.volumes[0]);
-    std::fs::create_dir_all(&vol).unwrap();
+    let (s, vol) = c.stateful(0).await;
     std::fs::write(vol.join("marker.txt"), "version 1").unwrap();
-    (
-        s.spec.name.clone(),
-        s.spec.id.clone(),
-        vol.join("marker.txt"),
-    )
+    (s.name, s.id, vol.join("marker.txt"))
 }
 
 async fn restore(c: &Cluster, b: &BackupInfo) -> Outcome {

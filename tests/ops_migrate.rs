@@ -14,22 +14,12 @@ use ops::{Cluster, audit, eventually, running};
 
 /// A running container of n1 that has volumes; writes real data into them.
 async fn stateful(c: &Cluster) -> (String, String, String) {
-    let specs = c.specs().await;
-    let s = specs.nodes["n1"]
-        .specs
-        .iter()
-        .find(|s| s.running && !s.spec.volumes.is_empty())
-        .expect("a stateful container on n1");
-    let vol = c.nodes[0].volumes(&s.spec.id).join(&s.spec.volumes[0]);
-    std::fs::create_dir_all(&vol).unwrap();
-    std::fs::write(vol.join("marker.txt"), format!("data of {}", s.spec.name)).unwrap();
+    let (s, vol) = c.stateful(0).await;
+    std::fs::write(vol.join("marker.txt"), format!("data of {}", s.name)).unwrap();
     let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i: u32| (i % 251) as u8).collect();
     std::fs::write(vol.join("big.bin"), &big).unwrap();
-    (
-        s.spec.name.clone(),
-        s.spec.id.clone(),
-        s.spec.volumes[0].clone(),
-    )
+    let volume = s.volumes[0].clone();
+    (s.name, s.id, volume)
 }
 
 fn find_file(root: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {

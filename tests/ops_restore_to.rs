@@ -45,15 +45,8 @@ fn registry_files(c: &Cluster, node: usize) -> Vec<String> {
 /// Backs up a running container of n1 that has volumes, with a marker file in them;
 /// returns the container's name, the volume name and the backup.
 async fn backed_up(c: &Cluster) -> (String, String, BackupInfo) {
-    let specs = c.specs().await;
-    let s = specs.nodes["n1"]
-        .specs
-        .iter()
-        .find(|s| s.running && !s.spec.volumes.is_empty())
-        .unwrap()
-        .clone();
-    let volume = s.spec.volumes[0].clone();
-    let vol = c.nodes[0].volumes(&s.spec.id).join(&volume);
+    let (s, vol) = c.stateful(0).await;
+    let volume = s.volumes[0].clone();
     std::fs::create_dir_all(vol.join("deep")).unwrap();
     std::fs::write(vol.join("deep/marker.txt"), "taken on n1").unwrap();
     // Incompressible bytes so the archive spans many 64 KiB chunks.
@@ -70,7 +63,7 @@ async fn backed_up(c: &Cluster) -> (String, String, BackupInfo) {
     let plan = c
         .plan(&Proposal::Backup {
             node: "n1".into(),
-            container: Some(s.spec.name.clone()),
+            container: Some(s.name.clone()),
         })
         .await
         .unwrap();
@@ -80,7 +73,7 @@ async fn backed_up(c: &Cluster) -> (String, String, BackupInfo) {
     assert_eq!(list.len(), 1);
     let b = BackupInfo::from_wire(list[0].clone());
     assert!(b.size_bytes > 4 * 64 * 1024, "{} bytes", b.size_bytes);
-    (s.spec.name, volume, b)
+    (s.name, volume, b)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -398,16 +391,7 @@ fn peak_rss_kib() -> u64 {
 async fn measure_restore_on_another_node() {
     const MIB: usize = 1 << 20;
     let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
-    let specs = c.specs().await;
-    let s = specs.nodes["n1"]
-        .specs
-        .iter()
-        .find(|s| s.running && !s.spec.volumes.is_empty())
-        .unwrap()
-        .spec
-        .clone();
-    let vol = c.nodes[0].volumes(&s.id).join(&s.volumes[0]);
-    std::fs::create_dir_all(&vol).unwrap();
+    let (s, vol) = c.stateful(0).await;
     let mut x = 0x2545_f491_4f6c_dd1d_u64;
     for f in 0..8 {
         let data: Vec<u8> = (0..8 * MIB)

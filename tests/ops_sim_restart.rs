@@ -24,16 +24,7 @@ fn names(c: &Cluster, node: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migrated_containers_stay_where_they_went_after_restarts() {
     let mut c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 6).await;
-    let specs = c.specs().await;
-    let s = specs.nodes["n1"]
-        .specs
-        .iter()
-        .find(|s| s.running && !s.spec.volumes.is_empty())
-        .unwrap()
-        .spec
-        .clone();
-    let vol = c.nodes[0].volumes(&s.id).join(&s.volumes[0]);
-    std::fs::create_dir_all(&vol).unwrap();
+    let (s, vol) = c.stateful(0).await;
     std::fs::write(vol.join("marker.txt"), "moved with it").unwrap();
     let plan = c
         .plan(&Proposal::Migrate {

@@ -10,7 +10,7 @@ use fleetdeck::model::Fleet;
 use fleetdeck::ops::exec::Executor;
 use fleetdeck::ops::plan::{self, Plan, PlanInput};
 use fleetdeck::ops::specs::SpecCache;
-use fleetdeck::ops::{OpEvent, Outcome, Proposal};
+use fleetdeck::ops::{OpEvent, Outcome, PortableSpec, Proposal};
 use fleetdeck_agent::{AgentConfig, NodeMode, RunningAgent};
 use tokio::sync::mpsc;
 
@@ -120,6 +120,23 @@ impl Cluster {
         cache.refresh(&self.endpoints()).await;
         cache.save(&self.console_dir()).unwrap();
         cache
+    }
+
+    /// A running container of node `node` (index) that has volumes, from a fresh spec
+    /// cache, and the folder of its first volume (created, for the test to fill).
+    pub async fn stateful(&self, node: usize) -> (PortableSpec, PathBuf) {
+        let specs = self.specs().await;
+        let name = self.nodes[node].config.node_id.clone();
+        let spec = specs.nodes[&name]
+            .specs
+            .iter()
+            .find(|s| s.running && !s.spec.volumes.is_empty())
+            .unwrap_or_else(|| panic!("a running container with volumes on {name}"))
+            .spec
+            .clone();
+        let vol = self.nodes[node].volumes(&spec.id).join(&spec.volumes[0]);
+        std::fs::create_dir_all(&vol).unwrap();
+        (spec, vol)
     }
 
     pub async fn plan(&self, p: &Proposal) -> Result<Plan, plan::PlanError> {
