@@ -27,6 +27,9 @@ pub enum LinkFailure {
     },
     #[error("{node}: {reason}")]
     Call { node: String, reason: String },
+    /// The agent refused the call to this console's role (PERMISSION_DENIED).
+    #[error("{node}: {reason}")]
+    Denied { node: String, reason: String },
     #[error("{node}: no answer within {secs} s")]
     Timeout { node: String, secs: u64 },
 }
@@ -38,16 +41,19 @@ pub struct Link {
 }
 
 fn call_failure(node: &str, s: &tonic::Status) -> LinkFailure {
-    let reason = match s.code() {
-        tonic::Code::PermissionDenied => format!(
-            "refused: {}; use a token with that role (token_file or FLEETDECK_TOKEN)",
-            s.message()
-        ),
-        _ => s.message().to_string(),
-    };
-    LinkFailure::Call {
-        node: node.to_string(),
-        reason,
+    let node = node.to_string();
+    match s.code() {
+        tonic::Code::PermissionDenied => LinkFailure::Denied {
+            node,
+            reason: format!(
+                "refused: {}; use a token with that role (token_file or FLEETDECK_TOKEN)",
+                s.message()
+            ),
+        },
+        _ => LinkFailure::Call {
+            node,
+            reason: s.message().to_string(),
+        },
     }
 }
 

@@ -139,11 +139,12 @@ impl Runner {
         let events = self.events.clone();
         tokio::spawn(async move {
             let mut cache = dir.as_deref().map(SpecCache::load).unwrap_or_default();
+            let mut denied = std::collections::BTreeSet::new();
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                cache.refresh(&endpoints).await;
+                cache.refresh_allowed(&endpoints, &mut denied).await;
                 if let Some(d) = &dir
                     && let Err(e) = cache.save(d)
                 {

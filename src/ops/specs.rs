@@ -3,13 +3,13 @@
 //! after the console itself restarted. The TUI and every CLI command that reads the fleet
 //! refresh it from the nodes they reach; unreachable nodes keep their last entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::PortableSpec;
-use super::link::Link;
+use super::link::{Link, LinkFailure};
 
 /// File name of the cache inside the state directory.
 pub const SPEC_CACHE_FILE: &str = "specs.json";
@@ -84,16 +84,46 @@ impl SpecCache {
     /// Asks every endpoint for its specs; replaces the entries of those that answer.
     /// Returns how many nodes answered.
     pub async fn refresh(&mut self, endpoints: &[String]) -> usize {
-        let asks = endpoints.iter().map(|e| async move {
-            let mut link = Link::open(e, e).await.ok()?;
-            let info = link.info().await.ok()?;
-            let specs = link.list_specs().await.ok()?;
-            Some((e.clone(), info.node_id, info.engine_id, specs))
-        });
-        let answers = futures::future::join_all(asks).await;
+        self.refresh_allowed(endpoints, &mut BTreeSet::new()).await
+    }
+
+    /// [`SpecCache::refresh`], skipping the endpoints in `denied` and adding those that
+    /// refuse this console's role: a viewer token (a wall) is refused specs every time, and
+    /// asking again only buries real refusals in the agent's audit log.
+    pub async fn refresh_allowed(
+        &mut self,
+        endpoints: &[String],
+        denied: &mut BTreeSet<String>,
+    ) -> usize {
+        let asks = endpoints
+            .iter()
+            .filter(|e| !denied.contains(*e))
+            .map(|e| async move {
+                let mut link = Link::open(e, e).await.map_err(|_| None)?;
+                let info = link.info().await.map_err(|_| None)?;
+                let specs = link.list_specs().await.map_err(|f| match f {
+                    LinkFailure::Denied { reason, .. } => Some((e.clone(), reason)),
+                    _ => None,
+                })?;
+                Ok((e.clone(), info.node_id, info.engine_id, specs))
+            });
+        let mut answers = Vec::new();
+        for answer in futures::future::join_all(asks).await {
+            match answer {
+                Ok(a) => answers.push(a),
+                Err(Some((endpoint, reason))) => {
+                    tracing::info!(
+                        "{endpoint}: not asking for container specs again ({reason}); failover from \
+                         this console will lack its newest specs"
+                    );
+                    denied.insert(endpoint);
+                }
+                Err(None) => {}
+            }
+        }
         let now = crate::tui::unix_ms();
         let mut n = 0;
-        for (endpoint, node, engine_id, specs) in answers.into_iter().flatten() {
+        for (endpoint, node, engine_id, specs) in answers {
             n += 1;
             let specs = specs
                 .into_iter()
