@@ -59,6 +59,8 @@ async fn start_agent(bin: &str, containers: u32, state: &std::path::Path) -> Age
         .args(["--runtime", "sim", "--node-id", "bench", "--no-faults"])
         .args(["--listen", &addr, "--containers", &containers.to_string()])
         .args(["--sample-interval-ms", "200"])
+        // Every watcher here is the same anonymous caller: lift the per-caller cap.
+        .args(["--max-watch-per-caller", "512"])
         .env("XDG_STATE_HOME", state)
         .env("HOME", state)
         .stdout(Stdio::null())

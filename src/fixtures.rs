@@ -53,6 +53,7 @@ pub fn snapshot(n: usize, containers: usize) -> NodeSnapshot {
             sample_interval_ms: 1000,
             max_containers: 64,
             insecure: false,
+            open: false,
             engine_id: String::new(),
         },
         host: HostSample {

@@ -53,6 +53,7 @@ async fn start(node: &str, mtls: bool, tokens: &[(&str, Role)]) -> (Setup, Vec<S
         }),
         tokens_file: None,
         insecure: false,
+        no_tokens: false,
     };
     let listener = fleetdeck_agent::bind("127.0.0.1:0".parse().unwrap())
         .await

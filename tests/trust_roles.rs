@@ -35,6 +35,7 @@ async fn cluster(dir: &Path) -> (Vec<Node>, String, String) {
                 tls: None,
                 tokens_file: Some(tokens_file.clone()),
                 insecure: false,
+                no_tokens: false,
             },
             ..AgentConfig::sim(&id, 5 + i * 101)
         };

@@ -97,6 +97,8 @@ pub struct Refusal<'a> {
     pub action: &'a str,
     /// Container aimed at; `None` = this node.
     pub target: Option<&'a str>,
+    /// The request's dry-run flag; `None` when its body was never read.
+    pub dry_run: Option<bool>,
     /// Why.
     pub kind: ActErrorKind,
     /// What the caller was told.
@@ -220,10 +222,28 @@ impl Actions {
             target: refusal
                 .target
                 .map_or_else(|| self.hub.info().node_id, str::to_owned),
-            dry_run: false,
+            dry_run: refusal.dry_run,
             outcome: Outcome::refused(refusal.kind, refusal.message),
         };
-        if let Err(e) = self.audit.append(&record) {
+        if let Err(e) = self
+            .audit
+            .append_refusal(&record, std::time::Instant::now())
+        {
+            tracing::error!("{e}");
+        }
+    }
+
+    /// Writes the summaries of every refusal burst, ended or not (at shutdown).
+    pub fn flush_refusals_all(&self) {
+        let far = std::time::Instant::now() + crate::audit::REFUSAL_WINDOW;
+        if let Err(e) = self.audit.flush_refusals(far) {
+            tracing::error!("{e}");
+        }
+    }
+
+    /// Writes the summaries of refusal bursts whose window has ended.
+    pub fn flush_refusals(&self) {
+        if let Err(e) = self.audit.flush_refusals(std::time::Instant::now()) {
             tracing::error!("{e}");
         }
     }
@@ -312,7 +332,7 @@ impl Actions {
             caller: Caller::new(&req.requested_by, peer).with_identity(identity.as_ref()),
             action: action.as_ref().ok().map(action_name),
             target,
-            dry_run: req.dry_run,
+            dry_run: Some(req.dry_run),
             outcome: Outcome::of(&result.clone().map(|d| d.message), replayed),
         };
         if let Err(e) = self.audit.append(&record) {

@@ -1,12 +1,18 @@
 //! Append-only audit log: one JSON line per Act request, accepted or refused, and one per
 //! refused call that could have changed something (wrong token, role too low, bad
 //! certificate), each with the caller's authenticated identity.
+//!
+//! Bounded against abuse: caller-supplied fields are cut to a few hundred bytes before they
+//! are written, refusals beyond a few a minute from one peer or identity are counted and
+//! written as one summary line, and the file is rotated by size.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -14,6 +20,53 @@ use crate::model::{ActError, ActErrorKind};
 
 /// File name of the audit log inside the state directory.
 pub const AUDIT_FILE: &str = "audit.jsonl";
+/// Size at which the log is rotated by default, MiB.
+pub const DEFAULT_MAX_MIB: u64 = 64;
+/// Rotated logs kept by default.
+pub const DEFAULT_KEEP: u32 = 5;
+/// Longest action id written (longer ones are cut and marked).
+const MAX_ID_BYTES: usize = crate::validate::MAX_ACTION_ID_BYTES;
+/// Longest `requested_by`, identity, action or target written.
+const MAX_NAME_BYTES: usize = 256;
+/// Longest outcome message written.
+const MAX_MESSAGE_BYTES: usize = 512;
+/// Refusals written line by line per peer or identity in one window; the rest are counted.
+pub const REFUSALS_PER_WINDOW: u32 = 10;
+/// The window over which refusals are counted.
+pub const REFUSAL_WINDOW: Duration = Duration::from_secs(60);
+/// Peers and identities tracked by the refusal limiter; beyond that they share one entry.
+const MAX_TRACKED_REFUSERS: usize = 4096;
+
+/// When the log is rotated: past `max_bytes`, `audit.jsonl` becomes `audit.jsonl.1` (and
+/// `.1` becomes `.2`, ... up to `keep`, the oldest dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Size that triggers a rotation.
+    pub max_bytes: u64,
+    /// Rotated files kept.
+    pub keep: u32,
+}
+
+impl Default for Rotation {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_MIB * 1024 * 1024,
+            keep: DEFAULT_KEEP,
+        }
+    }
+}
+
+/// `s` cut to at most `max` bytes at a character boundary, marked with `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
 
 /// Who asked.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -109,10 +162,36 @@ pub struct Record {
     pub action: Option<String>,
     /// Container or node the action aimed at.
     pub target: String,
-    /// Plan only.
-    pub dry_run: bool,
+    /// Plan only; absent when the request was refused before it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
     /// How it ended.
     pub outcome: Outcome,
+}
+
+impl Record {
+    /// The record with every free-text field cut to a bounded length, so a caller cannot
+    /// grow the log by more than a few hundred bytes a line.
+    fn clipped(&self) -> Self {
+        let c = &self.caller;
+        Self {
+            time: self.time.clone(),
+            action_id: clip(&self.action_id, MAX_ID_BYTES),
+            caller: Caller {
+                requested_by: clip(&c.requested_by, MAX_NAME_BYTES),
+                peer: c.peer.clone(),
+                identity: c.identity.as_deref().map(|i| clip(i, MAX_NAME_BYTES)),
+                role: c.role.clone(),
+            },
+            action: self.action.as_deref().map(|a| clip(a, MAX_NAME_BYTES)),
+            target: clip(&self.target, MAX_NAME_BYTES),
+            dry_run: self.dry_run,
+            outcome: Outcome {
+                message: clip(&self.outcome.message, MAX_MESSAGE_BYTES),
+                ..self.outcome.clone()
+            },
+        }
+    }
 }
 
 /// Why the audit log cannot be used.
@@ -129,7 +208,21 @@ pub struct AuditError {
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    file: Mutex<File>,
+    rotation: Rotation,
+    file: Mutex<Open>,
+    refusals: Mutex<RefusalLimiter>,
+}
+
+#[derive(Debug)]
+struct Open {
+    file: File,
+    bytes: u64,
+}
+
+fn open_append(path: &Path) -> std::io::Result<Open> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let bytes = file.metadata()?.len();
+    Ok(Open { file, bytes })
 }
 
 impl AuditLog {
@@ -141,15 +234,19 @@ impl AuditLog {
             error,
         };
         std::fs::create_dir_all(state_dir).map_err(err)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(err)?;
+        let file = open_append(&path).map_err(err)?;
         Ok(Self {
             path,
+            rotation: Rotation::default(),
             file: Mutex::new(file),
+            refusals: Mutex::default(),
         })
+    }
+
+    /// The same log, rotated by `rotation`.
+    pub fn with_rotation(mut self, rotation: Rotation) -> Self {
+        self.rotation = rotation;
+        self
     }
 
     /// The log file.
@@ -157,19 +254,181 @@ impl AuditLog {
         &self.path
     }
 
-    /// Appends one record as one line (a single write, so lines never interleave).
+    /// The `n`th rotated file (`audit.jsonl.1` is the newest).
+    pub fn rotated_path(&self, n: u32) -> PathBuf {
+        let mut name = self.path.clone().into_os_string();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    }
+
+    /// Shifts the rotated files up by one, drops the oldest, and starts a new log.
+    fn rotate(&self, open: &mut Open) -> std::io::Result<()> {
+        let keep = self.rotation.keep.max(1);
+        match std::fs::remove_file(self.rotated_path(keep)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        for n in (1..keep).rev() {
+            match std::fs::rename(self.rotated_path(n), self.rotated_path(n + 1)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        std::fs::rename(&self.path, self.rotated_path(1))?;
+        *open = open_append(&self.path)?;
+        tracing::info!(log = %self.path.display(), "audit log rotated");
+        Ok(())
+    }
+
+    /// Appends one record as one line (a single write, so lines never interleave), its
+    /// free-text fields cut to a bounded length; rotates the file first when it is full.
     pub fn append(&self, record: &Record) -> Result<(), AuditError> {
         let err = |error| AuditError {
             path: self.path.clone(),
             error,
         };
-        let mut line = serde_json::to_vec(record).map_err(|e| err(std::io::Error::other(e)))?;
+        let mut line =
+            serde_json::to_vec(&record.clipped()).map_err(|e| err(std::io::Error::other(e)))?;
         line.push(b'\n');
-        let mut file = self
+        let mut open = self
             .file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        file.write_all(&line).map_err(err)
+        let len = line.len() as u64;
+        if open.bytes > 0 && open.bytes + len > self.rotation.max_bytes {
+            self.rotate(&mut open).map_err(err)?;
+        }
+        open.file.write_all(&line).map_err(err)?;
+        open.bytes += len;
+        Ok(())
+    }
+
+    /// Appends a refusal, unless its peer or identity has had more than
+    /// [`REFUSALS_PER_WINDOW`] written in the current window: then it is only counted, and
+    /// the count is written as one summary line when the window ends.
+    pub fn append_refusal(&self, record: &Record, now: Instant) -> Result<(), AuditError> {
+        let key = match (&record.caller.identity, &record.caller.peer) {
+            (Some(id), _) if id != "anonymous" => id.clone(),
+            (_, Some(peer)) => peer_host(peer).to_owned(),
+            _ => "unknown".to_owned(),
+        };
+        let (write, summaries) = {
+            let mut limiter = self
+                .refusals
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let summaries = limiter.expired(now);
+            (limiter.admit(&key, now), summaries)
+        };
+        for s in summaries {
+            self.append(&s)?;
+        }
+        if write {
+            self.append(record)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the summary of every refusal window that has ended (called every few seconds
+    /// so a burst is summarised even when nothing follows it).
+    pub fn flush_refusals(&self, now: Instant) -> Result<(), AuditError> {
+        let summaries = self
+            .refusals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .expired(now);
+        for s in summaries {
+            self.append(&s)?;
+        }
+        Ok(())
+    }
+}
+
+/// The host part of `ip:port` (refusals from one machine are counted together whatever
+/// port each connection used).
+fn peer_host(peer: &str) -> &str {
+    match peer.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => peer,
+    }
+}
+
+/// Refusals written and counted per peer or identity, in windows of [`REFUSAL_WINDOW`].
+#[derive(Debug, Default)]
+struct RefusalLimiter {
+    windows: HashMap<String, Window>,
+}
+
+#[derive(Debug)]
+struct Window {
+    started: Instant,
+    written: u32,
+    suppressed: u64,
+}
+
+/// Key under which refusers share one window once too many are tracked.
+const OVERFLOW_KEY: &str = "(many peers)";
+
+impl RefusalLimiter {
+    /// Whether a refusal by `key` at `now` is written (else it is counted).
+    fn admit(&mut self, key: &str, now: Instant) -> bool {
+        let key = if self.windows.len() >= MAX_TRACKED_REFUSERS && !self.windows.contains_key(key) {
+            OVERFLOW_KEY
+        } else {
+            key
+        };
+        let w = self.windows.entry(key.to_owned()).or_insert(Window {
+            started: now,
+            written: 0,
+            suppressed: 0,
+        });
+        if w.written < REFUSALS_PER_WINDOW {
+            w.written += 1;
+            true
+        } else {
+            w.suppressed += 1;
+            false
+        }
+    }
+
+    /// Removes the windows that ended by `now`; a summary record for each that counted any.
+    fn expired(&mut self, now: Instant) -> Vec<Record> {
+        let mut out = Vec::new();
+        self.windows.retain(|key, w| {
+            let elapsed = now.saturating_duration_since(w.started);
+            if elapsed < REFUSAL_WINDOW {
+                return true;
+            }
+            if w.suppressed > 0 {
+                let total = u64::from(w.written) + w.suppressed;
+                out.push(Record {
+                    time: now_rfc3339(),
+                    action_id: String::new(),
+                    caller: Caller {
+                        requested_by: String::new(),
+                        peer: None,
+                        identity: Some(key.clone()),
+                        role: None,
+                    },
+                    action: Some("audit.refusals_summarised".to_owned()),
+                    target: String::new(),
+                    dry_run: None,
+                    outcome: Outcome::refused(
+                        ActErrorKind::Denied,
+                        format!(
+                            "{total} refusals from {key} in the last {} s; {} written above, {} only counted",
+                            elapsed.as_secs(),
+                            w.written,
+                            w.suppressed
+                        ),
+                    ),
+                });
+            }
+            false
+        });
+        out
     }
 }
 
@@ -200,7 +459,7 @@ mod tests {
                 caller: Caller::new("alice", Some(peer)),
                 action: Some("container.stop".into()),
                 target: "web-3".into(),
-                dry_run: false,
+                dry_run: Some(false),
                 outcome: Outcome::of(&result, false),
             })
             .unwrap();

@@ -106,6 +106,26 @@ pub struct Cli {
     /// Allow listening beyond loopback without TLS or without checking callers (warns).
     #[arg(long)]
     pub insecure: bool,
+    /// Run without tokens although the tokens file exists with none left (every token was
+    /// revoked); without this flag such an agent refuses to start.
+    #[arg(long)]
+    pub no_tokens: bool,
+    /// Concurrent Watch streams one caller (token, certificate, or address) may hold.
+    #[arg(long, value_name = "N", default_value_t = crate::limits::MAX_WATCH_STREAMS_PER_CALLER as u32,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_watch_per_caller: u32,
+    /// Concurrent Logs streams one caller may hold.
+    #[arg(long, value_name = "N", default_value_t = crate::limits::MAX_LOGS_STREAMS_PER_CALLER as u32,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_logs_per_caller: u32,
+    /// Size at which the audit log is rotated, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = crate::audit::DEFAULT_MAX_MIB,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub audit_max_mib: u64,
+    /// Rotated audit logs kept (audit.jsonl.1 is the newest).
+    #[arg(long, value_name = "N", default_value_t = crate::audit::DEFAULT_KEEP,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub audit_keep: u32,
     /// Manage tokens instead of serving.
     #[command(subcommand)]
     pub command: Option<crate::token_cli::AgentCommand>,
@@ -209,6 +229,16 @@ impl Cli {
                 },
                 tokens_file: self.tokens.clone(),
                 insecure: self.insecure,
+                no_tokens: self.no_tokens,
+            },
+            limits: crate::config::LimitsConfig {
+                max_watch_per_caller: self.max_watch_per_caller as usize,
+                max_logs_per_caller: self.max_logs_per_caller as usize,
+                ..crate::config::LimitsConfig::default()
+            },
+            audit: crate::audit::Rotation {
+                max_bytes: self.audit_max_mib.saturating_mul(1024 * 1024),
+                keep: self.audit_keep,
             },
             ..AgentConfig::default()
         };

@@ -49,6 +49,8 @@ pub struct AgentConfig {
     pub docker: DockerConfig,
     /// TLS, tokens, and whether an unprotected non-loopback listener is allowed.
     pub security: SecurityConfig,
+    /// When the audit log is rotated and how many old ones are kept.
+    pub audit: crate::audit::Rotation,
     /// Caps on streams and action rates.
     pub limits: LimitsConfig,
 }
@@ -60,6 +62,10 @@ pub struct LimitsConfig {
     pub max_watch_streams: usize,
     /// Concurrent Logs streams, all callers together.
     pub max_logs_streams: usize,
+    /// Concurrent Watch streams of one caller.
+    pub max_watch_per_caller: usize,
+    /// Concurrent Logs streams of one caller.
+    pub max_logs_per_caller: usize,
     /// Actions a caller may send at once.
     pub action_burst: u32,
     /// Actions a second a caller may sustain.
@@ -74,6 +80,8 @@ impl Default for LimitsConfig {
         Self {
             max_watch_streams: l::MAX_WATCH_STREAMS,
             max_logs_streams: l::MAX_LOGS_STREAMS,
+            max_watch_per_caller: l::MAX_WATCH_STREAMS_PER_CALLER,
+            max_logs_per_caller: l::MAX_LOGS_STREAMS_PER_CALLER,
             action_burst: l::ACTION_BURST,
             actions_per_sec: l::ACTIONS_PER_SEC,
             call_timeout: crate::server::CALL_TIMEOUT,
@@ -90,6 +98,8 @@ pub struct SecurityConfig {
     pub tokens_file: Option<PathBuf>,
     /// Allow a non-loopback listener without TLS or caller checks.
     pub insecure: bool,
+    /// Start without tokens although the tokens file exists and is empty.
+    pub no_tokens: bool,
 }
 
 impl Default for AgentConfig {
@@ -110,6 +120,7 @@ impl Default for AgentConfig {
             docker: DockerConfig::default(),
             security: SecurityConfig::default(),
             limits: LimitsConfig::default(),
+            audit: crate::audit::Rotation::default(),
         }
     }
 }

@@ -57,6 +57,7 @@ pub fn node_info(info: &NodeInfo) -> pb::NodeInfo {
         sample_interval_ms: info.sample_interval_ms,
         max_containers: info.max_containers,
         insecure: info.insecure,
+        open: info.open,
         engine_id: info.engine_id.clone(),
     }
 }

@@ -119,6 +119,11 @@ impl Hub {
         self.read().info.clone()
     }
 
+    /// Records whether the agent checks callers, for snapshots and GetInfo from now on.
+    pub fn set_open(&self, open: bool) {
+        self.write().info.open = open;
+    }
+
     /// Current mode and labels.
     pub fn status(&self) -> NodeStatus {
         self.read().info.status.clone()

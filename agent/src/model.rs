@@ -54,6 +54,8 @@ pub struct NodeInfo {
     pub insecure: bool,
     /// Identity of the engine behind this node (docker's engine ID); empty when none.
     pub engine_id: String,
+    /// Checks no caller: every caller is an anonymous admin.
+    pub open: bool,
 }
 
 /// One sample of the host's resources.

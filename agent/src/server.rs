@@ -87,13 +87,14 @@ pub struct RunningAgent {
     graceful: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     sampler: Option<JoinHandle<()>>,
+    housekeeper: Option<JoinHandle<()>>,
     acceptor: Option<JoinHandle<()>>,
 }
 
 /// How the listener is protected, decided once at start.
 struct Exposure {
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    policy: AuthPolicy,
+    policy: Arc<AuthPolicy>,
     insecure: bool,
 }
 
@@ -107,10 +108,22 @@ fn exposure(config: &AgentConfig, addr: SocketAddr) -> Result<Exposure, AgentErr
     let tokens_path = config.resolved_tokens_file();
     let store = Arc::new(TokenStore::open(tokens_path.clone())?);
     let has_tokens = store.is_enabled();
-    let policy = AuthPolicy {
-        tokens: Some(store),
-        client_certs,
-    };
+    // A tokens file that exists with no token in it had tokens once, all revoked: running
+    // open on it would undo the revocation, so that takes an explicit flag.
+    if store.file_exists() && !has_tokens && !sec.no_tokens {
+        return Err(AgentError::Config(format!(
+            "tokens file {} holds no token (all revoked): create one with `fleetdeck-agent token create`, \
+             or pass --no-tokens to run without tokens",
+            tokens_path.display()
+        )));
+    }
+    if has_tokens && sec.no_tokens {
+        return Err(AgentError::Config(format!(
+            "--no-tokens given but tokens file {} holds tokens; revoke them or drop --no-tokens",
+            tokens_path.display()
+        )));
+    }
+    let policy = AuthPolicy::new(Some(store), client_certs, has_tokens);
     let loopback = addr.ip().is_loopback();
     let checks_callers = has_tokens || client_certs;
     let insecure = !loopback && (tls.is_none() || !checks_callers);
@@ -147,7 +160,7 @@ fn exposure(config: &AgentConfig, addr: SocketAddr) -> Result<Exposure, AgentErr
     }
     Ok(Exposure {
         tls,
-        policy,
+        policy: Arc::new(policy),
         insecure,
     })
 }
@@ -203,7 +216,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let exposure = exposure(&config, addr)?;
     let runtime = make_runtime(&config).await?;
     runtime.ping().await?;
-    let audit = AuditLog::open(&config.resolved_state_dir())?;
+    let audit = AuditLog::open(&config.resolved_state_dir())?.with_rotation(config.audit);
     let cordon_file = config
         .resolved_state_dir()
         .join(crate::actions::CORDON_FILE);
@@ -248,10 +261,15 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         sample_interval_ms: u32::try_from(config.sample_interval.as_millis()).unwrap_or(u32::MAX),
         max_containers: o.max_containers.unwrap_or(0),
         insecure: exposure.insecure,
+        open: exposure.policy.is_open(),
         engine_id: runtime.engine_id().unwrap_or_default(),
     };
     let epoch = new_epoch();
     let hub = Hub::new(epoch, info, first, config.event_buffer);
+    let closed_hub = hub.clone();
+    exposure
+        .policy
+        .on_required(Arc::new(move || closed_hub.set_open(false)));
     let backups = Registry::new(config.resolved_state_dir().join("backups"));
     let actions = Arc::new(
         Actions::new(hub.clone(), Arc::clone(&runtime), audit, backups.clone())
@@ -272,6 +290,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         config.sample_interval,
         streams_cancel.clone(),
     ));
+    let housekeeper = tokio::spawn(housekeeping(Arc::clone(&actions), streams_cancel.clone()));
     let service = AgentService::new(
         hub.clone(),
         Arc::clone(&actions),
@@ -281,10 +300,8 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         config.stream_buffer,
     )
     .with_runtime(Arc::clone(&runtime))
-    .with_stream_caps(
-        config.limits.max_watch_streams,
-        config.limits.max_logs_streams,
-    )
+    .with_auth(Arc::clone(&exposure.policy))
+    .with_stream_caps(&config.limits)
     .with_action_rate(config.limits.action_burst, config.limits.actions_per_sec);
     let (graceful, graceful_rx) = oneshot::channel::<()>();
     let audit_tls = Arc::clone(&actions);
@@ -297,6 +314,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
                 identity: None,
                 action: "tls.handshake",
                 target: None,
+                dry_run: None,
                 kind: crate::model::ActErrorKind::Denied,
                 message: &r.reason,
             });
@@ -312,6 +330,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
             identity: r.identity.as_ref(),
             action: &format!("rpc:{}", r.path),
             target: None,
+            dry_run: None,
             kind: crate::model::ActErrorKind::Denied,
             message: &r.message,
         });
@@ -321,7 +340,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
-        .layer(AuthLayer::new(exposure.policy, refusals))
+        .layer(AuthLayer::new(Arc::clone(&exposure.policy), refusals))
         .layer(CallTimeoutLayer::new(config.limits.call_timeout))
         .add_service(
             AgentServer::new(service)
@@ -352,6 +371,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         graceful: Some(graceful),
         server: Some(server),
         sampler: Some(sampler),
+        housekeeper: Some(housekeeper),
         acceptor: Some(acceptor),
     })
 }
@@ -409,8 +429,11 @@ impl RunningAgent {
             server.abort();
             let _ = tokio::time::timeout(KILL_WAIT, server).await;
         }
-        if let Some(sampler) = self.sampler.take() {
-            let _ = tokio::time::timeout(KILL_WAIT, sampler).await;
+        for task in [self.sampler.take(), self.housekeeper.take()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = tokio::time::timeout(KILL_WAIT, task).await;
         }
         tracing::info!(node = self.node_id, "agent stopped");
     }
@@ -421,6 +444,7 @@ impl RunningAgent {
         for task in [
             self.server.take(),
             self.sampler.take(),
+            self.housekeeper.take(),
             self.acceptor.take(),
         ]
         .into_iter()
@@ -433,9 +457,14 @@ impl RunningAgent {
     fn cut_now(&mut self) {
         self.cut_connections.cancel();
         self.stop_streams.cancel();
-        for task in [&self.server, &self.sampler, &self.acceptor]
-            .into_iter()
-            .flatten()
+        for task in [
+            &self.server,
+            &self.sampler,
+            &self.housekeeper,
+            &self.acceptor,
+        ]
+        .into_iter()
+        .flatten()
         {
             task.abort();
         }
@@ -446,6 +475,23 @@ impl Drop for RunningAgent {
     fn drop(&mut self) {
         self.cut_now();
     }
+}
+
+/// How often refusal bursts are checked for a summary to write.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Periodic chores until `cancel` fires: summarising refusal bursts in the audit log.
+async fn housekeeping(actions: Arc<Actions>, cancel: Cancel) {
+    let mut every = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = every.tick() => actions.flush_refusals(),
+        }
+    }
+    // Whatever was counted is written before the agent goes.
+    actions.flush_refusals_all();
 }
 
 /// A connection that fails all I/O once its agent is killed, so hyper drops it at once:

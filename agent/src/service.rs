@@ -12,8 +12,8 @@ use crate::cancel::Cancel;
 use crate::convert;
 use crate::hub::Hub;
 use crate::limits::{
-    ACTION_BURST, ACTIONS_PER_SEC, MAX_LOGS_STREAMS, MAX_WATCH_STREAMS, Permitted, RateLimiter,
-    StreamCap,
+    ACTION_BURST, ACTIONS_PER_SEC, MAX_LOGS_STREAMS, MAX_LOGS_STREAMS_PER_CALLER,
+    MAX_WATCH_STREAMS, MAX_WATCH_STREAMS_PER_CALLER, Permitted, RateLimiter, StillValid, StreamCap,
 };
 use crate::logs::{self, LogQuery, LogsStream};
 use crate::model::ActErrorKind;
@@ -35,6 +35,7 @@ pub struct AgentService {
     limiter: RateLimiter,
     watch_cap: StreamCap,
     logs_cap: StreamCap,
+    auth: Option<Arc<auth::AuthPolicy>>,
 }
 
 /// The remote address of a request, over plain TCP or TLS.
@@ -44,6 +45,15 @@ fn peer_of<T>(request: &Request<T>) -> Option<std::net::SocketAddr> {
         .get::<PeerInfo>()
         .and_then(|p| p.remote)
         .or_else(|| request.remote_addr())
+}
+
+/// Who a caller is for per-caller limits: its identity, or its address when anonymous (an
+/// open agent's callers share one name).
+fn caller_key(identity: &Identity, peer: Option<std::net::SocketAddr>) -> String {
+    match peer {
+        Some(p) if identity.is_anonymous() => format!("anonymous@{}", p.ip()),
+        _ => identity.name.clone(),
+    }
 }
 
 /// The caller [`auth::AuthLayer`] identified; a service served without it is open.
@@ -74,16 +84,34 @@ impl AgentService {
             stream_buffer,
             runtime: None,
             limiter: RateLimiter::new(ACTION_BURST, ACTIONS_PER_SEC),
-            watch_cap: StreamCap::new("Watch", MAX_WATCH_STREAMS),
-            logs_cap: StreamCap::new("Logs", MAX_LOGS_STREAMS),
+            watch_cap: StreamCap::new("Watch", MAX_WATCH_STREAMS, MAX_WATCH_STREAMS_PER_CALLER),
+            logs_cap: StreamCap::new("Logs", MAX_LOGS_STREAMS, MAX_LOGS_STREAMS_PER_CALLER),
+            auth: None,
         }
     }
 
-    /// Caps concurrent Watch and Logs streams at `watch` and `logs` (tests use small ones).
-    pub fn with_stream_caps(mut self, watch: usize, logs: usize) -> Self {
-        self.watch_cap = StreamCap::new("Watch", watch);
-        self.logs_cap = StreamCap::new("Logs", logs);
+    /// Caps concurrent Watch and Logs streams from `limits` (all callers, and each caller).
+    pub fn with_stream_caps(mut self, limits: &crate::config::LimitsConfig) -> Self {
+        self.watch_cap = StreamCap::new(
+            "Watch",
+            limits.max_watch_streams,
+            limits.max_watch_per_caller,
+        );
+        self.logs_cap = StreamCap::new("Logs", limits.max_logs_streams, limits.max_logs_per_caller);
         self
+    }
+
+    /// Re-checks the caller of every open Watch and Logs stream against `policy`, so a
+    /// revoked token loses its streams within seconds.
+    pub fn with_auth(mut self, policy: Arc<auth::AuthPolicy>) -> Self {
+        self.auth = Some(policy);
+        self
+    }
+
+    /// The check an open stream of `who` runs, when this service checks callers.
+    fn still_valid(&self, who: Identity) -> Option<StillValid> {
+        let policy = Arc::clone(self.auth.as_ref()?);
+        Some(Arc::new(move || policy.still_valid(&who)))
     }
 
     /// Allows each caller `burst` actions at once, then `per_sec`.
@@ -115,11 +143,11 @@ impl pb::agent_server::Agent for AgentService {
         if self.cancel.is_cancelled() {
             return Err(Status::unavailable("agent is shutting down"));
         }
-        let permit = self.watch_cap.take()?;
         let peer = peer_of(&request);
-        let who = identity_of(&request).name;
+        let identity = identity_of(&request);
+        let slot = self.watch_cap.take(&caller_key(&identity, peer))?;
         let client = validate::client_name(&request.into_inner().client_name);
-        tracing::debug!(client, who, ?peer, "watch stream opened");
+        tracing::debug!(client, who = identity.name, ?peer, "watch stream opened");
         let stream = stream::open(
             self.hub.clone(),
             self.cancel.clone(),
@@ -127,13 +155,20 @@ impl pb::agent_server::Agent for AgentService {
             self.stream_buffer,
             client,
         );
-        Ok(Response::new(Permitted::new(stream, permit)))
+        Ok(Response::new(Permitted::new(
+            stream,
+            slot,
+            self.still_valid(identity),
+        )))
     }
 
     async fn act(
         &self,
         request: Request<pb::ActRequest>,
     ) -> Result<Response<Self::ActStream>, Status> {
+        if let Some(read) = request.extensions().get::<auth::layer::RequestRead>() {
+            read.mark();
+        }
         if self.cancel.is_cancelled() {
             return Err(Status::unavailable("agent is shutting down"));
         }
@@ -149,6 +184,7 @@ impl pb::agent_server::Agent for AgentService {
                 identity: Some(&identity),
                 action: &kind,
                 target: None,
+                dry_run: Some(req.dry_run),
                 kind: why,
                 message: status.message(),
             });
@@ -159,10 +195,7 @@ impl pb::agent_server::Agent for AgentService {
             return refuse(denied(&kind, need, &identity), ActErrorKind::Denied);
         }
         // Anonymous callers share one bucket per address rather than one for all.
-        let bucket = match peer {
-            Some(p) if identity == Identity::anonymous() => format!("anonymous@{}", p.ip()),
-            _ => identity.name.clone(),
-        };
+        let bucket = caller_key(&identity, peer);
         if !self.limiter.allow(&bucket, std::time::Instant::now()) {
             let wait = self.limiter.retry_after().as_millis();
             let status = Status::resource_exhausted(format!(
@@ -189,7 +222,9 @@ impl pb::agent_server::Agent for AgentService {
         let Some(runtime) = &self.runtime else {
             return Err(Status::unimplemented("this agent serves no logs"));
         };
-        let permit = self.logs_cap.take()?;
+        let peer = peer_of(&request);
+        let identity = identity_of(&request);
+        let slot = self.logs_cap.take(&caller_key(&identity, peer))?;
         let req = request.into_inner();
         validate::logs_request(&req).map_err(Status::invalid_argument)?;
         if req.tail > logs::MAX_TAIL_LINES {
@@ -216,7 +251,8 @@ impl pb::agent_server::Agent for AgentService {
         })?;
         Ok(Response::new(Permitted::new(
             logs::serve(lines, self.cancel.clone()),
-            permit,
+            slot,
+            self.still_valid(identity),
         )))
     }
 

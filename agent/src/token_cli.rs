@@ -59,8 +59,18 @@ pub fn run(command: &AgentCommand, path: &Path) -> Result<(), AgentError> {
             }
         }
         TokenCommand::Revoke { name } => {
-            tokens::revoke(path, name)?;
-            eprintln!("revoked `{name}` in {}", path.display());
+            let left = tokens::revoke(path, name)?;
+            eprintln!(
+                "revoked `{name}` in {}; its open streams are cut within seconds",
+                path.display()
+            );
+            if left == 0 {
+                eprintln!(
+                    "that was the last token: an agent using this file now refuses every call \
+                     until a token is created (`fleetdeck-agent token create`); to run without \
+                     tokens, restart it with --no-tokens"
+                );
+            }
         }
     }
     Ok(())

@@ -85,6 +85,7 @@ pub fn node_info(i: pb::NodeInfo) -> NodeInfo {
         sample_interval_ms: i.sample_interval_ms,
         max_containers: i.max_containers,
         insecure: i.insecure,
+        open: i.open,
         engine_id: i.engine_id,
     }
 }

@@ -88,6 +88,8 @@ pub struct NodeInfo {
     pub max_containers: u32,
     /// The agent serves beyond loopback without TLS or caller checks (`--insecure`).
     pub insecure: bool,
+    /// The agent checks no caller (loopback, no tokens): every local user is its admin.
+    pub open: bool,
     /// Identity of the engine behind the node; equal non-empty values share one engine.
     pub engine_id: String,
 }

@@ -112,6 +112,17 @@ fn node_detail(frame: &mut Frame, area: Rect, app: &App, node: &Node) {
             theme,
         ));
     }
+    if info.open {
+        // Fine on a laptop, worth knowing anywhere else: any local user is this node's admin.
+        lines.push(kv(
+            "security",
+            vec![Span::styled(
+                "OPEN: no tokens, every local caller is admin".to_string(),
+                theme.severity(crate::alerts::Severity::Warning),
+            )],
+            theme,
+        ));
+    }
     lines.push(kv("id", text(info.node_id.clone()), theme));
     lines.push(kv("hostname", text(info.hostname.clone()), theme));
     lines.push(kv(

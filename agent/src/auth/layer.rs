@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use tonic::Status;
@@ -37,11 +38,8 @@ pub struct AuthLayer {
 
 impl AuthLayer {
     /// Checks calls by `policy`; refusals of non-reads go to `refused`.
-    pub fn new(policy: AuthPolicy, refused: RefusalSink) -> Self {
-        Self {
-            policy: Arc::new(policy),
-            refused,
-        }
+    pub fn new(policy: Arc<AuthPolicy>, refused: RefusalSink) -> Self {
+        Self { policy, refused }
     }
 }
 
@@ -66,6 +64,39 @@ pub struct AuthService<S> {
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+/// Put in an Act call's extensions; the handler marks it once it has read the request, so
+/// the layer can audit a request that never got that far (too large, or not decodable).
+#[derive(Debug, Clone, Default)]
+pub struct RequestRead(Arc<AtomicBool>);
+
+impl RequestRead {
+    /// The handler has the request.
+    pub fn mark(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn is_marked(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The gRPC status in a trailers-only response (the form of an early error), if not OK.
+fn early_error<B>(response: &http::Response<B>) -> Option<String> {
+    let status = response.headers().get("grpc-status")?.to_str().ok()?;
+    if status == "0" {
+        return None;
+    }
+    let message = response
+        .headers()
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .unwrap_or("");
+    Some(format!(
+        "request not read (grpc-status {status}): {}",
+        crate::audit::clip(message, 200)
+    ))
+}
 
 /// Decides one call: the identity to pass on, or the status to answer with.
 pub fn decide(
@@ -121,11 +152,32 @@ where
         let path = req.uri().path().to_owned();
         match decide(&self.policy, &path, header, &peer) {
             Ok(identity) => {
-                req.extensions_mut().insert(identity);
+                let read = (rpc_rule(&path) == RpcRule::PerRequest).then(RequestRead::default);
+                if let Some(r) = &read {
+                    req.extensions_mut().insert(r.clone());
+                }
+                req.extensions_mut().insert(identity.clone());
                 // The clone is ready only if `self.inner` was: swap them (tower's advice).
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
-                Box::pin(inner.call(req))
+                let Some(read) = read else {
+                    return Box::pin(inner.call(req));
+                };
+                let refused = Arc::clone(&self.refused);
+                Box::pin(async move {
+                    let response = inner.call(req).await?;
+                    if !read.is_marked()
+                        && let Some(message) = early_error(&response)
+                    {
+                        refused(RefusedCall {
+                            path,
+                            identity: Some(identity),
+                            peer,
+                            message,
+                        });
+                    }
+                    Ok(response)
+                })
             }
             Err((status, identity)) => {
                 tracing::warn!(

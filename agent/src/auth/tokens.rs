@@ -198,8 +198,10 @@ pub fn list(path: &Path) -> Result<Vec<TokenEntry>, TokenError> {
     Ok(read_file(path)?.tokens)
 }
 
-/// Removes the token named `name`; a running agent refuses it from its next call.
-pub fn revoke(path: &Path, name: &str) -> Result<(), TokenError> {
+/// Removes the token named `name`; a running agent refuses it from its next call and cuts
+/// the streams it holds. Returns how many tokens are left. The file stays even when empty,
+/// so an agent restarted on it still requires tokens.
+pub fn revoke(path: &Path, name: &str) -> Result<usize, TokenError> {
     let mut file = read_file(path)?;
     let before = file.tokens.len();
     file.tokens.retain(|t| t.name != name);
@@ -209,7 +211,8 @@ pub fn revoke(path: &Path, name: &str) -> Result<(), TokenError> {
             name.escape_debug()
         )));
     }
-    write_file(path, &file)
+    write_file(path, &file)?;
+    Ok(file.tokens.len())
 }
 
 /// The tokens a running agent accepts, re-read whenever the file changes so `token create`
@@ -277,6 +280,21 @@ impl TokenStore {
     /// True when at least one token exists (then every call must carry one).
     pub fn is_enabled(&self) -> bool {
         self.with_tokens(|t| !t.is_empty())
+    }
+
+    /// True when the file exists (even with no token in it).
+    pub fn file_exists(&self) -> bool {
+        self.path.exists()
+    }
+
+    /// True while a token with SHA-256 `hash` is stored with `role` (a stream opened with it
+    /// may go on).
+    pub fn has_hash(&self, hash: &str, role: Role) -> bool {
+        self.with_tokens(|tokens| {
+            tokens
+                .iter()
+                .any(|t| t.role == role && constant_time_eq(t.sha256.as_bytes(), hash.as_bytes()))
+        })
     }
 
     /// The entry `token` belongs to, if any.
