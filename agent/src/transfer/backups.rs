@@ -150,7 +150,7 @@ impl Transfer {
                     Err(why) => {
                         return Err(ImportError::Mismatch(format!(
                             "backup {} did not arrive whole: {why}",
-                            import.record().id
+                            crate::validate::shown(&import.record().id)
                         )));
                     }
                 }
