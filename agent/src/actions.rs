@@ -267,7 +267,7 @@ impl Actions {
                     ActErrorKind::Conflict,
                     format!(
                         "action id `{}` was already used for a different action",
-                        req.action_id
+                        crate::validate::shown(&req.action_id)
                     ),
                 ));
             }

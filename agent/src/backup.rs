@@ -50,7 +50,10 @@ pub struct BackupRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     /// No such backup.
-    #[error("no backup `{0}` on this node; `fleetdeck backups` lists them")]
+    #[error(
+        "no backup `{}` on this node; `fleetdeck backups` lists them",
+        crate::validate::shown(.0)
+    )]
     NotFound(String),
     /// The archive does not match its recorded checksum.
     #[error(

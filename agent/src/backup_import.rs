@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::backup::{BackupRecord, Registry, hex};
+use crate::validate::shown;
 
 /// Largest archive a node accepts from another (a guard against a sender that would fill
 /// the disk; backups of fleetdeck containers are far smaller).
@@ -26,7 +27,7 @@ pub enum ImportError {
     #[error("{0}")]
     Conflict(String),
     /// The node already holds this very backup (same id and SHA-256): nothing to receive.
-    #[error("this node already holds backup {}", .0.id)]
+    #[error("this node already holds backup {}", shown(&.0.id))]
     AlreadyHeld(Box<BackupRecord>),
     /// The bytes do not match the announcement.
     #[error("{0}; nothing was kept")]
@@ -69,13 +70,14 @@ impl Registry {
         if !plain_hex64(&record.sha256) {
             return Err(ImportError::Invalid(format!(
                 "backup {}: the announced SHA-256 is not 64 lower-case hex digits",
-                record.id
+                shown(&record.id)
             )));
         }
         if record.size_bytes > MAX_IMPORT_BYTES {
             return Err(ImportError::Invalid(format!(
                 "backup {} is {} bytes, more than the {MAX_IMPORT_BYTES} a node accepts from another",
-                record.id, record.size_bytes
+                shown(&record.id),
+                record.size_bytes
             )));
         }
         if let Ok(held) = self.get(&record.id) {
@@ -84,7 +86,8 @@ impl Registry {
             }
             return Err(ImportError::Conflict(format!(
                 "this node holds another backup named {} (SHA-256 {}); nothing was changed",
-                record.id, held.sha256
+                shown(&record.id),
+                held.sha256
             )));
         }
         std::fs::create_dir_all(self.dir())?;
@@ -95,7 +98,7 @@ impl Registry {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(ImportError::Conflict(format!(
                     "backup {} is being received already (or a transfer broke off: remove {})",
-                    record.id,
+                    shown(&record.id),
                     part.display()
                 )));
             }
@@ -132,7 +135,8 @@ impl Import {
         if after > self.record.size_bytes {
             return Err(ImportError::Mismatch(format!(
                 "backup {} sent more than the {} bytes announced",
-                self.record.id, self.record.size_bytes
+                shown(&self.record.id),
+                self.record.size_bytes
             )));
         }
         let file = self
@@ -151,14 +155,17 @@ impl Import {
         let id = self.record.id.clone();
         if self.bytes != self.record.size_bytes {
             return Err(ImportError::Mismatch(format!(
-                "backup {id} ended after {} of the {} bytes announced",
-                self.bytes, self.record.size_bytes
+                "backup {} ended after {} of the {} bytes announced",
+                shown(&id),
+                self.bytes,
+                self.record.size_bytes
             )));
         }
         let actual = hex(&std::mem::take(&mut self.hash).finalize());
         if actual != self.record.sha256 {
             return Err(ImportError::Mismatch(format!(
-                "backup {id} arrived with SHA-256 {actual}, the sender announced {}",
+                "backup {} arrived with SHA-256 {actual}, the sender announced {}",
+                shown(&id),
                 self.record.sha256
             )));
         }

@@ -175,11 +175,18 @@ impl Hub {
             (true, Some(c), None) => Ok(c.clone()),
             (true, Some(_), Some(_)) => Err(ActError::new(
                 ActErrorKind::Invalid,
-                format!("`{target}` matches several containers; give more of the id"),
+                format!(
+                    "`{}` matches several containers; give more of the id",
+                    crate::validate::shown(target)
+                ),
             )),
             _ => Err(ActError::new(
                 ActErrorKind::NotFound,
-                format!("no container `{target}` on node {}", st.info.node_id),
+                format!(
+                    "no container `{}` on node {}",
+                    crate::validate::shown(target),
+                    st.info.node_id
+                ),
             )),
         }
     }

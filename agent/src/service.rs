@@ -267,10 +267,10 @@ impl pb::agent_server::Agent for AgentService {
         &self,
         request: Request<pb::ExportSpecRequest>,
     ) -> Result<Response<pb::PortableSpec>, Status> {
-        let target = request.into_inner().container;
-        Ok(Response::new(
-            self.transfer.export_spec(target.trim()).await?,
-        ))
+        let req = request.into_inner();
+        let target = req.container.trim();
+        validate::container_ref("container", target).map_err(Status::invalid_argument)?;
+        Ok(Response::new(self.transfer.export_spec(target).await?))
     }
 
     async fn list_specs(
@@ -284,18 +284,26 @@ impl pb::agent_server::Agent for AgentService {
         &self,
         request: Request<pb::ReadVolumesRequest>,
     ) -> Result<Response<Self::ReadVolumesStream>, Status> {
-        let target = request.into_inner().container;
-        Ok(Response::new(
-            self.transfer.read_volumes(target.trim()).await?,
-        ))
+        let req = request.into_inner();
+        let target = req.container.trim();
+        validate::container_ref("container", target).map_err(Status::invalid_argument)?;
+        Ok(Response::new(self.transfer.read_volumes(target).await?))
     }
 
     async fn write_volumes(
         &self,
         request: Request<tonic::Streaming<pb::DataChunk>>,
     ) -> Result<Response<pb::WriteVolumesReply>, Status> {
+        let mut stream = request.into_inner();
+        let first = stream.message().await?.ok_or_else(|| {
+            Status::invalid_argument("empty stream: the first chunk must name the container")
+        })?;
+        let target = first.container.trim();
+        validate::container_ref("container", target).map_err(Status::invalid_argument)?;
         Ok(Response::new(
-            self.transfer.write_volumes(request.into_inner()).await?,
+            self.transfer
+                .write_volumes(target, first.data, stream)
+                .await?,
         ))
     }
 
@@ -310,16 +318,28 @@ impl pb::agent_server::Agent for AgentService {
         &self,
         request: Request<pb::ReadBackupRequest>,
     ) -> Result<Response<Self::ReadBackupStream>, Status> {
-        let id = request.into_inner().backup_id;
-        Ok(Response::new(self.transfer.read_backup(id.trim()).await?))
+        let req = request.into_inner();
+        let id = req.backup_id.trim();
+        validate::backup_id(id).map_err(Status::invalid_argument)?;
+        Ok(Response::new(self.transfer.read_backup(id).await?))
     }
 
     async fn write_backup(
         &self,
         request: Request<tonic::Streaming<pb::BackupChunk>>,
     ) -> Result<Response<Self::WriteBackupStream>, Status> {
+        let mut stream = request.into_inner();
+        let first = stream.message().await?.ok_or_else(|| {
+            Status::invalid_argument(
+                "empty stream: the first message must carry the backup's record",
+            )
+        })?;
+        let info = first.info.ok_or_else(|| {
+            Status::invalid_argument("the first message must carry the backup's record (info)")
+        })?;
+        validate::backup_id(&info.id).map_err(Status::invalid_argument)?;
         Ok(Response::new(
-            self.transfer.write_backup(request.into_inner()).await?,
+            self.transfer.write_backup(info, first.data, stream).await?,
         ))
     }
 }

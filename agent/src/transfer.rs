@@ -30,7 +30,8 @@ pub(crate) const CHUNKS_IN_FLIGHT: usize = 4;
 /// What ReadVolumes streams back.
 pub type ChunkStream = ReceiverStream<Result<pb::DataChunk, Status>>;
 
-/// Specs, volume data and backups of one node.
+/// Specs, volume data and backups of one node. Container and backup references reach it
+/// checked (see [`crate::validate`]); the service checks them before calling in.
 pub struct Transfer {
     hub: Hub,
     runtime: Arc<dyn Runtime>,
@@ -217,15 +218,15 @@ impl Transfer {
         Ok(ReceiverStream::new(rx))
     }
 
-    /// WriteVolumes: unpacks a tar stream into the (stopped) container's volumes.
+    /// WriteVolumes: unpacks a tar stream into the (stopped) container `target`'s volumes;
+    /// `first` is the data of the chunk that named it, `stream` the chunks after it.
     pub async fn write_volumes(
         &self,
+        target: &str,
+        first: Vec<u8>,
         mut stream: Streaming<pb::DataChunk>,
     ) -> Result<pb::WriteVolumesReply, Status> {
-        let first = stream.next().await.ok_or_else(|| {
-            Status::invalid_argument("empty stream: the first chunk must name the container")
-        })??;
-        let c = self.hub.find(&first.container).map_err(act_status)?;
+        let c = self.hub.find(target).map_err(act_status)?;
         if c.status.state.is_up() {
             return Err(Status::failed_precondition(format!(
                 "{} is running; volume data is only written into a stopped container",
@@ -253,7 +254,7 @@ impl Transfer {
             archive::swap_in(&st, &d)?;
             Ok::<_, ArchiveError>(done)
         });
-        let mut pending = Some(first.data);
+        let mut pending = Some(first);
         // Why the stream broke, when it did (as opposed to ending): the archive error that
         // follows is a consequence, not the archive's fault.
         let mut broke: Option<String> = None;

@@ -16,6 +16,8 @@ pub const MAX_CLIENT_NAME_CHARS: usize = 128;
 pub const MAX_LABEL_KEY_BYTES: usize = 128;
 /// Longest label value.
 pub const MAX_LABEL_VALUE_BYTES: usize = 1024;
+/// Most of a caller's text an error message echoes (then `…`).
+pub const SHOWN_MAX_BYTES: usize = 64;
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
@@ -83,15 +85,26 @@ pub fn label(key: &str, value: &str) -> Result<(), String> {
     )
 }
 
-/// `s` made safe to print on one line, shortened.
+/// `s` as an error message may echo it: printable ASCII, everything else escaped (`\0`
+/// as `\u{0}`, a line break as `\n`), at most [`SHOWN_MAX_BYTES`] then `…`. Replies
+/// carry messages in a header the client caps, and logs are read line by line.
 pub fn shown(s: &str) -> String {
-    let escaped: String = s.escape_debug().collect();
-    if escaped.chars().count() > 64 {
-        let cut: String = escaped.chars().take(64).collect();
-        format!("{cut}...")
-    } else {
-        escaped
+    let mut out = String::new();
+    for c in s.chars() {
+        let plain = c == ' ' || (c.is_ascii_graphic() && c != '\\');
+        let width = if plain { 1 } else { c.escape_default().len() };
+        // Whole escapes only: a cut `\u{` would read as something else.
+        if out.len() + width > SHOWN_MAX_BYTES {
+            out.push('…');
+            break;
+        }
+        if plain {
+            out.push(c);
+        } else {
+            out.extend(c.escape_default());
+        }
     }
+    out
 }
 
 /// A client's self-chosen name, made safe for the log (never refused: it is only a label).
@@ -310,7 +323,27 @@ mod tests {
         assert_eq!(client_name("x\ny"), "x\\ny");
     }
 
+    #[test]
+    fn shown_is_short_printable_ascii() {
+        assert_eq!(shown("web-1"), "web-1");
+        assert_eq!(shown("a\0b\nc\\"), "a\\u{0}b\\nc\\\\");
+        assert_eq!(shown("é"), "\\u{e9}");
+        let long = shown(&"x".repeat(100 * 1024));
+        assert_eq!(long, format!("{}…", "x".repeat(SHOWN_MAX_BYTES)));
+        // An escape is kept whole or left out, never cut.
+        let nuls = shown(&"\0".repeat(100));
+        assert!(nuls.ends_with("\\u{0}…"), "{nuls}");
+        assert!(nuls.len() <= SHOWN_MAX_BYTES + '…'.len_utf8(), "{nuls}");
+    }
+
     proptest! {
+        #[test]
+        fn shown_is_bounded(s in "\\PC{0,200}|[\\x00-\\x1f\\\\]{0,100}|.{0,200}") {
+            let out = shown(&s);
+            prop_assert!(out.len() <= SHOWN_MAX_BYTES + '…'.len_utf8());
+            prop_assert!(out.trim_end_matches('…').chars().all(|c| c.is_ascii() && !c.is_ascii_control()));
+        }
+
         #[test]
         fn accepted_refs_are_inert(s in "\\PC{0,300}|[a-z0-9./;$`|&\\x00-\\x1f -]{0,40}") {
             if container_ref("c", &s).is_ok() {

@@ -54,7 +54,6 @@ fn announced(info: pb::BackupInfo) -> BackupRecord {
 impl Transfer {
     /// ReadBackup: the record, then the archive in chunks.
     pub async fn read_backup(&self, backup_id: &str) -> Result<BackupStream, Status> {
-        crate::validate::backup_id(backup_id).map_err(Status::invalid_argument)?;
         let registry = self.backups.clone();
         let id = backup_id.to_owned();
         let (record, file) = tokio::task::spawn_blocking(move || {
@@ -103,20 +102,15 @@ impl Transfer {
         Ok(ReceiverStream::new(rx))
     }
 
-    /// WriteBackup: checks the announced record, then stores the archive as it arrives,
-    /// reporting bytes stored; the last message names the stored backup.
+    /// WriteBackup: checks the announced record `info`, then stores the archive as it
+    /// arrives (`first`, sent with the record, then `stream`), reporting bytes stored; the
+    /// last message names the stored backup.
     pub async fn write_backup(
         &self,
+        info: pb::BackupInfo,
+        first: Vec<u8>,
         mut stream: Streaming<pb::BackupChunk>,
     ) -> Result<WriteBackupStream, Status> {
-        let first = stream.next().await.ok_or_else(|| {
-            Status::invalid_argument(
-                "empty stream: the first message must carry the backup's record",
-            )
-        })??;
-        let info = first.info.ok_or_else(|| {
-            Status::invalid_argument("the first message must carry the backup's record (info)")
-        })?;
         let from = info.node_id.clone();
         crate::validate::text("sending node", &from, 255, true)
             .map_err(Status::invalid_argument)?;
@@ -150,7 +144,7 @@ impl Transfer {
                     Err(why) => {
                         return Err(ImportError::Mismatch(format!(
                             "backup {} did not arrive whole: {why}",
-                            import.record().id
+                            crate::validate::shown(&import.record().id)
                         )));
                     }
                 }
@@ -160,7 +154,7 @@ impl Transfer {
         let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
         tokio::spawn(async move {
             let mut received = 0_u64;
-            let mut pending = Some(first.data);
+            let mut pending = Some(first);
             loop {
                 let data = match pending.take() {
                     Some(d) => d,
