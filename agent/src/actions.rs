@@ -298,7 +298,13 @@ impl Actions {
         let action = crate::validate::act_request(&req)
             .map_err(|m| ActError::new(ActErrorKind::Invalid, m))
             .and_then(|()| convert::action(&req));
-        let (result, replayed) = match self.admit(&req) {
+        // An invalid request is never remembered: its id may be huge, and there is nothing
+        // to replay.
+        let admission = match &action {
+            Err(e) => Admission::Refuse(e.clone()),
+            Ok(_) => self.admit(&req),
+        };
+        let (result, replayed) = match admission {
             Admission::Refuse(e) => (Err(e), false),
             Admission::Replay(mut rx) => {
                 let outcome = rx
@@ -343,7 +349,12 @@ impl Actions {
             Err(e) => tracing::warn!(action_id = req.action_id, replayed, "action refused: {e}"),
         }
         // The client may be gone; the outcome is remembered and audited regardless.
-        let _ = tx.send(Ok(convert::outcome(&req.action_id, &result))).await;
+        // An invalid id goes back cut short: the caller knows what it sent.
+        let id = match &action {
+            Err(_) => crate::audit::clip(&req.action_id, crate::validate::MAX_ACTION_ID_BYTES),
+            Ok(_) => req.action_id.clone(),
+        };
+        let _ = tx.send(Ok(convert::outcome(&id, &result))).await;
     }
 
     async fn progress(tx: &Progress, id: &str, stage: &str, percent: f32, message: String) {
