@@ -36,6 +36,7 @@ pub mod hub;
 pub mod limits;
 pub mod logs;
 pub mod model;
+pub mod private;
 pub mod runtime;
 pub mod server;
 pub mod service;
