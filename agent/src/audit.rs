@@ -2,7 +2,7 @@
 //! refused call that could have changed something (wrong token, role too low, bad
 //! certificate), each with the caller's authenticated identity.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -140,8 +140,8 @@ impl AuditLog {
             path: path.clone(),
             error,
         };
-        std::fs::create_dir_all(state_dir).map_err(err)?;
-        let file = OpenOptions::new()
+        crate::private::create_dir(state_dir).map_err(err)?;
+        let file = crate::private::options()
             .create(true)
             .append(true)
             .open(&path)
