@@ -1,16 +1,18 @@
 //! The console's own log: a file in the state directory, never the terminal it draws on.
 
-use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use color_eyre::eyre::{Result, WrapErr};
+use fleetdeck_agent::private;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Events the log pane keeps (older ones stay in the file).
 const LOG_PANE_EVENTS: usize = 2000;
+/// Folders the console keeps in its state directory.
+const STATE_SUBDIRS: [&str; 2] = ["demo", "incidents"];
 
 /// The console's state directory (`$XDG_STATE_HOME/fleetdeck` on Linux).
 pub fn state_dir() -> Option<PathBuf> {
@@ -22,13 +24,25 @@ pub fn state_dir() -> Option<PathBuf> {
     )
 }
 
+/// Tightens the state directory and its folders where an earlier version left them open
+/// to other users (one warning each, naming the folder and both modes). What is missing is
+/// left to be created owner-only when first written to.
+pub fn tighten_state_dir(dir: &Path) {
+    let dirs = std::iter::once(dir.to_path_buf()).chain(STATE_SUBDIRS.map(|s| dir.join(s)));
+    for d in dirs.filter(|d| d.is_dir()) {
+        if let Err(e) = private::secure_dir(&d) {
+            tracing::warn!("cannot make {} private: {e}", d.display());
+        }
+    }
+}
+
 /// Sends the console's log to `dir/fleetdeck.log` (appending); level from
 /// `FLEETDECK_LOG` (default `info`). Returns the file's path.
 pub fn init_file_log(dir: &Path) -> Result<PathBuf> {
-    fs::create_dir_all(dir)
+    private::create_dir(dir)
         .wrap_err_with(|| format!("cannot create the state directory {}", dir.display()))?;
     let path = dir.join("fleetdeck.log");
-    let file = OpenOptions::new()
+    let file = private::options()
         .create(true)
         .append(true)
         .open(&path)

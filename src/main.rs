@@ -100,6 +100,7 @@ async fn run_console(
     let theme = theme_file::for_terminal(settings.theme.as_deref()).map_err(|e| eyre!("{e}"))?;
     if let Some(dir) = logging::state_dir() {
         let path = logging::init_file_log(&dir)?;
+        logging::tighten_state_dir(&dir);
         tracing::info!(agents = agents.len(), log = %path.display(), "console starting");
     }
     let (tx, rx) = tokio::sync::mpsc::channel(agents.len().clamp(64, 8192) * 2);

@@ -347,6 +347,7 @@ pub async fn upkeep(settings: &Settings, read_only: bool) -> Vec<String> {
     let Some(dir) = crate::logging::state_dir() else {
         return Vec::new();
     };
+    crate::logging::tighten_state_dir(&dir);
     let ctx = Context {
         settings: settings.clone(),
         state_dir: Some(dir.clone()),
@@ -387,6 +388,9 @@ pub async fn run_cli(cli: &crate::cli::Cli, cmd: &OpsCommand) -> i32 {
         confirm: Confirm::Terminal,
         live_progress: true,
     };
+    if let Some(dir) = &ctx.state_dir {
+        crate::logging::tighten_state_dir(dir);
+    }
     let out = run(cmd, &ctx).await;
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);

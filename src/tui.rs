@@ -317,9 +317,11 @@ fn run_effect(app: &mut App, effect: Effect, log_session: &mut Option<LogSession
 }
 
 fn write_export(dir: &std::path::Path, name: &str, markdown: &str) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    fleetdeck_agent::private::create_dir(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(name);
-    std::fs::write(&path, markdown).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    fleetdeck_agent::private::write_atomic(&path, markdown.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
 }
 

@@ -176,7 +176,7 @@ impl Actions {
             return;
         };
         let result = if cordoned {
-            std::fs::write(
+            crate::private::write_atomic(
                 path,
                 b"cordoned: this node takes no new placements until uncordoned\n",
             )

@@ -7,7 +7,7 @@
 //! written as one summary line, and the file is rotated by size.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -219,8 +219,12 @@ struct Open {
     bytes: u64,
 }
 
+/// Opens the log for appending; a new file is private (0600) from its creation.
 fn open_append(path: &Path) -> std::io::Result<Open> {
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file = crate::private::options()
+        .create(true)
+        .append(true)
+        .open(path)?;
     let bytes = file.metadata()?.len();
     Ok(Open { file, bytes })
 }
@@ -233,7 +237,7 @@ impl AuditLog {
             path: path.clone(),
             error,
         };
-        std::fs::create_dir_all(state_dir).map_err(err)?;
+        crate::private::create_dir(state_dir).map_err(err)?;
         let file = open_append(&path).map_err(err)?;
         Ok(Self {
             path,

@@ -161,7 +161,7 @@ impl Registry {
         volume_dir: &Path,
         now_ms: u64,
     ) -> Result<BackupRecord, BackupError> {
-        std::fs::create_dir_all(&self.dir)?;
+        crate::private::create_dir(&self.dir)?;
         let mut id = format!("{}-{now_ms}", spec.name);
         let mut n = 1;
         while self.record_path(&id).exists() {
@@ -170,8 +170,12 @@ impl Registry {
         }
         let path = self.archive_path(&id);
         let part = path.with_extension("part");
+        // A new file, so it is private from its first byte (ids never repeat).
+        let file = crate::private::options()
+            .write(true)
+            .create_new(true)
+            .open(&part)?;
         let result = (|| {
-            let file = File::create(&part)?;
             let hashing = HashingWriter {
                 inner: std::io::BufWriter::new(file),
                 hash: Sha256::new(),
@@ -212,7 +216,7 @@ impl Registry {
             copied_from: String::new(),
         };
         let json = serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?;
-        std::fs::write(self.record_path(&id), json)?;
+        crate::private::write_atomic(&self.record_path(&id), &json)?;
         Ok(record)
     }
 

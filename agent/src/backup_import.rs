@@ -90,10 +90,14 @@ impl Registry {
                 held.sha256
             )));
         }
-        std::fs::create_dir_all(self.dir())?;
+        crate::private::create_dir(self.dir())?;
         let part = self.archive_path(&record.id).with_extension("incoming");
         // create_new: a second sender of the same id is refused instead of interleaved.
-        let file = match File::options().write(true).create_new(true).open(&part) {
+        let file = match crate::private::options()
+            .write(true)
+            .create_new(true)
+            .open(&part)
+        {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(ImportError::Conflict(format!(
@@ -175,13 +179,9 @@ impl Import {
         }
         let archive = self.registry.archive_path(&id);
         std::fs::rename(&self.part, &archive)?;
-        let stored = (|| {
-            let json = serde_json::to_vec_pretty(&self.record).map_err(std::io::Error::other)?;
-            let record = self.registry.record_path(&id);
-            let tmp = record.with_extension("json.tmp");
-            std::fs::write(&tmp, json)?;
-            std::fs::rename(&tmp, &record)
-        })();
+        let stored = serde_json::to_vec_pretty(&self.record)
+            .map_err(std::io::Error::other)
+            .and_then(|json| crate::private::write_atomic(&self.registry.record_path(&id), &json));
         if let Err(e) = stored {
             let _ = std::fs::remove_file(&archive);
             return Err(e.into());

@@ -258,7 +258,7 @@ pub fn advice(err: &AgentError) -> &'static str {
         AgentError::Runtime(crate::runtime::RuntimeError::Unavailable(_)) => {
             "; start the Docker engine, point DOCKER_HOST at it, or use --runtime sim"
         }
-        AgentError::Audit(_) => "; pass a writable --state-dir",
+        AgentError::StateDir { .. } | AgentError::Audit(_) => "; pass a writable --state-dir",
         AgentError::Tls(_) => "; check --tls-cert, --tls-key, --client-ca and --crl",
         AgentError::Config(_)
         | AgentError::Runtime(_)

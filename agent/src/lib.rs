@@ -36,6 +36,7 @@ pub mod hub;
 pub mod limits;
 pub mod logs;
 pub mod model;
+pub mod private;
 pub mod runtime;
 pub mod server;
 pub mod service;
@@ -68,6 +69,14 @@ pub enum AgentError {
     /// The runtime did not answer.
     #[error(transparent)]
     Runtime(#[from] runtime::RuntimeError),
+    /// The state directory could not be created.
+    #[error("cannot create the state directory {path}: {error}")]
+    StateDir {
+        /// The state directory.
+        path: std::path::PathBuf,
+        /// What the OS said.
+        error: std::io::Error,
+    },
     /// The audit log could not be opened.
     #[error(transparent)]
     Audit(#[from] audit::AuditError),

@@ -206,9 +206,29 @@ async fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentErr
     }
 }
 
+/// Folders of the state directory that earlier versions created open to other users.
+const STATE_SUBDIRS: [&str; 2] = ["backups", "volumes"];
+
+/// Makes the state directory owner-only before anything is written there: created so, or
+/// tightened (with the folders in it) when an earlier version left it open.
+fn secure_state_dir(dir: &std::path::Path) -> Result<(), AgentError> {
+    let failed = |path: &std::path::Path, error| AgentError::StateDir {
+        path: path.to_owned(),
+        error,
+    };
+    crate::private::secure_dir(dir).map_err(|e| failed(dir, e))?;
+    for sub in STATE_SUBDIRS.map(|s| dir.join(s)) {
+        if sub.is_dir() {
+            crate::private::secure_dir(&sub).map_err(|e| failed(&sub, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Starts an agent on `listener`: samples once, then serves.
 pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<RunningAgent, AgentError> {
     config.validate()?;
+    secure_state_dir(&config.resolved_state_dir())?;
     let addr = listener.local_addr().map_err(|error| AgentError::Bind {
         addr: SocketAddr::from(([0, 0, 0, 0], 0)),
         error,

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use fleetdeck_agent::private;
 use serde::{Deserialize, Serialize};
 
 use super::link::Link;
@@ -70,16 +71,11 @@ impl Failovers {
             .unwrap_or_default()
     }
 
-    /// Writes the records atomically.
+    /// Writes the records atomically, owner-only.
     pub fn save(&self, state_dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(state_dir)?;
-        let path = Self::path(state_dir);
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec(self).map_err(std::io::Error::other)?,
-        )?;
-        std::fs::rename(&tmp, &path)
+        private::create_dir(state_dir)?;
+        let json = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        private::write_atomic(&Self::path(state_dir), &json)
     }
 
     /// Nodes with an unfenced failover that are reachable again, and what runs there that

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use fleetdeck_agent::private;
 use serde::{Deserialize, Serialize};
 
 use super::PortableSpec;
@@ -62,14 +63,12 @@ impl SpecCache {
         }
     }
 
-    /// Writes the cache atomically (temp file, then rename).
+    /// Writes the cache atomically (temp file, then rename) and owner-only: it holds the
+    /// containers' environments.
     pub fn save(&self, state_dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(state_dir)?;
-        let path = Self::path(state_dir);
-        let tmp = path.with_extension("json.tmp");
+        private::create_dir(state_dir)?;
         let json = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(&tmp, &path)
+        private::write_atomic(&Self::path(state_dir), &json)
     }
 
     /// A container's cached spec.

@@ -156,21 +156,10 @@ fn write_file(path: &Path, file: &TokensFile) -> Result<(), TokenError> {
         "# fleetdeck-agent tokens: SHA-256 hashes only. Manage with `fleetdeck-agent token`.\n{body}"
     );
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::private::create_dir(dir).map_err(io)?;
     }
-    // Write aside then rename, so a running agent never reads half a file.
-    let tmp = path.with_extension("toml.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(&tmp).map_err(io)?;
-    std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    // Written aside then renamed, so a running agent never reads half a file.
+    crate::private::write_atomic(path, text.as_bytes()).map_err(io)
 }
 
 /// Adds a token named `name` with `role`; returns the token (shown once, never stored).
@@ -358,7 +347,7 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o077, 0, "tokens file is private");
+            assert_eq!(mode & 0o777, 0o600, "tokens file is private");
         }
     }
 

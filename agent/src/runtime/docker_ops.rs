@@ -124,6 +124,9 @@ pub fn make_volume_dir(
         .map_or(0, |d| d.as_nanos());
     // No '.' in the name: staging and old copies sit beside it as `<name>.incoming`/`.old`.
     let dir = data_dir.join(format!("{}-{token:x}", engine_name.replace('.', "_")));
+    // The data folder is private; the containers' folders in it keep the modes their
+    // processes may need.
+    crate::private::create_dir(data_dir).map_err(io_error)?;
     for v in volumes {
         mount_path(v)?;
         std::fs::create_dir_all(dir.join(v)).map_err(io_error)?;
@@ -146,9 +149,9 @@ fn marker(data_dir: &Path, id: &str) -> PathBuf {
 pub fn mark_committed(data_dir: &Path, id: &str) -> Result<(), RuntimeError> {
     let m = marker(data_dir, id);
     if let Some(parent) = m.parent() {
-        std::fs::create_dir_all(parent).map_err(io_error)?;
+        crate::private::create_dir(parent).map_err(io_error)?;
     }
-    std::fs::write(&m, b"").map_err(io_error)
+    crate::private::write_atomic(&m, b"").map_err(io_error)
 }
 
 /// The committed containers recorded under `data_dir`; staged data of an earlier run goes.
@@ -331,8 +334,7 @@ impl DockerRuntime {
                 RuntimeError::Failed("this agent has no data directory".to_owned())
             })?;
             let dir = data.join(".empty").join(id);
-            tokio::fs::create_dir_all(&dir)
-                .await
+            crate::private::create_dir(&dir)
                 .map_err(|e| RuntimeError::Failed(format!("volume data: {e}")))?;
             Ok(dir)
         }

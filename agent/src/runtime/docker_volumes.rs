@@ -123,9 +123,7 @@ impl DockerRuntime {
             .data_dir()?
             .join(STAGED_DIR)
             .join(format!("{short}-{token:x}"));
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| failed("volume data", e))?;
+        crate::private::create_dir(&dir).map_err(|e| failed("volume data", e))?;
         let staged = async {
             for m in mounts(i) {
                 let Some(v) = volume_name(&m.dest) else {

@@ -377,7 +377,11 @@ impl Runtime for SimRuntime {
             self.persist(&s);
             id
         };
-        if let Some(dir) = &self.config.data_dir {
+        if let Some(dir) = &self.config.data_dir
+            && !spec.volumes.is_empty()
+        {
+            // The data folder is private; the containers' folders in it keep usual modes.
+            crate::private::create_dir(dir).map_err(io_error)?;
             for v in &spec.volumes {
                 tokio::fs::create_dir_all(dir.join(&id).join(v))
                     .await
@@ -389,7 +393,8 @@ impl Runtime for SimRuntime {
     }
 
     async fn volume_dir(&self, id: &str) -> Result<PathBuf, RuntimeError> {
-        let dir = self.data_dir()?.join(id);
+        let data = self.data_dir()?.to_path_buf();
+        let dir = data.join(id);
         let (volumes, seed_kib) = {
             let s = self.lock();
             let c = s
@@ -402,6 +407,7 @@ impl Runtime for SimRuntime {
         if !dir.exists() {
             let (d, i) = (dir.clone(), id.to_owned());
             tokio::task::spawn_blocking(move || {
+                crate::private::create_dir(&data)?;
                 std::fs::create_dir_all(&d)?;
                 for v in &volumes {
                     write_seed(&d, &i, v, seed_kib)?;

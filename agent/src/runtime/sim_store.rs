@@ -4,7 +4,6 @@
 //! without it the node is seeded as before.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rand::rngs::SmallRng;
@@ -74,7 +73,8 @@ fn state_word(s: ContainerState) -> &'static str {
     }
 }
 
-/// Writes `containers` to `path` whole: a temp file beside it, synced, then renamed over.
+/// Writes `containers` to `path` whole and owner-only: a temp file beside it, synced, then
+/// renamed over.
 pub(super) fn save(path: &Path, node_id: &str, containers: &[SimContainer]) -> std::io::Result<()> {
     let set = StoredSet {
         version: FORMAT_VERSION,
@@ -110,14 +110,9 @@ pub(super) fn save(path: &Path, node_id: &str, containers: &[SimContainer]) -> s
     };
     let json = serde_json::to_vec_pretty(&set).map_err(std::io::Error::other)?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::private::create_dir(dir)?;
     }
-    let tmp = path.with_extension("json.tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&json)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)
+    crate::private::write_atomic(path, &json)
 }
 
 /// The container set stored at `path`, rebuilt as containers at `now_ms`; `None` when
