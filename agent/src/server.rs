@@ -189,7 +189,7 @@ async fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentErr
                 state_file: Some(
                     config
                         .resolved_state_dir()
-                        .join(crate::runtime::sim_store::SIM_STATE_FILE),
+                        .join(crate::runtime::sim::store::SIM_STATE_FILE),
                 ),
             })
             .map_err(|e| AgentError::Config(e.to_string()))?,

@@ -14,23 +14,10 @@ use crate::model::{ContainerSample, ContainerVerb, HostSample, PortableSpec, Sim
 pub mod cgroup;
 pub mod counters;
 pub mod docker;
-mod docker_convert;
-mod docker_events;
-mod docker_logs;
-mod docker_ops;
-mod docker_sample;
-mod docker_spec;
-mod docker_stats;
-mod docker_volumes;
 pub mod sim;
-mod sim_host;
-mod sim_load;
-mod sim_logs;
-pub mod sim_store;
-mod sim_volumes;
 
 pub use docker::{DockerConfig, DockerRuntime, StatsSource};
-pub use docker_spec::copy_notes;
+pub use docker::copy_notes;
 pub use sim::{SimConfig, SimRuntime};
 
 /// Which runtime backend an agent uses.

@@ -4,8 +4,8 @@
 //! engine event or a changed list entry marked, and reads resource counters from the
 //! containers' cgroup files (the engine's stats API where those cannot be read). Engine
 //! events wake the sampler at once, so a container that dies reaches watchers in the time
-//! of one list and one inspect, not at the next tick. The pass itself is in `docker_sample`,
-//! what actions need in `docker_ops`, `docker_spec` and `docker_volumes`.
+//! of one list and one inspect, not at the next tick. The pass itself is in `sample`,
+//! what actions need in `ops`, `spec` and `volumes`.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,9 +20,18 @@ use bollard::query_parameters::{
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::{
-    Runtime, RuntimeError, RuntimeKind, docker_events, docker_logs, docker_ops, docker_sample,
-};
+mod convert;
+mod events;
+mod logs;
+mod ops;
+mod sample;
+mod spec;
+mod stats;
+mod volumes;
+
+pub use spec::copy_notes;
+
+use crate::runtime::{Runtime, RuntimeError, RuntimeKind};
 use crate::logs::{LineStream, LogQuery};
 use crate::model::{ContainerSample, ContainerVerb, PortableSpec};
 
@@ -109,7 +118,7 @@ pub struct DockerRuntime {
     pub(super) endpoint: String,
     pub(super) config: DockerConfig,
     pub(super) shared: Arc<Shared>,
-    pub(super) cache: tokio::sync::Mutex<docker_sample::Cache>,
+    pub(super) cache: tokio::sync::Mutex<sample::Cache>,
     events: JoinHandle<()>,
     /// The engine's ID from its info, when it gave one.
     engine_id: Option<String>,
@@ -199,7 +208,7 @@ impl DockerRuntime {
             dirty: Mutex::default(),
             changes: Arc::default(),
         });
-        let events = tokio::spawn(docker_events::watch(
+        let events = tokio::spawn(events::watch(
             docker.clone(),
             Arc::clone(&shared),
             config.scope.clone(),
@@ -217,7 +226,7 @@ impl DockerRuntime {
         let committed = config
             .data_dir
             .as_deref()
-            .map(docker_ops::load_committed)
+            .map(ops::load_committed)
             .unwrap_or_default();
         Ok(Self {
             docker,
@@ -291,7 +300,7 @@ impl Runtime for DockerRuntime {
             // the agent records the commit itself (see docker_ops).
             self.inspect_ours(id).await?;
             if let Some(dir) = &self.config.data_dir {
-                docker_ops::mark_committed(dir, id)?;
+                ops::mark_committed(dir, id)?;
             }
             self.committed
                 .lock()
@@ -303,7 +312,7 @@ impl Runtime for DockerRuntime {
         // The managed volume data, and the volumes made for a copy, go with the container.
         let (volumes, owned) = if verb == ContainerVerb::Remove {
             match self.inspect(id).await {
-                Ok(i) => (docker_ops::volume_dir(&i), self.owned_volumes(&i).await),
+                Ok(i) => (ops::volume_dir(&i), self.owned_volumes(&i).await),
                 Err(_) => (None, Vec::new()),
             }
         } else {
@@ -340,7 +349,7 @@ impl Runtime for DockerRuntime {
         };
         self.shared.touch(id);
         if verb == ContainerVerb::Remove && result.is_ok() {
-            docker_ops::forget(self.config.data_dir.as_deref(), id, volumes.as_deref());
+            ops::forget(self.config.data_dir.as_deref(), id, volumes.as_deref());
             self.remove_volumes(&owned).await;
             self.committed
                 .lock()
@@ -356,7 +365,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {
-        Ok(docker_logs::stream(&self.docker, id, query))
+        Ok(logs::stream(&self.docker, id, query))
     }
 
     async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {

@@ -26,10 +26,10 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tonic::codegen::Bytes;
 
-use super::RuntimeError;
-use super::docker::{API_TIMEOUT, DockerRuntime};
-use super::docker_ops::volume_name;
-use super::docker_spec::{Extras, MountKind, mounts, named_volumes};
+use crate::runtime::RuntimeError;
+use super::{API_TIMEOUT, DockerRuntime};
+use super::ops::volume_name;
+use super::spec::{Extras, MountKind, mounts, named_volumes};
 use crate::archive;
 use crate::model::PortableSpec;
 use crate::transfer::{CHUNK_BYTES, ChunkReader};

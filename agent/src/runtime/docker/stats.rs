@@ -8,7 +8,7 @@ use bollard::models::ContainerStatsResponse;
 use bollard::query_parameters::StatsOptions;
 use futures::StreamExt;
 
-use super::counters::Counters;
+use crate::runtime::counters::Counters;
 
 /// Counters of container `id` from one stats request; `None` when the engine gave nothing
 /// (the container stopped meanwhile).

@@ -3,7 +3,7 @@
 use rand::Rng;
 use rand::rngs::SmallRng;
 
-use super::sim_load::SimContainer;
+use super::load::SimContainer;
 use crate::model::{ContainerState, HostSample};
 
 const GIB: u64 = 1024 * 1024 * 1024;

@@ -22,10 +22,10 @@ use std::path::{Path, PathBuf};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::CreateContainerOptions;
 
-use super::docker::{API_TIMEOUT, DockerRuntime};
-use super::docker_spec::{create_body, export};
-use super::docker_volumes::{STAGED_DIR, managed_only};
-use super::{RuntimeError, sim::dir_bytes};
+use super::{API_TIMEOUT, DockerRuntime};
+use super::spec::{create_body, export};
+use super::volumes::{STAGED_DIR, managed_only};
+use crate::runtime::{RuntimeError, sim::dir_bytes};
 use crate::model::{ContainerSpec, PENDING_LABEL, PortableSpec};
 
 /// Label carrying the fleet's name of a container whose engine name has a scope prefix.

@@ -21,9 +21,9 @@ use bollard::models::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::RuntimeError;
-use super::docker_convert as conv;
-use super::docker_ops::{NAME_LABEL, VOLUME_DIR_LABEL, engine_name, mount_path, volume_name};
+use crate::runtime::RuntimeError;
+use super::convert as conv;
+use super::ops::{NAME_LABEL, VOLUME_DIR_LABEL, engine_name, mount_path, volume_name};
 use crate::model::{PENDING_LABEL, PortableSpec};
 
 /// Label carrying the command (JSON array) a copy must run; the portable spec has no field
@@ -342,7 +342,7 @@ pub fn export(i: &ContainerInspectResponse, committed: bool) -> PortableSpec {
     let status = conv::status(i);
     PortableSpec {
         id: i.id.clone().unwrap_or_default(),
-        name: super::docker_ops::fleet_name(i),
+        name: super::ops::fleet_name(i),
         image: config.and_then(|c| c.image.clone()).unwrap_or_default(),
         service: conv::service(&labels),
         labels,

@@ -12,13 +12,19 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
 
-use super::sim_host::SimHost;
-use super::sim_load::{FaultKind, SimContainer, UNTIL_CLEARED, populate};
-use super::sim_logs::{self, Clock, LogSubject};
-use super::sim_store::{self, StoreError};
-pub use super::sim_volumes::dir_bytes;
-use super::sim_volumes::{io_error, remove_orphan_volumes, write_seed};
-use super::{NodeOverrides, Runtime, RuntimeError, RuntimeKind};
+mod host;
+mod load;
+mod logs;
+pub mod store;
+mod volumes;
+
+use self::host::SimHost;
+use self::load::{FaultKind, SimContainer, UNTIL_CLEARED, populate};
+use self::logs::{self as sim_logs, Clock, LogSubject};
+use self::store::{self as sim_store, StoreError};
+pub use self::volumes::dir_bytes;
+use self::volumes::{io_error, remove_orphan_volumes, write_seed};
+use crate::runtime::{NodeOverrides, Runtime, RuntimeError, RuntimeKind};
 use crate::model::{
     ContainerSample, ContainerSpec, ContainerVerb, HostSample, PortableSpec, SimFaultKind,
 };
@@ -526,5 +532,4 @@ impl Runtime for SimRuntime {
 }
 
 #[cfg(test)]
-#[path = "sim_tests.rs"]
 mod tests;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
-use super::sim_load::SimContainer;
+use super::load::SimContainer;
 use crate::model::{ContainerSpec, ContainerState, PENDING_LABEL, PortMapping};
 
 /// File name of the container set inside the agent's state directory.

@@ -9,7 +9,7 @@ use bollard::Docker;
 use bollard::query_parameters::EventsOptions;
 use futures::StreamExt;
 
-use super::docker::Shared;
+use super::Shared;
 
 /// First wait before trying a vanished engine again.
 const RETRY_MIN: Duration = Duration::from_millis(250);

@@ -9,11 +9,11 @@ use bollard::models::ContainerSummary;
 use bollard::query_parameters::ListContainersOptions;
 use futures::StreamExt;
 
-use super::RuntimeError;
-use super::cgroup::{self, CgroupPaths};
-use super::counters::{self, Reading};
-use super::docker::{API_TIMEOUT, DockerRuntime, StatsSource, status_code};
-use super::{docker_convert as conv, docker_ops, docker_stats};
+use crate::runtime::RuntimeError;
+use crate::runtime::cgroup::{self, CgroupPaths};
+use crate::runtime::counters::{self, Reading};
+use super::{API_TIMEOUT, DockerRuntime, StatsSource, status_code};
+use super::{convert as conv, ops as docker_ops, stats as docker_stats};
 use crate::model::{
     ContainerSample, ContainerSpec, ContainerState, ContainerStats, ContainerStatus, HealthState,
 };

@@ -5,8 +5,8 @@ use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptions;
 use futures::StreamExt;
 
-use super::RuntimeError;
-use super::docker_convert::unix_ms;
+use crate::runtime::RuntimeError;
+use super::convert::unix_ms;
 use crate::logs::{LineStream, LogLine, LogQuery, LogSource, clamp_line};
 
 /// The lines of container `id` that `query` asks for.
