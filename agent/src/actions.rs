@@ -15,7 +15,6 @@ use tonic::Status;
 mod workload;
 
 use crate::audit::{AuditLog, Caller, Outcome, Record, now_rfc3339};
-use crate::auth::Identity;
 use crate::backup::Registry;
 use crate::convert;
 use crate::hub::Hub;
@@ -24,6 +23,7 @@ use crate::model::{
     NodeVerb, SimFaultKind,
 };
 use crate::runtime::{Runtime, RuntimeError, RuntimeKind};
+use crate::server::auth::Identity;
 
 /// Action ids remembered for replay; the oldest finished ones are forgotten first.
 const REMEMBERED_ACTIONS: usize = 4096;

@@ -96,7 +96,7 @@ impl Caller {
     }
 
     /// The same caller, with who the agent authenticated it as.
-    pub fn with_identity(mut self, identity: Option<&crate::auth::Identity>) -> Self {
+    pub fn with_identity(mut self, identity: Option<&crate::server::auth::Identity>) -> Self {
         if let Some(id) = identity {
             self.identity = Some(id.name.clone());
             self.role = Some(id.role.name().to_owned());

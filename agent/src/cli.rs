@@ -111,11 +111,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_tokens: bool,
     /// Concurrent Watch streams one caller (token, certificate, or address) may hold.
-    #[arg(long, value_name = "N", default_value_t = crate::limits::MAX_WATCH_STREAMS_PER_CALLER as u32,
+    #[arg(long, value_name = "N", default_value_t = crate::server::limits::MAX_WATCH_STREAMS_PER_CALLER as u32,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_watch_per_caller: u32,
     /// Concurrent Logs streams one caller may hold.
-    #[arg(long, value_name = "N", default_value_t = crate::limits::MAX_LOGS_STREAMS_PER_CALLER as u32,
+    #[arg(long, value_name = "N", default_value_t = crate::server::limits::MAX_LOGS_STREAMS_PER_CALLER as u32,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_logs_per_caller: u32,
     /// Size at which the audit log is rotated, MiB.
@@ -219,7 +219,7 @@ impl Cli {
             },
             security: crate::config::SecurityConfig {
                 tls: match (&self.tls_cert, &self.tls_key) {
-                    (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
+                    (Some(cert), Some(key)) => Some(crate::server::tls::TlsFiles {
                         cert: cert.clone(),
                         key: key.clone(),
                         client_ca: self.client_ca.clone(),

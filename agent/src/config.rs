@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::AgentError;
 use crate::model::NodeMode;
 use crate::runtime::{DockerConfig, RuntimeKind};
-use crate::tls::TlsFiles;
+use crate::server::tls::TlsFiles;
 
 /// Default time between samples.
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -76,7 +76,7 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        use crate::limits as l;
+        use crate::server::limits as l;
         Self {
             max_watch_streams: l::MAX_WATCH_STREAMS,
             max_logs_streams: l::MAX_LOGS_STREAMS,
@@ -172,10 +172,10 @@ impl AgentConfig {
 
     /// The tokens file this agent reads.
     pub fn resolved_tokens_file(&self) -> PathBuf {
-        self.security
-            .tokens_file
-            .clone()
-            .unwrap_or_else(|| self.resolved_state_dir().join(crate::auth::TOKENS_FILE))
+        self.security.tokens_file.clone().unwrap_or_else(|| {
+            self.resolved_state_dir()
+                .join(crate::server::auth::TOKENS_FILE)
+        })
     }
 }
 

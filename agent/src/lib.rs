@@ -17,12 +17,8 @@
 use std::net::SocketAddr;
 
 pub mod actions;
-pub mod archive;
 pub mod audit;
-pub mod auth;
 pub mod backup;
-pub mod backup_import;
-pub mod call_timeout;
 pub mod cancel;
 pub mod cli;
 pub mod config;
@@ -33,15 +29,11 @@ pub mod fleet;
 pub mod health;
 pub mod host;
 pub mod hub;
-pub mod limits;
 pub mod logs;
 pub mod model;
 pub mod private;
 pub mod runtime;
 pub mod server;
-pub mod service;
-pub mod stream;
-pub mod tls;
 pub mod token_cli;
 pub mod transfer;
 pub mod validate;
@@ -51,6 +43,9 @@ pub use fleet::{bind_fleet, node_config, raise_fd_limit, spawn_fleet};
 pub use model::NodeMode;
 pub use runtime::{Runtime, RuntimeKind};
 pub use server::{RunningAgent, bind, spawn};
+/// Roles, tokens and caller identities, and the TLS files: what consoles and tools outside
+/// the agent use to deploy and reach it.
+pub use server::{auth, tls};
 
 /// Why an agent could not start.
 #[derive(Debug, thiserror::Error)]

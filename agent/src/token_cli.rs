@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::Subcommand;
 
 use crate::AgentError;
-use crate::auth::{Role, tokens};
+use crate::server::auth::{Role, tokens};
 
 /// What `fleetdeck-agent` does instead of serving.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]

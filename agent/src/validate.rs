@@ -364,7 +364,7 @@ mod tests {
                     prop_assert!(req.action_id.len() <= MAX_ACTION_ID_BYTES);
                 }
                 let _ = crate::convert::action(&req);
-                let _ = crate::auth::action_role(&req);
+                let _ = crate::server::auth::action_role(&req);
             }
             if let Ok(req) = pb::LogsRequest::decode(bytes.as_slice()) {
                 let _ = logs_request(&req);

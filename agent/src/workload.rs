@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Actions, Final, OBSERVE_LIMIT, Progress, runtime_error};
-use crate::archive;
+use crate::backup::archive;
 use crate::backup::{BackupError, DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT};
 use crate::host::now_unix_ms;
 use crate::model::{

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use fleetdeck_agent::archive::unpack_safely;
+use fleetdeck_agent::backup::archive::unpack_safely;
 use proptest::prelude::*;
 
 fn header(name: &[u8], kind: tar::EntryType, size: u64) -> tar::Header {

@@ -5,7 +5,7 @@
 
 use std::path::{Component, Path};
 
-use fleetdeck_agent::archive::{ArchiveLimits, check, safe_join};
+use fleetdeck_agent::backup::archive::{ArchiveLimits, check, safe_join};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fleetdeck_agent::archive::unpack_safely;
+use fleetdeck_agent::backup::archive::unpack_safely;
 use libfuzzer_sys::fuzz_target;
 
 fn scratch() -> PathBuf {

@@ -16,8 +16,8 @@ pub mod counters;
 pub mod docker;
 pub mod sim;
 
-pub use docker::{DockerConfig, DockerRuntime, StatsSource};
 pub use docker::copy_notes;
+pub use docker::{DockerConfig, DockerRuntime, StatsSource};
 pub use sim::{SimConfig, SimRuntime};
 
 /// Which runtime backend an agent uses.

@@ -1,5 +1,5 @@
 //! Backups between nodes: ReadBackup streams an archive as it is on disk, WriteBackup
-//! stores one sent by another node (see [`crate::backup_import`]). Both keep a few 64 KiB
+//! stores one sent by another node (see [`crate::backup::import`]). Both keep a few 64 KiB
 //! chunks in memory at most, whatever the archive's size.
 
 use std::io::Read;
@@ -11,8 +11,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
 use super::{CHUNK_BYTES, CHUNKS_IN_FLIGHT, Transfer};
+use crate::backup::import::ImportError;
 use crate::backup::{BackupError, BackupRecord};
-use crate::backup_import::ImportError;
 use crate::convert_ops;
 
 /// What ReadBackup streams back.

@@ -5,9 +5,9 @@ use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptions;
 use futures::StreamExt;
 
-use crate::runtime::RuntimeError;
 use super::convert::unix_ms;
 use crate::logs::{LineStream, LogLine, LogQuery, LogSource, clamp_line};
+use crate::runtime::RuntimeError;
 
 /// The lines of container `id` that `query` asks for.
 pub fn stream(docker: &Docker, id: &str, query: LogQuery) -> LineStream {

@@ -31,13 +31,13 @@ mod volumes;
 
 pub use spec::copy_notes;
 
-use crate::runtime::{Runtime, RuntimeError, RuntimeKind};
 use crate::logs::{LineStream, LogQuery};
 use crate::model::{ContainerSample, ContainerVerb, PortableSpec};
+use crate::runtime::{Runtime, RuntimeError, RuntimeKind};
 
 /// Longest wait for one engine request of a sampling pass: a hung engine turns the runtime
 /// check red instead of stalling the sampler.
-pub(super) const API_TIMEOUT: Duration = Duration::from_secs(5);
+const API_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for an action's request (a stop waits for the container's grace period).
 const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Seconds a stopping container gets between SIGTERM and SIGKILL.
@@ -76,19 +76,19 @@ pub struct DockerConfig {
 
 /// Containers the sampler must inspect again, marked by events and actions.
 #[derive(Debug, Default)]
-pub(super) struct Dirty {
-    pub(super) ids: HashSet<String>,
-    pub(super) all: bool,
+struct Dirty {
+    ids: HashSet<String>,
+    all: bool,
 }
 
 /// What the event watcher and the runtime share.
-pub(super) struct Shared {
+struct Shared {
     dirty: Mutex<Dirty>,
     changes: Arc<Notify>,
 }
 
 impl Shared {
-    pub(super) fn lock(&self) -> MutexGuard<'_, Dirty> {
+    fn lock(&self) -> MutexGuard<'_, Dirty> {
         // A set of ids stays usable whatever panicked while holding it.
         self.dirty
             .lock()
@@ -96,34 +96,34 @@ impl Shared {
     }
 
     /// Marks one container for a fresh inspect and wakes the sampler.
-    pub(super) fn touch(&self, id: &str) {
+    fn touch(&self, id: &str) {
         self.lock().ids.insert(id.to_owned());
         self.changes.notify_one();
     }
 
     /// Marks every container (after a gap in the events) and wakes the sampler.
-    pub(super) fn touch_all(&self) {
+    fn touch_all(&self) {
         self.lock().all = true;
         self.changes.notify_one();
     }
 
-    pub(super) fn take(&self) -> Dirty {
+    fn take(&self) -> Dirty {
         std::mem::take(&mut *self.lock())
     }
 }
 
 /// A Docker Engine.
 pub struct DockerRuntime {
-    pub(super) docker: Docker,
-    pub(super) endpoint: String,
-    pub(super) config: DockerConfig,
-    pub(super) shared: Arc<Shared>,
-    pub(super) cache: tokio::sync::Mutex<sample::Cache>,
+    docker: Docker,
+    endpoint: String,
+    config: DockerConfig,
+    shared: Arc<Shared>,
+    cache: tokio::sync::Mutex<sample::Cache>,
     events: JoinHandle<()>,
     /// The engine's ID from its info, when it gave one.
     engine_id: Option<String>,
     /// Migration copies committed (their pending label hidden), see `docker_ops`.
-    pub(super) committed: Mutex<HashSet<String>>,
+    committed: Mutex<HashSet<String>>,
 }
 
 impl Drop for DockerRuntime {
@@ -170,7 +170,7 @@ fn is_connection(e: &ApiError) -> bool {
     )
 }
 
-pub(super) fn status_code(e: &ApiError) -> Option<u16> {
+fn status_code(e: &ApiError) -> Option<u16> {
     match e {
         ApiError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
@@ -245,11 +245,11 @@ impl DockerRuntime {
         &self.endpoint
     }
 
-    pub(super) fn unreachable(&self, e: &ApiError) -> RuntimeError {
+    fn unreachable(&self, e: &ApiError) -> RuntimeError {
         RuntimeError::Unavailable(describe_unreachable(&self.endpoint, e))
     }
 
-    pub(super) fn api_error(&self, id: &str, e: ApiError) -> RuntimeError {
+    fn api_error(&self, id: &str, e: ApiError) -> RuntimeError {
         match (status_code(&e), &e) {
             (Some(404), _) => RuntimeError::NotFound(id.to_owned()),
             (Some(409), ApiError::DockerResponseServerError { message, .. }) => {

@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::CreateContainerOptions;
 
-use super::{API_TIMEOUT, DockerRuntime};
 use super::spec::{create_body, export};
 use super::volumes::{STAGED_DIR, managed_only};
-use crate::runtime::{RuntimeError, sim::dir_bytes};
+use super::{API_TIMEOUT, DockerRuntime};
 use crate::model::{ContainerSpec, PENDING_LABEL, PortableSpec};
+use crate::runtime::{RuntimeError, sim::dir_bytes};
 
 /// Label carrying the fleet's name of a container whose engine name has a scope prefix.
 pub const NAME_LABEL: &str = "fleetdeck.name";

@@ -9,14 +9,14 @@ use bollard::models::ContainerSummary;
 use bollard::query_parameters::ListContainersOptions;
 use futures::StreamExt;
 
-use crate::runtime::RuntimeError;
-use crate::runtime::cgroup::{self, CgroupPaths};
-use crate::runtime::counters::{self, Reading};
 use super::{API_TIMEOUT, DockerRuntime, StatsSource, status_code};
 use super::{convert as conv, ops as docker_ops, stats as docker_stats};
 use crate::model::{
     ContainerSample, ContainerSpec, ContainerState, ContainerStats, ContainerStatus, HealthState,
 };
+use crate::runtime::RuntimeError;
+use crate::runtime::cgroup::{self, CgroupPaths};
+use crate::runtime::counters::{self, Reading};
 
 /// Inspect requests in flight at once.
 const INSPECT_CONCURRENCY: usize = 8;

@@ -21,10 +21,10 @@ use bollard::models::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::RuntimeError;
 use super::convert as conv;
 use super::ops::{NAME_LABEL, VOLUME_DIR_LABEL, engine_name, mount_path, volume_name};
 use crate::model::{PENDING_LABEL, PortableSpec};
+use crate::runtime::RuntimeError;
 
 /// Label carrying the command (JSON array) a copy must run; the portable spec has no field
 /// for it, and a copy that ran the image's default command would not be the same service.

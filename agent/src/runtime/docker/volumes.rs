@@ -26,12 +26,12 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tonic::codegen::Bytes;
 
-use crate::runtime::RuntimeError;
-use super::{API_TIMEOUT, DockerRuntime};
 use super::ops::volume_name;
 use super::spec::{Extras, MountKind, mounts, named_volumes};
-use crate::archive;
+use super::{API_TIMEOUT, DockerRuntime};
+use crate::backup::archive;
 use crate::model::PortableSpec;
+use crate::runtime::RuntimeError;
 use crate::transfer::{CHUNK_BYTES, ChunkReader};
 
 /// Subdirectory of the data dir holding staged volume data.

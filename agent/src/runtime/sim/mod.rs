@@ -24,10 +24,10 @@ use self::logs::{self as sim_logs, Clock, LogSubject};
 use self::store::{self as sim_store, StoreError};
 pub use self::volumes::dir_bytes;
 use self::volumes::{io_error, remove_orphan_volumes, write_seed};
-use crate::runtime::{NodeOverrides, Runtime, RuntimeError, RuntimeKind};
 use crate::model::{
     ContainerSample, ContainerSpec, ContainerVerb, HostSample, PortableSpec, SimFaultKind,
 };
+use crate::runtime::{NodeOverrides, Runtime, RuntimeError, RuntimeKind};
 
 use crate::logs::{LineStream, LogQuery};
 

@@ -6,8 +6,8 @@ use std::path::Path;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::runtime::RuntimeError;
 use super::load::SimContainer;
+use crate::runtime::RuntimeError;
 
 /// Seed data is written in files of this size, so copies move several files.
 const SEED_FILE_KIB: u32 = 64;

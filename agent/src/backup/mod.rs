@@ -1,6 +1,12 @@
 //! Backups of one node's containers: a gzip'd tar holding `spec.json` and `volumes/...`,
 //! its SHA-256, and a JSON record beside it, in `<state dir>/backups`. Retention by count
 //! and age per container. Restore verifies the checksum before reading a byte of content.
+//!
+//! `archive` is the one checked tar reader every unpack goes through (restores and volume
+//! data sent by another agent); `import` stores a backup sent by another node.
+
+pub mod archive;
+pub mod import;
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -10,7 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::archive::{self, ArchiveError};
+use self::archive::ArchiveError;
 use crate::model::PortableSpec;
 
 /// Backups kept per container unless the request says otherwise.

@@ -11,7 +11,7 @@ use tonic::Status;
 use tower::{Layer, Service};
 
 use super::{AUTH_HEADER, AuthPolicy, Identity, Role, RpcRule, rpc_rule};
-use crate::tls::PeerInfo;
+use crate::server::tls::PeerInfo;
 
 /// A call the layer refused, for the audit log.
 #[derive(Debug, Clone)]

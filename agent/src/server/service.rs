@@ -7,19 +7,19 @@ use fleetdeck_proto as pb;
 use tonic::{Request, Response, Status};
 
 use crate::actions::{ActStream, Actions, Refusal};
-use crate::auth::{self, Identity, layer::denied};
 use crate::cancel::Cancel;
 use crate::convert;
 use crate::hub::Hub;
-use crate::limits::{
-    ACTION_BURST, ACTIONS_PER_SEC, MAX_LOGS_STREAMS, MAX_LOGS_STREAMS_PER_CALLER,
-    MAX_WATCH_STREAMS, MAX_WATCH_STREAMS_PER_CALLER, Permitted, RateLimiter, StillValid, StreamCap,
-};
 use crate::logs::{self, LogQuery, LogsStream};
 use crate::model::ActErrorKind;
 use crate::runtime::{Runtime, RuntimeError};
-use crate::stream::{self, WatchStream};
-use crate::tls::PeerInfo;
+use crate::server::auth::{self, Identity, layer::denied};
+use crate::server::limits::{
+    ACTION_BURST, ACTIONS_PER_SEC, MAX_LOGS_STREAMS, MAX_LOGS_STREAMS_PER_CALLER,
+    MAX_WATCH_STREAMS, MAX_WATCH_STREAMS_PER_CALLER, Permitted, RateLimiter, StillValid, StreamCap,
+};
+use crate::server::stream::{self, WatchStream};
+use crate::server::tls::PeerInfo;
 use crate::transfer::{BackupStream, ChunkStream, Transfer, WriteBackupStream};
 use crate::validate;
 

@@ -1,4 +1,12 @@
-//! Starting and stopping an agent: listener, sampler, tonic server.
+//! Starting and stopping an agent: listener, sampler, tonic server; and what stands in
+//! front of every rpc: the service, caller checks, limits, TLS and call timeouts.
+
+pub mod auth;
+pub mod call_timeout;
+pub mod limits;
+pub mod service;
+pub mod stream;
+pub mod tls;
 
 use std::future::Future;
 use std::io;
@@ -18,13 +26,11 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 
+use self::tls::{Accepted, HandshakeRefusal, Io, PeerInfo};
 use crate::AgentError;
 use crate::actions::{Actions, Refusal};
 use crate::audit::AuditLog;
-use crate::auth::layer::RefusedCall;
-use crate::auth::{AuthLayer, AuthPolicy, TokenStore};
 use crate::backup::Registry;
-use crate::call_timeout::CallTimeoutLayer;
 use crate::cancel::{self, Cancel, CancelSource};
 use crate::config::AgentConfig;
 use crate::health::Checker;
@@ -32,8 +38,10 @@ use crate::host::{self, HostProbe};
 use crate::hub::{self, HostSource, Hub};
 use crate::model::{NodeInfo, NodeStatus};
 use crate::runtime::{DockerConfig, DockerRuntime, Runtime, RuntimeKind, SimConfig, SimRuntime};
-use crate::service::AgentService;
-use crate::tls::{self, Accepted, HandshakeRefusal, Io, PeerInfo};
+use crate::server::auth::layer::RefusedCall;
+use crate::server::auth::{AuthLayer, AuthPolicy, TokenStore};
+use crate::server::call_timeout::CallTimeoutLayer;
+use crate::server::service::AgentService;
 use crate::transfer::Transfer;
 
 /// HTTP/2 keepalive ping interval: a vanished client is noticed within seconds.

@@ -11,8 +11,8 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
-use crate::archive::{self, ArchiveError};
 use crate::backup::Registry;
+use crate::backup::archive::{self, ArchiveError};
 use crate::convert_ops;
 use crate::hub::Hub;
 use crate::model::{ActError, ActErrorKind};
