@@ -413,17 +413,7 @@ fn round1(v: f32) -> f64 {
 
 /// Bytes in binary units, compact: `512B`, `1.5KiB`, `128.0MiB`, `2.0GiB`.
 pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n}B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1}{}", UNITS[unit])
+    fleetdeck_core::format::bytes(n)
 }
 
 #[cfg(test)]

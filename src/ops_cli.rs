@@ -306,7 +306,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
 
 async fn execute(ctx: &Context, plan: &Plan) -> (Outcome, String) {
     let exec = Executor::new(ctx.state_dir.clone(), "fleetdeck-cli");
-    let (source, cancel) = fleetdeck_agent::cancel::channel();
+    let (source, cancel) = fleetdeck_core::cancel::channel();
     let (tx, mut rx) = mpsc::channel(256);
     let plan2 = plan.clone();
     let task = tokio::spawn(async move { exec.run(1, &plan2, cancel, tx).await });

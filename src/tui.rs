@@ -317,10 +317,10 @@ fn run_effect(app: &mut App, effect: Effect, log_session: &mut Option<LogSession
 }
 
 fn write_export(dir: &std::path::Path, name: &str, markdown: &str) -> Result<PathBuf, String> {
-    fleetdeck_agent::private::create_dir(dir)
+    fleetdeck_core::private::create_dir(dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(name);
-    fleetdeck_agent::private::write_atomic(&path, markdown.as_bytes())
+    fleetdeck_core::private::write_atomic(&path, markdown.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
 }

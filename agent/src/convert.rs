@@ -85,24 +85,12 @@ pub fn host_sample(h: &HostSample) -> pb::HostSample {
 
 /// Container state to the wire.
 pub fn container_state(s: ContainerState) -> pb::ContainerState {
-    match s {
-        ContainerState::Created => pb::ContainerState::Created,
-        ContainerState::Running => pb::ContainerState::Running,
-        ContainerState::Restarting => pb::ContainerState::Restarting,
-        ContainerState::Paused => pb::ContainerState::Paused,
-        ContainerState::Exited => pb::ContainerState::Exited,
-        ContainerState::Dead => pb::ContainerState::Dead,
-    }
+    s.to_proto()
 }
 
 /// Container health to the wire.
 pub fn health_state(h: HealthState) -> pb::HealthStatus {
-    match h {
-        HealthState::None => pb::HealthStatus::None,
-        HealthState::Starting => pb::HealthStatus::Starting,
-        HealthState::Healthy => pb::HealthStatus::Healthy,
-        HealthState::Unhealthy => pb::HealthStatus::Unhealthy,
-    }
+    h.to_proto()
 }
 
 /// Container figures to the wire, under `key`.

@@ -4,8 +4,7 @@
 use fleetdeck_proto as pb;
 
 use crate::backup::BackupRecord;
-use crate::convert::{container_state, health_state};
-use crate::model::{ActError, ActErrorKind, Action, ContainerState, HealthState, PortableSpec};
+use crate::model::{ActError, ActErrorKind, Action, PortableSpec};
 
 fn invalid(m: &str) -> ActError {
     ActError::new(ActErrorKind::Invalid, m)
@@ -13,63 +12,12 @@ fn invalid(m: &str) -> ActError {
 
 /// Portable spec to the wire.
 pub fn spec(s: &PortableSpec) -> pb::PortableSpec {
-    pb::PortableSpec {
-        id: s.id.clone(),
-        name: s.name.clone(),
-        image: s.image.clone(),
-        service: s.service.clone(),
-        labels: s
-            .labels
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        ports: s
-            .ports
-            .iter()
-            .map(|(c, h, p)| pb::Port {
-                container_port: u32::from(*c),
-                host_port: u32::from(*h),
-                protocol: p.clone(),
-                host_ip: String::new(),
-            })
-            .collect(),
-        env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        volumes: s.volumes.clone(),
-        volume_bytes: s.volume_bytes,
-        memory_limit_bytes: s.memory_limit_bytes,
-        cpu_limit_cores: s.cpu_limit_cores,
-        state: container_state(s.state) as i32,
-        health: health_state(s.health) as i32,
-    }
+    s.to_proto()
 }
 
 /// Wire spec to the plain one (state and health are not taken: they are the source's).
 pub fn spec_from(s: pb::PortableSpec) -> PortableSpec {
-    PortableSpec {
-        id: s.id,
-        name: s.name,
-        image: s.image,
-        service: s.service,
-        labels: s.labels.into_iter().collect(),
-        ports: s
-            .ports
-            .into_iter()
-            .map(|p| {
-                (
-                    u16::try_from(p.container_port).unwrap_or(0),
-                    u16::try_from(p.host_port).unwrap_or(0),
-                    p.protocol,
-                )
-            })
-            .collect(),
-        env: s.env.into_iter().collect(),
-        volumes: s.volumes,
-        volume_bytes: s.volume_bytes,
-        memory_limit_bytes: s.memory_limit_bytes,
-        cpu_limit_cores: s.cpu_limit_cores,
-        state: ContainerState::Created,
-        health: HealthState::None,
-    }
+    PortableSpec::from_proto(s)
 }
 
 /// A volume or container name a node can use as a directory name.

@@ -3,6 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use fleetdeck_core::labels::{
+    FENCED_LABEL, PENDING_LABEL, REPLACES_EPOCH_LABEL, REPLACES_LABEL,
+};
+pub use fleetdeck_core::spec::{ContainerState, HealthState, PortableSpec};
+
 /// Scheduling mode of a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,46 +102,6 @@ impl HostSample {
         a.uptime_secs = other.uptime_secs;
         a == *other
     }
-}
-
-/// Lifecycle state of a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContainerState {
-    /// Created, never started.
-    #[default]
-    Created,
-    /// Running.
-    Running,
-    /// Being restarted by its restart policy.
-    Restarting,
-    /// Paused.
-    Paused,
-    /// Exited.
-    Exited,
-    /// Dead (could not be removed or stopped).
-    Dead,
-}
-
-impl ContainerState {
-    /// Whether the container's processes exist (running, restarting or paused).
-    pub fn is_up(self) -> bool {
-        matches!(self, Self::Running | Self::Restarting | Self::Paused)
-    }
-}
-
-/// Health check state of a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HealthState {
-    /// No health check defined.
-    #[default]
-    None,
-    /// Within the start period.
-    Starting,
-    /// Passing.
-    Healthy,
-    /// Failing.
-    Unhealthy,
 }
 
 /// A published port.
@@ -433,49 +398,6 @@ impl SimFaultKind {
             Self::Clear => "clear",
         }
     }
-}
-
-/// Label on a migration copy until the migration commits it; an agent may drop such a
-/// copy, since the source still runs.
-pub const PENDING_LABEL: &str = "fleetdeck.pending";
-/// Label on a failover copy: `<node>/<container name>` it replaces.
-pub const REPLACES_LABEL: &str = "fleetdeck.replaces";
-/// Label on a failover copy: the failed node's agent epoch when it was replaced.
-pub const REPLACES_EPOCH_LABEL: &str = "fleetdeck.replaces-epoch";
-/// Label on a fenced container: why it was stopped.
-pub const FENCED_LABEL: &str = "fleetdeck.fenced";
-
-/// What a node needs to create a copy of a container.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct PortableSpec {
-    /// Runtime id on the node it came from.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Image reference.
-    pub image: String,
-    /// Service.
-    pub service: String,
-    /// Labels.
-    pub labels: BTreeMap<String, String>,
-    /// Published ports as `(container, host, protocol)`.
-    pub ports: Vec<(u16, u16, String)>,
-    /// Environment.
-    pub env: BTreeMap<String, String>,
-    /// Volume names (one directory each).
-    pub volumes: Vec<String>,
-    /// Bytes of volume data.
-    pub volume_bytes: u64,
-    /// Memory limit, bytes; 0 = none.
-    pub memory_limit_bytes: u64,
-    /// CPU limit, cores; 0 = none.
-    pub cpu_limit_cores: f32,
-    /// Current state.
-    #[serde(skip)]
-    pub state: ContainerState,
-    /// Current health.
-    #[serde(skip)]
-    pub health: HealthState,
 }
 
 /// A successful action's outcome.

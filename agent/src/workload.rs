@@ -32,22 +32,6 @@ fn joined(e: tokio::task::JoinError) -> ActError {
     )
 }
 
-/// `1.2 MiB` style sizes for messages.
-pub(crate) fn size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 impl Actions {
     fn refuse_if_cordoned(&self, what: &str) -> Result<(), ActError> {
         if self.hub.status().mode == NodeMode::Maintenance {
@@ -121,7 +105,7 @@ impl Actions {
         if dry_run {
             return Ok(format!(
                 "dry run: would back up {name}: configuration and {} of volume data",
-                size(spec.volume_bytes)
+                fleetdeck_core::format::bytes(spec.volume_bytes)
             )
             .into());
         }
@@ -174,7 +158,7 @@ impl Actions {
             message: format!(
                 "backed up {name} as {} ({}, sha256 {}){pruned}",
                 record.id,
-                size(record.size_bytes),
+                fleetdeck_core::format::bytes(record.size_bytes),
                 &record.sha256[..12]
             ),
             container_id: String::new(),
@@ -239,7 +223,7 @@ impl Actions {
             return Ok(format!(
                 "dry run: checksum verified; would restore {} from {backup_id} ({}) {how}",
                 spec.name,
-                size(record.size_bytes)
+                fleetdeck_core::format::bytes(record.size_bytes)
             )
             .into());
         }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fleetdeck_agent::cancel::Cancel;
+use fleetdeck_core::cancel::Cancel;
 use fleetdeck_proto as pb;
 use pb::act_request::Action as A;
 use tokio::sync::mpsc;
@@ -220,7 +220,7 @@ impl Executor {
                     format!("creating {} on {}", spec.name, on.name),
                 );
                 let action = A::Create(pb::CreateAction {
-                    spec: Some(fleetdeck_agent::convert_ops::spec(spec)),
+                    spec: Some(spec.to_proto()),
                     labels: labels.clone().into_iter().collect(),
                 });
                 let req = self.request(ctx, action);
@@ -251,10 +251,10 @@ impl Executor {
                 spec.volume_bytes = 0;
                 spec.labels.remove("com.docker.compose.container-number");
                 // A new replica replaces nothing, even when its template was a failover copy.
-                spec.labels.remove(fleetdeck_agent::model::REPLACES_LABEL);
+                spec.labels.remove(fleetdeck_core::labels::REPLACES_LABEL);
                 spec.labels
-                    .remove(fleetdeck_agent::model::REPLACES_EPOCH_LABEL);
-                let spec = fleetdeck_agent::convert_ops::spec_from(spec);
+                    .remove(fleetdeck_core::labels::REPLACES_EPOCH_LABEL);
+                let spec = fleetdeck_core::spec::PortableSpec::from_proto(spec);
                 let create = Step::Create {
                     on: on.clone(),
                     spec: Box::new(spec),

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fleetdeck_agent::private;
+use fleetdeck_core::private;
 use serde::{Deserialize, Serialize};
 
 use super::link::Link;

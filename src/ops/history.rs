@@ -203,14 +203,7 @@ pub struct Started {
 
 /// A duration as the history shows it: `840ms`, `4.2s`, `2m05s`, `1h03m`.
 pub fn duration_text(d: Duration) -> String {
-    let ms = d.as_millis();
-    let s = d.as_secs();
-    match s {
-        _ if ms < 1_000 => format!("{ms}ms"),
-        0..60 => format!("{:.1}s", d.as_secs_f64()),
-        60..3_600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3_600, s % 3_600 / 60),
-    }
+    fleetdeck_core::format::duration_precise(d)
 }
 
 #[cfg(test)]

@@ -71,8 +71,8 @@ pub async fn append(dir: &Path, record: &HistoryRecord) {
     let path = dir.join(crate::ops::exec::HISTORY_FILE);
     let line = format!("{}\n", record_line(record));
     let write = async {
-        fleetdeck_agent::private::create_dir(dir)?;
-        let mut f = tokio::fs::OpenOptions::from(fleetdeck_agent::private::options())
+        fleetdeck_core::private::create_dir(dir)?;
+        let mut f = tokio::fs::OpenOptions::from(fleetdeck_core::private::options())
             .create(true)
             .append(true)
             .open(&path)

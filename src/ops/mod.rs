@@ -28,7 +28,7 @@ pub mod specs;
 
 use std::collections::BTreeMap;
 
-pub use fleetdeck_agent::model::PortableSpec;
+pub use fleetdeck_core::spec::PortableSpec;
 pub use history::{ActionLog, Entry, EntryState};
 pub use plan::{Plan, PlanError, Step};
 pub use runner::start;
@@ -191,11 +191,11 @@ pub enum Outcome {
 pub fn failover_labels(node: &str, container: &str, epoch: u64) -> BTreeMap<String, String> {
     BTreeMap::from([
         (
-            fleetdeck_agent::model::REPLACES_LABEL.to_owned(),
+            fleetdeck_core::labels::REPLACES_LABEL.to_owned(),
             format!("{node}/{container}"),
         ),
         (
-            fleetdeck_agent::model::REPLACES_EPOCH_LABEL.to_owned(),
+            fleetdeck_core::labels::REPLACES_EPOCH_LABEL.to_owned(),
             epoch.to_string(),
         ),
     ])
@@ -203,5 +203,5 @@ pub fn failover_labels(node: &str, container: &str, epoch: u64) -> BTreeMap<Stri
 
 /// `1.2 GiB` style sizes.
 pub fn human_bytes(n: u64) -> String {
-    crate::get::human_bytes(n)
+    fleetdeck_core::format::bytes(n)
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use fleetdeck_agent::model::REPLACES_LABEL;
+use fleetdeck_core::labels::REPLACES_LABEL;
 
 use super::placement::{self, Demand, Room};
 use super::plan_more::port_clash;
@@ -405,7 +405,7 @@ fn migrate(
     let mut lines = migrate_lines(&c.spec.name, &from.name, &to.name, bytes, &volumes);
     if let Some(s) = cached {
         // Docker mounts and networks: what the copy makes of them.
-        let notes = fleetdeck_agent::runtime::copy_notes(&s.spec.labels, &to.name);
+        let notes = fleetdeck_core::labels::copy_notes(&s.spec.labels, &to.name);
         lines.splice(2..2, notes);
     }
     if new_name != c.spec.name {

@@ -53,7 +53,7 @@ pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError
         ));
         if let Some(s) = input.specs.get(&from.name, &c.spec.name) {
             // Docker mounts and networks: what each copy makes of them, as migrate shows.
-            let notes = fleetdeck_agent::runtime::copy_notes(&s.spec.labels, &rooms[i].name);
+            let notes = fleetdeck_core::labels::copy_notes(&s.spec.labels, &rooms[i].name);
             lines.extend(notes.into_iter().map(|note| format!("  {note}")));
         }
         steps.push(Step::Migrate {

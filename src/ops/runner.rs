@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fleetdeck_agent::cancel::{self, CancelSource};
+use fleetdeck_core::cancel::{self, CancelSource};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

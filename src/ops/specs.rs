@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use fleetdeck_agent::private;
+use fleetdeck_core::private;
 use serde::{Deserialize, Serialize};
 
 use super::PortableSpec;
@@ -133,7 +133,7 @@ impl SpecCache {
                             | fleetdeck_proto::ContainerState::Restarting)
                     );
                     CachedSpec {
-                        spec: fleetdeck_agent::convert_ops::spec_from(s),
+                        spec: fleetdeck_core::spec::PortableSpec::from_proto(s),
                         running,
                     }
                 })

@@ -6,33 +6,12 @@ use crate::keys::Key;
 
 /// A size in bytes with a binary unit: `512B`, `1.5K`, `64M`, `1.0G`.
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
-    if n < 1024 {
-        return format!("{n}B");
-    }
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    // One decimal while it still says something; whole numbers once they are wide.
-    if value < 9.95 {
-        format!("{value:.1}{}", UNITS[unit])
-    } else {
-        format!("{value:.0}{}", UNITS[unit])
-    }
+    fleetdeck_core::format::bytes_short(n)
 }
 
 /// A duration in at most two units: `45s`, `12m`, `3h12m`, `5d3h`.
 pub fn duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3_600 => format!("{}m", s / 60),
-        3_600..86_400 => format!("{}h{}m", s / 3_600, s % 3_600 / 60),
-        _ => format!("{}d{}h", s / 86_400, s % 86_400 / 3_600),
-    }
+    fleetdeck_core::format::duration(d)
 }
 
 /// How long ago something happened: `12s ago`, `3m ago`.

@@ -16,7 +16,6 @@ pub mod counters;
 pub mod docker;
 pub mod sim;
 
-pub use docker::copy_notes;
 pub use docker::{DockerConfig, DockerRuntime, StatsSource};
 pub use sim::{SimConfig, SimRuntime};
 

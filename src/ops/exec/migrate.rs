@@ -31,7 +31,7 @@ impl Executor {
         spec.name = new_name.to_string();
         let mut labels = std::collections::HashMap::new();
         labels.insert(
-            fleetdeck_agent::model::PENDING_LABEL.to_string(),
+            fleetdeck_core::labels::PENDING_LABEL.to_string(),
             format!("migration from {}", from.name),
         );
         ctx.report("create", 5.0, format!("creating {name} on {}", to.name));

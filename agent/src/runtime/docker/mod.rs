@@ -29,8 +29,6 @@ mod spec;
 mod stats;
 mod volumes;
 
-pub use spec::copy_notes;
-
 use crate::logs::{LineStream, LogQuery};
 use crate::model::{ContainerSample, ContainerVerb, PortableSpec};
 use crate::runtime::{Runtime, RuntimeError, RuntimeKind};

@@ -32,7 +32,7 @@ pub const CMD_LABEL: &str = "fleetdeck.docker.cmd";
 /// Label carrying the entrypoint (JSON array), for the same reason.
 pub const ENTRYPOINT_LABEL: &str = "fleetdeck.docker.entrypoint";
 /// Label carrying the rest of the engine configuration ([`Extras`], JSON).
-pub const EXTRAS_LABEL: &str = "fleetdeck.docker.config";
+pub use fleetdeck_core::labels::EXTRAS_LABEL;
 /// Label on a copy mapping each named volume's mount path to the volume's original name
 /// (JSON object), so a copy of a copy is named after the original again.
 pub const VOLUME_MAP_LABEL: &str = "fleetdeck.volume-map";
@@ -43,37 +43,7 @@ const NANO_CPUS_PER_CORE: f64 = 1e9;
 /// Networks every engine has; a container on them needs no user-defined network.
 const BUILTIN_NETWORKS: [&str; 4] = ["bridge", "default", "host", "none"];
 
-/// What kind of mount a volume is on its source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MountKind {
-    /// A named volume: the copy gets its own named volume.
-    Named,
-    /// An anonymous volume: the copy gets a managed folder.
-    Anonymous,
-    /// A bind mount of a host path: the copy gets a managed folder.
-    Bind,
-    /// A folder the agent manages: the copy gets one too.
-    Managed,
-}
-
-/// One mount of the source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountInfo {
-    /// Mount path in the container.
-    pub dest: String,
-    /// What it is.
-    pub kind: MountKind,
-    /// The original volume name (named volumes only).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// The host folder (bind mounts only).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub source: String,
-    /// Mounted read-only (`:ro`, `readonly`): the copy mounts it read-only too.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub read_only: bool,
-}
+pub use fleetdeck_core::labels::{MountInfo, MountKind};
 
 /// Engine configuration a portable spec has no field for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -117,47 +87,6 @@ impl Extras {
     pub fn mount(&self, dest: &str) -> Option<&MountInfo> {
         self.mounts.iter().find(|m| m.dest == dest)
     }
-}
-
-/// What a copy on node `target` makes of the source's mounts and networks, one line each,
-/// for the plan shown before anything happens (empty for a spec without engine extras).
-pub fn copy_notes(labels: &BTreeMap<String, String>, target: &str) -> Vec<String> {
-    let Ok(extras) = Extras::of(labels) else {
-        return vec![format!(
-            "label {EXTRAS_LABEL} cannot be read: {target} will refuse the copy"
-        )];
-    };
-    let mut out = Vec::new();
-    for m in &extras.mounts {
-        let dest = &m.dest;
-        let ro = if m.read_only {
-            ", mounted read-only"
-        } else {
-            ""
-        };
-        match m.kind {
-            MountKind::Named => out.push(format!(
-                "named volume {} ({dest}) becomes a new volume on {target}, named for {target}'s scope{ro}",
-                m.name
-            )),
-            MountKind::Anonymous => out.push(format!(
-                "anonymous volume {dest} becomes a folder fleetdeck manages on {target}{ro}"
-            )),
-            MountKind::Bind => out.push(format!(
-                "bind mount of host folder {} ({dest}) becomes a folder fleetdeck manages on {target}{ro}: the data is copied, the host folder is no longer shared",
-                if m.source.is_empty() { "?" } else { &m.source }
-            )),
-            MountKind::Managed => {}
-        }
-    }
-    if !extras.networks.is_empty() {
-        out.push(format!(
-            "connect it to network{} {} (the same names on {target}'s engine)",
-            if extras.networks.len() == 1 { "" } else { "s" },
-            extras.networks.join(", ")
-        ));
-    }
-    out
 }
 
 /// The original name of each named volume of a copy, by mount path.
@@ -550,7 +479,7 @@ mod tests {
         assert!(labels.keys().all(|k| !k.starts_with(SPEC_LABEL_PREFIX)));
         assert_eq!(labels.get("team").map(String::as_str), Some("core"));
         assert_eq!(labels[VOLUME_MAP_LABEL], r#"{"/data":"pgdata"}"#);
-        let notes = copy_notes(&spec.labels, "n2").join("\n");
+        let notes = fleetdeck_core::labels::copy_notes(&spec.labels, "n2").join("\n");
         assert!(
             notes.contains("named volume pgdata (/data) becomes a new volume on n2"),
             "{notes}"

@@ -1,0 +1,10 @@
+//! What the fleetdeck console and agent both need, so neither reaches into the other:
+//! container specs and states with their wire codec, the labels fleetdeck puts on
+//! containers and how to read them, a cancellation signal, owner-only files, and the
+//! formatting of sizes and durations.
+
+pub mod cancel;
+pub mod format;
+pub mod labels;
+pub mod private;
+pub mod spec;

@@ -1,0 +1,206 @@
+//! A container as a node can re-create it elsewhere ([`PortableSpec`]), the states it
+//! carries, and their wire form.
+
+use std::collections::BTreeMap;
+
+use fleetdeck_proto as pb;
+
+/// Lifecycle state of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerState {
+    /// Created, never started.
+    #[default]
+    Created,
+    /// Running.
+    Running,
+    /// Being restarted by its restart policy.
+    Restarting,
+    /// Paused.
+    Paused,
+    /// Exited.
+    Exited,
+    /// Dead (could not be removed or stopped).
+    Dead,
+}
+
+impl ContainerState {
+    /// Whether the container's processes exist (running, restarting or paused).
+    pub fn is_up(self) -> bool {
+        matches!(self, Self::Running | Self::Restarting | Self::Paused)
+    }
+
+    /// To the wire.
+    pub fn to_proto(self) -> pb::ContainerState {
+        match self {
+            Self::Created => pb::ContainerState::Created,
+            Self::Running => pb::ContainerState::Running,
+            Self::Restarting => pb::ContainerState::Restarting,
+            Self::Paused => pb::ContainerState::Paused,
+            Self::Exited => pb::ContainerState::Exited,
+            Self::Dead => pb::ContainerState::Dead,
+        }
+    }
+}
+
+/// Health check state of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HealthState {
+    /// No health check defined.
+    #[default]
+    None,
+    /// Within the start period.
+    Starting,
+    /// Passing.
+    Healthy,
+    /// Failing.
+    Unhealthy,
+}
+
+impl HealthState {
+    /// To the wire.
+    pub fn to_proto(self) -> pb::HealthStatus {
+        match self {
+            Self::None => pb::HealthStatus::None,
+            Self::Starting => pb::HealthStatus::Starting,
+            Self::Healthy => pb::HealthStatus::Healthy,
+            Self::Unhealthy => pb::HealthStatus::Unhealthy,
+        }
+    }
+}
+
+/// What a node needs to create a copy of a container.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct PortableSpec {
+    /// Runtime id on the node it came from.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// Service.
+    pub service: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Published ports as `(container, host, protocol)`.
+    pub ports: Vec<(u16, u16, String)>,
+    /// Environment.
+    pub env: BTreeMap<String, String>,
+    /// Volume names (one directory each).
+    pub volumes: Vec<String>,
+    /// Bytes of volume data.
+    pub volume_bytes: u64,
+    /// Memory limit, bytes; 0 = none.
+    pub memory_limit_bytes: u64,
+    /// CPU limit, cores; 0 = none.
+    pub cpu_limit_cores: f32,
+    /// Current state.
+    #[serde(skip)]
+    pub state: ContainerState,
+    /// Current health.
+    #[serde(skip)]
+    pub health: HealthState,
+}
+
+impl PortableSpec {
+    /// To the wire.
+    pub fn to_proto(&self) -> pb::PortableSpec {
+        pb::PortableSpec {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            image: self.image.clone(),
+            service: self.service.clone(),
+            labels: self
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ports: self
+                .ports
+                .iter()
+                .map(|(c, h, p)| pb::Port {
+                    container_port: u32::from(*c),
+                    host_port: u32::from(*h),
+                    protocol: p.clone(),
+                    host_ip: String::new(),
+                })
+                .collect(),
+            env: self
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            volumes: self.volumes.clone(),
+            volume_bytes: self.volume_bytes,
+            memory_limit_bytes: self.memory_limit_bytes,
+            cpu_limit_cores: self.cpu_limit_cores,
+            state: self.state.to_proto() as i32,
+            health: self.health.to_proto() as i32,
+        }
+    }
+
+    /// From the wire (state and health are not taken: they are the source's).
+    pub fn from_proto(s: pb::PortableSpec) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            image: s.image,
+            service: s.service,
+            labels: s.labels.into_iter().collect(),
+            ports: s
+                .ports
+                .into_iter()
+                .map(|p| {
+                    (
+                        u16::try_from(p.container_port).unwrap_or(0),
+                        u16::try_from(p.host_port).unwrap_or(0),
+                        p.protocol,
+                    )
+                })
+                .collect(),
+            env: s.env.into_iter().collect(),
+            volumes: s.volumes,
+            volume_bytes: s.volume_bytes,
+            memory_limit_bytes: s.memory_limit_bytes,
+            cpu_limit_cores: s.cpu_limit_cores,
+            state: ContainerState::Created,
+            health: HealthState::None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_survives_the_wire_but_not_its_state() {
+        let spec = PortableSpec {
+            id: "abc".into(),
+            name: "web-1".into(),
+            image: "nginx:1".into(),
+            service: "web".into(),
+            labels: [("a".to_owned(), "b".to_owned())].into(),
+            ports: vec![(80, 8080, "tcp".into())],
+            env: [("K".to_owned(), "V".to_owned())].into(),
+            volumes: vec!["data".into()],
+            volume_bytes: 42,
+            memory_limit_bytes: 1 << 20,
+            cpu_limit_cores: 0.5,
+            state: ContainerState::Running,
+            health: HealthState::Healthy,
+        };
+        let wire = spec.to_proto();
+        assert_eq!(wire.state, pb::ContainerState::Running as i32);
+        let back = PortableSpec::from_proto(wire);
+        assert_eq!(back.state, ContainerState::Created);
+        assert_eq!(
+            back,
+            PortableSpec {
+                state: ContainerState::Created,
+                health: HealthState::None,
+                ..spec
+            }
+        );
+    }
+}
