@@ -303,4 +303,26 @@ mod tests {
         };
         assert_eq!(best_fit(&rooms, huge, all, true), None);
     }
+
+    #[test]
+    fn a_node_waiting_to_be_fenced_is_never_a_room_nor_a_best_fit() {
+        let now = Instant::now();
+        let fleet = fixtures::fleet(4, 3, now);
+        let d = Demand {
+            cpu_percent: 10.0,
+            memory_bytes: 1 << 30,
+        };
+        let all = rooms(&fleet, now, &[]);
+        let best = all[best_fit(&all, d, |_| true, false).unwrap()]
+            .name
+            .clone();
+        let fencing = [best.clone()];
+        let fenced = rooms(&fleet, now, &fencing);
+        assert_eq!(fenced.len(), all.len() - 1);
+        assert!(fenced.iter().all(|r| r.name != best));
+        for standby in [false, true] {
+            let i = best_fit(&fenced, d, |_| true, standby).unwrap();
+            assert_ne!(fenced[i].name, best);
+        }
+    }
 }

@@ -15,6 +15,8 @@ mod mode;
 mod names;
 mod restore;
 mod scale;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
