@@ -289,7 +289,7 @@ fn the_picker_preselects_what_the_planner_picks_skipping_a_host_port_clash() {
     let i = input(&fleet, &specs, &[], now);
     let rooms = placement::rooms(&fleet, now, &[]);
     let d = Demand::of(
-        &fleet.nodes()[2]
+        fleet.nodes()[2]
             .containers
             .values()
             .find(|c| c.spec.name == "web-1")
