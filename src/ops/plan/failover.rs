@@ -7,6 +7,7 @@ use super::{Demand, NodeRef, Plan, PlanError, PlanInput, PortableSpec, Proposal,
 use super::{failover_labels, no_room};
 use crate::model::Container;
 
+/// A spec from what the console last watched of `c`, for a container with no cached spec.
 fn synthesized(c: &Container) -> PortableSpec {
     PortableSpec {
         id: c.spec.id.clone(),
