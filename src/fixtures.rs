@@ -156,16 +156,28 @@ fn container(n: usize, i: usize, service: &str, image: &str) -> (ContainerSpec, 
 
 /// A fleet of `nodes` live nodes with `containers` containers each, as seen at `now`.
 pub fn fleet(nodes: usize, containers: usize, now: Instant) -> Fleet {
+    fleet_with(nodes, containers, now, |_, _| {})
+}
+
+/// [`fleet`], with each node's snapshot changed by `edit` (its index, its snapshot) first.
+pub fn fleet_with(
+    nodes: usize,
+    containers: usize,
+    now: Instant,
+    edit: impl Fn(usize, &mut NodeSnapshot),
+) -> Fleet {
     let endpoints: Vec<String> = (0..nodes)
         .map(|n| format!("127.0.0.1:{}", 7000 + n))
         .collect();
     let mut fleet = Fleet::new(endpoints, Duration::from_secs(10), now);
     for n in 0..nodes {
+        let mut snapshot = snapshot(n, containers);
+        edit(n, &mut snapshot);
         let update = AgentUpdate::Snapshot {
             slot: n,
             epoch: 1000 + n as u64,
             seq: 1,
-            snapshot: Box::new(snapshot(n, containers)),
+            snapshot: Box::new(snapshot),
         };
         fleet.apply(update, now);
     }

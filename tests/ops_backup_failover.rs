@@ -10,7 +10,7 @@ use std::time::Instant;
 use fleetdeck::ops::fence::{self, Failovers};
 use fleetdeck::ops::link::Link;
 use fleetdeck::ops::plan::{self, PlanError, PlanInput};
-use fleetdeck::ops::{BackupInfo, Outcome, Proposal};
+use fleetdeck::ops::{BackupInfo, Outcome, Proposal, Step};
 use fleetdeck_agent::NodeMode;
 use ops::{Cluster, audit, eventually, running};
 use sha2::Digest;
@@ -373,6 +373,65 @@ async fn failover_prefers_standby_and_fencing_leaves_no_duplicates() {
     };
     let blocked = plan::plan(&input, &Proposal::Cordon { node: "n1".into() }).unwrap_err();
     assert!(matches!(blocked, PlanError::Fencing(_)), "{blocked}");
+    // Every other action refuses n1 too, or leaves it out, until it is fenced.
+    let fenced = |p: &Proposal| match plan::plan(&input, p) {
+        Err(PlanError::Fencing(n)) => n == "n1",
+        other => panic!("{p:?}: {other:?}"),
+    };
+    assert!(fenced(&Proposal::Backup {
+        node: "n1".into(),
+        container: None,
+    }));
+    let held = BackupInfo {
+        id: "b-1".into(),
+        container: before[0].clone(),
+        node: "n1".into(),
+        sha256: "00".repeat(32),
+        ..BackupInfo::default()
+    };
+    for on in ["n1", "n2"] {
+        assert!(fenced(&Proposal::Restore {
+            node: on.into(),
+            backup: held.clone(),
+        }));
+    }
+    let services = |node: &str| -> Vec<String> {
+        fleet
+            .nodes()
+            .iter()
+            .filter(|n| n.name() == node)
+            .flat_map(|n| n.containers.values())
+            .filter(|x| x.is_active() && !x.spec.service.is_empty())
+            .map(|x| x.spec.service.clone())
+            .collect()
+    };
+    let service = services("n1")
+        .into_iter()
+        .find(|s| services("n2").contains(s) || services("n3").contains(s))
+        .expect("a service running on n1 and elsewhere");
+    let elsewhere = ["n2", "n3"]
+        .iter()
+        .flat_map(|n| services(n))
+        .filter(|s| *s == service)
+        .count();
+    // Down to none (every replica but the stale ones on n1 removed), and up.
+    for replicas in [0, elsewhere + 3] {
+        let scale = Proposal::Scale {
+            service: service.clone(),
+            replicas,
+        };
+        let p = plan::plan(&input, &scale).unwrap();
+        let on_n1 = |s: &Step| match s {
+            Step::Replicate { on, template, .. } => on.name == "n1" || template.name == "n1",
+            Step::Remove { on, .. } => on.name == "n1",
+            _ => false,
+        };
+        assert!(
+            !p.steps.is_empty() && !p.steps.iter().any(on_n1),
+            "{scale:?} touches n1: {:#?}",
+            p.steps
+        );
+    }
     let ro = PlanInput {
         read_only: true,
         ..input

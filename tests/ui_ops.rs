@@ -311,3 +311,84 @@ fn restore_picker_chooses_the_node_and_plans_the_transfer() {
         "nothing runs before confirmation"
     );
 }
+
+/// A console over 4 nodes where web-1 on node-02 is the only web replica, publishing host
+/// port 8080 (as the spec cache says), each node on the engine `engines` names.
+fn web_on_engines(engines: [&str; 4]) -> App {
+    use fleetdeck::ops::PortableSpec;
+    use fleetdeck::ops::specs::{CachedSpec, NodeSpecs, SpecCache};
+    let t0 = Instant::now();
+    let fleet = fixtures::fleet_with(4, 6, t0, |n, s| {
+        s.info.engine_id = engines[n].into();
+        if n != 2 {
+            s.containers.retain(|(c, _)| c.service != "web");
+        }
+    });
+    let mut app = App::new(fleet, t0);
+    app.set_clock(t0, FIXTURE_TIME_UNIX_MS);
+    let spec = PortableSpec {
+        name: "web-1".into(),
+        service: "web".into(),
+        ports: vec![(80, 8080, "tcp".into())],
+        ..PortableSpec::default()
+    };
+    app.ops.specs = SpecCache {
+        nodes: [(
+            "node-02".to_string(),
+            NodeSpecs {
+                endpoint: "127.0.0.1:7002".into(),
+                saved_unix_ms: 0,
+                specs: vec![CachedSpec {
+                    spec,
+                    running: true,
+                }],
+                engine_id: engines[2].into(),
+            },
+        )]
+        .into(),
+    };
+    // The container table over the whole fleet, filtered down to web-1.
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('0'));
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "web");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        selected_container(&app),
+        ("node-02".to_string(), "web-1".to_string())
+    );
+    app
+}
+
+/// The picker's pre-selected node's name.
+fn preselected(app: &mut App) -> String {
+    press(app, KeyCode::Char('m'));
+    let Some(Dialog::PickTarget {
+        choices, selected, ..
+    }) = &app.ops.dialog
+    else {
+        panic!("no target picker: {:?}", app.ops.dialog)
+    };
+    choices[*selected].name.clone()
+}
+
+#[test]
+fn the_migrate_picker_does_not_preselect_a_node_where_the_host_port_is_held() {
+    let mut app = web_on_engines(["e0", "e1", "e2", "e3"]);
+    let best = preselected(&mut app);
+    // The same fleet with the best fit on node-02's engine, where web-1 holds port 8080
+    // until it stops: the planner would refuse that target.
+    let mut engines = ["e0", "e1", "e2", "e3"];
+    engines[best[5..].parse::<usize>().unwrap()] = "e2";
+    let mut app = web_on_engines(engines);
+    let picked = preselected(&mut app);
+    assert_ne!(picked, best);
+    press(&mut app, KeyCode::Enter);
+    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
+        panic!("the pre-selected target is refused: {:?}", app.ops.dialog)
+    };
+    assert_eq!(
+        plan.title,
+        format!("Migrate web-1 from node-02 to {picked}")
+    );
+}

@@ -262,9 +262,16 @@ impl App {
             return;
         };
         let d = Demand::of(c);
-        let rooms = placement::rooms(&self.fleet, self.now);
-        let best = placement::best_fit(&rooms, d, |r| r.name != node, false)
-            .map(|i| rooms[i].name.clone());
+        let fencing = self.ops.failovers.pending();
+        let rooms = placement::rooms(&self.fleet, self.now, &fencing);
+        let input = PlanInput {
+            fleet: &self.fleet,
+            now: self.now,
+            specs: &self.ops.specs,
+            fencing: &fencing,
+            read_only: self.ops.read_only,
+        };
+        let best = plan::migrate::default_target(&input, &node, &container);
         let mut choices: Vec<Choice> = rooms
             .iter()
             .filter(|r| r.name != node)

@@ -21,8 +21,6 @@ pub mod history;
 pub mod link;
 pub mod placement;
 pub mod plan;
-mod plan_drain;
-mod plan_more;
 pub mod runner;
 pub mod specs;
 

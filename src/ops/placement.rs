@@ -1,4 +1,5 @@
-//! Placement: best-fit on healthy, non-cordoned nodes with room. Pure.
+//! Placement: best-fit on healthy, non-cordoned nodes with room, never on a node waiting
+//! to be fenced after a failover. Pure.
 
 use std::time::Instant;
 
@@ -90,14 +91,20 @@ impl Room {
     }
 }
 
-/// Nodes that take placements (live, ACTIVE or STANDBY), with their free room: memory as
-/// it is now, CPU from the node's recent mean ([`smoothed_cpu`]).
-pub fn rooms(fleet: &Fleet, now: Instant) -> Vec<Room> {
+/// Nodes that take placements (live, ACTIVE or STANDBY, not in `fencing`), with their
+/// free room: memory as it is now, CPU from the node's recent mean ([`smoothed_cpu`]).
+///
+/// A node in `fencing` came back (or will) after a failover and still runs stale copies
+/// that are about to be stopped by name: a new copy there could be stopped with them.
+pub fn rooms(fleet: &Fleet, now: Instant, fencing: &[String]) -> Vec<Room> {
     fleet
         .nodes()
         .iter()
         .enumerate()
         .filter_map(|(slot, n)| {
+            if fencing.iter().any(|f| f == n.name()) {
+                return None;
+            }
             let state = n.state(now, fleet.failover_timeout());
             if !matches!(state, NodeState::Active | NodeState::Standby) {
                 return None;
@@ -209,7 +216,7 @@ mod tests {
             .info
             .as_ref()
             .map_or(0.0, |i| i.cpu_cores as f32 * 100.0);
-        let room = &rooms(&spiked, now)[0];
+        let room = &rooms(&spiked, now, &[])[0];
         let mean =
             (20.0 * (CPU_SMOOTHING_SAMPLES - 1) as f32 + 100.0) / CPU_SMOOTHING_SAMPLES as f32;
         let want = capacity * 0.9 - mean / 100.0 * capacity;
@@ -231,7 +238,7 @@ mod tests {
         );
 
         let busy = fleet_with_cpu(&[95.0; CPU_SMOOTHING_SAMPLES], now);
-        let room = &rooms(&busy, now)[0];
+        let room = &rooms(&busy, now, &[])[0];
         assert_eq!(room.free_cpu_percent, 0.0, "sustained load leaves no room");
         assert!(!room.fits(d));
         assert_eq!(
@@ -295,5 +302,27 @@ mod tests {
             memory_bytes: 64 << 30,
         };
         assert_eq!(best_fit(&rooms, huge, all, true), None);
+    }
+
+    #[test]
+    fn a_node_waiting_to_be_fenced_is_never_a_room_nor_a_best_fit() {
+        let now = Instant::now();
+        let fleet = fixtures::fleet(4, 3, now);
+        let d = Demand {
+            cpu_percent: 10.0,
+            memory_bytes: 1 << 30,
+        };
+        let all = rooms(&fleet, now, &[]);
+        let best = all[best_fit(&all, d, |_| true, false).unwrap()]
+            .name
+            .clone();
+        let fencing = [best.clone()];
+        let fenced = rooms(&fleet, now, &fencing);
+        assert_eq!(fenced.len(), all.len() - 1);
+        assert!(fenced.iter().all(|r| r.name != best));
+        for standby in [false, true] {
+            let i = best_fit(&fenced, d, |_| true, standby).unwrap();
+            assert_ne!(fenced[i].name, best);
+        }
     }
 }

@@ -3,17 +3,17 @@
 
 use std::collections::BTreeSet;
 
-use super::Proposal;
-use super::human_bytes;
-use super::placement::{self, Demand, Room};
-use super::plan::{NodeRef, Plan, PlanError, PlanInput, Step, copy_name};
-use super::plan_more::{fit_error, port_clash};
-use crate::model::{Container, Node};
+use super::checks;
+use super::migrate::leaving;
+use super::names::copy_name;
+use super::{NodeRef, Plan, PlanError, PlanInput, Proposal, Step, human_bytes};
+use crate::model::Container;
 
-pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
+/// Cordon `node` and migrate every running container off it.
+pub(super) fn plan(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError> {
     let n = input.live_node(node)?;
     let from = NodeRef::of(n);
-    let mut rooms = placement::rooms(input.fleet, input.now);
+    let mut rooms = input.rooms();
     let mut active: Vec<&Container> = n.containers.values().filter(|c| c.is_active()).collect();
     active.sort_by(|a, b| crate::app::natural_cmp(&a.spec.name, &b.spec.name));
     let mut steps = Vec::new();
@@ -30,9 +30,9 @@ pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError
     let mut data = 0;
     let mut taken = BTreeSet::new();
     for c in &active {
-        let d = Demand::of(c);
-        let i = best_target(input, &rooms, n, c, d)?;
-        rooms[i].take(d);
+        let placing = leaving(input, n, c);
+        let i = checks::best_target(input, &rooms, &placing)?;
+        rooms[i].take(placing.demand);
         let bytes = input.bytes_of(&from.name, &c.spec.name).unwrap_or(0);
         data += bytes;
         let new_name = copy_name(input.fleet, &rooms[i], c, &mut taken);
@@ -61,10 +61,7 @@ pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError
             container_id: c.spec.id.clone(),
             name: c.spec.name.clone(),
             new_name,
-            to: NodeRef {
-                name: rooms[i].name.clone(),
-                endpoint: rooms[i].endpoint.clone(),
-            },
+            to: NodeRef::at(&rooms[i]),
             bytes,
         });
     }
@@ -83,7 +80,7 @@ pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError
     lines.push("one container at a time, make-before-break; cancelling stops between moves".into());
     Ok(Plan {
         proposal: Proposal::Drain {
-            node: from.name.clone(),
+            node: node.to_string(),
         },
         title: format!("Drain {}: move {} containers off", from.name, active.len()),
         lines,
@@ -91,25 +88,6 @@ pub(super) fn drain(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError
         confirm: Some(from.name.clone()),
         steps,
     })
-}
-
-/// The best-fit room for moving `c` (demanding `d`) off node `n`: any node but `n` whose
-/// engine can take its host ports; the error says what is missing where.
-pub(super) fn best_target(
-    input: &PlanInput<'_>,
-    rooms: &[Room],
-    n: &Node,
-    c: &Container,
-    d: Demand,
-) -> Result<usize, PlanError> {
-    let clash = |r: &Room| port_clash(input, n, &r.name, c);
-    placement::best_fit(
-        rooms,
-        d,
-        |r| r.name != n.name() && clash(r).is_none(),
-        false,
-    )
-    .ok_or_else(|| fit_error(rooms, d, n.name(), c, clash))
 }
 
 #[cfg(test)]
@@ -156,7 +134,7 @@ mod tests {
             fencing: &[],
             read_only: false,
         };
-        let plan = drain(&input, n.name()).unwrap();
+        let plan = plan(&input, n.name()).unwrap();
         // Copies may be renamed (`migrate web-1 as web-3 to node-01`).
         let prefix = format!("migrate {} ", c.spec.name);
         let at = plan
