@@ -11,7 +11,7 @@ use fleetdeck_proto as pb;
 use pb::act_request::Action as A;
 use tokio::sync::mpsc;
 
-use super::fence::{FailoverRecord, Failovers};
+use super::fence::Failovers;
 use super::link::{Link, LinkFailure};
 use super::plan::{NodeRef, Plan, Step};
 use super::{OpEvent, Outcome, Verb, human_bytes};
@@ -370,14 +370,7 @@ impl Executor {
                     ));
                 };
                 let mut records = Failovers::load(dir);
-                records.records.retain(|r| r.node != *node || r.fenced);
-                records.records.push(FailoverRecord {
-                    node: node.clone(),
-                    epoch: *epoch,
-                    names: names.clone(),
-                    at_unix_ms: crate::tui::unix_ms(),
-                    fenced: false,
-                });
+                records.record(node, *epoch, names, crate::tui::unix_ms());
                 let (d, r) = (dir.clone(), records);
                 tokio::task::spawn_blocking(move || r.save(&d))
                     .await

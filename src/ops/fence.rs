@@ -58,6 +58,33 @@ impl Stale {
 }
 
 impl Failovers {
+    /// Remembers that `names` of `node` were re-created elsewhere. An earlier failover of
+    /// the same node that is not fenced yet is folded in, so a node failed over twice
+    /// while down still has every stale copy stopped when it comes back.
+    pub fn record(&mut self, node: &str, epoch: u64, names: &[String], now_unix_ms: u64) {
+        let mut all: Vec<String> = Vec::new();
+        self.records.retain(|r| {
+            if r.node == node && !r.fenced {
+                all.extend(r.names.iter().cloned());
+                false
+            } else {
+                true
+            }
+        });
+        for n in names {
+            if !all.contains(n) {
+                all.push(n.clone());
+            }
+        }
+        self.records.push(FailoverRecord {
+            node: node.to_owned(),
+            epoch,
+            names: all,
+            at_unix_ms: now_unix_ms,
+            fenced: false,
+        });
+    }
+
     /// The records file in `state_dir`.
     pub fn path(state_dir: &Path) -> PathBuf {
         state_dir.join(FAILOVERS_FILE)
@@ -178,4 +205,31 @@ pub async fn fence(state_dir: &Path, stale: &Stale, requested_by: &str) -> Resul
         .save(state_dir)
         .map_err(|e| format!("fenced, but cannot save {}: {e}", FAILOVERS_FILE))?;
     Ok(message)
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    #[test]
+    fn a_second_failover_of_a_node_still_down_keeps_the_first_ones_names() {
+        let mut f = Failovers::default();
+        f.record("n3", 7, &["db".into(), "web-1".into()], 1);
+        f.record("n3", 7, &["web-1".into(), "cache".into()], 2);
+        f.record("n4", 9, &["api".into()], 3);
+        let n3: Vec<_> = f.records.iter().filter(|r| r.node == "n3").collect();
+        assert_eq!(n3.len(), 1);
+        assert_eq!(n3[0].names, ["db", "web-1", "cache"]);
+        assert_eq!(n3[0].at_unix_ms, 2);
+        // Once fenced, a later failover starts a new record.
+        f.records.iter_mut().for_each(|r| r.fenced = r.node == "n3");
+        f.record("n3", 8, &["db".into()], 4);
+        let open: Vec<_> = f
+            .records
+            .iter()
+            .filter(|r| r.node == "n3" && !r.fenced)
+            .collect();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].names, ["db"]);
+    }
 }
