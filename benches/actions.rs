@@ -35,6 +35,14 @@ use tokio::sync::mpsc;
 /// What the sim sleeps per engine call (agent/src/runtime/sim.rs, `ACTION_LATENCY`).
 const SIM_ENGINE_CALL: Duration = Duration::from_millis(40);
 
+/// The console's connections (no TLS, no token), one per agent.
+fn conns() -> fleetdeck::client::Connections {
+    fleetdeck::client::Connections::new(
+        fleetdeck::client::Credentials::none(),
+        fleetdeck::client::CONNECT_TIMEOUT,
+    )
+}
+
 struct Bench {
     agents: Vec<Option<RunningAgent>>,
     endpoints: Vec<String>,
@@ -85,7 +93,7 @@ impl Bench {
     /// The console's spec cache, refreshed from the agents that answer (failover uses it).
     async fn specs(&self) -> Result<SpecCache> {
         let mut specs = SpecCache::load(&self.console_dir());
-        specs.refresh(&self.endpoints).await;
+        specs.refresh(&conns(), &self.endpoints).await;
         specs.save(&self.console_dir())?;
         Ok(specs)
     }
@@ -116,7 +124,7 @@ impl Bench {
             .map(|c| c.spec.id.clone())
             .collect();
         let before = self.engine_calls(&running);
-        let exec = Executor::new(Some(self.console_dir()), "bench");
+        let exec = Executor::new(Some(self.console_dir()), "bench", conns());
         let (_source, cancel) = fleetdeck_agent::cancel::channel();
         let (tx, mut rx) = mpsc::channel(1024);
         let plan_owned = plan.clone();
@@ -248,7 +256,7 @@ async fn pick(b: &Bench, node: &str, health: bool) -> Result<(String, String)> {
 }
 
 async fn backups(b: &Bench) -> Result<Vec<BackupInfo>> {
-    let mut link = Link::open("n1", &b.endpoints[0]).await?;
+    let mut link = Link::open(&conns(), "n1", &b.endpoints[0]).await?;
     Ok(link
         .list_backups()
         .await?

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::cli::{EXIT_OK, EXIT_USAGE, OutputFormat};
-use crate::client::AgentAddr;
+use crate::client::{AgentAddr, CONNECT_TIMEOUT, Connections};
 use crate::config::Settings;
 use crate::get;
 use crate::model::Fleet;
@@ -114,7 +114,11 @@ fn confirm(ctx: &Context, plan: &Plan) -> Result<(), String> {
 }
 
 /// Fences every node back from a failover (or, read-only, reports it). Returns messages.
-async fn fence_returned(ctx: &Context, fleet: &Fleet) -> Result<Vec<String>, String> {
+async fn fence_returned(
+    conns: &Connections,
+    ctx: &Context,
+    fleet: &Fleet,
+) -> Result<Vec<String>, String> {
     let Some(dir) = &ctx.state_dir else {
         return Ok(Vec::new());
     };
@@ -126,7 +130,7 @@ async fn fence_returned(ctx: &Context, fleet: &Fleet) -> Result<Vec<String>, Str
             }
             continue;
         }
-        out.push(fence::fence(dir, &stale, "fleetdeck-cli").await?);
+        out.push(fence::fence(conns, dir, &stale, "fleetdeck-cli").await?);
     }
     Ok(out)
 }
@@ -141,10 +145,12 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         );
     }
     let opts = cmd.opts();
+    // One connection per agent for everything this command asks.
+    let conns = Connections::new(ctx.settings.credentials.clone(), CONNECT_TIMEOUT);
     let mut fleet = read_fleet(agents).await;
     let mut stderr = String::new();
     // Anything that returned after a failover is fenced before anything else.
-    match fence_returned(ctx, &fleet).await {
+    match fence_returned(&conns, ctx, &fleet).await {
         Ok(messages) if !messages.is_empty() => {
             for m in messages {
                 let _ = writeln!(stderr, "fleetdeck: {m}");
@@ -160,14 +166,14 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         .map(SpecCache::load)
         .unwrap_or_default();
     let endpoints: Vec<String> = agents.iter().map(ToString::to_string).collect();
-    specs.refresh(&endpoints).await;
+    specs.refresh(&conns, &endpoints).await;
     if let Some(dir) = &ctx.state_dir
         && let Err(e) = specs.save(dir)
     {
         let _ = writeln!(stderr, "fleetdeck: cannot save the spec cache: {e}");
     }
     if let OpsCommand::Backups { node, output } = cmd {
-        let (list, errors) = list_backups(&fleet, node.as_deref()).await;
+        let (list, errors) = list_backups(&conns, &fleet, node.as_deref()).await;
         for e in &errors {
             let _ = writeln!(stderr, "fleetdeck: {e}");
         }
@@ -189,7 +195,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             status,
         };
     }
-    let proposal = match proposal(cmd, &fleet).await {
+    let proposal = match proposal(&conns, cmd, &fleet).await {
         Ok(p) => p,
         Err(e) => return OpsOutput::fail(EXIT_USAGE, e),
     };
@@ -269,11 +275,11 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     if opts.yes {
         stderr.push_str(&plan_text);
     }
-    let (outcome, progress) = execute(ctx, &plan).await;
+    let (outcome, progress) = execute(&conns, ctx, &plan).await;
     stderr.push_str(&progress);
     let backup_ids =
         if matches!(proposal, Proposal::Backup { .. }) && matches!(outcome, Outcome::Done(_)) {
-            new_backup_ids(&fleet, &plan).await
+            new_backup_ids(&conns, &fleet, &plan).await
         } else {
             Vec::new()
         };
@@ -304,8 +310,8 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     }
 }
 
-async fn execute(ctx: &Context, plan: &Plan) -> (Outcome, String) {
-    let exec = Executor::new(ctx.state_dir.clone(), "fleetdeck-cli");
+async fn execute(conns: &Connections, ctx: &Context, plan: &Plan) -> (Outcome, String) {
+    let exec = Executor::new(ctx.state_dir.clone(), "fleetdeck-cli", conns.clone());
     let (source, cancel) = fleetdeck_core::cancel::channel();
     let (tx, mut rx) = mpsc::channel(256);
     let plan2 = plan.clone();
@@ -355,17 +361,18 @@ pub async fn upkeep(settings: &Settings, read_only: bool) -> Vec<String> {
         confirm: Confirm::Terminal,
         live_progress: false,
     };
+    let conns = Connections::new(settings.credentials.clone(), CONNECT_TIMEOUT);
     let mut out = Vec::new();
     if !Failovers::load(&dir).pending().is_empty() {
         let fleet = read_fleet(&settings.agents).await;
-        match fence_returned(&ctx, &fleet).await {
+        match fence_returned(&conns, &ctx, &fleet).await {
             Ok(messages) => out.extend(messages),
             Err(e) => out.push(format!("fencing failed: {e}")),
         }
     }
     let mut specs = SpecCache::load(&dir);
     let endpoints: Vec<String> = settings.agents.iter().map(ToString::to_string).collect();
-    specs.refresh(&endpoints).await;
+    specs.refresh(&conns, &endpoints).await;
     if let Err(e) = specs.save(&dir) {
         out.push(format!("cannot save the spec cache: {e}"));
     }

@@ -16,7 +16,7 @@ use ops::{Cluster, audit, eventually, running};
 use sha2::Digest;
 
 async fn backups(c: &Cluster, node: usize) -> Vec<BackupInfo> {
-    let mut link = Link::open(&format!("n{}", node + 1), &c.nodes[node].addr)
+    let mut link = Link::open(&c.conns(), &format!("n{}", node + 1), &c.nodes[node].addr)
         .await
         .unwrap();
     link.list_backups()
@@ -110,7 +110,9 @@ async fn backup_then_restore_over_a_running_container() {
 async fn retention_keeps_the_newest() {
     let c = Cluster::start(&[NodeMode::Active], 16).await;
     let (name, id, _) = stateful(&c).await;
-    let mut link = Link::open("n1", &c.nodes[0].addr).await.unwrap();
+    let mut link = Link::open(&c.conns(), "n1", &c.nodes[0].addr)
+        .await
+        .unwrap();
     for i in 0..4 {
         let req = fleetdeck_proto::ActRequest {
             action_id: format!("keep-{i}"),
@@ -441,7 +443,7 @@ async fn failover_prefers_standby_and_fencing_leaves_no_duplicates() {
         Err(PlanError::ReadOnly)
     ));
     // An operator console fences.
-    let msg = fence::fence(&c.console_dir(), &stale[0], "ops-test")
+    let msg = fence::fence(&c.conns(), &c.console_dir(), &stale[0], "ops-test")
         .await
         .unwrap();
     assert!(msg.contains("stopped stale copies"), "{msg}");

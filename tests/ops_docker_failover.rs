@@ -156,7 +156,7 @@ async fn failover_then_fencing_leaves_one_copy_of_each() {
     let stale = records.stale(&fleet);
     assert_eq!(stale.len(), 1);
     assert_eq!(stale[0].running.len(), 2, "{:?}", stale[0].running);
-    let msg = fence::fence(&c.console_dir(), &stale[0], "ops-docker-test")
+    let msg = fence::fence(&c.conns(), &c.console_dir(), &stale[0], "ops-docker-test")
         .await
         .unwrap();
     assert!(msg.contains("stopped stale copies"), "{msg}");

@@ -22,7 +22,7 @@ use sha2::Digest;
 const PATIENCE: Duration = Duration::from_secs(5);
 
 async fn backups(c: &Cluster, node: usize) -> Vec<pb::BackupInfo> {
-    let mut link = Link::open(&format!("n{}", node + 1), &c.nodes[node].addr)
+    let mut link = Link::open(&c.conns(), &format!("n{}", node + 1), &c.nodes[node].addr)
         .await
         .unwrap();
     link.list_backups().await.unwrap()
@@ -416,8 +416,9 @@ async fn measure_restore_on_another_node() {
     let mib = b.size_bytes as f64 / MIB as f64;
     let peak_before = peak_rss_kib();
     // The transfer alone, as the restore's first step runs it.
-    let mut src = Link::open("n1", &c.nodes[0].addr).await.unwrap();
-    let mut dst = Link::open("n2", &c.nodes[1].addr).await.unwrap();
+    let conns = c.conns();
+    let mut src = Link::open(&conns, "n1", &c.nodes[0].addr).await.unwrap();
+    let mut dst = Link::open(&conns, "n2", &c.nodes[1].addr).await.unwrap();
     let mut reports = 0;
     let t0 = std::time::Instant::now();
     src.copy_backup(&b.id, &mut dst, |_| reports += 1)

@@ -131,7 +131,7 @@ async fn a_read_only_console_raises_a_critical_alert_for_stale_copies() {
     // An operator console fences: the copies stop, the deltas reach the read-only console
     // and the alert resolves.
     let stale = Failovers::load(&c.console_dir()).stale(&c.fleet().await);
-    fence::fence(&c.console_dir(), &stale[0], "ops-test")
+    fence::fence(&c.conns(), &c.console_dir(), &stale[0], "ops-test")
         .await
         .unwrap();
     pump(&mut app, &mut rx, |a| stale_alert(a).is_none()).await;

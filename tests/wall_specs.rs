@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use fleetdeck::client::{Credentials, set_default_credentials};
+use fleetdeck::client::{CONNECT_TIMEOUT, Connections, Credentials};
 use fleetdeck::ops::specs::SpecCache;
 use fleetdeck_agent::AgentConfig;
 use fleetdeck_agent::auth::{Role, TOKENS_FILE, tokens};
@@ -37,19 +37,38 @@ async fn a_viewer_console_asks_for_specs_once_and_is_refused_once() {
             .count()
     };
 
-    set_default_credentials(Credentials::none().with_token(&viewer).unwrap());
+    let wall = Connections::new(
+        Credentials::none().with_token(&viewer).unwrap(),
+        CONNECT_TIMEOUT,
+    );
     let mut cache = SpecCache::default();
     let mut denied = BTreeSet::new();
     for _ in 0..5 {
-        assert_eq!(cache.refresh_allowed(&endpoints, &mut denied).await, 0);
+        assert_eq!(
+            cache.refresh_allowed(&wall, &endpoints, &mut denied).await,
+            0
+        );
     }
     assert_eq!(refusals(), 1, "asked once, refused once");
     assert!(denied.contains(&endpoints[0]));
 
     // An operator console gets the specs, and nothing more is refused.
-    set_default_credentials(Credentials::none().with_token(&ops).unwrap());
+    let console = Connections::new(
+        Credentials::none().with_token(&ops).unwrap(),
+        CONNECT_TIMEOUT,
+    );
     let mut denied = BTreeSet::new();
-    assert_eq!(cache.refresh_allowed(&endpoints, &mut denied).await, 1);
+    assert_eq!(
+        cache
+            .refresh_allowed(&console, &endpoints, &mut denied)
+            .await,
+        1
+    );
+    assert_eq!(
+        wall.open_count(),
+        1,
+        "one connection per agent, however often asked"
+    );
     assert_eq!(cache.nodes["w1"].specs.len(), 3);
     assert!(denied.is_empty());
     assert_eq!(refusals(), 1);

@@ -103,15 +103,26 @@ pub async fn connect_with(
     connect_timeout: Duration,
     credentials: &Credentials,
 ) -> Result<AgentConn, LinkError> {
+    let channel = connect_channel(addr, connect_timeout, credentials).await?;
+    Ok(AgentClient::with_interceptor(
+        channel,
+        credentials.interceptor(),
+    ))
+}
+
+/// Opens the HTTP/2 connection to one agent (shared by many calls; see
+/// [`super::Connections`]).
+pub(super) async fn connect_channel(
+    addr: &AgentAddr,
+    connect_timeout: Duration,
+    credentials: &Credentials,
+) -> Result<Channel, LinkError> {
     let endpoint = addr
         .endpoint_with(connect_timeout, credentials.tls_config(addr.host()))
         .map_err(|e| LinkError::Address(e.to_string()))?;
     // The endpoint's timeout covers the TCP connect; this one also covers name resolution.
     match tokio::time::timeout(connect_timeout, endpoint.connect()).await {
-        Ok(Ok(channel)) => Ok(AgentClient::with_interceptor(
-            channel,
-            credentials.interceptor(),
-        )),
+        Ok(Ok(channel)) => Ok(channel),
         Ok(Err(e)) => Err(LinkError::Connect(link_reason(
             &e,
             "cannot connect",

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod credentials;
 pub mod credentials_file;
 mod endpoint;
+mod pool;
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ pub use credentials::{Credentials, TOKEN_ENV, default_credentials, set_default_c
 pub use endpoint::{
     AddrError, AgentAddr, CONNECT_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, parse_all,
 };
+pub use pool::Connections;
 
 use crate::model::AgentUpdate;
 

@@ -15,6 +15,7 @@ use super::fence::Failovers;
 use super::link::{Link, LinkFailure};
 use super::plan::{NodeRef, Plan, Step};
 use super::{OpEvent, Outcome, Verb, human_bytes};
+use crate::client::Connections;
 
 mod migrate;
 
@@ -36,6 +37,8 @@ pub struct Executor {
     pub ready_timeout: Duration,
     /// Makes action ids unique across console runs.
     pub session: String,
+    /// One connection per agent, shared by every step.
+    pub conns: Connections,
 }
 
 /// Why a step stopped.
@@ -80,8 +83,13 @@ impl Ctx<'_> {
 
 impl Executor {
     /// An executor for this console.
-    pub fn new(state_dir: Option<PathBuf>, requested_by: impl Into<String>) -> Self {
+    pub fn new(
+        state_dir: Option<PathBuf>,
+        requested_by: impl Into<String>,
+        conns: Connections,
+    ) -> Self {
         Self {
+            conns,
             state_dir,
             requested_by: requested_by.into(),
             ready_timeout: READY_TIMEOUT,
@@ -213,7 +221,7 @@ impl Executor {
                 .await
                 .map(Some),
             Step::Create { on, spec, labels } => {
-                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let mut link = Link::open(&self.conns, &on.name, &on.endpoint).await?;
                 ctx.report(
                     "create",
                     10.0,
@@ -244,7 +252,7 @@ impl Executor {
                 template_id,
                 name,
             } => {
-                let mut tl = Link::open(&template.name, &template.endpoint).await?;
+                let mut tl = Link::open(&self.conns, &template.name, &template.endpoint).await?;
                 let mut spec = tl.export_spec(template_id).await?;
                 spec.name = name.clone();
                 spec.id.clear();
@@ -267,7 +275,7 @@ impl Executor {
                 container_id,
                 name,
             } => {
-                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let mut link = Link::open(&self.conns, &on.name, &on.endpoint).await?;
                 ctx.report(
                     "remove",
                     20.0,
@@ -283,7 +291,7 @@ impl Executor {
                 name,
                 verb,
             } => {
-                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let mut link = Link::open(&self.conns, &on.name, &on.endpoint).await?;
                 let cv = match verb {
                     Verb::Start => CV::Start,
                     Verb::Stop => CV::Stop,
@@ -299,14 +307,14 @@ impl Executor {
                 Ok(Some(format!("{} on {}", done.message, on.name)))
             }
             Step::Drain { on } => {
-                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let mut link = Link::open(&self.conns, &on.name, &on.endpoint).await?;
                 let verb = pb::node_action::Verb::Drain as i32;
                 let req = self.request(ctx, A::Node(pb::NodeAction { verb }));
                 let done = link.act(req, |_| {}).await?;
                 Ok(Some(format!("{}: {}", on.name, done.message)))
             }
             Step::Mode { on, cordon } => {
-                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let mut link = Link::open(&self.conns, &on.name, &on.endpoint).await?;
                 let verb = if *cordon {
                     pb::node_action::Verb::Cordon
                 } else {
@@ -321,7 +329,7 @@ impl Executor {
                 container_id,
                 name,
             } => {
-                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let mut link = Link::open(&self.conns, &on.name, &on.endpoint).await?;
                 ctx.report("backup", 5.0, format!("backing up {name} on {}", on.name));
                 let req = self.request(
                     ctx,
@@ -350,7 +358,7 @@ impl Executor {
                 backup_id,
                 overwrite,
             } => {
-                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let mut link = Link::open(&self.conns, &on.name, &on.endpoint).await?;
                 let req = self.request(
                     ctx,
                     A::Restore(pb::RestoreAction {
@@ -386,7 +394,7 @@ impl Executor {
                 target,
                 message,
             } => {
-                let mut link = Link::open(&on.name, &on.endpoint).await?;
+                let mut link = Link::open(&self.conns, &on.name, &on.endpoint).await?;
                 let req = self.request(
                     ctx,
                     A::Note(pb::NoteAction {
@@ -410,8 +418,8 @@ impl Executor {
         backup_id: &str,
         bytes: u64,
     ) -> Result<String, StepError> {
-        let mut src = Link::open(&from.name, &from.endpoint).await?;
-        let mut dst = Link::open(&to.name, &to.endpoint).await?;
+        let mut src = Link::open(&self.conns, &from.name, &from.endpoint).await?;
+        let mut dst = Link::open(&self.conns, &to.name, &to.endpoint).await?;
         let total = bytes.max(1);
         ctx.report(
             "transfer",

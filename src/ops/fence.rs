@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use fleetdeck_core::private;
+
+use crate::client::Connections;
 use serde::{Deserialize, Serialize};
 
 use super::link::Link;
@@ -146,8 +148,13 @@ impl Failovers {
 
 /// Stops the stale copies on one returned node, records the fence in its audit log and
 /// marks the failover fenced in `state_dir`. Returns what was done.
-pub async fn fence(state_dir: &Path, stale: &Stale, requested_by: &str) -> Result<String, String> {
-    let mut link = Link::open(&stale.node, &stale.endpoint)
+pub async fn fence(
+    conns: &Connections,
+    state_dir: &Path,
+    stale: &Stale,
+    requested_by: &str,
+) -> Result<String, String> {
+    let mut link = Link::open(conns, &stale.node, &stale.endpoint)
         .await
         .map_err(|e| e.to_string())?;
     let tag = format!("fence-{}-{}", stale.node, crate::tui::unix_ms());

@@ -7,7 +7,7 @@ use std::time::Duration;
 use fleetdeck_proto as pb;
 use futures::StreamExt;
 
-use crate::client::{AgentAddr, CONNECT_TIMEOUT, connect};
+use crate::client::{AgentAddr, Connections};
 
 /// Longest one Act call may take.
 pub const ACT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -58,8 +58,13 @@ fn call_failure(node: &str, s: &tonic::Status) -> LinkFailure {
 }
 
 impl Link {
-    /// Connects to `endpoint` (`host:port`), naming it `node` in errors.
-    pub async fn open(node: &str, endpoint: &str) -> Result<Self, LinkFailure> {
+    /// Calls `endpoint` (`host:port`) over its connection in `conns` (opened on first use),
+    /// naming it `node` in errors.
+    pub async fn open(
+        conns: &Connections,
+        node: &str,
+        endpoint: &str,
+    ) -> Result<Self, LinkFailure> {
         let fail = |reason: String| LinkFailure::Connect {
             node: node.to_string(),
             reason,
@@ -67,9 +72,7 @@ impl Link {
         let addr: AgentAddr = endpoint
             .parse()
             .map_err(|e: crate::client::AddrError| fail(e.to_string()))?;
-        let client = connect(&addr, CONNECT_TIMEOUT)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let client = conns.client(&addr).await.map_err(|e| fail(e.to_string()))?;
         Ok(Self {
             node: node.to_string(),
             client,

@@ -16,6 +16,7 @@ use super::link::Link;
 use super::specs::SpecCache;
 use super::{BackupInfo, OpEvent, Outcome};
 use crate::app::OpRequest;
+use crate::client::Connections;
 
 /// How often the spec cache is refreshed while the console runs.
 pub const SPEC_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
@@ -33,10 +34,11 @@ impl Runner {
     pub fn new(
         state_dir: Option<PathBuf>,
         requested_by: &str,
+        conns: Connections,
         events: mpsc::Sender<OpEvent>,
     ) -> Self {
         Self {
-            exec: Executor::new(state_dir, requested_by),
+            exec: Executor::new(state_dir, requested_by, conns),
             events,
             running: HashMap::new(),
         }
@@ -66,9 +68,10 @@ impl Runner {
                 }
             }
             OpRequest::ListBackups { node, endpoint } => {
+                let conns = self.exec.conns.clone();
                 tokio::spawn(async move {
                     let list = async {
-                        let mut link = Link::open(&node, &endpoint).await?;
+                        let mut link = Link::open(&conns, &node, &endpoint).await?;
                         link.list_backups().await
                     }
                     .await
@@ -90,9 +93,10 @@ impl Runner {
                     return;
                 };
                 let who = self.exec.requested_by.clone();
+                let conns = self.exec.conns.clone();
                 tokio::spawn(async move {
                     let started = (std::time::Instant::now(), crate::tui::unix_ms());
-                    let result = fence::fence(&dir, &stale, &who).await;
+                    let result = fence::fence(&conns, &dir, &stale, &who).await;
                     let (result, message) = match &result {
                         Ok(m) => ("done", m.clone()),
                         Err(m) => ("failed", m.clone()),
@@ -137,6 +141,7 @@ impl Runner {
     pub fn spawn_spec_refresh(&self, endpoints: Vec<String>, interval: Duration) -> JoinHandle<()> {
         let dir = self.exec.state_dir.clone();
         let events = self.events.clone();
+        let conns = self.exec.conns.clone();
         tokio::spawn(async move {
             let mut cache = dir.as_deref().map(SpecCache::load).unwrap_or_default();
             let mut denied = std::collections::BTreeSet::new();
@@ -144,7 +149,7 @@ impl Runner {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                cache.refresh_allowed(&endpoints, &mut denied).await;
+                cache.refresh_allowed(&conns, &endpoints, &mut denied).await;
                 if let Some(d) = &dir
                     && let Err(e) = cache.save(d)
                 {
@@ -178,7 +183,12 @@ pub fn start(
     app.ops.read_only = read_only;
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let (tx, rx) = mpsc::channel(1024);
-    let runner = Runner::new(state_dir, &format!("{user}@fleetdeck-console"), tx);
+    // The console's one connection per agent for actions, spec refreshes and fencing.
+    let conns = Connections::new(
+        crate::client::default_credentials(),
+        crate::client::CONNECT_TIMEOUT,
+    );
+    let runner = Runner::new(state_dir, &format!("{user}@fleetdeck-console"), conns, tx);
     let endpoints = agents.iter().map(ToString::to_string).collect();
     let refresher = runner.spawn_spec_refresh(endpoints, SPEC_REFRESH_INTERVAL);
     (crate::tui::OpsLink { runner, events: rx }, refresher)

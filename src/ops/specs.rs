@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::PortableSpec;
 use super::link::{Link, LinkFailure};
+use crate::client::Connections;
 
 /// File name of the cache inside the state directory.
 pub const SPEC_CACHE_FILE: &str = "specs.json";
@@ -82,8 +83,9 @@ impl SpecCache {
 
     /// Asks every endpoint for its specs; replaces the entries of those that answer.
     /// Returns how many nodes answered.
-    pub async fn refresh(&mut self, endpoints: &[String]) -> usize {
-        self.refresh_allowed(endpoints, &mut BTreeSet::new()).await
+    pub async fn refresh(&mut self, conns: &Connections, endpoints: &[String]) -> usize {
+        self.refresh_allowed(conns, endpoints, &mut BTreeSet::new())
+            .await
     }
 
     /// [`SpecCache::refresh`], skipping the endpoints in `denied` and adding those that
@@ -91,6 +93,7 @@ impl SpecCache {
     /// asking again only buries real refusals in the agent's audit log.
     pub async fn refresh_allowed(
         &mut self,
+        conns: &Connections,
         endpoints: &[String],
         denied: &mut BTreeSet<String>,
     ) -> usize {
@@ -98,7 +101,7 @@ impl SpecCache {
             .iter()
             .filter(|e| !denied.contains(*e))
             .map(|e| async move {
-                let mut link = Link::open(e, e).await.map_err(|_| None)?;
+                let mut link = Link::open(conns, e, e).await.map_err(|_| None)?;
                 let info = link.info().await.map_err(|_| None)?;
                 let specs = link.list_specs().await.map_err(|f| match f {
                     LinkFailure::Denied { reason, .. } => Some((e.clone(), reason)),

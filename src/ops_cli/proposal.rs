@@ -1,5 +1,6 @@
 //! From a command line to a [`Proposal`], and the backup look-ups it needs.
 
+use crate::client::Connections;
 use crate::model::Fleet;
 use crate::ops::link::Link;
 use crate::ops::plan::{self, Plan};
@@ -8,6 +9,7 @@ use crate::ops::{BackupInfo, Proposal, Verb};
 use super::args::{ContainerTarget, OpsCommand};
 
 pub(super) async fn list_backups(
+    conns: &Connections,
     fleet: &Fleet,
     node: Option<&str>,
 ) -> (Vec<BackupInfo>, Vec<String>) {
@@ -16,7 +18,7 @@ pub(super) async fn list_backups(
         .iter()
         .filter(|n| n.is_live() && node.is_none_or(|x| n.name() == x || n.endpoint == x))
         .map(|n| async move {
-            let mut link = Link::open(n.name(), &n.endpoint).await?;
+            let mut link = Link::open(conns, n.name(), &n.endpoint).await?;
             // The node that answers holds the backups, whatever their records say.
             link.list_backups().await.map(|l| (n.name().to_string(), l))
         });
@@ -35,8 +37,8 @@ pub(super) async fn list_backups(
     (all, errors)
 }
 
-pub(super) async fn new_backup_ids(fleet: &Fleet, plan: &Plan) -> Vec<String> {
-    let (list, _) = list_backups(fleet, None).await;
+pub(super) async fn new_backup_ids(conns: &Connections, fleet: &Fleet, plan: &Plan) -> Vec<String> {
+    let (list, _) = list_backups(conns, fleet, None).await;
     plan.steps
         .iter()
         .filter_map(|s| match s {
@@ -49,7 +51,11 @@ pub(super) async fn new_backup_ids(fleet: &Fleet, plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-pub(super) async fn proposal(cmd: &OpsCommand, fleet: &Fleet) -> Result<Proposal, String> {
+pub(super) async fn proposal(
+    conns: &Connections,
+    cmd: &OpsCommand,
+    fleet: &Fleet,
+) -> Result<Proposal, String> {
     let container = |t: &ContainerTarget, verb: Verb| Proposal::Container {
         node: t.node.clone().unwrap_or_default(),
         container: t.container.clone(),
@@ -86,7 +92,7 @@ pub(super) async fn proposal(cmd: &OpsCommand, fleet: &Fleet) -> Result<Proposal
             }
         },
         OpsCommand::Restore { backup_id, to, .. } => {
-            let (list, _) = list_backups(fleet, None).await;
+            let (list, _) = list_backups(conns, fleet, None).await;
             let held: Vec<BackupInfo> = list.into_iter().filter(|b| &b.id == backup_id).collect();
             // A copy already on the target saves the transfer.
             let b = to

@@ -131,6 +131,14 @@ impl Cluster {
         Self::start_n(engine, 2).await
     }
 
+    /// A console's connections to this cluster (no TLS, no token).
+    pub fn conns(&self) -> fleetdeck::client::Connections {
+        fleetdeck::client::Connections::new(
+            fleetdeck::client::Credentials::none(),
+            fleetdeck::client::CONNECT_TIMEOUT,
+        )
+    }
+
     pub fn endpoints(&self) -> Vec<String> {
         self.nodes.iter().map(|n| n.addr.clone()).collect()
     }
@@ -140,9 +148,13 @@ impl Cluster {
     }
 
     pub async fn link(&self, node: usize) -> Link {
-        Link::open(&self.nodes[node].name, &self.endpoints()[node])
-            .await
-            .unwrap()
+        Link::open(
+            &self.conns(),
+            &self.nodes[node].name,
+            &self.endpoints()[node],
+        )
+        .await
+        .unwrap()
     }
 
     /// The fleet as a console sees it now; unreachable nodes are FAILED at once.
@@ -158,7 +170,7 @@ impl Cluster {
     /// Refreshes the console's spec cache from every reachable agent.
     pub async fn specs(&self) -> SpecCache {
         let mut specs = SpecCache::load(&self.console_dir());
-        specs.refresh(&self.endpoints()).await;
+        specs.refresh(&self.conns(), &self.endpoints()).await;
         specs.save(&self.console_dir()).unwrap();
         specs
     }
@@ -195,7 +207,7 @@ impl Cluster {
     }
 
     pub async fn run(&self, plan: &Plan) -> Outcome {
-        let mut exec = Executor::new(Some(self.console_dir()), "ops-docker-test");
+        let mut exec = Executor::new(Some(self.console_dir()), "ops-docker-test", self.conns());
         exec.ready_timeout = PATIENCE;
         let (_src, cancel) = fleetdeck_agent::cancel::channel();
         let (tx, mut rx) = mpsc::channel(256);

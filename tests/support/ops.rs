@@ -115,9 +115,17 @@ impl Cluster {
         fleetdeck::get::fleet_once(&addrs, Duration::from_secs(2)).await
     }
 
+    /// A console's connections to this cluster (no TLS, no token).
+    pub fn conns(&self) -> fleetdeck::client::Connections {
+        fleetdeck::client::Connections::new(
+            fleetdeck::client::Credentials::none(),
+            fleetdeck::client::CONNECT_TIMEOUT,
+        )
+    }
+
     pub async fn specs(&self) -> SpecCache {
         let mut cache = SpecCache::load(&self.console_dir());
-        cache.refresh(&self.endpoints()).await;
+        cache.refresh(&self.conns(), &self.endpoints()).await;
         cache.save(&self.console_dir()).unwrap();
         cache
     }
@@ -153,7 +161,7 @@ impl Cluster {
     }
 
     pub fn executor(&self) -> Executor {
-        let mut e = Executor::new(Some(self.console_dir()), "ops-test");
+        let mut e = Executor::new(Some(self.console_dir()), "ops-test", self.conns());
         e.ready_timeout = Duration::from_secs(20);
         e
     }

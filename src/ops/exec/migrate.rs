@@ -20,8 +20,8 @@ impl Executor {
         to: &NodeRef,
         bytes: u64,
     ) -> Result<String, StepError> {
-        let mut src = Link::open(&from.name, &from.endpoint).await?;
-        let mut dst = Link::open(&to.name, &to.endpoint).await?;
+        let mut src = Link::open(&self.conns, &from.name, &from.endpoint).await?;
+        let mut dst = Link::open(&self.conns, &to.name, &to.endpoint).await?;
         ctx.report(
             "spec",
             2.0,
