@@ -1,7 +1,7 @@
 //! A container writing as fast as a shell loop can never stalls the console: the real
-//! binary in tmux follows its log over a real agent on the real engine, keys still turn
-//! into frames promptly (latency measured and printed), and memory stays bounded because
-//! the ring caps at `log_lines` and the log task drops what the UI cannot take.
+//! binary on a pseudo-terminal follows its log over a real agent on the real engine, keys
+//! still turn into frames promptly (latency measured and printed), and memory stays bounded
+//! because the ring caps at `log_lines` and the log task drops what the UI cannot take.
 //! Needs the engine: skips with a reason unless FLEETDECK_REQUIRE_DOCKER=1.
 
 use crate::support;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use fleetdeck_agent::runtime::{DockerConfig, RuntimeKind};
 use fleetdeck_agent::{AgentConfig, bind, spawn};
 use support::docker::Engine;
-use support::tmux::Tmux;
+use support::pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
 /// Ring size configured for the test, lines.
@@ -78,25 +78,25 @@ async fn a_flooding_container_never_stalls_the_ui() {
     let config_arg = config_file.display().to_string();
 
     let report = tokio::task::spawn_blocking(move || {
-        let tmux = Tmux::start(&[BIN, "--agent", &addr, "--config", &config_arg], 140, 40);
-        tmux.wait_for("the flood container", Duration::from_secs(30), |s| {
+        let term = Pty::start(&[BIN, "--agent", &addr, "--config", &config_arg], 140, 40);
+        term.wait_for("the flood container", Duration::from_secs(30), |s| {
             s.contains("-flood") && s.contains("running")
         });
-        tmux.send(&["l"]);
-        tmux.wait_for("the ring full", Duration::from_secs(30), |s| {
+        term.send(&["l"]);
+        term.wait_for("the ring full", Duration::from_secs(30), |s| {
             title_number(s, " lines") == Some(LOG_LINES as u64)
                 && title_number(s, " older dropped").is_some()
         });
-        let pid = tmux.pane_pid();
+        let pid = term.pid();
 
         // Each key flips wrap; time from the key to the frame that shows it.
         let mut latencies = Vec::with_capacity(KEY_PRESSES);
         for i in 0..KEY_PRESSES {
             let want_wrap = i % 2 == 0;
             let sent = Instant::now();
-            tmux.send(&["w"]);
+            term.send(&["w"]);
             loop {
-                let screen = tmux.screen();
+                let screen = term.screen();
                 if title(&screen).contains(" wrap ") == want_wrap {
                     break;
                 }
@@ -108,17 +108,17 @@ async fn a_flooding_container_never_stalls_the_ui() {
             }
             latencies.push(sent.elapsed());
         }
-        let dropped_before = title_number(&tmux.screen(), " older dropped").unwrap_or(0);
+        let dropped_before = title_number(&term.screen(), " older dropped").unwrap_or(0);
         std::thread::sleep(Duration::from_secs(2));
-        let screen = tmux.screen();
+        let screen = term.screen();
         let dropped_after = title_number(&screen, " older dropped").unwrap_or(0);
         let rss = rss_kib(pid);
-        tmux.send(&["Escape"]);
-        tmux.wait_for("the tables again", Duration::from_secs(5), |s| {
+        term.send(&["Escape"]);
+        term.wait_for("the tables again", Duration::from_secs(5), |s| {
             !s.contains("╭ Logs ")
         });
-        tmux.send(&["q"]);
-        let status = tmux.exit_status(Duration::from_secs(10));
+        term.send(&["q"]);
+        let status = term.exit_status(Duration::from_secs(10));
         (
             latencies,
             dropped_before,

@@ -1,10 +1,11 @@
-//! End-to-end: the real `fleetdeck` binary in tmux, driven by keys, read from the screen.
+//! End-to-end: the real `fleetdeck` binary on a pseudo-terminal, driven by keys, read from
+//! the screen.
 
 use crate::support;
 
 use std::time::Duration;
 
-use support::tmux::Tmux;
+use support::pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
 
@@ -15,8 +16,8 @@ fn detail_shows(screen: &str, node: &str) -> bool {
 
 #[test]
 fn demo_shows_the_fleet_moves_the_selection_and_quits_cleanly() {
-    let tmux = Tmux::start(&[BIN, "demo", "--nodes", "4", "--seed", "7"], 200, 50);
-    let screen = tmux.wait_for("four live nodes", Duration::from_secs(30), |s| {
+    let term = Pty::start(&[BIN, "demo", "--nodes", "4", "--seed", "7"], 200, 50);
+    let screen = term.wait_for("four live nodes", Duration::from_secs(30), |s| {
         (1..=4).all(|n| s.contains(&format!("node-0{n}"))) && s.matches(" live").count() >= 4
     });
     assert!(
@@ -27,44 +28,44 @@ fn demo_shows_the_fleet_moves_the_selection_and_quits_cleanly() {
         screen.contains("Containers"),
         "container table shown:\n{screen}"
     );
-    tmux.wait_for("node-01 selected", Duration::from_secs(5), |s| {
+    term.wait_for("node-01 selected", Duration::from_secs(5), |s| {
         detail_shows(s, "node-01")
     });
 
-    tmux.send(&["j"]);
-    tmux.wait_for("node-02 selected", Duration::from_secs(5), |s| {
+    term.send(&["j"]);
+    term.wait_for("node-02 selected", Duration::from_secs(5), |s| {
         detail_shows(s, "node-02")
     });
-    tmux.send(&["j", "j"]);
-    tmux.wait_for("node-04 selected", Duration::from_secs(5), |s| {
+    term.send(&["j", "j"]);
+    term.wait_for("node-04 selected", Duration::from_secs(5), |s| {
         detail_shows(s, "node-04")
     });
-    tmux.send(&["g"]);
-    tmux.wait_for("back on node-01", Duration::from_secs(5), |s| {
+    term.send(&["g"]);
+    term.wait_for("back on node-01", Duration::from_secs(5), |s| {
         detail_shows(s, "node-01")
     });
 
-    tmux.send(&["?"]);
-    tmux.wait_for("help", Duration::from_secs(5), |s| {
+    term.send(&["?"]);
+    term.wait_for("help", Duration::from_secs(5), |s| {
         s.contains("filter the focused table")
     });
-    tmux.send(&["Escape"]);
-    tmux.wait_for("help closed", Duration::from_secs(5), |s| {
+    term.send(&["Escape"]);
+    term.wait_for("help closed", Duration::from_secs(5), |s| {
         !s.contains("filter the focused table")
     });
 
-    tmux.send(&["q"]);
+    term.send(&["q"]);
     assert_eq!(
-        tmux.exit_status(Duration::from_secs(10)),
+        term.exit_status(Duration::from_secs(10)),
         Some(0),
         "exit status after q"
     );
-    let after = tmux.screen();
+    let after = term.screen();
     assert!(
         !after.contains("Containers"),
         "terminal restored (alternate screen left):\n{after}"
     );
-    let log = std::fs::read_to_string(tmux.home().join("state/fleetdeck/fleetdeck.log"))
+    let log = std::fs::read_to_string(term.home().join("state/fleetdeck/fleetdeck.log"))
         .expect("the console writes its log into the state dir");
     assert!(log.contains("console stopped"), "log:\n{log}");
 }
@@ -94,7 +95,7 @@ fn container_rows(screen: &str) -> Vec<String> {
 
 #[test]
 fn demo_migrates_a_container_by_keyboard_and_it_lands() {
-    let tmux = Tmux::start(
+    let term = Pty::start(
         &[
             BIN,
             "demo",
@@ -108,12 +109,12 @@ fn demo_migrates_a_container_by_keyboard_and_it_lands() {
         160,
         45,
     );
-    tmux.wait_for("three live nodes", Duration::from_secs(30), |s| {
+    term.wait_for("three live nodes", Duration::from_secs(30), |s| {
         s.contains("node-03") && s.matches(" live").count() >= 3
     });
-    tmux.send(&["Tab"]);
-    tmux.send(&["m"]);
-    let screen = tmux.wait_for("target picker", Duration::from_secs(5), |s| {
+    term.send(&["Tab"]);
+    term.send(&["m"]);
+    let screen = term.wait_for("target picker", Duration::from_secs(5), |s| {
         s.contains("from node-01 to…") && s.contains("FREE MEMORY")
     });
     let name = screen
@@ -124,8 +125,8 @@ fn demo_migrates_a_container_by_keyboard_and_it_lands() {
         })
         .expect("container name in the picker title");
     // Enter takes the preselected best fit.
-    tmux.send(&["Enter"]);
-    let plan = tmux.wait_for("the plan", Duration::from_secs(5), |s| {
+    term.send(&["Enter"]);
+    let plan = term.wait_for("the plan", Duration::from_secs(5), |s| {
         s.contains(&format!("Migrate {name} from node-01 to node-0")) && s.contains("Enter run")
     });
     let target = plan
@@ -137,8 +138,8 @@ fn demo_migrates_a_container_by_keyboard_and_it_lands() {
             rest.split_whitespace().next().map(str::to_string)
         })
         .expect("target in the plan title");
-    tmux.send(&["Enter"]);
-    let done = tmux.wait_for("migration done", Duration::from_secs(60), |s| {
+    term.send(&["Enter"]);
+    let done = term.wait_for("migration done", Duration::from_secs(60), |s| {
         s.contains(&format!("done: {name} moved from node-01 to {target}"))
     });
     // The copy keeps its name unless the target had one already.
@@ -153,56 +154,52 @@ fn demo_migrates_a_container_by_keyboard_and_it_lands() {
         .unwrap_or_else(|| name.clone());
     // Any key closes a finished action (not Escape: followed at once by another key, a
     // terminal reads it as Alt).
-    tmux.send(&["Enter"]);
-    tmux.send(&["H"]);
-    tmux.wait_for("history pane", Duration::from_secs(5), |s| {
+    term.send(&["Enter"]);
+    term.send(&["H"]);
+    term.wait_for("history pane", Duration::from_secs(5), |s| {
         s.contains("Actions · 1")
             && s.contains(&format!(" migrate   node-01/{name} → {target} "))
             && s.contains(&format!("done: {name} moved from node-01 to {target}"))
     });
     let downs = if target == "node-02" { 1 } else { 2 };
-    tmux.send(&["H", "BTab"]);
+    term.send(&["H", "BTab"]);
     for _ in 0..downs {
-        tmux.send(&["j"]);
+        term.send(&["j"]);
     }
-    let on_target = tmux.wait_for("the target's containers", Duration::from_secs(10), |s| {
+    let on_target = term.wait_for("the target's containers", Duration::from_secs(10), |s| {
         s.contains(&format!("Containers — {target}")) && container_rows(s).contains(&landed)
     });
     assert!(container_rows(&on_target).contains(&landed), "{on_target}");
-    tmux.send(&["g"]);
-    tmux.wait_for("gone from node-01", Duration::from_secs(10), |s| {
+    term.send(&["g"]);
+    term.wait_for("gone from node-01", Duration::from_secs(10), |s| {
         s.contains("Containers — node-01") && !container_rows(s).contains(&name)
     });
-    tmux.send(&["q"]);
-    assert_eq!(tmux.exit_status(Duration::from_secs(10)), Some(0));
-    let history = std::fs::read_to_string(tmux.home().join("state/fleetdeck/actions.jsonl"))
+    term.send(&["q"]);
+    assert_eq!(term.exit_status(Duration::from_secs(10)), Some(0));
+    let history = std::fs::read_to_string(term.home().join("state/fleetdeck/actions.jsonl"))
         .expect("the console records its actions in the state dir");
     assert!(history.contains("\"outcome\":\"done\""), "{history}");
 }
 
 #[test]
 fn sigterm_quits_cleanly_and_restores_the_terminal() {
-    let tmux = Tmux::start(&[BIN, "demo", "--nodes", "2", "--seed", "3"], 120, 40);
-    tmux.wait_for("the console", Duration::from_secs(30), |s| {
+    let term = Pty::start(&[BIN, "demo", "--nodes", "2", "--seed", "3"], 120, 40);
+    term.wait_for("the console", Duration::from_secs(30), |s| {
         s.contains("Containers")
     });
-    let pid = tmux.pane_pid();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    assert!(status.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+    term.terminate();
     assert_eq!(
-        tmux.exit_status(Duration::from_secs(10)),
+        term.exit_status(Duration::from_secs(10)),
         Some(0),
         "exit status after SIGTERM"
     );
-    let after = tmux.screen();
+    let after = term.screen();
     assert!(!after.contains("Containers"), "terminal restored:\n{after}");
 }
 
 #[test]
 fn a_panic_restores_the_terminal_and_reports() {
-    let tmux = Tmux::start_with_env(
+    let term = Pty::start_with_env(
         &[BIN, "demo", "--nodes", "1"],
         &[
             ("FLEETDECK_DEBUG_PANIC", "1"),
@@ -212,9 +209,9 @@ fn a_panic_restores_the_terminal_and_reports() {
         120,
         40,
     );
-    let status = tmux.exit_status(Duration::from_secs(30));
+    let status = term.exit_status(Duration::from_secs(30));
     assert_eq!(status, Some(101), "a panic exits with Rust's panic status");
-    let screen = tmux.screen();
+    let screen = term.screen();
     assert!(
         screen.contains("panicking on purpose"),
         "the report is readable:\n{screen}"
@@ -226,22 +223,22 @@ fn a_panic_restores_the_terminal_and_reports() {
 /// because the console learns its size at start, not at the first resize.
 #[test]
 fn help_scrolls_on_an_80x24_terminal() {
-    let tmux = Tmux::start(&[BIN, "demo", "--nodes", "2", "--seed", "3"], 80, 24);
-    tmux.wait_for("the console", Duration::from_secs(30), |s| {
+    let term = Pty::start(&[BIN, "demo", "--nodes", "2", "--seed", "3"], 80, 24);
+    term.wait_for("the console", Duration::from_secs(30), |s| {
         s.contains("node-02")
     });
-    tmux.send(&["?"]);
-    tmux.wait_for("help, top", Duration::from_secs(5), |s| {
+    term.send(&["?"]);
+    term.wait_for("help, top", Duration::from_secs(5), |s| {
         s.contains("1-18 of ") && s.contains("move up")
     });
-    tmux.send(&["G"]);
-    tmux.wait_for("help, bottom", Duration::from_secs(5), |s| {
+    term.send(&["G"]);
+    term.wait_for("help, bottom", Duration::from_secs(5), |s| {
         s.contains("j/k scroll") && s.contains("this help") && !s.contains("move up")
     });
-    tmux.send(&["Escape"]);
-    tmux.wait_for("help closed", Duration::from_secs(5), |s| {
+    term.send(&["Escape"]);
+    term.wait_for("help closed", Duration::from_secs(5), |s| {
         !s.contains("j/k scroll")
     });
-    tmux.send(&["q"]);
-    assert_eq!(tmux.exit_status(Duration::from_secs(10)), Some(0));
+    term.send(&["q"]);
+    assert_eq!(term.exit_status(Duration::from_secs(10)), Some(0));
 }

@@ -1,7 +1,7 @@
-//! End-to-end incident drill: the real `fleetdeck` binary in tmux on three sim agents
-//! served in this process on loopback. Faults go in through the agents' real `Act` gRPC
-//! (`sim_fault`); a node is lost by killing its agent like a crashed process. What the
-//! engineer sees and types is read from and sent to the tmux pane.
+//! End-to-end incident drill: the real `fleetdeck` binary on a pseudo-terminal, following
+//! three sim agents served in this process on loopback. Faults go in through the agents'
+//! real `Act` gRPC (`sim_fault`); a node is lost by killing its agent like a crashed
+//! process. What the engineer sees and types is read from and sent to its terminal.
 //!
 //! `measure_incident_response` (ignored by default) repeats the drills and prints the
 //! figures recorded in BENCHMARKS.md.
@@ -21,7 +21,7 @@ use fleetdeck_proto as pb;
 use fleetdeck_proto::agent_client::AgentClient;
 use pb::act_progress::Result as R;
 use pb::sim_fault::Kind;
-use support::tmux::Tmux;
+use support::pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
 /// Bound on waiting for anything to show, so a broken build fails instead of hanging.
@@ -69,11 +69,11 @@ struct Node {
     state: tempfile::TempDir,
 }
 
-/// Three sim agents and the console following them in tmux.
+/// Three sim agents and the console following them on a pseudo-terminal.
 struct Drill {
     rt: tokio::runtime::Runtime,
     nodes: Vec<Node>,
-    tmux: Tmux,
+    term: Pty,
     _config: tempfile::TempDir,
 }
 
@@ -125,14 +125,14 @@ impl Drill {
             args.push(n.addr.to_string());
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let tmux = Tmux::start(&args, 160, 45);
-        tmux.wait_for("three live nodes", SHOW, |s| {
+        let term = Pty::start(&args, 160, 45);
+        term.wait_for("three live nodes", SHOW, |s| {
             s.matches(" live").count() >= 3 && s.contains("node-03")
         });
         Self {
             rt,
             nodes,
-            tmux,
+            term,
             _config: config,
         }
     }
@@ -210,15 +210,15 @@ impl Drill {
 
     /// Waits for a line holding every one of `words`; returns the screen.
     fn wait_line(&self, what: &str, words: &[&str]) -> String {
-        self.tmux
+        self.term
             .wait_for(what, SHOW, |s| s.lines().any(|l| has_all(l, words)))
     }
 
-    /// Like `wait_line`, polling as fast as tmux answers; returns when it showed.
+    /// Like `wait_line`, polling every 10 ms; returns when it showed.
     fn time_line(&self, words: &[&str]) -> Instant {
         let deadline = Instant::now() + SHOW;
         loop {
-            let screen = self.tmux.screen();
+            let screen = self.term.screen();
             if screen.lines().any(|l| has_all(l, words)) {
                 return Instant::now();
             }
@@ -250,11 +250,11 @@ fn a_crash_loop_and_a_lost_node_alert_are_acknowledged_resolve_and_export() {
     );
 
     // Acknowledged by keyboard: the alert pane, its top row, A, a note, Enter.
-    d.tmux.send(&["Tab", "Tab", "g", "A"]);
-    d.tmux
+    d.term.send(&["Tab", "Tab", "g", "A"]);
+    d.term
         .wait_for("the ack prompt", SHOW, |s| s.contains("acknowledge"));
-    d.tmux.send(&["o", "n", "Space", "i", "t"]);
-    d.tmux.send(&["Enter"]);
+    d.term.send(&["o", "n", "Space", "i", "t"]);
+    d.term.send(&["Enter"]);
     d.wait_line("shown as acked", &["restart loop", &at, "ACK: on it"]);
 
     // The fault clears: once the restarts leave the 3 s window, it resolves.
@@ -273,26 +273,26 @@ fn a_crash_loop_and_a_lost_node_alert_are_acknowledged_resolve_and_export() {
     );
     // Once the node is FAILED (2 s here), two keys from the firing alert to its failover
     // plan, opened for confirmation.
-    d.tmux
+    d.term
         .wait_for("node-03 failed", SHOW, |s| s.contains("1 failed"));
-    d.tmux.send(&["a"]);
-    d.tmux.send(&["x"]);
-    d.tmux
+    d.term.send(&["a"]);
+    d.term.send(&["x"]);
+    d.term
         .wait_for("the failover plan, for confirmation", SHOW, |s| {
             s.contains("Fail over node-03") && s.contains("type node-03 to confirm")
         });
     // The third key writes the name out; Enter (the fourth) would run it. The run itself is
     // covered by tests/ops_backup_failover.rs; here the drill goes on with the node back.
-    d.tmux.send(&["Tab"]);
-    d.tmux.wait_for("the name written out", SHOW, |s| {
+    d.term.send(&["Tab"]);
+    d.term.wait_for("the name written out", SHOW, |s| {
         s.contains("type node-03 to confirm: node-03")
     });
-    d.tmux.send(&["Escape"]);
-    d.tmux.wait_for("the dialog closed", SHOW, |s| {
+    d.term.send(&["Escape"]);
+    d.term.wait_for("the dialog closed", SHOW, |s| {
         !s.contains("Fail over node-03")
     });
-    d.tmux.send(&["Escape"]);
-    d.tmux
+    d.term.send(&["Escape"]);
+    d.term
         .wait_for("back on the main view", SHOW, |s| s.contains("Containers"));
 
     // The agent comes back: the alert resolves.
@@ -303,11 +303,11 @@ fn a_crash_loop_and_a_lost_node_alert_are_acknowledged_resolve_and_export() {
     );
 
     // E exports the timeline; the file holds the incident in order.
-    d.tmux.send(&["E"]);
+    d.term.send(&["E"]);
     let screen = d
-        .tmux
+        .term
         .wait_for("export path", SHOW, |s| s.contains("timeline exported to"));
-    let dir = d.tmux.home().join("state/fleetdeck/incidents");
+    let dir = d.term.home().join("state/fleetdeck/incidents");
     let file = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}\n{screen}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -334,8 +334,8 @@ fn a_crash_loop_and_a_lost_node_alert_are_acknowledged_resolve_and_export() {
         "both alerts resolve in the record:\n{md}"
     );
 
-    d.tmux.send(&["q"]);
-    assert_eq!(d.tmux.exit_status(SHOW), Some(0));
+    d.term.send(&["q"]);
+    assert_eq!(d.term.exit_status(SHOW), Some(0));
 }
 
 /// Median and max of `samples`, in milliseconds.
@@ -372,7 +372,7 @@ fn measure_incident_response() {
         d.revive(1);
         d.time_line(&["resolved", "node unreachable", "node-02"]);
         // The resolved row stays listed; wait until the node is live again before the next kill.
-        d.tmux.wait_for("node-02 live", SHOW, |s| {
+        d.term.wait_for("node-02 live", SHOW, |s| {
             s.lines()
                 .any(|l| l.contains("node-02") && l.contains(" live"))
         });
@@ -387,5 +387,5 @@ fn measure_incident_response() {
         "agent killed -> node unreachable on screen, past the 1 s `for` (n={}): median {lm} ms, max {lx} ms",
         lost.len()
     );
-    d.tmux.send(&["q"]);
+    d.term.send(&["q"]);
 }

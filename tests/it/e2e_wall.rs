@@ -1,6 +1,6 @@
-//! End-to-end: the real binary as a read-only wall screen, in tmux, following sim agents
-//! on loopback. Every action key is pressed (and confirmed, were a dialog to open); the
-//! agents' audit logs prove that nothing was asked of them.
+//! End-to-end: the real binary as a read-only wall screen, on a pseudo-terminal, following
+//! sim agents on loopback. Every action key is pressed (and confirmed, were a dialog to
+//! open); the agents' audit logs prove that nothing was asked of them.
 
 use crate::support;
 
@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use fleetdeck_agent::{AgentConfig, RunningAgent};
-use support::tmux::Tmux;
+use support::pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
 const AGENTS: usize = 3;
@@ -55,8 +55,8 @@ fn wall_mode_sends_nothing_to_any_agent_whatever_is_pressed() {
         args.push(a.addr().to_string());
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let tmux = Tmux::start(&argv, 120, 40);
-    tmux.wait_for(
+    let term = Pty::start(&argv, 120, 40);
+    term.wait_for(
         "the wall with every node up",
         Duration::from_secs(30),
         |s| s.contains("read-only") && s.contains(&format!("{AGENTS}/{AGENTS}")),
@@ -64,19 +64,19 @@ fn wall_mode_sends_nothing_to_any_agent_whatever_is_pressed() {
 
     for round in 0..2 {
         for key in ACTION_KEYS {
-            tmux.send(&[key]);
+            term.send(&[key]);
             // Give a confirmation dialog, were one to open, its chance to be confirmed.
-            tmux.send(&["y"]);
-            tmux.send(&["Enter"]);
+            term.send(&["y"]);
+            term.send(&["Enter"]);
         }
         // Move to the next view and press everything again there.
         if round == 0 {
-            tmux.send(&["Tab"]);
+            term.send(&["Tab"]);
         }
     }
     // Time for anything sent to reach an agent and its audit log.
     std::thread::sleep(Duration::from_secs(2));
-    let screen = tmux.wait_for("the wall still up", Duration::from_secs(5), |s| {
+    let screen = term.wait_for("the wall still up", Duration::from_secs(5), |s| {
         s.contains("fleetdeck wall") && s.contains(&format!("{AGENTS}/{AGENTS}"))
     });
     assert!(!screen.contains("confirm"), "no dialog opened:\n{screen}");
@@ -93,8 +93,8 @@ fn wall_mode_sends_nothing_to_any_agent_whatever_is_pressed() {
         assert!(audit.is_empty(), "{} is not empty:\n{audit}", log.display());
     }
 
-    tmux.send(&["q"]);
-    assert_eq!(tmux.exit_status(Duration::from_secs(10)), Some(0));
+    term.send(&["q"]);
+    assert_eq!(term.exit_status(Duration::from_secs(10)), Some(0));
     rt.block_on(async {
         for a in agents {
             a.shutdown().await;
@@ -114,8 +114,8 @@ fn the_wall_survives_its_agents_going_away_and_coming_back() {
         args.push(a.to_string());
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let tmux = Tmux::start(&argv, 120, 40);
-    tmux.wait_for("every node up", Duration::from_secs(30), |s| {
+    let term = Pty::start(&argv, 120, 40);
+    term.wait_for("every node up", Duration::from_secs(30), |s| {
         s.contains(&format!("{AGENTS}/{AGENTS}"))
     });
     rt.block_on(async {
@@ -123,7 +123,7 @@ fn the_wall_survives_its_agents_going_away_and_coming_back() {
             a.kill().await;
         }
     });
-    tmux.wait_for("the STALE banner", Duration::from_secs(30), |s| {
+    term.wait_for("the STALE banner", Duration::from_secs(30), |s| {
         s.contains("STALE") && s.contains("no agent has answered")
     });
     // The same agents come back on the same ports; nobody touches the keyboard.
@@ -142,32 +142,32 @@ fn the_wall_survives_its_agents_going_away_and_coming_back() {
         }
         back
     });
-    tmux.wait_for("recovered without a key", Duration::from_secs(60), |s| {
+    term.wait_for("recovered without a key", Duration::from_secs(60), |s| {
         !s.contains("STALE") && s.contains(&format!("{AGENTS}/{AGENTS}"))
     });
 }
 
 #[test]
 fn the_console_log_shows_in_a_pane_and_in_the_file() {
-    let tmux = Tmux::start(&[BIN, "demo", "--nodes", "2", "--seed", "5"], 100, 30);
-    tmux.wait_for("two live nodes", Duration::from_secs(30), |s| {
+    let term = Pty::start(&[BIN, "demo", "--nodes", "2", "--seed", "5"], 100, 30);
+    term.wait_for("two live nodes", Duration::from_secs(30), |s| {
         s.matches(" live").count() >= 2
     });
-    tmux.send(&["L"]);
-    let screen = tmux.wait_for("the log pane", Duration::from_secs(5), |s| {
+    term.send(&["L"]);
+    let screen = term.wait_for("the log pane", Duration::from_secs(5), |s| {
         s.contains("Console log") && s.contains("console starting")
     });
     assert!(
         screen.contains("INFO") || screen.contains(" I "),
         "{screen}"
     );
-    tmux.send(&["L"]);
-    tmux.wait_for("the log pane hidden", Duration::from_secs(5), |s| {
+    term.send(&["L"]);
+    term.wait_for("the log pane hidden", Duration::from_secs(5), |s| {
         !s.contains("Console log")
     });
-    tmux.send(&["q"]);
-    assert_eq!(tmux.exit_status(Duration::from_secs(10)), Some(0));
-    let log = std::fs::read_to_string(tmux.home().join("state/fleetdeck/fleetdeck.log"))
+    term.send(&["q"]);
+    assert_eq!(term.exit_status(Duration::from_secs(10)), Some(0));
+    let log = std::fs::read_to_string(term.home().join("state/fleetdeck/fleetdeck.log"))
         .expect("log file");
     assert!(log.contains("console starting"), "{log}");
 }

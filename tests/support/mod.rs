@@ -5,5 +5,5 @@ pub mod docker;
 pub mod docker_cluster;
 pub mod ops;
 pub mod pki;
+pub mod pty;
 pub mod screen;
-pub mod tmux;
