@@ -1,7 +1,10 @@
 //! The console's state directory is owner-only whatever the umask: the spec cache (container
 //! environments), the action history and the console's log are 0600, the directory 0700,
-//! and one an earlier version left open is tightened at start, with a log line. Its own
-//! process: the log test installs the global log subscriber.
+//! and one an earlier version left open is tightened at start, with a log line.
+//!
+//! Its own test binary, not a module of `it`: the log test installs the process-wide log
+//! subscriber (`logging::init_file_log`), which a process can set only once and which
+//! would then take every other test's logs.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 

@@ -1,4 +1,9 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (the `it` binary's `support` module; the tests
+//! with a binary of their own include single files of it by path).
 
 pub mod docker;
-pub mod tmux;
+pub mod docker_cluster;
+pub mod ops;
+pub mod pki;
+pub mod pty;
+pub mod screen;

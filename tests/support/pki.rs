@@ -1,6 +1,10 @@
 //! Test certificates made at test time with rcgen (no private key is ever committed): a CA,
 //! a server certificate for 127.0.0.1/localhost, client certificates (good, expired,
 //! revoked) and a CRL revoking one of them. Everything is written as PEM into a folder.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on unexpected errors"
+)]
 
 use std::path::{Path, PathBuf};
 

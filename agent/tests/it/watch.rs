@@ -1,0 +1,222 @@
+//! Watch over real gRPC: snapshot, deltas, heartbeats, slow readers, kill and restart.
+
+// Test helpers outside #[test] fns may unwrap too.
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use fleetdeck_agent::{AgentConfig, bind, spawn};
+use fleetdeck_proto as pb;
+use pb::watch_event::Body;
+
+#[tokio::test]
+async fn snapshot_then_deltas_that_sum_up() {
+    let (agent, _dir) = start(fast("w1", 30)).await;
+    let mut c = client(&agent).await;
+    let mut s = watch(&mut c).await;
+    let first = next(&mut s).await;
+    assert_eq!(first.epoch, agent.epoch());
+    let mut model = Model::from_snapshot(&first);
+    assert_eq!(model.containers.len(), 30);
+    let Some(Body::Snapshot(snap)) = &first.body else {
+        unreachable!()
+    };
+    let node = snap.node.as_ref().unwrap();
+    assert_eq!(node.node_id, "w1");
+    assert_eq!(node.runtime, "sim");
+    assert!(model.host.as_ref().unwrap().memory_total_bytes > 0);
+    assert!(!model.health.is_empty());
+
+    for _ in 0..15 {
+        let ev = next(&mut s).await;
+        assert_eq!(ev.epoch, agent.epoch());
+        match &ev.body {
+            Some(Body::Delta(d)) => {
+                // Most containers move every step, but not the stopped ones.
+                assert!(d.stats.len() + d.upserts.len() <= 30);
+                model.apply(&ev);
+            }
+            Some(Body::Heartbeat(_)) => assert_eq!(ev.seq, model.seq),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // A fresh snapshot from a second stream equals the first stream's sum of deltas.
+    let mut c2 = client(&agent).await;
+    let fresh = Model::from_snapshot(&next(&mut watch(&mut c2).await).await);
+    while model.seq < fresh.seq {
+        let ev = next(&mut s).await;
+        if matches!(ev.body, Some(Body::Delta(_))) {
+            model.apply(&ev);
+        }
+    }
+    assert_eq!(model.seq, fresh.seq);
+    assert_eq!(model.containers, fresh.containers);
+    assert_eq!(model.health, fresh.health);
+    assert_eq!(
+        model.host.as_ref().map(|h| h.cpu_percent),
+        fresh.host.as_ref().map(|h| h.cpu_percent)
+    );
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn heartbeats_when_nothing_changes() {
+    let config = AgentConfig {
+        sample_interval: Duration::from_secs(3600),
+        heartbeat_interval: Duration::from_millis(100),
+        ..AgentConfig::sim("hb", 1)
+    };
+    let (agent, _dir) = start(config).await;
+    let mut c = client(&agent).await;
+    let mut s = watch(&mut c).await;
+    let first = next(&mut s).await;
+    let t0 = Instant::now();
+    for _ in 0..3 {
+        let ev = next(&mut s).await;
+        assert!(matches!(ev.body, Some(Body::Heartbeat(_))), "{ev:?}");
+        assert_eq!((ev.epoch, ev.seq), (first.epoch, first.seq));
+    }
+    assert!(t0.elapsed() >= Duration::from_millis(250));
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_reader_gets_a_snapshot_not_a_gap() {
+    let config = AgentConfig {
+        sample_interval: Duration::from_millis(5),
+        event_buffer: 4,
+        stream_buffer: 1,
+        ..fast("slow", 50)
+    };
+    let (agent, _dir) = start(config).await;
+    let mut c = small_window_client(&agent).await;
+    let mut s = watch(&mut c).await;
+    let mut model = Model::from_snapshot(&next(&mut s).await);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut snapshots = 0;
+    for _ in 0..300 {
+        let ev = next(&mut s).await;
+        match &ev.body {
+            Some(Body::Snapshot(_)) => {
+                snapshots += 1;
+                assert!(ev.seq > model.seq);
+                model = Model::from_snapshot(&ev);
+            }
+            Some(Body::Delta(_)) => model.apply(&ev),
+            Some(Body::Heartbeat(_)) => assert_eq!(ev.seq, model.seq),
+            None => panic!("empty event"),
+        }
+        if snapshots > 0 {
+            break;
+        }
+    }
+    assert!(snapshots > 0, "a lagging reader must be sent a snapshot");
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn killed_agent_ends_streams_and_restarts_with_new_epoch() {
+    let (agent, dir) = start(fast("k1", 12)).await;
+    let addr = agent.addr();
+    let epoch = agent.epoch();
+    let mut c = client(&agent).await;
+    let mut s = watch(&mut c).await;
+    next(&mut s).await;
+    let t0 = Instant::now();
+    agent.kill().await;
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "kill took {:?}",
+        t0.elapsed()
+    );
+    // The stream ends (error or end) promptly, without further deltas piling in forever.
+    let ended = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            match s.message().await {
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "stream still open 1 s after kill");
+
+    // Same address at once, new epoch.
+    let listener = bind(addr).await.expect("rebind right after kill");
+    let mut config = fast("k1", 12);
+    config.state_dir = Some(dir.path().join("k1"));
+    let again = spawn(config, listener).await.unwrap();
+    assert_ne!(again.epoch(), epoch);
+    let mut c = client(&again).await;
+    let first = next(&mut watch(&mut c).await).await;
+    assert_eq!(first.epoch, again.epoch());
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_streams_promptly() {
+    let (agent, _dir) = start(fast("sd", 12)).await;
+    let mut c = client(&agent).await;
+    let mut s = watch(&mut c).await;
+    next(&mut s).await;
+    let t0 = Instant::now();
+    agent.shutdown().await;
+    let ended = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Ok(Some(_)) = s.message().await {}
+    })
+    .await;
+    assert!(ended.is_ok());
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "shutdown took {:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn get_info_describes_the_node() {
+    let mut config = AgentConfig::sim("info-1", 3);
+    config.labels.insert("zone".into(), "a".into());
+    config.mode = fleetdeck_agent::NodeMode::Standby;
+    let (agent, _dir) = start(config).await;
+    let mut c = client(&agent).await;
+    let info = c
+        .get_info(pb::GetInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.node_id, "info-1");
+    assert_eq!(info.runtime, "sim");
+    assert_eq!(info.mode(), pb::NodeMode::Standby);
+    assert_eq!(info.labels.get("zone").map(String::as_str), Some("a"));
+    assert_eq!(info.sample_interval_ms, 1000);
+    assert!((4..=32).contains(&info.cpu_cores));
+    assert!(info.max_containers > 0);
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn same_seed_same_node() {
+    let (a, _d1) = start(AgentConfig::sim("same", 11)).await;
+    let (b, _d2) = start(AgentConfig::sim("same", 11)).await;
+    let (sa, sb) = (a.snapshot(), b.snapshot());
+    let names = |s: &fleetdeck_agent::model::Snapshot| {
+        s.containers
+            .iter()
+            .map(|c| {
+                (
+                    c.spec.name.clone(),
+                    c.spec.image.clone(),
+                    c.stats.cpu_percent,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&sa), names(&sb));
+    assert_eq!(sa.node.cpu_cores, sb.node.cpu_cores);
+    a.shutdown().await;
+    b.shutdown().await;
+}

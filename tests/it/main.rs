@@ -1,0 +1,36 @@
+//! The console's integration tests, linked once as one binary: each file here is a module,
+//! `support` holds what they share. Two tests keep a binary of their own because they set
+//! process-wide state that would leak into every other test here: `tests/private_state.rs`
+//! (installs the global log subscriber) and `tests/wall_specs.rs` (sets the default
+//! credentials every connection uses).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod alert_snapshots;
+mod cli_get;
+mod cli_ops;
+mod config_cli;
+mod docker_engine;
+mod docker_log_flood;
+mod docker_sim_fault;
+mod e2e_console;
+mod e2e_incident;
+mod e2e_logs;
+mod e2e_wall;
+mod fleet_grpc;
+mod log_view;
+mod ops_backup_failover;
+mod ops_docker;
+mod ops_docker_failover;
+mod ops_docker_volumes;
+mod ops_migrate;
+mod ops_restore_to;
+mod ops_sim_restart;
+mod ops_stale_alert;
+mod trust;
+mod trust_roles;
+mod ui_display;
+mod ui_history;
+mod ui_ops;
+mod ui_snapshots;
