@@ -34,3 +34,4 @@ mod ui_display;
 mod ui_history;
 mod ui_ops;
 mod ui_snapshots;
+mod wall_specs;

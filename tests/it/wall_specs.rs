@@ -1,9 +1,6 @@
 //! A console whose token may not read container specs (a wall with a viewer token) asks
 //! each agent once, not every refresh: its periodic refresh must not fill the agent's audit
 //! log with refusals. Real agent on loopback, real gRPC, the console's own refresher.
-//!
-//! Its own test binary, not a module of `it`: it sets the process-wide default credentials
-//! (`set_default_credentials`), which every other test's connections would then use.
 
 #![allow(clippy::unwrap_used)]
 
