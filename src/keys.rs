@@ -60,6 +60,38 @@ pub enum Command {
     Palette,
     /// Open the live log view of the selected container.
     Logs,
+    // Keys of the dialog, prompt and log modes (see `Mode`); help and the palette list the
+    // commands of `Command::ALL` only.
+    /// Accept: run the plan, submit the prompt, keep the filter.
+    Confirm,
+    /// Close the dialog, prompt, filter or log view without doing anything.
+    Cancel,
+    /// Previous choice to the side (the restore dialog's target node).
+    Left,
+    /// Next choice to the side.
+    Right,
+    /// One more (replicas).
+    More,
+    /// One fewer (replicas).
+    Less,
+    /// Delete the last character typed.
+    DeleteChar,
+    /// Clear what was typed.
+    ClearInput,
+    /// Complete: the next choice, or write out the name to confirm.
+    Complete,
+    /// Log view: follow new lines, or pause.
+    Follow,
+    /// Log view: wrap long lines.
+    Wrap,
+    /// Log view: show times.
+    Times,
+    /// Log view: search.
+    Search,
+    /// Log view: next match (older).
+    NextMatch,
+    /// Log view: previous match (newer).
+    PrevMatch,
 }
 
 impl Command {
@@ -106,6 +138,25 @@ impl Command {
         Command::Stop,
         Command::Restart,
         Command::History,
+    ];
+
+    /// The commands only the dialog, prompt and log modes bind.
+    pub const MODE_ONLY: [Command; 15] = [
+        Command::Confirm,
+        Command::Cancel,
+        Command::Left,
+        Command::Right,
+        Command::More,
+        Command::Less,
+        Command::DeleteChar,
+        Command::ClearInput,
+        Command::Complete,
+        Command::Follow,
+        Command::Wrap,
+        Command::Times,
+        Command::Search,
+        Command::NextMatch,
+        Command::PrevMatch,
     ];
 
     /// True for commands that only change what is shown, never the fleet. A read-only
@@ -185,6 +236,21 @@ impl Command {
             Self::ExportTimeline => "export_timeline",
             Self::Palette => "palette",
             Self::Logs => "logs",
+            Self::Confirm => "confirm",
+            Self::Cancel => "cancel",
+            Self::Left => "left",
+            Self::Right => "right",
+            Self::More => "more",
+            Self::Less => "less",
+            Self::DeleteChar => "delete_char",
+            Self::ClearInput => "clear_input",
+            Self::Complete => "complete",
+            Self::Follow => "follow",
+            Self::Wrap => "wrap",
+            Self::Times => "times",
+            Self::Search => "search",
+            Self::NextMatch => "next_match",
+            Self::PrevMatch => "prev_match",
         }
     }
 
@@ -232,6 +298,21 @@ impl Command {
             Self::ExportTimeline => "export the incident timeline (Markdown)",
             Self::Palette => "command palette: any command or view by name",
             Self::Logs => "live log of the selected container",
+            Self::Confirm => "confirm",
+            Self::Cancel => "cancel",
+            Self::Left => "previous target",
+            Self::Right => "next target",
+            Self::More => "one more",
+            Self::Less => "one fewer",
+            Self::DeleteChar => "delete the last character",
+            Self::ClearInput => "clear the input",
+            Self::Complete => "next choice, or write the name out",
+            Self::Follow => "follow new lines, or pause",
+            Self::Wrap => "wrap long lines",
+            Self::Times => "show times",
+            Self::Search => "search",
+            Self::NextMatch => "next match",
+            Self::PrevMatch => "previous match",
         }
     }
 
@@ -255,7 +336,99 @@ impl Command {
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == name)
+        Self::ALL
+            .into_iter()
+            .chain(Self::MODE_ONLY)
+            .find(|c| c.name() == name)
+    }
+}
+
+/// Which keymap a key is looked up in: what has the keyboard decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    /// The tables, heatmap, alert view, history, help and the wall.
+    Normal,
+    /// The action dialogs (pick a target or a backup, replicas, a running action).
+    Dialog,
+    /// Anything typed: the filter, the prompts and palette, the log search, the typed
+    /// confirmation of an action. Keys bound here are never typed.
+    Prompt,
+    /// The live log view.
+    Log,
+}
+
+impl Mode {
+    /// The modes a config key can name, as `"dialog:<Esc>"`.
+    const NAMED: [Mode; 3] = [Mode::Dialog, Mode::Prompt, Mode::Log];
+
+    /// Prefix in the config file (`"prompt:<Ctrl-w>" = "clear_input"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Dialog => "dialog",
+            Self::Prompt => "prompt",
+            Self::Log => "log",
+        }
+    }
+
+    /// The commands that mean something in this mode.
+    pub fn commands(self) -> Vec<Command> {
+        use Command as C;
+        match self {
+            Self::Normal => C::ALL.to_vec(),
+            Self::Dialog => vec![
+                C::Quit,
+                C::Confirm,
+                C::Cancel,
+                C::Up,
+                C::Down,
+                C::Left,
+                C::Right,
+                C::More,
+                C::Less,
+                C::DeleteChar,
+            ],
+            Self::Prompt => vec![
+                C::Quit,
+                C::Confirm,
+                C::Cancel,
+                C::Up,
+                C::Down,
+                C::DeleteChar,
+                C::ClearInput,
+                C::Complete,
+            ],
+            Self::Log => vec![
+                C::Quit,
+                C::Cancel,
+                C::Up,
+                C::Down,
+                C::PageUp,
+                C::PageDown,
+                C::Top,
+                C::Bottom,
+                C::Follow,
+                C::Wrap,
+                C::Times,
+                C::Search,
+                C::NextMatch,
+                C::PrevMatch,
+            ],
+        }
+    }
+
+    /// Splits `"dialog:<Esc>"` into its mode and key name; a plain key name is `Normal`.
+    fn split(key_name: &str) -> (Mode, &str) {
+        for mode in Self::NAMED {
+            if let Some(rest) = key_name
+                .strip_prefix(mode.name())
+                .and_then(|r| r.strip_prefix(':'))
+                .filter(|r| !r.is_empty())
+            {
+                return (mode, rest);
+            }
+        }
+        (Mode::Normal, key_name)
     }
 }
 
@@ -265,15 +438,15 @@ mod names;
 
 pub use names::{Key, KeyError, parse_key};
 
-/// Which command each key runs.
+/// Which command each key runs, in each mode.
 #[derive(Debug, Clone)]
 pub struct KeyMap {
-    bindings: HashMap<Key, Command>,
+    bindings: HashMap<(Mode, Key), Command>,
 }
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let defaults: &[(&str, Command)] = &[
+        let normal: &[(&str, Command)] = &[
             ("q", Command::Quit),
             ("<Ctrl-c>", Command::Quit),
             ("k", Command::Up),
@@ -325,10 +498,70 @@ impl Default for KeyMap {
             (":", Command::Palette),
             ("l", Command::Logs),
         ];
+        let dialog: &[(&str, Command)] = &[
+            ("<Ctrl-c>", Command::Quit),
+            ("<Enter>", Command::Confirm),
+            ("<Esc>", Command::Cancel),
+            ("k", Command::Up),
+            ("<Up>", Command::Up),
+            ("j", Command::Down),
+            ("<Down>", Command::Down),
+            ("h", Command::Left),
+            ("<Left>", Command::Left),
+            ("l", Command::Right),
+            ("<Right>", Command::Right),
+            ("+", Command::More),
+            ("-", Command::Less),
+            ("<Backspace>", Command::DeleteChar),
+        ];
+        let prompt: &[(&str, Command)] = &[
+            ("<Ctrl-c>", Command::Quit),
+            ("<Enter>", Command::Confirm),
+            ("<Esc>", Command::Cancel),
+            ("<Up>", Command::Up),
+            ("<Left>", Command::Up),
+            ("<S-Tab>", Command::Up),
+            ("<Down>", Command::Down),
+            ("<Right>", Command::Down),
+            ("<Backspace>", Command::DeleteChar),
+            ("<Ctrl-u>", Command::ClearInput),
+            ("<Tab>", Command::Complete),
+        ];
+        let log: &[(&str, Command)] = &[
+            ("<Ctrl-c>", Command::Quit),
+            ("<Esc>", Command::Cancel),
+            ("q", Command::Cancel),
+            ("k", Command::Up),
+            ("<Up>", Command::Up),
+            ("j", Command::Down),
+            ("<Down>", Command::Down),
+            ("<PageUp>", Command::PageUp),
+            ("<Ctrl-u>", Command::PageUp),
+            ("<PageDown>", Command::PageDown),
+            ("<Ctrl-d>", Command::PageDown),
+            ("g", Command::Top),
+            ("<Home>", Command::Top),
+            ("G", Command::Bottom),
+            ("<End>", Command::Bottom),
+            ("F", Command::Follow),
+            ("f", Command::Follow),
+            ("w", Command::Wrap),
+            ("t", Command::Times),
+            ("/", Command::Search),
+            ("n", Command::NextMatch),
+            ("N", Command::PrevMatch),
+        ];
         let mut bindings = HashMap::new();
-        for (name, command) in defaults {
-            if let Ok(key) = parse_key(name) {
-                bindings.insert(key, *command);
+        for (mode, table) in [
+            (Mode::Normal, normal),
+            (Mode::Dialog, dialog),
+            (Mode::Prompt, prompt),
+            (Mode::Log, log),
+        ] {
+            for (name, command) in table {
+                if let Ok(key) = parse_key(name) {
+                    bindings.insert((mode, key), *command);
+                }
             }
         }
         Self { bindings }
@@ -337,40 +570,51 @@ impl Default for KeyMap {
 
 impl KeyMap {
     /// The defaults patched by `[keys]` entries (`"<Ctrl-n>" = "down"`, `"x" = "none"`).
+    /// A key name prefixed with a mode patches that mode: `"dialog:<Ctrl-g>" = "cancel"`,
+    /// `"prompt:<Ctrl-w>" = "clear_input"`, `"log:p" = "follow"`.
     pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<Self, KeyError> {
         let mut map = Self::default();
         for (key_name, command_name) in overrides {
-            let key = parse_key(key_name)?;
+            let (mode, name) = Mode::split(key_name);
+            let key = parse_key(name)?;
             if command_name == "none" {
-                map.bindings.remove(&key);
+                map.bindings.remove(&(mode, key));
                 continue;
             }
-            let command = Command::from_name(command_name).ok_or_else(|| KeyError::BadCommand {
-                key: key_name.clone(),
-                command: command_name.clone(),
-                known: Command::ALL
-                    .iter()
-                    .map(|c| c.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
-            map.bindings.insert(key, command);
+            let known = mode.commands();
+            let command = Command::from_name(command_name)
+                .filter(|c| known.contains(c))
+                .ok_or_else(|| KeyError::BadCommand {
+                    key: key_name.clone(),
+                    command: command_name.clone(),
+                    known: known
+                        .iter()
+                        .map(|c| c.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            map.bindings.insert((mode, key), command);
         }
         Ok(map)
     }
 
-    /// The command bound to a key event, if any.
+    /// The command bound to a key event in the normal mode, if any.
     pub fn command(&self, event: KeyEvent) -> Option<Command> {
-        self.bindings.get(&Key::from_event(event)).copied()
+        self.command_in(Mode::Normal, event)
     }
 
-    /// Keys bound to a command, shortest name first, for help and hints.
+    /// The command bound to a key event in `mode`, if any.
+    pub fn command_in(&self, mode: Mode, event: KeyEvent) -> Option<Command> {
+        self.bindings.get(&(mode, Key::from_event(event))).copied()
+    }
+
+    /// Keys bound to a command in the normal mode, shortest name first, for help and hints.
     pub fn keys_for(&self, command: Command) -> Vec<Key> {
         let mut keys: Vec<Key> = self
             .bindings
             .iter()
-            .filter(|(_, c)| **c == command)
-            .map(|(k, _)| *k)
+            .filter(|((mode, _), c)| *mode == Mode::Normal && **c == command)
+            .map(|((_, k), _)| *k)
             .collect();
         keys.sort_by_key(|k| (k.to_string().len(), k.to_string()));
         keys
@@ -483,6 +727,65 @@ mod tests {
         let bad = BTreeMap::from([("x".to_string(), "explode".to_string())]);
         let err = KeyMap::with_overrides(&bad).unwrap_err().to_string();
         assert!(err.contains("unknown command \"explode\""), "{err}");
+    }
+
+    #[test]
+    fn dialog_prompt_and_log_keys_are_patched_by_mode() {
+        let map = KeyMap::default();
+        let esc = ev(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(map.command_in(Mode::Dialog, esc), Some(Command::Cancel));
+        assert_eq!(map.command_in(Mode::Prompt, esc), Some(Command::Cancel));
+        assert_eq!(map.command_in(Mode::Log, esc), Some(Command::Cancel));
+        assert_eq!(map.command(esc), Some(Command::Back));
+        let ctrl_u = ev(KeyCode::Char('u'), KeyModifiers::CONTROL);
+        assert_eq!(
+            map.command_in(Mode::Prompt, ctrl_u),
+            Some(Command::ClearInput)
+        );
+        assert_eq!(map.command_in(Mode::Log, ctrl_u), Some(Command::PageUp));
+        assert_eq!(
+            map.command_in(Mode::Prompt, ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None,
+            "typed, not a command"
+        );
+
+        let overrides = BTreeMap::from([
+            ("dialog:<Ctrl-g>".to_string(), "cancel".to_string()),
+            ("prompt:<Ctrl-w>".to_string(), "clear_input".to_string()),
+            ("log:p".to_string(), "follow".to_string()),
+            ("log:f".to_string(), "none".to_string()),
+        ]);
+        let map = KeyMap::with_overrides(&overrides).unwrap();
+        let ctrl = |c| ev(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let plain = |c| ev(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(
+            map.command_in(Mode::Dialog, ctrl('g')),
+            Some(Command::Cancel)
+        );
+        assert_eq!(map.command(ctrl('g')), None, "only in dialogs");
+        assert_eq!(
+            map.command_in(Mode::Prompt, ctrl('w')),
+            Some(Command::ClearInput)
+        );
+        assert_eq!(map.command_in(Mode::Log, plain('p')), Some(Command::Follow));
+        assert_eq!(map.command_in(Mode::Log, plain('f')), None);
+        assert_eq!(map.command(plain('f')), Some(Command::Failover));
+
+        for (key, command) in [
+            ("dialog:x", "failover"),
+            ("log:x", "confirm"),
+            ("x", "wrap"),
+        ] {
+            let bad = BTreeMap::from([(key.to_string(), command.to_string())]);
+            let err = KeyMap::with_overrides(&bad).unwrap_err().to_string();
+            assert!(err.contains("unknown command"), "{key}: {err}");
+        }
+        let bad = BTreeMap::from([("dialog:<Nope>".to_string(), "cancel".to_string())]);
+        assert!(KeyMap::with_overrides(&bad).is_err());
+        // A colon alone is still the palette's key.
+        let colon = BTreeMap::from([(":".to_string(), "help".to_string())]);
+        let map = KeyMap::with_overrides(&colon).unwrap();
+        assert_eq!(map.command(plain(':')), Some(Command::Help));
     }
 
     #[test]

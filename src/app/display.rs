@@ -1,21 +1,12 @@
-//! The display side of `App`: the heatmap view, the wall screen's rotation and the
-//! commands that steer them. Nothing here can change the fleet.
+//! The heatmap pane and the wall pane, and the mouse: the commands that steer them.
+//! Nothing here can change the fleet.
 
 use std::time::{Duration, Instant};
 
+use super::panes::{Pane, PaneKind, Screen};
 use super::{App, Redraw};
 use crate::heatmap::HeatKind;
 use crate::keys::Command;
-
-/// What the body of the main view shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Body {
-    /// Node and container tables (with the detail pane).
-    #[default]
-    Tables,
-    /// The load heatmap.
-    Heatmap,
-}
 
 /// The views a wall screen rotates through, under its fleet summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,24 +64,22 @@ impl App {
     /// Makes this console a read-only wall screen rotating every `rotate_every`.
     pub fn make_wall(&mut self, rotate_every: Duration) {
         self.read_only = true;
-        self.show_detail = false;
-        self.wall = Some(Wall::new(rotate_every, self.now));
+        self.panes.tables.show_detail = false;
+        self.panes.remove(PaneKind::Wall);
+        self.panes
+            .push(Pane::Wall(Wall::new(rotate_every, self.now)));
         self.sync_wall_view();
     }
 
-    /// True when a frame will draw the heatmap (its rows must be fresh).
-    pub fn heatmap_shown(&self) -> bool {
-        self.body == Body::Heatmap
-            || self
-                .wall
-                .as_ref()
-                .is_some_and(|w| w.view() != WallView::Nodes)
+    /// Ends the wall screen (the console stays read-only).
+    pub fn leave_wall(&mut self) {
+        self.panes.remove(PaneKind::Wall);
     }
 
     /// Moves the wall to its next view when its time is up.
     pub(super) fn rotate_wall(&mut self) {
         let now = self.now;
-        let Some(wall) = &mut self.wall else {
+        let Some(wall) = self.panes.wall() else {
             return;
         };
         if wall.rotate_every.is_zero()
@@ -103,7 +92,7 @@ impl App {
 
     fn step_wall(&mut self, delta: isize) {
         let now = self.now;
-        if let Some(wall) = &mut self.wall {
+        if let Some(wall) = self.panes.wall_mut() {
             let n = WallView::ALL.len() as isize;
             wall.index = (wall.index as isize + delta).rem_euclid(n) as usize;
             wall.since = now;
@@ -114,41 +103,39 @@ impl App {
     }
 
     fn sync_wall_view(&mut self) {
-        if let Some(wall) = &self.wall {
-            match wall.view() {
-                WallView::LoadOverTime => self.heatmap.kind = HeatKind::Time,
-                WallView::Resources => self.heatmap.kind = HeatKind::Resource,
-                WallView::Nodes => {}
-            }
+        match self.panes.wall_view() {
+            Some(WallView::LoadOverTime) => self.panes.heatmap.kind = HeatKind::Time,
+            Some(WallView::Resources) => self.panes.heatmap.kind = HeatKind::Resource,
+            Some(WallView::Nodes) | None => {}
         }
     }
 
-    /// Handles `command` where the heatmap or the wall give it a meaning; false when the
-    /// tables should handle it.
-    pub(super) fn on_display_command(&mut self, command: Command) -> bool {
-        if self.wall.is_some() {
-            match command {
-                Command::FocusNext => {
-                    self.step_wall(1);
-                    return true;
-                }
-                Command::FocusPrev => {
-                    self.step_wall(-1);
-                    return true;
-                }
-                _ => {}
+    /// A command reaching the wall: Tab turns the rotation, the heatmap keys steer its
+    /// heatmap views; the rest goes to the tables under it (the node table on the wall).
+    pub(super) fn on_wall_command(&mut self, command: Command) -> bool {
+        match command {
+            Command::FocusNext => self.step_wall(1),
+            Command::FocusPrev => self.step_wall(-1),
+            // A wall shows no other view.
+            Command::Heatmap | Command::Alerts | Command::History => {}
+            _ if self.panes.wall_view() != Some(WallView::Nodes) => {
+                return self.steer_heatmap(command);
             }
+            _ => return false,
         }
-        if command == Command::Heatmap && self.wall.is_none() {
-            self.body = match self.body {
-                Body::Tables => Body::Heatmap,
-                Body::Heatmap => Body::Tables,
-            };
+        true
+    }
+
+    /// A command reaching the heatmap pane; true when it took it.
+    pub(super) fn on_heatmap_command(&mut self, command: Command) -> bool {
+        if command == Command::Heatmap {
+            self.panes.remove(PaneKind::Heatmap);
             return true;
         }
-        if !self.heatmap_shown() {
-            return false;
-        }
+        self.steer_heatmap(command)
+    }
+
+    fn steer_heatmap(&mut self, command: Command) -> bool {
         let retained = self
             .fleet
             .nodes()
@@ -156,8 +143,8 @@ impl App {
             .map(|n| n.load_history.len())
             .max()
             .unwrap_or(0);
-        let page = self.heatmap.cursor.page();
-        let hm = &mut self.heatmap;
+        let hm = &mut self.panes.heatmap;
+        let page = hm.cursor.page();
         let len = hm.rows.len();
         let shift = (hm.window.as_secs() / 2).max(1) as isize;
         match command {
@@ -176,7 +163,7 @@ impl App {
             Command::Back if hm.scroll_back > 0 => hm.scroll_back = 0,
             _ => return false,
         }
-        self.heatmap.refresh(&self.fleet);
+        self.panes.heatmap.refresh(&self.fleet);
         true
     }
 
@@ -232,14 +219,17 @@ impl App {
     pub(super) fn on_mouse(&mut self, event: crossterm::event::MouseEvent) -> bool {
         use crossterm::event::{MouseButton, MouseEventKind};
         let at = ratatui::layout::Position::new(event.column, event.row);
-        let heatmap_on = self.heatmap_shown();
-        let nodes_on = self.body == Body::Tables || self.wall.is_some();
-        let (target, area) = if heatmap_on && self.hit.heatmap.contains(at) {
-            (Target::Heatmap, self.hit.heatmap)
-        } else if nodes_on && self.hit.nodes.contains(at) {
-            (Target::Nodes, self.hit.nodes)
-        } else if self.body == Body::Tables && self.hit.containers.contains(at) {
-            (Target::Containers, self.hit.containers)
+        let heatmap_on = self.panes.heatmap_shown();
+        let screen = self.panes.screen();
+        let tables_on = !self.panes.is_open(PaneKind::Heatmap);
+        let nodes_on = tables_on || screen == Screen::Wall;
+        let hit = self.panes.hit;
+        let (target, area) = if heatmap_on && hit.heatmap.contains(at) {
+            (Target::Heatmap, hit.heatmap)
+        } else if nodes_on && hit.nodes.contains(at) {
+            (Target::Nodes, hit.nodes)
+        } else if tables_on && hit.containers.contains(at) {
+            (Target::Containers, hit.containers)
         } else {
             return false;
         };
@@ -254,10 +244,11 @@ impl App {
     }
 
     fn cursor_of(&self, target: Target) -> (super::Cursor, usize) {
+        let tables = &self.panes.tables;
         match target {
-            Target::Nodes => (self.nodes.cursor, self.nodes.rows.len()),
-            Target::Containers => (self.containers.cursor, self.containers.rows.len()),
-            Target::Heatmap => (self.heatmap.cursor, self.heatmap.rows.len()),
+            Target::Nodes => (tables.nodes.cursor, tables.nodes.rows.len()),
+            Target::Containers => (tables.containers.cursor, tables.containers.rows.len()),
+            Target::Heatmap => (self.panes.heatmap.cursor, self.panes.heatmap.rows.len()),
         }
     }
 
@@ -273,16 +264,16 @@ impl App {
         let delta = row as isize - cursor.row as isize;
         match target {
             Target::Nodes => {
-                self.focus = super::Focus::Nodes;
+                self.panes.tables.focus = super::Focus::Nodes;
                 self.step(delta);
             }
             Target::Containers => {
-                self.focus = super::Focus::Containers;
+                self.panes.tables.focus = super::Focus::Containers;
                 self.step(delta);
             }
             Target::Heatmap => {
-                self.heatmap.cursor.step(delta, len);
-                self.heatmap.refresh(&self.fleet);
+                self.panes.heatmap.cursor.step(delta, len);
+                self.panes.heatmap.refresh(&self.fleet);
             }
         }
     }
@@ -290,15 +281,16 @@ impl App {
     fn wheel(&mut self, target: Target, delta: isize) {
         match target {
             Target::Nodes => {
-                let before = self.focus;
-                self.focus = super::Focus::Nodes;
+                let before = self.panes.tables.focus;
+                self.panes.tables.focus = super::Focus::Nodes;
                 self.step(delta);
-                self.focus = before;
+                self.panes.tables.focus = before;
             }
-            Target::Containers => self.containers.step(delta),
+            Target::Containers => self.panes.tables.containers.step(delta),
             Target::Heatmap => {
-                let len = self.heatmap.rows.len();
-                self.heatmap.cursor.step(delta, len);
+                let heatmap = &mut self.panes.heatmap;
+                let len = heatmap.rows.len();
+                heatmap.cursor.step(delta, len);
             }
         }
     }

@@ -1,46 +1,41 @@
-//! Typing a table's `/` filter: the keys edit the focused table's filter until Enter keeps
-//! it or Esc clears it.
+//! The filter pane: while it is up, keys edit the focused table's filter (prompt mode of
+//! the keymap) until Confirm keeps it or Cancel clears it.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Focus, Input};
+use super::App;
+use crate::keys::{Command, Mode};
 
 impl App {
     pub(super) fn on_filter_key(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Enter => self.input = Input::Normal,
-            KeyCode::Esc => {
-                self.filter_mut().clear();
-                self.input = Input::Normal;
+        let tables = &mut self.panes.tables;
+        match self.keymap.command_in(Mode::Prompt, key) {
+            Some(Command::Confirm) => {
+                self.panes.pop();
             }
-            KeyCode::Backspace => {
-                self.filter_mut().pop();
+            Some(Command::Cancel) => {
+                tables.filter_mut().clear();
+                self.panes.pop();
             }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter_mut().clear();
+            Some(Command::DeleteChar) => {
+                tables.filter_mut().pop();
             }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.should_quit = true;
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter_mut().push(c);
-            }
-            _ => return,
+            Some(Command::ClearInput) => tables.filter_mut().clear(),
+            Some(Command::Quit) => self.should_quit = true,
+            Some(_) => return,
+            None => match typed(key) {
+                Some(c) => tables.filter_mut().push(c),
+                None => return,
+            },
         }
-        self.mark_focused_dirty();
+        self.panes.tables.mark_focused_dirty();
     }
+}
 
-    pub(super) fn filter_mut(&mut self) -> &mut String {
-        match self.focus {
-            Focus::Nodes | Focus::Alerts => &mut self.nodes.filter,
-            Focus::Containers => &mut self.containers.filter,
-        }
-    }
-
-    pub(super) fn mark_focused_dirty(&mut self) {
-        match self.focus {
-            Focus::Nodes | Focus::Alerts => self.nodes.dirty = true,
-            Focus::Containers => self.containers.dirty = true,
-        }
+/// The character a key types, if it types one (Ctrl chords do not).
+pub(super) fn typed(key: KeyEvent) -> Option<char> {
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
+        _ => None,
     }
 }

@@ -60,7 +60,7 @@ fn outcome_style(theme: &Theme, outcome: &Outcome) -> Style {
 
 /// Draws the open dialog, if any, over `area`.
 pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
-    let Some(d) = &app.ops.dialog else { return };
+    let Some(d) = &app.panes.dialog() else { return };
     let theme = &app.theme;
     let width = DIALOG_MAX_WIDTH.min(area.width);
     let text_width = usize::from(width.saturating_sub(4));
@@ -340,7 +340,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
 
 /// Rows the history pane takes out of a body of `height` rows (0 when hidden).
 pub fn history_height(app: &App, height: u16) -> u16 {
-    if app.ops.show_history {
+    if app.panes.history_shown() {
         (height * HISTORY_PERCENT / 100).max(5).min(height)
     } else {
         0
@@ -357,8 +357,9 @@ pub fn history(frame: &mut Frame, area: Rect, app: &App) -> usize {
     let log = &app.ops.log;
     let inner_rows = usize::from(area.height.saturating_sub(3));
     let first = app
-        .ops
-        .history_offset
+        .panes
+        .history
+        .offset
         .min(log.len().saturating_sub(inner_rows.max(1)));
     let shown = inner_rows.min(log.len().saturating_sub(first));
     let mut title = format!(" Actions · {} · {} running ", log.len(), log.running());

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table};
 
 use super::format;
-use crate::app::{App, Focus, Input};
+use crate::app::{App, Focus};
 use crate::keys::{Command, KeyMap};
 use crate::theme::Theme;
 
@@ -53,10 +53,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(message_width.min(area.width / 2)),
     ])
     .areas(area);
-    let line = if app.input == Input::Filter {
-        let (filter, table) = match app.focus {
-            Focus::Nodes | Focus::Alerts => (&app.nodes.filter, "nodes"),
-            Focus::Containers => (&app.containers.filter, "containers"),
+    let line = if app.panes.filtering() {
+        let (filter, table) = match app.panes.tables.focus {
+            Focus::Nodes | Focus::Alerts => (&app.panes.tables.nodes.filter, "nodes"),
+            Focus::Containers => (&app.panes.tables.containers.filter, "containers"),
         };
         Line::from(vec![
             Span::styled(" /", theme.filter()),
@@ -189,7 +189,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let rows = help_rows(&app.keymap);
     let g = help_geometry(&app.keymap, area.width, area.height);
     let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
-    let offset = app.help_offset.min(g.max_offset());
+    let offset = app.panes.help_offset().unwrap_or(0).min(g.max_offset());
     let (width, height) = (g.width, g.height);
     let actions = action_lines(&app.keymap, theme, width.saturating_sub(4));
     let popup = Rect {
