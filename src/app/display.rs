@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::panes::{Pane, PaneKind, Screen};
 use super::{App, Redraw};
-use crate::heatmap::HeatKind;
+use crate::heatmap::{HeatKind, Heatmap};
 use crate::keys::Command;
 
 /// The views a wall screen rotates through, under its fleet summary.
@@ -135,36 +135,13 @@ impl App {
         self.steer_heatmap(command)
     }
 
+    /// Steers the heatmap; true when the command was one of its keys.
     fn steer_heatmap(&mut self, command: Command) -> bool {
-        let retained = self
-            .fleet
-            .nodes()
-            .iter()
-            .map(|n| n.load_history.len())
-            .max()
-            .unwrap_or(0);
-        let hm = &mut self.panes.heatmap;
-        let page = hm.cursor.page();
-        let len = hm.rows.len();
-        let shift = (hm.window.as_secs() / 2).max(1) as isize;
-        match command {
-            Command::Up => hm.cursor.step(-1, len),
-            Command::Down => hm.cursor.step(1, len),
-            Command::PageUp => hm.cursor.step(-page, len),
-            Command::PageDown => hm.cursor.step(page, len),
-            Command::Top => hm.cursor.step(isize::MIN / 2, len),
-            Command::Bottom => hm.cursor.step(isize::MAX / 2, len),
-            Command::FocusNext | Command::FocusPrev => hm.next_kind(),
-            Command::Open => hm.toggle_fold_at_cursor(),
-            Command::FoldAll => hm.toggle_fold_all(),
-            // Half a window per press, in samples (one a second by default).
-            Command::ScrollOlder => hm.scroll(shift, retained),
-            Command::ScrollNewer => hm.scroll(-shift, retained),
-            Command::Back if hm.scroll_back > 0 => hm.scroll_back = 0,
-            _ => return false,
+        let taken = steer(&mut self.panes.heatmap, &self.fleet, command);
+        if taken {
+            self.panes.heatmap.refresh(&self.fleet);
         }
-        self.panes.heatmap.refresh(&self.fleet);
-        true
+        taken
     }
 
     /// Time since the freshest message of any agent, when no agent is live: the whole
@@ -192,6 +169,36 @@ impl App {
             },
         )
     }
+}
+
+/// The heatmap's keys: move, fold, switch kind, scroll in time.
+fn steer(hm: &mut Heatmap, fleet: &crate::model::Fleet, command: Command) -> bool {
+    let retained = fleet
+        .nodes()
+        .iter()
+        .map(|n| n.load_history.len())
+        .max()
+        .unwrap_or(0);
+    let page = hm.cursor.page();
+    let len = hm.rows.len();
+    let shift = (hm.window.as_secs() / 2).max(1) as isize;
+    match command {
+        Command::Up => hm.cursor.step(-1, len),
+        Command::Down => hm.cursor.step(1, len),
+        Command::PageUp => hm.cursor.step(-page, len),
+        Command::PageDown => hm.cursor.step(page, len),
+        Command::Top => hm.cursor.step(isize::MIN / 2, len),
+        Command::Bottom => hm.cursor.step(isize::MAX / 2, len),
+        Command::FocusNext | Command::FocusPrev => hm.next_kind(),
+        Command::Open => hm.toggle_fold_at_cursor(),
+        Command::FoldAll => hm.toggle_fold_all(),
+        // Half a window per press, in samples (one a second by default).
+        Command::ScrollOlder => hm.scroll(shift, retained),
+        Command::ScrollNewer => hm.scroll(-shift, retained),
+        Command::Back if hm.scroll_back > 0 => hm.scroll_back = 0,
+        _ => return false,
+    }
+    true
 }
 
 /// Where the last frame drew the rows of each table (empty when not shown).

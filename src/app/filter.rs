@@ -3,32 +3,40 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::App;
-use crate::keys::{Command, Mode};
+use super::panes::Outcome;
+use super::tables_pane::Tables;
+use crate::keys::Command;
 
-impl App {
-    pub(super) fn on_filter_key(&mut self, key: KeyEvent) {
-        let tables = &mut self.panes.tables;
-        match self.keymap.command_in(Mode::Prompt, key) {
-            Some(Command::Confirm) => {
-                self.panes.pop();
-            }
+impl Tables {
+    /// A key while the filter is on top: `command` is its prompt-mode binding. Quit is
+    /// passed on (the console quits); Close keeps the filter, or cleared on Cancel.
+    pub fn on_filter_key(&mut self, command: Option<Command>, key: KeyEvent) -> Outcome {
+        let outcome = match command {
+            Some(Command::Confirm) => Outcome::Close,
             Some(Command::Cancel) => {
-                tables.filter_mut().clear();
-                self.panes.pop();
+                self.filter_mut().clear();
+                Outcome::Close
             }
             Some(Command::DeleteChar) => {
-                tables.filter_mut().pop();
+                self.filter_mut().pop();
+                Outcome::Taken
             }
-            Some(Command::ClearInput) => tables.filter_mut().clear(),
-            Some(Command::Quit) => self.should_quit = true,
-            Some(_) => return,
+            Some(Command::ClearInput) => {
+                self.filter_mut().clear();
+                Outcome::Taken
+            }
+            Some(Command::Quit) => Outcome::Pass,
+            Some(_) => return Outcome::Taken,
             None => match typed(key) {
-                Some(c) => tables.filter_mut().push(c),
-                None => return,
+                Some(c) => {
+                    self.filter_mut().push(c);
+                    Outcome::Taken
+                }
+                None => return Outcome::Taken,
             },
-        }
-        self.panes.tables.mark_focused_dirty();
+        };
+        self.mark_focused_dirty();
+        outcome
     }
 }
 

@@ -2,7 +2,7 @@
 //! the movement keys; Back or the history key closes it.
 
 use super::App;
-use super::panes::PaneKind;
+use super::panes::{Outcome, PaneKind};
 use crate::keys::Command;
 
 /// The history pane's scroll.
@@ -21,6 +21,21 @@ impl HistoryPane {
         let max = len.saturating_sub(page.max(1));
         self.offset = self.offset.saturating_add_signed(delta).min(max);
     }
+
+    /// A command while the history is drawn, `page` rows a page, `len` entries.
+    pub fn on_command(&mut self, command: Command, page: usize, len: usize) -> Outcome {
+        match command {
+            Command::Up => self.scroll(-1, page, len),
+            Command::Down => self.scroll(1, page, len),
+            Command::PageUp => self.scroll(-(page as isize), page, len),
+            Command::PageDown => self.scroll(page as isize, page, len),
+            Command::Top => self.offset = 0,
+            Command::Bottom => self.scroll(isize::MAX / 2, page, len),
+            Command::Back | Command::History => return Outcome::Close,
+            _ => return Outcome::Pass,
+        }
+        Outcome::Taken
+    }
 }
 
 impl App {
@@ -35,18 +50,12 @@ impl App {
             drawn => drawn,
         };
         let len = self.ops.log.len();
-        let history = &mut self.panes.history;
-        match command {
-            Command::Up => history.scroll(-1, page, len),
-            Command::Down => history.scroll(1, page, len),
-            Command::PageUp => history.scroll(-(page as isize), page, len),
-            Command::PageDown => history.scroll(page as isize, page, len),
-            Command::Top => history.offset = 0,
-            Command::Bottom => history.scroll(isize::MAX / 2, page, len),
-            Command::Back | Command::History => {
+        match self.panes.history.on_command(command, page, len) {
+            Outcome::Pass => return false,
+            Outcome::Taken => {}
+            Outcome::Close => {
                 self.panes.remove(PaneKind::History);
             }
-            _ => return false,
         }
         true
     }

@@ -27,7 +27,7 @@ pub use history::HistoryPane;
 pub use logs::LogsPane;
 pub use ops_ui::{Choice, Dialog, OpRequest, Ops};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
-pub use panes::{Pane, PaneKind, Panes, Screen};
+pub use panes::{Outcome, Pane, PaneKind, Panes, Screen};
 pub use prompt::{Prompt, PromptKind, SILENCE_CHOICES};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
@@ -37,7 +37,7 @@ pub use tables_pane::{Focus, Tables};
 
 use crate::alerts::{AlertBook, Proposal};
 use crate::keys::Command;
-use crate::keys::KeyMap;
+use crate::keys::{KeyMap, Mode};
 use crate::model::{AgentUpdate, Container, Fleet, Node};
 use crate::theme::Theme;
 
@@ -401,7 +401,17 @@ impl App {
     /// own mode of the keymap; the others get the normal command.
     fn on_key(&mut self, key: KeyEvent) {
         match self.panes.top_kind() {
-            Some(PaneKind::Filter) => return self.on_filter_key(key),
+            Some(PaneKind::Filter) => {
+                let command = self.keymap.command_in(Mode::Prompt, key);
+                match self.panes.tables.on_filter_key(command, key) {
+                    Outcome::Close => {
+                        self.panes.pop();
+                    }
+                    Outcome::Pass => self.should_quit = true,
+                    Outcome::Taken => {}
+                }
+                return;
+            }
             Some(PaneKind::Dialog) => return self.on_dialog_key(key),
             Some(PaneKind::Prompt) => return self.on_prompt_key(key),
             Some(PaneKind::Logs) => return self.on_logs_key(key),

@@ -69,6 +69,17 @@ impl Pane {
     }
 }
 
+/// What a pane did with a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not its command: the pane below gets it.
+    Pass,
+    /// Done.
+    Taken,
+    /// Done, and the pane closes.
+    Close,
+}
+
 /// What fills the body of the screen: the topmost view on the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Screen {
