@@ -101,78 +101,103 @@ impl App {
         let Some(view) = self.log_view_mut() else {
             return;
         };
-        if view.searching {
-            match prompt {
-                Some(Command::Confirm) => {
-                    view.searching = false;
-                    view.current_match = None;
-                    // From the bottom of the screen upwards: the newest match first.
-                    if view.search.is_empty() {
-                    } else if view.find(false) {
-                        center(view, page);
-                    } else {
-                        let text = format!("no line matches /{}", view.search);
-                        self.set_status(text);
-                    }
-                }
-                Some(Command::Cancel) => {
-                    view.searching = false;
-                    view.search.clear();
-                    view.current_match = None;
-                }
-                Some(Command::DeleteChar) => {
-                    view.search.pop();
-                }
-                Some(Command::ClearInput) => view.search.clear(),
-                Some(Command::Quit) => self.should_quit = true,
-                Some(_) => {}
-                None => {
-                    if let Some(c) = typed(key) {
-                        view.search.push(c);
-                    }
-                }
-            }
-            return;
+        match on_key(view, command, prompt, key, page) {
+            LogOutcome::Done => {}
+            LogOutcome::Close => self.close_logs(),
+            LogOutcome::Quit => self.should_quit = true,
+            LogOutcome::Status(text) => self.set_status(text),
         }
-        let Some(command) = command else {
-            return;
-        };
-        match command {
-            Command::Cancel => self.close_logs(),
-            Command::Quit => self.should_quit = true,
-            Command::Up => view.scroll(-1),
-            Command::Down => view.scroll(1),
-            Command::PageUp => view.scroll(-page),
-            Command::PageDown => view.scroll(page),
-            // Top: the oldest row at the top of the screen, not at its bottom.
-            Command::Top => {
-                view.scroll(isize::MIN / 2);
-                view.scroll(page - 1);
-                view.follow = false;
+    }
+}
+
+/// What a key did to the log view that the console must follow up.
+enum LogOutcome {
+    Done,
+    Close,
+    Quit,
+    Status(String),
+}
+
+/// A key in the log view: `command` is its log-mode binding, `prompt` its prompt-mode
+/// one (while a search is typed), `page` the rows on screen.
+fn on_key(
+    view: &mut LogView,
+    command: Option<Command>,
+    prompt: Option<Command>,
+    key: KeyEvent,
+    page: isize,
+) -> LogOutcome {
+    let no_match = |view: &LogView| LogOutcome::Status(format!("no line matches /{}", view.search));
+    if view.searching {
+        match prompt {
+            Some(Command::Confirm) => {
+                view.searching = false;
+                view.current_match = None;
+                // From the bottom of the screen upwards: the newest match first.
+                if view.search.is_empty() {
+                } else if view.find(false) {
+                    center(view, page);
+                } else {
+                    return no_match(view);
+                }
             }
-            Command::Bottom => view.resume(),
-            Command::Follow => view.toggle_follow(),
-            Command::Wrap => view.wrap = !view.wrap,
-            Command::Times => view.times = !view.times,
-            Command::Search => {
-                view.searching = true;
+            Some(Command::Cancel) => {
+                view.searching = false;
                 view.search.clear();
                 view.current_match = None;
             }
-            Command::NextMatch | Command::PrevMatch => {
-                let forward = command == Command::NextMatch;
-                if view.search.is_empty() {
-                    self.set_status("no search: press / and type what to find");
-                } else if view.find(forward) {
-                    center(view, page);
-                } else {
-                    let text = format!("no line matches /{}", view.search);
-                    self.set_status(text);
+            Some(Command::DeleteChar) => {
+                view.search.pop();
+            }
+            Some(Command::ClearInput) => view.search.clear(),
+            Some(Command::Quit) => return LogOutcome::Quit,
+            Some(_) => {}
+            None => {
+                if let Some(c) = typed(key) {
+                    view.search.push(c);
                 }
             }
-            _ => {}
         }
+        return LogOutcome::Done;
     }
+    let Some(command) = command else {
+        return LogOutcome::Done;
+    };
+    match command {
+        Command::Cancel => return LogOutcome::Close,
+        Command::Quit => return LogOutcome::Quit,
+        Command::Up => view.scroll(-1),
+        Command::Down => view.scroll(1),
+        Command::PageUp => view.scroll(-page),
+        Command::PageDown => view.scroll(page),
+        // Top: the oldest row at the top of the screen, not at its bottom.
+        Command::Top => {
+            view.scroll(isize::MIN / 2);
+            view.scroll(page - 1);
+            view.follow = false;
+        }
+        Command::Bottom => view.resume(),
+        Command::Follow => view.toggle_follow(),
+        Command::Wrap => view.wrap = !view.wrap,
+        Command::Times => view.times = !view.times,
+        Command::Search => {
+            view.searching = true;
+            view.search.clear();
+            view.current_match = None;
+        }
+        Command::NextMatch | Command::PrevMatch => {
+            let forward = command == Command::NextMatch;
+            if view.search.is_empty() {
+                return LogOutcome::Status("no search: press / and type what to find".into());
+            } else if view.find(forward) {
+                center(view, page);
+            } else {
+                return no_match(view);
+            }
+        }
+        _ => {}
+    }
+    LogOutcome::Done
 }
 
 /// Puts the row `find` landed on in the middle of the screen, with context below it.
