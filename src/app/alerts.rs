@@ -4,7 +4,7 @@
 
 use super::panes::PaneKind;
 use super::{Action, App, ContainerRef, Cursor, Effect, Focus, Redraw, Scope};
-use crate::alerts::{AlertKey, AlertState, EntryKind, Proposal, Stamp, Subject};
+use crate::alerts::{Alert, AlertKey, AlertState, EntryKind, Proposal, Stamp, Subject};
 use crate::keys::Command;
 
 /// The main view or the alert view, as the palette names them.
@@ -46,6 +46,36 @@ pub struct AlertList {
     pub selected: Option<(AlertKey, AlertState)>,
 }
 
+impl AlertList {
+    /// Keeps the cursor on the same alert after the rows were re-sorted.
+    pub fn follow(&mut self, rows: &[Alert]) {
+        if let Some((key, state)) = self.selected {
+            let same = rows.iter().position(|a| a.key == key && a.state == state);
+            let active = || {
+                rows.iter()
+                    .any(|a| a.key == key && a.state != AlertState::Resolved)
+            };
+            match same {
+                // The cursor follows an active alert as rows move; a resolved one is
+                // history and does not hold it (a new alert may take the top row).
+                Some(pos) if state != AlertState::Resolved => self.cursor.row = pos,
+                Some(_) => {}
+                // It resolved (or was dropped): back to the top, the most urgent alert.
+                None if state != AlertState::Resolved && !active() => self.cursor.row = 0,
+                None => {}
+            }
+        }
+        self.cursor.clamp(rows.len());
+        self.selected = rows.get(self.cursor.row).map(|a| (a.key, a.state));
+    }
+
+    /// Moves the cursor by `delta` rows.
+    pub fn step(&mut self, delta: isize, rows: &[Alert]) {
+        self.cursor.step(delta, rows.len());
+        self.selected = rows.get(self.cursor.row).map(|a| (a.key, a.state));
+    }
+}
+
 impl App {
     /// The clock as the alert book wants it.
     pub fn stamp(&self) -> Stamp {
@@ -56,7 +86,7 @@ impl App {
     }
 
     /// The alert under the alert cursor.
-    pub fn selected_alert(&self) -> Option<&crate::alerts::Alert> {
+    pub fn selected_alert(&self) -> Option<&Alert> {
         self.alerts.rows().get(self.panes.alerts.cursor.row)
     }
 
@@ -69,12 +99,12 @@ impl App {
     pub(super) fn on_alert_view_command(&mut self, command: Command) -> bool {
         let page = self.panes.alerts.cursor.page();
         match command {
-            Command::Up => self.step_alerts(-1),
-            Command::Down => self.step_alerts(1),
-            Command::PageUp => self.step_alerts(-page),
-            Command::PageDown => self.step_alerts(page),
-            Command::Top => self.step_alerts(isize::MIN / 2),
-            Command::Bottom => self.step_alerts(isize::MAX / 2),
+            Command::Up => self.panes.alerts.step(-1, self.alerts.rows()),
+            Command::Down => self.panes.alerts.step(1, self.alerts.rows()),
+            Command::PageUp => self.panes.alerts.step(-page, self.alerts.rows()),
+            Command::PageDown => self.panes.alerts.step(page, self.alerts.rows()),
+            Command::Top => self.panes.alerts.step(isize::MIN / 2, self.alerts.rows()),
+            Command::Bottom => self.panes.alerts.step(isize::MAX / 2, self.alerts.rows()),
             Command::Open => self.jump_to_selected(),
             Command::Back | Command::Alerts => {
                 self.panes.remove(PaneKind::Alerts);
@@ -86,44 +116,10 @@ impl App {
 
     /// Re-sorts the alert rows and keeps the cursor on the same alert.
     pub(super) fn refresh_alerts(&mut self) {
-        if !self.alerts.is_dirty() {
-            return;
+        if self.alerts.is_dirty() {
+            self.alerts.refresh(self.now);
+            self.panes.alerts.follow(self.alerts.rows());
         }
-        self.alerts.refresh(self.now);
-        let rows = self.alerts.rows();
-        if let Some((key, state)) = self.panes.alerts.selected {
-            let same = rows.iter().position(|a| a.key == key && a.state == state);
-            let active = || {
-                rows.iter()
-                    .any(|a| a.key == key && a.state != AlertState::Resolved)
-            };
-            match same {
-                // The cursor follows an active alert as rows move; a resolved one is
-                // history and does not hold it (a new alert may take the top row).
-                Some(pos) if state != AlertState::Resolved => self.panes.alerts.cursor.row = pos,
-                Some(_) => {}
-                // It resolved (or was dropped): back to the top, the most urgent alert.
-                None if state != AlertState::Resolved && !active() => {
-                    self.panes.alerts.cursor.row = 0;
-                }
-                None => {}
-            }
-        }
-        self.panes.alerts.cursor.clamp(rows.len());
-        self.panes.alerts.selected = rows
-            .get(self.panes.alerts.cursor.row)
-            .map(|a| (a.key, a.state));
-    }
-
-    /// Moves the alert cursor.
-    pub(super) fn step_alerts(&mut self, delta: isize) {
-        let len = self.alerts.rows().len();
-        self.panes.alerts.cursor.step(delta, len);
-        self.panes.alerts.selected = self
-            .alerts
-            .rows()
-            .get(self.panes.alerts.cursor.row)
-            .map(|a| (a.key, a.state));
     }
 
     /// `x`: opens the selected alert's recommended action.

@@ -1,12 +1,14 @@
-//! The heatmap pane and the wall pane, and the mouse: the commands that steer them.
+//! The heatmap pane and the wall pane, and the mouse over the tables and the heatmap: the
+//! commands that steer them.
 //! Nothing here can change the fleet.
 
 use std::time::{Duration, Instant};
 
-use super::panes::{Pane, PaneKind, Screen};
+use super::panes::{Pane, PaneKind, Panes, Screen};
 use super::{App, Redraw};
 use crate::heatmap::{HeatKind, Heatmap};
 use crate::keys::Command;
+use crate::model::Fleet;
 
 /// The views a wall screen rotates through, under its fleet summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +70,7 @@ impl App {
         self.panes.remove(PaneKind::Wall);
         self.panes
             .push(Pane::Wall(Wall::new(rotate_every, self.now)));
-        self.sync_wall_view();
+        self.panes.turn_wall(0, self.now);
     }
 
     /// Ends the wall screen (the console stays read-only).
@@ -76,38 +78,11 @@ impl App {
         self.panes.remove(PaneKind::Wall);
     }
 
-    /// Moves the wall to its next view when its time is up.
-    pub(super) fn rotate_wall(&mut self) {
-        let now = self.now;
-        let Some(wall) = self.panes.wall() else {
-            return;
-        };
-        if wall.rotate_every.is_zero()
-            || now.saturating_duration_since(wall.since) < wall.rotate_every
-        {
-            return;
-        }
-        self.step_wall(1);
-    }
-
-    fn step_wall(&mut self, delta: isize) {
-        let now = self.now;
-        if let Some(wall) = self.panes.wall_mut() {
-            let n = WallView::ALL.len() as isize;
-            wall.index = (wall.index as isize + delta).rem_euclid(n) as usize;
-            wall.since = now;
-        }
-        self.sync_wall_view();
+    /// Turns the wall by `delta` views and redraws.
+    pub(super) fn step_wall(&mut self, delta: isize) {
+        self.panes.turn_wall(delta, self.now);
         self.refresh();
         self.request(Redraw::Data);
-    }
-
-    fn sync_wall_view(&mut self) {
-        match self.panes.wall_view() {
-            Some(WallView::LoadOverTime) => self.panes.heatmap.kind = HeatKind::Time,
-            Some(WallView::Resources) => self.panes.heatmap.kind = HeatKind::Resource,
-            Some(WallView::Nodes) | None => {}
-        }
     }
 
     /// A command reaching the wall: Tab turns the rotation, the heatmap keys steer its
@@ -172,7 +147,7 @@ impl App {
 }
 
 /// The heatmap's keys: move, fold, switch kind, scroll in time.
-fn steer(hm: &mut Heatmap, fleet: &crate::model::Fleet, command: Command) -> bool {
+fn steer(hm: &mut Heatmap, fleet: &Fleet, command: Command) -> bool {
     let retained = fleet
         .nodes()
         .iter()
@@ -220,17 +195,41 @@ enum Target {
     Heatmap,
 }
 
-impl App {
+impl Panes {
+    /// True when the wall's view has been up for its time.
+    pub fn wall_due(&self, now: Instant) -> bool {
+        self.wall().is_some_and(|wall| {
+            !wall.rotate_every.is_zero()
+                && now.saturating_duration_since(wall.since) >= wall.rotate_every
+        })
+    }
+
+    /// Turns the wall by `delta` views (0: stays) and points the heatmap at its view.
+    pub fn turn_wall(&mut self, delta: isize, now: Instant) {
+        if let Some(wall) = self.wall_mut() {
+            if delta != 0 {
+                let n = WallView::ALL.len() as isize;
+                wall.index = (wall.index as isize + delta).rem_euclid(n) as usize;
+                wall.since = now;
+            }
+        }
+        match self.wall_view() {
+            Some(WallView::LoadOverTime) => self.heatmap.kind = HeatKind::Time,
+            Some(WallView::Resources) => self.heatmap.kind = HeatKind::Resource,
+            Some(WallView::Nodes) | None => {}
+        }
+    }
+
     /// A click selects the row under the pointer (and focuses its table); the wheel
     /// scrolls the table under the pointer. True when something changed.
-    pub(super) fn on_mouse(&mut self, event: crossterm::event::MouseEvent) -> bool {
+    pub fn on_mouse(&mut self, event: crossterm::event::MouseEvent, fleet: &Fleet) -> bool {
         use crossterm::event::{MouseButton, MouseEventKind};
         let at = ratatui::layout::Position::new(event.column, event.row);
-        let heatmap_on = self.panes.heatmap_shown();
-        let screen = self.panes.screen();
-        let tables_on = !self.panes.is_open(PaneKind::Heatmap);
+        let heatmap_on = self.heatmap_shown();
+        let screen = self.screen();
+        let tables_on = !self.is_open(PaneKind::Heatmap);
         let nodes_on = tables_on || screen == Screen::Wall;
-        let hit = self.panes.hit;
+        let hit = self.hit;
         let (target, area) = if heatmap_on && hit.heatmap.contains(at) {
             (Target::Heatmap, hit.heatmap)
         } else if nodes_on && hit.nodes.contains(at) {
@@ -242,7 +241,7 @@ impl App {
         };
         let line = usize::from(event.row - area.y);
         match event.kind {
-            MouseEventKind::Down(MouseButton::Left) => self.click(target, line),
+            MouseEventKind::Down(MouseButton::Left) => self.click(target, line, fleet),
             MouseEventKind::ScrollUp => self.wheel(target, -WHEEL_ROWS),
             MouseEventKind::ScrollDown => self.wheel(target, WHEEL_ROWS),
             _ => return false,
@@ -251,15 +250,15 @@ impl App {
     }
 
     fn cursor_of(&self, target: Target) -> (super::Cursor, usize) {
-        let tables = &self.panes.tables;
+        let tables = &self.tables;
         match target {
             Target::Nodes => (tables.nodes.cursor, tables.nodes.rows.len()),
             Target::Containers => (tables.containers.cursor, tables.containers.rows.len()),
-            Target::Heatmap => (self.panes.heatmap.cursor, self.panes.heatmap.rows.len()),
+            Target::Heatmap => (self.heatmap.cursor, self.heatmap.rows.len()),
         }
     }
 
-    fn click(&mut self, target: Target, line: usize) {
+    fn click(&mut self, target: Target, line: usize, fleet: &Fleet) {
         let (cursor, len) = self.cursor_of(target);
         // The same first row the frame drew (see `ui::window`).
         let offset = super::visible_offset(cursor.row, cursor.offset, cursor.viewport)
@@ -271,16 +270,16 @@ impl App {
         let delta = row as isize - cursor.row as isize;
         match target {
             Target::Nodes => {
-                self.panes.tables.focus = super::Focus::Nodes;
-                self.step(delta);
+                self.tables.focus = super::Focus::Nodes;
+                self.tables.step(delta);
             }
             Target::Containers => {
-                self.panes.tables.focus = super::Focus::Containers;
-                self.step(delta);
+                self.tables.focus = super::Focus::Containers;
+                self.tables.step(delta);
             }
             Target::Heatmap => {
-                self.panes.heatmap.cursor.step(delta, len);
-                self.panes.heatmap.refresh(&self.fleet);
+                self.heatmap.cursor.step(delta, len);
+                self.heatmap.refresh(fleet);
             }
         }
     }
@@ -288,14 +287,14 @@ impl App {
     fn wheel(&mut self, target: Target, delta: isize) {
         match target {
             Target::Nodes => {
-                let before = self.panes.tables.focus;
-                self.panes.tables.focus = super::Focus::Nodes;
-                self.step(delta);
-                self.panes.tables.focus = before;
+                let before = self.tables.focus;
+                self.tables.focus = super::Focus::Nodes;
+                self.tables.step(delta);
+                self.tables.focus = before;
             }
-            Target::Containers => self.panes.tables.containers.step(delta),
+            Target::Containers => self.tables.containers.step(delta),
             Target::Heatmap => {
-                let heatmap = &mut self.panes.heatmap;
+                let heatmap = &mut self.heatmap;
                 let len = heatmap.rows.len();
                 heatmap.cursor.step(delta, len);
             }

@@ -214,7 +214,7 @@ impl App {
             }
             Action::Mouse(event) => {
                 self.refresh();
-                if self.on_mouse(event) {
+                if self.panes.on_mouse(event, &self.fleet) {
                     self.refresh();
                     self.request(Redraw::Now);
                 }
@@ -388,7 +388,9 @@ impl App {
             self.request(Redraw::Data);
         }
         self.ages_visible = any_down;
-        self.rotate_wall();
+        if self.panes.wall_due(self.now) {
+            self.step_wall(1);
+        }
         if let Some((_, at)) = &self.status {
             if self.now.saturating_duration_since(*at) >= STATUS_MESSAGE_TTL {
                 self.status = None;

@@ -52,6 +52,21 @@ impl Tables {
         }
     }
 
+    /// Moves the focused table's cursor (the alert pane's is the alert list's).
+    pub fn step(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Nodes => {
+                let before = self.nodes.selected;
+                self.nodes.step(delta);
+                if self.nodes.selected != before && self.containers.scope == Scope::SelectedNode {
+                    self.containers.reset_cursor();
+                }
+            }
+            Focus::Containers => self.containers.step(delta),
+            Focus::Alerts => {}
+        }
+    }
+
     /// The focused table needs its index rebuilt.
     pub fn mark_focused_dirty(&mut self) {
         match self.focus {
@@ -70,12 +85,22 @@ impl App {
         match command {
             Command::Quit => self.should_quit = true,
             Command::Help => self.panes.push(Pane::Help { offset: 0 }),
-            Command::Up if alert_keys => self.step_alerts(-1),
-            Command::Down if alert_keys => self.step_alerts(1),
-            Command::PageUp if alert_keys => self.step_alerts(-self.panes.alerts.cursor.page()),
-            Command::PageDown if alert_keys => self.step_alerts(self.panes.alerts.cursor.page()),
-            Command::Top if alert_keys => self.step_alerts(isize::MIN / 2),
-            Command::Bottom if alert_keys => self.step_alerts(isize::MAX / 2),
+            Command::Up if alert_keys => self.panes.alerts.step(-1, self.alerts.rows()),
+            Command::Down if alert_keys => self.panes.alerts.step(1, self.alerts.rows()),
+            Command::PageUp if alert_keys => self
+                .panes
+                .alerts
+                .step(-self.panes.alerts.cursor.page(), self.alerts.rows()),
+            Command::PageDown if alert_keys => self
+                .panes
+                .alerts
+                .step(self.panes.alerts.cursor.page(), self.alerts.rows()),
+            Command::Top if alert_keys => {
+                self.panes.alerts.step(isize::MIN / 2, self.alerts.rows())
+            }
+            Command::Bottom if alert_keys => {
+                self.panes.alerts.step(isize::MAX / 2, self.alerts.rows())
+            }
             Command::Open if alert_keys => self.jump_to_selected(),
             Command::Up => self.step(-1),
             Command::Down => self.step(1),
@@ -195,18 +220,9 @@ impl App {
 
     /// Moves the focused table's cursor.
     pub(super) fn step(&mut self, delta: isize) {
-        let tables = &mut self.panes.tables;
-        match tables.focus {
-            Focus::Nodes => {
-                let before = tables.nodes.selected;
-                tables.nodes.step(delta);
-                if tables.nodes.selected != before && tables.containers.scope == Scope::SelectedNode
-                {
-                    tables.containers.reset_cursor();
-                }
-            }
-            Focus::Containers => tables.containers.step(delta),
-            Focus::Alerts => self.step_alerts(delta),
+        match self.panes.tables.focus {
+            Focus::Alerts => self.panes.alerts.step(delta, self.alerts.rows()),
+            Focus::Nodes | Focus::Containers => self.panes.tables.step(delta),
         }
     }
 }
