@@ -278,10 +278,15 @@ impl KeyMap {
 
     /// Keys bound to a command in the normal mode, shortest name first, for help and hints.
     pub fn keys_for(&self, command: Command) -> Vec<Key> {
+        self.keys_in(Mode::Normal, command)
+    }
+
+    /// Keys bound to a command in `mode`, shortest name first.
+    pub fn keys_in(&self, mode: Mode, command: Command) -> Vec<Key> {
         let mut keys: Vec<Key> = self
             .bindings
             .iter()
-            .filter(|((mode, _), c)| *mode == Mode::Normal && **c == command)
+            .filter(|((m, _), c)| *m == mode && **c == command)
             .map(|((_, k), _)| *k)
             .collect();
         keys.sort_by_key(|k| (k.to_string().len(), k.to_string()));
@@ -290,7 +295,12 @@ impl KeyMap {
 
     /// The shortest key for a command, as text (`"?"`, `"<Tab>"`), or empty if unbound.
     pub fn hint(&self, command: Command) -> String {
-        self.keys_for(command)
+        self.hint_in(Mode::Normal, command)
+    }
+
+    /// The shortest key for a command in `mode`, as text, or empty if unbound.
+    pub fn hint_in(&self, mode: Mode, command: Command) -> String {
+        self.keys_in(mode, command)
             .first()
             .map(Key::to_string)
             .unwrap_or_default()

@@ -148,3 +148,21 @@ fn the_wall_refuses_action_keys_and_keeps_its_place() {
     press(&mut app, KeyCode::Char('o'));
     assert_eq!(kinds(&app), [PaneKind::Wall]);
 }
+
+#[test]
+fn dialog_hints_name_the_remapped_keys() {
+    let mut app = app();
+    app.keymap = KeyMap::with_overrides(&BTreeMap::from([
+        ("dialog:<Ctrl-g>".to_string(), "cancel".to_string()),
+        ("dialog:<Esc>".to_string(), "none".to_string()),
+    ]))
+    .expect("keymap");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('s'));
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+    crate::tui::draw(&mut terminal, &mut app).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let text: String = buffer.content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("Enter plan · Ctrl-g cancel"), "{text}");
+}

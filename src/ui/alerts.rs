@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, TableSta
 use super::{format, pane, window};
 use crate::alerts::{Alert, AlertKey, AlertState, Counts, format_duration, utc};
 use crate::app::{App, Focus, PromptKind, SILENCE_CHOICES, palette_matches};
-use crate::keys::Command;
+use crate::keys::{Command, Mode};
 
 /// Most rows the alert pane takes in the main view (it shrinks to what it lists).
 pub const ALERT_PANE_MAX_ROWS: u16 = 8;
@@ -393,6 +393,19 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
             |a: &Alert| format!("{} on {}", a.summary, a.location()),
         )
     };
+    // The keys the hints name, as the keymap binds them.
+    let ok = || {
+        Span::styled(
+            format::mode_key(&app.keymap, Mode::Prompt, Command::Confirm),
+            theme.key_hint,
+        )
+    };
+    let cancel = || {
+        Span::styled(
+            format::mode_key(&app.keymap, Mode::Prompt, Command::Cancel),
+            theme.key_hint,
+        )
+    };
     let (title, height) = match &prompt.kind {
         PromptKind::Ack(key) => {
             lines.push(Line::from(Span::styled(what(key), theme.text)));
@@ -402,9 +415,9 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
                 cursor,
             ]));
             lines.push(Line::from(vec![
-                Span::styled("Enter", theme.key_hint),
+                ok(),
                 Span::styled(" acknowledge (note optional)  ", theme.label()),
-                Span::styled("Esc", theme.key_hint),
+                cancel(),
                 Span::styled(" cancel", theme.label()),
             ]));
             ("Acknowledge", 6)
@@ -428,9 +441,9 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
             lines.push(Line::from(vec![
                 Span::styled("←/→", theme.key_hint),
                 Span::styled(" choose  ", theme.label()),
-                Span::styled("Enter", theme.key_hint),
+                ok(),
                 Span::styled(" silence  ", theme.label()),
-                Span::styled("Esc", theme.key_hint),
+                cancel(),
                 Span::styled(" cancel", theme.label()),
             ]));
             ("Silence", 6)

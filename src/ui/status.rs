@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table};
 
 use super::format;
 use crate::app::{App, Focus};
-use crate::keys::{Command, KeyMap};
+use crate::keys::{Command, KeyMap, Mode};
 use crate::theme::Theme;
 
 /// The hints the status line offers, most useful first (narrow terminals keep the first).
@@ -63,9 +63,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(filter.clone(), theme.filter()),
             Span::styled(FILTER_CURSOR, theme.filter()),
             Span::styled(format!("  filtering {table} · "), theme.label()),
-            Span::styled("Enter", theme.key_hint),
+            Span::styled(
+                format::mode_key(&app.keymap, Mode::Prompt, Command::Confirm),
+                theme.key_hint,
+            ),
             Span::styled(" keep  ", theme.label()),
-            Span::styled("Esc", theme.key_hint),
+            Span::styled(
+                format::mode_key(&app.keymap, Mode::Prompt, Command::Cancel),
+                theme.key_hint,
+            ),
             Span::styled(" clear", theme.label()),
         ])
     } else {
