@@ -21,16 +21,19 @@ fn console(focus: Focus) -> App {
     let now = Instant::now();
     let mut app = App::new(fixtures::fleet(NODES, CONTAINERS_PER_NODE, now), now);
     app.set_clock(now, FIXTURE_TIME_UNIX_MS);
-    app.focus = focus;
+    app.panes.tables.focus = focus;
     if focus == Focus::Containers {
-        app.containers.scope = Scope::Fleet;
-        app.containers.dirty = true;
+        app.panes.tables.containers.scope = Scope::Fleet;
+        app.panes.tables.containers.dirty = true;
     }
     app.refresh();
     // Put the cursors mid-table, where a real operator would be scrolling.
-    let (nodes, containers) = (app.nodes.rows.len(), app.containers.rows.len());
-    app.nodes.step((nodes / 2) as isize);
-    app.containers.step((containers / 2) as isize);
+    let (nodes, containers) = (
+        app.panes.tables.nodes.rows.len(),
+        app.panes.tables.containers.rows.len(),
+    );
+    app.panes.tables.nodes.step((nodes / 2) as isize);
+    app.panes.tables.containers.step((containers / 2) as isize);
     app
 }
 
@@ -40,10 +43,7 @@ fn frame(c: &mut Criterion, name: &str, focus: Focus) {
     // One frame to learn the viewport, as the run loop does.
     let mut info = DrawInfo::default();
     terminal.draw(|f| info = ui::draw(f, &app)).expect("draw");
-    app.update(Action::Viewport {
-        nodes: info.node_rows,
-        containers: info.container_rows,
-    });
+    app.update(Action::Drawn(info));
     assert!(info.node_rows > 0 && info.container_rows > 0);
     c.bench_function(name, |b| {
         b.iter(|| {

@@ -11,6 +11,7 @@ theme = "solarized"
 
 [keys]
 "<Ctrl-d>" = "page_down"
+"dialog:<Ctrl-g>" = "cancel"
 "#;
 
 fn file(text: &str) -> tempfile::NamedTempFile {
@@ -61,6 +62,16 @@ fn every_setting_is_read() {
     assert_eq!(s.refresh_interval, Duration::from_millis(500));
     assert_eq!(s.theme.as_deref(), Some("solarized"));
     assert_eq!(s.keys["<Ctrl-d>"], "page_down");
+    assert_eq!(s.keys["dialog:<Ctrl-g>"], "cancel");
+    let keymap = crate::keys::KeyMap::with_overrides(&s.keys).unwrap();
+    let ctrl_g = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('g'),
+        crossterm::event::KeyModifiers::CONTROL,
+    );
+    assert_eq!(
+        keymap.command_in(crate::keys::Mode::Dialog, ctrl_g),
+        Some(crate::keys::Command::Cancel)
+    );
     assert_eq!(s.config_path.as_deref(), Some(f.path()));
 }
 

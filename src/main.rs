@@ -116,13 +116,12 @@ async fn run_console(
     app.keymap = keymap;
     app.theme = theme;
     app.title = title;
-    app.logs = fleetdeck::app::LogsUi::new(settings.log_lines);
+    app.panes.logs = fleetdeck::app::LogsPane::new(settings.log_lines);
     let state_dir = logging::state_dir();
     let (ops, refresher) = ops::start(&mut app, state_dir, agents, read_only);
     app.ascii = settings.ascii;
-    app.heatmap.group_label = settings.group_label.clone();
-    app.heatmap.window = settings.heatmap_window;
-    app.read_only = read_only;
+    app.panes.heatmap.group_label = settings.group_label.clone();
+    app.panes.heatmap.window = settings.heatmap_window;
     if flags.wall {
         app.make_wall(settings.wall_rotate);
     }

@@ -55,7 +55,7 @@ fn frame_interval(app: &App, alert_pending: bool, refresh_interval: Duration) ->
     if alert_pending {
         interval = interval.min(ALERT_FRAME_INTERVAL);
     }
-    if app.logs.view.is_some() {
+    if app.panes.log_view().is_some() {
         interval = interval.min(LOG_FRAME_INTERVAL);
     }
     interval
@@ -238,12 +238,13 @@ pub async fn run_with_ops<B: Backend>(
             }
         }
         for effect in app.take_effects() {
-            run_effect(app, effect, &mut log_session);
-        }
-        let requests = app.ops.take_requests();
-        if let Some(link) = ops.as_mut() {
-            for request in requests {
-                link.runner.submit(request);
+            match effect {
+                Effect::Op(request) => {
+                    if let Some(link) = ops.as_mut() {
+                        link.runner.submit(request);
+                    }
+                }
+                other => run_effect(app, other, &mut log_session),
             }
         }
         match app.take_redraw() {
@@ -300,6 +301,8 @@ fn run_effect(app: &mut App, effect: Effect, log_session: &mut Option<LogSession
             }
         }
         Effect::CloseLogs => *log_session = None,
+        // Handed to the ops runner by the run loop.
+        Effect::Op(_) => {}
         Effect::ExportTimeline {
             file_name,
             markdown,
@@ -371,25 +374,12 @@ pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()>
         .draw(|frame| info = ui::draw(frame, app))
         .map_err(|e| io::Error::other(e.to_string()))
         .wrap_err("cannot draw on the terminal")?;
-    if app.logs.view.is_some() && app.logs.page != info.log_rows {
-        app.update(Action::LogViewport(info.log_rows));
-    }
-    let (nodes, containers) = (info.node_rows, info.container_rows);
-    if app.nodes.cursor.viewport != nodes || app.containers.cursor.viewport != containers {
-        app.update(Action::Viewport { nodes, containers });
-    }
-    if info.history_rows != 0 && info.history_rows != app.ops.history_page {
-        app.update(Action::HistoryViewport(info.history_rows));
-    }
-    if info.areas != app.hit {
-        app.update(Action::Layout(info.areas));
-    }
-    if info.heatmap_rows != 0 && info.heatmap_rows != app.heatmap.cursor.viewport {
-        app.update(Action::HeatmapViewport {
-            rows: info.heatmap_rows,
-        });
-        // Whether groups fold depends on the room the frame had: draw again at once (the
-        // second frame has the same room, so this does not repeat).
+    // Whether groups fold depends on the room the frame had: a new heatmap height means
+    // the frame must be drawn again at once.
+    let regroup = info.heatmap_rows != 0 && info.heatmap_rows != app.panes.heatmap.cursor.viewport;
+    app.update(Action::Drawn(info));
+    if regroup {
+        // The second frame has the same room, so this does not repeat.
         app.refresh();
         terminal
             .draw(|frame| info = ui::draw(frame, app))

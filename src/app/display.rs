@@ -1,21 +1,14 @@
-//! The display side of `App`: the heatmap view, the wall screen's rotation and the
-//! commands that steer them. Nothing here can change the fleet.
+//! The heatmap pane and the wall pane, and the mouse over the tables and the heatmap: the
+//! commands that steer them.
+//! Nothing here can change the fleet.
 
 use std::time::{Duration, Instant};
 
+use super::panes::{Pane, PaneKind, Panes, Screen};
 use super::{App, Redraw};
-use crate::heatmap::HeatKind;
+use crate::heatmap::{HeatKind, Heatmap};
 use crate::keys::Command;
-
-/// What the body of the main view shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Body {
-    /// Node and container tables (with the detail pane).
-    #[default]
-    Tables,
-    /// The load heatmap.
-    Heatmap,
-}
+use crate::model::Fleet;
 
 /// The views a wall screen rotates through, under its fleet summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,111 +66,57 @@ impl App {
     /// Makes this console a read-only wall screen rotating every `rotate_every`.
     pub fn make_wall(&mut self, rotate_every: Duration) {
         self.read_only = true;
-        self.show_detail = false;
-        self.wall = Some(Wall::new(rotate_every, self.now));
-        self.sync_wall_view();
+        self.panes.tables.show_detail = false;
+        self.panes.remove(PaneKind::Wall);
+        self.panes
+            .push(Pane::Wall(Wall::new(rotate_every, self.now)));
+        self.panes.turn_wall(0, self.now);
     }
 
-    /// True when a frame will draw the heatmap (its rows must be fresh).
-    pub fn heatmap_shown(&self) -> bool {
-        self.body == Body::Heatmap
-            || self
-                .wall
-                .as_ref()
-                .is_some_and(|w| w.view() != WallView::Nodes)
+    /// Ends the wall screen (the console stays read-only).
+    pub fn leave_wall(&mut self) {
+        self.panes.remove(PaneKind::Wall);
     }
 
-    /// Moves the wall to its next view when its time is up.
-    pub(super) fn rotate_wall(&mut self) {
-        let now = self.now;
-        let Some(wall) = &mut self.wall else {
-            return;
-        };
-        if wall.rotate_every.is_zero()
-            || now.saturating_duration_since(wall.since) < wall.rotate_every
-        {
-            return;
-        }
-        self.step_wall(1);
-    }
-
-    fn step_wall(&mut self, delta: isize) {
-        let now = self.now;
-        if let Some(wall) = &mut self.wall {
-            let n = WallView::ALL.len() as isize;
-            wall.index = (wall.index as isize + delta).rem_euclid(n) as usize;
-            wall.since = now;
-        }
-        self.sync_wall_view();
+    /// Turns the wall by `delta` views and redraws.
+    pub(super) fn step_wall(&mut self, delta: isize) {
+        self.panes.turn_wall(delta, self.now);
         self.refresh();
         self.request(Redraw::Data);
     }
 
-    fn sync_wall_view(&mut self) {
-        if let Some(wall) = &self.wall {
-            match wall.view() {
-                WallView::LoadOverTime => self.heatmap.kind = HeatKind::Time,
-                WallView::Resources => self.heatmap.kind = HeatKind::Resource,
-                WallView::Nodes => {}
-            }
-        }
-    }
-
-    /// Handles `command` where the heatmap or the wall give it a meaning; false when the
-    /// tables should handle it.
-    pub(super) fn on_display_command(&mut self, command: Command) -> bool {
-        if self.wall.is_some() {
-            match command {
-                Command::FocusNext => {
-                    self.step_wall(1);
-                    return true;
-                }
-                Command::FocusPrev => {
-                    self.step_wall(-1);
-                    return true;
-                }
-                _ => {}
-            }
-        }
-        if command == Command::Heatmap && self.wall.is_none() {
-            self.body = match self.body {
-                Body::Tables => Body::Heatmap,
-                Body::Heatmap => Body::Tables,
-            };
-            return true;
-        }
-        if !self.heatmap_shown() {
-            return false;
-        }
-        let retained = self
-            .fleet
-            .nodes()
-            .iter()
-            .map(|n| n.load_history.len())
-            .max()
-            .unwrap_or(0);
-        let page = self.heatmap.cursor.page();
-        let hm = &mut self.heatmap;
-        let len = hm.rows.len();
-        let shift = (hm.window.as_secs() / 2).max(1) as isize;
+    /// A command reaching the wall: Tab turns the rotation, the heatmap keys steer its
+    /// heatmap views; the rest goes to the tables under it (the node table on the wall).
+    pub(super) fn on_wall_command(&mut self, command: Command) -> bool {
         match command {
-            Command::Up => hm.cursor.step(-1, len),
-            Command::Down => hm.cursor.step(1, len),
-            Command::PageUp => hm.cursor.step(-page, len),
-            Command::PageDown => hm.cursor.step(page, len),
-            Command::Top => hm.cursor.step(isize::MIN / 2, len),
-            Command::Bottom => hm.cursor.step(isize::MAX / 2, len),
-            Command::FocusNext | Command::FocusPrev => hm.next_kind(),
-            Command::Open => hm.toggle_fold_at_cursor(),
-            Command::FoldAll => hm.toggle_fold_all(),
-            // Half a window per press, in samples (one a second by default).
-            Command::ScrollOlder => hm.scroll(shift, retained),
-            Command::ScrollNewer => hm.scroll(-shift, retained),
-            Command::Back if hm.scroll_back > 0 => hm.scroll_back = 0,
+            Command::FocusNext => self.step_wall(1),
+            Command::FocusPrev => self.step_wall(-1),
+            // A wall shows no other view.
+            Command::Heatmap | Command::Alerts | Command::History => {}
+            _ if self.panes.wall_view() != Some(WallView::Nodes) => {
+                return self.steer_heatmap(command);
+            }
             _ => return false,
         }
-        self.heatmap.refresh(&self.fleet);
         true
+    }
+
+    /// A command reaching the heatmap pane; true when it took it.
+    pub(super) fn on_heatmap_command(&mut self, command: Command) -> bool {
+        if command == Command::Heatmap {
+            self.panes.remove(PaneKind::Heatmap);
+            return true;
+        }
+        self.steer_heatmap(command)
+    }
+
+    /// Steers the heatmap; true when the command was one of its keys.
+    fn steer_heatmap(&mut self, command: Command) -> bool {
+        let taken = steer(&mut self.panes.heatmap, &self.fleet, command);
+        if taken {
+            self.panes.heatmap.refresh(&self.fleet);
+        }
+        taken
     }
 
     /// Time since the freshest message of any agent, when no agent is live: the whole
@@ -207,6 +146,36 @@ impl App {
     }
 }
 
+/// The heatmap's keys: move, fold, switch kind, scroll in time.
+fn steer(hm: &mut Heatmap, fleet: &Fleet, command: Command) -> bool {
+    let retained = fleet
+        .nodes()
+        .iter()
+        .map(|n| n.load_history.len())
+        .max()
+        .unwrap_or(0);
+    let page = hm.cursor.page();
+    let len = hm.rows.len();
+    let shift = (hm.window.as_secs() / 2).max(1) as isize;
+    match command {
+        Command::Up => hm.cursor.step(-1, len),
+        Command::Down => hm.cursor.step(1, len),
+        Command::PageUp => hm.cursor.step(-page, len),
+        Command::PageDown => hm.cursor.step(page, len),
+        Command::Top => hm.cursor.step(isize::MIN / 2, len),
+        Command::Bottom => hm.cursor.step(isize::MAX / 2, len),
+        Command::FocusNext | Command::FocusPrev => hm.next_kind(),
+        Command::Open => hm.toggle_fold_at_cursor(),
+        Command::FoldAll => hm.toggle_fold_all(),
+        // Half a window per press, in samples (one a second by default).
+        Command::ScrollOlder => hm.scroll(shift, retained),
+        Command::ScrollNewer => hm.scroll(-shift, retained),
+        Command::Back if hm.scroll_back > 0 => hm.scroll_back = 0,
+        _ => return false,
+    }
+    true
+}
+
 /// Where the last frame drew the rows of each table (empty when not shown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HitAreas {
@@ -226,26 +195,53 @@ enum Target {
     Heatmap,
 }
 
-impl App {
+impl Panes {
+    /// True when the wall's view has been up for its time.
+    pub fn wall_due(&self, now: Instant) -> bool {
+        self.wall().is_some_and(|wall| {
+            !wall.rotate_every.is_zero()
+                && now.saturating_duration_since(wall.since) >= wall.rotate_every
+        })
+    }
+
+    /// Turns the wall by `delta` views (0: stays) and points the heatmap at its view.
+    pub fn turn_wall(&mut self, delta: isize, now: Instant) {
+        if let Some(wall) = self.wall_mut() {
+            if delta != 0 {
+                let n = WallView::ALL.len() as isize;
+                wall.index = (wall.index as isize + delta).rem_euclid(n) as usize;
+                wall.since = now;
+            }
+        }
+        match self.wall_view() {
+            Some(WallView::LoadOverTime) => self.heatmap.kind = HeatKind::Time,
+            Some(WallView::Resources) => self.heatmap.kind = HeatKind::Resource,
+            Some(WallView::Nodes) | None => {}
+        }
+    }
+
     /// A click selects the row under the pointer (and focuses its table); the wheel
     /// scrolls the table under the pointer. True when something changed.
-    pub(super) fn on_mouse(&mut self, event: crossterm::event::MouseEvent) -> bool {
+    pub fn on_mouse(&mut self, event: crossterm::event::MouseEvent, fleet: &Fleet) -> bool {
         use crossterm::event::{MouseButton, MouseEventKind};
         let at = ratatui::layout::Position::new(event.column, event.row);
         let heatmap_on = self.heatmap_shown();
-        let nodes_on = self.body == Body::Tables || self.wall.is_some();
-        let (target, area) = if heatmap_on && self.hit.heatmap.contains(at) {
-            (Target::Heatmap, self.hit.heatmap)
-        } else if nodes_on && self.hit.nodes.contains(at) {
-            (Target::Nodes, self.hit.nodes)
-        } else if self.body == Body::Tables && self.hit.containers.contains(at) {
-            (Target::Containers, self.hit.containers)
+        let screen = self.screen();
+        let tables_on = !self.is_open(PaneKind::Heatmap);
+        let nodes_on = tables_on || screen == Screen::Wall;
+        let hit = self.hit;
+        let (target, area) = if heatmap_on && hit.heatmap.contains(at) {
+            (Target::Heatmap, hit.heatmap)
+        } else if nodes_on && hit.nodes.contains(at) {
+            (Target::Nodes, hit.nodes)
+        } else if tables_on && hit.containers.contains(at) {
+            (Target::Containers, hit.containers)
         } else {
             return false;
         };
         let line = usize::from(event.row - area.y);
         match event.kind {
-            MouseEventKind::Down(MouseButton::Left) => self.click(target, line),
+            MouseEventKind::Down(MouseButton::Left) => self.click(target, line, fleet),
             MouseEventKind::ScrollUp => self.wheel(target, -WHEEL_ROWS),
             MouseEventKind::ScrollDown => self.wheel(target, WHEEL_ROWS),
             _ => return false,
@@ -254,14 +250,15 @@ impl App {
     }
 
     fn cursor_of(&self, target: Target) -> (super::Cursor, usize) {
+        let tables = &self.tables;
         match target {
-            Target::Nodes => (self.nodes.cursor, self.nodes.rows.len()),
-            Target::Containers => (self.containers.cursor, self.containers.rows.len()),
+            Target::Nodes => (tables.nodes.cursor, tables.nodes.rows.len()),
+            Target::Containers => (tables.containers.cursor, tables.containers.rows.len()),
             Target::Heatmap => (self.heatmap.cursor, self.heatmap.rows.len()),
         }
     }
 
-    fn click(&mut self, target: Target, line: usize) {
+    fn click(&mut self, target: Target, line: usize, fleet: &Fleet) {
         let (cursor, len) = self.cursor_of(target);
         // The same first row the frame drew (see `ui::window`).
         let offset = super::visible_offset(cursor.row, cursor.offset, cursor.viewport)
@@ -273,16 +270,16 @@ impl App {
         let delta = row as isize - cursor.row as isize;
         match target {
             Target::Nodes => {
-                self.focus = super::Focus::Nodes;
-                self.step(delta);
+                self.tables.focus = super::Focus::Nodes;
+                self.tables.step(delta);
             }
             Target::Containers => {
-                self.focus = super::Focus::Containers;
-                self.step(delta);
+                self.tables.focus = super::Focus::Containers;
+                self.tables.step(delta);
             }
             Target::Heatmap => {
                 self.heatmap.cursor.step(delta, len);
-                self.heatmap.refresh(&self.fleet);
+                self.heatmap.refresh(fleet);
             }
         }
     }
@@ -290,15 +287,16 @@ impl App {
     fn wheel(&mut self, target: Target, delta: isize) {
         match target {
             Target::Nodes => {
-                let before = self.focus;
-                self.focus = super::Focus::Nodes;
-                self.step(delta);
-                self.focus = before;
+                let before = self.tables.focus;
+                self.tables.focus = super::Focus::Nodes;
+                self.tables.step(delta);
+                self.tables.focus = before;
             }
-            Target::Containers => self.containers.step(delta),
+            Target::Containers => self.tables.containers.step(delta),
             Target::Heatmap => {
-                let len = self.heatmap.rows.len();
-                self.heatmap.cursor.step(delta, len);
+                let heatmap = &mut self.heatmap;
+                let len = heatmap.rows.len();
+                heatmap.cursor.step(delta, len);
             }
         }
     }

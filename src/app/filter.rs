@@ -1,46 +1,49 @@
-//! Typing a table's `/` filter: the keys edit the focused table's filter until Enter keeps
-//! it or Esc clears it.
+//! The filter pane: while it is up, keys edit the focused table's filter (prompt mode of
+//! the keymap) until Confirm keeps it or Cancel clears it.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Focus, Input};
+use super::panes::Outcome;
+use super::tables_pane::Tables;
+use crate::keys::Command;
 
-impl App {
-    pub(super) fn on_filter_key(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Enter => self.input = Input::Normal,
-            KeyCode::Esc => {
+impl Tables {
+    /// A key while the filter is on top: `command` is its prompt-mode binding. Quit is
+    /// passed on (the console quits); Close keeps the filter, or cleared on Cancel.
+    pub fn on_filter_key(&mut self, command: Option<Command>, key: KeyEvent) -> Outcome {
+        let outcome = match command {
+            Some(Command::Confirm) => Outcome::Close,
+            Some(Command::Cancel) => {
                 self.filter_mut().clear();
-                self.input = Input::Normal;
+                Outcome::Close
             }
-            KeyCode::Backspace => {
+            Some(Command::DeleteChar) => {
                 self.filter_mut().pop();
+                Outcome::Taken
             }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            Some(Command::ClearInput) => {
                 self.filter_mut().clear();
+                Outcome::Taken
             }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.should_quit = true;
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter_mut().push(c);
-            }
-            _ => return,
-        }
+            Some(Command::Quit) => Outcome::Pass,
+            Some(_) => return Outcome::Taken,
+            None => match typed(key) {
+                Some(c) => {
+                    self.filter_mut().push(c);
+                    Outcome::Taken
+                }
+                None => return Outcome::Taken,
+            },
+        };
         self.mark_focused_dirty();
+        outcome
     }
+}
 
-    pub(super) fn filter_mut(&mut self) -> &mut String {
-        match self.focus {
-            Focus::Nodes | Focus::Alerts => &mut self.nodes.filter,
-            Focus::Containers => &mut self.containers.filter,
-        }
-    }
-
-    pub(super) fn mark_focused_dirty(&mut self) {
-        match self.focus {
-            Focus::Nodes | Focus::Alerts => self.nodes.dirty = true,
-            Focus::Containers => self.containers.dirty = true,
-        }
+/// The character a key types, if it types one (Ctrl chords do not).
+pub(super) fn typed(key: KeyEvent) -> Option<char> {
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
+        _ => None,
     }
 }

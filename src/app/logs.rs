@@ -1,94 +1,19 @@
-//! The live log view's keys: `l` opens it on the selected container, then scrolling, search,
-//! follow, wrap and close. Part of `App::update`: no I/O here; opening and closing the stream
-//! are handed to the run loop as `Effect`s, and its rows come back as `Action::Logs`.
+//! The log pane: `l` opens it on the selected container, then scrolling, search, follow,
+//! wrap and close, through the log mode of the keymap. Part of `App::update`: no I/O here;
+//! opening and closing the stream are handed to the run loop as `Effect`s, and its rows
+//! come back as `Action::Logs`.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
+use super::filter::typed;
+use super::panes::{Pane, PaneKind};
 use super::{App, Effect};
+use crate::keys::{Command, Mode};
 use crate::logs::{LogEvent, LogView};
 
-/// What a key does in the log view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogCommand {
-    Close,
-    Quit,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    Follow,
-    Resume,
-    Wrap,
-    Times,
-    Search,
-    NextMatch,
-    PrevMatch,
-}
-
-/// The log view's keys, as data: (key, modifiers, command). Help and the footer list them.
-pub const LOG_KEYS: [(KeyCode, KeyModifiers, LogCommand); 22] = [
-    (KeyCode::Esc, KeyModifiers::NONE, LogCommand::Close),
-    (KeyCode::Char('q'), KeyModifiers::NONE, LogCommand::Close),
-    (KeyCode::Char('c'), KeyModifiers::CONTROL, LogCommand::Quit),
-    (KeyCode::Char('k'), KeyModifiers::NONE, LogCommand::Up),
-    (KeyCode::Up, KeyModifiers::NONE, LogCommand::Up),
-    (KeyCode::Char('j'), KeyModifiers::NONE, LogCommand::Down),
-    (KeyCode::Down, KeyModifiers::NONE, LogCommand::Down),
-    (KeyCode::PageUp, KeyModifiers::NONE, LogCommand::PageUp),
-    (
-        KeyCode::Char('u'),
-        KeyModifiers::CONTROL,
-        LogCommand::PageUp,
-    ),
-    (KeyCode::PageDown, KeyModifiers::NONE, LogCommand::PageDown),
-    (
-        KeyCode::Char('d'),
-        KeyModifiers::CONTROL,
-        LogCommand::PageDown,
-    ),
-    (KeyCode::Char('g'), KeyModifiers::NONE, LogCommand::Top),
-    (KeyCode::Home, KeyModifiers::NONE, LogCommand::Top),
-    (KeyCode::Char('G'), KeyModifiers::NONE, LogCommand::Bottom),
-    (KeyCode::Char('F'), KeyModifiers::NONE, LogCommand::Follow),
-    (KeyCode::Char('f'), KeyModifiers::NONE, LogCommand::Follow),
-    (KeyCode::End, KeyModifiers::NONE, LogCommand::Resume),
-    (KeyCode::Char('w'), KeyModifiers::NONE, LogCommand::Wrap),
-    (KeyCode::Char('t'), KeyModifiers::NONE, LogCommand::Times),
-    (KeyCode::Char('/'), KeyModifiers::NONE, LogCommand::Search),
-    (
-        KeyCode::Char('n'),
-        KeyModifiers::NONE,
-        LogCommand::NextMatch,
-    ),
-    (
-        KeyCode::Char('N'),
-        KeyModifiers::NONE,
-        LogCommand::PrevMatch,
-    ),
-];
-
-/// The command bound to `key` in the log view.
-pub fn log_command(key: KeyEvent) -> Option<LogCommand> {
-    let mods = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
-    let code = match key.code {
-        KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) => {
-            KeyCode::Char(c.to_ascii_lowercase())
-        }
-        other => other,
-    };
-    LOG_KEYS
-        .iter()
-        .find(|(c, m, _)| *c == code && *m == mods)
-        .map(|(_, _, cmd)| *cmd)
-}
-
-/// The open log view and the stream feeding it.
+/// The log pane's settings and the stream feeding it; the view itself is on the stack.
 #[derive(Debug, Default)]
-pub struct LogsUi {
-    /// The view, while open.
-    pub view: Option<LogView>,
+pub struct LogsPane {
     /// Rows kept per view (the `log_lines` setting).
     pub max_lines: usize,
     /// Rows of log on screen in the last frame (a page).
@@ -97,7 +22,7 @@ pub struct LogsUi {
     session: u64,
 }
 
-impl LogsUi {
+impl LogsPane {
     /// A closed log view keeping `max_lines` rows once open.
     pub fn new(max_lines: usize) -> Self {
         Self {
@@ -124,116 +49,155 @@ impl App {
             self.set_status(format!("{name} is not reachable: no logs to stream"));
             return;
         }
-        let view = LogView::new(node.name(), &container.spec.name, self.logs.max_lines);
+        let logs = &self.panes.logs;
+        let view = LogView::new(node.name(), &container.spec.name, logs.max_lines);
         let effect = Effect::OpenLogs {
-            session: self.logs.session + 1,
+            session: logs.session + 1,
             endpoint: node.endpoint.clone(),
             container: container.spec.id.clone(),
-            tail: u32::try_from(self.logs.max_lines).unwrap_or(u32::MAX),
+            tail: u32::try_from(logs.max_lines).unwrap_or(u32::MAX),
         };
-        self.logs.session += 1;
-        self.logs.view = Some(view);
-        self.alert_ui.effects.push(effect);
+        self.panes.logs.session += 1;
+        self.panes.remove(PaneKind::Logs);
+        self.panes.push(Pane::Logs(Box::new(view)));
+        self.emit(effect);
     }
 
     /// Closes the log view and stops its stream.
-    pub(super) fn close_logs(&mut self) {
-        if self.logs.view.take().is_some() {
-            self.alert_ui.effects.push(Effect::CloseLogs);
+    fn close_logs(&mut self) {
+        if self.panes.remove(PaneKind::Logs).is_some() {
+            self.emit(Effect::CloseLogs);
         }
     }
 
     /// Rows from the stream `session`; dropped if that stream is no longer shown.
     pub(super) fn on_logs(&mut self, session: u64, event: LogEvent) {
-        if session != self.logs.session {
+        if session != self.panes.logs.session {
             return;
         }
-        if let Some(view) = &mut self.logs.view {
+        if let Some(view) = self.log_view_mut() {
             view.apply(event);
             self.request(super::Redraw::Data);
         }
     }
 
-    /// Handles a key while the log view is open; true when it was taken.
-    pub(super) fn on_logs_key(&mut self, key: KeyEvent) -> bool {
-        let page = self.logs.page.max(1) as isize;
-        let Some(view) = &mut self.logs.view else {
-            return false;
-        };
-        if view.searching {
-            match key.code {
-                KeyCode::Enter => {
-                    view.searching = false;
-                    view.current_match = None;
-                    // From the bottom of the screen upwards: the newest match first.
-                    if view.search.is_empty() {
-                    } else if view.find(false) {
-                        center(view, page);
-                    } else {
-                        let text = format!("no line matches /{}", view.search);
-                        self.set_status(text);
-                    }
-                }
-                KeyCode::Esc => {
-                    view.searching = false;
-                    view.search.clear();
-                    view.current_match = None;
-                }
-                KeyCode::Backspace => {
-                    view.search.pop();
-                }
-                KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    view.search.clear();
-                }
-                KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.should_quit = true;
-                }
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    view.search.push(c);
-                }
-                _ => {}
-            }
-            return true;
+    fn log_view_mut(&mut self) -> Option<&mut LogView> {
+        let depth = self
+            .panes
+            .stack()
+            .iter()
+            .rposition(|p| p.kind() == PaneKind::Logs)?;
+        match self.panes.at_mut(depth) {
+            Some(Pane::Logs(view)) => Some(view),
+            _ => None,
         }
-        let Some(command) = log_command(key) else {
-            return true;
+    }
+
+    /// A key while the log view is on top: it takes them all.
+    pub(super) fn on_logs_key(&mut self, key: KeyEvent) {
+        let page = self.panes.logs.page.max(1) as isize;
+        let command = self.keymap.command_in(Mode::Log, key);
+        let prompt = self.keymap.command_in(Mode::Prompt, key);
+        let Some(view) = self.log_view_mut() else {
+            return;
         };
-        match command {
-            LogCommand::Close => self.close_logs(),
-            LogCommand::Quit => self.should_quit = true,
-            LogCommand::Up => view.scroll(-1),
-            LogCommand::Down => view.scroll(1),
-            LogCommand::PageUp => view.scroll(-page),
-            LogCommand::PageDown => view.scroll(page),
-            // Top: the oldest row at the top of the screen, not at its bottom.
-            LogCommand::Top => {
-                view.scroll(isize::MIN / 2);
-                view.scroll(page - 1);
-                view.follow = false;
+        match on_key(view, command, prompt, key, page) {
+            LogOutcome::Done => {}
+            LogOutcome::Close => self.close_logs(),
+            LogOutcome::Quit => self.should_quit = true,
+            LogOutcome::Status(text) => self.set_status(text),
+        }
+    }
+}
+
+/// What a key did to the log view that the console must follow up.
+enum LogOutcome {
+    Done,
+    Close,
+    Quit,
+    Status(String),
+}
+
+/// A key in the log view: `command` is its log-mode binding, `prompt` its prompt-mode
+/// one (while a search is typed), `page` the rows on screen.
+fn on_key(
+    view: &mut LogView,
+    command: Option<Command>,
+    prompt: Option<Command>,
+    key: KeyEvent,
+    page: isize,
+) -> LogOutcome {
+    let no_match = |view: &LogView| LogOutcome::Status(format!("no line matches /{}", view.search));
+    if view.searching {
+        match prompt {
+            Some(Command::Confirm) => {
+                view.searching = false;
+                view.current_match = None;
+                // From the bottom of the screen upwards: the newest match first.
+                if view.search.is_empty() {
+                } else if view.find(false) {
+                    center(view, page);
+                } else {
+                    return no_match(view);
+                }
             }
-            LogCommand::Bottom | LogCommand::Resume => view.resume(),
-            LogCommand::Follow => view.toggle_follow(),
-            LogCommand::Wrap => view.wrap = !view.wrap,
-            LogCommand::Times => view.times = !view.times,
-            LogCommand::Search => {
-                view.searching = true;
+            Some(Command::Cancel) => {
+                view.searching = false;
                 view.search.clear();
                 view.current_match = None;
             }
-            LogCommand::NextMatch | LogCommand::PrevMatch => {
-                let forward = command == LogCommand::NextMatch;
-                if view.search.is_empty() {
-                    self.set_status("no search: press / and type what to find");
-                } else if view.find(forward) {
-                    center(view, page);
-                } else {
-                    let text = format!("no line matches /{}", view.search);
-                    self.set_status(text);
+            Some(Command::DeleteChar) => {
+                view.search.pop();
+            }
+            Some(Command::ClearInput) => view.search.clear(),
+            Some(Command::Quit) => return LogOutcome::Quit,
+            Some(_) => {}
+            None => {
+                if let Some(c) = typed(key) {
+                    view.search.push(c);
                 }
             }
         }
-        true
+        return LogOutcome::Done;
     }
+    let Some(command) = command else {
+        return LogOutcome::Done;
+    };
+    match command {
+        Command::Cancel => return LogOutcome::Close,
+        Command::Quit => return LogOutcome::Quit,
+        Command::Up => view.scroll(-1),
+        Command::Down => view.scroll(1),
+        Command::PageUp => view.scroll(-page),
+        Command::PageDown => view.scroll(page),
+        // Top: the oldest row at the top of the screen, not at its bottom.
+        Command::Top => {
+            view.scroll(isize::MIN / 2);
+            view.scroll(page - 1);
+            view.follow = false;
+        }
+        Command::Bottom => view.resume(),
+        Command::Follow => view.toggle_follow(),
+        Command::Wrap => view.wrap = !view.wrap,
+        Command::Times => view.times = !view.times,
+        Command::Search => {
+            view.searching = true;
+            view.search.clear();
+            view.current_match = None;
+        }
+        Command::NextMatch | Command::PrevMatch => {
+            let forward = command == Command::NextMatch;
+            if view.search.is_empty() {
+                return LogOutcome::Status("no search: press / and type what to find".into());
+            } else if view.find(forward) {
+                center(view, page);
+            } else {
+                return no_match(view);
+            }
+        }
+        _ => {}
+    }
+    LogOutcome::Done
 }
 
 /// Puts the row `find` landed on in the middle of the screen, with context below it.

@@ -7,29 +7,37 @@ mod alerts;
 mod display;
 mod filter;
 mod help;
+mod history;
 mod logs;
 mod ops_dialog;
 mod ops_ui;
 mod palette;
+mod panes;
+mod prompt;
 mod tables;
+mod tables_pane;
 
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-pub use alerts::{AlertUi, Effect, Prompt, PromptKind, SILENCE_CHOICES, View};
-pub use display::{Body, HitAreas, Wall, WallView};
-pub use logs::{LOG_KEYS, LogCommand, LogsUi, log_command};
-pub use ops_ui::{Choice, Dialog, OpRequest, OpsUi};
+pub use alerts::{AlertList, View};
+pub use display::{HitAreas, Wall, WallView};
+pub use history::HistoryPane;
+pub use logs::LogsPane;
+pub use ops_ui::{Choice, Dialog, OpRequest, Ops};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
+pub use panes::{Outcome, Pane, PaneKind, Panes, Screen};
+pub use prompt::{Prompt, PromptKind, SILENCE_CHOICES};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,
 };
+pub use tables_pane::{Focus, Tables};
 
 use crate::alerts::{AlertBook, Proposal};
-use crate::heatmap::Heatmap;
-use crate::keys::{Command, KeyMap};
+use crate::keys::Command;
+use crate::keys::{KeyMap, Mode};
 use crate::model::{AgentUpdate, Container, Fleet, Node};
 use crate::theme::Theme;
 
@@ -44,16 +52,12 @@ pub enum Action {
     Tick,
     /// An agent connection reported something.
     Agent(AgentUpdate),
-    /// The last frame showed this many rows in the node and container tables.
-    Viewport { nodes: usize, containers: usize },
+    /// What the last frame laid out: rows shown per pane, where the tables are.
+    Drawn(crate::ui::DrawInfo),
     /// An operation reported progress, an outcome or data.
     Op(crate::ops::OpEvent),
     /// Open the confirmation dialog for a proposed action (alerts, palette, ...).
     Propose(crate::ops::Proposal),
-    /// The last frame had room for this many heatmap rows.
-    HeatmapViewport { rows: usize },
-    /// Where the last frame drew each table's rows (for the mouse).
-    Layout(HitAreas),
     /// A mouse click or wheel turn.
     Mouse(crossterm::event::MouseEvent),
     /// A recommendation's action should open (pre-filled) for the operator to confirm.
@@ -65,30 +69,24 @@ pub enum Action {
         session: u64,
         event: crate::logs::LogEvent,
     },
-    /// The last frame showed this many log rows.
-    LogViewport(usize),
-    /// The last frame showed this many action history rows.
-    HistoryViewport(usize),
 }
 
-/// Which pane has the keyboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Focus {
-    #[default]
-    Nodes,
-    Containers,
-    /// The alert pane.
-    Alerts,
-}
-
-/// What the keyboard is typing into.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Input {
-    /// Keys are commands.
-    #[default]
-    Normal,
-    /// Keys edit the focused table's filter.
-    Filter,
+/// Work `update` asks the run loop to do (it may not do I/O itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Write the timeline as Markdown to the state dir under this file name.
+    ExportTimeline { file_name: String, markdown: String },
+    /// Stream the log of `container` from the agent at `endpoint`, as stream `session`.
+    OpenLogs {
+        session: u64,
+        endpoint: String,
+        container: String,
+        tail: u32,
+    },
+    /// Stop the log stream.
+    CloseLogs,
+    /// Work for the ops runner.
+    Op(OpRequest),
 }
 
 /// How urgently the screen must be redrawn.
@@ -104,53 +102,38 @@ pub enum Redraw {
     Now,
 }
 
-/// The console's state.
+/// The console's state: the fleet and what is known about it, the clock, the look and the
+/// keys, the pane stack, and the work `update` asks the run loop to do.
 #[derive(Debug)]
 pub struct App {
     pub fleet: Fleet,
-    pub nodes: NodeTable,
-    pub containers: ContainerTable,
-    pub focus: Focus,
-    pub input: Input,
-    pub show_help: bool,
-    /// First command row shown in help (it scrolls on short terminals).
-    pub help_offset: usize,
-    pub show_detail: bool,
-    pub keymap: KeyMap,
-    pub theme: Theme,
+    /// Alert state, silences and the incident timeline.
+    pub alerts: AlertBook,
+    /// Actions: history, spec cache, failover records, fencing.
+    pub ops: Ops,
     /// The console's clock, set by the run loop before each update.
     pub now: Instant,
     /// Wall clock matching `now`, for uptimes computed from agent timestamps.
     pub now_unix_ms: u64,
+    pub theme: Theme,
+    /// ASCII borders and glyphs only.
+    pub ascii: bool,
+    pub keymap: KeyMap,
+    /// The panes and which are up.
+    pub panes: Panes,
+    /// No command that could change the fleet runs, no action is planned and nothing is
+    /// fenced (the wall screen, `--read-only`). Commands are checked in one place,
+    /// `run_command`, which every key and the palette go through.
+    pub read_only: bool,
     /// Short message for the status line, with when it was set.
     pub status: Option<(String, Instant)>,
     /// Name of the console's mode, shown in the header (e.g. "demo").
     pub title: String,
     pub should_quit: bool,
-    /// Actions: dialog, history, spec cache, fencing.
-    pub ops: OpsUi,
-    /// Tables or heatmap.
-    pub body: Body,
-    pub heatmap: Heatmap,
-    /// No command that could change the fleet runs (the wall screen). Checked in one place,
-    /// `run_command`, which every key and the palette go through.
-    pub read_only: bool,
-    /// The wall screen's rotation, when this console is one.
-    pub wall: Option<Wall>,
-    /// ASCII borders and glyphs only.
-    pub ascii: bool,
-    /// Where the last frame drew table rows, for mouse clicks and the wheel.
-    pub hit: HitAreas,
-    /// The console's own log is shown in a pane.
-    pub show_log: bool,
-    /// Alert state, silences and the incident timeline.
-    pub alerts: AlertBook,
-    /// The alert pane and view, prompts, pending effects.
-    pub alert_ui: AlertUi,
-    /// The live log view of one container.
-    pub logs: LogsUi,
+    /// Work for the run loop (it may not be done in `update`).
+    outbox: Vec<Effect>,
     redraw: Redraw,
-    /// Keys pressed while the sort index was being rebuilt count against the new index.
+    /// Ages of unreachable nodes were on screen at the last tick.
     ages_visible: bool,
     /// Terminal size, from the last resize (0 = not told yet).
     screen_width: u16,
@@ -165,37 +148,19 @@ impl App {
     pub fn new(fleet: Fleet, now: Instant) -> Self {
         let mut app = Self {
             fleet,
-            nodes: NodeTable {
-                dirty: true,
-                ..NodeTable::default()
-            },
-            containers: ContainerTable {
-                dirty: true,
-                ..ContainerTable::default()
-            },
-            focus: Focus::Nodes,
-            input: Input::Normal,
-            show_help: false,
-            help_offset: 0,
-            show_detail: true,
-            keymap: KeyMap::default(),
-            theme: Theme::default(),
+            alerts: AlertBook::default(),
+            ops: Ops::default(),
             now,
             now_unix_ms: 0,
+            theme: Theme::default(),
+            ascii: false,
+            keymap: KeyMap::default(),
+            panes: Panes::default(),
+            read_only: false,
             status: None,
             title: String::new(),
             should_quit: false,
-            ops: OpsUi::default(),
-            body: Body::Tables,
-            heatmap: Heatmap::default(),
-            read_only: false,
-            wall: None,
-            ascii: false,
-            hit: HitAreas::default(),
-            show_log: false,
-            alerts: AlertBook::default(),
-            alert_ui: AlertUi::default(),
-            logs: LogsUi::new(crate::logs::DEFAULT_MAX_LINES),
+            outbox: Vec::new(),
             redraw: Redraw::Now,
             ages_visible: false,
             screen_width: 0,
@@ -236,68 +201,27 @@ impl App {
                 self.request(Redraw::Now);
             }
             Action::Tick => self.on_tick(),
-            Action::Agent(update) => {
-                let slot = update_slot(&update);
-                let snapshot = matches!(update, AgentUpdate::Snapshot { .. });
-                let applied = self.fleet.apply(update, self.now);
-                if applied.changed {
-                    let now = self.stamp();
-                    self.alerts.observe_node(&self.fleet, slot, now);
-                    self.nodes.dirty = true;
-                    self.heatmap.dirty = true;
-                    let shown =
-                        self.containers.scope == Scope::Fleet || self.nodes.selected == Some(slot);
-                    if applied.containers_changed && shown {
-                        self.containers.dirty = true;
-                    }
-                    self.request(Redraw::Data);
-                }
-                if applied.agent_restarted {
-                    let name = self.fleet.nodes()[slot].name().to_string();
-                    self.set_status(format!("agent of {name} restarted: resynchronised"));
-                }
-                if snapshot {
-                    self.check_fencing();
-                } else if applied.containers_changed && self.ops.read_only {
-                    // Stale copies stopped by another console arrive as deltas.
-                    self.count_stale_copies();
-                }
-            }
-            Action::Viewport { nodes, containers } => {
-                self.nodes.cursor.viewport = nodes;
-                self.containers.cursor.viewport = containers;
-                self.nodes.cursor.clamp(self.nodes.rows.len());
-                self.containers.cursor.clamp(self.containers.rows.len());
+            Action::Agent(update) => self.on_agent(update),
+            Action::Drawn(info) => {
+                // Layout facts, not news: no alert can have changed.
+                self.on_drawn(info);
+                return;
             }
             Action::Op(event) => self.on_op_event(event),
             Action::Propose(proposal) => {
                 self.propose(proposal);
                 self.request(Redraw::Now);
             }
-            Action::Layout(areas) => self.hit = areas,
             Action::Mouse(event) => {
                 self.refresh();
-                if self.on_mouse(event) {
+                if self.panes.on_mouse(event, &self.fleet) {
                     self.refresh();
-                    self.request(Redraw::Now);
-                }
-            }
-            Action::HeatmapViewport { rows } => {
-                if self.heatmap.cursor.viewport != rows {
-                    self.heatmap.cursor.viewport = rows;
-                    // Whether groups fold depends on the room there is.
-                    self.heatmap.refresh(&self.fleet);
                     self.request(Redraw::Now);
                 }
             }
             Action::Recommendation(proposal) => self.on_recommendation(proposal),
             Action::Exported(result) => self.on_exported(result),
             Action::Logs { session, event } => self.on_logs(session, event),
-            Action::LogViewport(rows) => self.logs.page = rows,
-            Action::HistoryViewport(rows) => {
-                self.ops.history_page = rows;
-                self.ops.scroll_history(0, rows);
-            }
         }
         if self.alerts.take_urgent() {
             // A firing or resolved alert is what the on-call engineer waits for.
@@ -307,18 +231,80 @@ impl App {
         }
     }
 
+    fn on_agent(&mut self, update: AgentUpdate) {
+        let slot = update_slot(&update);
+        let snapshot = matches!(update, AgentUpdate::Snapshot { .. });
+        let applied = self.fleet.apply(update, self.now);
+        if applied.changed {
+            let now = self.stamp();
+            self.alerts.observe_node(&self.fleet, slot, now);
+            let tables = &mut self.panes.tables;
+            tables.nodes.dirty = true;
+            self.panes.heatmap.dirty = true;
+            let shown =
+                tables.containers.scope == Scope::Fleet || tables.nodes.selected == Some(slot);
+            if applied.containers_changed && shown {
+                tables.containers.dirty = true;
+            }
+            self.request(Redraw::Data);
+        }
+        if applied.agent_restarted {
+            let name = self.fleet.nodes()[slot].name().to_string();
+            self.set_status(format!("agent of {name} restarted: resynchronised"));
+        }
+        if snapshot {
+            self.check_fencing();
+        } else if applied.containers_changed && self.read_only {
+            // Stale copies stopped by another console arrive as deltas.
+            self.count_stale_copies();
+        }
+    }
+
+    /// What the last frame laid out, in one message: the rows each pane had room for and
+    /// where the tables are. Only what changed is applied.
+    fn on_drawn(&mut self, info: crate::ui::DrawInfo) {
+        let panes = &mut self.panes;
+        if panes.log_view().is_some() {
+            panes.logs.page = info.log_rows;
+        }
+        let tables = &mut panes.tables;
+        let (nodes, containers) = (info.node_rows, info.container_rows);
+        if tables.nodes.cursor.viewport != nodes || tables.containers.cursor.viewport != containers
+        {
+            tables.nodes.cursor.viewport = nodes;
+            tables.containers.cursor.viewport = containers;
+            tables.nodes.cursor.clamp(tables.nodes.rows.len());
+            tables.containers.cursor.clamp(tables.containers.rows.len());
+        }
+        if info.history_rows != 0 && info.history_rows != panes.history.page {
+            panes.history.page = info.history_rows;
+            panes
+                .history
+                .scroll(0, info.history_rows, self.ops.log.len());
+        }
+        panes.hit = info.areas;
+        if info.heatmap_rows != 0 && panes.heatmap.cursor.viewport != info.heatmap_rows {
+            panes.heatmap.cursor.viewport = info.heatmap_rows;
+            // Whether groups fold depends on the room there is.
+            panes.heatmap.refresh(&self.fleet);
+            self.request(Redraw::Now);
+        }
+    }
+
     /// Rebuilds the table indexes that are out of date. Called before drawing and before
     /// keys are handled; cost grows with the fleet only when the data changed.
     pub fn refresh(&mut self) {
-        let before = self.nodes.selected;
-        self.nodes.refresh(&self.fleet, self.now);
-        if self.nodes.selected != before && self.containers.scope == Scope::SelectedNode {
-            self.containers.dirty = true;
+        let tables = &mut self.panes.tables;
+        let before = tables.nodes.selected;
+        tables.nodes.refresh(&self.fleet, self.now);
+        if tables.nodes.selected != before && tables.containers.scope == Scope::SelectedNode {
+            tables.containers.dirty = true;
         }
-        self.containers
-            .refresh(&self.fleet, self.nodes.selected, self.now_unix_ms);
-        if self.heatmap_shown() {
-            self.heatmap.refresh(&self.fleet);
+        tables
+            .containers
+            .refresh(&self.fleet, tables.nodes.selected, self.now_unix_ms);
+        if self.panes.heatmap_shown() {
+            self.panes.heatmap.refresh(&self.fleet);
         }
         self.refresh_alerts();
     }
@@ -331,6 +317,30 @@ impl App {
     /// Asks for a redraw at least this urgent.
     pub fn request(&mut self, redraw: Redraw) {
         self.redraw = self.redraw.max(redraw);
+    }
+
+    /// Hands work to the run loop.
+    pub(crate) fn emit(&mut self, effect: Effect) {
+        self.outbox.push(effect);
+    }
+
+    /// Work for the run loop; clears it.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// The requests for the ops runner only; other work stays for `take_effects`.
+    pub fn take_requests(&mut self) -> Vec<OpRequest> {
+        let (ops, rest): (Vec<Effect>, Vec<Effect>) = std::mem::take(&mut self.outbox)
+            .into_iter()
+            .partition(|e| matches!(e, Effect::Op(_)));
+        self.outbox = rest;
+        ops.into_iter()
+            .filter_map(|e| match e {
+                Effect::Op(r) => Some(r),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Shows a message on the status line for a few seconds.
@@ -349,16 +359,16 @@ impl App {
 
     /// The node under the node table's cursor.
     pub fn selected_node(&self) -> Option<(usize, &Node)> {
-        self.nodes
+        self.panes
+            .tables
+            .nodes
             .selected
             .and_then(|s| self.fleet.node(s).map(|n| (s, n)))
     }
 
     /// The container under the container table's cursor, with its node.
     pub fn selected_container(&self) -> Option<(&Node, &Container)> {
-        let r = self.containers.selected?;
-        let node = self.fleet.node(r.slot)?;
-        node.containers.get(&r.key).map(|c| (node, c))
+        self.container(self.panes.tables.containers.selected?)
     }
 
     /// A container row's data.
@@ -373,11 +383,14 @@ impl App {
         // Ages of unreachable nodes tick on screen, and UNKNOWN turns FAILED with time.
         let any_down = self.fleet.nodes().iter().any(|n| !n.is_live());
         if any_down || self.ages_visible {
-            self.nodes.dirty |= self.nodes.sort == NodeSort::State;
+            let nodes = &mut self.panes.tables.nodes;
+            nodes.dirty |= nodes.sort == NodeSort::State;
             self.request(Redraw::Data);
         }
         self.ages_visible = any_down;
-        self.rotate_wall();
+        if self.panes.wall_due(self.now) {
+            self.step_wall(1);
+        }
         if let Some((_, at)) = &self.status {
             if self.now.saturating_duration_since(*at) >= STATUS_MESSAGE_TTL {
                 self.status = None;
@@ -386,28 +399,33 @@ impl App {
         }
     }
 
+    /// A key goes to the pane on top. Panes that take text or choices look it up in their
+    /// own mode of the keymap; the others get the normal command.
     fn on_key(&mut self, key: KeyEvent) {
-        if self.input == Input::Filter {
-            self.on_filter_key(key);
-            return;
-        }
-        if self.ops.dialog.is_some() {
-            self.on_dialog_key(key);
-            return;
-        }
-        if self.on_prompt_key(key) {
-            return;
-        }
-        if self.on_logs_key(key) {
-            return;
+        match self.panes.top_kind() {
+            Some(PaneKind::Filter) => {
+                let command = self.keymap.command_in(Mode::Prompt, key);
+                match self.panes.tables.on_filter_key(command, key) {
+                    Outcome::Close => {
+                        self.panes.pop();
+                    }
+                    Outcome::Pass => self.should_quit = true,
+                    Outcome::Taken => {}
+                }
+                return;
+            }
+            Some(PaneKind::Dialog) => return self.on_dialog_key(key),
+            Some(PaneKind::Prompt) => return self.on_prompt_key(key),
+            Some(PaneKind::Logs) => return self.on_logs_key(key),
+            _ => {}
         }
         let Some(command) = self.keymap.command(key) else {
             return;
         };
-        if self.show_help && !matches!(command, Command::Quit) {
+        if self.panes.top_kind() == Some(PaneKind::Help) && command != Command::Quit {
             // Movement keys scroll help on short terminals; any other key closes it.
             if !self.scroll_help(command) {
-                self.show_help = false;
+                self.panes.pop();
             }
             return;
         }
@@ -415,7 +433,8 @@ impl App {
     }
 
     /// Runs one command, from a key or the palette. The read-only gate is here, so it holds
-    /// for every way in and for commands added later.
+    /// for every way in and for commands added later. The command goes down the stack from
+    /// the top until a pane takes it; the tables at the bottom take the rest.
     pub fn run_command(&mut self, command: Command) {
         if self.read_only && !command.is_view_only() {
             self.set_status(format!(
@@ -424,154 +443,24 @@ impl App {
             ));
             return;
         }
-        if self.on_display_command(command) {
-            return;
+        for depth in (0..self.panes.stack().len()).rev() {
+            let taken = match self.panes.stack()[depth].kind() {
+                PaneKind::Wall => self.on_wall_command(command),
+                PaneKind::Heatmap => self.on_heatmap_command(command),
+                PaneKind::Alerts => self.on_alert_view_command(command),
+                PaneKind::History => self.on_history_command(command),
+                // Overlays pass the commands the palette runs to the panes below.
+                PaneKind::Logs
+                | PaneKind::Help
+                | PaneKind::Filter
+                | PaneKind::Prompt
+                | PaneKind::Dialog => false,
+            };
+            if taken {
+                return;
+            }
         }
-        self.dispatch(command);
-    }
-
-    /// Runs a command in the tables and alert views.
-    fn dispatch(&mut self, command: Command) {
-        let alert_keys = self.alerts_have_keys();
-        // The history pane, while open, has the movement keys: it is what was just opened.
-        let history = self.ops.show_history
-            && self.alert_ui.view == View::Main
-            && self.body == Body::Tables
-            && self.wall.is_none();
-        let history_page = match self.ops.history_page {
-            0 => crate::ui::history_page(self, self.screen_height),
-            drawn => drawn,
-        };
-        match command {
-            Command::Quit => self.should_quit = true,
-            Command::Up if history => self.ops.scroll_history(-1, history_page),
-            Command::Down if history => self.ops.scroll_history(1, history_page),
-            Command::PageUp if history => self
-                .ops
-                .scroll_history(-(history_page as isize), history_page),
-            Command::PageDown if history => {
-                self.ops.scroll_history(history_page as isize, history_page)
-            }
-            Command::Top if history => self.ops.history_offset = 0,
-            Command::Bottom if history => self.ops.scroll_history(isize::MAX / 2, history_page),
-            Command::Back if history => self.ops.show_history = false,
-            Command::Help => {
-                self.show_help = true;
-                self.help_offset = 0;
-            }
-            Command::Up if alert_keys => self.step_alerts(-1),
-            Command::Down if alert_keys => self.step_alerts(1),
-            Command::PageUp if alert_keys => self.step_alerts(-self.alert_ui.cursor.page()),
-            Command::PageDown if alert_keys => self.step_alerts(self.alert_ui.cursor.page()),
-            Command::Top if alert_keys => self.step_alerts(isize::MIN / 2),
-            Command::Bottom if alert_keys => self.step_alerts(isize::MAX / 2),
-            Command::Open if alert_keys => self.jump_to_selected(),
-            Command::Back if self.alert_ui.view == View::Alerts => self.alert_ui.view = View::Main,
-            Command::Up => self.step(-1),
-            Command::Down => self.step(1),
-            Command::PageUp => self.step(-self.cursor().page()),
-            Command::PageDown => self.step(self.cursor().page()),
-            Command::Top => self.step(isize::MIN / 2),
-            Command::Bottom => self.step(isize::MAX / 2),
-            Command::FocusNext => {
-                self.focus = match self.focus {
-                    Focus::Nodes => Focus::Containers,
-                    Focus::Containers => Focus::Alerts,
-                    Focus::Alerts => Focus::Nodes,
-                }
-            }
-            Command::FocusPrev => {
-                self.focus = match self.focus {
-                    Focus::Nodes => Focus::Alerts,
-                    Focus::Containers => Focus::Nodes,
-                    Focus::Alerts => Focus::Containers,
-                }
-            }
-            Command::Alerts => self.toggle_alert_view(),
-            Command::Acknowledge => self.start_ack(),
-            Command::Silence => self.start_silence(),
-            Command::Propose => self.propose_selected(),
-            Command::ExportTimeline => self.export_timeline(),
-            Command::Palette => self.start_palette(),
-            Command::Open => {
-                if self.focus == Focus::Nodes {
-                    self.focus = Focus::Containers;
-                    if self.containers.scope != Scope::SelectedNode {
-                        self.containers.scope = Scope::SelectedNode;
-                        self.containers.dirty = true;
-                    }
-                }
-            }
-            Command::Back => {
-                let table_filter = self.filter_mut();
-                if !table_filter.is_empty() {
-                    table_filter.clear();
-                    self.mark_focused_dirty();
-                } else if self.focus != Focus::Nodes {
-                    self.focus = Focus::Nodes;
-                }
-            }
-            Command::Filter => self.input = Input::Filter,
-            Command::SortNext => match self.focus {
-                Focus::Nodes | Focus::Alerts => self.nodes.sort_next(),
-                Focus::Containers => self.containers.sort_next(),
-            },
-            Command::SortReverse => {
-                match self.focus {
-                    Focus::Nodes | Focus::Alerts => self.nodes.descending = !self.nodes.descending,
-                    Focus::Containers => self.containers.descending = !self.containers.descending,
-                }
-                self.mark_focused_dirty();
-            }
-            Command::ToggleScope => {
-                self.containers.scope = match self.containers.scope {
-                    Scope::SelectedNode => Scope::Fleet,
-                    Scope::Fleet => Scope::SelectedNode,
-                };
-                self.containers.dirty = true;
-            }
-            Command::ToggleDetail => self.show_detail = !self.show_detail,
-            Command::Logs => self.open_logs(),
-            Command::Migrate
-            | Command::Scale
-            | Command::Backup
-            | Command::Restore
-            | Command::Failover
-            | Command::Drain
-            | Command::Cordon
-            | Command::Uncordon
-            | Command::Start
-            | Command::Stop
-            | Command::Restart
-            | Command::History => {
-                self.on_ops_command(command);
-            }
-            Command::ToggleLog => self.show_log = !self.show_log,
-            // Handled by `on_display_command` in the views where they mean something.
-            Command::Heatmap | Command::FoldAll | Command::ScrollOlder | Command::ScrollNewer => {}
-        }
-    }
-
-    fn cursor(&self) -> Cursor {
-        match self.focus {
-            Focus::Nodes => self.nodes.cursor,
-            Focus::Containers => self.containers.cursor,
-            Focus::Alerts => self.alert_ui.cursor,
-        }
-    }
-
-    fn step(&mut self, delta: isize) {
-        match self.focus {
-            Focus::Nodes => {
-                let before = self.nodes.selected;
-                self.nodes.step(delta);
-                if self.nodes.selected != before && self.containers.scope == Scope::SelectedNode {
-                    self.containers.reset_cursor();
-                }
-            }
-            Focus::Containers => self.containers.step(delta),
-            Focus::Alerts => self.step_alerts(delta),
-        }
+        self.on_tables_command(command);
     }
 }
 

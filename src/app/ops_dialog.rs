@@ -1,31 +1,28 @@
 //! Keys while an action dialog is open: the dialog has the keyboard. Picking a target or a
 //! backup, setting replicas, typing the confirmation, cancelling a running action.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
-use super::{App, Dialog, OpRequest};
+use super::filter::typed;
+use super::panes::{Pane, PaneKind};
+use super::{App, Dialog, Effect, OpRequest};
+use crate::keys::{Command, Mode};
 use crate::ops::history::{self, Started};
 use crate::ops::{BackupInfo, EntryState, Proposal};
 
-fn key_char(key: &KeyEvent) -> Option<char> {
-    match key.code {
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
-        _ => None,
-    }
-}
-
 impl App {
-    /// Keys while a dialog is open; the dialog has the keyboard.
+    /// Keys while a dialog is on top; the dialog has the keyboard. The dialog mode of the
+    /// keymap moves and confirms; the typed confirmation of a plan is the prompt mode.
     pub(super) fn on_dialog_key(&mut self, key: KeyEvent) {
-        let Some(dialog) = self.ops.dialog.take() else {
+        let Some(Pane::Dialog(dialog)) = self.panes.remove(PaneKind::Dialog) else {
             return;
         };
-        let up = matches!(key.code, KeyCode::Up | KeyCode::Char('k'));
-        let down = matches!(key.code, KeyCode::Down | KeyCode::Char('j'));
-        self.ops.dialog = match dialog {
-            _ if key.code == KeyCode::Char('c')
-                && key.modifiers.contains(KeyModifiers::CONTROL) =>
-            {
+        let command = self.keymap.command_in(Mode::Dialog, key);
+        let typing = self.keymap.command_in(Mode::Prompt, key);
+        let up = command == Some(Command::Up);
+        let down = command == Some(Command::Down);
+        let next = match dialog {
+            _ if command == Some(Command::Quit) => {
                 self.should_quit = true;
                 None
             }
@@ -35,9 +32,9 @@ impl App {
                 container,
                 choices,
                 mut selected,
-            } => match key.code {
-                KeyCode::Esc => None,
-                KeyCode::Enter => {
+            } => match command {
+                Some(Command::Cancel) => None,
+                Some(Command::Confirm) => {
                     let to = choices.get(selected).map(|c| c.name.clone());
                     self.propose(Proposal::Migrate {
                         node,
@@ -64,13 +61,13 @@ impl App {
                 service,
                 current,
                 mut replicas,
-            } => match key.code {
-                KeyCode::Esc => None,
-                KeyCode::Enter => {
+            } => match command {
+                Some(Command::Cancel) => None,
+                Some(Command::Confirm) => {
                     self.propose(Proposal::Scale { service, replicas });
                     return;
                 }
-                KeyCode::Backspace => {
+                Some(Command::DeleteChar) => {
                     replicas /= 10;
                     Some(Dialog::Scale {
                         service,
@@ -79,14 +76,16 @@ impl App {
                     })
                 }
                 _ => {
-                    match key_char(&key) {
-                        Some('+') => replicas = replicas.saturating_add(1),
-                        Some('-') => replicas = replicas.saturating_sub(1),
-                        Some(d @ '0'..='9') => {
+                    match (command, typed(key)) {
+                        (Some(Command::More | Command::Up), _) => {
+                            replicas = replicas.saturating_add(1)
+                        }
+                        (Some(Command::Less | Command::Down), _) => {
+                            replicas = replicas.saturating_sub(1)
+                        }
+                        (None, Some(d @ '0'..='9')) => {
                             replicas = (replicas * 10 + d as usize - '0' as usize).min(9999)
                         }
-                        _ if up => replicas = replicas.saturating_add(1),
-                        _ if down => replicas = replicas.saturating_sub(1),
                         _ => {}
                     }
                     Some(Dialog::Scale {
@@ -102,9 +101,9 @@ impl App {
                 mut selected,
                 targets,
                 mut to,
-            } => match key.code {
-                KeyCode::Esc => None,
-                KeyCode::Enter => {
+            } => match command {
+                Some(Command::Cancel) => None,
+                Some(Command::Confirm) => {
                     if let Some(Ok(list)) = &list
                         && let Some(b) = list.get(selected)
                     {
@@ -129,8 +128,8 @@ impl App {
                         .as_ref()
                         .and_then(|l| l.as_ref().ok())
                         .map_or(0, Vec::len);
-                    let left = matches!(key.code, KeyCode::Left | KeyCode::Char('h'));
-                    let right = matches!(key.code, KeyCode::Right | KeyCode::Char('l'));
+                    let left = command == Some(Command::Left);
+                    let right = command == Some(Command::Right);
                     if up {
                         selected = selected.saturating_sub(1);
                     } else if down {
@@ -149,10 +148,13 @@ impl App {
                     })
                 }
             },
-            Dialog::Confirm { plan, mut typed } => match key.code {
-                KeyCode::Esc => None,
-                KeyCode::Enter => {
-                    if plan.confirm.as_deref().is_none_or(|name| typed == name) {
+            Dialog::Confirm {
+                plan,
+                typed: mut name,
+            } => match typing {
+                Some(Command::Cancel) => None,
+                Some(Command::Confirm) => {
+                    if plan.confirm.as_deref().is_none_or(|n| name == n) {
                         let op = self.ops.new_op();
                         let started = Started {
                             action: plan.proposal.kind().to_string(),
@@ -160,31 +162,32 @@ impl App {
                             title: plan.title.clone(),
                         };
                         self.ops.log.start(op, started, self.now, self.now_unix_ms);
-                        self.ops.outbox.push(OpRequest::Run { op, plan });
+                        self.emit(Effect::Op(OpRequest::Run { op, plan }));
                         Some(Dialog::Running { op })
                     } else {
-                        Some(Dialog::Confirm { plan, typed })
+                        Some(Dialog::Confirm { plan, typed: name })
                     }
                 }
-                KeyCode::Backspace => {
-                    typed.pop();
-                    Some(Dialog::Confirm { plan, typed })
+                Some(Command::DeleteChar) => {
+                    name.pop();
+                    Some(Dialog::Confirm { plan, typed: name })
                 }
-                // Tab writes the name out, so the engineer reads exactly what they confirm
-                // but a 3 a.m. failover is not held up by typing a long node name.
-                KeyCode::Tab => {
-                    if let Some(name) = &plan.confirm {
-                        typed.clone_from(name);
+                // Complete (Tab) writes the name out, so the engineer reads exactly what
+                // they confirm but a 3 a.m. failover is not held up by typing a long name.
+                Some(Command::Complete) => {
+                    if let Some(confirm) = &plan.confirm {
+                        name.clone_from(confirm);
                     }
-                    Some(Dialog::Confirm { plan, typed })
+                    Some(Dialog::Confirm { plan, typed: name })
                 }
-                _ => {
+                Some(_) => Some(Dialog::Confirm { plan, typed: name }),
+                None => {
                     if plan.confirm.is_some()
-                        && let Some(c) = key_char(&key)
+                        && let Some(c) = typed(key)
                     {
-                        typed.push(c);
+                        name.push(c);
                     }
-                    Some(Dialog::Confirm { plan, typed })
+                    Some(Dialog::Confirm { plan, typed: name })
                 }
             },
             Dialog::Running { op } => {
@@ -192,18 +195,21 @@ impl App {
                     self.ops.log.get(op).map(|e| &e.state),
                     Some(EntryState::Finished(_)) | None
                 );
-                match key.code {
+                match command {
                     _ if finished => None,
-                    KeyCode::Esc => {
+                    Some(Command::Cancel) => {
                         self.ops.log.cancelling(op);
-                        self.ops.outbox.push(OpRequest::Cancel { op });
+                        self.emit(Effect::Op(OpRequest::Cancel { op }));
                         Some(Dialog::Running { op })
                     }
-                    // Enter hides the dialog; the action goes on and shows in the history.
-                    KeyCode::Enter => None,
+                    // Confirm hides the dialog; the action goes on and shows in the history.
+                    Some(Command::Confirm) => None,
                     _ => Some(Dialog::Running { op }),
                 }
             }
         };
+        if let Some(dialog) = next {
+            self.panes.push(Pane::Dialog(dialog));
+        }
     }
 }

@@ -2,11 +2,11 @@
 //! operator confirms (typing the node or container name for whole-node or data-overwriting
 //! actions), the work runs as a task whose progress comes back as `Action::Op` events, and
 //! every action lands in the history pane. Nothing here awaits: work leaves through the
-//! outbox, which the run loop hands to the ops runner.
+//! app's outbox as `Effect::Op`, which the run loop hands to the ops runner.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{App, Focus};
+use super::{App, Effect, Focus};
 use crate::keys::Command;
 use crate::ops::fence::{Failovers, Stale};
 use crate::ops::history::{self, HISTORY_ENTRIES, Started};
@@ -74,24 +74,14 @@ pub enum Dialog {
     Refused { title: String, message: String },
 }
 
-/// The console's operations state.
+/// The console's operations state: what ran, what it knows to plan, what it must fence.
 #[derive(Debug, Clone, Default)]
-pub struct OpsUi {
-    pub dialog: Option<Dialog>,
+pub struct Ops {
     pub log: ActionLog,
-    pub show_history: bool,
-    /// History rows scrolled past, counted from the newest.
-    pub history_offset: usize,
-    /// History rows the last frame showed (0 before one did: paging then estimates it
-    /// from the terminal's height).
-    pub history_page: usize,
     pub specs: SpecCache,
     pub failovers: Failovers,
-    /// A read-only console plans nothing and fences nothing; it raises alerts instead.
-    pub read_only: bool,
     /// Stale copies a read-only console last saw, by node (they feed a critical alert).
     stale_seen: BTreeMap<String, Vec<String>>,
-    pub(super) outbox: Vec<OpRequest>,
     next_op: u64,
     fencing: BTreeSet<String>,
     fence_ops: Vec<(u64, String)>,
@@ -99,12 +89,7 @@ pub struct OpsUi {
     reload_after: BTreeSet<u64>,
 }
 
-impl OpsUi {
-    /// Requests for the runner; clears them.
-    pub fn take_requests(&mut self) -> Vec<OpRequest> {
-        std::mem::take(&mut self.outbox)
-    }
-
+impl Ops {
     /// Reads the newest actions of earlier runs back from `state_dir`. An unreadable line is
     /// skipped with one warning in the console's log; an unreadable file leaves the history
     /// empty with a warning. Never fails the console.
@@ -128,12 +113,6 @@ impl OpsUi {
         }
     }
 
-    /// Scrolls the history pane by `delta` rows (positive: older), `page` rows shown.
-    pub fn scroll_history(&mut self, delta: isize, page: usize) {
-        let max = self.log.len().saturating_sub(page.max(1));
-        self.history_offset = self.history_offset.saturating_add_signed(delta).min(max);
-    }
-
     pub(super) fn new_op(&mut self) -> u64 {
         self.next_op += 1;
         self.next_op
@@ -150,9 +129,9 @@ impl App {
             now: self.now,
             specs: &self.ops.specs,
             fencing: &fencing,
-            read_only: self.ops.read_only,
+            read_only: self.read_only,
         };
-        self.ops.dialog = Some(match plan::plan(&input, &proposal) {
+        self.panes.open_dialog(match plan::plan(&input, &proposal) {
             Ok(plan) => Dialog::Confirm {
                 plan: Box::new(plan),
                 typed: String::new(),
@@ -165,7 +144,7 @@ impl App {
     }
 
     fn refuse(&mut self, what: &str, message: impl Into<String>) {
-        self.ops.dialog = Some(Dialog::Refused {
+        self.panes.open_dialog(Dialog::Refused {
             title: format!("Cannot {what}"),
             message: message.into(),
         });
@@ -175,7 +154,7 @@ impl App {
     pub(super) fn on_ops_command(&mut self, command: Command) -> bool {
         let container = self
             .selected_container()
-            .filter(|_| self.focus == Focus::Containers)
+            .filter(|_| self.panes.tables.focus == Focus::Containers)
             .map(|(n, c)| {
                 (
                     n.name().to_string(),
@@ -183,7 +162,7 @@ impl App {
                     c.spec.service.clone(),
                 )
             });
-        let node = match self.focus {
+        let node = match self.panes.tables.focus {
             Focus::Containers => self.selected_container().map(|(n, _)| n.name().to_string()),
             Focus::Nodes | Focus::Alerts => self.selected_node().map(|(_, n)| n.name().to_string()),
         };
@@ -194,7 +173,6 @@ impl App {
             );
         };
         match command {
-            Command::History => self.ops.show_history = !self.ops.show_history,
             Command::Migrate => match container {
                 Some((node, name, _)) => self.open_target_picker(node, name),
                 None => need_container(self, "migrate"),
@@ -294,7 +272,7 @@ impl App {
         let selected = best
             .and_then(|b| choices.iter().position(|c| c.name == b))
             .unwrap_or(0);
-        self.ops.dialog = Some(Dialog::PickTarget {
+        self.panes.open_dialog(Dialog::PickTarget {
             node,
             container,
             choices,
@@ -311,7 +289,7 @@ impl App {
             .flat_map(|n| n.containers.values())
             .filter(|c| c.spec.service == service && c.is_active())
             .count();
-        self.ops.dialog = Some(Dialog::Scale {
+        self.panes.open_dialog(Dialog::Scale {
             service,
             current,
             replicas: current,
@@ -326,10 +304,11 @@ impl App {
             self.refuse("restore", format!("{node} does not answer"));
             return;
         }
-        self.ops.outbox.push(OpRequest::ListBackups {
+        let list = OpRequest::ListBackups {
             node: node.clone(),
             endpoint: n.endpoint.clone(),
-        });
+        };
+        self.emit(Effect::Op(list));
         let mut targets: Vec<String> = self
             .fleet
             .nodes()
@@ -339,7 +318,7 @@ impl App {
             .collect();
         targets.sort_by(|a, b| super::natural_cmp(a, b));
         let to = targets.iter().position(|t| *t == node).unwrap_or(0);
-        self.ops.dialog = Some(Dialog::PickBackup {
+        self.panes.open_dialog(Dialog::PickBackup {
             node,
             list: None,
             selected: 0,
@@ -380,14 +359,14 @@ impl App {
                     self.ops.fencing.remove(&node);
                 }
                 if self.ops.reload_after.remove(&op) {
-                    self.ops.outbox.push(OpRequest::ReloadFailovers);
+                    self.emit(Effect::Op(OpRequest::ReloadFailovers));
                 }
                 self.set_status(line);
             }
             OpEvent::Backups { node, list } => {
                 if let Some(Dialog::PickBackup {
                     node: n, list: l, ..
-                }) = &mut self.ops.dialog
+                }) = self.panes.dialog_mut()
                     && *n == node
                 {
                     *l = Some(list);
@@ -405,7 +384,7 @@ impl App {
     /// Nodes back after a failover: an operator console fences them before anything else;
     /// a read-only one raises a critical alert.
     pub(super) fn check_fencing(&mut self) {
-        if self.ops.read_only {
+        if self.read_only {
             self.count_stale_copies();
             return;
         }
@@ -422,7 +401,7 @@ impl App {
             self.ops.log.start(op, started, self.now, self.now_unix_ms);
             self.ops.fence_ops.push((op, stale.node.clone()));
             self.ops.reload_after.insert(op);
-            self.ops.outbox.push(OpRequest::Fence { op, stale });
+            self.emit(Effect::Op(OpRequest::Fence { op, stale }));
         }
     }
 

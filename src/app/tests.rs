@@ -12,10 +12,11 @@ fn key(app: &mut App, code: KeyCode) {
 fn app(nodes: usize, containers: usize) -> App {
     let now = Instant::now();
     let mut app = App::new(fixtures::fleet(nodes, containers, now), now);
-    app.update(Action::Viewport {
-        nodes: 5,
-        containers: 8,
-    });
+    app.update(Action::Drawn(crate::ui::DrawInfo {
+        node_rows: 5,
+        container_rows: 8,
+        ..Default::default()
+    }));
     app
 }
 
@@ -23,11 +24,11 @@ fn app(nodes: usize, containers: usize) -> App {
 fn moving_in_the_node_table_rescopes_the_container_table() {
     let mut app = app(4, 6);
     assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-00"));
-    assert_eq!(app.containers.rows.len(), 6);
-    assert!(app.containers.rows.iter().all(|r| r.slot == 0));
+    assert_eq!(app.panes.tables.containers.rows.len(), 6);
+    assert!(app.panes.tables.containers.rows.iter().all(|r| r.slot == 0));
     key(&mut app, KeyCode::Char('j'));
     assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-01"));
-    assert!(app.containers.rows.iter().all(|r| r.slot == 1));
+    assert!(app.panes.tables.containers.rows.iter().all(|r| r.slot == 1));
     key(&mut app, KeyCode::Char('G'));
     assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-03"));
     key(&mut app, KeyCode::Char('g'));
@@ -38,13 +39,13 @@ fn moving_in_the_node_table_rescopes_the_container_table() {
 fn enter_focuses_containers_and_zero_widens_to_the_fleet() {
     let mut app = app(3, 5);
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.focus, Focus::Containers);
+    assert_eq!(app.panes.tables.focus, Focus::Containers);
     key(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.containers.cursor.row, 1);
+    assert_eq!(app.panes.tables.containers.cursor.row, 1);
     key(&mut app, KeyCode::Char('0'));
-    assert_eq!(app.containers.rows.len(), 15);
+    assert_eq!(app.panes.tables.containers.rows.len(), 15);
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.focus, Focus::Nodes);
+    assert_eq!(app.panes.tables.focus, Focus::Nodes);
 }
 
 #[test]
@@ -52,18 +53,18 @@ fn filter_typing_narrows_and_escape_clears() {
     let mut app = app(2, 12);
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Char('/'));
-    assert_eq!(app.input, Input::Filter);
+    assert!(app.panes.filtering());
     for c in "redis".chars() {
         key(&mut app, KeyCode::Char(c));
     }
-    assert_eq!(app.containers.filter, "redis");
-    assert_eq!(app.containers.rows.len(), 2);
+    assert_eq!(app.panes.tables.containers.filter, "redis");
+    assert_eq!(app.panes.tables.containers.rows.len(), 2);
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.input, Input::Normal);
+    assert!(!app.panes.filtering());
     key(&mut app, KeyCode::Char('j'));
     key(&mut app, KeyCode::Esc);
-    assert!(app.containers.filter.is_empty());
-    assert_eq!(app.containers.rows.len(), 12);
+    assert!(app.panes.tables.containers.filter.is_empty());
+    assert_eq!(app.panes.tables.containers.rows.len(), 12);
 }
 
 #[test]
@@ -73,13 +74,15 @@ fn page_down_moves_a_screenful_and_keeps_the_cursor_visible() {
         KeyCode::Char('d'),
         KeyModifiers::CONTROL,
     )));
-    assert_eq!(app.nodes.cursor.row, 4);
+    assert_eq!(app.panes.tables.nodes.cursor.row, 4);
     app.update(Action::Key(KeyEvent::new(
         KeyCode::Char('d'),
         KeyModifiers::CONTROL,
     )));
-    assert_eq!(app.nodes.cursor.row, 8);
-    assert!(app.nodes.cursor.offset <= 8 && 8 < app.nodes.cursor.offset + 5);
+    assert_eq!(app.panes.tables.nodes.cursor.row, 8);
+    assert!(
+        app.panes.tables.nodes.cursor.offset <= 8 && 8 < app.panes.tables.nodes.cursor.offset + 5
+    );
 }
 
 #[test]
@@ -140,10 +143,10 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
         height: 40,
     });
     key(&mut app, KeyCode::Char('?'));
-    assert!(app.show_help);
+    assert!(app.panes.help_offset().is_some());
     key(&mut app, KeyCode::Char('j'));
     assert!(
-        !app.show_help,
+        app.panes.help_offset().is_none(),
         "help fits 40 rows: j closes it like any key"
     );
     app.update(Action::Resize {
@@ -152,10 +155,13 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
     });
     key(&mut app, KeyCode::Char('?'));
     key(&mut app, KeyCode::Char('j'));
-    assert!(app.show_help, "on 24 rows j scrolls help");
-    assert_eq!(app.help_offset, 1);
+    assert!(
+        app.panes.help_offset().is_some(),
+        "on 24 rows j scrolls help"
+    );
+    assert_eq!(app.panes.help_offset().unwrap_or(0), 1);
     key(&mut app, KeyCode::Char('o'));
-    assert!(!app.show_help);
+    assert!(app.panes.help_offset().is_none());
     key(&mut app, KeyCode::Char('q'));
     assert!(app.should_quit);
 }
@@ -179,5 +185,5 @@ fn before_the_user_moves_the_cursor_stays_on_the_first_row() {
     }
     app.refresh();
     assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-00"));
-    assert_eq!(app.nodes.cursor.row, 0);
+    assert_eq!(app.panes.tables.nodes.cursor.row, 0);
 }

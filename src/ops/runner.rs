@@ -180,7 +180,7 @@ pub fn start(
         app.ops.failovers = Failovers::load(dir);
         app.ops.load_history(dir);
     }
-    app.ops.read_only = read_only;
+    app.read_only = read_only;
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let (tx, rx) = mpsc::channel(1024);
     // The console's one connection per agent for actions, spec refreshes and fencing.

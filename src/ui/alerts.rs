@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{format, pane, window};
-use crate::alerts::{Alert, AlertState, Counts, format_duration, utc};
+use crate::alerts::{Alert, AlertKey, AlertState, Counts, format_duration, utc};
 use crate::app::{App, Focus, PromptKind, SILENCE_CHOICES, palette_matches};
-use crate::keys::Command;
+use crate::keys::{Command, Mode};
 
 /// Most rows the alert pane takes in the main view (it shrinks to what it lists).
 pub const ALERT_PANE_MAX_ROWS: u16 = 8;
@@ -124,7 +124,7 @@ const WIDTHS: [Constraint; 7] = [
 fn table<'a>(app: &App, area: Rect, focused: bool) -> (Table<'a>, TableState, bool) {
     let rows = app.alerts.rows();
     let height = usize::from(area.height.saturating_sub(1));
-    let (offset, shown) = window(rows, app.alert_ui.cursor, height);
+    let (offset, shown) = window(rows, app.panes.alerts.cursor, height);
     let widget = Table::new(shown.iter().map(|a| Row::new(cells(app, a, true))), WIDTHS)
         .header(
             Row::new([
@@ -141,7 +141,8 @@ fn table<'a>(app: &App, area: Rect, focused: bool) -> (Table<'a>, TableState, bo
         .column_spacing(1)
         .row_highlight_style(app.theme.selection(focused));
     let selected = app
-        .alert_ui
+        .panes
+        .alerts
         .cursor
         .row
         .checked_sub(offset)
@@ -155,7 +156,7 @@ fn table<'a>(app: &App, area: Rect, focused: bool) -> (Table<'a>, TableState, bo
 
 /// Draws the alert pane of the main view.
 pub fn draw_pane(frame: &mut Frame, area: Rect, app: &App) {
-    let focused = app.focus == Focus::Alerts;
+    let focused = app.panes.tables.focus == Focus::Alerts;
     let inner = pane(
         frame,
         area,
@@ -180,12 +181,13 @@ pub fn draw_pane(frame: &mut Frame, area: Rect, app: &App) {
     // No header row in the pane: every row reads on its own.
     let height = usize::from(inner.height);
     let rows = app.alerts.rows();
-    let (offset, shown) = window(rows, app.alert_ui.cursor, height);
+    let (offset, shown) = window(rows, app.panes.alerts.cursor, height);
     let widget = Table::new(shown.iter().map(|a| Row::new(cells(app, a, true))), WIDTHS)
         .column_spacing(1)
         .row_highlight_style(app.theme.selection(focused));
     let selected = app
-        .alert_ui
+        .panes
+        .alerts
         .cursor
         .row
         .checked_sub(offset)
@@ -377,39 +379,31 @@ fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: &str, ap
     inner
 }
 
-/// Draws the open prompt or proposed action, if any, over `area`.
+/// Draws the open prompt, if any, over `area`.
 pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
-    if let Some(p) = &app.alert_ui.proposal {
-        let inner = popup(frame, area, 70, 8, "Recommended action", app);
-        let lines = vec![
-            Line::from(Span::styled(p.to_string(), theme.header)),
-            Line::default(),
-            Line::from(Span::styled(
-                format!("kind: {} · recorded in the incident timeline", p.verb()),
-                theme.label(),
-            )),
-            Line::from(Span::styled(
-                "The action dialog (ops) takes this over to confirm and run it.",
-                theme.dim,
-            )),
-            Line::from(vec![
-                Span::styled("Esc", theme.key_hint),
-                Span::styled(" close", theme.label()),
-            ]),
-        ];
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
-        return;
-    }
-    let Some(prompt) = &app.alert_ui.prompt else {
+    let Some(prompt) = app.panes.prompt() else {
         return;
     };
     let cursor = Span::styled("▏", theme.filter());
     let mut lines = Vec::new();
-    let what = |key| {
+    let what = |key: &AlertKey| {
         app.alerts.get(key).map_or_else(
             || "(resolved)".to_string(),
             |a: &Alert| format!("{} on {}", a.summary, a.location()),
+        )
+    };
+    // The keys the hints name, as the keymap binds them.
+    let ok = || {
+        Span::styled(
+            format::mode_key(&app.keymap, Mode::Prompt, Command::Confirm),
+            theme.key_hint,
+        )
+    };
+    let cancel = || {
+        Span::styled(
+            format::mode_key(&app.keymap, Mode::Prompt, Command::Cancel),
+            theme.key_hint,
         )
     };
     let (title, height) = match &prompt.kind {
@@ -421,9 +415,9 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
                 cursor,
             ]));
             lines.push(Line::from(vec![
-                Span::styled("Enter", theme.key_hint),
+                ok(),
                 Span::styled(" acknowledge (note optional)  ", theme.label()),
-                Span::styled("Esc", theme.key_hint),
+                cancel(),
                 Span::styled(" cancel", theme.label()),
             ]));
             ("Acknowledge", 6)
@@ -447,9 +441,9 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
             lines.push(Line::from(vec![
                 Span::styled("←/→", theme.key_hint),
                 Span::styled(" choose  ", theme.label()),
-                Span::styled("Enter", theme.key_hint),
+                ok(),
                 Span::styled(" silence  ", theme.label()),
-                Span::styled("Esc", theme.key_hint),
+                cancel(),
                 Span::styled(" cancel", theme.label()),
             ]));
             ("Silence", 6)

@@ -44,8 +44,8 @@ fn sort_column(sort: ContainerSort) -> usize {
 /// Draws the container table; returns how many rows it showed.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
     let theme = &app.theme;
-    let table = &app.containers;
-    let focused = app.focus == Focus::Containers;
+    let table = &app.panes.tables.containers;
+    let focused = app.panes.tables.focus == Focus::Containers;
     let summary = app.fleet.summary();
     let (scope, total) = match table.scope {
         Scope::Fleet => ("all nodes".to_string(), summary.containers()),

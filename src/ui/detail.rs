@@ -21,7 +21,7 @@ const MIN_TEXT_ROWS: u16 = 10;
 
 /// Draws the pane for whatever the focused table has selected.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let container = (app.focus == Focus::Containers)
+    let container = (app.panes.tables.focus == Focus::Containers)
         .then(|| app.selected_container())
         .flatten();
     match (container, app.selected_node()) {

@@ -53,6 +53,19 @@ pub fn key_text(name: &str) -> String {
     }
 }
 
+/// The key for `command` in `mode` as the user reads it (`Esc`, `Enter`), for the hints
+/// of dialogs and prompts; `?` when the command is unbound there.
+pub fn mode_key(
+    keymap: &crate::keys::KeyMap,
+    mode: crate::keys::Mode,
+    command: crate::keys::Command,
+) -> String {
+    match keymap.hint_in(mode, command) {
+        hint if hint.is_empty() => "?".to_string(),
+        hint => key_text(&hint),
+    }
+}
+
 /// A key as the user reads it.
 pub fn key(key: &Key) -> String {
     key_text(&key.to_string())

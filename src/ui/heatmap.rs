@@ -32,7 +32,7 @@ const RESOURCE_MAX_COLUMNS: usize = 16;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usize {
     let theme = &app.theme;
     let g = glyphs::of(app.ascii);
-    let hm = &app.heatmap;
+    let hm = &app.panes.heatmap;
     let kind = match hm.kind {
         HeatKind::Time => "load over time",
         HeatKind::Resource => "resources now",
@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usi
         HeatKind::Resource => resource_axis(theme, label_width, cells_width),
     });
     for (i, row) in rows.iter().enumerate() {
-        let selected = offset + i == hm.cursor.row && app.wall.is_none();
+        let selected = offset + i == hm.cursor.row && app.panes.wall().is_none();
         let mut spans = vec![label(app, g, *row, label_width, selected)];
         spans.push(Span::raw(" "));
         if hm.kind == HeatKind::Time {
@@ -94,7 +94,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usi
 }
 
 fn label_width(app: &App, g: &Glyphs) -> usize {
-    let hm = &app.heatmap;
+    let hm = &app.panes.heatmap;
     let groups = hm
         .groups
         .iter()
@@ -119,7 +119,7 @@ fn label(app: &App, g: &Glyphs, row: HeatRow, width: usize, selected: bool) -> S
     let theme = &app.theme;
     let (text, style) = match row {
         HeatRow::Group { group, folded } => {
-            let gr = &app.heatmap.groups[group];
+            let gr = &app.panes.heatmap.groups[group];
             let down = gr
                 .slots
                 .iter()
@@ -140,7 +140,7 @@ fn label(app: &App, g: &Glyphs, row: HeatRow, width: usize, selected: bool) -> S
                 NodeState::Failed | NodeState::Unknown => theme.status(state),
                 _ => theme.text,
             };
-            let indent = if app.heatmap.groups.len() > 1 {
+            let indent = if app.panes.heatmap.groups.len() > 1 {
                 "  "
             } else {
                 ""
@@ -184,7 +184,7 @@ fn time_axis(
 ) -> Line<'static> {
     let theme = &app.theme;
     let back = |samples: usize| interval * u32::try_from(samples).unwrap_or(u32::MAX);
-    let right = app.heatmap.scroll_back;
+    let right = app.panes.heatmap.scroll_back;
     let left = right + cells * per_cell;
     let right_text = if right == 0 {
         "now".to_string()
@@ -227,7 +227,7 @@ fn time_cells(
     let theme = &app.theme;
     let nodes = app.fleet.nodes();
     let slots: &[usize] = match &row {
-        HeatRow::Group { group, .. } => &app.heatmap.groups[*group].slots,
+        HeatRow::Group { group, .. } => &app.panes.heatmap.groups[*group].slots,
         HeatRow::Node { slot } => std::slice::from_ref(slot),
     };
     let lags: Vec<(usize, usize, bool)> = slots
@@ -237,7 +237,7 @@ fn time_cells(
     let mut run = String::new();
     let mut run_style = Style::default();
     for c in 0..cells {
-        let from_back = app.heatmap.scroll_back + (cells - 1 - c) * per_cell;
+        let from_back = app.panes.heatmap.scroll_back + (cells - 1 - c) * per_cell;
         let (value, live) = lags
             .iter()
             .filter_map(|&(s, lag, live)| {
@@ -310,7 +310,7 @@ fn resource_cells(
     let theme = &app.theme;
     let nodes = app.fleet.nodes();
     let slots: &[usize] = match &row {
-        HeatRow::Group { group, .. } => &app.heatmap.groups[*group].slots,
+        HeatRow::Group { group, .. } => &app.panes.heatmap.groups[*group].slots,
         HeatRow::Node { slot } => std::slice::from_ref(slot),
     };
     // Unreached nodes have no figures; unreachable ones keep their last, shown stale.

@@ -21,7 +21,7 @@ const TIME_COLUMNS: usize = 9;
 /// returns how many rows of log it has room for.
 pub fn draw(frame: &mut Frame, area: Rect, status_area: Rect, app: &App) -> usize {
     let theme = &app.theme;
-    let Some(view) = app.logs.view.as_ref() else {
+    let Some(view) = app.panes.log_view() else {
         return 0;
     };
     let text_area = pane(frame, area, title(view, theme), true, theme);

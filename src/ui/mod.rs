@@ -24,7 +24,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use crate::app::{App, Body, Cursor, visible_offset};
+use crate::app::{App, Cursor, Screen, visible_offset};
 use crate::theme::Theme;
 use columns::Column;
 
@@ -41,7 +41,7 @@ const PANE_MIN_ROWS: u16 = 5;
 /// Header lines above the tables.
 const HEADER_ROWS: u16 = 2;
 
-/// What the frame showed, for the run loop to send back as `Action::Viewport`.
+/// What the frame laid out, for the run loop to send back as `Action::Drawn`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DrawInfo {
     /// Rows of the node table on screen.
@@ -79,7 +79,7 @@ pub fn history_page(app: &App, screen_height: u16) -> usize {
     let body = screen_height
         .saturating_sub(HEADER_ROWS + 1)
         .saturating_sub(alerts::pane_height(app));
-    let pane = if app.ops.show_history {
+    let pane = if app.panes.history_shown() {
         ops::history_height(app, body)
     } else {
         0
@@ -106,7 +106,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         return DrawInfo::default();
     }
     // The console's log takes the bottom third of the screen.
-    let area = if app.show_log {
+    let area = if app.panes.show_log {
         let rows = (full.height / 3).max(log::MIN_ROWS);
         let [rest, log_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(rows)]).areas(full);
@@ -125,7 +125,9 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         Constraint::Length(1),
     ])
     .areas(area);
-    if app.wall.is_some() {
+    // The topmost view on the pane stack fills the body; overlays are drawn over it.
+    let screen = app.panes.screen();
+    if screen == Screen::Wall {
         let [wall_area, status_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
         let (heatmap_rows, node_rows) = wall::draw(frame, wall_area, app);
@@ -143,17 +145,17 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         };
     }
     header::draw(frame, header_area, app);
-    if app.logs.view.is_some() {
+    if screen == Screen::Logs {
         let log_rows = logs::draw(frame, body, status_area, app);
         overlays(frame, area, app);
         return DrawInfo {
-            node_rows: app.nodes.cursor.viewport,
-            container_rows: app.containers.cursor.viewport,
+            node_rows: app.panes.tables.nodes.cursor.viewport,
+            container_rows: app.panes.tables.containers.cursor.viewport,
             log_rows,
             ..DrawInfo::default()
         };
     }
-    if app.body == Body::Heatmap {
+    if screen == Screen::Heatmap {
         let heatmap_rows = heatmap::draw(frame, body, app, "Heatmap · ");
         status::draw(frame, status_area, app);
         overlays(frame, area, app);
@@ -166,13 +168,13 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
             ..DrawInfo::default()
         };
     }
-    if app.alert_ui.view == crate::app::View::Alerts {
+    if screen == Screen::Alerts {
         alerts::draw_view(frame, body, app);
         status::draw(frame, status_area, app);
         overlays(frame, area, app);
         return DrawInfo {
-            node_rows: app.nodes.cursor.viewport,
-            container_rows: app.containers.cursor.viewport,
+            node_rows: app.panes.tables.nodes.cursor.viewport,
+            container_rows: app.panes.tables.containers.cursor.viewport,
             ..DrawInfo::default()
         };
     }
@@ -185,7 +187,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     let history_rows = ops::history_height(app, body.height);
     let [body, history_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(history_rows)]).areas(body);
-    let (tables, detail_area) = if app.show_detail && area.width >= DETAIL_MIN_WIDTH {
+    let (tables, detail_area) = if app.panes.tables.show_detail && area.width >= DETAIL_MIN_WIDTH {
         let width = (area.width / 4).clamp(44, 60);
         let [tables, detail] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(width)]).areas(body);
@@ -195,8 +197,8 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     };
     let node_height = node_pane_height(
         tables.height,
-        app.nodes.rows.len(),
-        app.containers.rows.len(),
+        app.panes.tables.nodes.rows.len(),
+        app.panes.tables.containers.rows.len(),
     );
     let [node_area, container_area] =
         Layout::vertical([Constraint::Length(node_height), Constraint::Fill(1)]).areas(tables);
@@ -225,7 +227,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
 
 fn overlays(frame: &mut Frame, area: Rect, app: &App) {
     ops::dialog(frame, area, app);
-    if app.show_help {
+    if app.panes.help_offset().is_some() {
         status::help(frame, area, app);
     }
     alerts::draw_overlays(frame, area, app);

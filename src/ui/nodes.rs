@@ -38,8 +38,8 @@ fn sort_column(sort: NodeSort) -> usize {
 /// Draws the node table; returns how many rows it showed.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
     let theme = &app.theme;
-    let table = &app.nodes;
-    let focused = app.focus == Focus::Nodes;
+    let table = &app.panes.tables.nodes;
+    let focused = app.panes.tables.focus == Focus::Nodes;
     let total = app.fleet.nodes().len();
     let mut title = vec![Span::styled(
         if table.filter.is_empty() {

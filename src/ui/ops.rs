@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Gauge, Paragraph, Wrap};
 
 use super::format;
 use crate::app::{App, Dialog};
+use crate::keys::{Command, Mode};
 use crate::ops::{EntryState, Outcome};
 use crate::theme::Theme;
 
@@ -60,8 +61,14 @@ fn outcome_style(theme: &Theme, outcome: &Outcome) -> Style {
 
 /// Draws the open dialog, if any, over `area`.
 pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
-    let Some(d) = &app.ops.dialog else { return };
+    let Some(d) = &app.panes.dialog() else { return };
     let theme = &app.theme;
+    // The keys the hints name, as the keymap binds them.
+    let key = |mode, command| format::mode_key(&app.keymap, mode, command);
+    let (ok, cancel) = (
+        key(Mode::Dialog, Command::Confirm),
+        key(Mode::Dialog, Command::Cancel),
+    );
     let width = DIALOG_MAX_WIDTH.min(area.width);
     let text_width = usize::from(width.saturating_sub(4));
     match d {
@@ -109,7 +116,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 frame,
                 popup(area, width, height),
                 &format!("Migrate {container} from {node} to…"),
-                "↑↓ choose · Enter plan · Esc cancel",
+                &format!("↑↓ choose · {ok} plan · {cancel} cancel"),
                 theme,
             );
             frame.render_widget(Paragraph::new(lines), inner);
@@ -133,7 +140,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 frame,
                 popup(area, width.min(60), 5),
                 &format!("Scale {service}"),
-                "+/- or digits · Enter plan · Esc cancel",
+                &format!("+/- or digits · {ok} plan · {cancel} cancel"),
                 theme,
             );
             frame.render_widget(Paragraph::new(lines), inner);
@@ -202,7 +209,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 frame,
                 popup(area, width, height),
                 &format!("Restore from {node}: choose a backup and a node"),
-                "↑↓ backup · ←→ node · Enter plan · Esc cancel",
+                &format!("↑↓ backup · ←→ node · {ok} plan · {cancel} cancel"),
                 theme,
             );
             frame.render_widget(Paragraph::new(lines), inner);
@@ -224,6 +231,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                     Span::styled(format::bytes(plan.data_bytes), theme.text),
                 ]));
             }
+            // The typed confirmation takes the prompt mode's keys.
+            let (run, back, fill) = (
+                key(Mode::Prompt, Command::Confirm),
+                key(Mode::Prompt, Command::Cancel),
+                key(Mode::Prompt, Command::Complete),
+            );
             let hint = match &plan.confirm {
                 Some(name) => {
                     lines.push(Line::default());
@@ -236,9 +249,9 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                         Span::styled(format!("type {name} to confirm: "), theme.warn),
                         Span::styled(format!("{typed}{TYPE_CURSOR}"), style),
                     ]));
-                    "type the name (Tab writes it) · Enter run · Esc cancel"
+                    format!("type the name ({fill} writes it) · {run} run · {back} cancel")
                 }
-                None => "Enter run · Esc cancel",
+                None => format!("{run} run · {back} cancel"),
             };
             let wrapped: u16 = lines
                 .iter()
@@ -252,7 +265,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 frame,
                 popup(area, width, wrapped + 3),
                 &plan.title,
-                hint,
+                &hint,
                 theme,
             );
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
@@ -270,13 +283,13 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                     *percent,
                     format!("{stage}: {message}"),
                     theme.info,
-                    "Esc cancel safely · Enter hide",
+                    format!("{cancel} cancel safely · {ok} hide"),
                 ),
                 EntryState::Cancelling => (
                     0.0,
                     "cancelling: undoing what was started…".to_string(),
                     theme.warn,
-                    "Enter hide",
+                    format!("{ok} hide"),
                 ),
                 EntryState::Finished(o) => {
                     let text = match o {
@@ -289,7 +302,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                     } else {
                         0.0
                     };
-                    (p, text, outcome_style(theme, o), "any key closes")
+                    (
+                        p,
+                        text,
+                        outcome_style(theme, o),
+                        "any key closes".to_string(),
+                    )
                 }
             };
             let lines = (line.chars().count() as u16)
@@ -299,7 +317,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 frame,
                 popup(area, width, lines + 5),
                 &entry.title,
-                hint,
+                &hint,
                 theme,
             );
             let [gauge_area, _, text_area] = Layout::vertical([
@@ -340,7 +358,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
 
 /// Rows the history pane takes out of a body of `height` rows (0 when hidden).
 pub fn history_height(app: &App, height: u16) -> u16 {
-    if app.ops.show_history {
+    if app.panes.history_shown() {
         (height * HISTORY_PERCENT / 100).max(5).min(height)
     } else {
         0
@@ -357,8 +375,9 @@ pub fn history(frame: &mut Frame, area: Rect, app: &App) -> usize {
     let log = &app.ops.log;
     let inner_rows = usize::from(area.height.saturating_sub(3));
     let first = app
-        .ops
-        .history_offset
+        .panes
+        .history
+        .offset
         .min(log.len().saturating_sub(inner_rows.max(1)));
     let shown = inner_rows.min(log.len().saturating_sub(first));
     let mut title = format!(" Actions · {} · {} running ", log.len(), log.running());

@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table};
 
 use super::format;
-use crate::app::{App, Focus, Input};
-use crate::keys::{Command, KeyMap};
+use crate::app::{App, Focus};
+use crate::keys::{Command, KeyMap, Mode};
 use crate::theme::Theme;
 
 /// The hints the status line offers, most useful first (narrow terminals keep the first).
@@ -53,19 +53,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(message_width.min(area.width / 2)),
     ])
     .areas(area);
-    let line = if app.input == Input::Filter {
-        let (filter, table) = match app.focus {
-            Focus::Nodes | Focus::Alerts => (&app.nodes.filter, "nodes"),
-            Focus::Containers => (&app.containers.filter, "containers"),
+    let line = if app.panes.filtering() {
+        let (filter, table) = match app.panes.tables.focus {
+            Focus::Nodes | Focus::Alerts => (&app.panes.tables.nodes.filter, "nodes"),
+            Focus::Containers => (&app.panes.tables.containers.filter, "containers"),
         };
         Line::from(vec![
             Span::styled(" /", theme.filter()),
             Span::styled(filter.clone(), theme.filter()),
             Span::styled(FILTER_CURSOR, theme.filter()),
             Span::styled(format!("  filtering {table} · "), theme.label()),
-            Span::styled("Enter", theme.key_hint),
+            Span::styled(
+                format::mode_key(&app.keymap, Mode::Prompt, Command::Confirm),
+                theme.key_hint,
+            ),
             Span::styled(" keep  ", theme.label()),
-            Span::styled("Esc", theme.key_hint),
+            Span::styled(
+                format::mode_key(&app.keymap, Mode::Prompt, Command::Cancel),
+                theme.key_hint,
+            ),
             Span::styled(" clear", theme.label()),
         ])
     } else {
@@ -189,7 +195,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let rows = help_rows(&app.keymap);
     let g = help_geometry(&app.keymap, area.width, area.height);
     let keys_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
-    let offset = app.help_offset.min(g.max_offset());
+    let offset = app.panes.help_offset().unwrap_or(0).min(g.max_offset());
     let (width, height) = (g.width, g.height);
     let actions = action_lines(&app.keymap, theme, width.saturating_sub(4));
     let popup = Rect {

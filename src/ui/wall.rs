@@ -54,7 +54,7 @@ pub fn view_area(area: Rect, app: &App) -> Rect {
 
 /// Draws the wall screen; returns the rows the heatmap had (0 when it is not shown).
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
-    let Some(wall) = &app.wall else {
+    let Some(wall) = app.panes.wall() else {
         return (0, 0);
     };
     let theme = &app.theme;
@@ -99,7 +99,7 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     let g = glyphs::of(app.ascii);
     let mut spans = vec![Span::styled(" fleetdeck wall ", theme.header)];
-    if let Some(wall) = &app.wall {
+    if let Some(wall) = app.panes.wall() {
         spans.push(Span::styled(format!("{} ", g.bar), theme.dim));
         spans.push(Span::styled(
             format!(

@@ -91,10 +91,7 @@ impl Console {
             terminal
                 .draw(|f| info = ui::draw(f, &self.app))
                 .expect("draw");
-            self.app.update(Action::Viewport {
-                nodes: info.node_rows,
-                containers: info.container_rows,
-            });
+            self.app.update(Action::Drawn(info));
         }
         terminal.backend().buffer().clone()
     }
@@ -130,7 +127,7 @@ fn the_alert_pane_lists_by_severity_then_age_with_counts_in_its_title() {
 fn the_full_alert_view_shows_details_recommendations_and_the_timeline() {
     let mut c = Console::with_incident(40);
     c.keys("a");
-    assert_eq!(c.app.alert_ui.view, View::Alerts);
+    assert_eq!(c.app.panes.view(), View::Alerts);
     let buf = c.render(160, 48);
     insta::assert_snapshot!("alert_view_160x48", lines(&buf).join("\n"));
     find(&buf, "Recommendations (1)", "");
@@ -175,10 +172,10 @@ fn acknowledge_silence_and_jump_by_keyboard() {
     c.keys("S");
     c.keys("soon");
     c.press(KeyCode::Enter);
-    let error = c.app.alert_ui.prompt.as_ref().and_then(|p| p.error.clone());
+    let error = c.app.panes.prompt().as_ref().and_then(|p| p.error.clone());
     assert!(error.unwrap().contains("not a duration"));
     c.press(KeyCode::Esc);
-    assert!(c.app.alert_ui.prompt.is_none());
+    assert!(c.app.panes.prompt().is_none());
 
     // The silence ends on time.
     c.at(40 + 3600);
@@ -194,9 +191,9 @@ fn acknowledge_silence_and_jump_by_keyboard() {
     );
     c.press(KeyCode::Enter);
     c.app.refresh();
-    assert_eq!(c.app.alert_ui.view, View::Main);
-    assert_eq!(c.app.focus, Focus::Nodes);
-    assert_eq!(c.app.nodes.selected, Some(2));
+    assert_eq!(c.app.panes.view(), View::Main);
+    assert_eq!(c.app.panes.tables.focus, Focus::Nodes);
+    assert_eq!(c.app.panes.tables.nodes.selected, Some(2));
 
     let kinds: Vec<EntryKind> = c.app.alerts.timeline().entries().map(|e| e.kind).collect();
     for k in [
@@ -214,7 +211,7 @@ fn from_a_firing_unreachable_alert_two_keys_open_its_failover() {
     let mut c = Console::with_incident(40);
     c.keys("a"); // 1: the alert view, the critical unreachable alert on top
     c.keys("x"); // 2: its recommended action, planned in the action dialog
-    let title = match &c.app.ops.dialog {
+    let title = match &c.app.panes.dialog() {
         Some(fleetdeck::app::Dialog::Confirm { plan, .. }) => plan.title.clone(),
         Some(fleetdeck::app::Dialog::Refused { title, message }) => format!("{title}: {message}"),
         other => panic!("no action dialog: {other:?}"),
@@ -223,7 +220,7 @@ fn from_a_firing_unreachable_alert_two_keys_open_its_failover() {
     let buf = c.render(120, 40);
     find(&buf, "node-02", "");
     c.press(KeyCode::Esc);
-    assert!(c.app.ops.dialog.is_none());
+    assert!(c.app.panes.dialog().is_none());
     assert!(
         c.app
             .alerts
@@ -236,9 +233,9 @@ fn from_a_firing_unreachable_alert_two_keys_open_its_failover() {
 #[test]
 fn from_the_main_view_one_key_opens_the_top_alert_s_failover() {
     let mut c = Console::with_incident(40);
-    assert_eq!(c.app.alert_ui.view, View::Main);
+    assert_eq!(c.app.panes.view(), View::Main);
     c.keys("x"); // the alert under the alert cursor: the critical unreachable one on top
-    let title = match &c.app.ops.dialog {
+    let title = match &c.app.panes.dialog() {
         Some(fleetdeck::app::Dialog::Confirm { plan, .. }) => plan.title.clone(),
         Some(fleetdeck::app::Dialog::Refused { title, message }) => format!("{title}: {message}"),
         other => panic!("no action dialog: {other:?}"),
@@ -302,7 +299,7 @@ fn when_the_selected_alert_resolves_the_cursor_goes_back_to_the_most_urgent() {
     c.at(71);
     c.hot(1, 20.0);
     c.app.refresh();
-    assert_eq!(c.app.alert_ui.cursor.row, 0);
+    assert_eq!(c.app.panes.alerts.cursor.row, 0);
     let top = c.app.selected_alert().expect("an alert on top");
     assert_eq!(top.state, AlertState::Firing);
 }
@@ -338,9 +335,9 @@ fn export_and_the_palette() {
     let buf = c.render(120, 40);
     insta::assert_snapshot!("palette_120x40", lines(&buf).join("\n"));
     c.press(KeyCode::Enter);
-    assert_eq!(c.app.alert_ui.view, View::Alerts);
+    assert_eq!(c.app.panes.view(), View::Alerts);
     c.keys(":");
     c.keys("help");
     c.press(KeyCode::Enter);
-    assert!(c.app.show_help);
+    assert!(c.app.panes.help_offset().is_some());
 }

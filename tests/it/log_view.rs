@@ -142,9 +142,9 @@ fn scrolling_pauses_follow_resumes_and_esc_closes_the_stream() {
     assert!(lines(&buf).iter().any(|l| l.contains(" line 99 ")));
     press(&mut app, KeyCode::Char('k'));
     press(&mut app, KeyCode::PageUp);
-    let view = app.logs.view.as_ref().expect("open");
+    let view = app.panes.log_view().expect("open");
     assert!(!view.follow, "scrolling up pauses");
-    let page = app.logs.page;
+    let page = app.panes.logs.page;
     assert!(page > 5, "a page is the rows on screen: {page}");
     assert_eq!(view.bottom_index(), Some(99 - 1 - page));
     // New rows do not move a paused view.
@@ -152,7 +152,7 @@ fn scrolling_pauses_follow_resumes_and_esc_closes_the_stream() {
         session,
         event: LogEvent::Rows(vec![line(100, false, "line 100")]),
     });
-    let view = app.logs.view.as_ref().expect("open");
+    let view = app.panes.log_view().expect("open");
     assert_eq!(view.bottom_index(), Some(99 - 1 - page));
     press(&mut app, KeyCode::Char('g'));
     let buf = render(&mut app, 100, 20);
@@ -164,7 +164,7 @@ fn scrolling_pauses_follow_resumes_and_esc_closes_the_stream() {
     press(&mut app, KeyCode::Char('F'));
     let buf = render(&mut app, 100, 20);
     assert!(lines(&buf).iter().any(|l| l.contains(" line 100 ")));
-    assert!(app.logs.view.as_ref().expect("open").follow);
+    assert!(app.panes.log_view().expect("open").follow);
 
     // Rows of an older stream are ignored.
     app.update(Action::Logs {
@@ -181,7 +181,7 @@ fn scrolling_pauses_follow_resumes_and_esc_closes_the_stream() {
     assert!(text(&render(&mut app, 100, 20)).contains("ended: container removed"));
 
     press(&mut app, KeyCode::Esc);
-    assert!(app.logs.view.is_none());
+    assert!(app.panes.log_view().is_none());
     assert!(matches!(app.take_effects().as_slice(), [Effect::CloseLogs]));
     assert!(!app.should_quit, "Esc closes the view, not the console");
     let buf = render(&mut app, 100, 20);
@@ -191,7 +191,7 @@ fn scrolling_pauses_follow_resumes_and_esc_closes_the_stream() {
 #[test]
 fn the_ring_size_comes_from_the_settings() {
     let mut app = console();
-    app.logs = fleetdeck::app::LogsUi::new(150);
+    app.panes.logs = fleetdeck::app::LogsPane::new(150);
     let session = {
         press(&mut app, KeyCode::Char('l'));
         match app.take_effects().as_slice() {
@@ -211,7 +211,7 @@ fn the_ring_size_comes_from_the_settings() {
             event: LogEvent::Rows(rows),
         });
     }
-    let view = app.logs.view.as_ref().expect("open");
+    let view = app.panes.log_view().expect("open");
     assert_eq!(view.rows().len(), 150);
     assert_eq!(view.evicted, 850);
     assert!(text(&render(&mut app, 100, 20)).contains("150/150 lines · 850 older dropped"));

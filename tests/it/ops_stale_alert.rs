@@ -124,7 +124,7 @@ async fn a_read_only_console_raises_a_critical_alert_for_stale_copies() {
     app.make_wall(Duration::from_secs(3600));
     let wall = screen::text(&render(&mut app, 120, 40));
     assert!(wall.contains("stale copies running"), "{wall}");
-    app.wall = None;
+    app.leave_wall();
 
     // An operator console fences: the copies stop, the deltas reach the read-only console
     // and the alert resolves.

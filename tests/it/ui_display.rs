@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use fleetdeck::alerts::Severity;
-use fleetdeck::app::{Action, App, Body};
+use fleetdeck::app::{Action, App, Screen};
 use fleetdeck::colour::ColourDepth;
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use fleetdeck::heatmap::{HeatKind, HeatRow};
@@ -100,7 +100,7 @@ fn press(app: &mut App, c: char) {
 fn heatmap(theme: Theme) -> App {
     let mut app = console(theme);
     press(&mut app, 'M');
-    assert_eq!(app.body, Body::Heatmap);
+    assert_eq!(app.panes.screen(), Screen::Heatmap);
     app
 }
 
@@ -130,7 +130,7 @@ fn heatmap_over_time_at_200x60_under_every_theme() {
             Some(r) => assert_eq!(&shown, r, "{name}: same layout as dark"),
         }
         // Every node fits: groups are open and nodes listed under them.
-        assert!(app.heatmap.rows.contains(&HeatRow::Node { slot: 39 }));
+        assert!(app.panes.heatmap.rows.contains(&HeatRow::Node { slot: 39 }));
         let t = &app.theme;
         // Rack r2 runs hot: its nodes' newest cells are at the top of the scale.
         let (ch, fg) = newest_cell(&buf, "node-17");
@@ -172,7 +172,8 @@ fn heatmap_over_time_at_80x24_folds_groups_and_unfolds_by_key() {
             Some(r) => assert_eq!(&shown, r, "{name}: same layout as dark"),
         }
         assert!(
-            app.heatmap
+            app.panes
+                .heatmap
                 .rows
                 .iter()
                 .all(|r| matches!(r, HeatRow::Group { folded: true, .. })),
@@ -214,13 +215,13 @@ fn heatmap_scrolls_back_through_the_history() {
     press(&mut app, '[');
     let buf = render(&mut app, 80, 24);
     assert_eq!(
-        app.heatmap.scroll_back, 150,
+        app.panes.heatmap.scroll_back, 150,
         "half of the 10-minute window, but no further back than the 151 samples held"
     );
     assert!(text(&buf).contains("-2m"), "{}", text(&buf));
     assert!(text(&buf).contains("-12m"), "{}", text(&buf));
     press(&mut app, ']');
-    assert_eq!(app.heatmap.scroll_back, 0);
+    assert_eq!(app.panes.heatmap.scroll_back, 0);
 }
 
 #[test]
@@ -233,7 +234,7 @@ fn heatmap_of_resources_at_both_sizes() {
             press(&mut app, '\t');
             app.update(Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
             assert_eq!(
-                app.heatmap.kind,
+                app.panes.heatmap.kind,
                 HeatKind::Resource,
                 "Tab switches the kind"
             );
@@ -264,10 +265,10 @@ fn a_thousand_nodes_fit_one_80x24_screen() {
     press(&mut app, '\t');
     let buf = render(&mut app, 80, 24);
     insta::assert_snapshot!("heatmap_1000_nodes_80x24", text(&buf));
-    let covered: usize = app.heatmap.groups.iter().map(|g| g.slots.len()).sum();
+    let covered: usize = app.panes.heatmap.groups.iter().map(|g| g.slots.len()).sum();
     assert_eq!(covered, 1000);
-    assert_eq!(app.heatmap.rows.len(), app.heatmap.groups.len());
-    assert!(app.heatmap.rows.len() <= app.heatmap.cursor.viewport);
+    assert_eq!(app.panes.heatmap.rows.len(), app.panes.heatmap.groups.len());
+    assert!(app.panes.heatmap.rows.len() <= app.panes.heatmap.cursor.viewport);
 }
 
 fn wall(theme: Theme) -> App {
@@ -321,20 +322,20 @@ fn wall_rotates_on_its_interval_and_by_key() {
     let mut app = wall(Theme::dark());
     let start = app.now;
     render(&mut app, 80, 24);
-    assert_eq!(app.heatmap.kind, HeatKind::Time);
+    assert_eq!(app.panes.heatmap.kind, HeatKind::Time);
     app.set_clock(start + Duration::from_secs(19), FIXTURE_TIME_UNIX_MS);
     app.update(Action::Tick);
-    assert_eq!(app.wall.as_ref().map(|w| w.index), Some(0));
+    assert_eq!(app.panes.wall().map(|w| w.index), Some(0));
     app.set_clock(start + Duration::from_secs(20), FIXTURE_TIME_UNIX_MS);
     app.update(Action::Tick);
-    assert_eq!(app.wall.as_ref().map(|w| w.index), Some(1));
-    assert_eq!(app.heatmap.kind, HeatKind::Resource);
+    assert_eq!(app.panes.wall().map(|w| w.index), Some(1));
+    assert_eq!(app.panes.heatmap.kind, HeatKind::Resource);
     app.update(Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
-    assert_eq!(app.wall.as_ref().map(|w| w.index), Some(2));
+    assert_eq!(app.panes.wall().map(|w| w.index), Some(2));
     let buf = render(&mut app, 200, 60);
     insta::assert_snapshot!("wall_nodes_200x60", text(&buf));
     app.update(Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
-    assert_eq!(app.wall.as_ref().map(|w| w.index), Some(0), "wraps around");
+    assert_eq!(app.panes.wall().map(|w| w.index), Some(0), "wraps around");
 }
 
 #[test]
@@ -440,29 +441,33 @@ fn a_click_selects_the_row_under_the_pointer_and_the_wheel_scrolls_that_table() 
     let buf = render(&mut app, 120, 40);
     let at = find(&buf, "node-05", "node-05");
     mouse(&mut app, MouseEventKind::Down(MouseButton::Left), at);
-    assert_eq!(app.nodes.selected, Some(5), "clicked node-05");
+    assert_eq!(app.panes.tables.nodes.selected, Some(5), "clicked node-05");
     // Scroll the node list far down, then click: the row under the pointer is the one drawn.
     for _ in 0..5 {
         mouse(&mut app, MouseEventKind::ScrollDown, at);
     }
     let buf = render(&mut app, 120, 40);
-    assert_eq!(app.nodes.selected, Some(20), "five notches of three rows");
+    assert_eq!(
+        app.panes.tables.nodes.selected,
+        Some(20),
+        "five notches of three rows"
+    );
     let at = find(&buf, "node-18", "node-18");
     mouse(&mut app, MouseEventKind::Down(MouseButton::Left), at);
-    assert_eq!(app.nodes.selected, Some(18));
+    assert_eq!(app.panes.tables.nodes.selected, Some(18));
     // The wheel over the container table scrolls it, not the node table.
     let buf = render(&mut app, 120, 40);
     let (_, y) = find(&buf, "Containers", "Containers");
     let below = (10, y + 3);
     mouse(&mut app, MouseEventKind::ScrollDown, below);
-    assert_eq!(app.nodes.selected, Some(18));
-    assert_eq!(app.containers.cursor.row, 3);
+    assert_eq!(app.panes.tables.nodes.selected, Some(18));
+    assert_eq!(app.panes.tables.containers.cursor.row, 3);
     // Clicking a container row focuses the container table.
     mouse(&mut app, MouseEventKind::Down(MouseButton::Left), below);
-    assert_eq!(app.focus, fleetdeck::app::Focus::Containers);
+    assert_eq!(app.panes.tables.focus, fleetdeck::app::Focus::Containers);
     // Clicks outside any table change nothing.
     mouse(&mut app, MouseEventKind::Down(MouseButton::Left), (0, 0));
-    assert_eq!(app.nodes.selected, Some(18));
+    assert_eq!(app.panes.tables.nodes.selected, Some(18));
 }
 
 #[test]
@@ -471,7 +476,7 @@ fn a_click_on_a_heatmap_group_then_enter_unfolds_it() {
     let buf = render(&mut app, 80, 24);
     let at = find(&buf, "r3 (", "r3");
     mouse(&mut app, MouseEventKind::Down(MouseButton::Left), at);
-    assert_eq!(app.heatmap.cursor.row, 3);
+    assert_eq!(app.panes.heatmap.cursor.row, 3);
     app.update(Action::Key(KeyEvent::new(
         KeyCode::Enter,
         KeyModifiers::NONE,
@@ -498,15 +503,12 @@ fn a_wall_refuses_every_command_that_is_not_viewing_from_keys_and_the_palette() 
         assert!(refused.contains(&c), "{c:?} must not run on a wall");
     }
     // Put the cursor on a firing alert so acknowledging would have something to act on.
-    app.focus = fleetdeck::app::Focus::Alerts;
+    app.panes.tables.focus = fleetdeck::app::Focus::Alerts;
     let acked_before = app.alerts.rows().iter().filter(|a| a.ack.is_some()).count();
     for command in &refused {
         app.run_command(*command);
-        assert!(app.alert_ui.prompt.is_none(), "{command:?} opened a prompt");
-        assert!(
-            app.alert_ui.proposal.is_none(),
-            "{command:?} opened an action"
-        );
+        assert!(app.panes.prompt().is_none(), "{command:?} opened a prompt");
+        assert!(app.panes.dialog().is_none(), "{command:?} opened an action");
         assert!(app.take_effects().is_empty(), "{command:?} asked for work");
         let status = app.status_message().unwrap_or_default().to_string();
         assert!(status.contains("read-only"), "{command:?}: {status}");
@@ -515,7 +517,7 @@ fn a_wall_refuses_every_command_that_is_not_viewing_from_keys_and_the_palette() 
     for command in &refused {
         for key in app.keymap.keys_for(*command) {
             app.update(Action::Key(KeyEvent::new(key.code, key.modifiers)));
-            assert!(app.alert_ui.prompt.is_none(), "{key} opened a prompt");
+            assert!(app.panes.prompt().is_none(), "{key} opened a prompt");
             assert!(app.take_effects().is_empty(), "{key} asked for work");
         }
     }
@@ -525,7 +527,7 @@ fn a_wall_refuses_every_command_that_is_not_viewing_from_keys_and_the_palette() 
     app.read_only = false;
     app.run_command(Command::Palette);
     assert!(
-        app.alert_ui.prompt.is_some(),
+        app.panes.prompt().is_some(),
         "control: the palette opens when not read-only"
     );
 }

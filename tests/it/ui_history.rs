@@ -36,7 +36,7 @@ async fn console(c: &Cluster) -> (App, OpsLink, tokio::task::JoinHandle<()>) {
 async fn confirm_and_run(app: &mut App, link: &mut OpsLink) -> Outcome {
     press(app, KeyCode::Enter);
     let mut op = None;
-    for r in app.ops.take_requests() {
+    for r in app.take_requests() {
         if let OpRequest::Run { op: o, .. } = &r {
             op = Some(*o);
         }
@@ -135,7 +135,7 @@ fn console_with_history(n: usize) -> App {
     for i in 0..n {
         press(&mut app, KeyCode::Char('X'));
         press(&mut app, KeyCode::Enter);
-        let [OpRequest::Run { op, .. }] = app.ops.take_requests()[..] else {
+        let [OpRequest::Run { op, .. }] = app.take_requests()[..] else {
             panic!("one run request")
         };
         let later = Duration::from_secs(61);
@@ -159,7 +159,7 @@ fn the_history_scrolls_with_the_usual_keys() {
     let mut app = console_with_history(30);
     press(&mut app, KeyCode::Char('H'));
     assert!(first_row(&mut app).contains("stopped #29"), "newest first");
-    let page = app.ops.history_page;
+    let page = app.panes.history.page;
     assert!(page > 2 && page < 30, "{page}");
     press(&mut app, KeyCode::Char('j'));
     assert!(first_row(&mut app).contains("stopped #28"));
@@ -185,10 +185,10 @@ fn the_history_scrolls_with_the_usual_keys() {
     assert!(first_row(&mut app).contains("stopped #29"));
     // The tables keep their keys once the pane is closed.
     press(&mut app, KeyCode::Esc);
-    assert!(!app.ops.show_history);
-    let before = app.containers.cursor.row;
+    assert!(!app.panes.is_open(fleetdeck::app::PaneKind::History));
+    let before = app.panes.tables.containers.cursor.row;
     press(&mut app, KeyCode::Char('j'));
-    assert_ne!(app.containers.cursor.row, before);
+    assert_ne!(app.panes.tables.containers.cursor.row, before);
 }
 
 #[test]
@@ -199,11 +199,11 @@ fn the_first_page_key_before_any_frame_moves_a_whole_page() {
         height: 30,
     });
     press(&mut app, KeyCode::Char('H'));
-    assert_eq!(app.ops.history_page, 0, "no frame has shown the pane yet");
+    assert_eq!(app.panes.history.page, 0, "no frame has shown the pane yet");
     press(&mut app, KeyCode::PageDown);
-    let estimated = app.ops.history_offset;
+    let estimated = app.panes.history.offset;
     let row = first_row(&mut app);
-    let page = app.ops.history_page;
+    let page = app.panes.history.page;
     assert!(page > 2, "{page}");
     assert_eq!(
         estimated, page,
@@ -215,7 +215,10 @@ fn the_first_page_key_before_any_frame_moves_a_whole_page() {
     let mut app = console_with_history(30);
     press(&mut app, KeyCode::Char('H'));
     press(&mut app, KeyCode::PageDown);
-    assert_eq!(app.ops.history_offset, fleetdeck::ui::DEFAULT_HISTORY_PAGE);
+    assert_eq!(
+        app.panes.history.offset,
+        fleetdeck::ui::DEFAULT_HISTORY_PAGE
+    );
 }
 
 #[test]
@@ -224,12 +227,12 @@ fn the_history_has_the_keys_only_where_it_is_drawn() {
     press(&mut app, KeyCode::Char('H'));
     render(&mut app, 100, 30);
     press(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.ops.history_offset, 1);
+    assert_eq!(app.panes.history.offset, 1);
     // The wall draws no history pane: its keys stay the wall's.
     app.make_wall(Duration::from_secs(3600));
     for _ in 0..4 {
         press(&mut app, KeyCode::Tab);
         press(&mut app, KeyCode::Char('j'));
-        assert_eq!(app.ops.history_offset, 1, "the hidden history scrolled");
+        assert_eq!(app.panes.history.offset, 1, "the hidden history scrolled");
     }
 }

@@ -32,9 +32,9 @@ fn migrate_by_keyboard_picks_a_target_shows_the_plan_then_runs() {
     press(&mut app, KeyCode::Char('m'));
     let Some(Dialog::PickTarget {
         choices, selected, ..
-    }) = &app.ops.dialog
+    }) = &app.panes.dialog()
     else {
-        panic!("no target picker: {:?}", app.ops.dialog)
+        panic!("no target picker: {:?}", app.panes.dialog())
     };
     assert!(
         choices.iter().all(|c| c.name != node),
@@ -45,21 +45,21 @@ fn migrate_by_keyboard_picks_a_target_shows_the_plan_then_runs() {
     insta::assert_snapshot!("migrate_picker_100x30", text(&buf));
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Enter);
-    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
-        panic!("no confirmation: {:?}", app.ops.dialog)
+    let Some(Dialog::Confirm { plan, .. }) = &app.panes.dialog() else {
+        panic!("no confirmation: {:?}", app.panes.dialog())
     };
     assert!(
         plan.title
             .starts_with(&format!("Migrate {name} from {node} to "))
     );
     assert!(
-        app.ops.take_requests().is_empty(),
+        app.take_requests().is_empty(),
         "nothing runs before confirmation"
     );
     let buf = render(&mut app, 100, 30);
     insta::assert_snapshot!("migrate_confirm_100x30", text(&buf));
     press(&mut app, KeyCode::Enter);
-    let requests = app.ops.take_requests();
+    let requests = app.take_requests();
     let [OpRequest::Run { op, plan }] = requests.as_slice() else {
         panic!("expected one run request: {requests:?}")
     };
@@ -87,7 +87,10 @@ fn migrate_by_keyboard_picks_a_target_shows_the_plan_then_runs() {
     assert!(text(&buf).contains(&format!("done: {name} moved")));
     assert_eq!(style_of(&buf, "done: ").fg, app.theme.ok.fg);
     press(&mut app, KeyCode::Char('x'));
-    assert!(app.ops.dialog.is_none(), "any key closes a finished action");
+    assert!(
+        app.panes.dialog().is_none(),
+        "any key closes a finished action"
+    );
 }
 
 #[test]
@@ -95,13 +98,13 @@ fn whole_node_actions_need_the_typed_name() {
     let mut app = console();
     let node = app.selected_node().expect("node").1.name().to_string();
     press(&mut app, KeyCode::Char('d'));
-    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
-        panic!("no confirmation: {:?}", app.ops.dialog)
+    let Some(Dialog::Confirm { plan, .. }) = &app.panes.dialog() else {
+        panic!("no confirmation: {:?}", app.panes.dialog())
     };
     assert_eq!(plan.confirm.as_deref(), Some(node.as_str()));
     press(&mut app, KeyCode::Enter);
     assert!(
-        app.ops.take_requests().is_empty(),
+        app.take_requests().is_empty(),
         "Enter alone does not drain a node"
     );
     type_text(&mut app, &node[..node.len() - 1]);
@@ -110,19 +113,19 @@ fn whole_node_actions_need_the_typed_name() {
     assert_eq!(style_of(&buf, "type ").fg, app.theme.warn.fg);
     press(&mut app, KeyCode::Enter);
     assert!(
-        app.ops.take_requests().is_empty(),
+        app.take_requests().is_empty(),
         "a wrong name does not drain either"
     );
     type_text(&mut app, &node[node.len() - 1..]);
     press(&mut app, KeyCode::Enter);
-    let requests = app.ops.take_requests();
+    let requests = app.take_requests();
     assert!(
         matches!(requests.as_slice(), [OpRequest::Run { .. }]),
         "{requests:?}"
     );
     // Esc while it runs asks for a safe cancel.
     press(&mut app, KeyCode::Esc);
-    let requests = app.ops.take_requests();
+    let requests = app.take_requests();
     assert!(
         matches!(requests.as_slice(), [OpRequest::Cancel { .. }]),
         "{requests:?}"
@@ -136,14 +139,14 @@ fn tab_writes_the_name_out_for_the_engineer_to_confirm() {
     press(&mut app, KeyCode::Char('d'));
     type_text(&mut app, "x");
     press(&mut app, KeyCode::Tab);
-    let Some(Dialog::Confirm { typed, .. }) = &app.ops.dialog else {
-        panic!("no confirmation: {:?}", app.ops.dialog)
+    let Some(Dialog::Confirm { typed, .. }) = &app.panes.dialog() else {
+        panic!("no confirmation: {:?}", app.panes.dialog())
     };
     assert_eq!(typed, &node, "Tab replaces what was typed with the name");
     let buf = render(&mut app, 110, 34);
     assert!(text(&buf).contains(&format!("type {node} to confirm: {node}")));
     press(&mut app, KeyCode::Enter);
-    let requests = app.ops.take_requests();
+    let requests = app.take_requests();
     assert!(
         matches!(requests.as_slice(), [OpRequest::Run { .. }]),
         "{requests:?}"
@@ -154,10 +157,10 @@ fn tab_writes_the_name_out_for_the_engineer_to_confirm() {
 fn esc_closes_a_plan_without_running_it() {
     let mut app = console();
     press(&mut app, KeyCode::Char('c'));
-    assert!(matches!(app.ops.dialog, Some(Dialog::Confirm { .. })));
+    assert!(matches!(app.panes.dialog(), Some(Dialog::Confirm { .. })));
     press(&mut app, KeyCode::Esc);
-    assert!(app.ops.dialog.is_none());
-    assert!(app.ops.take_requests().is_empty());
+    assert!(app.panes.dialog().is_none());
+    assert!(app.take_requests().is_empty());
 }
 
 #[test]
@@ -167,7 +170,7 @@ fn history_lists_every_action_and_its_outcome() {
     for (i, key) in ['X', 'r', 't'].into_iter().enumerate() {
         press(&mut app, KeyCode::Char(key));
         press(&mut app, KeyCode::Enter);
-        let op = match app.ops.take_requests().as_slice() {
+        let op = match app.take_requests().as_slice() {
             [OpRequest::Run { op, .. }] => *op,
             other => panic!("{other:?}"),
         };
@@ -217,11 +220,19 @@ fn refusals_say_why() {
     insta::assert_snapshot!("failover_refused_100x30", text(&buf));
     assert!(text(&buf).contains("not FAILED"));
     press(&mut app, KeyCode::Enter);
-    assert!(app.ops.dialog.is_none());
-    app.ops.read_only = true;
+    assert!(app.panes.dialog().is_none());
+    app.read_only = true;
+    // The key is refused at the command gate; a proposal from elsewhere, at the planner.
     press(&mut app, KeyCode::Char('c'));
-    let Some(Dialog::Refused { message, .. }) = &app.ops.dialog else {
-        panic!("{:?}", app.ops.dialog)
+    assert!(app.panes.dialog().is_none());
+    assert!(
+        app.status_message()
+            .unwrap_or_default()
+            .contains("read-only")
+    );
+    app.update(Action::Propose(Proposal::Cordon { node }));
+    let Some(Dialog::Refused { message, .. }) = &app.panes.dialog() else {
+        panic!("{:?}", app.panes.dialog())
     };
     assert!(message.contains("read-only"), "{message}");
 }
@@ -231,21 +242,21 @@ fn scale_dialog_takes_digits_and_plus_minus() {
     let mut app = console();
     press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Char('s'));
-    let Some(Dialog::Scale { current, .. }) = app.ops.dialog.clone() else {
-        panic!("{:?}", app.ops.dialog)
+    let Some(Dialog::Scale { current, .. }) = app.panes.dialog().cloned() else {
+        panic!("{:?}", app.panes.dialog())
     };
     press(&mut app, KeyCode::Char('+'));
     press(&mut app, KeyCode::Char('+'));
     press(&mut app, KeyCode::Char('-'));
-    let Some(Dialog::Scale { replicas, .. }) = &app.ops.dialog else {
+    let Some(Dialog::Scale { replicas, .. }) = &app.panes.dialog() else {
         panic!()
     };
     assert_eq!(*replicas, current + 1);
     let buf = render(&mut app, 100, 30);
     insta::assert_snapshot!("scale_dialog_100x30", text(&buf));
     press(&mut app, KeyCode::Enter);
-    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
-        panic!("{:?}", app.ops.dialog)
+    let Some(Dialog::Confirm { plan, .. }) = &app.panes.dialog() else {
+        panic!("{:?}", app.panes.dialog())
     };
     assert_eq!(plan.steps.len(), 1);
 }
@@ -255,7 +266,7 @@ fn restore_picker_chooses_the_node_and_plans_the_transfer() {
     let mut app = console();
     let node = app.selected_node().expect("node").1.name().to_string();
     press(&mut app, KeyCode::Char('R'));
-    let requests = app.ops.take_requests();
+    let requests = app.take_requests();
     assert!(
         matches!(requests.as_slice(), [OpRequest::ListBackups { node: n, .. }] if *n == node),
         "{requests:?}"
@@ -280,8 +291,8 @@ fn restore_picker_chooses_the_node_and_plans_the_transfer() {
         text(&buf)
     );
     press(&mut app, KeyCode::Right);
-    let Some(Dialog::PickBackup { targets, to, .. }) = &app.ops.dialog else {
-        panic!("no backup picker: {:?}", app.ops.dialog)
+    let Some(Dialog::PickBackup { targets, to, .. }) = &app.panes.dialog() else {
+        panic!("no backup picker: {:?}", app.panes.dialog())
     };
     let other = targets[*to].clone();
     assert_ne!(other, node, "→ chooses another node");
@@ -292,8 +303,8 @@ fn restore_picker_chooses_the_node_and_plans_the_transfer() {
         text(&buf)
     );
     press(&mut app, KeyCode::Enter);
-    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
-        panic!("no confirmation: {:?}", app.ops.dialog)
+    let Some(Dialog::Confirm { plan, .. }) = &app.panes.dialog() else {
+        panic!("no confirmation: {:?}", app.panes.dialog())
     };
     assert!(
         plan.title.contains(&format!("on {other} (held by {node})")),
@@ -306,7 +317,7 @@ fn restore_picker_chooses_the_node_and_plans_the_transfer() {
         plan.lines
     );
     assert!(
-        app.ops.take_requests().is_empty(),
+        app.take_requests().is_empty(),
         "nothing runs before confirmation"
     );
 }

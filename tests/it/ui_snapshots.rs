@@ -113,9 +113,12 @@ fn wide_terminal_shows_tables_and_the_node_detail() {
         app.theme.usage(87.5),
         "CPU above the warning line",
     );
-    assert_eq!(app.nodes.cursor.viewport, NODES, "every node fits");
     assert_eq!(
-        app.containers.cursor.viewport, 24,
+        app.panes.tables.nodes.cursor.viewport, NODES,
+        "every node fits"
+    );
+    assert_eq!(
+        app.panes.tables.containers.cursor.viewport, 24,
         "rows under the container header"
     );
 }
@@ -152,12 +155,12 @@ fn container_table_at_fleet_scope_sorted_by_cpu() {
     let (mut app, _) = console();
     press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Char('0'));
-    while app.containers.sort != ContainerSort::Cpu {
+    while app.panes.tables.containers.sort != ContainerSort::Cpu {
         press(&mut app, KeyCode::Char('o'));
     }
     press(&mut app, KeyCode::Char('g'));
-    assert_eq!(app.focus, Focus::Containers);
-    assert_eq!(app.containers.scope, Scope::Fleet);
+    assert_eq!(app.panes.tables.focus, Focus::Containers);
+    assert_eq!(app.panes.tables.containers.scope, Scope::Fleet);
     let buf = render(&mut app, 120, 40);
     insta::assert_snapshot!("fleet_containers_by_cpu_120x40", text(&buf));
     let header = find(&buf, "CPU %▼", "NODE");
@@ -293,9 +296,12 @@ fn help_scrolls_on_an_80x24_terminal() {
         total - 18,
         total - 1
     )));
-    assert!(app.show_help, "movement keys scroll, they do not close");
+    assert!(
+        app.panes.help_offset().is_some(),
+        "movement keys scroll, they do not close"
+    );
     press(&mut app, KeyCode::Char('o'));
-    assert!(!app.show_help, "any other key closes");
+    assert!(app.panes.help_offset().is_none(), "any other key closes");
 }
 
 #[test]
@@ -318,7 +324,7 @@ fn help_takes_two_columns_on_a_wide_short_terminal() {
     assert!(!screen.contains("j/k scroll") && screen.contains("any key closes"));
     press(&mut app, KeyCode::Char('j'));
     assert!(
-        !app.show_help,
+        app.panes.help_offset().is_none(),
         "nothing to scroll: j closes it like any key"
     );
 }
@@ -330,7 +336,7 @@ fn the_status_line_offers_the_alert_keys_when_the_alert_pane_has_focus() {
     assert!(table_hints.contains("/ filter"), "{table_hints:?}");
     press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Tab);
-    assert_eq!(app.focus, Focus::Alerts);
+    assert_eq!(app.panes.tables.focus, Focus::Alerts);
     let buf = render(&mut app, 100, 30);
     let last = lines(&buf).pop().unwrap_or_default();
     for hint in [
@@ -367,7 +373,7 @@ fn too_small_a_terminal_gets_a_polite_message() {
     insta::assert_snapshot!("too_small_50x12", text(&buf));
     let words = text(&buf).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("terminal too small: 50x12, fleetdeck needs at least 60x15"));
-    assert_eq!(app.nodes.cursor.viewport, 0);
+    assert_eq!(app.panes.tables.nodes.cursor.viewport, 0);
 }
 
 #[test]

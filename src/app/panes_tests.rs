@@ -1,0 +1,168 @@
+//! The pane stack on a bare `App`: no terminal, no agents.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::app::{Action, App, Dialog, Focus};
+use crate::fixtures;
+use crate::keys::KeyMap;
+
+fn app() -> App {
+    let now = Instant::now();
+    let mut app = App::new(fixtures::fleet(4, 6, now), now);
+    app.update(Action::Drawn(crate::ui::DrawInfo {
+        node_rows: 5,
+        container_rows: 8,
+        ..Default::default()
+    }));
+    app
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    press_with(app, code, KeyModifiers::NONE);
+}
+
+fn press_with(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
+    app.update(Action::Key(KeyEvent::new(code, modifiers)));
+}
+
+fn kinds(app: &App) -> Vec<PaneKind> {
+    app.panes.stack().iter().map(Pane::kind).collect()
+}
+
+#[test]
+fn keys_go_to_the_pane_on_top() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('H'));
+    assert_eq!(kinds(&app), [PaneKind::History]);
+    // The history on top takes the movement keys: the node cursor stays.
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.panes.tables.nodes.cursor.row, 0);
+    // The alert view pushed over it takes them next, and is what is drawn.
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(kinds(&app), [PaneKind::History, PaneKind::Alerts]);
+    assert_eq!(app.panes.screen(), Screen::Alerts);
+    assert!(!app.panes.history_shown());
+    // A key the top pane does not take goes down to the tables.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.panes.tables.focus, Focus::Containers);
+    // The filter on top gets every key as text, `j` included.
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.panes.tables.containers.filter, "j");
+    assert_eq!(app.panes.top_kind(), Some(PaneKind::Filter));
+}
+
+#[test]
+fn escape_pops_the_pane_on_top_only() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('H'));
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Char(':'));
+    assert_eq!(app.panes.top_kind(), Some(PaneKind::Prompt));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(kinds(&app), [PaneKind::History, PaneKind::Alerts]);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(kinds(&app), [PaneKind::History]);
+    assert!(app.panes.history_shown());
+    press(&mut app, KeyCode::Esc);
+    assert!(kinds(&app).is_empty());
+    // With nothing above them, Esc is the tables' back: focus returns to the nodes.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.panes.tables.focus, Focus::Containers);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.panes.tables.focus, Focus::Nodes);
+    assert!(kinds(&app).is_empty());
+}
+
+#[test]
+fn a_remapped_dialog_key_works_and_the_old_one_no_longer_does() {
+    let mut app = app();
+    app.keymap = KeyMap::with_overrides(&BTreeMap::from([
+        ("dialog:<Ctrl-g>".to_string(), "cancel".to_string()),
+        ("dialog:<Esc>".to_string(), "none".to_string()),
+        ("dialog:=".to_string(), "more".to_string()),
+    ]))
+    .expect("keymap");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('s'));
+    let replicas = |app: &App| match app.panes.dialog() {
+        Some(Dialog::Scale { replicas, .. }) => Some(*replicas),
+        _ => None,
+    };
+    let before = replicas(&app).expect("the scale dialog is open");
+    press(&mut app, KeyCode::Char('='));
+    assert_eq!(replicas(&app), Some(before + 1));
+    press(&mut app, KeyCode::Esc);
+    assert!(
+        app.panes.dialog().is_some(),
+        "Esc is unbound in dialogs now"
+    );
+    press_with(&mut app, KeyCode::Char('g'), KeyModifiers::CONTROL);
+    assert!(app.panes.dialog().is_none());
+    assert!(kinds(&app).is_empty());
+    assert!(app.take_requests().is_empty());
+}
+
+#[test]
+fn a_remapped_prompt_key_edits_the_filter() {
+    let mut app = app();
+    app.keymap = KeyMap::with_overrides(&BTreeMap::from([(
+        "prompt:<Ctrl-w>".to_string(),
+        "clear_input".to_string(),
+    )]))
+    .expect("keymap");
+    press(&mut app, KeyCode::Char('/'));
+    for c in "node".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.panes.tables.nodes.filter, "node");
+    press_with(&mut app, KeyCode::Char('w'), KeyModifiers::CONTROL);
+    assert_eq!(app.panes.tables.nodes.filter, "");
+    assert!(app.panes.filtering());
+}
+
+#[test]
+fn the_wall_refuses_action_keys_and_keeps_its_place() {
+    let mut app = app();
+    app.make_wall(Duration::ZERO);
+    assert_eq!(kinds(&app), [PaneKind::Wall]);
+    for code in ['m', 'f', 'd', 'X', 'H', 'A', 'S', 'x', ':', 'l'] {
+        press(&mut app, KeyCode::Char(code));
+        assert_eq!(kinds(&app), [PaneKind::Wall], "{code} changed the stack");
+        assert!(app.take_effects().is_empty(), "{code} asked for work");
+        let status = app.status_message().unwrap_or_default();
+        assert!(status.contains("read-only"), "{code}: {status}");
+    }
+    // Esc never pops the wall, and Tab turns its rotation.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(kinds(&app), [PaneKind::Wall]);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.panes.wall().map(|w| w.index), Some(1));
+    // Help is for viewing: it opens over the wall and a key that does not scroll closes it.
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(kinds(&app), [PaneKind::Wall, PaneKind::Help]);
+    press(&mut app, KeyCode::Char('o'));
+    assert_eq!(kinds(&app), [PaneKind::Wall]);
+}
+
+#[test]
+fn dialog_hints_name_the_remapped_keys() {
+    let mut app = app();
+    app.keymap = KeyMap::with_overrides(&BTreeMap::from([
+        ("dialog:<Ctrl-g>".to_string(), "cancel".to_string()),
+        ("dialog:<Esc>".to_string(), "none".to_string()),
+    ]))
+    .expect("keymap");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('s'));
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+    crate::tui::draw(&mut terminal, &mut app).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let text: String = buffer.content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("Enter plan · Ctrl-g cancel"), "{text}");
+}

@@ -1,0 +1,172 @@
+//! The prompt pane: one line typed into, through the prompt mode of the keymap, to
+//! acknowledge an alert (with an optional note), silence it (for how long), or run any
+//! command or view by name (the palette).
+
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+
+use super::filter::typed;
+use super::palette::{self, Target};
+use super::panes::{Pane, PaneKind};
+use super::{App, Redraw, View};
+use crate::alerts::{AlertKey, AlertState, parse_duration};
+use crate::keys::{Command, Mode};
+
+/// Silence lengths offered by `S`, first = default.
+pub const SILENCE_CHOICES: [(Duration, &str); 3] = [
+    (Duration::from_secs(15 * 60), "15m"),
+    (Duration::from_secs(3600), "1h"),
+    (Duration::from_secs(4 * 3600), "4h"),
+];
+
+/// What a one-line prompt is asking for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptKind {
+    /// An optional note for acknowledging this alert.
+    Ack(AlertKey),
+    /// How long to silence this alert.
+    Silence(AlertKey),
+    /// A command or view by name.
+    Palette,
+}
+
+/// A prompt being typed into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub text: String,
+    /// Highlighted choice (silence length, palette match).
+    pub choice: usize,
+    /// Why the last Enter was refused.
+    pub error: Option<String>,
+}
+
+impl App {
+    /// A key while a prompt is on top: it takes them all.
+    pub(super) fn on_prompt_key(&mut self, key: KeyEvent) {
+        let Some(Pane::Prompt(mut prompt)) = self.panes.remove(PaneKind::Prompt) else {
+            return;
+        };
+        match self.keymap.command_in(Mode::Prompt, key) {
+            Some(Command::Cancel) => return,
+            Some(Command::Quit) => {
+                self.should_quit = true;
+                return;
+            }
+            Some(Command::Confirm) => {
+                if let Err(e) = self.submit(&prompt) {
+                    prompt.error = Some(e);
+                    self.panes.push(Pane::Prompt(prompt));
+                }
+                return;
+            }
+            Some(Command::DeleteChar) => {
+                prompt.text.pop();
+            }
+            Some(Command::ClearInput) => prompt.text.clear(),
+            Some(Command::Up) => prompt.choice = prompt.choice.saturating_sub(1),
+            Some(Command::Down | Command::Complete) => prompt.choice += 1,
+            Some(_) => {}
+            None => {
+                if let Some(c) = typed(key) {
+                    prompt.text.push(c);
+                    if prompt.kind == PromptKind::Palette {
+                        prompt.choice = 0;
+                    }
+                }
+            }
+        }
+        let limit = match prompt.kind {
+            PromptKind::Silence(_) => SILENCE_CHOICES.len(),
+            PromptKind::Palette => palette::matches(&prompt.text, &self.keymap).len(),
+            PromptKind::Ack(_) => 1,
+        };
+        prompt.choice = prompt.choice.min(limit.saturating_sub(1));
+        prompt.error = None;
+        self.panes.push(Pane::Prompt(prompt));
+    }
+
+    fn submit(&mut self, prompt: &Prompt) -> Result<(), String> {
+        let now = self.stamp();
+        match &prompt.kind {
+            PromptKind::Ack(key) => {
+                if !self.alerts.acknowledge(key, &prompt.text, now) {
+                    self.set_status("that alert resolved before it was acknowledged");
+                } else {
+                    self.set_status("acknowledged");
+                }
+            }
+            PromptKind::Silence(key) => {
+                let text = prompt.text.trim();
+                let duration = if text.is_empty() {
+                    SILENCE_CHOICES[prompt.choice.min(SILENCE_CHOICES.len() - 1)].0
+                } else {
+                    match parse_duration(text) {
+                        Ok(d) if !d.is_zero() => d,
+                        Ok(_) => return Err("a silence must last longer than 0s".into()),
+                        Err(e) => return Err(e),
+                    }
+                };
+                self.alerts.silence_for(key, duration, now);
+                self.set_status(format!(
+                    "silenced for {}",
+                    crate::alerts::format_duration(duration)
+                ));
+            }
+            PromptKind::Palette => {
+                let found = palette::matches(&prompt.text, &self.keymap);
+                let Some(entry) = found.get(prompt.choice).or(found.first()) else {
+                    return Err(format!("nothing matches `{}`", prompt.text));
+                };
+                match entry.target {
+                    Target::View(View::Main) => {
+                        self.panes.remove(PaneKind::Alerts);
+                    }
+                    Target::View(View::Alerts) => {
+                        if self.panes.view() != View::Alerts {
+                            self.panes.remove(PaneKind::Alerts);
+                            self.panes.push(Pane::Alerts);
+                        }
+                    }
+                    Target::Command(command) => self.run_command(command),
+                }
+            }
+        }
+        self.request(Redraw::Now);
+        Ok(())
+    }
+
+    /// `A`: asks for an optional note, then acknowledges the selected alert.
+    pub(super) fn start_ack(&mut self) {
+        match self
+            .selected_alert()
+            .filter(|a| a.state != AlertState::Resolved)
+        {
+            Some(a) => self.open_prompt(PromptKind::Ack(a.key)),
+            None => self.set_status("no active alert selected: Tab to the alert pane or press a"),
+        }
+    }
+
+    /// `S`: asks how long, then silences the selected alert.
+    pub(super) fn start_silence(&mut self) {
+        match self.selected_alert() {
+            Some(a) => self.open_prompt(PromptKind::Silence(a.key)),
+            None => self.set_status("no alert selected: Tab to the alert pane or press a"),
+        }
+    }
+
+    /// `:`: opens the command palette.
+    pub(super) fn start_palette(&mut self) {
+        self.open_prompt(PromptKind::Palette);
+    }
+
+    fn open_prompt(&mut self, kind: PromptKind) {
+        self.panes.push(Pane::Prompt(Prompt {
+            kind,
+            text: String::new(),
+            choice: 0,
+            error: None,
+        }));
+    }
+}
