@@ -247,7 +247,7 @@ impl App {
             now: self.now,
             specs: &self.ops.specs,
             fencing: &fencing,
-            read_only: self.ops.read_only,
+            read_only: self.read_only,
         };
         let best = plan::migrate::default_target(&input, &node, &container);
         let mut choices: Vec<Choice> = rooms

@@ -375,9 +375,9 @@ fn preselected(app: &mut App) -> String {
     press(app, KeyCode::Char('m'));
     let Some(Dialog::PickTarget {
         choices, selected, ..
-    }) = &app.ops.dialog
+    }) = app.panes.dialog()
     else {
-        panic!("no target picker: {:?}", app.ops.dialog)
+        panic!("no target picker: {:?}", app.panes.dialog())
     };
     choices[*selected].name.clone()
 }
@@ -394,8 +394,11 @@ fn the_migrate_picker_does_not_preselect_a_node_where_the_host_port_is_held() {
     let picked = preselected(&mut app);
     assert_ne!(picked, best);
     press(&mut app, KeyCode::Enter);
-    let Some(Dialog::Confirm { plan, .. }) = &app.ops.dialog else {
-        panic!("the pre-selected target is refused: {:?}", app.ops.dialog)
+    let Some(Dialog::Confirm { plan, .. }) = app.panes.dialog() else {
+        panic!(
+            "the pre-selected target is refused: {:?}",
+            app.panes.dialog()
+        )
     };
     assert_eq!(
         plan.title,
