@@ -181,8 +181,6 @@ impl Cli {
         settings.credentials =
             crate::client::credentials_file::with_env_token(settings.credentials, token.as_deref())
                 .map_err(ConfigError::Token)?;
-        // Every command's connections (watchers, get, operations, logs) use these.
-        crate::client::set_default_credentials(settings.credentials.clone());
         Ok(settings)
     }
 }

@@ -75,17 +75,20 @@ pub async fn get(args: &GetArgs, settings: &Settings, timeout: Duration) -> GetO
     render(args, &settings.agents, answers, settings.failover_timeout)
 }
 
-/// Asks every agent for a snapshot at once; answers come back in `agents` order.
-pub async fn ask_all(agents: &[AgentAddr], timeout: Duration) -> Vec<Answer> {
-    ask_all_with(agents, timeout, &crate::client::default_credentials()).await
-}
-
 /// The fleet as one round of snapshots shows it: agents that do not answer are FAILED at
 /// once (a runbook, a test or a benchmark acts on what answers now).
-pub async fn fleet_once(agents: &[AgentAddr], timeout: Duration) -> Fleet {
+pub async fn fleet_once(
+    agents: &[AgentAddr],
+    timeout: Duration,
+    credentials: &crate::client::Credentials,
+) -> Fleet {
     let now = Instant::now();
     let mut fleet = Fleet::new(agents.iter().map(ToString::to_string), Duration::ZERO, now);
-    for (slot, a) in ask_all(agents, timeout).await.into_iter().enumerate() {
+    for (slot, a) in ask_all_with(agents, timeout, credentials)
+        .await
+        .into_iter()
+        .enumerate()
+    {
         let update = match a {
             Ok((epoch, seq, snapshot)) => AgentUpdate::Snapshot {
                 slot,
@@ -103,7 +106,7 @@ pub async fn fleet_once(agents: &[AgentAddr], timeout: Duration) -> Fleet {
     fleet
 }
 
-/// [`ask_all`] with `credentials`.
+/// Asks every agent for its snapshot at once, with `credentials`.
 pub async fn ask_all_with(
     agents: &[AgentAddr],
     timeout: Duration,

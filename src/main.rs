@@ -95,7 +95,11 @@ async fn run_console(
     // A wall screen is read-only; `--read-only` alone keeps the normal views.
     let read_only = flags.read_only || flags.wall;
     limits::ensure_for(agents.len()).map_err(|e| eyre!("{e}"))?;
-    fleetdeck::client::set_default_credentials(settings.credentials.clone());
+    // One connection per agent, shared by its Watch stream, actions, logs and transfers.
+    let conns = fleetdeck::client::Connections::new(
+        settings.credentials.clone(),
+        fleetdeck::client::CONNECT_TIMEOUT,
+    );
     let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
     let theme = theme_file::for_terminal(settings.theme.as_deref()).map_err(|e| eyre!("{e}"))?;
     if let Some(dir) = logging::state_dir() {
@@ -104,7 +108,11 @@ async fn run_console(
         tracing::info!(agents = agents.len(), log = %path.display(), "console starting");
     }
     let (tx, rx) = tokio::sync::mpsc::channel(agents.len().clamp(64, 8192) * 2);
-    let watchers = Watchers::spawn(agents, &settings.watch_options(), &tx);
+    let watch_options = fleetdeck::client::WatchOptions {
+        connections: Some(conns.clone()),
+        ..settings.watch_options()
+    };
+    let watchers = Watchers::spawn(agents, &watch_options, &tx);
     drop(tx);
     let now = Instant::now();
     let fleet = Fleet::new(
@@ -118,7 +126,7 @@ async fn run_console(
     app.title = title;
     app.panes.logs = fleetdeck::app::LogsPane::new(settings.log_lines);
     let state_dir = logging::state_dir();
-    let (ops, refresher) = ops::start(&mut app, state_dir, agents, read_only);
+    let (ops, refresher) = ops::start(&mut app, state_dir, agents, read_only, conns.clone());
     app.ascii = settings.ascii;
     app.panes.heatmap.group_label = settings.group_label.clone();
     app.panes.heatmap.window = settings.heatmap_window;
@@ -129,6 +137,7 @@ async fn run_console(
     app.set_alert_rules(settings.alert_rules.clone());
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
+        connections: conns,
     };
     let mut guard = TerminalGuard::enter()?;
     let result = tui::run_with_ops(guard.terminal(), &mut app, rx, options, Some(ops)).await;

@@ -109,10 +109,12 @@ impl Drop for TerminalGuard {
 }
 
 /// The loop's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoopOptions {
     /// Least time between two frames drawn for agent data.
     pub refresh_interval: Duration,
+    /// The console's connections (log views use them).
+    pub connections: crate::client::Connections,
 }
 
 /// Wall-clock milliseconds since the Unix epoch.
@@ -244,7 +246,7 @@ pub async fn run_with_ops<B: Backend>(
                         link.runner.submit(request);
                     }
                 }
-                other => run_effect(app, other, &mut log_session),
+                other => run_effect(app, other, &mut log_session, &options.connections),
             }
         }
         match app.take_redraw() {
@@ -272,7 +274,12 @@ pub async fn run_with_ops<B: Backend>(
 }
 
 /// Does the I/O `update` asked for, and reports back as an action.
-fn run_effect(app: &mut App, effect: Effect, log_session: &mut Option<LogSession>) {
+fn run_effect(
+    app: &mut App,
+    effect: Effect,
+    log_session: &mut Option<LogSession>,
+    conns: &crate::client::Connections,
+) {
     match effect {
         Effect::OpenLogs {
             session,
@@ -289,7 +296,7 @@ fn run_effect(app: &mut App, effect: Effect, log_session: &mut Option<LogSession
                         addr,
                         container,
                         tail,
-                        connect_timeout: crate::client::CONNECT_TIMEOUT,
+                        conns: conns.clone(),
                     };
                     let task = tokio::spawn(crate::logs::task::run(target, tx));
                     *log_session = Some(LogSession { session, rx, task });

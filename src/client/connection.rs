@@ -15,7 +15,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use super::convert::{self, ConvertError};
-use super::credentials::{Credentials, TokenInterceptor, default_credentials};
+use super::credentials::{Credentials, TokenInterceptor};
 use super::{AgentAddr, WatchOptions};
 use crate::model::{AgentUpdate, NodeSnapshot};
 
@@ -90,12 +90,6 @@ impl Sequence {
 
 /// A connection to one agent that sends the console's token on every call.
 pub type AgentConn = AgentClient<InterceptedService<Channel, TokenInterceptor>>;
-
-/// Opens a connection to one agent with the default credentials
-/// ([`super::set_default_credentials`]).
-pub async fn connect(addr: &AgentAddr, connect_timeout: Duration) -> Result<AgentConn, LinkError> {
-    connect_with(addr, connect_timeout, &default_credentials()).await
-}
 
 /// Opens a connection to one agent with `credentials`.
 pub async fn connect_with(
@@ -201,17 +195,8 @@ fn tls_detail(chain: &str) -> String {
         .join(" ")
 }
 
-/// Connects, opens a watch and returns its first message (a snapshot) as
-/// `(epoch, seq, snapshot)`, all within `timeout`.
-pub async fn fetch_snapshot(
-    addr: &AgentAddr,
-    client_name: &str,
-    timeout: Duration,
-) -> Result<(u64, u64, NodeSnapshot), LinkError> {
-    fetch_snapshot_with(addr, client_name, timeout, &default_credentials()).await
-}
-
-/// [`fetch_snapshot`] with `credentials`.
+/// Connects with `credentials`, opens a watch and returns its first message (a snapshot)
+/// as `(epoch, seq, snapshot)`, all within `timeout`.
 pub async fn fetch_snapshot_with(
     addr: &AgentAddr,
     client_name: &str,
@@ -219,7 +204,7 @@ pub async fn fetch_snapshot_with(
     credentials: &Credentials,
 ) -> Result<(u64, u64, NodeSnapshot), LinkError> {
     let work = async {
-        let mut stream = open_watch(addr, client_name, timeout, timeout, credentials).await?;
+        let mut stream = open_watch(addr, client_name, timeout, timeout, credentials, None).await?;
         let event = stream
             .message()
             .await
@@ -244,8 +229,12 @@ async fn open_watch(
     connect_timeout: Duration,
     response_timeout: Duration,
     credentials: &Credentials,
+    shared: Option<&super::Connections>,
 ) -> Result<Streaming<WatchEvent>, LinkError> {
-    let mut client = connect_with(addr, connect_timeout, credentials).await?;
+    let mut client = match shared {
+        Some(conns) => conns.client(addr).await?,
+        None => connect_with(addr, connect_timeout, credentials).await?,
+    };
     let request = WatchRequest {
         client_name: client_name.to_string(),
     };
@@ -301,6 +290,7 @@ async fn watch_once(
         options.connect_timeout,
         silence,
         &options.credentials,
+        options.connections.as_ref(),
     )
     .await?;
     let mut sequence = Sequence::default();

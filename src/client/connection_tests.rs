@@ -96,7 +96,7 @@ async fn connecting_to_a_closed_port_is_refused_quickly() {
         .unwrap()
         .port();
     let addr: AgentAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let err = fetch_snapshot(&addr, "test", Duration::from_secs(3))
+    let err = fetch_snapshot_with(&addr, "test", Duration::from_secs(3), &Credentials::none())
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "connection refused");

@@ -3,7 +3,7 @@
 //! that signed the agents' certificates, optionally a client certificate for mutual TLS).
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::Interceptor;
@@ -120,24 +120,6 @@ impl Interceptor for TokenInterceptor {
         }
         Ok(request)
     }
-}
-
-static DEFAULT: RwLock<Option<Credentials>> = RwLock::new(None);
-
-/// Sets the credentials [`super::connect`] uses (the console binary does, once, at start).
-pub fn set_default_credentials(credentials: Credentials) {
-    *DEFAULT
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(credentials);
-}
-
-/// The credentials set by [`set_default_credentials`], or none.
-pub fn default_credentials() -> Credentials {
-    DEFAULT
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone()
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -16,10 +16,9 @@ use tokio::task::JoinHandle;
 
 pub use backoff::{Backoff, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP};
 pub use connection::{
-    AgentConn, LinkError, Sequence, connect, connect_with, fetch_snapshot, fetch_snapshot_with,
-    watch_forever,
+    AgentConn, LinkError, Sequence, connect_with, fetch_snapshot_with, watch_forever,
 };
-pub use credentials::{Credentials, TOKEN_ENV, default_credentials, set_default_credentials};
+pub use credentials::{Credentials, TOKEN_ENV};
 pub use endpoint::{
     AddrError, AgentAddr, CONNECT_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, parse_all,
 };
@@ -47,6 +46,9 @@ pub struct WatchOptions {
     pub backoff: Backoff,
     /// Token and TLS settings.
     pub credentials: Credentials,
+    /// The console's connections: with them, a watcher's stream shares its agent's one
+    /// connection with actions and logs; without, it opens its own with `credentials`.
+    pub connections: Option<Connections>,
 }
 
 impl Default for WatchOptions {
@@ -56,7 +58,8 @@ impl Default for WatchOptions {
             connect_timeout: CONNECT_TIMEOUT,
             silence_timeout: DEFAULT_SILENCE_TIMEOUT,
             backoff: Backoff::default(),
-            credentials: default_credentials(),
+            credentials: Credentials::default(),
+            connections: None,
         }
     }
 }

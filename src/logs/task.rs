@@ -2,14 +2,12 @@
 //! It never waits for the UI: when the channel is full it drops the batch, counts its lines,
 //! and sends one "N lines skipped" row as soon as there is room again.
 
-use std::time::Duration;
-
 use fleetdeck_proto as pb;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
 use super::{LogEvent, LogRow};
-use crate::client::{AgentAddr, connect};
+use crate::client::{AgentAddr, Connections};
 
 /// Batches queued towards the UI; beyond this, lines are dropped and counted.
 pub const LOG_CHANNEL_BATCHES: usize = 64;
@@ -23,8 +21,8 @@ pub struct LogTarget {
     pub container: String,
     /// Lines of history.
     pub tail: u32,
-    /// Time allowed to connect.
-    pub connect_timeout: Duration,
+    /// The console's connections; the log stream shares the agent's one connection.
+    pub conns: Connections,
 }
 
 fn rows(chunk: pb::LogChunk) -> Vec<LogRow> {
@@ -76,7 +74,7 @@ pub async fn run(target: LogTarget, tx: mpsc::Sender<LogEvent>) {
 }
 
 async fn follow(target: &LogTarget, tx: &mpsc::Sender<LogEvent>) -> String {
-    let mut client = match connect(&target.addr, target.connect_timeout).await {
+    let mut client = match target.conns.client(&target.addr).await {
         Ok(c) => c,
         Err(e) => return format!("cannot reach the agent: {e}"),
     };

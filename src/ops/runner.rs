@@ -167,13 +167,14 @@ impl Runner {
 }
 
 /// Wires actions into a console: loads the spec cache and failover records into `app`,
-/// makes the runner, and starts refreshing the spec cache from `agents`. Returns the link
+/// makes the runner on the console's connections `conns`, and starts refreshing the spec cache from `agents`. Returns the link
 /// for the run loop and the refresher's task.
 pub fn start(
     app: &mut crate::app::App,
     state_dir: Option<PathBuf>,
     agents: &[crate::client::AgentAddr],
     read_only: bool,
+    conns: Connections,
 ) -> (crate::tui::OpsLink, JoinHandle<()>) {
     if let Some(dir) = &state_dir {
         app.ops.specs = SpecCache::load(dir);
@@ -183,11 +184,6 @@ pub fn start(
     app.read_only = read_only;
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let (tx, rx) = mpsc::channel(1024);
-    // The console's one connection per agent for actions, spec refreshes and fencing.
-    let conns = Connections::new(
-        crate::client::default_credentials(),
-        crate::client::CONNECT_TIMEOUT,
-    );
     let runner = Runner::new(state_dir, &format!("{user}@fleetdeck-console"), conns, tx);
     let endpoints = agents.iter().map(ToString::to_string).collect();
     let refresher = runner.spawn_spec_refresh(endpoints, SPEC_REFRESH_INTERVAL);

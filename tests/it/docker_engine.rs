@@ -283,9 +283,10 @@ async fn start_stop_restart_through_act() {
             by_name(f, &name).is_some_and(|c| c.spec.state == ContainerState::Running)
         })
         .await;
-    let mut client = fleetdeck::client::connect(
+    let mut client = fleetdeck::client::connect_with(
         &agent.addr().to_string().parse().unwrap(),
         Duration::from_secs(5),
+        &fleetdeck::client::Credentials::none(),
     )
     .await
     .unwrap();
@@ -377,9 +378,10 @@ async fn logs_tail_and_follow() {
     console
         .until("talker listed", |f| by_name(f, &name).is_some())
         .await;
-    let mut client = fleetdeck::client::connect(
+    let mut client = fleetdeck::client::connect_with(
         &agent.addr().to_string().parse().unwrap(),
         Duration::from_secs(5),
+        &fleetdeck::client::Credentials::none(),
     )
     .await
     .unwrap();
@@ -440,7 +442,10 @@ async fn logs_tail_and_follow() {
         addr: agent.addr().to_string().parse().unwrap(),
         container: name.clone(),
         tail: 100,
-        connect_timeout: Duration::from_secs(5),
+        conns: fleetdeck::client::Connections::new(
+            fleetdeck::client::Credentials::none(),
+            Duration::from_secs(5),
+        ),
     };
     let task = tokio::spawn(fleetdeck::logs::task::run(target, tx));
     let mut view = fleetdeck::logs::LogView::new("dock-logs", &name, 25);

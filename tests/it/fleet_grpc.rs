@@ -479,10 +479,14 @@ async fn three_agents_converge_in_the_fleet() {
         assert_eq!(node.name(), format!("node-{i}"));
         assert_eq!(node.epoch, agent.epoch());
         // The same count as the agent serves to a fresh client.
-        let (_, _, snap) =
-            fleetdeck::client::fetch_snapshot(&addr_of(agent.addr()), "test", PATIENCE)
-                .await
-                .unwrap();
+        let (_, _, snap) = fleetdeck::client::fetch_snapshot_with(
+            &addr_of(agent.addr()),
+            "test",
+            PATIENCE,
+            &fleetdeck::client::Credentials::none(),
+        )
+        .await
+        .unwrap();
         assert_eq!(snap.containers.len(), node.containers.len());
     }
     // Deltas keep arriving and applying in order (seq moves past the snapshot's).

@@ -71,7 +71,7 @@ async fn a_read_only_console_raises_a_critical_alert_for_stale_copies() {
     app.set_clock(now, fleetdeck::tui::unix_ms());
     app.title = "read-only".into();
     let (_link, refresher) =
-        fleetdeck::ops::runner::start(&mut app, Some(c.console_dir()), &addrs, true);
+        fleetdeck::ops::runner::start(&mut app, Some(c.console_dir()), &addrs, true, c.conns());
     refresher.abort();
     app.read_only = true;
     let (tx, mut rx) = mpsc::channel(1024);

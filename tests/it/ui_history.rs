@@ -28,7 +28,7 @@ async fn console(c: &Cluster) -> (App, OpsLink, tokio::task::JoinHandle<()>) {
     app.title = "history".into();
     let agents: Vec<AgentAddr> = c.endpoints().iter().map(|e| e.parse().unwrap()).collect();
     let (link, refresher) =
-        fleetdeck::ops::runner::start(&mut app, Some(c.console_dir()), &agents, false);
+        fleetdeck::ops::runner::start(&mut app, Some(c.console_dir()), &agents, false, c.conns());
     (app, link, refresher)
 }
 

@@ -164,7 +164,12 @@ impl Cluster {
             .iter()
             .map(|e| e.parse().unwrap())
             .collect();
-        fleetdeck::get::fleet_once(&addrs, Duration::from_secs(5)).await
+        fleetdeck::get::fleet_once(
+            &addrs,
+            Duration::from_secs(5),
+            &fleetdeck::client::Credentials::none(),
+        )
+        .await
     }
 
     /// Refreshes the console's spec cache from every reachable agent.

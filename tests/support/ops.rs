@@ -112,7 +112,12 @@ impl Cluster {
             .iter()
             .map(|e| e.parse().unwrap())
             .collect();
-        fleetdeck::get::fleet_once(&addrs, Duration::from_secs(2)).await
+        fleetdeck::get::fleet_once(
+            &addrs,
+            Duration::from_secs(2),
+            &fleetdeck::client::Credentials::none(),
+        )
+        .await
     }
 
     /// A console's connections to this cluster (no TLS, no token).
