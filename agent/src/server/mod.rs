@@ -8,25 +8,23 @@ pub mod service;
 pub mod stream;
 pub mod tls;
 
-use std::future::Future;
+mod killable;
+use killable::KillableIo;
+
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use fleetdeck_proto::agent_server::AgentServer;
 use rand::TryRngCore;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::server::Connected;
 
-use self::tls::{Accepted, HandshakeRefusal, Io, PeerInfo};
+use self::tls::HandshakeRefusal;
 use crate::AgentError;
 use crate::actions::{Actions, Refusal};
 use crate::audit::AuditLog;
@@ -520,83 +518,4 @@ async fn housekeeping(actions: Arc<Actions>, cancel: Cancel) {
     }
     // Whatever was counted is written before the agent goes.
     actions.flush_refusals_all();
-}
-
-/// A connection that fails all I/O once its agent is killed, so hyper drops it at once:
-/// the client sees the connection go, as if the process had died.
-struct KillableIo {
-    io: Box<dyn Io>,
-    peer: PeerInfo,
-    killed: Pin<Box<dyn Future<Output = ()> + Send>>,
-    dead: bool,
-}
-
-impl KillableIo {
-    fn new(accepted: Accepted, cut: Cancel) -> Self {
-        Self {
-            io: accepted.io,
-            peer: accepted.peer,
-            killed: Box::pin(async move { cut.cancelled().await }),
-            dead: false,
-        }
-    }
-
-    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        if !self.dead && self.killed.as_mut().poll(cx).is_ready() {
-            self.dead = true;
-        }
-        if self.dead {
-            Err(io::ErrorKind::ConnectionReset.into())
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl Connected for KillableIo {
-    type ConnectInfo = PeerInfo;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.peer.clone()
-    }
-}
-
-impl AsyncRead for KillableIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if let Err(e) = this.check(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut this.io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for KillableIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if let Err(e) = this.check(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut this.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if let Err(e) = this.check(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut this.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
 }
