@@ -44,7 +44,7 @@ impl ContainerState {
 }
 
 /// Health check state of a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum HealthState {
     /// No health check defined.
     #[default]
@@ -58,6 +58,27 @@ pub enum HealthState {
 }
 
 impl HealthState {
+    /// Lower-case name as shown on screen and in JSON; `-` when there is no check.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "-",
+            Self::Starting => "starting",
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+
+    /// From the wire; NONE, UNSPECIFIED and values this build does not know read as
+    /// `None` (no check reported).
+    pub fn from_proto(v: i32) -> Self {
+        match pb::HealthStatus::try_from(v) {
+            Ok(pb::HealthStatus::Starting) => Self::Starting,
+            Ok(pb::HealthStatus::Healthy) => Self::Healthy,
+            Ok(pb::HealthStatus::Unhealthy) => Self::Unhealthy,
+            Ok(pb::HealthStatus::None | pb::HealthStatus::Unspecified) | Err(_) => Self::None,
+        }
+    }
+
     /// To the wire.
     pub fn to_proto(self) -> pb::HealthStatus {
         match self {
@@ -172,6 +193,21 @@ impl PortableSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_round_trips_and_unknown_values_read_as_none() {
+        for h in [
+            HealthState::None,
+            HealthState::Starting,
+            HealthState::Healthy,
+            HealthState::Unhealthy,
+        ] {
+            assert_eq!(HealthState::from_proto(h.to_proto() as i32), h);
+        }
+        for v in [-1, 0, 99, i32::MAX] {
+            assert_eq!(HealthState::from_proto(v), HealthState::None);
+        }
+    }
 
     #[test]
     fn a_spec_survives_the_wire_but_not_its_state() {

@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use fleetdeck_core::node::{CheckStatus, HealthCheck, HostSample, NodeMode, RUNTIME_CHECK};
+
 use super::{Container, Series};
 
 /// Samples of per-node history kept (10 minutes at the default 1 s interval).
@@ -14,16 +16,6 @@ pub const LOAD_HISTORY_SAMPLES: usize = 3600;
 
 /// Network rate taken as 100 % in the load formula (1 Gbit/s).
 pub const NETWORK_FULL_BYTES_PER_SEC: f64 = 125_000_000.0;
-
-/// Mode an agent reports for its node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NodeMode {
-    #[default]
-    Active,
-    Standby,
-    /// Cordoned: no new placements.
-    Maintenance,
-}
 
 /// State of a node as the console shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,27 +42,6 @@ impl NodeState {
     }
 }
 
-/// Status of one of the agent's own checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub enum CheckStatus {
-    #[default]
-    Unknown,
-    Ok,
-    Warning,
-    Failing,
-}
-
-/// Name of the agent's check that its container runtime answers.
-pub const RUNTIME_CHECK: &str = "runtime";
-
-/// One of the agent's own checks (runtime reachable, disk space, ...).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct HealthCheck {
-    pub name: String,
-    pub status: CheckStatus,
-    pub message: String,
-}
-
 /// What the agent says about itself.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NodeInfo {
@@ -92,46 +63,6 @@ pub struct NodeInfo {
     pub open: bool,
     /// Identity of the engine behind the node; equal non-empty values share one engine.
     pub engine_id: String,
-}
-
-/// Host figures at one sample.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct HostSample {
-    pub time_unix_ms: u64,
-    pub cpu_percent: f32,
-    pub cpu_per_core: Vec<f32>,
-    pub memory_used_bytes: u64,
-    pub memory_total_bytes: u64,
-    pub swap_used_bytes: u64,
-    pub swap_total_bytes: u64,
-    pub disk_used_bytes: u64,
-    pub disk_total_bytes: u64,
-    pub net_rx_bytes_per_sec: u64,
-    pub net_tx_bytes_per_sec: u64,
-    pub load1: f32,
-    pub load5: f32,
-    pub load15: f32,
-    pub uptime_secs: u64,
-}
-
-impl HostSample {
-    /// Memory used, percent of total.
-    pub fn memory_percent(&self) -> f32 {
-        percent(self.memory_used_bytes, self.memory_total_bytes)
-    }
-
-    /// Disk used, percent of total.
-    pub fn disk_percent(&self) -> f32 {
-        percent(self.disk_used_bytes, self.disk_total_bytes)
-    }
-}
-
-fn percent(used: u64, total: u64) -> f32 {
-    if total == 0 {
-        0.0
-    } else {
-        (used as f64 / total as f64 * 100.0) as f32
-    }
 }
 
 /// How the console's connection to a node's agent stands.

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{ContainerState, Health, Node, NodeMode};
+use super::{ContainerState, HealthState, Node, NodeMode};
 
 /// What one node contributes to the fleet totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl NodeTotals {
                 ContainerState::Restarting => t.restarting += 1,
                 _ => {}
             }
-            t.unhealthy += usize::from(c.spec.health == Health::Unhealthy);
+            t.unhealthy += usize::from(c.spec.health == HealthState::Unhealthy);
         }
         t.active = t.running + t.restarting;
         if node.is_live() {
