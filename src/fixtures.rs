@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::{
     AgentUpdate, CheckStatus, ContainerSpec, ContainerState, ContainerStats, Fleet, HealthCheck,
-    HealthState, HostSample, NodeInfo, NodeMode, NodeSnapshot, PortMapping,
+    HealthState, HostSample, NodeInfo, NodeMode, NodeSnapshot, NodeStatus, PortMapping,
 };
 
 const SERVICES: [(&str, &str); 6] = [
@@ -43,12 +43,14 @@ pub fn snapshot(n: usize, containers: usize) -> NodeSnapshot {
             cpu_cores: cores,
             memory_total_bytes: memory_total,
             disk_total_bytes: 500 << 30,
-            mode: if n % 7 == 6 {
-                NodeMode::Standby
-            } else {
-                NodeMode::Active
+            status: NodeStatus {
+                mode: if n % 7 == 6 {
+                    NodeMode::Standby
+                } else {
+                    NodeMode::Active
+                },
+                labels: BTreeMap::from([("rack".to_string(), format!("r{}", n / 8))]),
             },
-            labels: BTreeMap::from([("rack".to_string(), format!("r{}", n / 8))]),
             started_unix_ms: FIXTURE_TIME_UNIX_MS - 86_400_000,
             sample_interval_ms: 1000,
             max_containers: 64,

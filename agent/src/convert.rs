@@ -1,46 +1,11 @@
 //! Pure mappings between the agent's plain structs (`model`) and the wire types.
 
-use std::collections::HashMap;
-
 use fleetdeck_proto as pb;
 
 use crate::model::{
     ActError, ActErrorKind, Action, Container, ContainerSample, ContainerVerb, Delta, Done,
-    HealthCheck, HostSample, NodeInfo, NodeStatus, NodeVerb, PortMapping, SimFaultKind, Snapshot,
+    HealthCheck, HostSample, NodeStatus, NodeVerb, PortMapping, SimFaultKind, Snapshot,
 };
-
-fn labels(map: &std::collections::BTreeMap<String, String>) -> HashMap<String, String> {
-    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// Node status to the wire.
-pub fn node_status(status: &NodeStatus) -> pb::NodeStatus {
-    pb::NodeStatus {
-        mode: status.mode.to_proto() as i32,
-        labels: labels(&status.labels),
-    }
-}
-
-/// Node description to the wire.
-pub fn node_info(info: &NodeInfo) -> pb::NodeInfo {
-    pb::NodeInfo {
-        node_id: info.node_id.clone(),
-        hostname: info.hostname.clone(),
-        runtime: info.runtime.clone(),
-        agent_version: info.agent_version.clone(),
-        cpu_cores: info.cpu_cores,
-        memory_total_bytes: info.memory_total_bytes,
-        disk_total_bytes: info.disk_total_bytes,
-        mode: info.status.mode.to_proto() as i32,
-        labels: labels(&info.status.labels),
-        started_unix_ms: info.started_unix_ms,
-        sample_interval_ms: info.sample_interval_ms,
-        max_containers: info.max_containers,
-        insecure: info.insecure,
-        open: info.open,
-        engine_id: info.engine_id.clone(),
-    }
-}
 
 /// Full container record to the wire.
 pub fn container(c: &Container) -> pb::Container {
@@ -56,7 +21,12 @@ pub fn container(c: &Container) -> pb::Container {
         stats: Some(c.stats.to_proto(c.key)),
         created_unix_ms: c.spec.created_unix_ms,
         started_unix_ms: c.status.started_unix_ms,
-        labels: labels(&c.spec.labels),
+        labels: c
+            .spec
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         ports: c.spec.ports.iter().map(PortMapping::to_proto).collect(),
         exit_code: c.status.exit_code,
     }
@@ -75,7 +45,7 @@ pub fn keyed(key: u32, s: ContainerSample) -> Container {
 /// Snapshot to the wire.
 pub fn snapshot(s: &Snapshot) -> pb::Snapshot {
     pb::Snapshot {
-        node: Some(node_info(&s.node)),
+        node: Some(s.node.to_proto()),
         host: Some(s.host.to_proto()),
         containers: s.containers.iter().map(container).collect(),
         health: s.health.iter().map(HealthCheck::to_proto).collect(),
@@ -90,7 +60,7 @@ pub fn delta(d: &Delta) -> pb::Delta {
         removed: d.removed.clone(),
         stats: d.stats.iter().map(|(k, s)| s.to_proto(*k)).collect(),
         health: d.health.iter().map(HealthCheck::to_proto).collect(),
-        status: d.status.as_ref().map(node_status),
+        status: d.status.as_ref().map(NodeStatus::to_proto),
     }
 }
 

@@ -7,50 +7,10 @@ pub use fleetdeck_core::container::{ContainerStats, PortMapping};
 pub use fleetdeck_core::labels::{
     FENCED_LABEL, PENDING_LABEL, REPLACES_EPOCH_LABEL, REPLACES_LABEL,
 };
-pub use fleetdeck_core::node::{CheckStatus, HealthCheck, HostSample, NodeMode};
+pub use fleetdeck_core::node::{
+    CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, NodeStatus,
+};
 pub use fleetdeck_core::spec::{ContainerState, HealthState, PortableSpec};
-
-/// Node mode and labels: what a `Delta.status` carries.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NodeStatus {
-    /// Current mode.
-    pub mode: NodeMode,
-    /// Operator labels.
-    pub labels: BTreeMap<String, String>,
-}
-
-/// Who and what the node is.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NodeInfo {
-    /// Node name.
-    pub node_id: String,
-    /// Host name (the node id for sim nodes).
-    pub hostname: String,
-    /// "sim" or "docker".
-    pub runtime: String,
-    /// Agent version.
-    pub agent_version: String,
-    /// CPU cores.
-    pub cpu_cores: u32,
-    /// Total memory, bytes.
-    pub memory_total_bytes: u64,
-    /// Total disk, bytes.
-    pub disk_total_bytes: u64,
-    /// Mode and labels.
-    pub status: NodeStatus,
-    /// When the agent started, ms since the Unix epoch.
-    pub started_unix_ms: u64,
-    /// Sample interval, ms.
-    pub sample_interval_ms: u32,
-    /// Most containers the node is meant to hold; 0 = unknown.
-    pub max_containers: u32,
-    /// Serves beyond loopback without TLS or caller checks (`--insecure`).
-    pub insecure: bool,
-    /// Identity of the engine behind this node (docker's engine ID); empty when none.
-    pub engine_id: String,
-    /// Checks no caller: every caller is an anonymous admin.
-    pub open: bool,
-}
 
 /// What a container is: fixed for its lifetime.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -1,6 +1,8 @@
-//! What an agent says about its node: its mode, its own checks and host figures, with
+//! What an agent says about its node: who it is, its mode, its own checks and host figures, with
 //! their wire codec. Decoding never fails: values this build does not know read as the
 //! safe default named on each type.
+
+use std::collections::BTreeMap;
 
 use fleetdeck_proto as pb;
 
@@ -37,6 +39,117 @@ impl NodeMode {
             pb::NodeMode::Unspecified => None,
         }
     }
+}
+
+/// Node mode and labels: what a `Delta.status` carries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeStatus {
+    /// Current mode.
+    pub mode: NodeMode,
+    /// Operator labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl NodeStatus {
+    /// To the wire.
+    pub fn to_proto(&self) -> pb::NodeStatus {
+        pb::NodeStatus {
+            mode: self.mode.to_proto() as i32,
+            labels: labels_to_proto(&self.labels),
+        }
+    }
+
+    /// From the wire; an unspecified or unknown mode reads as Active.
+    pub fn from_proto(s: pb::NodeStatus) -> Self {
+        Self {
+            mode: NodeMode::from_proto(s.mode).unwrap_or_default(),
+            labels: s.labels.into_iter().collect(),
+        }
+    }
+}
+
+/// Who and what the node is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeInfo {
+    /// Node name.
+    pub node_id: String,
+    /// Host name (the node id for sim nodes).
+    pub hostname: String,
+    /// "sim" or "docker".
+    pub runtime: String,
+    /// Agent version.
+    pub agent_version: String,
+    /// CPU cores.
+    pub cpu_cores: u32,
+    /// Total memory, bytes.
+    pub memory_total_bytes: u64,
+    /// Total disk, bytes.
+    pub disk_total_bytes: u64,
+    /// Mode and labels.
+    pub status: NodeStatus,
+    /// When the agent started, ms since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// Sample interval, ms.
+    pub sample_interval_ms: u32,
+    /// Most containers the node is meant to hold; 0 = unknown.
+    pub max_containers: u32,
+    /// Serves beyond loopback without TLS or caller checks (`--insecure`).
+    pub insecure: bool,
+    /// Identity of the engine behind this node (docker's engine ID); empty when none.
+    /// Nodes with equal non-empty values share one engine.
+    pub engine_id: String,
+    /// Checks no caller (loopback, no tokens): every caller is an anonymous admin.
+    pub open: bool,
+}
+
+impl NodeInfo {
+    /// To the wire.
+    pub fn to_proto(&self) -> pb::NodeInfo {
+        pb::NodeInfo {
+            node_id: self.node_id.clone(),
+            hostname: self.hostname.clone(),
+            runtime: self.runtime.clone(),
+            agent_version: self.agent_version.clone(),
+            cpu_cores: self.cpu_cores,
+            memory_total_bytes: self.memory_total_bytes,
+            disk_total_bytes: self.disk_total_bytes,
+            mode: self.status.mode.to_proto() as i32,
+            labels: labels_to_proto(&self.status.labels),
+            started_unix_ms: self.started_unix_ms,
+            sample_interval_ms: self.sample_interval_ms,
+            max_containers: self.max_containers,
+            insecure: self.insecure,
+            open: self.open,
+            engine_id: self.engine_id.clone(),
+        }
+    }
+
+    /// From the wire; an unspecified or unknown mode reads as Active.
+    pub fn from_proto(i: pb::NodeInfo) -> Self {
+        Self {
+            node_id: i.node_id,
+            hostname: i.hostname,
+            runtime: i.runtime,
+            agent_version: i.agent_version,
+            cpu_cores: i.cpu_cores,
+            memory_total_bytes: i.memory_total_bytes,
+            disk_total_bytes: i.disk_total_bytes,
+            status: NodeStatus {
+                mode: NodeMode::from_proto(i.mode).unwrap_or_default(),
+                labels: i.labels.into_iter().collect(),
+            },
+            started_unix_ms: i.started_unix_ms,
+            sample_interval_ms: i.sample_interval_ms,
+            max_containers: i.max_containers,
+            insecure: i.insecure,
+            engine_id: i.engine_id,
+            open: i.open,
+        }
+    }
+}
+
+fn labels_to_proto(labels: &BTreeMap<String, String>) -> std::collections::HashMap<String, String> {
+    labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 /// Outcome of one of the agent's own checks, ordered from best to worst after `Unknown`.

@@ -118,3 +118,52 @@ fn percents_of_nothing_are_zero() {
     };
     assert_eq!(h.disk_percent(), 25.0);
 }
+
+fn node() -> NodeInfo {
+    NodeInfo {
+        node_id: "node-a".into(),
+        hostname: "a.example".into(),
+        runtime: "sim".into(),
+        agent_version: "0.1.0".into(),
+        cpu_cores: 8,
+        memory_total_bytes: 1 << 30,
+        disk_total_bytes: 1 << 40,
+        status: NodeStatus {
+            mode: NodeMode::Maintenance,
+            labels: [("rack".to_owned(), "r1".to_owned())].into(),
+        },
+        started_unix_ms: 5,
+        sample_interval_ms: 1000,
+        max_containers: 64,
+        insecure: true,
+        engine_id: "engine".into(),
+        open: true,
+    }
+}
+
+#[test]
+fn node_info_round_trips() {
+    let n = node();
+    let wire = n.to_proto();
+    assert_eq!(wire.mode(), pb::NodeMode::Maintenance);
+    assert_eq!(wire.labels["rack"], "r1");
+    assert_eq!(NodeInfo::from_proto(wire), n);
+}
+
+#[test]
+fn node_status_round_trips_and_an_unknown_mode_reads_as_active() {
+    let s = node().status;
+    assert_eq!(NodeStatus::from_proto(s.to_proto()), s);
+    for v in [0, 99] {
+        let wire = pb::NodeStatus {
+            mode: v,
+            ..s.to_proto()
+        };
+        assert_eq!(NodeStatus::from_proto(wire).mode, NodeMode::Active);
+        let info = pb::NodeInfo {
+            mode: v,
+            ..node().to_proto()
+        };
+        assert_eq!(NodeInfo::from_proto(info).status.mode, NodeMode::Active);
+    }
+}

@@ -9,7 +9,7 @@ use fleetdeck_proto::watch_event::Body;
 
 use crate::model::{
     AgentUpdate, ContainerSpec, ContainerState, ContainerStats, HealthCheck, HealthState,
-    HostSample, NodeDelta, NodeInfo, NodeMode, NodeSnapshot, PortMapping,
+    HostSample, NodeDelta, NodeInfo, NodeSnapshot, NodeStatus, PortMapping,
 };
 
 /// A wire message the console cannot use.
@@ -47,7 +47,7 @@ pub fn watch_event(slot: usize, event: pb::WatchEvent) -> Result<AgentUpdate, Co
 pub fn snapshot(s: pb::Snapshot) -> Result<NodeSnapshot, ConvertError> {
     let info = s.node.ok_or(ConvertError::SnapshotWithoutNode)?;
     Ok(NodeSnapshot {
-        info: node_info(info),
+        info: NodeInfo::from_proto(info),
         host: s.host.map(HostSample::from_proto).unwrap_or_default(),
         containers: s.containers.into_iter().map(container).collect(),
         health: s.health.into_iter().map(HealthCheck::from_proto).collect(),
@@ -66,28 +66,7 @@ pub fn delta(d: pb::Delta) -> NodeDelta {
             .map(|s| (s.key, ContainerStats::from_proto(s)))
             .collect(),
         health: d.health.into_iter().map(HealthCheck::from_proto).collect(),
-        status: d.status.map(|s| (node_mode(s.mode), labels(s.labels))),
-    }
-}
-
-/// What the agent says about its node.
-pub fn node_info(i: pb::NodeInfo) -> NodeInfo {
-    NodeInfo {
-        node_id: i.node_id,
-        hostname: i.hostname,
-        runtime: i.runtime,
-        agent_version: i.agent_version,
-        cpu_cores: i.cpu_cores,
-        memory_total_bytes: i.memory_total_bytes,
-        disk_total_bytes: i.disk_total_bytes,
-        mode: node_mode(i.mode),
-        labels: labels(i.labels),
-        started_unix_ms: i.started_unix_ms,
-        sample_interval_ms: i.sample_interval_ms,
-        max_containers: i.max_containers,
-        insecure: i.insecure,
-        open: i.open,
-        engine_id: i.engine_id,
+        status: d.status.map(NodeStatus::from_proto),
     }
 }
 
@@ -110,11 +89,6 @@ pub fn container(c: pb::Container) -> (ContainerSpec, ContainerStats) {
         exit_code: c.exit_code,
     };
     (spec, stats)
-}
-
-/// Node mode; unspecified or unknown values read as Active, the model's default.
-fn node_mode(v: i32) -> NodeMode {
-    NodeMode::from_proto(v).unwrap_or_default()
 }
 
 /// Container lifecycle state; unknown values read as `Unknown`.

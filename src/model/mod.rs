@@ -9,11 +9,12 @@ mod summary;
 pub use container::{CONTAINER_HISTORY_SAMPLES, Container, ContainerSpec, ContainerState};
 pub use fleet::{AgentUpdate, Applied, DEFAULT_FAILOVER_TIMEOUT, Fleet, NodeDelta, NodeSnapshot};
 pub use fleetdeck_core::container::{ContainerStats, PortMapping};
-pub use fleetdeck_core::node::{CheckStatus, HealthCheck, HostSample, NodeMode, RUNTIME_CHECK};
+pub use fleetdeck_core::node::{
+    CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, NodeStatus, RUNTIME_CHECK,
+};
 pub use fleetdeck_core::spec::HealthState;
 pub use node::{
-    LOAD_HISTORY_SAMPLES, Link, NETWORK_FULL_BYTES_PER_SEC, NODE_HISTORY_SAMPLES, Node, NodeInfo,
-    NodeState,
+    LOAD_HISTORY_SAMPLES, Link, NETWORK_FULL_BYTES_PER_SEC, NODE_HISTORY_SAMPLES, Node, NodeState,
 };
 pub use series::Series;
 pub use summary::{FleetSummary, NodeTotals, StateCounts};

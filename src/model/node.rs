@@ -1,9 +1,11 @@
 //! One node: what its agent reported and how the console's link to it is doing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fleetdeck_core::node::{CheckStatus, HealthCheck, HostSample, NodeMode, RUNTIME_CHECK};
+use fleetdeck_core::node::{
+    CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, RUNTIME_CHECK,
+};
 
 use super::{Container, Series};
 
@@ -40,29 +42,6 @@ impl NodeState {
             Self::Unknown => "UNKNOWN",
         }
     }
-}
-
-/// What the agent says about itself.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NodeInfo {
-    pub node_id: String,
-    pub hostname: String,
-    pub runtime: String,
-    pub agent_version: String,
-    pub cpu_cores: u32,
-    pub memory_total_bytes: u64,
-    pub disk_total_bytes: u64,
-    pub mode: NodeMode,
-    pub labels: BTreeMap<String, String>,
-    pub started_unix_ms: u64,
-    pub sample_interval_ms: u32,
-    pub max_containers: u32,
-    /// The agent serves beyond loopback without TLS or caller checks (`--insecure`).
-    pub insecure: bool,
-    /// The agent checks no caller (loopback, no tokens): every local user is its admin.
-    pub open: bool,
-    /// Identity of the engine behind the node; equal non-empty values share one engine.
-    pub engine_id: String,
 }
 
 /// How the console's connection to a node's agent stands.
@@ -136,7 +115,12 @@ impl Node {
     /// The state shown for this node at `now`.
     pub fn state(&self, now: Instant, failover_timeout: Duration) -> NodeState {
         if self.is_live() {
-            return match self.info.as_ref().map(|i| i.mode).unwrap_or_default() {
+            return match self
+                .info
+                .as_ref()
+                .map(|i| i.status.mode)
+                .unwrap_or_default()
+            {
                 NodeMode::Active => NodeState::Active,
                 NodeMode::Standby => NodeState::Standby,
                 NodeMode::Maintenance => NodeState::Maintenance,

@@ -46,7 +46,7 @@ impl NodeTotals {
         t.active = t.running + t.restarting;
         if node.is_live() {
             let info = node.info.as_ref();
-            t.live_mode = Some(info.map(|i| i.mode).unwrap_or_default());
+            t.live_mode = Some(info.map(|i| i.status.mode).unwrap_or_default());
             t.cores = info.map_or(0, |i| u64::from(i.cpu_cores));
             t.cpu_centi_cores = (f64::from(node.host.cpu_percent.clamp(0.0, 100.0)) * 100.0).round()
                 as u64
