@@ -79,7 +79,7 @@ pub fn container(c: pb::Container) -> (ContainerSpec, ContainerStats) {
         name: c.name,
         image: c.image,
         service: c.service,
-        state: container_state(c.state),
+        state: ContainerState::from_proto(c.state),
         health: HealthState::from_proto(c.health),
         restart_count: c.restart_count,
         created_unix_ms: c.created_unix_ms,
@@ -89,19 +89,6 @@ pub fn container(c: pb::Container) -> (ContainerSpec, ContainerStats) {
         exit_code: c.exit_code,
     };
     (spec, stats)
-}
-
-/// Container lifecycle state; unknown values read as `Unknown`.
-pub fn container_state(v: i32) -> ContainerState {
-    match pb::ContainerState::try_from(v) {
-        Ok(pb::ContainerState::Created) => ContainerState::Created,
-        Ok(pb::ContainerState::Running) => ContainerState::Running,
-        Ok(pb::ContainerState::Restarting) => ContainerState::Restarting,
-        Ok(pb::ContainerState::Paused) => ContainerState::Paused,
-        Ok(pb::ContainerState::Exited) => ContainerState::Exited,
-        Ok(pb::ContainerState::Dead) => ContainerState::Dead,
-        Ok(pb::ContainerState::Unspecified) | Err(_) => ContainerState::Unknown,
-    }
 }
 
 fn labels(map: HashMap<String, String>) -> BTreeMap<String, String> {

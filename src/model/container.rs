@@ -3,41 +3,12 @@
 use std::collections::BTreeMap;
 
 use fleetdeck_core::container::{ContainerStats, PortMapping};
-use fleetdeck_core::spec::HealthState;
+use fleetdeck_core::spec::{ContainerState, HealthState};
 
 use super::Series;
 
 /// Samples of per-container history kept for sparklines (one per agent sample).
 pub const CONTAINER_HISTORY_SAMPLES: usize = 60;
-
-/// Lifecycle state reported by the runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum ContainerState {
-    /// The agent sent a value this console does not know.
-    #[default]
-    Unknown,
-    Created,
-    Running,
-    Restarting,
-    Paused,
-    Exited,
-    Dead,
-}
-
-impl ContainerState {
-    /// Lower-case name as shown on screen and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unknown => "unknown",
-            Self::Created => "created",
-            Self::Running => "running",
-            Self::Restarting => "restarting",
-            Self::Paused => "paused",
-            Self::Exited => "exited",
-            Self::Dead => "dead",
-        }
-    }
-}
 
 /// Everything about a container except its live figures: what an upsert carries.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -6,13 +6,13 @@ mod node;
 mod series;
 mod summary;
 
-pub use container::{CONTAINER_HISTORY_SAMPLES, Container, ContainerSpec, ContainerState};
+pub use container::{CONTAINER_HISTORY_SAMPLES, Container, ContainerSpec};
 pub use fleet::{AgentUpdate, Applied, DEFAULT_FAILOVER_TIMEOUT, Fleet, NodeDelta, NodeSnapshot};
 pub use fleetdeck_core::container::{ContainerStats, PortMapping};
 pub use fleetdeck_core::node::{
     CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, NodeStatus, RUNTIME_CHECK,
 };
-pub use fleetdeck_core::spec::HealthState;
+pub use fleetdeck_core::spec::{ContainerState, HealthState};
 pub use node::{
     LOAD_HISTORY_SAMPLES, Link, NETWORK_FULL_BYTES_PER_SEC, NODE_HISTORY_SAMPLES, Node, NodeState,
 };
