@@ -251,7 +251,7 @@ async fn pick(b: &Bench, node: &str, health: bool) -> Result<(String, String)> {
         .containers
         .values()
         .filter(|c| c.is_active() && !c.spec.service.is_empty())
-        .filter(|c| !health || c.spec.health != fleetdeck::model::Health::None)
+        .filter(|c| !health || c.spec.health != fleetdeck::model::HealthState::None)
         .collect();
     running.sort_by(|a, c| a.spec.name.cmp(&c.spec.name));
     let c = running

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    AgentUpdate, CheckStatus, ContainerSpec, ContainerState, ContainerStats, Fleet, Health,
-    HealthCheck, HostSample, NodeInfo, NodeMode, NodeSnapshot, Port,
+    AgentUpdate, CheckStatus, ContainerSpec, ContainerState, ContainerStats, Fleet, HealthCheck,
+    HealthState, HostSample, NodeInfo, NodeMode, NodeSnapshot, NodeStatus, PortMapping,
 };
 
 const SERVICES: [(&str, &str); 6] = [
@@ -43,12 +43,14 @@ pub fn snapshot(n: usize, containers: usize) -> NodeSnapshot {
             cpu_cores: cores,
             memory_total_bytes: memory_total,
             disk_total_bytes: 500 << 30,
-            mode: if n % 7 == 6 {
-                NodeMode::Standby
-            } else {
-                NodeMode::Active
+            status: NodeStatus {
+                mode: if n % 7 == 6 {
+                    NodeMode::Standby
+                } else {
+                    NodeMode::Active
+                },
+                labels: BTreeMap::from([("rack".to_string(), format!("r{}", n / 8))]),
             },
-            labels: BTreeMap::from([("rack".to_string(), format!("r{}", n / 8))]),
             started_unix_ms: FIXTURE_TIME_UNIX_MS - 86_400_000,
             sample_interval_ms: 1000,
             max_containers: 64,
@@ -100,10 +102,10 @@ fn container(n: usize, i: usize, service: &str, image: &str) -> (ContainerSpec, 
         _ => ContainerState::Running,
     };
     let health = match (n * 3 + i) % 19 {
-        0 => Health::Unhealthy,
-        1 => Health::Starting,
-        2..=9 => Health::Healthy,
-        _ => Health::None,
+        0 => HealthState::Unhealthy,
+        1 => HealthState::Starting,
+        2..=9 => HealthState::Healthy,
+        _ => HealthState::None,
     };
     let limit = 512u64 << 20 << (i % 3);
     let spec = ContainerSpec {
@@ -127,7 +129,7 @@ fn container(n: usize, i: usize, service: &str, image: &str) -> (ContainerSpec, 
         },
         labels: BTreeMap::from([("fleetdeck.service".to_string(), service.to_string())]),
         ports: if service == "web" {
-            vec![Port {
+            vec![PortMapping {
                 container_port: 80,
                 host_port: 8080,
                 protocol: "tcp".into(),

@@ -10,7 +10,7 @@ use crate::cli::{Cli, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, GetArgs, GetWhat, O
 use crate::client::{AgentAddr, CLIENT_NAME, LinkError, fetch_snapshot_with};
 use crate::config::Settings;
 use crate::limits;
-use crate::model::{AgentUpdate, Fleet, Health, Node, NodeSnapshot};
+use crate::model::{AgentUpdate, Fleet, HealthState, Node, NodeSnapshot};
 
 /// Time allowed for all agents together to answer.
 pub const GET_TIMEOUT: Duration = Duration::from_secs(3);
@@ -333,7 +333,7 @@ impl Rows<'_> {
                 service: c.spec.service.clone(),
                 image: c.spec.image.clone(),
                 state: c.spec.state.as_str(),
-                health: if c.spec.health == Health::None {
+                health: if c.spec.health == HealthState::None {
                     "none"
                 } else {
                     c.spec.health.as_str()

@@ -241,7 +241,7 @@ fn merge_groups(groups: &[Group], per: usize) -> Vec<Group> {
 }
 
 fn group_key(node: &Node, label: &str) -> String {
-    if let Some(value) = node.info.as_ref().and_then(|i| i.labels.get(label)) {
+    if let Some(value) = node.info.as_ref().and_then(|i| i.status.labels.get(label)) {
         return value.clone();
     }
     let name = node.name();

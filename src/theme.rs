@@ -3,7 +3,7 @@
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::alerts::Severity;
-use crate::model::{CheckStatus, ContainerState, Health, NodeState};
+use crate::model::{CheckStatus, ContainerState, HealthState, NodeState};
 
 /// Percent at or above which a gauge is shown as a warning.
 pub const WARN_PERCENT: f32 = 80.0;
@@ -238,12 +238,12 @@ impl Theme {
     }
 
     /// Style of a container health status.
-    pub fn health(&self, health: Health) -> Style {
+    pub fn health(&self, health: HealthState) -> Style {
         match health {
-            Health::Healthy => self.ok,
-            Health::Starting => self.info,
-            Health::Unhealthy => self.crit,
-            Health::None => self.dim,
+            HealthState::Healthy => self.ok,
+            HealthState::Starting => self.info,
+            HealthState::Unhealthy => self.crit,
+            HealthState::None => self.dim,
         }
     }
 

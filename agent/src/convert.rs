@@ -1,120 +1,11 @@
 //! Pure mappings between the agent's plain structs (`model`) and the wire types.
 
-use std::collections::HashMap;
-
 use fleetdeck_proto as pb;
 
 use crate::model::{
-    ActError, ActErrorKind, Action, CheckStatus, Container, ContainerSample, ContainerState,
-    ContainerStats, ContainerVerb, Delta, Done, HealthCheck, HealthState, HostSample, NodeInfo,
-    NodeMode, NodeStatus, NodeVerb, PortMapping, SimFaultKind, Snapshot,
+    ActError, ActErrorKind, Action, Container, ContainerSample, ContainerVerb, Delta, Done,
+    HealthCheck, HostSample, NodeStatus, NodeVerb, PortMapping, SimFaultKind, Snapshot,
 };
-
-/// Node mode to the wire enum.
-pub fn node_mode(mode: NodeMode) -> pb::NodeMode {
-    match mode {
-        NodeMode::Active => pb::NodeMode::Active,
-        NodeMode::Standby => pb::NodeMode::Standby,
-        NodeMode::Maintenance => pb::NodeMode::Maintenance,
-    }
-}
-
-/// Wire node mode to the plain enum; `None` for UNSPECIFIED or unknown values.
-pub fn node_mode_from(mode: i32) -> Option<NodeMode> {
-    match pb::NodeMode::try_from(mode).ok()? {
-        pb::NodeMode::Active => Some(NodeMode::Active),
-        pb::NodeMode::Standby => Some(NodeMode::Standby),
-        pb::NodeMode::Maintenance => Some(NodeMode::Maintenance),
-        pb::NodeMode::Unspecified => None,
-    }
-}
-
-fn labels(map: &std::collections::BTreeMap<String, String>) -> HashMap<String, String> {
-    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// Node status to the wire.
-pub fn node_status(status: &NodeStatus) -> pb::NodeStatus {
-    pb::NodeStatus {
-        mode: node_mode(status.mode) as i32,
-        labels: labels(&status.labels),
-    }
-}
-
-/// Node description to the wire.
-pub fn node_info(info: &NodeInfo) -> pb::NodeInfo {
-    pb::NodeInfo {
-        node_id: info.node_id.clone(),
-        hostname: info.hostname.clone(),
-        runtime: info.runtime.clone(),
-        agent_version: info.agent_version.clone(),
-        cpu_cores: info.cpu_cores,
-        memory_total_bytes: info.memory_total_bytes,
-        disk_total_bytes: info.disk_total_bytes,
-        mode: node_mode(info.status.mode) as i32,
-        labels: labels(&info.status.labels),
-        started_unix_ms: info.started_unix_ms,
-        sample_interval_ms: info.sample_interval_ms,
-        max_containers: info.max_containers,
-        insecure: info.insecure,
-        open: info.open,
-        engine_id: info.engine_id.clone(),
-    }
-}
-
-/// Host sample to the wire.
-pub fn host_sample(h: &HostSample) -> pb::HostSample {
-    pb::HostSample {
-        time_unix_ms: h.time_unix_ms,
-        cpu_percent: h.cpu_percent,
-        cpu_per_core: h.cpu_per_core.clone(),
-        memory_used_bytes: h.memory_used_bytes,
-        memory_total_bytes: h.memory_total_bytes,
-        swap_used_bytes: h.swap_used_bytes,
-        swap_total_bytes: h.swap_total_bytes,
-        disk_used_bytes: h.disk_used_bytes,
-        disk_total_bytes: h.disk_total_bytes,
-        net_rx_bytes_per_sec: h.net_rx_bytes_per_sec,
-        net_tx_bytes_per_sec: h.net_tx_bytes_per_sec,
-        load1: h.load[0],
-        load5: h.load[1],
-        load15: h.load[2],
-        uptime_secs: h.uptime_secs,
-    }
-}
-
-/// Container state to the wire.
-pub fn container_state(s: ContainerState) -> pb::ContainerState {
-    s.to_proto()
-}
-
-/// Container health to the wire.
-pub fn health_state(h: HealthState) -> pb::HealthStatus {
-    h.to_proto()
-}
-
-/// Container figures to the wire, under `key`.
-pub fn container_stats(key: u32, s: &ContainerStats) -> pb::ContainerStats {
-    pb::ContainerStats {
-        key,
-        cpu_percent: s.cpu_percent,
-        memory_used_bytes: s.memory_used_bytes,
-        memory_limit_bytes: s.memory_limit_bytes,
-        net_rx_bytes_per_sec: s.net_rx_bytes_per_sec,
-        net_tx_bytes_per_sec: s.net_tx_bytes_per_sec,
-        block_read_bytes_per_sec: s.block_read_bytes_per_sec,
-        block_write_bytes_per_sec: s.block_write_bytes_per_sec,
-    }
-}
-
-fn port(p: &PortMapping) -> pb::Port {
-    pb::Port {
-        container_port: u32::from(p.container_port),
-        host_port: u32::from(p.host_port),
-        protocol: p.protocol.clone(),
-        host_ip: p.host_ip.clone(),
-    }
-}
 
 /// Full container record to the wire.
 pub fn container(c: &Container) -> pb::Container {
@@ -124,14 +15,19 @@ pub fn container(c: &Container) -> pb::Container {
         name: c.spec.name.clone(),
         image: c.spec.image.clone(),
         service: c.spec.service.clone(),
-        state: container_state(c.status.state) as i32,
-        health: health_state(c.status.health) as i32,
+        state: c.status.state.to_proto() as i32,
+        health: c.status.health.to_proto() as i32,
         restart_count: c.status.restart_count,
-        stats: Some(container_stats(c.key, &c.stats)),
+        stats: Some(c.stats.to_proto(c.key)),
         created_unix_ms: c.spec.created_unix_ms,
         started_unix_ms: c.status.started_unix_ms,
-        labels: labels(&c.spec.labels),
-        ports: c.spec.ports.iter().map(port).collect(),
+        labels: c
+            .spec
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ports: c.spec.ports.iter().map(PortMapping::to_proto).collect(),
         exit_code: c.status.exit_code,
     }
 }
@@ -146,47 +42,25 @@ pub fn keyed(key: u32, s: ContainerSample) -> Container {
     }
 }
 
-/// Check outcome to the wire.
-pub fn check_status(s: CheckStatus) -> pb::CheckStatus {
-    match s {
-        CheckStatus::Ok => pb::CheckStatus::Ok,
-        CheckStatus::Warning => pb::CheckStatus::Warning,
-        CheckStatus::Failing => pb::CheckStatus::Failing,
-    }
-}
-
-/// Agent check to the wire.
-pub fn health_check(h: &HealthCheck) -> pb::HealthCheck {
-    pb::HealthCheck {
-        name: h.name.clone(),
-        status: check_status(h.status) as i32,
-        message: h.message.clone(),
-    }
-}
-
 /// Snapshot to the wire.
 pub fn snapshot(s: &Snapshot) -> pb::Snapshot {
     pb::Snapshot {
-        node: Some(node_info(&s.node)),
-        host: Some(host_sample(&s.host)),
+        node: Some(s.node.to_proto()),
+        host: Some(s.host.to_proto()),
         containers: s.containers.iter().map(container).collect(),
-        health: s.health.iter().map(health_check).collect(),
+        health: s.health.iter().map(HealthCheck::to_proto).collect(),
     }
 }
 
 /// Delta to the wire.
 pub fn delta(d: &Delta) -> pb::Delta {
     pb::Delta {
-        host: d.host.as_ref().map(host_sample),
+        host: d.host.as_ref().map(HostSample::to_proto),
         upserts: d.upserts.iter().map(container).collect(),
         removed: d.removed.clone(),
-        stats: d
-            .stats
-            .iter()
-            .map(|(k, s)| container_stats(*k, s))
-            .collect(),
-        health: d.health.iter().map(health_check).collect(),
-        status: d.status.as_ref().map(node_status),
+        stats: d.stats.iter().map(|(k, s)| s.to_proto(*k)).collect(),
+        health: d.health.iter().map(HealthCheck::to_proto).collect(),
+        status: d.status.as_ref().map(NodeStatus::to_proto),
     }
 }
 
@@ -331,7 +205,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::{ContainerSpec, ContainerStatus};
+    use crate::model::{
+        ContainerSpec, ContainerState, ContainerStats, ContainerStatus, HealthState,
+    };
 
     fn sample_container() -> Container {
         let mut labels = BTreeMap::new();
@@ -391,15 +267,6 @@ mod tests {
         let d = delta(&Delta::default());
         assert!(d.host.is_none() && d.status.is_none());
         assert!(d.upserts.is_empty() && d.stats.is_empty() && d.removed.is_empty());
-    }
-
-    #[test]
-    fn node_mode_round_trips() {
-        for m in [NodeMode::Active, NodeMode::Standby, NodeMode::Maintenance] {
-            assert_eq!(node_mode_from(node_mode(m) as i32), Some(m));
-        }
-        assert_eq!(node_mode_from(0), None);
-        assert_eq!(node_mode_from(99), None);
     }
 
     #[test]
@@ -467,14 +334,12 @@ mod tests {
     }
 
     #[test]
-    fn host_sample_maps_load() {
-        let h = HostSample {
-            load: [1.0, 2.0, 3.0],
-            cpu_per_core: vec![5.0],
-            ..Default::default()
-        };
-        let p = host_sample(&h);
-        assert_eq!((p.load1, p.load5, p.load15), (1.0, 2.0, 3.0));
-        assert_eq!(p.cpu_per_core, vec![5.0]);
+    fn a_snapshot_carries_the_node_mode_and_host() {
+        let mut s = Snapshot::default();
+        s.node.status.mode = crate::model::NodeMode::Standby;
+        s.host.load5 = 2.0;
+        let p = snapshot(&s);
+        assert_eq!(p.node.unwrap().mode(), pb::NodeMode::Standby);
+        assert_eq!(p.host.unwrap().load5, 2.0);
     }
 }

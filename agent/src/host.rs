@@ -124,7 +124,9 @@ impl HostProbe {
             disk_total_bytes: disk_total,
             net_rx_bytes_per_sec: (rx as f64 / elapsed) as u64,
             net_tx_bytes_per_sec: (tx as f64 / elapsed) as u64,
-            load,
+            load1: load[0],
+            load5: load[1],
+            load15: load[2],
             uptime_secs: System::uptime().unwrap_or_default(),
         }
     }
@@ -186,7 +188,7 @@ mod tests {
         assert!(s.swap_used_bytes <= s.swap_total_bytes);
         assert!(s.disk_used_bytes <= s.disk_total_bytes);
         assert!(s.uptime_secs > 0);
-        assert!(s.load.iter().all(|l| *l >= 0.0));
+        assert!([s.load1, s.load5, s.load15].iter().all(|l| *l >= 0.0));
         let now = now_unix_ms();
         assert!(s.time_unix_ms <= now && now - s.time_unix_ms < 5_000);
     }

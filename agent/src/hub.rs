@@ -145,10 +145,10 @@ impl Hub {
         let st = self.read();
         let rx = self.inner.events.subscribe();
         let snapshot = pb::Snapshot {
-            node: Some(convert::node_info(&st.info)),
-            host: Some(convert::host_sample(&st.host)),
+            node: Some(st.info.to_proto()),
+            host: Some(st.host.to_proto()),
             containers: st.containers.values().map(convert::container).collect(),
-            health: st.health.iter().map(convert::health_check).collect(),
+            health: st.health.iter().map(HealthCheck::to_proto).collect(),
         };
         let ev = convert::event(
             self.epoch(),

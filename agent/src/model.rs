@@ -3,119 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use fleetdeck_core::container::{ContainerStats, PortMapping};
 pub use fleetdeck_core::labels::{
     FENCED_LABEL, PENDING_LABEL, REPLACES_EPOCH_LABEL, REPLACES_LABEL,
 };
+pub use fleetdeck_core::node::{
+    CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, NodeStatus,
+};
 pub use fleetdeck_core::spec::{ContainerState, HealthState, PortableSpec};
-
-/// Scheduling mode of a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeMode {
-    /// Takes placements.
-    #[default]
-    Active,
-    /// Held in reserve (preferred failover target).
-    Standby,
-    /// Cordoned: takes no new placements.
-    Maintenance,
-}
-
-/// Node mode and labels: what a `Delta.status` carries.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NodeStatus {
-    /// Current mode.
-    pub mode: NodeMode,
-    /// Operator labels.
-    pub labels: BTreeMap<String, String>,
-}
-
-/// Who and what the node is.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NodeInfo {
-    /// Node name.
-    pub node_id: String,
-    /// Host name (the node id for sim nodes).
-    pub hostname: String,
-    /// "sim" or "docker".
-    pub runtime: String,
-    /// Agent version.
-    pub agent_version: String,
-    /// CPU cores.
-    pub cpu_cores: u32,
-    /// Total memory, bytes.
-    pub memory_total_bytes: u64,
-    /// Total disk, bytes.
-    pub disk_total_bytes: u64,
-    /// Mode and labels.
-    pub status: NodeStatus,
-    /// When the agent started, ms since the Unix epoch.
-    pub started_unix_ms: u64,
-    /// Sample interval, ms.
-    pub sample_interval_ms: u32,
-    /// Most containers the node is meant to hold; 0 = unknown.
-    pub max_containers: u32,
-    /// Serves beyond loopback without TLS or caller checks (`--insecure`).
-    pub insecure: bool,
-    /// Identity of the engine behind this node (docker's engine ID); empty when none.
-    pub engine_id: String,
-    /// Checks no caller: every caller is an anonymous admin.
-    pub open: bool,
-}
-
-/// One sample of the host's resources.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct HostSample {
-    /// Sample time, ms since the Unix epoch.
-    pub time_unix_ms: u64,
-    /// Whole-host CPU busy, 0-100.
-    pub cpu_percent: f32,
-    /// Per-core busy, 0-100.
-    pub cpu_per_core: Vec<f32>,
-    /// Memory in use, bytes.
-    pub memory_used_bytes: u64,
-    /// Memory total, bytes.
-    pub memory_total_bytes: u64,
-    /// Swap in use, bytes.
-    pub swap_used_bytes: u64,
-    /// Swap total, bytes.
-    pub swap_total_bytes: u64,
-    /// Disk in use, bytes.
-    pub disk_used_bytes: u64,
-    /// Disk total, bytes.
-    pub disk_total_bytes: u64,
-    /// Network receive rate, bytes/s.
-    pub net_rx_bytes_per_sec: u64,
-    /// Network transmit rate, bytes/s.
-    pub net_tx_bytes_per_sec: u64,
-    /// Load averages over 1, 5 and 15 minutes.
-    pub load: [f32; 3],
-    /// Host uptime, seconds.
-    pub uptime_secs: u64,
-}
-
-impl HostSample {
-    /// True when anything but the sample time differs.
-    pub fn same_figures(&self, other: &HostSample) -> bool {
-        let mut a = self.clone();
-        a.time_unix_ms = other.time_unix_ms;
-        a.uptime_secs = other.uptime_secs;
-        a == *other
-    }
-}
-
-/// A published port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortMapping {
-    /// Port inside the container.
-    pub container_port: u16,
-    /// Port on the host; 0 when not published.
-    pub host_port: u16,
-    /// "tcp" or "udp".
-    pub protocol: String,
-    /// Host address the port is bound to.
-    pub host_ip: String,
-}
 
 /// What a container is: fixed for its lifetime.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -151,25 +46,6 @@ pub struct ContainerStatus {
     pub exit_code: i32,
 }
 
-/// Resource figures of one container.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ContainerStats {
-    /// Percent of one core.
-    pub cpu_percent: f32,
-    /// Memory in use, bytes.
-    pub memory_used_bytes: u64,
-    /// Memory limit, bytes; 0 = none.
-    pub memory_limit_bytes: u64,
-    /// Network receive rate, bytes/s.
-    pub net_rx_bytes_per_sec: u64,
-    /// Network transmit rate, bytes/s.
-    pub net_tx_bytes_per_sec: u64,
-    /// Block read rate, bytes/s.
-    pub block_read_bytes_per_sec: u64,
-    /// Block write rate, bytes/s.
-    pub block_write_bytes_per_sec: u64,
-}
-
 /// One container as a runtime reports it (no key yet).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerSample {
@@ -192,28 +68,6 @@ pub struct Container {
     pub status: ContainerStatus,
     /// Latest figures.
     pub stats: ContainerStats,
-}
-
-/// Outcome of one of the agent's own checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum CheckStatus {
-    /// Fine.
-    Ok,
-    /// Needs attention.
-    Warning,
-    /// Broken.
-    Failing,
-}
-
-/// One of the agent's own checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthCheck {
-    /// Check name, e.g. `disk`.
-    pub name: String,
-    /// Outcome.
-    pub status: CheckStatus,
-    /// Human explanation.
-    pub message: String,
 }
 
 /// Full state of a node at one version.

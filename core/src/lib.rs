@@ -1,10 +1,12 @@
 //! What the fleetdeck console and agent both need, so neither reaches into the other:
-//! container specs and states with their wire codec, the labels fleetdeck puts on
-//! containers and how to read them, a cancellation signal, owner-only files, and the
-//! formatting of sizes and durations.
+//! container specs, states, ports and figures, node modes, checks and host samples, each
+//! with its one wire codec; the labels fleetdeck puts on containers and how to read them;
+//! a cancellation signal, owner-only files, and the formatting of sizes and durations.
 
 pub mod cancel;
+pub mod container;
 pub mod format;
 pub mod labels;
+pub mod node;
 pub mod private;
 pub mod spec;

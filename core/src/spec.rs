@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use fleetdeck_proto as pb;
 
 /// Lifecycle state of a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContainerState {
+    /// Not reported, or a value this build does not know (read from the wire; an agent
+    /// never reports it).
+    Unknown,
     /// Created, never started.
     #[default]
     Created,
@@ -30,9 +33,36 @@ impl ContainerState {
         matches!(self, Self::Running | Self::Restarting | Self::Paused)
     }
 
+    /// Lower-case name as shown on screen and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Restarting => "restarting",
+            Self::Paused => "paused",
+            Self::Exited => "exited",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// From the wire; UNSPECIFIED and values this build does not know read as `Unknown`.
+    pub fn from_proto(v: i32) -> Self {
+        match pb::ContainerState::try_from(v) {
+            Ok(pb::ContainerState::Created) => Self::Created,
+            Ok(pb::ContainerState::Running) => Self::Running,
+            Ok(pb::ContainerState::Restarting) => Self::Restarting,
+            Ok(pb::ContainerState::Paused) => Self::Paused,
+            Ok(pb::ContainerState::Exited) => Self::Exited,
+            Ok(pb::ContainerState::Dead) => Self::Dead,
+            Ok(pb::ContainerState::Unspecified) | Err(_) => Self::Unknown,
+        }
+    }
+
     /// To the wire.
     pub fn to_proto(self) -> pb::ContainerState {
         match self {
+            Self::Unknown => pb::ContainerState::Unspecified,
             Self::Created => pb::ContainerState::Created,
             Self::Running => pb::ContainerState::Running,
             Self::Restarting => pb::ContainerState::Restarting,
@@ -44,7 +74,7 @@ impl ContainerState {
 }
 
 /// Health check state of a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum HealthState {
     /// No health check defined.
     #[default]
@@ -58,6 +88,27 @@ pub enum HealthState {
 }
 
 impl HealthState {
+    /// Lower-case name as shown on screen and in JSON; `-` when there is no check.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "-",
+            Self::Starting => "starting",
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+
+    /// From the wire; NONE, UNSPECIFIED and values this build does not know read as
+    /// `None` (no check reported).
+    pub fn from_proto(v: i32) -> Self {
+        match pb::HealthStatus::try_from(v) {
+            Ok(pb::HealthStatus::Starting) => Self::Starting,
+            Ok(pb::HealthStatus::Healthy) => Self::Healthy,
+            Ok(pb::HealthStatus::Unhealthy) => Self::Unhealthy,
+            Ok(pb::HealthStatus::None | pb::HealthStatus::Unspecified) | Err(_) => Self::None,
+        }
+    }
+
     /// To the wire.
     pub fn to_proto(self) -> pb::HealthStatus {
         match self {
@@ -172,6 +223,40 @@ impl PortableSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_state_round_trips_and_unknown_values_read_as_unknown() {
+        for s in [
+            ContainerState::Unknown,
+            ContainerState::Created,
+            ContainerState::Running,
+            ContainerState::Restarting,
+            ContainerState::Paused,
+            ContainerState::Exited,
+            ContainerState::Dead,
+        ] {
+            assert_eq!(ContainerState::from_proto(s.to_proto() as i32), s);
+        }
+        for v in [-1, 0, 99, i32::MAX] {
+            assert_eq!(ContainerState::from_proto(v), ContainerState::Unknown);
+        }
+        assert_eq!(ContainerState::default(), ContainerState::Created);
+    }
+
+    #[test]
+    fn health_round_trips_and_unknown_values_read_as_none() {
+        for h in [
+            HealthState::None,
+            HealthState::Starting,
+            HealthState::Healthy,
+            HealthState::Unhealthy,
+        ] {
+            assert_eq!(HealthState::from_proto(h.to_proto() as i32), h);
+        }
+        for v in [-1, 0, 99, i32::MAX] {
+            assert_eq!(HealthState::from_proto(v), HealthState::None);
+        }
+    }
 
     #[test]
     fn a_spec_survives_the_wire_but_not_its_state() {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::{AlertBook, AlertKey, AlertState, FLEET_SLOT, RESTART_HISTORY_MAX, RestartTrack};
 use crate::alerts::rules::{Metric, Scope};
 use crate::alerts::timeline::{EntryKind, Stamp};
-use crate::model::{CheckStatus, Fleet, Health, Node};
+use crate::model::{CheckStatus, Fleet, HealthState, Node};
 
 impl AlertBook {
     pub(super) fn eval_node_rules(
@@ -56,7 +56,9 @@ impl AlertBook {
             }
             for (key, c) in &node.containers {
                 let (holds, metric, value) = r.when.eval(|m| match m {
-                    Metric::Unhealthy => f64::from(u8::from(c.spec.health == Health::Unhealthy)),
+                    Metric::Unhealthy => {
+                        f64::from(u8::from(c.spec.health == HealthState::Unhealthy))
+                    }
                     Metric::ContainerCpu => f64::from(c.stats.cpu_percent),
                     Metric::Restarts => tracks
                         .and_then(|t| t.get(key))

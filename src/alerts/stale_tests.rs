@@ -25,7 +25,7 @@ fn hot_node(clock: &Clock) -> (Fleet, AlertBook, NodeSnapshot) {
     hot.host.cpu_percent = 97.0;
     update(&mut book, &mut fleet, 1, hot.clone(), clock.at(1));
     update(&mut book, &mut fleet, 1, hot.clone(), clock.at(62));
-    hot.containers[0].0.health = Health::Unhealthy;
+    hot.containers[0].0.health = HealthState::Unhealthy;
     update(&mut book, &mut fleet, 1, hot.clone(), clock.at(63));
     assert_eq!(state_of(&book, 1, "cpu-warning"), Some(AlertState::Firing));
     assert_eq!(state_of(&book, 1, "cpu-critical"), Some(AlertState::Firing));

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::fixtures;
-use crate::model::{AgentUpdate, ContainerState, Fleet, Health, NodeSnapshot};
+use crate::model::{AgentUpdate, ContainerState, Fleet, HealthState, NodeSnapshot};
 
 struct Clock {
     base: Instant,
@@ -35,7 +35,7 @@ fn calm(n: usize, containers: usize) -> NodeSnapshot {
         .for_each(|h| h.status = crate::model::CheckStatus::Ok);
     for (spec, stats) in &mut s.containers {
         spec.state = ContainerState::Running;
-        spec.health = Health::Healthy;
+        spec.health = HealthState::Healthy;
         spec.restart_count = 0;
         stats.cpu_percent = 5.0;
     }
@@ -304,7 +304,7 @@ fn a_removed_container_resolves_its_alerts() {
     let mut fleet = fleet_of(1, &clock);
     let mut book = AlertBook::default();
     let mut s = calm(0, 4);
-    s.containers[0].0.health = Health::Unhealthy;
+    s.containers[0].0.health = HealthState::Unhealthy;
     update(&mut book, &mut fleet, 0, s.clone(), clock.at(0));
     update(&mut book, &mut fleet, 0, s.clone(), clock.at(20));
     assert_eq!(book.counts().warning, 1);

@@ -255,7 +255,8 @@ fn node_matches(node: &Node, needle: &str) -> bool {
         || contains_ci(&node.endpoint, needle)
         || node.info.as_ref().is_some_and(|i| {
             contains_ci(&i.hostname, needle)
-                || i.labels
+                || i.status
+                    .labels
                     .iter()
                     .any(|(k, v)| contains_ci(k, needle) || contains_ci(v, needle))
         })

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     Container, ContainerSpec, ContainerStats, FleetSummary, HealthCheck, HostSample, Link, Node,
-    NodeInfo, NodeMode, NodeState,
+    NodeInfo, NodeState, NodeStatus,
 };
 
 /// Default time an unreachable node stays UNKNOWN before it is FAILED.
@@ -28,7 +28,7 @@ pub struct NodeDelta {
     pub stats: Vec<(u32, ContainerStats)>,
     pub health: Vec<HealthCheck>,
     /// New mode and labels, when they changed.
-    pub status: Option<(NodeMode, std::collections::BTreeMap<String, String>)>,
+    pub status: Option<NodeStatus>,
 }
 
 /// What one agent connection reports; `slot` is the node's index in the fleet.
@@ -288,9 +288,8 @@ impl Fleet {
                 }
             }
         }
-        if let (Some((mode, labels)), Some(info)) = (&delta.status, node.info.as_mut()) {
-            info.mode = *mode;
-            info.labels = labels.clone();
+        if let (Some(status), Some(info)) = (&delta.status, node.info.as_mut()) {
+            info.status = status.clone();
         }
         if let Some(host) = &delta.host {
             record_host(node, host.clone());

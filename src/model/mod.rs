@@ -6,14 +6,15 @@ mod node;
 mod series;
 mod summary;
 
-pub use container::{
-    CONTAINER_HISTORY_SAMPLES, Container, ContainerSpec, ContainerState, ContainerStats, Health,
-    Port,
-};
+pub use container::{CONTAINER_HISTORY_SAMPLES, Container, ContainerSpec};
 pub use fleet::{AgentUpdate, Applied, DEFAULT_FAILOVER_TIMEOUT, Fleet, NodeDelta, NodeSnapshot};
+pub use fleetdeck_core::container::{ContainerStats, PortMapping};
+pub use fleetdeck_core::node::{
+    CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, NodeStatus, RUNTIME_CHECK,
+};
+pub use fleetdeck_core::spec::{ContainerState, HealthState};
 pub use node::{
-    CheckStatus, HealthCheck, HostSample, LOAD_HISTORY_SAMPLES, Link, NETWORK_FULL_BYTES_PER_SEC,
-    NODE_HISTORY_SAMPLES, Node, NodeInfo, NodeMode, NodeState,
+    LOAD_HISTORY_SAMPLES, Link, NETWORK_FULL_BYTES_PER_SEC, NODE_HISTORY_SAMPLES, Node, NodeState,
 };
 pub use series::Series;
 pub use summary::{FleetSummary, NodeTotals, StateCounts};

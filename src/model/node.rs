@@ -1,7 +1,11 @@
 //! One node: what its agent reported and how the console's link to it is doing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+use fleetdeck_core::node::{
+    CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, RUNTIME_CHECK,
+};
 
 use super::{Container, Series};
 
@@ -14,16 +18,6 @@ pub const LOAD_HISTORY_SAMPLES: usize = 3600;
 
 /// Network rate taken as 100 % in the load formula (1 Gbit/s).
 pub const NETWORK_FULL_BYTES_PER_SEC: f64 = 125_000_000.0;
-
-/// Mode an agent reports for its node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NodeMode {
-    #[default]
-    Active,
-    Standby,
-    /// Cordoned: no new placements.
-    Maintenance,
-}
 
 /// State of a node as the console shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,90 +41,6 @@ impl NodeState {
             Self::Failed => "FAILED",
             Self::Unknown => "UNKNOWN",
         }
-    }
-}
-
-/// Status of one of the agent's own checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub enum CheckStatus {
-    #[default]
-    Unknown,
-    Ok,
-    Warning,
-    Failing,
-}
-
-/// Name of the agent's check that its container runtime answers.
-pub const RUNTIME_CHECK: &str = "runtime";
-
-/// One of the agent's own checks (runtime reachable, disk space, ...).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct HealthCheck {
-    pub name: String,
-    pub status: CheckStatus,
-    pub message: String,
-}
-
-/// What the agent says about itself.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NodeInfo {
-    pub node_id: String,
-    pub hostname: String,
-    pub runtime: String,
-    pub agent_version: String,
-    pub cpu_cores: u32,
-    pub memory_total_bytes: u64,
-    pub disk_total_bytes: u64,
-    pub mode: NodeMode,
-    pub labels: BTreeMap<String, String>,
-    pub started_unix_ms: u64,
-    pub sample_interval_ms: u32,
-    pub max_containers: u32,
-    /// The agent serves beyond loopback without TLS or caller checks (`--insecure`).
-    pub insecure: bool,
-    /// The agent checks no caller (loopback, no tokens): every local user is its admin.
-    pub open: bool,
-    /// Identity of the engine behind the node; equal non-empty values share one engine.
-    pub engine_id: String,
-}
-
-/// Host figures at one sample.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct HostSample {
-    pub time_unix_ms: u64,
-    pub cpu_percent: f32,
-    pub cpu_per_core: Vec<f32>,
-    pub memory_used_bytes: u64,
-    pub memory_total_bytes: u64,
-    pub swap_used_bytes: u64,
-    pub swap_total_bytes: u64,
-    pub disk_used_bytes: u64,
-    pub disk_total_bytes: u64,
-    pub net_rx_bytes_per_sec: u64,
-    pub net_tx_bytes_per_sec: u64,
-    pub load1: f32,
-    pub load5: f32,
-    pub load15: f32,
-    pub uptime_secs: u64,
-}
-
-impl HostSample {
-    /// Memory used, percent of total.
-    pub fn memory_percent(&self) -> f32 {
-        percent(self.memory_used_bytes, self.memory_total_bytes)
-    }
-
-    /// Disk used, percent of total.
-    pub fn disk_percent(&self) -> f32 {
-        percent(self.disk_used_bytes, self.disk_total_bytes)
-    }
-}
-
-fn percent(used: u64, total: u64) -> f32 {
-    if total == 0 {
-        0.0
-    } else {
-        (used as f64 / total as f64 * 100.0) as f32
     }
 }
 
@@ -205,7 +115,12 @@ impl Node {
     /// The state shown for this node at `now`.
     pub fn state(&self, now: Instant, failover_timeout: Duration) -> NodeState {
         if self.is_live() {
-            return match self.info.as_ref().map(|i| i.mode).unwrap_or_default() {
+            return match self
+                .info
+                .as_ref()
+                .map(|i| i.status.mode)
+                .unwrap_or_default()
+            {
                 NodeMode::Active => NodeState::Active,
                 NodeMode::Standby => NodeState::Standby,
                 NodeMode::Maintenance => NodeState::Maintenance,

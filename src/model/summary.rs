@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{ContainerState, Health, Node, NodeMode};
+use super::{ContainerState, HealthState, Node, NodeMode};
 
 /// What one node contributes to the fleet totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,12 +41,12 @@ impl NodeTotals {
                 ContainerState::Restarting => t.restarting += 1,
                 _ => {}
             }
-            t.unhealthy += usize::from(c.spec.health == Health::Unhealthy);
+            t.unhealthy += usize::from(c.spec.health == HealthState::Unhealthy);
         }
         t.active = t.running + t.restarting;
         if node.is_live() {
             let info = node.info.as_ref();
-            t.live_mode = Some(info.map(|i| i.mode).unwrap_or_default());
+            t.live_mode = Some(info.map(|i| i.status.mode).unwrap_or_default());
             t.cores = info.map_or(0, |i| u64::from(i.cpu_cores));
             t.cpu_centi_cores = (f64::from(node.host.cpu_percent.clamp(0.0, 100.0)) * 100.0).round()
                 as u64

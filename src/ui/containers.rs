@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use super::columns::{Column, Text};
 use super::{TableView, draw_rows, format, pane};
 use crate::app::{App, ContainerSort, Focus, Scope};
-use crate::model::{Container, Health, Node};
+use crate::model::{Container, HealthState, Node};
 
 const NODE: usize = 0;
 const NAME: usize = 1;
@@ -136,7 +136,7 @@ fn row(app: &App, node: &Node, c: &Container) -> Vec<Text> {
             theme.plain(live),
         )
     };
-    let health_style = if spec.health == Health::None {
+    let health_style = if spec.health == HealthState::None {
         theme.dim
     } else {
         or_stale(theme.health(spec.health))

@@ -130,7 +130,7 @@ fn node_detail(frame: &mut Frame, area: Rect, app: &App, node: &Node) {
         text(format!("{} · agent {}", info.runtime, info.agent_version)),
         theme,
     ));
-    let mode = match info.mode {
+    let mode = match info.status.mode {
         NodeMode::Active => "active",
         NodeMode::Standby => "standby",
         NodeMode::Maintenance => "maintenance (cordoned)",
@@ -155,7 +155,7 @@ fn node_detail(frame: &mut Frame, area: Rect, app: &App, node: &Node) {
     let uptime = std::time::Duration::from_secs(host.uptime_secs)
         + format::since_ms(host.time_unix_ms, app.now_unix_ms);
     lines.push(kv("uptime", text(format::duration(uptime)), theme));
-    labels(&mut lines, info.labels.iter(), plain, theme);
+    labels(&mut lines, info.status.labels.iter(), plain, theme);
     if node.restarts_seen > 0 {
         lines.push(kv(
             "restarts",

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fleetdeck::client::{AgentAddr, Backoff, WatchOptions, Watchers};
-use fleetdeck::model::{AgentUpdate, CheckStatus, Container, ContainerState, Fleet, Health};
+use fleetdeck::model::{AgentUpdate, CheckStatus, Container, ContainerState, Fleet, HealthState};
 use fleetdeck_agent::runtime::{DockerConfig, RuntimeKind};
 use fleetdeck_agent::{AgentConfig, RunningAgent, bind, spawn};
 use fleetdeck_proto as pb;
@@ -176,8 +176,9 @@ async fn console_sees_fields_kills_and_health() {
         .await;
     console
         .until("web healthy with figures", |f| {
-            by_name(f, &web)
-                .is_some_and(|c| c.spec.health == Health::Healthy && c.stats.memory_used_bytes > 0)
+            by_name(f, &web).is_some_and(|c| {
+                c.spec.health == HealthState::Healthy && c.stats.memory_used_bytes > 0
+            })
         })
         .await;
     {
@@ -206,7 +207,7 @@ async fn console_sees_fields_kills_and_health() {
 
     let unhealthy = console
         .until("sick turns unhealthy", |f| {
-            by_name(f, &sick).is_some_and(|c| c.spec.health == Health::Unhealthy)
+            by_name(f, &sick).is_some_and(|c| c.spec.health == HealthState::Unhealthy)
         })
         .await;
     println!(

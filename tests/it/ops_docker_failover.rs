@@ -100,7 +100,7 @@ async fn drain_moves_every_container_with_its_data() {
     let fleet = c.fleet().await;
     let n1 = fleet.nodes().iter().find(|n| n.name() == "n1").unwrap();
     assert!(
-        format!("{:?}", n1.info.as_ref().unwrap().mode).contains("Maintenance"),
+        format!("{:?}", n1.info.as_ref().unwrap().status.mode).contains("Maintenance"),
         "{:?}",
         n1.info
     );

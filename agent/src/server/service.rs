@@ -8,7 +8,6 @@ use tonic::{Request, Response, Status};
 
 use crate::actions::{ActStream, Actions, Refusal};
 use crate::cancel::Cancel;
-use crate::convert;
 use crate::hub::Hub;
 use crate::logs::{self, LogQuery, LogsStream};
 use crate::model::ActErrorKind;
@@ -260,7 +259,7 @@ impl pb::agent_server::Agent for AgentService {
         &self,
         _request: Request<pb::GetInfoRequest>,
     ) -> Result<Response<pb::NodeInfo>, Status> {
-        Ok(Response::new(convert::node_info(&self.hub.info())))
+        Ok(Response::new(self.hub.info().to_proto()))
     }
 
     async fn export_spec(

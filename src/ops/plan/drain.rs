@@ -21,7 +21,7 @@ pub(super) fn plan(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError>
     // Always the first step, even on a cordoned node: it is what the agent checks the
     // caller's role on (admin), before anything moves.
     steps.push(Step::Drain { on: from.clone() });
-    if n.info.as_ref().map(|i| i.mode) != Some(crate::model::NodeMode::Maintenance) {
+    if n.info.as_ref().map(|i| i.status.mode) != Some(crate::model::NodeMode::Maintenance) {
         lines.push(format!(
             "cordon {}: MAINTENANCE, no new placements",
             from.name

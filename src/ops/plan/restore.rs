@@ -37,7 +37,8 @@ pub(super) fn plan(input: &PlanInput<'_>, node: &str, b: &BackupInfo) -> Result<
         })?,
     };
     let existing = n.containers.values().find(|c| c.spec.name == b.container);
-    let cordoned = n.info.as_ref().map(|i| i.mode) == Some(crate::model::NodeMode::Maintenance);
+    let cordoned =
+        n.info.as_ref().map(|i| i.status.mode) == Some(crate::model::NodeMode::Maintenance);
     if existing.is_none() && cordoned {
         return Err(PlanError::Invalid(format!(
             "{} is cordoned (MAINTENANCE) and takes no new containers; uncordon it or restore elsewhere",

@@ -130,8 +130,15 @@ impl SimHost {
             disk_total_bytes: self.disk_total,
             net_rx_bytes_per_sec: rx + self.net_base as u64,
             net_tx_bytes_per_sec: tx + (self.net_base * 0.6) as u64,
-            load: self.load.map(|l| (l * 100.0).round() / 100.0),
+            load1: hundredths(self.load[0]),
+            load5: hundredths(self.load[1]),
+            load15: hundredths(self.load[2]),
             uptime_secs: self.boot_age_secs + t_secs as u64,
         }
     }
+}
+
+/// A load average as the host shows it: two decimals.
+fn hundredths(l: f32) -> f32 {
+    (l * 100.0).round() / 100.0
 }
