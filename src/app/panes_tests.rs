@@ -166,3 +166,76 @@ fn dialog_hints_name_the_remapped_keys() {
     let text: String = buffer.content().iter().map(|c| c.symbol()).collect();
     assert!(text.contains("Enter plan · Ctrl-g cancel"), "{text}");
 }
+
+fn keymap(overrides: &[(&str, &str)]) -> KeyMap {
+    let overrides = overrides
+        .iter()
+        .map(|(k, c)| (k.to_string(), c.to_string()))
+        .collect::<BTreeMap<_, _>>();
+    KeyMap::with_overrides(&overrides).expect("keymap")
+}
+
+fn screen_text(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("terminal");
+    crate::tui::draw(&mut terminal, app).expect("draw");
+    let buffer = terminal.backend().buffer();
+    buffer.content().iter().map(|c| c.symbol()).collect()
+}
+
+#[test]
+fn the_scale_hint_names_remapped_more_and_fewer_keys() {
+    let mut app = app();
+    app.keymap = keymap(&[("dialog:+", "none"), ("dialog:=", "more")]);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('s'));
+    let text = screen_text(&mut app, 120, 40);
+    assert!(text.contains("=/- or digits · Enter plan"), "{text}");
+}
+
+#[test]
+fn help_lists_the_mode_keys_as_remapped() {
+    let mut app = app();
+    app.keymap = keymap(&[
+        ("dialog:<Esc>", "none"),
+        ("dialog:<Ctrl-g>", "cancel"),
+        ("log:F", "none"),
+        ("log:f", "none"),
+        ("log:p", "follow"),
+    ]);
+    press(&mut app, KeyCode::Char('?'));
+    let text = screen_text(&mut app, 160, 60);
+    assert!(
+        text.contains("dialog: Ctrl-c quit Enter confirm Ctrl-g cancel"),
+        "{text}"
+    );
+    assert!(text.contains("p follow"), "{text}");
+    assert!(text.contains("prompt:") && text.contains("log:"), "{text}");
+}
+
+#[test]
+fn the_log_footer_names_remapped_keys() {
+    let mut app = app();
+    app.keymap = keymap(&[
+        ("log:<Esc>", "none"),
+        ("log:q", "none"),
+        ("log:<Ctrl-g>", "cancel"),
+        ("log:F", "none"),
+        ("log:f", "none"),
+        ("log:p", "follow"),
+        ("log:j", "none"),
+        ("log:k", "none"),
+    ]);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.panes.top_kind(), Some(PaneKind::Logs));
+    let text = screen_text(&mut app, 120, 40);
+    assert!(text.contains("Down/Up scroll"), "{text}");
+    assert!(text.contains("p pause"), "{text}");
+    assert!(text.contains("Ctrl-g close"), "{text}");
+    // The search prompt names the prompt mode's keys.
+    app.keymap = keymap(&[("prompt:<Esc>", "none"), ("prompt:<Ctrl-g>", "cancel")]);
+    press(&mut app, KeyCode::Char('/'));
+    let text = screen_text(&mut app, 120, 40);
+    assert!(text.contains("Enter find · Ctrl-g cancel"), "{text}");
+}
