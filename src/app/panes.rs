@@ -3,7 +3,9 @@
 //! wall) and overlays (help, the filter, prompts, action dialogs) are pushed on them and
 //! popped off. Panes whose state outlives them being shown (the tables' cursors, the
 //! heatmap's scroll, the alert cursor, the history's scroll) keep it here; the others
-//! carry it in their stack entry.
+//! carry it in their stack entry. Two panes are drawn beside the others, never over them,
+//! and never take a key: the detail pane and the console's own log. They are not on the
+//! stack but in its [`Splits`], so the stack alone says what has the keyboard.
 
 use super::alerts::{AlertList, View};
 use super::display::{HitAreas, Wall, WallView};
@@ -96,6 +98,25 @@ pub enum Screen {
     Wall,
 }
 
+/// The panes drawn beside the others rather than on top: they never take a key, so showing
+/// one changes the layout, not the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Splits {
+    /// The detail pane beside the tables (when the terminal is wide enough).
+    pub detail: bool,
+    /// The console's own log across the bottom of the screen, under every view.
+    pub console_log: bool,
+}
+
+impl Default for Splits {
+    fn default() -> Self {
+        Self {
+            detail: true,
+            console_log: false,
+        }
+    }
+}
+
 /// The panes and the stack that says which are up.
 #[derive(Debug)]
 pub struct Panes {
@@ -109,8 +130,8 @@ pub struct Panes {
     pub history: HistoryPane,
     /// The log view's settings and stream.
     pub logs: LogsPane,
-    /// The console's own log takes the bottom of the screen.
-    pub show_log: bool,
+    /// The detail pane and the console's log, shown beside the stack's panes.
+    pub splits: Splits,
     /// Where the last frame drew table rows, for mouse clicks and the wheel.
     pub hit: HitAreas,
     stack: Vec<Pane>,
@@ -124,7 +145,7 @@ impl Default for Panes {
             alerts: AlertList::default(),
             history: HistoryPane::default(),
             logs: LogsPane::new(crate::logs::DEFAULT_MAX_LINES),
-            show_log: false,
+            splits: Splits::default(),
             hit: HitAreas::default(),
             stack: Vec::new(),
         }

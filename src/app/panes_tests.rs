@@ -239,3 +239,21 @@ fn the_log_footer_names_remapped_keys() {
     let text = screen_text(&mut app, 120, 40);
     assert!(text.contains("Enter find · Ctrl-g cancel"), "{text}");
 }
+
+#[test]
+fn the_detail_pane_and_the_console_log_are_splits_not_stack_entries() {
+    let mut app = app();
+    assert_eq!(app.panes.splits, Splits::default());
+    press(&mut app, KeyCode::Char('L'));
+    press(&mut app, KeyCode::Char('i'));
+    assert!(app.panes.splits.console_log && !app.panes.splits.detail);
+    assert!(
+        kinds(&app).is_empty(),
+        "nothing pushed: the tables keep the keys"
+    );
+    // Over another view they still toggle (the tables take the command passed down).
+    press(&mut app, KeyCode::Char('M'));
+    press(&mut app, KeyCode::Char('L'));
+    assert!(!app.panes.splits.console_log);
+    assert_eq!(kinds(&app), [PaneKind::Heatmap]);
+}
