@@ -9,6 +9,7 @@
 
 use super::alerts::{AlertList, View};
 use super::display::{HitAreas, Wall, WallView};
+use super::help::HelpPane;
 use super::history::HistoryPane;
 use super::logs::LogsPane;
 use super::ops_ui::Dialog;
@@ -30,8 +31,8 @@ pub enum Pane {
     History,
     /// The live log of one container.
     Logs(Box<LogView>),
-    /// The help overlay, scrolled this many rows.
-    Help { offset: usize },
+    /// The help overlay and its scroll.
+    Help(HelpPane),
     /// Keys edit the focused table's filter.
     Filter,
     /// A one-line prompt (acknowledge, silence, the palette).
@@ -63,7 +64,7 @@ impl Pane {
             Self::Alerts => PaneKind::Alerts,
             Self::History => PaneKind::History,
             Self::Logs(_) => PaneKind::Logs,
-            Self::Help { .. } => PaneKind::Help,
+            Self::Help(_) => PaneKind::Help,
             Self::Filter => PaneKind::Filter,
             Self::Prompt(_) => PaneKind::Prompt,
             Self::Dialog(_) => PaneKind::Dialog,
@@ -168,6 +169,11 @@ impl Panes {
         self.top().map(Pane::kind)
     }
 
+    /// The pane on top, to hand it a key.
+    pub(super) fn top_mut(&mut self) -> Option<&mut Pane> {
+        self.stack.last_mut()
+    }
+
     /// Puts a pane on top.
     pub fn push(&mut self, pane: Pane) {
         self.stack.push(pane);
@@ -213,7 +219,7 @@ impl Panes {
                 Pane::Heatmap => return Screen::Heatmap,
                 Pane::Alerts => return Screen::Alerts,
                 Pane::History => return Screen::Tables,
-                Pane::Help { .. } | Pane::Filter | Pane::Prompt(_) | Pane::Dialog(_) => {}
+                Pane::Help(_) | Pane::Filter | Pane::Prompt(_) | Pane::Dialog(_) => {}
             }
         }
         Screen::Tables
@@ -288,7 +294,7 @@ impl Panes {
     /// How far help is scrolled, while it is open.
     pub fn help_offset(&self) -> Option<usize> {
         self.stack.iter().rev().find_map(|p| match p {
-            Pane::Help { offset } => Some(*offset),
+            Pane::Help(h) => Some(h.offset),
             _ => None,
         })
     }

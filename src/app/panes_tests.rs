@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::*;
 use crate::app::{Action, App, Dialog, Focus};
 use crate::fixtures;
-use crate::keys::KeyMap;
+use crate::keys::{Command, KeyMap};
 
 fn app() -> App {
     let now = Instant::now();
@@ -256,4 +256,21 @@ fn the_detail_pane_and_the_console_log_are_splits_not_stack_entries() {
     press(&mut app, KeyCode::Char('L'));
     assert!(!app.panes.splits.console_log);
     assert_eq!(kinds(&app), [PaneKind::Heatmap]);
+}
+
+#[test]
+fn help_scrolls_itself_and_closes_on_any_other_command() {
+    let g = crate::ui::help_geometry(&KeyMap::default(), 80, 24);
+    let mut help = HelpPane::default();
+    assert_eq!(help.on_command(Command::Bottom, &g, true), Outcome::Taken);
+    assert_eq!(help.offset, g.max_offset());
+    assert_eq!(help.on_command(Command::Down, &g, true), Outcome::Taken);
+    assert_eq!(help.offset, g.max_offset(), "never past the last row");
+    assert_eq!(help.on_command(Command::SortNext, &g, true), Outcome::Close);
+    let tall = crate::ui::help_geometry(&KeyMap::default(), 200, 80);
+    assert_eq!(
+        HelpPane::default().on_command(Command::Down, &tall, true),
+        Outcome::Close,
+        "nothing to scroll: it closes"
+    );
 }

@@ -2,6 +2,7 @@
 //! beside them (shown as `Panes::splits` says) and the alert pane under them. It takes every command the panes above it
 //! passed on.
 
+use super::help::HelpPane;
 use super::panes::{Pane, PaneKind};
 use super::{App, ContainerTable, Cursor, NodeTable, Scope};
 use crate::keys::Command;
@@ -81,7 +82,7 @@ impl App {
         let tables = &mut self.panes.tables;
         match command {
             Command::Quit => self.should_quit = true,
-            Command::Help => self.panes.push(Pane::Help { offset: 0 }),
+            Command::Help => self.panes.push(Pane::Help(HelpPane::default())),
             Command::Up if alert_keys => self.panes.alerts.step(-1, self.alerts.rows()),
             Command::Down if alert_keys => self.panes.alerts.step(1, self.alerts.rows()),
             Command::PageUp if alert_keys => self
