@@ -25,7 +25,7 @@ pub use alerts::{AlertList, View};
 pub use display::{HitAreas, Wall, WallView};
 pub use help::HelpPane;
 pub use history::HistoryPane;
-pub use logs::LogsPane;
+pub use logs::{LogOutcome, LogsPane};
 pub use ops_ui::{Choice, Dialog, OpRequest, Ops};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use panes::{Outcome, Pane, PaneKind, Panes, Screen, Splits};

@@ -205,11 +205,6 @@ impl Panes {
         }
     }
 
-    /// The pane at `depth` from the bottom.
-    pub(super) fn at_mut(&mut self, depth: usize) -> Option<&mut Pane> {
-        self.stack.get_mut(depth)
-    }
-
     /// What fills the body: the topmost view.
     pub fn screen(&self) -> Screen {
         for pane in self.stack.iter().rev() {
@@ -289,6 +284,15 @@ impl Panes {
             Pane::Logs(v) => Some(v.as_ref()),
             _ => None,
         })
+    }
+
+    /// The log pane's settings with the open log view, to hand it a key or rows.
+    pub(super) fn log_pane_mut(&mut self) -> Option<(&LogsPane, &mut LogView)> {
+        let view = self.stack.iter_mut().rev().find_map(|p| match p {
+            Pane::Logs(v) => Some(v.as_mut()),
+            _ => None,
+        })?;
+        Some((&self.logs, view))
     }
 
     /// How far help is scrolled, while it is open.

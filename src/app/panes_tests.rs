@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::app::{Action, App, Dialog, Focus};
+use crate::app::{Action, App, Dialog, Focus, LogOutcome};
 use crate::fixtures;
 use crate::keys::{Command, KeyMap};
+use crate::logs::LogView;
 
 fn app() -> App {
     let now = Instant::now();
@@ -273,4 +274,19 @@ fn help_scrolls_itself_and_closes_on_any_other_command() {
         Outcome::Close,
         "nothing to scroll: it closes"
     );
+}
+
+#[test]
+fn the_log_pane_handles_its_keys_through_the_log_mode() {
+    let pane = LogsPane::new(100);
+    let mut view = LogView::new("node-00", "api-1", 100);
+    let keymap = keymap(&[("log:p", "wrap")]);
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert_eq!(pane.on_key(&mut view, &keymap, key('p')), LogOutcome::Done);
+    assert!(view.wrap);
+    assert_eq!(pane.on_key(&mut view, &keymap, key('q')), LogOutcome::Close);
+    assert!(matches!(
+        pane.on_key(&mut view, &keymap, key('n')),
+        LogOutcome::Status(_)
+    ));
 }
