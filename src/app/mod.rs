@@ -29,7 +29,7 @@ pub use logs::{LogOutcome, LogsPane};
 pub use ops_ui::{Choice, Dialog, OpRequest, Ops};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use panes::{Outcome, Pane, PaneKind, Panes, Screen, Splits};
-pub use prompt::{Prompt, PromptKind, SILENCE_CHOICES};
+pub use prompt::{Prompt, PromptKind, PromptOutcome, SILENCE_CHOICES};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,

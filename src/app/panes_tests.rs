@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::app::{Action, App, Dialog, Focus, LogOutcome};
+use crate::app::{Action, App, Dialog, Focus, LogOutcome, PromptKind, PromptOutcome};
 use crate::fixtures;
 use crate::keys::{Command, KeyMap};
 use crate::logs::LogView;
@@ -289,4 +289,32 @@ fn the_log_pane_handles_its_keys_through_the_log_mode() {
         pane.on_key(&mut view, &keymap, key('n')),
         LogOutcome::Status(_)
     ));
+}
+
+#[test]
+fn a_prompt_edits_itself_and_leaves_submitting_to_the_console() {
+    let keymap = keymap(&[("prompt:<Ctrl-w>", "clear_input")]);
+    let mut prompt = Prompt {
+        kind: PromptKind::Palette,
+        text: String::new(),
+        choice: 0,
+        error: Some("nothing matches".into()),
+    };
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    assert_eq!(
+        prompt.on_key(&keymap, key(KeyCode::Char('h'))),
+        PromptOutcome::Edited
+    );
+    assert_eq!((prompt.text.as_str(), prompt.error.as_deref()), ("h", None));
+    let ctrl_w = KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL);
+    assert_eq!(prompt.on_key(&keymap, ctrl_w), PromptOutcome::Edited);
+    assert!(prompt.text.is_empty());
+    assert_eq!(
+        prompt.on_key(&keymap, key(KeyCode::Enter)),
+        PromptOutcome::Submit
+    );
+    assert_eq!(
+        prompt.on_key(&keymap, key(KeyCode::Esc)),
+        PromptOutcome::Cancel
+    );
 }
