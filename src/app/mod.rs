@@ -26,6 +26,7 @@ pub use display::{HitAreas, Wall, WallView};
 pub use help::HelpPane;
 pub use history::HistoryPane;
 pub use logs::{LogOutcome, LogsPane};
+pub use ops_dialog::{DialogCtx, DialogOutcome};
 pub use ops_ui::{Choice, Dialog, OpRequest, Ops};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use panes::{Outcome, Pane, PaneKind, Panes, Screen, Splits};

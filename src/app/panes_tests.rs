@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::app::{Action, App, Dialog, Focus, LogOutcome, PromptKind, PromptOutcome};
+use crate::app::{
+    Action, App, Dialog, DialogCtx, DialogOutcome, Focus, LogOutcome, Ops, PromptKind,
+    PromptOutcome,
+};
 use crate::fixtures;
 use crate::keys::{Command, KeyMap};
 use crate::logs::LogView;
@@ -317,4 +320,33 @@ fn a_prompt_edits_itself_and_leaves_submitting_to_the_console() {
         prompt.on_key(&keymap, key(KeyCode::Esc)),
         PromptOutcome::Cancel
     );
+}
+
+#[test]
+fn a_dialog_handles_its_keys_and_asks_the_console_to_plan() {
+    let (mut ops, mut outbox) = (Ops::default(), Vec::new());
+    let mut ctx = DialogCtx {
+        ops: &mut ops,
+        outbox: &mut outbox,
+        now: Instant::now(),
+        now_unix_ms: 0,
+    };
+    let keymap = KeyMap::default();
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    let scale = Dialog::Scale {
+        service: "web".into(),
+        current: 2,
+        replicas: 2,
+    };
+    let DialogOutcome::Keep(scale) = scale.on_key(&keymap, key(KeyCode::Char('+')), &mut ctx)
+    else {
+        panic!("+ keeps the dialog");
+    };
+    match scale.on_key(&keymap, key(KeyCode::Enter), &mut ctx) {
+        DialogOutcome::Propose(crate::ops::Proposal::Scale { replicas, .. }) => {
+            assert_eq!(replicas, 3)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(outbox.is_empty(), "planning is the console's, nothing ran");
 }
