@@ -2,7 +2,7 @@
 //! recommendations and the timeline export. Part of `App::update`: no I/O here; the export
 //! is handed to the run loop as an `Effect`.
 
-use super::panes::PaneKind;
+use super::panes::{Outcome, PaneKind};
 use super::{Action, App, ContainerRef, Cursor, Effect, Focus, Redraw, Scope};
 use crate::alerts::{Alert, AlertKey, AlertState, EntryKind, Proposal, Stamp, Subject};
 use crate::keys::Command;
@@ -74,6 +74,24 @@ impl AlertList {
         self.cursor.step(delta, rows.len());
         self.selected = rows.get(self.cursor.row).map(|a| (a.key, a.state));
     }
+
+    /// A command while the alert view is on top, listing `rows`: movement, and Back or
+    /// the alerts key to close it. Open jumps to the alert's node in the tables, which the
+    /// console does.
+    pub fn on_view_command(&mut self, command: Command, rows: &[Alert]) -> Outcome {
+        let page = self.cursor.page();
+        match command {
+            Command::Up => self.step(-1, rows),
+            Command::Down => self.step(1, rows),
+            Command::PageUp => self.step(-page, rows),
+            Command::PageDown => self.step(page, rows),
+            Command::Top => self.step(isize::MIN / 2, rows),
+            Command::Bottom => self.step(isize::MAX / 2, rows),
+            Command::Back | Command::Alerts => return Outcome::Close,
+            _ => return Outcome::Pass,
+        }
+        Outcome::Taken
+    }
 }
 
 impl App {
@@ -97,19 +115,21 @@ impl App {
 
     /// A command reaching the alert view; true when it took it.
     pub(super) fn on_alert_view_command(&mut self, command: Command) -> bool {
-        let page = self.panes.alerts.cursor.page();
-        match command {
-            Command::Up => self.panes.alerts.step(-1, self.alerts.rows()),
-            Command::Down => self.panes.alerts.step(1, self.alerts.rows()),
-            Command::PageUp => self.panes.alerts.step(-page, self.alerts.rows()),
-            Command::PageDown => self.panes.alerts.step(page, self.alerts.rows()),
-            Command::Top => self.panes.alerts.step(isize::MIN / 2, self.alerts.rows()),
-            Command::Bottom => self.panes.alerts.step(isize::MAX / 2, self.alerts.rows()),
-            Command::Open => self.jump_to_selected(),
-            Command::Back | Command::Alerts => {
+        if command == Command::Open {
+            // Jumping to what the alert is about moves the tables' cursors.
+            self.jump_to_selected();
+            return true;
+        }
+        match self
+            .panes
+            .alerts
+            .on_view_command(command, self.alerts.rows())
+        {
+            Outcome::Pass => return false,
+            Outcome::Taken => {}
+            Outcome::Close => {
                 self.panes.remove(PaneKind::Alerts);
             }
-            _ => return false,
         }
         true
     }

@@ -66,7 +66,7 @@ impl App {
     /// Makes this console a read-only wall screen rotating every `rotate_every`.
     pub fn make_wall(&mut self, rotate_every: Duration) {
         self.read_only = true;
-        self.panes.tables.show_detail = false;
+        self.panes.splits.detail = false;
         self.panes.remove(PaneKind::Wall);
         self.panes
             .push(Pane::Wall(Wall::new(rotate_every, self.now)));

@@ -8,7 +8,7 @@ use crossterm::event::KeyEvent;
 use super::filter::typed;
 use super::panes::{Pane, PaneKind};
 use super::{App, Effect};
-use crate::keys::{Command, Mode};
+use crate::keys::{Command, KeyMap, Mode};
 use crate::logs::{LogEvent, LogView};
 
 /// The log pane's settings and the stream feeding it; the view itself is on the stack.
@@ -34,6 +34,15 @@ impl LogsPane {
     /// Id of the current stream.
     pub fn session(&self) -> u64 {
         self.session
+    }
+
+    /// A key while `view` is on top: it takes them all, looked up in the log mode of
+    /// `keymap` (and its prompt mode while a search is typed).
+    pub fn on_key(&self, view: &mut LogView, keymap: &KeyMap, key: KeyEvent) -> LogOutcome {
+        let page = self.page.max(1) as isize;
+        let command = keymap.command_in(Mode::Log, key);
+        let prompt = keymap.command_in(Mode::Prompt, key);
+        on_key(view, command, prompt, key, page)
     }
 }
 
@@ -72,36 +81,21 @@ impl App {
 
     /// Rows from the stream `session`; dropped if that stream is no longer shown.
     pub(super) fn on_logs(&mut self, session: u64, event: LogEvent) {
-        if session != self.panes.logs.session {
+        let Some((pane, view)) = self.panes.log_pane_mut() else {
             return;
-        }
-        if let Some(view) = self.log_view_mut() {
+        };
+        if session == pane.session {
             view.apply(event);
             self.request(super::Redraw::Data);
         }
     }
 
-    fn log_view_mut(&mut self) -> Option<&mut LogView> {
-        let depth = self
-            .panes
-            .stack()
-            .iter()
-            .rposition(|p| p.kind() == PaneKind::Logs)?;
-        match self.panes.at_mut(depth) {
-            Some(Pane::Logs(view)) => Some(view),
-            _ => None,
-        }
-    }
-
-    /// A key while the log view is on top: it takes them all.
+    /// A key while the log view is on top: the pane handles it, the console follows up.
     pub(super) fn on_logs_key(&mut self, key: KeyEvent) {
-        let page = self.panes.logs.page.max(1) as isize;
-        let command = self.keymap.command_in(Mode::Log, key);
-        let prompt = self.keymap.command_in(Mode::Prompt, key);
-        let Some(view) = self.log_view_mut() else {
+        let Some((pane, view)) = self.panes.log_pane_mut() else {
             return;
         };
-        match on_key(view, command, prompt, key, page) {
+        match pane.on_key(view, &self.keymap, key) {
             LogOutcome::Done => {}
             LogOutcome::Close => self.close_logs(),
             LogOutcome::Quit => self.should_quit = true,
@@ -111,10 +105,15 @@ impl App {
 }
 
 /// What a key did to the log view that the console must follow up.
-enum LogOutcome {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogOutcome {
+    /// Nothing more to do.
     Done,
+    /// Close the view and stop its stream.
     Close,
+    /// Quit the console.
     Quit,
+    /// Show this on the status line.
     Status(String),
 }
 

@@ -23,12 +23,14 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 
 pub use alerts::{AlertList, View};
 pub use display::{HitAreas, Wall, WallView};
+pub use help::HelpPane;
 pub use history::HistoryPane;
-pub use logs::LogsPane;
+pub use logs::{LogOutcome, LogsPane};
+pub use ops_dialog::{DialogCtx, DialogOutcome};
 pub use ops_ui::{Choice, Dialog, OpRequest, Ops};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
-pub use panes::{Outcome, Pane, PaneKind, Panes, Screen};
-pub use prompt::{Prompt, PromptKind, SILENCE_CHOICES};
+pub use panes::{Outcome, Pane, PaneKind, Panes, Screen, Splits};
+pub use prompt::{Prompt, PromptKind, PromptOutcome, SILENCE_CHOICES};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,
@@ -424,8 +426,12 @@ impl App {
         };
         if self.panes.top_kind() == Some(PaneKind::Help) && command != Command::Quit {
             // Movement keys scroll help on short terminals; any other key closes it.
-            if !self.scroll_help(command) {
-                self.panes.pop();
+            let g = crate::ui::help_geometry(&self.keymap, self.screen_width, self.screen_height);
+            let size_known = self.screen_height != 0;
+            if let Some(Pane::Help(help)) = self.panes.top_mut() {
+                if help.on_command(command, &g, size_known) == Outcome::Close {
+                    self.panes.pop();
+                }
             }
             return;
         }

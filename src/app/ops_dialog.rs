@@ -1,31 +1,72 @@
 //! Keys while an action dialog is open: the dialog has the keyboard. Picking a target or a
 //! backup, setting replicas, typing the confirmation, cancelling a running action.
 
+use std::time::Instant;
+
 use crossterm::event::KeyEvent;
 
 use super::filter::typed;
 use super::panes::{Pane, PaneKind};
-use super::{App, Dialog, Effect, OpRequest};
-use crate::keys::{Command, Mode};
+use super::{App, Dialog, Effect, OpRequest, Ops};
+use crate::keys::{Command, KeyMap, Mode};
 use crate::ops::history::{self, Started};
 use crate::ops::{BackupInfo, EntryState, Proposal};
 
+/// What a dialog's keys may touch beyond the dialog: the action log it starts and
+/// cancels actions in, the outbox it hands them to the runner through, and the clock.
+pub struct DialogCtx<'a> {
+    pub ops: &'a mut Ops,
+    pub outbox: &'a mut Vec<Effect>,
+    pub now: Instant,
+    pub now_unix_ms: u64,
+}
+
+/// What a key did to a dialog.
+#[derive(Debug)]
+pub enum DialogOutcome {
+    /// The dialog stays, as it is now.
+    Keep(Dialog),
+    /// The dialog closes.
+    Close,
+    /// The dialog closes and the console quits.
+    Quit,
+    /// The dialog closes and this action is planned (the planner reads the fleet, so the
+    /// console does it; it opens the plan's confirmation).
+    Propose(Proposal),
+}
+
 impl App {
-    /// Keys while a dialog is on top; the dialog has the keyboard. The dialog mode of the
-    /// keymap moves and confirms; the typed confirmation of a plan is the prompt mode.
+    /// Keys while a dialog is on top; the dialog has the keyboard and the console follows
+    /// up what it asks for.
     pub(super) fn on_dialog_key(&mut self, key: KeyEvent) {
         let Some(Pane::Dialog(dialog)) = self.panes.remove(PaneKind::Dialog) else {
             return;
         };
-        let command = self.keymap.command_in(Mode::Dialog, key);
-        let typing = self.keymap.command_in(Mode::Prompt, key);
+        let mut ctx = DialogCtx {
+            ops: &mut self.ops,
+            outbox: &mut self.outbox,
+            now: self.now,
+            now_unix_ms: self.now_unix_ms,
+        };
+        match dialog.on_key(&self.keymap, key, &mut ctx) {
+            DialogOutcome::Keep(dialog) => self.panes.push(Pane::Dialog(dialog)),
+            DialogOutcome::Close => {}
+            DialogOutcome::Quit => self.should_quit = true,
+            DialogOutcome::Propose(proposal) => self.propose(proposal),
+        }
+    }
+}
+
+impl Dialog {
+    /// A key while the dialog is on top. The dialog mode of the keymap moves and
+    /// confirms; the typed confirmation of a plan is the prompt mode.
+    pub fn on_key(self, keymap: &KeyMap, key: KeyEvent, ctx: &mut DialogCtx) -> DialogOutcome {
+        let command = keymap.command_in(Mode::Dialog, key);
+        let typing = keymap.command_in(Mode::Prompt, key);
         let up = command == Some(Command::Up);
         let down = command == Some(Command::Down);
-        let next = match dialog {
-            _ if command == Some(Command::Quit) => {
-                self.should_quit = true;
-                None
-            }
+        let next = match self {
+            _ if command == Some(Command::Quit) => return DialogOutcome::Quit,
             Dialog::Refused { .. } => None,
             Dialog::PickTarget {
                 node,
@@ -36,12 +77,11 @@ impl App {
                 Some(Command::Cancel) => None,
                 Some(Command::Confirm) => {
                     let to = choices.get(selected).map(|c| c.name.clone());
-                    self.propose(Proposal::Migrate {
+                    return DialogOutcome::Propose(Proposal::Migrate {
                         node,
                         container,
                         to,
                     });
-                    return;
                 }
                 _ => {
                     if up {
@@ -64,8 +104,7 @@ impl App {
             } => match command {
                 Some(Command::Cancel) => None,
                 Some(Command::Confirm) => {
-                    self.propose(Proposal::Scale { service, replicas });
-                    return;
+                    return DialogOutcome::Propose(Proposal::Scale { service, replicas });
                 }
                 Some(Command::DeleteChar) => {
                     replicas /= 10;
@@ -112,8 +151,7 @@ impl App {
                             ..b.clone()
                         };
                         let on = targets.get(to).cloned().unwrap_or(node);
-                        self.propose(Proposal::Restore { node: on, backup });
-                        return;
+                        return DialogOutcome::Propose(Proposal::Restore { node: on, backup });
                     }
                     Some(Dialog::PickBackup {
                         node,
@@ -155,14 +193,14 @@ impl App {
                 Some(Command::Cancel) => None,
                 Some(Command::Confirm) => {
                     if plan.confirm.as_deref().is_none_or(|n| name == n) {
-                        let op = self.ops.new_op();
+                        let op = ctx.ops.new_op();
                         let started = Started {
                             action: plan.proposal.kind().to_string(),
                             target: history::target_of(&plan.proposal),
                             title: plan.title.clone(),
                         };
-                        self.ops.log.start(op, started, self.now, self.now_unix_ms);
-                        self.emit(Effect::Op(OpRequest::Run { op, plan }));
+                        ctx.ops.log.start(op, started, ctx.now, ctx.now_unix_ms);
+                        ctx.outbox.push(Effect::Op(OpRequest::Run { op, plan }));
                         Some(Dialog::Running { op })
                     } else {
                         Some(Dialog::Confirm { plan, typed: name })
@@ -192,14 +230,14 @@ impl App {
             },
             Dialog::Running { op } => {
                 let finished = matches!(
-                    self.ops.log.get(op).map(|e| &e.state),
+                    ctx.ops.log.get(op).map(|e| &e.state),
                     Some(EntryState::Finished(_)) | None
                 );
                 match command {
                     _ if finished => None,
                     Some(Command::Cancel) => {
-                        self.ops.log.cancelling(op);
-                        self.emit(Effect::Op(OpRequest::Cancel { op }));
+                        ctx.ops.log.cancelling(op);
+                        ctx.outbox.push(Effect::Op(OpRequest::Cancel { op }));
                         Some(Dialog::Running { op })
                     }
                     // Confirm hides the dialog; the action goes on and shows in the history.
@@ -208,8 +246,9 @@ impl App {
                 }
             }
         };
-        if let Some(dialog) = next {
-            self.panes.push(Pane::Dialog(dialog));
+        match next {
+            Some(dialog) => DialogOutcome::Keep(dialog),
+            None => DialogOutcome::Close,
         }
     }
 }

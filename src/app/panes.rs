@@ -3,10 +3,13 @@
 //! wall) and overlays (help, the filter, prompts, action dialogs) are pushed on them and
 //! popped off. Panes whose state outlives them being shown (the tables' cursors, the
 //! heatmap's scroll, the alert cursor, the history's scroll) keep it here; the others
-//! carry it in their stack entry.
+//! carry it in their stack entry. Two panes are drawn beside the others, never over them,
+//! and never take a key: the detail pane and the console's own log. They are not on the
+//! stack but in its [`Splits`], so the stack alone says what has the keyboard.
 
 use super::alerts::{AlertList, View};
 use super::display::{HitAreas, Wall, WallView};
+use super::help::HelpPane;
 use super::history::HistoryPane;
 use super::logs::LogsPane;
 use super::ops_ui::Dialog;
@@ -28,8 +31,8 @@ pub enum Pane {
     History,
     /// The live log of one container.
     Logs(Box<LogView>),
-    /// The help overlay, scrolled this many rows.
-    Help { offset: usize },
+    /// The help overlay and its scroll.
+    Help(HelpPane),
     /// Keys edit the focused table's filter.
     Filter,
     /// A one-line prompt (acknowledge, silence, the palette).
@@ -61,7 +64,7 @@ impl Pane {
             Self::Alerts => PaneKind::Alerts,
             Self::History => PaneKind::History,
             Self::Logs(_) => PaneKind::Logs,
-            Self::Help { .. } => PaneKind::Help,
+            Self::Help(_) => PaneKind::Help,
             Self::Filter => PaneKind::Filter,
             Self::Prompt(_) => PaneKind::Prompt,
             Self::Dialog(_) => PaneKind::Dialog,
@@ -96,6 +99,25 @@ pub enum Screen {
     Wall,
 }
 
+/// The panes drawn beside the others rather than on top: they never take a key, so showing
+/// one changes the layout, not the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Splits {
+    /// The detail pane beside the tables (when the terminal is wide enough).
+    pub detail: bool,
+    /// The console's own log across the bottom of the screen, under every view.
+    pub console_log: bool,
+}
+
+impl Default for Splits {
+    fn default() -> Self {
+        Self {
+            detail: true,
+            console_log: false,
+        }
+    }
+}
+
 /// The panes and the stack that says which are up.
 #[derive(Debug)]
 pub struct Panes {
@@ -109,8 +131,8 @@ pub struct Panes {
     pub history: HistoryPane,
     /// The log view's settings and stream.
     pub logs: LogsPane,
-    /// The console's own log takes the bottom of the screen.
-    pub show_log: bool,
+    /// The detail pane and the console's log, shown beside the stack's panes.
+    pub splits: Splits,
     /// Where the last frame drew table rows, for mouse clicks and the wheel.
     pub hit: HitAreas,
     stack: Vec<Pane>,
@@ -124,7 +146,7 @@ impl Default for Panes {
             alerts: AlertList::default(),
             history: HistoryPane::default(),
             logs: LogsPane::new(crate::logs::DEFAULT_MAX_LINES),
-            show_log: false,
+            splits: Splits::default(),
             hit: HitAreas::default(),
             stack: Vec::new(),
         }
@@ -145,6 +167,11 @@ impl Panes {
     /// The kind of the pane on top.
     pub fn top_kind(&self) -> Option<PaneKind> {
         self.top().map(Pane::kind)
+    }
+
+    /// The pane on top, to hand it a key.
+    pub(super) fn top_mut(&mut self) -> Option<&mut Pane> {
+        self.stack.last_mut()
     }
 
     /// Puts a pane on top.
@@ -178,11 +205,6 @@ impl Panes {
         }
     }
 
-    /// The pane at `depth` from the bottom.
-    pub(super) fn at_mut(&mut self, depth: usize) -> Option<&mut Pane> {
-        self.stack.get_mut(depth)
-    }
-
     /// What fills the body: the topmost view.
     pub fn screen(&self) -> Screen {
         for pane in self.stack.iter().rev() {
@@ -192,7 +214,7 @@ impl Panes {
                 Pane::Heatmap => return Screen::Heatmap,
                 Pane::Alerts => return Screen::Alerts,
                 Pane::History => return Screen::Tables,
-                Pane::Help { .. } | Pane::Filter | Pane::Prompt(_) | Pane::Dialog(_) => {}
+                Pane::Help(_) | Pane::Filter | Pane::Prompt(_) | Pane::Dialog(_) => {}
             }
         }
         Screen::Tables
@@ -264,10 +286,19 @@ impl Panes {
         })
     }
 
+    /// The log pane's settings with the open log view, to hand it a key or rows.
+    pub(super) fn log_pane_mut(&mut self) -> Option<(&LogsPane, &mut LogView)> {
+        let view = self.stack.iter_mut().rev().find_map(|p| match p {
+            Pane::Logs(v) => Some(v.as_mut()),
+            _ => None,
+        })?;
+        Some((&self.logs, view))
+    }
+
     /// How far help is scrolled, while it is open.
     pub fn help_offset(&self) -> Option<usize> {
         self.stack.iter().rev().find_map(|p| match p {
-            Pane::Help { offset } => Some(*offset),
+            Pane::Help(h) => Some(h.offset),
             _ => None,
         })
     }

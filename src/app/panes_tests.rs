@@ -6,9 +6,13 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::app::{Action, App, Dialog, Focus};
+use crate::app::{
+    Action, App, Dialog, DialogCtx, DialogOutcome, Focus, LogOutcome, Ops, PromptKind,
+    PromptOutcome,
+};
 use crate::fixtures;
-use crate::keys::KeyMap;
+use crate::keys::{Command, KeyMap};
+use crate::logs::LogView;
 
 fn app() -> App {
     let now = Instant::now();
@@ -165,4 +169,184 @@ fn dialog_hints_name_the_remapped_keys() {
     let buffer = terminal.backend().buffer();
     let text: String = buffer.content().iter().map(|c| c.symbol()).collect();
     assert!(text.contains("Enter plan · Ctrl-g cancel"), "{text}");
+}
+
+fn keymap(overrides: &[(&str, &str)]) -> KeyMap {
+    let overrides = overrides
+        .iter()
+        .map(|(k, c)| (k.to_string(), c.to_string()))
+        .collect::<BTreeMap<_, _>>();
+    KeyMap::with_overrides(&overrides).expect("keymap")
+}
+
+fn screen_text(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("terminal");
+    crate::tui::draw(&mut terminal, app).expect("draw");
+    let buffer = terminal.backend().buffer();
+    buffer.content().iter().map(|c| c.symbol()).collect()
+}
+
+#[test]
+fn the_scale_hint_names_remapped_more_and_fewer_keys() {
+    let mut app = app();
+    app.keymap = keymap(&[("dialog:+", "none"), ("dialog:=", "more")]);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('s'));
+    let text = screen_text(&mut app, 120, 40);
+    assert!(text.contains("=/- or digits · Enter plan"), "{text}");
+}
+
+#[test]
+fn help_lists_the_mode_keys_as_remapped() {
+    let mut app = app();
+    app.keymap = keymap(&[
+        ("dialog:<Esc>", "none"),
+        ("dialog:<Ctrl-g>", "cancel"),
+        ("log:F", "none"),
+        ("log:f", "none"),
+        ("log:p", "follow"),
+    ]);
+    press(&mut app, KeyCode::Char('?'));
+    let text = screen_text(&mut app, 160, 60);
+    assert!(
+        text.contains("dialog: Ctrl-c quit Enter confirm Ctrl-g cancel"),
+        "{text}"
+    );
+    assert!(text.contains("p follow"), "{text}");
+    assert!(text.contains("prompt:") && text.contains("log:"), "{text}");
+}
+
+#[test]
+fn the_log_footer_names_remapped_keys() {
+    let mut app = app();
+    app.keymap = keymap(&[
+        ("log:<Esc>", "none"),
+        ("log:q", "none"),
+        ("log:<Ctrl-g>", "cancel"),
+        ("log:F", "none"),
+        ("log:f", "none"),
+        ("log:p", "follow"),
+        ("log:j", "none"),
+        ("log:k", "none"),
+    ]);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.panes.top_kind(), Some(PaneKind::Logs));
+    let text = screen_text(&mut app, 120, 40);
+    assert!(text.contains("Down/Up scroll"), "{text}");
+    assert!(text.contains("p pause"), "{text}");
+    assert!(text.contains("Ctrl-g close"), "{text}");
+    // The search prompt names the prompt mode's keys.
+    app.keymap = keymap(&[("prompt:<Esc>", "none"), ("prompt:<Ctrl-g>", "cancel")]);
+    press(&mut app, KeyCode::Char('/'));
+    let text = screen_text(&mut app, 120, 40);
+    assert!(text.contains("Enter find · Ctrl-g cancel"), "{text}");
+}
+
+#[test]
+fn the_detail_pane_and_the_console_log_are_splits_not_stack_entries() {
+    let mut app = app();
+    assert_eq!(app.panes.splits, Splits::default());
+    press(&mut app, KeyCode::Char('L'));
+    press(&mut app, KeyCode::Char('i'));
+    assert!(app.panes.splits.console_log && !app.panes.splits.detail);
+    assert!(
+        kinds(&app).is_empty(),
+        "nothing pushed: the tables keep the keys"
+    );
+    // Over another view they still toggle (the tables take the command passed down).
+    press(&mut app, KeyCode::Char('M'));
+    press(&mut app, KeyCode::Char('L'));
+    assert!(!app.panes.splits.console_log);
+    assert_eq!(kinds(&app), [PaneKind::Heatmap]);
+}
+
+#[test]
+fn help_scrolls_itself_and_closes_on_any_other_command() {
+    let g = crate::ui::help_geometry(&KeyMap::default(), 80, 24);
+    let mut help = HelpPane::default();
+    assert_eq!(help.on_command(Command::Bottom, &g, true), Outcome::Taken);
+    assert_eq!(help.offset, g.max_offset());
+    assert_eq!(help.on_command(Command::Down, &g, true), Outcome::Taken);
+    assert_eq!(help.offset, g.max_offset(), "never past the last row");
+    assert_eq!(help.on_command(Command::SortNext, &g, true), Outcome::Close);
+    let tall = crate::ui::help_geometry(&KeyMap::default(), 200, 80);
+    assert_eq!(
+        HelpPane::default().on_command(Command::Down, &tall, true),
+        Outcome::Close,
+        "nothing to scroll: it closes"
+    );
+}
+
+#[test]
+fn the_log_pane_handles_its_keys_through_the_log_mode() {
+    let pane = LogsPane::new(100);
+    let mut view = LogView::new("node-00", "api-1", 100);
+    let keymap = keymap(&[("log:p", "wrap")]);
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert_eq!(pane.on_key(&mut view, &keymap, key('p')), LogOutcome::Done);
+    assert!(view.wrap);
+    assert_eq!(pane.on_key(&mut view, &keymap, key('q')), LogOutcome::Close);
+    assert!(matches!(
+        pane.on_key(&mut view, &keymap, key('n')),
+        LogOutcome::Status(_)
+    ));
+}
+
+#[test]
+fn a_prompt_edits_itself_and_leaves_submitting_to_the_console() {
+    let keymap = keymap(&[("prompt:<Ctrl-w>", "clear_input")]);
+    let mut prompt = Prompt {
+        kind: PromptKind::Palette,
+        text: String::new(),
+        choice: 0,
+        error: Some("nothing matches".into()),
+    };
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    assert_eq!(
+        prompt.on_key(&keymap, key(KeyCode::Char('h'))),
+        PromptOutcome::Edited
+    );
+    assert_eq!((prompt.text.as_str(), prompt.error.as_deref()), ("h", None));
+    let ctrl_w = KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL);
+    assert_eq!(prompt.on_key(&keymap, ctrl_w), PromptOutcome::Edited);
+    assert!(prompt.text.is_empty());
+    assert_eq!(
+        prompt.on_key(&keymap, key(KeyCode::Enter)),
+        PromptOutcome::Submit
+    );
+    assert_eq!(
+        prompt.on_key(&keymap, key(KeyCode::Esc)),
+        PromptOutcome::Cancel
+    );
+}
+
+#[test]
+fn a_dialog_handles_its_keys_and_asks_the_console_to_plan() {
+    let (mut ops, mut outbox) = (Ops::default(), Vec::new());
+    let mut ctx = DialogCtx {
+        ops: &mut ops,
+        outbox: &mut outbox,
+        now: Instant::now(),
+        now_unix_ms: 0,
+    };
+    let keymap = KeyMap::default();
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    let scale = Dialog::Scale {
+        service: "web".into(),
+        current: 2,
+        replicas: 2,
+    };
+    let DialogOutcome::Keep(scale) = scale.on_key(&keymap, key(KeyCode::Char('+')), &mut ctx)
+    else {
+        panic!("+ keeps the dialog");
+    };
+    match scale.on_key(&keymap, key(KeyCode::Enter), &mut ctx) {
+        DialogOutcome::Propose(crate::ops::Proposal::Scale { replicas, .. }) => {
+            assert_eq!(replicas, 3)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(outbox.is_empty(), "planning is the console's, nothing ran");
 }

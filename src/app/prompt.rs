@@ -11,7 +11,7 @@ use super::palette::{self, Target};
 use super::panes::{Pane, PaneKind};
 use super::{App, Redraw, View};
 use crate::alerts::{AlertKey, AlertState, parse_duration};
-use crate::keys::{Command, Mode};
+use crate::keys::{Command, KeyMap, Mode};
 
 /// Silence lengths offered by `S`, first = default.
 pub const SILENCE_CHOICES: [(Duration, &str); 3] = [
@@ -42,49 +42,72 @@ pub struct Prompt {
     pub error: Option<String>,
 }
 
-impl App {
-    /// A key while a prompt is on top: it takes them all.
-    pub(super) fn on_prompt_key(&mut self, key: KeyEvent) {
-        let Some(Pane::Prompt(mut prompt)) = self.panes.remove(PaneKind::Prompt) else {
-            return;
-        };
-        match self.keymap.command_in(Mode::Prompt, key) {
-            Some(Command::Cancel) => return,
-            Some(Command::Quit) => {
-                self.should_quit = true;
-                return;
-            }
-            Some(Command::Confirm) => {
-                if let Err(e) = self.submit(&prompt) {
-                    prompt.error = Some(e);
-                    self.panes.push(Pane::Prompt(prompt));
-                }
-                return;
-            }
+/// What a key did to a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptOutcome {
+    /// The text or the choice changed (or nothing did); the prompt stays.
+    Edited,
+    /// Closed without acting.
+    Cancel,
+    /// Quit the console.
+    Quit,
+    /// Act on what was typed; the console does it, and the prompt stays if it is refused.
+    Submit,
+}
+
+impl Prompt {
+    /// A key while the prompt is on top: it takes them all, through the prompt mode of
+    /// `keymap`; keys not bound there are typed.
+    pub fn on_key(&mut self, keymap: &KeyMap, key: KeyEvent) -> PromptOutcome {
+        match keymap.command_in(Mode::Prompt, key) {
+            Some(Command::Cancel) => return PromptOutcome::Cancel,
+            Some(Command::Quit) => return PromptOutcome::Quit,
+            Some(Command::Confirm) => return PromptOutcome::Submit,
             Some(Command::DeleteChar) => {
-                prompt.text.pop();
+                self.text.pop();
             }
-            Some(Command::ClearInput) => prompt.text.clear(),
-            Some(Command::Up) => prompt.choice = prompt.choice.saturating_sub(1),
-            Some(Command::Down | Command::Complete) => prompt.choice += 1,
+            Some(Command::ClearInput) => self.text.clear(),
+            Some(Command::Up) => self.choice = self.choice.saturating_sub(1),
+            Some(Command::Down | Command::Complete) => self.choice += 1,
             Some(_) => {}
             None => {
                 if let Some(c) = typed(key) {
-                    prompt.text.push(c);
-                    if prompt.kind == PromptKind::Palette {
-                        prompt.choice = 0;
+                    self.text.push(c);
+                    if self.kind == PromptKind::Palette {
+                        self.choice = 0;
                     }
                 }
             }
         }
-        let limit = match prompt.kind {
+        let limit = match self.kind {
             PromptKind::Silence(_) => SILENCE_CHOICES.len(),
-            PromptKind::Palette => palette::matches(&prompt.text, &self.keymap).len(),
+            PromptKind::Palette => palette::matches(&self.text, keymap).len(),
             PromptKind::Ack(_) => 1,
         };
-        prompt.choice = prompt.choice.min(limit.saturating_sub(1));
-        prompt.error = None;
-        self.panes.push(Pane::Prompt(prompt));
+        self.choice = self.choice.min(limit.saturating_sub(1));
+        self.error = None;
+        PromptOutcome::Edited
+    }
+}
+
+impl App {
+    /// A key while a prompt is on top: the prompt handles it; submitting it acts on the
+    /// alert book or runs a command, which the console does.
+    pub(super) fn on_prompt_key(&mut self, key: KeyEvent) {
+        let Some(Pane::Prompt(mut prompt)) = self.panes.remove(PaneKind::Prompt) else {
+            return;
+        };
+        match prompt.on_key(&self.keymap, key) {
+            PromptOutcome::Cancel => {}
+            PromptOutcome::Quit => self.should_quit = true,
+            PromptOutcome::Submit => {
+                if let Err(e) = self.submit(&prompt) {
+                    prompt.error = Some(e);
+                    self.panes.push(Pane::Prompt(prompt));
+                }
+            }
+            PromptOutcome::Edited => self.panes.push(Pane::Prompt(prompt)),
+        }
     }
 
     fn submit(&mut self, prompt: &Prompt) -> Result<(), String> {

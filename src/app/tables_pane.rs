@@ -1,7 +1,8 @@
 //! The tables pane, at the bottom of the stack: node and container tables, the detail pane
-//! beside them and the alert pane under them. It takes every command the panes above it
+//! beside them (shown as `Panes::splits` says) and the alert pane under them. It takes every command the panes above it
 //! passed on.
 
+use super::help::HelpPane;
 use super::panes::{Pane, PaneKind};
 use super::{App, ContainerTable, Cursor, NodeTable, Scope};
 use crate::keys::Command;
@@ -22,8 +23,6 @@ pub struct Tables {
     pub nodes: NodeTable,
     pub containers: ContainerTable,
     pub focus: Focus,
-    /// The detail pane is shown beside the tables (when the terminal is wide enough).
-    pub show_detail: bool,
 }
 
 impl Default for Tables {
@@ -38,7 +37,6 @@ impl Default for Tables {
                 ..ContainerTable::default()
             },
             focus: Focus::Nodes,
-            show_detail: true,
         }
     }
 }
@@ -84,7 +82,7 @@ impl App {
         let tables = &mut self.panes.tables;
         match command {
             Command::Quit => self.should_quit = true,
-            Command::Help => self.panes.push(Pane::Help { offset: 0 }),
+            Command::Help => self.panes.push(Pane::Help(HelpPane::default())),
             Command::Up if alert_keys => self.panes.alerts.step(-1, self.alerts.rows()),
             Command::Down if alert_keys => self.panes.alerts.step(1, self.alerts.rows()),
             Command::PageUp if alert_keys => self
@@ -169,7 +167,10 @@ impl App {
                 };
                 tables.containers.dirty = true;
             }
-            Command::ToggleDetail => tables.show_detail = !tables.show_detail,
+            Command::ToggleDetail => {
+                let splits = &mut self.panes.splits;
+                splits.detail = !splits.detail;
+            }
             Command::Logs => self.open_logs(),
             Command::Heatmap => self.panes.push(Pane::Heatmap),
             Command::History => self.panes.toggle(PaneKind::History, || Pane::History),
@@ -186,7 +187,10 @@ impl App {
             | Command::Restart => {
                 self.on_ops_command(command);
             }
-            Command::ToggleLog => self.panes.show_log = !self.panes.show_log,
+            Command::ToggleLog => {
+                let splits = &mut self.panes.splits;
+                splits.console_log = !splits.console_log;
+            }
             // Meaningful in the heatmap and the dialog, prompt and log modes only.
             Command::FoldAll
             | Command::ScrollOlder

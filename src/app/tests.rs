@@ -140,14 +140,14 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
     let mut app = app(1, 1);
     app.update(Action::Resize {
         width: 120,
-        height: 40,
+        height: 50,
     });
     key(&mut app, KeyCode::Char('?'));
     assert!(app.panes.help_offset().is_some());
     key(&mut app, KeyCode::Char('j'));
     assert!(
         app.panes.help_offset().is_none(),
-        "help fits 40 rows: j closes it like any key"
+        "help fits 50 rows: j closes it like any key"
     );
     app.update(Action::Resize {
         width: 80,

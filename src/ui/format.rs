@@ -66,6 +66,54 @@ pub fn mode_key(
     }
 }
 
+/// The key for `command` in `mode` as a hint names it: `usual` (the default the hint was
+/// written for, as a key name) while it is still bound to the command, else the key that is.
+pub fn mode_key_or(
+    keymap: &crate::keys::KeyMap,
+    mode: crate::keys::Mode,
+    command: crate::keys::Command,
+    usual: &str,
+) -> String {
+    if bound(keymap, mode, command, usual) {
+        key_text(usual)
+    } else {
+        mode_key(keymap, mode, command)
+    }
+}
+
+/// The two keys of a paired hint (`j/k`, `+/-`, the arrows): `usual` while both default keys
+/// (`usual_keys`, as key names) are still bound to `commands`, else the keys that are,
+/// as `a/b`.
+pub fn mode_pair(
+    keymap: &crate::keys::KeyMap,
+    mode: crate::keys::Mode,
+    commands: (crate::keys::Command, crate::keys::Command),
+    usual_keys: (&str, &str),
+    usual: &str,
+) -> String {
+    if bound(keymap, mode, commands.0, usual_keys.0)
+        && bound(keymap, mode, commands.1, usual_keys.1)
+    {
+        usual.to_string()
+    } else {
+        format!(
+            "{}/{}",
+            mode_key(keymap, mode, commands.0),
+            mode_key(keymap, mode, commands.1)
+        )
+    }
+}
+
+/// True when the key named `name` runs `command` in `mode`.
+fn bound(
+    keymap: &crate::keys::KeyMap,
+    mode: crate::keys::Mode,
+    command: crate::keys::Command,
+    name: &str,
+) -> bool {
+    crate::keys::parse_key(name).is_ok_and(|k| keymap.keys_in(mode, command).contains(&k))
+}
+
 /// A key as the user reads it.
 pub fn key(key: &Key) -> String {
     key_text(&key.to_string())

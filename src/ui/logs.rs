@@ -9,8 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthChar;
 
-use super::pane;
+use super::{format, pane};
 use crate::app::App;
+use crate::keys::{Command, KeyMap, Mode};
 use crate::logs::{LogRow, LogStatus, LogView, match_ranges};
 use crate::theme::Theme;
 
@@ -37,7 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, status_area: Rect, app: &App) -> usiz
         Constraint::Length(message_width.min(status_area.width / 2)),
     ])
     .areas(status_area);
-    frame.render_widget(Paragraph::new(footer(view, theme)), left);
+    frame.render_widget(Paragraph::new(footer(view, theme, &app.keymap)), left);
     if let Some(message) = message {
         frame.render_widget(Paragraph::new(message.right_aligned()), right);
     }
@@ -77,32 +78,48 @@ fn title(view: &LogView, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn footer(view: &LogView, theme: &Theme) -> Line<'static> {
+/// The log view's keys, or the search prompt with its keys, as the keymap binds them.
+fn footer(view: &LogView, theme: &Theme, keymap: &KeyMap) -> Line<'static> {
     if view.searching {
+        let find = format::mode_key(keymap, Mode::Prompt, Command::Confirm);
+        let cancel = format::mode_key(keymap, Mode::Prompt, Command::Cancel);
         return Line::from(vec![
             Span::styled(format!(" /{}", view.search), theme.filter()),
             Span::styled("█", theme.filter()),
-            Span::styled("  Enter find · Esc cancel", theme.dim),
+            Span::styled(format!("  {find} find · {cancel} cancel"), theme.dim),
         ]);
     }
     let mut spans = vec![Span::raw(" ")];
     if !view.search.is_empty() {
         spans.push(Span::styled(format!("/{}  ", view.search), theme.filter()));
     }
+    let key = |command, usual| format::mode_key_or(keymap, Mode::Log, command, usual);
+    let pair = |commands, usual_keys, usual| {
+        format::mode_pair(keymap, Mode::Log, commands, usual_keys, usual)
+    };
     let hints = [
-        ("j/k", "scroll"),
-        ("/", "search"),
-        ("n/N", "next/prev"),
-        ("F", if view.follow { "pause" } else { "follow" }),
-        ("w", "wrap"),
-        ("t", "time"),
-        ("Esc", "close"),
+        (
+            pair((Command::Down, Command::Up), ("j", "k"), "j/k"),
+            "scroll",
+        ),
+        (key(Command::Search, "/"), "search"),
+        (
+            pair((Command::NextMatch, Command::PrevMatch), ("n", "N"), "n/N"),
+            "next/prev",
+        ),
+        (
+            key(Command::Follow, "F"),
+            if view.follow { "pause" } else { "follow" },
+        ),
+        (key(Command::Wrap, "w"), "wrap"),
+        (key(Command::Times, "t"), "time"),
+        (key(Command::Cancel, "<Esc>"), "close"),
     ];
-    for (i, (key, what)) in hints.iter().enumerate() {
+    for (i, (key, what)) in hints.into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled("   ", theme.dim));
         }
-        spans.push(Span::styled(*key, theme.key_hint));
+        spans.push(Span::styled(key, theme.key_hint));
         spans.push(Span::styled(format!(" {what}"), theme.dim));
     }
     Line::from(spans)

@@ -106,7 +106,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
         return DrawInfo::default();
     }
     // The console's log takes the bottom third of the screen.
-    let area = if app.panes.show_log {
+    let area = if app.panes.splits.console_log {
         let rows = (full.height / 3).max(log::MIN_ROWS);
         let [rest, log_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(rows)]).areas(full);
@@ -187,7 +187,7 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     let history_rows = ops::history_height(app, body.height);
     let [body, history_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(history_rows)]).areas(body);
-    let (tables, detail_area) = if app.panes.tables.show_detail && area.width >= DETAIL_MIN_WIDTH {
+    let (tables, detail_area) = if app.panes.splits.detail && area.width >= DETAIL_MIN_WIDTH {
         let width = (area.width / 4).clamp(44, 60);
         let [tables, detail] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(width)]).areas(body);

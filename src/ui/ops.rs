@@ -69,6 +69,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
         key(Mode::Dialog, Command::Confirm),
         key(Mode::Dialog, Command::Cancel),
     );
+    let pair = |commands, usual_keys, usual| {
+        format::mode_pair(&app.keymap, Mode::Dialog, commands, usual_keys, usual)
+    };
+    let updown = pair((Command::Up, Command::Down), ("<Up>", "<Down>"), "↑↓");
+    let left_right = pair((Command::Left, Command::Right), ("<Left>", "<Right>"), "←→");
+    let more_less = pair((Command::More, Command::Less), ("+", "-"), "+/-");
     let width = DIALOG_MAX_WIDTH.min(area.width);
     let text_width = usize::from(width.saturating_sub(4));
     match d {
@@ -116,7 +122,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 frame,
                 popup(area, width, height),
                 &format!("Migrate {container} from {node} to…"),
-                &format!("↑↓ choose · {ok} plan · {cancel} cancel"),
+                &format!("{updown} choose · {ok} plan · {cancel} cancel"),
                 theme,
             );
             frame.render_widget(Paragraph::new(lines), inner);
@@ -140,7 +146,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 frame,
                 popup(area, width.min(60), 5),
                 &format!("Scale {service}"),
-                &format!("+/- or digits · {ok} plan · {cancel} cancel"),
+                &format!("{more_less} or digits · {ok} plan · {cancel} cancel"),
                 theme,
             );
             frame.render_widget(Paragraph::new(lines), inner);
@@ -209,7 +215,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 frame,
                 popup(area, width, height),
                 &format!("Restore from {node}: choose a backup and a node"),
-                &format!("↑↓ backup · ←→ node · {ok} plan · {cancel} cancel"),
+                &format!("{updown} backup · {left_right} node · {ok} plan · {cancel} cancel"),
                 theme,
             );
             frame.render_widget(Paragraph::new(lines), inner);

@@ -115,7 +115,7 @@ pub struct HelpGeometry {
     /// Popup size.
     pub width: u16,
     pub height: u16,
-    /// Lines of the compact action-key list under the table.
+    /// Lines of the compact action and mode key lists under the table.
     pub action_lines: usize,
 }
 
@@ -263,24 +263,54 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(actions), actions_area);
 }
 
-/// Action keys, compactly: `actions: m migrate · s scale · …`, wrapped at `width`.
+/// Action keys, compactly: `actions: m migrate · s scale · …`, then the keys of the dialog,
+/// prompt and log modes the same way (`dialog: Enter confirm · Esc cancel · …`, named as in
+/// the config file), each wrapped at `width`.
 fn action_lines(keymap: &KeyMap, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let actions = Command::ALL
+        .iter()
+        .filter(|c| c.is_action())
+        .map(|c| (keymap.hint(*c), c.describe()));
+    let mut lines = compact_lines("actions:", actions, theme, width);
+    for mode in [Mode::Dialog, Mode::Prompt, Mode::Log] {
+        let keys = mode
+            .commands()
+            .into_iter()
+            .map(|c| (keymap.hint_in(mode, c), c.name()))
+            .collect::<Vec<_>>();
+        lines.extend(compact_lines(
+            &format!("{}:", mode.name()),
+            keys.into_iter(),
+            theme,
+            width,
+        ));
+    }
+    lines
+}
+
+/// `label key what key what …` wrapped at `width`; unbound keys (empty) are left out.
+fn compact_lines(
+    label: &str,
+    keys: impl Iterator<Item = (String, &'static str)>,
+    theme: &Theme,
+    width: u16,
+) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    let mut spans = vec![Span::styled("actions:", theme.label())];
-    let mut used = 8;
-    for c in Command::ALL.iter().filter(|c| c.is_action()) {
-        let key = format::key_text(&keymap.hint(*c));
+    let mut spans = vec![Span::styled(label.to_string(), theme.label())];
+    let mut used = label.chars().count();
+    for (hint, what) in keys {
+        let key = format::key_text(&hint);
         if key.is_empty() {
             continue;
         }
-        let len = key.chars().count() + c.describe().len() + 2;
+        let len = key.chars().count() + what.len() + 2;
         if used + len > usize::from(width) {
             lines.push(Line::from(std::mem::take(&mut spans)));
             used = 0;
         }
         spans.push(Span::raw(" "));
         spans.push(Span::styled(key, theme.key_hint));
-        spans.push(Span::styled(format!(" {}", c.describe()), theme.text));
+        spans.push(Span::styled(format!(" {what}"), theme.text));
         used += len;
     }
     lines.push(Line::from(spans));

@@ -229,7 +229,7 @@ fn help_scrolls_on_an_80x24_terminal() {
     });
     term.send(&["?"]);
     term.wait_for("help, top", Duration::from_secs(5), |s| {
-        s.contains("1-18 of ") && s.contains("move up")
+        s.contains("1-11 of ") && s.contains("move up")
     });
     term.send(&["G"]);
     term.wait_for("help, bottom", Duration::from_secs(5), |s| {
