@@ -77,7 +77,11 @@ pub async fn append(dir: &Path, record: &HistoryRecord) {
             .append(true)
             .open(&path)
             .await?;
-        f.write_all(line.as_bytes()).await
+        f.write_all(line.as_bytes()).await?;
+        // tokio hands the write to a background thread: without a flush it may still be in
+        // flight when the action is reported done (or the console exits), and a console
+        // opened next would not see it.
+        f.flush().await
     };
     if let Err(e) = write.await {
         tracing::warn!("cannot append to {}: {e}", path.display());
