@@ -18,6 +18,11 @@ pub struct PortMapping {
 }
 
 impl PortMapping {
+    /// The port as a portable spec carries it: `(container, host, protocol)`.
+    pub fn spec_port(&self) -> (u16, u16, String) {
+        (self.container_port, self.host_port, self.protocol.clone())
+    }
+
     /// To the wire.
     pub fn to_proto(&self) -> pb::Port {
         pb::Port {

@@ -19,7 +19,7 @@ fn synthesized(c: &Container) -> PortableSpec {
             .spec
             .ports
             .iter()
-            .map(|p| (p.container_port, p.host_port, p.protocol.clone()))
+            .map(fleetdeck_core::container::PortMapping::spec_port)
             .collect(),
         memory_limit_bytes: c.stats.memory_limit_bytes,
         ..PortableSpec::default()

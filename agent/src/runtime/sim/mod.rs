@@ -317,7 +317,7 @@ impl Runtime for SimRuntime {
                     .spec
                     .ports
                     .iter()
-                    .map(|p| (p.container_port, p.host_port, p.protocol.clone()))
+                    .map(fleetdeck_core::container::PortMapping::spec_port)
                     .collect(),
                 env: BTreeMap::from([("FLEETDECK_SERVICE".to_owned(), c.spec.service.clone())]),
                 volumes: c.volumes.clone(),
