@@ -318,15 +318,14 @@ impl AuditLog {
             (_, Some(peer)) => peer_host(peer).to_owned(),
             _ => "unknown".to_owned(),
         };
-        let (write, summaries) = {
-            let mut limiter = self
-                .refusals
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let summaries = limiter.expired(now);
-            (limiter.admit(&key, now), summaries)
-        };
-        for s in summaries {
+        // Only this caller's window is looked at here; the housekeeping flush ends the rest,
+        // so a refusal costs the same however many callers are counted.
+        let (write, summary) = self
+            .refusals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .admit(&key, now);
+        if let Some(s) = summary {
             self.append(&s)?;
         }
         if write {
@@ -365,7 +364,7 @@ struct RefusalLimiter {
     windows: HashMap<String, Window>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Window {
     started: Instant,
     written: u32,
@@ -376,64 +375,79 @@ struct Window {
 const OVERFLOW_KEY: &str = "(many peers)";
 
 impl RefusalLimiter {
-    /// Whether a refusal by `key` at `now` is written (else it is counted).
-    fn admit(&mut self, key: &str, now: Instant) -> bool {
+    /// Whether a refusal by `key` at `now` is written (else it is counted), and the
+    /// summary of `key`'s previous window if that one ended with refusals only counted.
+    fn admit(&mut self, key: &str, now: Instant) -> (bool, Option<Record>) {
         let key = if self.windows.len() >= MAX_TRACKED_REFUSERS && !self.windows.contains_key(key) {
             OVERFLOW_KEY
         } else {
             key
         };
-        let w = self.windows.entry(key.to_owned()).or_insert(Window {
+        let fresh = Window {
             started: now,
             written: 0,
             suppressed: 0,
-        });
-        if w.written < REFUSALS_PER_WINDOW {
+        };
+        let w = self.windows.entry(key.to_owned()).or_insert(fresh);
+        let ended = now.saturating_duration_since(w.started) >= REFUSAL_WINDOW;
+        let summary = if ended {
+            let old = std::mem::replace(w, fresh);
+            summary(key, &old, now)
+        } else {
+            None
+        };
+        let write = if w.written < REFUSALS_PER_WINDOW {
             w.written += 1;
             true
         } else {
             w.suppressed += 1;
             false
-        }
+        };
+        (write, summary)
     }
 
     /// Removes the windows that ended by `now`; a summary record for each that counted any.
     fn expired(&mut self, now: Instant) -> Vec<Record> {
         let mut out = Vec::new();
         self.windows.retain(|key, w| {
-            let elapsed = now.saturating_duration_since(w.started);
-            if elapsed < REFUSAL_WINDOW {
+            if now.saturating_duration_since(w.started) < REFUSAL_WINDOW {
                 return true;
             }
-            if w.suppressed > 0 {
-                let total = u64::from(w.written) + w.suppressed;
-                out.push(Record {
-                    time: now_rfc3339(),
-                    action_id: String::new(),
-                    caller: Caller {
-                        requested_by: String::new(),
-                        peer: None,
-                        identity: Some(key.clone()),
-                        role: None,
-                    },
-                    action: Some("audit.refusals_summarised".to_owned()),
-                    target: String::new(),
-                    dry_run: None,
-                    outcome: Outcome::refused(
-                        ActErrorKind::Denied,
-                        format!(
-                            "{total} refusals from {key} in the last {} s; {} written above, {} only counted",
-                            elapsed.as_secs(),
-                            w.written,
-                            w.suppressed
-                        ),
-                    ),
-                });
-            }
+            out.extend(summary(key, w, now));
             false
         });
         out
     }
+}
+
+/// The line that stands for `w`'s refusals by `key` that were only counted, if any were.
+fn summary(key: &str, w: &Window, now: Instant) -> Option<Record> {
+    if w.suppressed == 0 {
+        return None;
+    }
+    let total = u64::from(w.written) + w.suppressed;
+    Some(Record {
+        time: now_rfc3339(),
+        action_id: String::new(),
+        caller: Caller {
+            requested_by: String::new(),
+            peer: None,
+            identity: Some(key.to_owned()),
+            role: None,
+        },
+        action: Some("audit.refusals_summarised".to_owned()),
+        target: String::new(),
+        dry_run: None,
+        outcome: Outcome::refused(
+            ActErrorKind::Denied,
+            format!(
+                "{total} refusals from {key} in the last {} s; {} written above, {} only counted",
+                now.saturating_duration_since(w.started).as_secs(),
+                w.written,
+                w.suppressed
+            ),
+        ),
+    })
 }
 
 /// Now as RFC 3339 with milliseconds, UTC.
@@ -478,5 +492,41 @@ mod tests {
         assert_eq!(lines[0]["outcome"]["result"], "done");
         assert_eq!(lines[1]["outcome"]["kind"], "not_found");
         assert!(chrono::DateTime::parse_from_rfc3339(lines[1]["time"].as_str().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn refusals_beyond_the_window_budget_are_counted_and_summarised_once() {
+        let mut l = RefusalLimiter::default();
+        let t0 = Instant::now();
+        let written = (0..25).filter(|_| l.admit("127.0.0.1", t0).0).count();
+        assert_eq!(written, REFUSALS_PER_WINDOW as usize);
+        assert!(
+            l.expired(t0 + Duration::from_secs(1)).is_empty(),
+            "window still open"
+        );
+        // The same caller after the window: its summary comes out, and it is written again.
+        let (write, summary) = l.admit("127.0.0.1", t0 + REFUSAL_WINDOW);
+        assert!(write);
+        let summary = summary.expect("a summary of the ended window");
+        assert!(
+            summary
+                .outcome
+                .message
+                .starts_with("25 refusals from 127.0.0.1"),
+            "{}",
+            summary.outcome.message
+        );
+        // Another caller's ended window is summarised by the flush, and only once.
+        let _ = (0..12).map(|_| l.admit("10.9.9.9", t0)).count();
+        let later = t0 + REFUSAL_WINDOW * 2;
+        let out = l.expired(later);
+        assert_eq!(out.len(), 1, "only the caller with uncounted refusals");
+        assert!(
+            out[0]
+                .outcome
+                .message
+                .starts_with("12 refusals from 10.9.9.9")
+        );
+        assert!(l.expired(later).is_empty());
     }
 }
