@@ -87,12 +87,7 @@ impl Bench {
             .iter()
             .map(|e| e.parse().map_err(|e| eyre!("{e}")))
             .collect::<Result<_>>()?;
-        Ok(fleetdeck::get::fleet_once(
-            &addrs,
-            Duration::from_secs(2),
-            &fleetdeck::client::Credentials::none(),
-        )
-        .await)
+        Ok(fleetdeck::get::fleet_once(&addrs, Duration::from_secs(2), &conns()).await)
     }
 
     /// The console's spec cache, refreshed from the agents that answer (failover uses it).

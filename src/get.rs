@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cli::{Cli, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, GetArgs, GetWhat, OutputFormat};
-use crate::client::{AgentAddr, CLIENT_NAME, LinkError, fetch_snapshot_with};
+use crate::client::{AgentAddr, CLIENT_NAME, LinkError, fetch_snapshot_on};
 use crate::config::Settings;
 use crate::limits;
 use crate::model::{AgentUpdate, Fleet, HealthState, Node, NodeSnapshot};
@@ -71,7 +71,8 @@ pub async fn get(args: &GetArgs, settings: &Settings, timeout: Duration) -> GetO
             status: EXIT_USAGE,
         };
     }
-    let answers = ask_all_with(&settings.agents, timeout, &settings.credentials).await;
+    let conns = crate::client::Connections::new(settings.credentials.clone(), timeout);
+    let answers = ask_all_with(&settings.agents, timeout, &conns).await;
     render(args, &settings.agents, answers, settings.failover_timeout)
 }
 
@@ -80,11 +81,11 @@ pub async fn get(args: &GetArgs, settings: &Settings, timeout: Duration) -> GetO
 pub async fn fleet_once(
     agents: &[AgentAddr],
     timeout: Duration,
-    credentials: &crate::client::Credentials,
+    conns: &crate::client::Connections,
 ) -> Fleet {
     let now = Instant::now();
     let mut fleet = Fleet::new(agents.iter().map(ToString::to_string), Duration::ZERO, now);
-    for (slot, a) in ask_all_with(agents, timeout, credentials)
+    for (slot, a) in ask_all_with(agents, timeout, conns)
         .await
         .into_iter()
         .enumerate()
@@ -106,15 +107,15 @@ pub async fn fleet_once(
     fleet
 }
 
-/// Asks every agent for its snapshot at once, with `credentials`.
+/// Asks every agent for its snapshot at once, each on its connection in `conns`.
 pub async fn ask_all_with(
     agents: &[AgentAddr],
     timeout: Duration,
-    credentials: &crate::client::Credentials,
+    conns: &crate::client::Connections,
 ) -> Vec<Answer> {
     let asks = agents
         .iter()
-        .map(|a| fetch_snapshot_with(a, CLIENT_NAME, timeout, credentials));
+        .map(|a| fetch_snapshot_on(conns, a, CLIENT_NAME, timeout));
     futures::future::join_all(asks).await
 }
 

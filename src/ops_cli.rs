@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::cli::{EXIT_OK, EXIT_USAGE, OutputFormat};
-use crate::client::{AgentAddr, CONNECT_TIMEOUT, Connections, Credentials};
+use crate::client::{AgentAddr, CONNECT_TIMEOUT, Connections};
 use crate::config::Settings;
 use crate::get;
 use crate::model::Fleet;
@@ -72,8 +72,8 @@ pub struct Context {
 }
 
 /// Reads the fleet once: unreachable nodes count as FAILED (a runbook acts on what answers now).
-async fn read_fleet(agents: &[AgentAddr], credentials: &Credentials) -> Fleet {
-    get::fleet_once(agents, READ_TIMEOUT, credentials).await
+async fn read_fleet(agents: &[AgentAddr], conns: &Connections) -> Fleet {
+    get::fleet_once(agents, READ_TIMEOUT, conns).await
 }
 
 fn confirm(ctx: &Context, plan: &Plan) -> Result<(), String> {
@@ -147,7 +147,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     let opts = cmd.opts();
     // One connection per agent for everything this command asks.
     let conns = Connections::new(ctx.settings.credentials.clone(), CONNECT_TIMEOUT);
-    let mut fleet = read_fleet(agents, &ctx.settings.credentials).await;
+    let mut fleet = read_fleet(agents, &conns).await;
     let mut stderr = String::new();
     // Anything that returned after a failover is fenced before anything else.
     match fence_returned(&conns, ctx, &fleet).await {
@@ -155,7 +155,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             for m in messages {
                 let _ = writeln!(stderr, "fleetdeck: {m}");
             }
-            fleet = read_fleet(agents, &ctx.settings.credentials).await;
+            fleet = read_fleet(agents, &conns).await;
         }
         Ok(_) => {}
         Err(e) => return OpsOutput::fail(EXIT_FAILED, format!("fencing failed: {e}")),
@@ -364,7 +364,7 @@ pub async fn upkeep(settings: &Settings, read_only: bool) -> Vec<String> {
     let conns = Connections::new(settings.credentials.clone(), CONNECT_TIMEOUT);
     let mut out = Vec::new();
     if !Failovers::load(&dir).pending().is_empty() {
-        let fleet = read_fleet(&settings.agents, &settings.credentials).await;
+        let fleet = read_fleet(&settings.agents, &conns).await;
         match fence_returned(&conns, &ctx, &fleet).await {
             Ok(messages) => out.extend(messages),
             Err(e) => out.push(format!("fencing failed: {e}")),

@@ -203,8 +203,29 @@ pub async fn fetch_snapshot_with(
     timeout: Duration,
     credentials: &Credentials,
 ) -> Result<(u64, u64, NodeSnapshot), LinkError> {
+    fetch_snapshot(addr, client_name, timeout, credentials, None).await
+}
+
+/// [`fetch_snapshot_with`] on the agent's connection in `conns`.
+pub async fn fetch_snapshot_on(
+    conns: &super::Connections,
+    addr: &AgentAddr,
+    client_name: &str,
+    timeout: Duration,
+) -> Result<(u64, u64, NodeSnapshot), LinkError> {
+    fetch_snapshot(addr, client_name, timeout, conns.credentials(), Some(conns)).await
+}
+
+async fn fetch_snapshot(
+    addr: &AgentAddr,
+    client_name: &str,
+    timeout: Duration,
+    credentials: &Credentials,
+    shared: Option<&super::Connections>,
+) -> Result<(u64, u64, NodeSnapshot), LinkError> {
     let work = async {
-        let mut stream = open_watch(addr, client_name, timeout, timeout, credentials, None).await?;
+        let mut stream =
+            open_watch(addr, client_name, timeout, timeout, credentials, shared).await?;
         let event = stream
             .message()
             .await

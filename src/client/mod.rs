@@ -16,7 +16,8 @@ use tokio::task::JoinHandle;
 
 pub use backoff::{Backoff, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP};
 pub use connection::{
-    AgentConn, LinkError, Sequence, connect_with, fetch_snapshot_with, watch_forever,
+    AgentConn, LinkError, Sequence, connect_with, fetch_snapshot_on, fetch_snapshot_with,
+    watch_forever,
 };
 pub use credentials::{Credentials, TOKEN_ENV};
 pub use endpoint::{

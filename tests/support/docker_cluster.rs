@@ -80,6 +80,7 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     pub dir: tempfile::TempDir,
     ops: std::sync::atomic::AtomicU32,
+    conns: fleetdeck::client::Connections,
 }
 
 impl Cluster {
@@ -123,6 +124,10 @@ impl Cluster {
             nodes,
             dir,
             ops: std::sync::atomic::AtomicU32::new(0),
+            conns: fleetdeck::client::Connections::new(
+                fleetdeck::client::Credentials::none(),
+                fleetdeck::client::CONNECT_TIMEOUT,
+            ),
         }
     }
 
@@ -131,12 +136,10 @@ impl Cluster {
         Self::start_n(engine, 2).await
     }
 
-    /// A console's connections to this cluster (no TLS, no token).
+    /// The console's connections to this cluster (no TLS, no token): one per agent,
+    /// shared by every call a test makes, as in the console.
     pub fn conns(&self) -> fleetdeck::client::Connections {
-        fleetdeck::client::Connections::new(
-            fleetdeck::client::Credentials::none(),
-            fleetdeck::client::CONNECT_TIMEOUT,
-        )
+        self.conns.clone()
     }
 
     pub fn endpoints(&self) -> Vec<String> {
@@ -164,12 +167,7 @@ impl Cluster {
             .iter()
             .map(|e| e.parse().unwrap())
             .collect();
-        fleetdeck::get::fleet_once(
-            &addrs,
-            Duration::from_secs(5),
-            &fleetdeck::client::Credentials::none(),
-        )
-        .await
+        fleetdeck::get::fleet_once(&addrs, Duration::from_secs(5), &self.conns()).await
     }
 
     /// Refreshes the console's spec cache from every reachable agent.

@@ -64,6 +64,7 @@ impl Node {
 pub struct Cluster {
     pub nodes: Vec<Node>,
     pub dir: tempfile::TempDir,
+    conns: fleetdeck::client::Connections,
 }
 
 impl Cluster {
@@ -94,7 +95,14 @@ impl Cluster {
                 addr,
             });
         }
-        Self { nodes, dir }
+        Self {
+            nodes,
+            dir,
+            conns: fleetdeck::client::Connections::new(
+                fleetdeck::client::Credentials::none(),
+                fleetdeck::client::CONNECT_TIMEOUT,
+            ),
+        }
     }
 
     pub fn console_dir(&self) -> PathBuf {
@@ -112,20 +120,13 @@ impl Cluster {
             .iter()
             .map(|e| e.parse().unwrap())
             .collect();
-        fleetdeck::get::fleet_once(
-            &addrs,
-            Duration::from_secs(2),
-            &fleetdeck::client::Credentials::none(),
-        )
-        .await
+        fleetdeck::get::fleet_once(&addrs, Duration::from_secs(2), &self.conns()).await
     }
 
-    /// A console's connections to this cluster (no TLS, no token).
+    /// The console's connections to this cluster (no TLS, no token): one per agent,
+    /// shared by every call a test makes, as in the console.
     pub fn conns(&self) -> fleetdeck::client::Connections {
-        fleetdeck::client::Connections::new(
-            fleetdeck::client::Credentials::none(),
-            fleetdeck::client::CONNECT_TIMEOUT,
-        )
+        self.conns.clone()
     }
 
     pub async fn specs(&self) -> SpecCache {
