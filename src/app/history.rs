@@ -41,10 +41,6 @@ impl HistoryPane {
 impl App {
     /// A command reaching the history pane; true when it took it.
     pub(super) fn on_history_command(&mut self, command: Command) -> bool {
-        if command != Command::History && !self.panes.history_shown() {
-            // Under another view: that view has the keys.
-            return false;
-        }
         let page = match self.panes.history.page {
             0 => crate::ui::history_page(self, self.screen_height),
             drawn => drawn,

@@ -440,7 +440,8 @@ impl App {
 
     /// Runs one command, from a key or the palette. The read-only gate is here, so it holds
     /// for every way in and for commands added later. The command goes down the stack from
-    /// the top until a pane takes it; the tables at the bottom take the rest.
+    /// the top through the overlays to the topmost view; what that view does not take goes
+    /// to the tables. Views under the topmost one are not drawn, so they never get keys.
     pub fn run_command(&mut self, command: Command) {
         if self.read_only && !command.is_view_only() {
             self.set_status(format!(
@@ -449,24 +450,30 @@ impl App {
             ));
             return;
         }
-        for depth in (0..self.panes.stack().len()).rev() {
-            let taken = match self.panes.stack()[depth].kind() {
-                PaneKind::Wall => self.on_wall_command(command),
-                PaneKind::Heatmap => self.on_heatmap_command(command),
-                PaneKind::Alerts => self.on_alert_view_command(command),
-                PaneKind::History => self.on_history_command(command),
-                // Overlays pass the commands the palette runs to the panes below.
+        // Overlays pass the commands the palette runs to the panes below.
+        let view = self
+            .panes
+            .stack()
+            .iter()
+            .rev()
+            .find_map(|p| match p.kind() {
                 PaneKind::Logs
                 | PaneKind::Help
                 | PaneKind::Filter
                 | PaneKind::Prompt
-                | PaneKind::Dialog => false,
-            };
-            if taken {
-                return;
-            }
+                | PaneKind::Dialog => None,
+                view => Some(view),
+            });
+        let taken = match view {
+            Some(PaneKind::Wall) => self.on_wall_command(command),
+            Some(PaneKind::Heatmap) => self.on_heatmap_command(command),
+            Some(PaneKind::Alerts) => self.on_alert_view_command(command),
+            Some(PaneKind::History) => self.on_history_command(command),
+            _ => false,
+        };
+        if !taken {
+            self.on_tables_command(command);
         }
-        self.on_tables_command(command);
     }
 }
 

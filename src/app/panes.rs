@@ -315,7 +315,7 @@ impl Panes {
 
     /// True when a frame will draw the heatmap (its rows must be fresh).
     pub fn heatmap_shown(&self) -> bool {
-        self.is_open(PaneKind::Heatmap) || self.wall_view().is_some_and(|v| v != WallView::Nodes)
+        self.screen() == Screen::Heatmap || self.wall_view().is_some_and(|v| v != WallView::Nodes)
     }
 }
 

@@ -38,6 +38,27 @@ fn kinds(app: &App) -> Vec<PaneKind> {
 }
 
 #[test]
+fn a_view_under_another_gets_no_keys_and_is_not_refreshed() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('M'));
+    let kind = app.panes.heatmap.kind;
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(kinds(&app), [PaneKind::Heatmap, PaneKind::Alerts]);
+    assert!(
+        !app.panes.heatmap_shown(),
+        "the heatmap under the alert view is not drawn"
+    );
+    // Tab is not the alert view's: it goes to the tables, not to the hidden heatmap.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.panes.heatmap.kind, kind);
+    assert_eq!(app.panes.tables.focus, Focus::Containers);
+    // Closing the alert view shows the heatmap again, as it was.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(kinds(&app), [PaneKind::Heatmap]);
+    assert!(app.panes.heatmap_shown());
+}
+
+#[test]
 fn keys_go_to_the_pane_on_top() {
     let mut app = app();
     press(&mut app, KeyCode::Char('H'));
@@ -214,7 +235,13 @@ fn help_lists_the_mode_keys_as_remapped() {
         "{text}"
     );
     assert!(text.contains("p follow"), "{text}");
-    assert!(text.contains("prompt:") && text.contains("log:"), "{text}");
+    assert!(text.contains("prompt:"), "{text}");
+    // The log line, not the dialog line (whose name also ends in "log:").
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" log:") && l.contains("p follow")),
+        "{text}"
+    );
 }
 
 #[test]
