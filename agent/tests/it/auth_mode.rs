@@ -262,13 +262,14 @@ async fn an_open_agent_says_so_until_a_token_is_made_and_then_cuts_anonymous_str
         .unwrap()
         .into_inner();
     assert!(!info.open, "tokens now: not open");
-    let snap = ops
+    let mut stream = ops
         .watch(pb::WatchRequest::default())
         .await
         .unwrap()
-        .into_inner()
-        .message()
+        .into_inner();
+    let snap = tokio::time::timeout(STEP, stream.message())
         .await
+        .unwrap()
         .unwrap()
         .unwrap();
     match snap.body {
@@ -309,8 +310,10 @@ async fn a_revoked_tokens_watch_and_logs_streams_end_within_seconds() {
         .unwrap()
         .into_inner();
     // Both streams are live before the revocation.
-    assert!(watch.message().await.unwrap().is_some());
-    assert!(logs.message().await.unwrap().is_some());
+    let first = tokio::time::timeout(STEP, watch.message()).await.unwrap();
+    assert!(first.unwrap().is_some());
+    let first = tokio::time::timeout(STEP, logs.message()).await.unwrap();
+    assert!(first.unwrap().is_some());
 
     let revoked = Instant::now();
     tokens::revoke(&tokens_file(&dir, "m4"), "wall").unwrap();
@@ -334,8 +337,10 @@ async fn a_revoked_tokens_watch_and_logs_streams_end_within_seconds() {
 #[tokio::test]
 async fn a_second_caller_still_gets_a_watch_while_the_first_holds_its_maximum() {
     let mut config = fast("m5", 2);
+    // Room for four streams in all: without a per-caller cap the greedy caller takes them.
     config.limits = LimitsConfig {
         max_watch_per_caller: 3,
+        max_watch_streams: 4,
         ..LimitsConfig::default()
     };
     let (agent, _dir, made) =
@@ -363,7 +368,8 @@ async fn a_second_caller_still_gets_a_watch_while_the_first_holds_its_maximum() 
         .await
         .unwrap()
         .into_inner();
-    assert!(s.message().await.unwrap().is_some());
+    let first = tokio::time::timeout(STEP, s.message()).await.unwrap();
+    assert!(first.unwrap().is_some());
     agent.shutdown().await;
 }
 
