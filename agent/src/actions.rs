@@ -235,15 +235,14 @@ impl Actions {
 
     /// Writes the summaries of every refusal burst, ended or not (at shutdown).
     pub fn flush_refusals_all(&self) {
-        let far = std::time::Instant::now() + crate::audit::REFUSAL_WINDOW;
-        if let Err(e) = self.audit.flush_refusals(far) {
+        if let Err(e) = self.audit.flush_refusals(std::time::Instant::now(), true) {
             tracing::error!("{e}");
         }
     }
 
     /// Writes the summaries of refusal bursts whose window has ended.
     pub fn flush_refusals(&self) {
-        if let Err(e) = self.audit.flush_refusals(std::time::Instant::now()) {
+        if let Err(e) = self.audit.flush_refusals(std::time::Instant::now(), false) {
             tracing::error!("{e}");
         }
     }

@@ -335,13 +335,14 @@ impl AuditLog {
     }
 
     /// Writes the summary of every refusal window that has ended (called every few seconds
-    /// so a burst is summarised even when nothing follows it).
-    pub fn flush_refusals(&self, now: Instant) -> Result<(), AuditError> {
+    /// so a burst is summarised even when nothing follows it); with `all`, of every window,
+    /// ended or not (the agent is stopping).
+    pub fn flush_refusals(&self, now: Instant, all: bool) -> Result<(), AuditError> {
         let summaries = self
             .refusals
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .expired(now);
+            .expired(now, all);
         for s in summaries {
             self.append(&s)?;
         }
@@ -406,11 +407,12 @@ impl RefusalLimiter {
         (write, summary)
     }
 
-    /// Removes the windows that ended by `now`; a summary record for each that counted any.
-    fn expired(&mut self, now: Instant) -> Vec<Record> {
+    /// Removes the windows that ended by `now` (every window with `all`); a summary record
+    /// for each that counted any, over the time it really covered.
+    fn expired(&mut self, now: Instant, all: bool) -> Vec<Record> {
         let mut out = Vec::new();
         self.windows.retain(|key, w| {
-            if now.saturating_duration_since(w.started) < REFUSAL_WINDOW {
+            if !all && now.saturating_duration_since(w.started) < REFUSAL_WINDOW {
                 return true;
             }
             out.extend(summary(key, w, now));
@@ -501,7 +503,7 @@ mod tests {
         let written = (0..25).filter(|_| l.admit("127.0.0.1", t0).0).count();
         assert_eq!(written, REFUSALS_PER_WINDOW as usize);
         assert!(
-            l.expired(t0 + Duration::from_secs(1)).is_empty(),
+            l.expired(t0 + Duration::from_secs(1), false).is_empty(),
             "window still open"
         );
         // The same caller after the window: its summary comes out, and it is written again.
@@ -517,9 +519,11 @@ mod tests {
             summary.outcome.message
         );
         // Another caller's ended window is summarised by the flush, and only once.
-        let _ = (0..12).map(|_| l.admit("10.9.9.9", t0)).count();
+        for _ in 0..12 {
+            l.admit("10.9.9.9", t0);
+        }
         let later = t0 + REFUSAL_WINDOW * 2;
-        let out = l.expired(later);
+        let out = l.expired(later, false);
         assert_eq!(out.len(), 1, "only the caller with uncounted refusals");
         assert!(
             out[0]
@@ -527,6 +531,17 @@ mod tests {
                 .message
                 .starts_with("12 refusals from 10.9.9.9")
         );
-        assert!(l.expired(later).is_empty());
+        assert!(l.expired(later, false).is_empty());
+        // At shutdown an open window is summarised too, over the seconds it really covered.
+        for _ in 0..11 {
+            l.admit("10.1.1.1", later);
+        }
+        let out = l.expired(later + Duration::from_secs(3), true);
+        assert_eq!(out.len(), 1);
+        assert!(
+            out[0].outcome.message.contains("in the last 3 s"),
+            "{}",
+            out[0].outcome.message
+        );
     }
 }

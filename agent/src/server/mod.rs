@@ -461,6 +461,8 @@ impl RunningAgent {
         {
             let _ = tokio::time::timeout(KILL_WAIT, task).await;
         }
+        // Refusals counted while connections drained are summarised too, now none can come.
+        self.actions.flush_refusals_all();
         tracing::info!(node = self.node_id, "agent stopped");
     }
 
@@ -506,7 +508,8 @@ impl Drop for RunningAgent {
 /// How often refusal bursts are checked for a summary to write.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Periodic chores until `cancel` fires: summarising refusal bursts in the audit log.
+/// Periodic chores until `cancel` fires: summarising refusal bursts in the audit log (the
+/// last ones are written by `shutdown` once the server has stopped).
 async fn housekeeping(actions: Arc<Actions>, cancel: Cancel) {
     let mut every = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -516,6 +519,4 @@ async fn housekeeping(actions: Arc<Actions>, cancel: Cancel) {
             _ = every.tick() => actions.flush_refusals(),
         }
     }
-    // Whatever was counted is written before the agent goes.
-    actions.flush_refusals_all();
 }
