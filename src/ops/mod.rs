@@ -199,7 +199,5 @@ pub fn failover_labels(node: &str, container: &str, epoch: u64) -> BTreeMap<Stri
     ])
 }
 
-/// `1.2 GiB` style sizes.
-pub fn human_bytes(n: u64) -> String {
-    fleetdeck_core::format::bytes(n)
-}
+/// `1.2GiB` style sizes.
+pub use fleetdeck_core::format::bytes as human_bytes;
