@@ -156,6 +156,7 @@ impl Cli {
             failover_timeout_secs: self.global.failover_timeout,
             theme: self.global.theme.clone(),
             ascii: self.global.ascii,
+            alertmanagers: Vec::new(),
         }
     }
 

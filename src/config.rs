@@ -74,6 +74,8 @@ pub struct Config {
     pub client_key: Option<PathBuf>,
     /// Name expected in the agents' certificates, when not their address's host.
     pub tls_server_name: Option<String>,
+    /// `[notify]`: Alertmanager and webhooks.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Default for Config {
@@ -97,6 +99,7 @@ impl Default for Config {
             client_cert: None,
             client_key: None,
             tls_server_name: None,
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }
@@ -187,6 +190,8 @@ pub struct Overrides {
     pub theme: Option<String>,
     /// `--ascii`.
     pub ascii: bool,
+    /// `--alertmanager URL` values, added to the file's `[notify] alertmanager`.
+    pub alertmanagers: Vec<String>,
 }
 
 /// Everything the console runs with, resolved from flags, environment and file.
@@ -215,6 +220,8 @@ pub struct Settings {
     /// Token and TLS settings for agent connections (`FLEETDECK_TOKEN` applied by
     /// `Cli::settings`).
     pub credentials: crate::client::Credentials,
+    /// Alertmanager and webhook receivers, resolved.
+    pub notify: crate::notify::NotifySettings,
 }
 
 impl Settings {
@@ -368,7 +375,41 @@ pub fn resolve(
             at: at(key),
             message,
         })?;
+    let notify = crate::notify::NotifySettings::resolve(
+        &config.notify,
+        &overrides.alertmanagers,
+        path.as_deref(),
+    )
+    .map_err(|e| {
+        let line = e
+            .value
+            .as_deref()
+            .and_then(|v| line_of_value(&text, v))
+            .or_else(|| line_of_notify(&text, &e.key));
+        let at = match (&e.value, e.key.as_str()) {
+            // A URL from --alertmanager has no place in the file.
+            (Some(v), "notify.alertmanager")
+                if line.is_none() && overrides.alertmanagers.contains(v) =>
+            {
+                Location {
+                    path: "--alertmanager".into(),
+                    line: None,
+                    key: None,
+                }
+            }
+            _ => Location {
+                path: path.clone().unwrap_or_default(),
+                line,
+                key: Some(e.key.clone()),
+            },
+        };
+        ConfigError::Invalid {
+            at,
+            message: e.message,
+        }
+    })?;
     Ok(Settings {
+        notify,
         credentials,
         agents,
         agents_from: from,
@@ -446,6 +487,20 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
         .map(|i| i + 1)
+}
+
+/// 1-based line of the `[notify]` setting named by `key` (`notify.webhook.auth.ca`): the
+/// first line after `[notify]` or `[[notify.webhook]]` that assigns or mentions its last part.
+fn line_of_notify(text: &str, key: &str) -> Option<usize> {
+    let last = key.rsplit('.').next()?;
+    let start = text.lines().position(|l| {
+        l.trim_start().starts_with("[notify") || l.trim_start().starts_with("[[notify")
+    })?;
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| l.contains(last))
+        .map(|(i, _)| i + 1)
 }
 
 /// 1-based line holding the quoted string `value`.

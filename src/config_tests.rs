@@ -268,3 +268,38 @@ fn the_default_path_is_in_the_platform_config_dir() {
         assert!(p.to_string_lossy().contains("fleetdeck"));
     }
 }
+
+#[test]
+fn notify_settings_are_checked_with_file_line_and_key() {
+    let (_f, o) = with_file(
+        "agents = [\"127.0.0.1:7070\"]\n\n[notify]\nalertmanager = [\"http://127.0.0.1:9093\"]\n\n\
+         [[notify.webhook]]\nurl = \"https://hooks.example/T1\"\nformat = \"slack\"\n",
+    );
+    let s = resolve(&o, None, None).unwrap();
+    assert_eq!(s.notify.alertmanagers.len(), 1);
+    assert_eq!(s.notify.webhooks.len(), 1);
+
+    let (f, o) = with_file("[notify]\nalertmanager = [\"127.0.0.1:9093\"]\n");
+    let e = one_line(&resolve(&o, None, None).unwrap_err());
+    assert!(e.contains(&f.path().display().to_string()), "{e}");
+    assert!(
+        e.contains("line 2") && e.contains("notify.alertmanager"),
+        "{e}"
+    );
+    assert!(e.contains("http://"), "{e}");
+
+    let (_f, o) =
+        with_file("[notify]\n\n[[notify.webhook]]\nurl = \"http://h/x\"\nformat = \"teams\"\n");
+    let e = one_line(&resolve(&o, None, None).unwrap_err());
+    assert!(
+        e.contains("line 5") && e.contains("format") && e.contains("teams"),
+        "{e}"
+    );
+
+    let o = Overrides {
+        alertmanagers: vec!["ftp://h".into()],
+        ..Overrides::default()
+    };
+    let e = one_line(&resolve(&o, None, None).unwrap_err());
+    assert!(e.contains("--alertmanager") && e.contains("http://"), "{e}");
+}

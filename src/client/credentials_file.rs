@@ -10,7 +10,7 @@ use crate::config::Config;
 pub type CredentialError = (&'static str, String);
 
 /// Relative paths are taken from the config file's folder.
-fn resolve(path: &Path, config_path: Option<&Path>) -> PathBuf {
+pub(crate) fn resolve(path: &Path, config_path: Option<&Path>) -> PathBuf {
     match config_path.and_then(Path::parent) {
         Some(dir) if path.is_relative() => dir.join(path),
         _ => path.to_path_buf(),
