@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod http;
+pub mod labels;
 
 pub use config::{HttpAuth, NotifyConfig, WebhookConfig, WebhookFormat};
 pub use http::{HttpTarget, NotifySettings};
+pub use labels::labels;
