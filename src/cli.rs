@@ -65,6 +65,8 @@ pub enum Command {
     Ops(crate::ops_cli::OpsCommand),
     /// Find, check or write the config file.
     Config(ConfigArgs),
+    /// Print a container's log, from whichever node runs it (like `docker logs`).
+    Logs(crate::logs_cli::LogsArgs),
 }
 
 /// `fleetdeck config`.

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod limits;
 pub mod logging;
 pub mod logs;
+pub mod logs_cli;
 pub mod model;
 pub mod notify;
 pub mod ops;

@@ -2,6 +2,7 @@
 
 mod container;
 mod fleet;
+pub mod locate;
 mod node;
 mod series;
 mod summary;

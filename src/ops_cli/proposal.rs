@@ -119,25 +119,5 @@ pub(super) async fn proposal(
 
 /// The node running container `c` (must be unique among reachable nodes).
 fn owner(fleet: &Fleet, c: &str) -> Result<String, String> {
-    let nodes: Vec<&str> = fleet
-        .nodes()
-        .iter()
-        .filter(|n| n.is_live())
-        .filter(|n| {
-            n.containers.values().any(|x| {
-                x.spec.name == c || x.spec.id == c || (c.len() >= 6 && x.spec.id.starts_with(c))
-            })
-        })
-        .map(|n| n.name())
-        .collect();
-    match nodes.as_slice() {
-        [one] => Ok((*one).to_string()),
-        [] => Err(format!(
-            "no container `{c}` on a reachable node; `fleetdeck get containers` lists them"
-        )),
-        many => Err(format!(
-            "`{c}` names containers on several nodes ({}); give --node",
-            many.join(", ")
-        )),
-    }
+    crate::model::locate::find_container(fleet, None, c).map(|(n, _)| n.name().to_string())
 }

@@ -9,6 +9,7 @@ mod support;
 
 mod alert_snapshots;
 mod cli_get;
+mod cli_logs;
 mod cli_ops;
 mod config_cli;
 mod docker_engine;

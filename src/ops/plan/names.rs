@@ -8,12 +8,7 @@ use fleetdeck_core::labels::REPLACES_LABEL;
 use super::Room;
 use crate::model::{Container, Fleet};
 
-/// Whether `target` names `c`: its name, its id, or an id prefix of at least 6 characters.
-pub(super) fn matches(c: &Container, target: &str) -> bool {
-    c.spec.name == target
-        || c.spec.id == target
-        || (target.len() >= 6 && c.spec.id.starts_with(target))
-}
+pub(super) use crate::model::locate::names as matches;
 
 /// Whether the room's node has no container called `name` (names are unique per node).
 pub fn name_free(fleet: &Fleet, room: &Room, name: &str) -> bool {
