@@ -2,6 +2,9 @@
 //! recommendations and the timeline export. Part of `App::update`: no I/O here; the export
 //! is handed to the run loop as an `Effect`.
 
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
 use super::panes::{Outcome, PaneKind};
 use super::{Action, App, ContainerRef, Cursor, Effect, Focus, Redraw, Scope};
 use crate::alerts::{Alert, AlertKey, AlertState, EntryKind, Proposal, Stamp, Subject};
@@ -38,17 +41,60 @@ impl View {
     }
 }
 
+/// How long the alert cursor stays where the engineer put it before a newly firing, more
+/// severe alert may take it: long enough to read and act, short enough that an alert
+/// firing while nobody touches the keys is under the cursor for `x`.
+pub const CURSOR_HOLD: Duration = Duration::from_secs(30);
+
 /// The alert list's cursor, shared by the alert pane under the tables and the alert view.
 #[derive(Debug, Clone, Default)]
 pub struct AlertList {
     pub cursor: Cursor,
     /// Alert under the cursor, kept across re-sorts.
     pub selected: Option<(AlertKey, AlertState)>,
+    /// When the engineer last moved the cursor.
+    moved_at: Option<Instant>,
+    /// Alerts that were firing at the last re-sort, to tell which start firing now.
+    firing: BTreeSet<AlertKey>,
 }
 
 impl AlertList {
+    /// Keeps the cursor on the same alert after the rows were re-sorted, unless an alert
+    /// more severe than that one has just started firing and the engineer has not moved
+    /// the cursor for `CURSOR_HOLD`: then the cursor goes to it, so `x` acts on it.
+    pub fn follow(&mut self, rows: &[Alert], now: Instant) {
+        self.keep(rows);
+        let was_firing = std::mem::take(&mut self.firing);
+        self.firing = rows
+            .iter()
+            .filter(|a| a.state == AlertState::Firing)
+            .map(|a| a.key)
+            .collect();
+        let held = self
+            .moved_at
+            .is_some_and(|t| now.saturating_duration_since(t) < CURSOR_HOLD);
+        if held {
+            return;
+        }
+        let under = rows.get(self.cursor.row).map(|a| a.severity);
+        // The most severe of the newly firing alerts; the first row among equals (the
+        // alert book sorts firing, then severity, then age).
+        let newly = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.state == AlertState::Firing && !was_firing.contains(&a.key))
+            .rev()
+            .max_by_key(|(_, a)| a.severity);
+        if let Some((row, alert)) = newly
+            && under.is_none_or(|s| alert.severity > s)
+        {
+            self.cursor.row = row;
+            self.selected = Some((alert.key, alert.state));
+        }
+    }
+
     /// Keeps the cursor on the same alert after the rows were re-sorted.
-    pub fn follow(&mut self, rows: &[Alert]) {
+    fn keep(&mut self, rows: &[Alert]) {
         if let Some((key, state)) = self.selected {
             let same = rows.iter().position(|a| a.key == key && a.state == state);
             let active = || {
@@ -69,8 +115,9 @@ impl AlertList {
         self.selected = rows.get(self.cursor.row).map(|a| (a.key, a.state));
     }
 
-    /// Moves the cursor by `delta` rows.
-    pub fn step(&mut self, delta: isize, rows: &[Alert]) {
+    /// Moves the cursor by `delta` rows: the engineer's choice, held for `CURSOR_HOLD`.
+    pub fn step(&mut self, delta: isize, rows: &[Alert], now: Instant) {
+        self.moved_at = Some(now);
         self.cursor.step(delta, rows.len());
         self.selected = rows.get(self.cursor.row).map(|a| (a.key, a.state));
     }
@@ -78,15 +125,15 @@ impl AlertList {
     /// A command while the alert view is on top, listing `rows`: movement, and Back or
     /// the alerts key to close it. Open jumps to the alert's node in the tables, which the
     /// console does.
-    pub fn on_view_command(&mut self, command: Command, rows: &[Alert]) -> Outcome {
+    pub fn on_view_command(&mut self, command: Command, rows: &[Alert], now: Instant) -> Outcome {
         let page = self.cursor.page();
         match command {
-            Command::Up => self.step(-1, rows),
-            Command::Down => self.step(1, rows),
-            Command::PageUp => self.step(-page, rows),
-            Command::PageDown => self.step(page, rows),
-            Command::Top => self.step(isize::MIN / 2, rows),
-            Command::Bottom => self.step(isize::MAX / 2, rows),
+            Command::Up => self.step(-1, rows, now),
+            Command::Down => self.step(1, rows, now),
+            Command::PageUp => self.step(-page, rows, now),
+            Command::PageDown => self.step(page, rows, now),
+            Command::Top => self.step(isize::MIN / 2, rows, now),
+            Command::Bottom => self.step(isize::MAX / 2, rows, now),
             Command::Back | Command::Alerts => return Outcome::Close,
             _ => return Outcome::Pass,
         }
@@ -123,7 +170,7 @@ impl App {
         match self
             .panes
             .alerts
-            .on_view_command(command, self.alerts.rows())
+            .on_view_command(command, self.alerts.rows(), self.now)
         {
             Outcome::Pass => return false,
             Outcome::Taken => {}
@@ -138,7 +185,7 @@ impl App {
     pub(super) fn refresh_alerts(&mut self) {
         if self.alerts.is_dirty() {
             self.alerts.refresh(self.now);
-            self.panes.alerts.follow(self.alerts.rows());
+            self.panes.alerts.follow(self.alerts.rows(), self.now);
         }
     }
 

@@ -83,21 +83,27 @@ impl App {
         match command {
             Command::Quit => self.should_quit = true,
             Command::Help => self.panes.push(Pane::Help(HelpPane::default())),
-            Command::Up if alert_keys => self.panes.alerts.step(-1, self.alerts.rows()),
-            Command::Down if alert_keys => self.panes.alerts.step(1, self.alerts.rows()),
-            Command::PageUp if alert_keys => self
-                .panes
-                .alerts
-                .step(-self.panes.alerts.cursor.page(), self.alerts.rows()),
-            Command::PageDown if alert_keys => self
-                .panes
-                .alerts
-                .step(self.panes.alerts.cursor.page(), self.alerts.rows()),
+            Command::Up if alert_keys => self.panes.alerts.step(-1, self.alerts.rows(), self.now),
+            Command::Down if alert_keys => self.panes.alerts.step(1, self.alerts.rows(), self.now),
+            Command::PageUp if alert_keys => self.panes.alerts.step(
+                -self.panes.alerts.cursor.page(),
+                self.alerts.rows(),
+                self.now,
+            ),
+            Command::PageDown if alert_keys => self.panes.alerts.step(
+                self.panes.alerts.cursor.page(),
+                self.alerts.rows(),
+                self.now,
+            ),
             Command::Top if alert_keys => {
-                self.panes.alerts.step(isize::MIN / 2, self.alerts.rows())
+                self.panes
+                    .alerts
+                    .step(isize::MIN / 2, self.alerts.rows(), self.now)
             }
             Command::Bottom if alert_keys => {
-                self.panes.alerts.step(isize::MAX / 2, self.alerts.rows())
+                self.panes
+                    .alerts
+                    .step(isize::MAX / 2, self.alerts.rows(), self.now)
             }
             Command::Open if alert_keys => self.jump_to_selected(),
             Command::Up => self.step(-1),
@@ -225,7 +231,7 @@ impl App {
     /// Moves the focused table's cursor.
     pub(super) fn step(&mut self, delta: isize) {
         match self.panes.tables.focus {
-            Focus::Alerts => self.panes.alerts.step(delta, self.alerts.rows()),
+            Focus::Alerts => self.panes.alerts.step(delta, self.alerts.rows(), self.now),
             Focus::Nodes | Focus::Containers => self.panes.tables.step(delta),
         }
     }

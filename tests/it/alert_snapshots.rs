@@ -341,3 +341,127 @@ fn export_and_the_palette() {
     c.press(KeyCode::Enter);
     assert!(c.app.panes.help_offset().is_some());
 }
+
+/// Fixture fleet with the default rules at t = 0, nothing hot, nothing down.
+fn quiet_console() -> Console {
+    let t0 = Instant::now();
+    let mut app = App::new(fixtures::fleet(NODES, CONTAINERS, t0), t0);
+    app.set_clock(t0, FIXTURE_TIME_UNIX_MS);
+    app.title = "demo".into();
+    app.set_alert_rules(default_rules());
+    Console { app, t0 }
+}
+
+impl Console {
+    /// Time moves on to `to` seconds, one tick a second, the `warm` nodes kept at their CPU.
+    fn run_until(&mut self, from: u64, to: u64, warm: &[usize]) {
+        for s in from..=to {
+            self.at(s);
+            if s % 10 == 0 {
+                for &slot in warm {
+                    let cpu = self.app.fleet.nodes()[slot].host.cpu_percent;
+                    self.hot(slot, cpu);
+                }
+            }
+            self.app.update(Action::Tick);
+            // A frame a second, as the run loop draws: the alert rows are re-sorted.
+            self.app.refresh();
+        }
+    }
+
+    fn under_cursor(&self) -> (String, String) {
+        let a = self
+            .app
+            .selected_alert()
+            .expect("an alert under the cursor");
+        (a.rule.clone(), a.state.as_str().to_string())
+    }
+}
+
+#[test]
+fn a_more_severe_alert_that_starts_firing_takes_the_cursor_so_x_acts_on_it() {
+    // A pending INFO alert and two firing warnings are listed; the cursor is on a warning.
+    let mut c = quiet_console();
+    c.hot(1, 88.0);
+    c.hot(3, 82.0);
+    c.run_until(1, 70, &[1, 3]);
+    let pending_info =
+        c.app.alerts.rows().iter().any(|a| {
+            a.severity == fleetdeck::alerts::Severity::Info && a.state == AlertState::Pending
+        });
+    assert!(pending_info, "{:#?}", c.app.alerts.rows());
+    let warnings = c
+        .app
+        .alerts
+        .rows()
+        .iter()
+        .filter(|a| a.rule == "cpu-warning" && a.state == AlertState::Firing)
+        .count();
+    assert_eq!(warnings, 2);
+    let under = c.app.selected_alert().unwrap();
+    assert_eq!(
+        (under.severity, under.state),
+        (fleetdeck::alerts::Severity::Warning, AlertState::Firing)
+    );
+
+    // node-02 is lost; 5 s later its critical alert fires and sorts first.
+    c.app.update(Action::Agent(AgentUpdate::Down {
+        slot: 2,
+        reason: "connection refused".into(),
+    }));
+    c.run_until(71, 90, &[1, 3]);
+    assert_eq!(
+        c.under_cursor(),
+        ("node-unreachable".into(), "firing".into())
+    );
+
+    // From the main view: `x`, then `Tab` `Enter` in the dialog: three keys.
+    c.keys("x");
+    let title = match &c.app.panes.dialog() {
+        Some(fleetdeck::app::Dialog::Confirm { plan, .. }) => plan.title.clone(),
+        other => panic!("no failover dialog: {other:?}"),
+    };
+    assert!(title.contains("node-02"), "{title}");
+}
+
+#[test]
+fn the_cursor_stays_where_the_engineer_put_it_for_thirty_seconds() {
+    let mut c = quiet_console();
+    c.hot(1, 82.0);
+    c.hot(3, 82.0);
+    c.run_until(1, 70, &[1, 3]);
+    // The engineer focuses the alert pane and moves to the second warning at t = 70.
+    c.press(KeyCode::Tab);
+    c.press(KeyCode::Tab);
+    assert_eq!(c.app.panes.tables.focus, Focus::Alerts);
+    c.keys("j");
+    let chosen = c.app.selected_alert().map(|a| a.key);
+    c.app.update(Action::Agent(AgentUpdate::Down {
+        slot: 2,
+        reason: "connection refused".into(),
+    }));
+    // The critical alert fires at about t = 76, within 30 s of the move: the cursor stays.
+    c.run_until(71, 90, &[1, 3]);
+    assert!(
+        c.app
+            .alerts
+            .rows()
+            .iter()
+            .any(|a| a.rule == "node-unreachable" && a.state == AlertState::Firing)
+    );
+    assert_eq!(c.app.selected_alert().map(|a| a.key), chosen);
+
+    // Another node is lost at t = 110, long after the last move: its alert takes the cursor
+    // (it is critical, the cursor is on a warning).
+    c.run_until(91, 110, &[1, 3]);
+    c.app.update(Action::Agent(AgentUpdate::Down {
+        slot: 4,
+        reason: "connection refused".into(),
+    }));
+    c.run_until(111, 130, &[1, 3]);
+    let a = c.app.selected_alert().unwrap();
+    assert_eq!(
+        (a.rule.as_str(), a.node.as_str()),
+        ("node-unreachable", "node-04")
+    );
+}
