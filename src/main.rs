@@ -136,9 +136,15 @@ async fn run_console(
     }
     app.set_clock(now, tui::unix_ms());
     app.set_alert_rules(settings.alert_rules.clone());
+    let alertmanagers = settings.notify.alertmanagers.clone();
+    if !alertmanagers.is_empty() {
+        let urls = alertmanagers.iter().map(|t| t.url.to_string()).collect();
+        app.use_alertmanagers(urls, fleetdeck::notify::silences::created_by());
+    }
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
         connections: conns,
+        alertmanagers,
     };
     let mut guard = TerminalGuard::enter()?;
     let result = tui::run_with_ops(guard.terminal(), &mut app, rx, options, Some(ops)).await;

@@ -35,6 +35,9 @@ const LOG_BATCH: usize = 16;
 /// Least time between two frames while the log view is open: lines appear promptly
 /// without redrawing for every batch of a flood.
 const LOG_FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// Answers of background calls (Alertmanager silences) waiting for the loop; the calls
+/// are one list at a time and one create per `S`, so this never fills in practice.
+const REPLY_CHANNEL: usize = 64;
 
 /// The log stream feeding the open log view; the task is cancelled on drop.
 struct LogSession {
@@ -115,6 +118,8 @@ pub struct LoopOptions {
     pub refresh_interval: Duration,
     /// The console's connections (log views use them).
     pub connections: crate::client::Connections,
+    /// Alertmanagers that get the console's silences and whose silences it shows.
+    pub alertmanagers: Vec<crate::notify::HttpTarget>,
 }
 
 /// Wall-clock milliseconds since the Unix epoch.
@@ -161,6 +166,12 @@ pub async fn run_with_ops<B: Backend>(
     let mut signals = QuitSignals::new()?;
     let mut log_session: Option<LogSession> = None;
     let mut log_batch = Vec::with_capacity(LOG_BATCH);
+    // The loop holds a sender, so `recv` never ends.
+    let (replies_tx, mut replies) = mpsc::channel(REPLY_CHANNEL);
+    let background = Background {
+        alertmanagers: &options.alertmanagers,
+        replies: &replies_tx,
+    };
     app.set_clock(Instant::now(), unix_ms());
     // The first size is known before any resize event: help scrolling needs it.
     if let Ok(size) = terminal.size() {
@@ -234,6 +245,10 @@ pub async fn run_with_ops<B: Backend>(
                 app.set_clock(Instant::now(), unix_ms());
                 app.update(Action::Op(event));
             }
+            Some(action) = replies.recv() => {
+                app.set_clock(Instant::now(), unix_ms());
+                app.update(action);
+            }
             name = signals.recv() => {
                 tracing::info!(signal = name, "quitting on a signal");
                 app.should_quit = true;
@@ -246,7 +261,13 @@ pub async fn run_with_ops<B: Backend>(
                         link.runner.submit(request);
                     }
                 }
-                other => run_effect(app, other, &mut log_session, &options.connections),
+                other => run_effect(
+                    app,
+                    other,
+                    &mut log_session,
+                    &options.connections,
+                    &background,
+                ),
             }
         }
         match app.take_redraw() {
@@ -273,14 +294,46 @@ pub async fn run_with_ops<B: Backend>(
     Ok(())
 }
 
+/// Where background calls go and how their answers come back.
+struct Background<'a> {
+    alertmanagers: &'a [crate::notify::HttpTarget],
+    replies: &'a mpsc::Sender<Action>,
+}
+
+impl Background<'_> {
+    /// Runs `call` in a task of its own; its answer comes back into `update`. Each call
+    /// is bounded in time (`SILENCE_CALL_TIMEOUT`), so the task ends.
+    fn spawn<F>(&self, call: impl FnOnce(Vec<crate::notify::HttpTarget>) -> F)
+    where
+        F: std::future::Future<Output = Action> + Send + 'static,
+    {
+        let reply = call(self.alertmanagers.to_vec());
+        let tx = self.replies.clone();
+        tokio::spawn(async move {
+            // A closed channel means the console is quitting: nobody to tell.
+            let _ = tx.send(reply.await).await;
+        });
+    }
+}
+
 /// Does the I/O `update` asked for, and reports back as an action.
 fn run_effect(
     app: &mut App,
     effect: Effect,
     log_session: &mut Option<LogSession>,
     conns: &crate::client::Connections,
+    background: &Background<'_>,
 ) {
+    use crate::notify::silences;
     match effect {
+        Effect::CreateSilence { key, silence } => background.spawn(|targets| async move {
+            let results = silences::create_everywhere(&targets, &silence).await;
+            Action::SilenceCreated { key, results }
+        }),
+        Effect::ListSilences { asked } => background.spawn(|targets| async move {
+            let results = silences::poll_everywhere(&targets).await;
+            Action::SilencesListed { asked, results }
+        }),
         Effect::OpenLogs {
             session,
             endpoint,

@@ -77,6 +77,31 @@ pub struct Silence {
     pub at: Stamp,
     pub until: Instant,
     pub until_unix_ms: u64,
+    /// The Alertmanager silences made for it, once they were created.
+    pub links: Vec<RemoteLink>,
+}
+
+/// An Alertmanager silence the console made for one of its own silences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteLink {
+    /// The Alertmanager's base URL.
+    pub alertmanager: String,
+    /// Its silence id.
+    pub id: String,
+    /// When the console learnt the id: only lists asked for later can miss it.
+    pub at: Instant,
+}
+
+/// A silence made in Alertmanager whose matchers cover an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSilence {
+    /// The Alertmanager's base URL.
+    pub alertmanager: String,
+    pub id: String,
+    /// `createdBy`, as whoever made it wrote it.
+    pub created_by: String,
+    pub comment: String,
+    pub ends_unix_ms: u64,
 }
 
 /// One alert.

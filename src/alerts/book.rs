@@ -16,8 +16,14 @@ use crate::model::Fleet;
 // Rule evaluation, in its own file to keep this one near its size budget.
 #[path = "book_eval.rs"]
 mod eval;
+// Silences kept in step with Alertmanager.
+#[path = "book_remote.rs"]
+mod remote;
 
-pub use super::alert::{Ack, Alert, AlertKey, AlertState, Counts, FLEET_SLOT, Silence, Subject};
+pub use super::alert::{
+    Ack, Alert, AlertKey, AlertState, Counts, FLEET_SLOT, RemoteLink, RemoteSilence, Silence,
+    Subject,
+};
 /// How long an acknowledgement holds before a still-firing alert asks again.
 pub const ACK_TTL: Duration = Duration::from_secs(4 * 3600);
 /// How long a resolved alert stays listed.
@@ -49,6 +55,11 @@ pub struct AlertBook {
     /// Newest first.
     resolved: VecDeque<Alert>,
     silences: BTreeMap<AlertKey, Silence>,
+    /// Alerts covered by a silence made in Alertmanager, as last matched.
+    remote: BTreeMap<AlertKey, RemoteSilence>,
+    /// Counts alerts becoming active or leaving: the labels silences match on are fixed for
+    /// an alert's life, so matches are recomputed only when this moves.
+    generation: u64,
     restarts: HashMap<usize, HashMap<u32, RestartTrack>>,
     /// Nodes whose agent is not streaming: the only ones ticks look at.
     down: BTreeSet<usize>,
@@ -84,6 +95,8 @@ impl AlertBook {
             active: BTreeMap::new(),
             resolved: VecDeque::new(),
             silences: BTreeMap::new(),
+            remote: BTreeMap::new(),
+            generation: 0,
             restarts: HashMap::new(),
             down: BTreeSet::new(),
             figures: HashMap::new(),
@@ -245,6 +258,7 @@ impl AlertBook {
                 .push(now, EntryKind::SilenceExpired, None, what);
             self.dirty = true;
         }
+        self.end_remote_silences(now);
         if self
             .resolved
             .back()
@@ -287,6 +301,7 @@ impl AlertBook {
                 at: now,
                 until: now.at + duration,
                 until_unix_ms,
+                links: Vec::new(),
             },
         );
         let text = format!(
@@ -309,7 +324,7 @@ impl AlertBook {
         let mut counts = Counts::default();
         self.rows.clear();
         for a in self.active.values() {
-            if self.silences.contains_key(&a.key) {
+            if self.is_silenced(&a.key) {
                 counts.silenced += 1;
             } else if a.state == AlertState::Stale {
                 counts.stale += 1;
@@ -424,6 +439,7 @@ impl AlertBook {
                 };
                 let immediate = rule.for_.is_zero();
                 self.active.insert(key, alert);
+                self.generation += 1;
                 self.dirty = true;
                 if immediate {
                     self.fire(fleet, key, now);
@@ -457,6 +473,8 @@ impl AlertBook {
                 let Some(mut alert) = self.active.remove(&key) else {
                     return;
                 };
+                self.generation += 1;
+                self.remote.remove(&key);
                 self.dirty = true;
                 if was_firing {
                     self.urgent = true;
@@ -480,7 +498,7 @@ impl AlertBook {
 
     fn fire(&mut self, fleet: &Fleet, key: AlertKey, now: Stamp) {
         let recommend = self.rules[key.rule].recommend;
-        let silenced = self.silences.contains_key(&key);
+        let silenced = self.is_silenced(&key);
         let Some(alert) = self.active.get_mut(&key) else {
             return;
         };

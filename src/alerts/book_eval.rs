@@ -205,6 +205,8 @@ impl AlertBook {
             };
             if alert.state == AlertState::Pending {
                 self.active.remove(&key);
+                self.generation += 1;
+                self.remote.remove(&key);
                 continue;
             }
             alert.state = AlertState::Stale;

@@ -13,7 +13,7 @@ mod timeline;
 
 pub use book::{
     ACK_TTL, Ack, Alert, AlertBook, AlertKey, AlertState, Counts, FLEET_SLOT, RESOLVED_SHOWN_FOR,
-    Silence, Subject,
+    RemoteLink, RemoteSilence, Silence, Subject,
 };
 pub use proposal::{Proposal, propose};
 pub use rules::{

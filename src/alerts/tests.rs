@@ -318,6 +318,8 @@ fn a_removed_container_resolves_its_alerts() {
 mod book_tests;
 #[path = "recommend_tests.rs"]
 mod recommend;
+#[path = "remote_tests.rs"]
+mod remote;
 #[path = "rules_tests.rs"]
 mod rules_config;
 #[path = "stale_tests.rs"]

@@ -183,6 +183,8 @@ impl App {
 
     /// Re-sorts the alert rows and keeps the cursor on the same alert.
     pub(super) fn refresh_alerts(&mut self) {
+        // A new alert may fall under a silence made in Alertmanager: shown silenced at once.
+        self.match_remote_silences(false);
         if self.alerts.is_dirty() {
             self.alerts.refresh(self.now);
             self.panes.alerts.follow(self.alerts.rows(), self.now);

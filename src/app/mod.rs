@@ -14,6 +14,7 @@ mod ops_ui;
 mod palette;
 mod panes;
 mod prompt;
+mod silences;
 mod tables;
 mod tables_pane;
 
@@ -31,6 +32,7 @@ pub use ops_ui::{Choice, Dialog, OpRequest, Ops};
 pub use palette::{Entry as PaletteEntry, Target as PaletteTarget, matches as palette_matches};
 pub use panes::{Outcome, Pane, PaneKind, Panes, Screen, Splits};
 pub use prompt::{Prompt, PromptKind, PromptOutcome, SILENCE_CHOICES};
+pub use silences::{Created, Listed, SILENCE_POLL_INTERVAL, SilenceSync};
 pub use tables::{
     ContainerRef, ContainerSort, ContainerTable, Cursor, NodeSort, NodeTable, Scope, natural_cmp,
     visible_offset,
@@ -71,6 +73,14 @@ pub enum Action {
         session: u64,
         event: crate::logs::LogEvent,
     },
+    /// The run loop made (or failed to make) the Alertmanager silences for the console's
+    /// silence on this alert.
+    SilenceCreated {
+        key: crate::alerts::AlertKey,
+        results: Created,
+    },
+    /// Alertmanager's active silences, as asked at `asked`.
+    SilencesListed { asked: Instant, results: Listed },
 }
 
 /// Work `update` asks the run loop to do (it may not do I/O itself).
@@ -89,6 +99,13 @@ pub enum Effect {
     CloseLogs,
     /// Work for the ops runner.
     Op(OpRequest),
+    /// Make this silence, for the console's silence on `key`, in every Alertmanager.
+    CreateSilence {
+        key: crate::alerts::AlertKey,
+        silence: crate::notify::silences::NewSilence,
+    },
+    /// List the active silences of every Alertmanager; `asked` comes back with them.
+    ListSilences { asked: Instant },
 }
 
 /// How urgently the screen must be redrawn.
@@ -113,6 +130,8 @@ pub struct App {
     pub alerts: AlertBook,
     /// Actions: history, spec cache, failover records, fencing.
     pub ops: Ops,
+    /// Alertmanager's silences, kept in step when one is configured.
+    pub remote_silences: SilenceSync,
     /// The console's clock, set by the run loop before each update.
     pub now: Instant,
     /// Wall clock matching `now`, for uptimes computed from agent timestamps.
@@ -152,6 +171,7 @@ impl App {
             fleet,
             alerts: AlertBook::default(),
             ops: Ops::default(),
+            remote_silences: SilenceSync::default(),
             now,
             now_unix_ms: 0,
             theme: Theme::default(),
@@ -175,6 +195,7 @@ impl App {
     /// Replaces the alert rules (from the config) and evaluates the fleet once.
     pub fn set_alert_rules(&mut self, rules: Vec<crate::alerts::Rule>) {
         self.alerts = AlertBook::new(rules);
+        self.remote_silences.forget_matches();
         let now = self.stamp();
         self.alerts.observe_all(&self.fleet, now);
         self.refresh_alerts();
@@ -224,6 +245,8 @@ impl App {
             Action::Recommendation(proposal) => self.on_recommendation(proposal),
             Action::Exported(result) => self.on_exported(result),
             Action::Logs { session, event } => self.on_logs(session, event),
+            Action::SilenceCreated { key, results } => self.on_silence_created(key, results),
+            Action::SilencesListed { asked, results } => self.on_silences_listed(asked, results),
         }
         if self.alerts.take_urgent() {
             // A firing or resolved alert is what the on-call engineer waits for.
@@ -382,6 +405,7 @@ impl App {
     fn on_tick(&mut self) {
         let now = self.stamp();
         self.alerts.tick(&self.fleet, now);
+        self.poll_silences_if_due();
         // Ages of unreachable nodes tick on screen, and UNKNOWN turns FAILED with time.
         let any_down = self.fleet.nodes().iter().any(|n| !n.is_live());
         if any_down || self.ages_visible {

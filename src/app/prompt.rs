@@ -132,10 +132,12 @@ impl App {
                     }
                 };
                 self.alerts.silence_for(key, duration, now);
-                self.set_status(format!(
-                    "silenced for {}",
-                    crate::alerts::format_duration(duration)
-                ));
+                let mut status =
+                    format!("silenced for {}", crate::alerts::format_duration(duration));
+                if self.silence_in_alertmanager(*key, duration) {
+                    status.push_str("; making it in Alertmanager…");
+                }
+                self.set_status(status);
             }
             PromptKind::Palette => {
                 let found = palette::matches(&prompt.text, &self.keymap);

@@ -1,6 +1,8 @@
 //! The alert pane (always on screen), the full alert view (`a`), and the incident
 //! overlays: acknowledge and silence prompts, the command palette, a proposed action.
 
+use std::time::Duration;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -55,8 +57,10 @@ fn cells(app: &App, a: &Alert, wide: bool) -> Vec<Span<'static>> {
     let theme = &app.theme;
     let resolved = a.state == AlertState::Resolved;
     let silence = app.alerts.silence(&a.key);
-    let dim =
-        resolved || silence.is_some() || matches!(a.state, AlertState::Pending | AlertState::Stale);
+    let remote = app.alerts.remote_silence(&a.key);
+    let dim = resolved
+        || app.alerts.is_silenced(&a.key)
+        || matches!(a.state, AlertState::Pending | AlertState::Stale);
     let plain = if dim { theme.dim } else { theme.text };
     let sev_style = if resolved || a.state == AlertState::Stale {
         theme.dim
@@ -83,6 +87,12 @@ fn cells(app: &App, a: &Alert, wide: bool) -> Vec<Span<'static>> {
     if let Some(s) = silence {
         let left = s.until.saturating_duration_since(app.now);
         mark.push(format!("SILENCED {} left", format::duration(left)));
+    } else if let Some(r) = remote.filter(|_| !resolved) {
+        let left = Duration::from_millis(r.ends_unix_ms.saturating_sub(app.now_unix_ms));
+        mark.push(format!(
+            "SILENCED in Alertmanager {} left",
+            format::duration(left)
+        ));
     }
     if let Some(p) = a.proposal.as_ref().filter(|_| !resolved) {
         mark.push(format!("→ {p}"));
@@ -284,11 +294,30 @@ fn detail(frame: &mut Frame, area: Rect, app: &App) {
                 ));
             }
             if let Some(s) = app.alerts.silence(&a.key) {
+                let mut text = format!("until {}", utc(s.until_unix_ms));
+                if !s.links.is_empty() {
+                    text.push_str(" · in Alertmanager too");
+                }
+                lines.push(kv("silenced", text, theme.info));
+            }
+            if let Some(r) = app
+                .alerts
+                .remote_silence(&a.key)
+                .filter(|_| a.state != AlertState::Resolved)
+            {
+                let who = if r.created_by.is_empty() {
+                    "(unnamed)"
+                } else {
+                    r.created_by.as_str()
+                };
                 lines.push(kv(
-                    "silenced",
-                    format!("until {}", utc(s.until_unix_ms)),
+                    "in AM",
+                    format!("silenced by {who} until {}", utc(r.ends_unix_ms)),
                     theme.info,
                 ));
+                if !r.comment.trim().is_empty() {
+                    lines.push(kv("", r.comment.trim().to_string(), theme.dim));
+                }
             }
         }
     }

@@ -8,6 +8,7 @@
 mod support;
 
 mod alert_snapshots;
+mod am_silences;
 mod cli_get;
 mod cli_logs;
 mod cli_ops;
