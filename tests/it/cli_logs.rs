@@ -3,6 +3,11 @@
 //! `--timestamps`, `-f` until Ctrl-c, and `-f` ending when the container is removed (real
 //! engine; skips without one unless FLEETDECK_REQUIRE_DOCKER=1).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on unexpected errors"
+)]
+
 use crate::support;
 
 use std::io::{BufRead, BufReader};
