@@ -65,6 +65,14 @@ pub enum Command {
     Ops(crate::ops_cli::OpsCommand),
     /// Find, check or write the config file.
     Config(ConfigArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: fleetdeck_core::cli_docs::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// `fleetdeck config`.

@@ -126,7 +126,8 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = crate::audit::DEFAULT_KEEP,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub audit_keep: u32,
-    /// Manage tokens or certificates instead of serving.
+    /// Manage tokens or certificates, or print completions or the man page, instead of
+    /// serving.
     #[command(subcommand)]
     pub command: Option<crate::commands::AgentCommand>,
 }
@@ -260,7 +261,7 @@ pub fn advice(err: &AgentError) -> &'static str {
         }
         AgentError::StateDir { .. } | AgentError::Audit(_) => "; pass a writable --state-dir",
         AgentError::Tls(_) => "; check --tls-cert, --tls-key, --client-ca and --crl",
-        AgentError::Pki(_) => "",
+        AgentError::Pki(_) | AgentError::Output(_) => "",
         AgentError::Config(_)
         | AgentError::Runtime(_)
         | AgentError::Host(_)

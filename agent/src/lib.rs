@@ -91,6 +91,9 @@ pub enum AgentError {
     /// A certificate could not be made or written (`pki`).
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
+    /// What a command prints could not be written out.
+    #[error("cannot write to stdout: {0}")]
+    Output(std::io::Error),
 }
 
 fn describe_io(e: &std::io::Error) -> String {

@@ -28,6 +28,7 @@ mod ops_migrate;
 mod ops_restore_to;
 mod ops_sim_restart;
 mod ops_stale_alert;
+mod shell_docs;
 mod trust;
 mod trust_roles;
 mod ui_display;

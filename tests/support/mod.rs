@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests (the `it` binary's `support` module; the tests
 //! with a binary of their own include single files of it by path).
 
+pub mod binaries;
 pub mod docker;
 pub mod docker_cluster;
 pub mod ops;
