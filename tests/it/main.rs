@@ -11,6 +11,7 @@ mod alert_snapshots;
 mod cli_get;
 mod cli_ops;
 mod config_cli;
+mod deploy_units;
 mod docker_engine;
 mod docker_log_flood;
 mod docker_sim_fault;

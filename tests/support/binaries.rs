@@ -40,6 +40,11 @@ pub fn agent() -> PathBuf {
     bin
 }
 
+/// The folder holding both binaries.
+pub fn dir() -> PathBuf {
+    Path::new(CONSOLE).parent().unwrap().to_owned()
+}
+
 fn newer_than(path: &Path, built: SystemTime) -> Option<PathBuf> {
     if path.is_dir() {
         return std::fs::read_dir(path)
