@@ -29,6 +29,8 @@ mod ops_migrate;
 mod ops_restore_to;
 mod ops_sim_restart;
 mod ops_stale_alert;
+#[cfg(unix)]
+mod readme_tls;
 mod shell_docs;
 mod trust;
 mod trust_roles;
