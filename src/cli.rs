@@ -67,6 +67,14 @@ pub enum Command {
     Config(ConfigArgs),
     /// Print a container's log, from whichever node runs it (like `docker logs`).
     Logs(crate::logs_cli::LogsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: fleetdeck_core::cli_docs::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// `fleetdeck config`.

@@ -13,6 +13,7 @@ use fleetdeck::keys::KeyMap;
 use fleetdeck::model::Fleet;
 use fleetdeck::tui::{self, LoopOptions, TerminalGuard};
 use fleetdeck::{get, limits, logging, ops, theme_file};
+use fleetdeck_core::cli_docs;
 
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
@@ -41,6 +42,13 @@ async fn async_main(cli: Cli) -> i32 {
         Some(Command::Ops(cmd)) => return fleetdeck::ops_cli::run_cli(&cli, cmd).await,
         Some(Command::Config(args)) => return fleetdeck::config_cmd::run(&cli, &args.action),
         Some(Command::Logs(args)) => return fleetdeck::logs_cli::run_cli(&cli, args).await,
+        Some(Command::Completions { shell }) => print_docs(&cli_docs::completions(
+            <Cli as clap::CommandFactory>::command(),
+            *shell,
+        )),
+        Some(Command::Man) => cli_docs::man_page(<Cli as clap::CommandFactory>::command())
+            .wrap_err("cannot render the man page")
+            .and_then(|page| print_docs(&page)),
         Some(Command::Demo(args)) => demo(&cli, args).await,
         None => console(&cli).await,
     };
@@ -51,6 +59,10 @@ async fn async_main(cli: Cli) -> i32 {
             EXIT_USAGE
         }
     }
+}
+
+fn print_docs(bytes: &[u8]) -> Result<()> {
+    cli_docs::print(bytes).wrap_err("cannot write to stdout")
 }
 
 async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {

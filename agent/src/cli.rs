@@ -126,9 +126,10 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = crate::audit::DEFAULT_KEEP,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub audit_keep: u32,
-    /// Manage tokens instead of serving.
+    /// Manage tokens or certificates, or print completions or the man page, instead of
+    /// serving.
     #[command(subcommand)]
-    pub command: Option<crate::token_cli::AgentCommand>,
+    pub command: Option<crate::commands::AgentCommand>,
 }
 
 /// Source of docker container figures.
@@ -260,6 +261,7 @@ pub fn advice(err: &AgentError) -> &'static str {
         }
         AgentError::StateDir { .. } | AgentError::Audit(_) => "; pass a writable --state-dir",
         AgentError::Tls(_) => "; check --tls-cert, --tls-key, --client-ca and --crl",
+        AgentError::Pki(_) | AgentError::Output(_) => "",
         AgentError::Config(_)
         | AgentError::Runtime(_)
         | AgentError::Host(_)
@@ -270,10 +272,10 @@ pub fn advice(err: &AgentError) -> &'static str {
 /// Starts the agent(s) the flags describe, prints one `listening` line per node, and runs
 /// until SIGTERM or Ctrl-C. Nothing is left running when it fails.
 pub async fn run(cli: Cli) -> Result<(), AgentError> {
-    let template = cli.config()?;
     if let Some(command) = &cli.command {
-        return crate::token_cli::run(command, &template.resolved_tokens_file());
+        return crate::commands::run(command, &cli);
     }
+    let template = cli.config()?;
     let stop = StopSignal::register();
     let agents: Vec<RunningAgent> = match cli.fleet {
         Some(n) => {

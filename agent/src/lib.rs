@@ -20,6 +20,7 @@ pub mod actions;
 pub mod audit;
 pub mod backup;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod convert;
 pub mod convert_ops;
@@ -30,6 +31,7 @@ pub mod host;
 pub mod hub;
 pub mod logs;
 pub mod model;
+pub mod pki;
 pub mod runtime;
 pub mod server;
 pub mod token_cli;
@@ -86,6 +88,12 @@ pub enum AgentError {
     /// A setting is wrong.
     #[error("{0}")]
     Config(String),
+    /// A certificate could not be made or written (`pki`).
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+    /// What a command prints could not be written out.
+    #[error("cannot write to stdout: {0}")]
+    Output(std::io::Error),
 }
 
 fn describe_io(e: &std::io::Error) -> String {

@@ -19,11 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // clap's first line says what was wrong; usage follows on request.
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let what = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("{NAME}: {what}; see {NAME} --help");
+            eprintln!("{NAME}: {}; see {NAME} --help", what_was_wrong(&e));
             return ExitCode::from(2);
         }
     };
@@ -49,6 +45,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// clap's first line says what was wrong, with the list it introduces when it ends in `:`
+/// (missing arguments), on one line; usage follows on request.
+fn what_was_wrong(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    if !first.ends_with(':') {
+        return first.to_owned();
+    }
+    let listed: Vec<&str> = lines
+        .take_while(|l| l.starts_with(char::is_whitespace) && !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    format!("{first} {}", listed.join(", "))
 }
 
 /// Logs to stderr, filtered by RUST_LOG (default info); plain and without timestamps under

@@ -7,14 +7,6 @@ use clap::Subcommand;
 use crate::AgentError;
 use crate::server::auth::{Role, tokens};
 
-/// What `fleetdeck-agent` does instead of serving.
-#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
-pub enum AgentCommand {
-    /// Manage the tokens callers present (stored as SHA-256 hashes).
-    #[command(subcommand)]
-    Token(TokenCommand),
-}
-
 /// `fleetdeck-agent token ...`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum TokenCommand {
@@ -37,8 +29,7 @@ pub enum TokenCommand {
 }
 
 /// Runs `command` on the tokens file at `path`, printing to stdout.
-pub fn run(command: &AgentCommand, path: &Path) -> Result<(), AgentError> {
-    let AgentCommand::Token(command) = command;
+pub fn run(command: &TokenCommand, path: &Path) -> Result<(), AgentError> {
     match command {
         TokenCommand::Create { role, name } => {
             let token = tokens::create(path, name, *role)?;

@@ -1,9 +1,11 @@
 //! What the fleetdeck console and agent both need, so neither reaches into the other:
 //! container specs, states, ports and figures, node modes, checks and host samples, each
 //! with its one wire codec; the labels fleetdeck puts on containers and how to read them;
-//! a cancellation signal, owner-only files, and the formatting of sizes and durations.
+//! a cancellation signal, owner-only files, the formatting of sizes and durations, and the
+//! shell completions and man pages of both binaries.
 
 pub mod cancel;
+pub mod cli_docs;
 pub mod container;
 pub mod format;
 pub mod labels;

@@ -141,6 +141,14 @@ fn link_reason(e: &(dyn StdError + 'static), fallback: &str, credentials: &Crede
         if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
             return format!("TLS handshake failed: {}", tls_detail(&chain));
         }
+        // Under TLS 1.3 an agent checks the client's certificate after the client has
+        // finished its side of the handshake, so a missing one often shows only as the
+        // agent hanging up on the first call, its alert unread.
+        if !credentials.has_client_cert() && hung_up(&text, &chain) {
+            return "the agent closed the connection: it may require a client certificate; \
+                    set `client_cert` and `client_key`"
+                .into();
+        }
     } else if text == "connection lost"
         || [
             "connection closed",
@@ -155,6 +163,14 @@ fn link_reason(e: &(dyn StdError + 'static), fallback: &str, credentials: &Crede
         return "connection closed during setup: the agent may require TLS; set `ca` in the config file".into();
     }
     text
+}
+
+/// The peer closed or reset the connection.
+fn hung_up(text: &str, chain: &str) -> bool {
+    text == "connection lost"
+        || ["connection closed", "connection reset", "broken pipe"]
+            .iter()
+            .any(|s| chain.contains(s))
 }
 
 /// The useful part of a rustls error chain, on one short line.

@@ -74,6 +74,11 @@ impl Credentials {
         self.tls.is_some()
     }
 
+    /// True when a client certificate is shown (mutual TLS).
+    pub fn has_client_cert(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.identity.is_some())
+    }
+
     /// True when a token is sent.
     pub fn has_token(&self) -> bool {
         self.token.is_some()

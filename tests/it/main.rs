@@ -13,6 +13,7 @@ mod cli_get;
 mod cli_logs;
 mod cli_ops;
 mod config_cli;
+mod deploy_units;
 mod docker_engine;
 mod docker_log_flood;
 mod docker_sim_fault;
@@ -30,6 +31,9 @@ mod ops_migrate;
 mod ops_restore_to;
 mod ops_sim_restart;
 mod ops_stale_alert;
+#[cfg(unix)]
+mod readme_tls;
+mod shell_docs;
 mod trust;
 mod trust_roles;
 mod ui_display;

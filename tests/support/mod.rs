@@ -2,6 +2,7 @@
 //! with a binary of their own include single files of it by path).
 
 pub mod alertmanager;
+pub mod binaries;
 pub mod docker;
 pub mod docker_cluster;
 pub mod ops;

@@ -1,17 +1,20 @@
-//! Test certificates made at test time with rcgen (no private key is ever committed): a CA,
-//! a server certificate for 127.0.0.1/localhost, client certificates (good, expired,
-//! revoked) and a CRL revoking one of them. Everything is written as PEM into a folder.
+//! Test certificates made at test time (no private key is ever committed), through the
+//! agent's own `pki` module, the one place fleetdeck makes certificates: a CA, an agent
+//! certificate for 127.0.0.1/localhost, console certificates (good, expired, revoked, and
+//! one from another CA). The CRL revoking one of them, which `pki` does not make, is
+//! signed here with rcgen by the same CA. Everything is written as PEM into a folder.
 #![allow(
     clippy::unwrap_used,
     reason = "test helpers fail the test on unexpected errors"
 )]
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
 
+use fleetdeck_agent::pki::{Ca, Holder, Validity};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer,
-    KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams, SerialNumber,
-    date_time_ymd,
+    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevocationReason,
+    RevokedCertParams, SerialNumber, date_time_ymd,
 };
 
 /// Paths of the PEM files.
@@ -30,78 +33,56 @@ pub struct Pki {
     pub crl: PathBuf,
 }
 
-fn ca(name: &str) -> (CertificateParams, KeyPair, String) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let pem = params.self_signed(&key).unwrap().pem();
-    (params, key, pem)
+fn console(name: &str) -> Holder {
+    Holder::Console {
+        name: name.parse().unwrap(),
+    }
 }
 
-fn leaf(
+/// Writes `holder`'s certificate and key into `dir`; returns their paths and its serial.
+fn issue_with_serial(
     dir: &Path,
-    name: &str,
-    issuer: &Issuer<'_, KeyPair>,
-    serial: u64,
-    edit: impl FnOnce(&mut CertificateParams),
-) -> (PathBuf, PathBuf) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.serial_number = Some(SerialNumber::from(serial));
-    edit(&mut params);
-    let cert = params.signed_by(&key, issuer).unwrap();
-    let (c, k) = (
-        dir.join(format!("{name}.pem")),
-        dir.join(format!("{name}.key")),
-    );
-    std::fs::write(&c, cert.pem()).unwrap();
-    std::fs::write(&k, key.serialize_pem()).unwrap();
-    (c, k)
+    ca: &Ca,
+    holder: &Holder,
+    validity: Validity,
+) -> ((PathBuf, PathBuf), Vec<u8>) {
+    let issued = ca.issue(holder, validity).unwrap();
+    let written = issued.save(dir, holder.name().as_str(), false).unwrap();
+    ((written.cert, written.key), issued.serial)
+}
+
+fn issue(dir: &Path, ca: &Ca, holder: &Holder, validity: Validity) -> (PathBuf, PathBuf) {
+    issue_with_serial(dir, ca, holder, validity).0
+}
+
+/// 2019-01-01 to 2020-01-01.
+fn long_ago() -> Validity {
+    Validity {
+        not_before: UNIX_EPOCH + Duration::from_secs(1_546_300_800),
+        not_after: UNIX_EPOCH + Duration::from_secs(1_577_836_800),
+    }
 }
 
 impl Pki {
     /// Makes everything in `dir`.
     pub fn new(dir: &Path) -> Self {
-        let (ca_params, ca_key, ca_pem) = ca("fleetdeck test CA");
-        let ca_path = dir.join("ca.pem");
-        std::fs::write(&ca_path, ca_pem).unwrap();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let (server_cert, server_key) = leaf(dir, "agent", &issuer, 1, |_| {});
-        let client = leaf(dir, "ops-laptop", &issuer, 2, |_| {});
-        let expired = leaf(dir, "old-laptop", &issuer, 3, |p| {
-            p.not_before = date_time_ymd(2019, 1, 1);
-            p.not_after = date_time_ymd(2020, 1, 1);
-        });
-        let revoked = leaf(dir, "stolen-laptop", &issuer, 4, |_| {});
-        let crl = CertificateRevocationListParams {
-            this_update: date_time_ymd(2024, 1, 1),
-            next_update: date_time_ymd(2099, 1, 1),
-            crl_number: SerialNumber::from(1u64),
-            issuing_distribution_point: None,
-            revoked_certs: vec![RevokedCertParams {
-                serial_number: SerialNumber::from(4u64),
-                revocation_time: date_time_ymd(2024, 1, 1),
-                reason_code: Some(RevocationReason::KeyCompromise),
-                invalidity_date: None,
-            }],
-            key_identifier_method: KeyIdMethod::Sha256,
-        }
-        .signed_by(&issuer)
-        .unwrap();
+        let year = || Validity::days_from_now(365);
+        let ca = Ca::create("fleetdeck test CA", year()).unwrap();
+        let ca_files = ca.save(dir, false).unwrap();
+        let agent = Holder::Agent {
+            name: "agent".parse().unwrap(),
+            sans: vec!["localhost".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+        };
+        let (server_cert, server_key) = issue(dir, &ca, &agent, year());
+        let client = issue(dir, &ca, &console("ops-laptop"), year());
+        let expired = issue(dir, &ca, &console("old-laptop"), long_ago());
+        let (revoked, serial) = issue_with_serial(dir, &ca, &console("stolen-laptop"), year());
         let crl_path = dir.join("crl.pem");
-        std::fs::write(&crl_path, crl.pem().unwrap()).unwrap();
-        let (other_params, other_key, _) = ca("someone else's CA");
-        let other = Issuer::new(other_params, other_key);
-        let stranger = leaf(dir, "stranger", &other, 5, |_| {});
+        std::fs::write(&crl_path, revocation_list(&ca_files.key, &ca, &serial)).unwrap();
+        let other = Ca::create("someone else's CA", year()).unwrap();
+        let stranger = issue(dir, &other, &console("stranger"), year());
         Self {
-            ca: ca_path,
+            ca: ca_files.cert,
             server_cert,
             server_key,
             client,
@@ -111,4 +92,27 @@ impl Pki {
             crl: crl_path,
         }
     }
+}
+
+/// A v2 CRL (number and authority key id) by `ca` revoking serial number `revoked`.
+fn revocation_list(ca_key: &Path, ca: &Ca, revoked: &[u8]) -> String {
+    let key = KeyPair::from_pem(&std::fs::read_to_string(ca_key).unwrap()).unwrap();
+    let issuer = Issuer::from_ca_cert_pem(ca.cert_pem(), key).unwrap();
+    CertificateRevocationListParams {
+        this_update: date_time_ymd(2024, 1, 1),
+        next_update: date_time_ymd(2099, 1, 1),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from_slice(revoked),
+            revocation_time: date_time_ymd(2024, 1, 1),
+            reason_code: Some(RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .unwrap()
+    .pem()
+    .unwrap()
 }
