@@ -36,4 +36,5 @@ mod ui_display;
 mod ui_history;
 mod ui_ops;
 mod ui_snapshots;
+mod ui_wall;
 mod wall_specs;
