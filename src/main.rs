@@ -59,10 +59,7 @@ async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {
     let state_dir = logging::state_dir().map(|d| d.join("demo"));
     let fleet = DemoFleet::start(args, seed, state_dir.as_deref()).await?;
     let agents = fleet.addrs()?;
-    let title = format!(
-        "demo · {} simulated agents on loopback · seed {seed}",
-        agents.len()
-    );
+    let title = fleetdeck::demo::title(agents.len(), seed);
     let result = run_console(&settings, &agents, title, &cli.global).await;
     fleet.stop().await;
     result
