@@ -30,6 +30,7 @@ mod ops_migrate;
 mod ops_restore_to;
 mod ops_sim_restart;
 mod ops_stale_alert;
+mod timeline_restart;
 mod trust;
 mod trust_roles;
 mod ui_display;
