@@ -60,3 +60,8 @@ impl DemoFleet {
         }
     }
 }
+
+/// The demo console's title: how many agents, and the seed that replays the same fleet.
+pub fn title(agents: usize, seed: u64) -> String {
+    format!("demo · {agents} simulated agents on loopback · seed {seed}")
+}

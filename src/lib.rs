@@ -22,6 +22,7 @@ pub mod ops;
 pub mod ops_cli;
 pub mod theme;
 pub mod theme_file;
+pub mod timeline_file;
 pub mod toml_error;
 pub mod tui;
 pub mod ui;

@@ -11,6 +11,7 @@ use fleetdeck::config::Settings;
 use fleetdeck::demo::DemoFleet;
 use fleetdeck::keys::KeyMap;
 use fleetdeck::model::Fleet;
+use fleetdeck::timeline_file::{self, TIMELINE_FILE};
 use fleetdeck::tui::{self, LoopOptions, TerminalGuard};
 use fleetdeck::{get, limits, logging, ops, theme_file};
 use fleetdeck_core::cli_docs;
@@ -71,11 +72,9 @@ async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {
     let state_dir = logging::state_dir().map(|d| d.join("demo"));
     let fleet = DemoFleet::start(args, seed, state_dir.as_deref()).await?;
     let agents = fleet.addrs()?;
-    let title = format!(
-        "demo · {} simulated agents on loopback · seed {seed}",
-        agents.len()
-    );
-    let result = run_console(&settings, &agents, title, &cli.global).await;
+    let title = fleetdeck::demo::title(agents.len(), seed);
+    // The demo's incidents are kept apart from a real fleet's.
+    let result = run_console(&settings, &agents, title, state_dir, &cli.global).await;
     fleet.stop().await;
     result
 }
@@ -96,13 +95,15 @@ async fn console(cli: &Cli) -> Result<()> {
         ));
     }
     let title = format!("{} agents", settings.agents.len());
-    run_console(&settings, &settings.agents, title, &cli.global).await
+    let state_dir = logging::state_dir();
+    run_console(&settings, &settings.agents, title, state_dir, &cli.global).await
 }
 
 async fn run_console(
     settings: &Settings,
     agents: &[AgentAddr],
     title: String,
+    timeline_dir: Option<std::path::PathBuf>,
     flags: &GlobalArgs,
 ) -> Result<()> {
     // A wall screen is read-only; `--read-only` alone keeps the normal views.
@@ -153,10 +154,14 @@ async fn run_console(
         let urls = alertmanagers.iter().map(|t| t.url.to_string()).collect();
         app.use_alertmanagers(urls, fleetdeck::notify::silences::created_by());
     }
+    // The incident timeline of earlier runs comes back, so an export spans a restart.
+    let timeline =
+        timeline_dir.map(|dir| timeline_file::resume(&mut app, &dir.join(TIMELINE_FILE)));
     let options = LoopOptions {
         refresh_interval: settings.refresh_interval,
         connections: conns,
         alertmanagers,
+        timeline,
     };
     let mut guard = TerminalGuard::enter()?;
     let result = tui::run_with_ops(guard.terminal(), &mut app, rx, options, Some(ops)).await;

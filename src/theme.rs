@@ -226,6 +226,13 @@ impl Theme {
         }
     }
 
+    /// Style of the wall's banner for the worst firing alert: the severity's colour as the
+    /// background, so the band is seen from across a room (and without colour, reversed).
+    pub fn alert_banner(&self, severity: Severity) -> Style {
+        self.severity(severity)
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+
     /// Style of a container state.
     pub fn container_state(&self, state: ContainerState) -> Style {
         match state {

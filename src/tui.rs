@@ -112,7 +112,7 @@ impl Drop for TerminalGuard {
 }
 
 /// The loop's settings.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LoopOptions {
     /// Least time between two frames drawn for agent data.
     pub refresh_interval: Duration,
@@ -120,6 +120,8 @@ pub struct LoopOptions {
     pub connections: crate::client::Connections,
     /// Alertmanagers that get the console's silences and whose silences it shows.
     pub alertmanagers: Vec<crate::notify::HttpTarget>,
+    /// The incident timeline's file, kept up to date as entries happen.
+    pub timeline: Option<crate::timeline_file::Journal>,
 }
 
 /// Wall-clock milliseconds since the Unix epoch.
@@ -151,7 +153,7 @@ pub async fn run_with_ops<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     mut updates: mpsc::Receiver<AgentUpdate>,
-    options: LoopOptions,
+    mut options: LoopOptions,
     mut ops: Option<OpsLink>,
 ) -> Result<()> {
     let mut events = EventStream::new();
@@ -269,6 +271,11 @@ pub async fn run_with_ops<B: Backend>(
                     &background,
                 ),
             }
+        }
+        if let Some(journal) = options.timeline.as_mut()
+            && let Some(error) = journal.sync(app.alerts.timeline())
+        {
+            tracing::warn!("{error}");
         }
         match app.take_redraw() {
             Redraw::None => {}

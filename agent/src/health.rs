@@ -18,11 +18,18 @@ const CLOCK_JUMP_MS: i64 = 2_000;
 /// Earliest plausible wall clock (2024-01-01): anything before means an unset clock.
 const CLOCK_FLOOR_UNIX_MS: u64 = 1_704_067_200_000;
 
-/// Runs the checks; keeps what the clock check needs between runs.
+/// Memory use the check's message shows moves only when the real figure is this far from
+/// it, so noise around a whole percent does not change the message (and publish a health
+/// change) every sample.
+const MEMORY_SHOWN_HYSTERESIS_PERCENT: f64 = 1.0;
+
+/// Runs the checks; keeps what the clock and memory checks need between runs.
 #[derive(Debug)]
 pub struct Checker {
     simulated: bool,
     last_clock: Option<(Instant, u64)>,
+    /// Whole percent the memory check last showed.
+    memory_shown: Option<f64>,
 }
 
 fn check(name: &str, status: CheckStatus, message: String) -> HealthCheck {
@@ -57,6 +64,7 @@ impl Checker {
         Self {
             simulated: false,
             last_clock: None,
+            memory_shown: None,
         }
     }
 
@@ -65,6 +73,7 @@ impl Checker {
         Self {
             simulated: true,
             last_clock: None,
+            memory_shown: None,
         }
     }
 
@@ -78,9 +87,25 @@ impl Checker {
         vec![
             runtime_check(runtime),
             disk_check(host),
-            memory_check(host),
+            self.memory_check(host),
             self.clock_check(Instant::now(), wall_unix_ms),
         ]
+    }
+
+    /// Memory in whole percents, as the console's MEM column rounds it. The status follows
+    /// the real figure; the message keeps its figure until the real one has moved a point.
+    fn memory_check(&mut self, h: &HostSample) -> HealthCheck {
+        let p = percent(h.memory_used_bytes, h.memory_total_bytes);
+        let shown = match self.memory_shown {
+            Some(shown) if (p - shown).abs() < MEMORY_SHOWN_HYSTERESIS_PERCENT => shown,
+            _ => p.round(),
+        };
+        self.memory_shown = Some(shown);
+        check(
+            "memory",
+            level(p, MEMORY_WARN_PERCENT, MEMORY_FAIL_PERCENT),
+            format!("memory {shown:.0} % used"),
+        )
     }
 
     fn clock_check(&mut self, mono: Instant, wall_ms: u64) -> HealthCheck {
@@ -126,16 +151,6 @@ fn disk_check(h: &HostSample) -> HealthCheck {
     )
 }
 
-fn memory_check(h: &HostSample) -> HealthCheck {
-    let p = percent(h.memory_used_bytes, h.memory_total_bytes);
-    let status = level(p, MEMORY_WARN_PERCENT, MEMORY_FAIL_PERCENT);
-    check(
-        "memory",
-        status,
-        format!("memory {:.0} % used", (p / 5.0).floor() * 5.0),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -169,6 +184,36 @@ mod tests {
         assert!(bad[0].message.contains("socket gone"));
         assert_eq!(bad[1].status, CheckStatus::Failing);
         assert_eq!(bad[2].status, CheckStatus::Warning);
+    }
+
+    #[test]
+    fn the_memory_message_says_the_figure_the_node_shows() {
+        let gib = 1 << 30;
+        // 4 % of 24 GiB, a docker host at rest: the message said "0 % used".
+        let used = 24 * gib / 25;
+        let mut c = Checker::real();
+        let m = c.memory_check(&host((0, 1), (used, 24 * gib)));
+        assert_eq!(m.message, "memory 4 % used");
+        assert_eq!(m.status, CheckStatus::Ok);
+        let mut c = Checker::real();
+        let m = c.memory_check(&host((0, 1), (96, 100)));
+        assert_eq!(m.message, "memory 96 % used");
+        assert_eq!(m.status, CheckStatus::Warning);
+    }
+
+    #[test]
+    fn noise_around_a_whole_percent_keeps_the_memory_message() {
+        let mut c = Checker::real();
+        let total = 10_000;
+        let first = c.memory_check(&host((0, 1), (449, total)));
+        assert_eq!(first.message, "memory 4 % used");
+        for used in [451, 449, 460, 430, 489] {
+            let m = c.memory_check(&host((0, 1), (used, total)));
+            assert_eq!(m, first, "{used} of {total}");
+        }
+        // A real move of more than a point shows.
+        let m = c.memory_check(&host((0, 1), (560, total)));
+        assert_eq!(m.message, "memory 6 % used");
     }
 
     #[test]

@@ -137,6 +137,12 @@ impl AlertBook {
         &self.timeline
     }
 
+    /// Puts the timeline of an earlier run (read back at start) before this run's entries.
+    pub fn restore_timeline(&mut self, earlier: Vec<super::timeline::Entry>) {
+        self.timeline.restore(earlier);
+        self.dirty = true;
+    }
+
     /// Appends an action's outcome (or any operator note) to the timeline.
     pub fn record(&mut self, kind: EntryKind, text: impl Into<String>, now: Stamp) {
         self.timeline.push(now, kind, None, text);

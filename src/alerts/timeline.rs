@@ -17,7 +17,8 @@ pub struct Stamp {
 }
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Firing,
     Resolved,
@@ -71,6 +72,8 @@ pub struct Timeline {
     entries: VecDeque<Entry>,
     /// Entries dropped off the front since the start.
     dropped: usize,
+    /// Entries pushed since the start (read-back ones not counted).
+    pushed: u64,
 }
 
 impl Timeline {
@@ -82,16 +85,37 @@ impl Timeline {
         severity: Option<Severity>,
         text: impl Into<String>,
     ) {
-        if self.entries.len() == TIMELINE_MAX_ENTRIES {
-            self.entries.pop_front();
-            self.dropped += 1;
-        }
-        self.entries.push_back(Entry {
+        self.keep(Entry {
             at,
             kind,
             severity,
             text: text.into(),
         });
+        self.pushed += 1;
+    }
+
+    fn keep(&mut self, entry: Entry) {
+        if self.entries.len() == TIMELINE_MAX_ENTRIES {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// Puts entries from before this console started (read back from its state
+    /// directory) ahead of the ones since; the oldest go first if there are too many.
+    pub fn restore(&mut self, earlier: Vec<Entry>) {
+        let since = std::mem::take(&mut self.entries);
+        let dropped = self.dropped;
+        for e in earlier.into_iter().chain(since) {
+            self.keep(e);
+        }
+        self.dropped = dropped;
+    }
+
+    /// Entries pushed since the start, for what keeps the file up to date.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
     }
 
     /// All entries, oldest first.

@@ -118,6 +118,7 @@ fn ascii_for(c: char) -> &'static str {
         '░' | '▁' | '▂' => ".",
         '▒' | '▃' | '▄' => ":",
         '▓' | '▅' | '▆' => "*",
+        '▀' => "\"",
         '█' | '▇' => "#",
         c if c.is_whitespace() => " ",
         _ => "?",
@@ -133,6 +134,7 @@ mod tests {
         let sources = [
             include_str!("mod.rs"),
             include_str!("alerts.rs"),
+            include_str!("big_digits.rs"),
             include_str!("columns.rs"),
             include_str!("containers.rs"),
             include_str!("detail.rs"),
@@ -143,6 +145,7 @@ mod tests {
             include_str!("nodes.rs"),
             include_str!("status.rs"),
             include_str!("wall.rs"),
+            include_str!("wall_tiles.rs"),
         ];
         for c in sources
             .iter()

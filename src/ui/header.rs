@@ -13,21 +13,51 @@ use crate::model::NodeState;
 /// Below this width the header uses short labels and leaves out zero counts.
 const COMPACT_BELOW_COLUMNS: u16 = 110;
 
+/// The console's title is cut to fit, but never shorter than this (else it is left out).
+const TITLE_MIN_COLUMNS: usize = 8;
+
 /// Draws the two header lines.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let compact = area.width < COMPACT_BELOW_COLUMNS;
-    let lines = vec![nodes_line(app, compact), containers_line(app, compact)];
+    let lines = vec![
+        nodes_line(app, compact, usize::from(area.width)),
+        containers_line(app, compact),
+    ];
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn nodes_line(app: &App, compact: bool) -> Line<'static> {
+/// The console's name and title, then the node counts by state. The counts are what the
+/// line is for: when the line is too long for `width` the labels shorten first, then the
+/// title is cut, then left out.
+fn nodes_line(app: &App, compact: bool, width: usize) -> Line<'static> {
+    let theme = &app.theme;
+    let title = |counts: &[Span<'static>], room: usize| -> Vec<Span<'static>> {
+        let mut spans = vec![Span::styled(" fleetdeck", theme.header)];
+        let used: usize = counts.iter().map(Span::width).sum::<usize>() + spans[0].width();
+        let left = room.saturating_sub(used + 1);
+        if !app.title.is_empty() && left >= TITLE_MIN_COLUMNS.min(app.title.chars().count()) {
+            spans.push(Span::styled(
+                format!(" {}", format::fit(&app.title, left)),
+                theme.info,
+            ));
+        }
+        spans.extend(counts.iter().cloned());
+        spans
+    };
+    let long = node_counts(app, compact);
+    let full = title(&long, usize::MAX);
+    if full.iter().map(Span::width).sum::<usize>() <= width || compact {
+        return Line::from(if compact { title(&long, width) } else { full });
+    }
+    Line::from(title(&node_counts(app, true), width))
+}
+
+/// " │ 8 nodes: 7 active · 1 standby ..." and the nodes whose runtime is down.
+fn node_counts(app: &App, compact: bool) -> Vec<Span<'static>> {
     let theme = &app.theme;
     let summary = app.fleet.summary();
     let counts = summary.states(app.now, app.fleet.failover_timeout());
-    let mut spans = vec![Span::styled(" fleetdeck", theme.header)];
-    if !app.title.is_empty() {
-        spans.push(Span::styled(format!(" {}", app.title), theme.info));
-    }
+    let mut spans = Vec::new();
     spans.push(Span::styled(" │ ", theme.dim));
     spans.push(Span::styled(
         format!("{} nodes", app.fleet.nodes().len()),
@@ -79,7 +109,7 @@ fn nodes_line(app: &App, compact: bool) -> Line<'static> {
             theme.runtime_down(),
         ));
     }
-    Line::from(spans)
+    spans
 }
 
 fn containers_line(app: &App, compact: bool) -> Line<'static> {

@@ -3,6 +3,7 @@
 //! a frame costs the same for 10 containers as for 50,000.
 
 mod alerts;
+pub mod big_digits;
 mod columns;
 mod containers;
 mod detail;
@@ -16,6 +17,7 @@ mod nodes;
 mod ops;
 mod status;
 mod wall;
+mod wall_tiles;
 
 pub use status::{HELP_TWO_COLUMNS_MIN_WIDTH, HelpGeometry, help_geometry};
 

@@ -1,15 +1,18 @@
-//! The read-only wall screen: a title bar, a stale-data banner when it applies, the fleet
-//! in large tiles, the rotating view (heatmaps, node table) and the firing alerts.
+//! The read-only wall screen: a title bar, a stale-data banner when it applies, the worst
+//! firing alert as a banner, the fleet's totals in large figures with a clock, the rotating
+//! view (heatmaps, node table) and the firing alerts. It fits any terminal from 80x24 to a
+//! few hundred columns: the figures grow with the room there is.
 
 use std::time::Duration;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::glyphs;
+use super::wall_tiles::{self, TilePlan};
 use super::{format, heatmap, nodes};
 use crate::alerts::{Alert, AlertState, Severity};
 use crate::app::{App, WallView};
@@ -31,25 +34,65 @@ pub fn attention(app: &App) -> impl Iterator<Item = &Alert> {
         .filter(|a| a.state == AlertState::Firing)
 }
 
+/// Rows of the worst-alert banner on a wall this tall or taller: a band of colour seen
+/// from across the room.
+const TALL_BANNER_MIN_ROWS: u16 = 50;
+/// Rows of the worst-alert banner on a tall wall.
+const TALL_BANNER_ROWS: u16 = 3;
+
+/// Where each part of the wall goes inside its area.
+struct Areas {
+    title: Rect,
+    stale: Rect,
+    alert: Rect,
+    tiles: Rect,
+    plan: TilePlan,
+    view: Rect,
+    attention: Rect,
+}
+
+fn areas(area: Rect, app: &App) -> Areas {
+    let plan = wall_tiles::plan(area, app);
+    let alert_rows = if area.height >= TALL_BANNER_MIN_ROWS {
+        TALL_BANNER_ROWS
+    } else {
+        1
+    };
+    let [title, stale, alert, tiles, body] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(banner(app).is_some())),
+        Constraint::Length(alert_rows),
+        Constraint::Length(plan.rows()),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let (view, attention) = if area.width >= SIDE_ATTENTION_MIN_WIDTH {
+        let [v, a] = Layout::horizontal([
+            Constraint::Fill(1),
+            Constraint::Length(SIDE_ATTENTION_COLUMNS),
+        ])
+        .areas(body);
+        (v, a)
+    } else {
+        // On a short terminal the view keeps at least half the body.
+        let rows = ATTENTION_ROWS.min(body.height / 2);
+        let [v, a] = Layout::vertical([Constraint::Fill(1), Constraint::Length(rows)]).areas(body);
+        (v, a)
+    };
+    Areas {
+        title,
+        stale,
+        alert,
+        tiles,
+        plan,
+        view,
+        attention,
+    }
+}
+
 /// Where the rotating view sits inside the wall's `area` (the same split `draw` makes).
 pub fn view_area(area: Rect, app: &App) -> Rect {
-    let banner = u16::from(banner(app).is_some());
-    let body = Rect {
-        y: area.y + 5 + banner,
-        height: area.height.saturating_sub(5 + banner),
-        ..area
-    };
-    if area.width >= SIDE_ATTENTION_MIN_WIDTH {
-        Rect {
-            width: body.width.saturating_sub(SIDE_ATTENTION_COLUMNS),
-            ..body
-        }
-    } else {
-        Rect {
-            height: body.height.saturating_sub(ATTENTION_ROWS),
-            ..body
-        }
-    }
+    areas(area, app).view
 }
 
 /// Draws the wall screen; returns the rows the heatmap had (0 when it is not shown).
@@ -58,44 +101,40 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
         return (0, 0);
     };
     let theme = &app.theme;
-    let banner = banner(app);
-    let [title_area, banner_area, tiles_area, body] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(u16::from(banner.is_some())),
-        Constraint::Length(4),
-        Constraint::Fill(1),
-    ])
-    .areas(area);
-    title(frame, title_area, app);
-    if let Some(banner) = banner {
-        frame.render_widget(Paragraph::new(banner), banner_area);
+    let at = areas(area, app);
+    title(frame, at.title, app);
+    if let Some(banner) = banner(app) {
+        frame.render_widget(Paragraph::new(banner), at.stale);
     }
-    tiles(frame, tiles_area, app);
-    let (view_area, attention_area) = if area.width >= SIDE_ATTENTION_MIN_WIDTH {
-        let [v, a] = Layout::horizontal([
-            Constraint::Fill(1),
-            Constraint::Length(SIDE_ATTENTION_COLUMNS),
-        ])
-        .areas(body);
-        (v, a)
-    } else {
-        let [v, a] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(ATTENTION_ROWS)]).areas(body);
-        (v, a)
-    };
+    worst_alert(frame, at.alert, app);
+    wall_tiles::draw(frame, at.tiles, app, at.plan);
     let prefix = format!("{}/{} ", wall.index + 1, WallView::ALL.len());
-    let _ = theme;
     let rows = match wall.view() {
         WallView::LoadOverTime | WallView::Resources => {
-            (heatmap::draw(frame, view_area, app, &prefix), 0)
+            (heatmap::draw(frame, at.view, app, &prefix), 0)
         }
-        WallView::Nodes => (0, nodes::draw(frame, view_area, app)),
+        WallView::Nodes => (0, nodes::draw(frame, at.view, app)),
     };
-    attention_pane(frame, attention_area, app, theme);
+    attention_pane(frame, at.attention, app, theme);
     rows
 }
 
 fn title(frame: &mut Frame, area: Rect, app: &App) {
+    // Longest first; each next one leaves out what matters least: the date, the console's
+    // name, the rotation's countdown.
+    let line = [
+        (true, true, true),
+        (false, true, true),
+        (false, false, true),
+    ]
+    .into_iter()
+    .map(|(date, name, countdown)| title_line(app, date, name, countdown))
+    .find(|l| l.width() <= usize::from(area.width))
+    .unwrap_or_else(|| title_line(app, false, false, false));
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn title_line(app: &App, date: bool, name: bool, countdown: bool) -> Line<'static> {
     let theme = &app.theme;
     let g = glyphs::of(app.ascii);
     let mut spans = vec![Span::styled(" fleetdeck wall ", theme.header)];
@@ -110,7 +149,7 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
             ),
             theme.text,
         ));
-        if !wall.rotate_every.is_zero() {
+        if countdown && !wall.rotate_every.is_zero() {
             let left = wall
                 .rotate_every
                 .saturating_sub(app.now.saturating_duration_since(wall.since));
@@ -125,13 +164,78 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     spans.push(Span::styled(format!(" {} ", g.bar), theme.dim));
-    spans.push(Span::styled(
-        format!("{} UTC", format::utc(app.now_unix_ms)),
-        theme.label(),
-    ));
-    spans.push(Span::styled(format!(" {} ", g.bar), theme.dim));
-    spans.push(Span::styled(app.title.clone(), theme.info));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let time = format::utc(app.now_unix_ms);
+    let time = if date {
+        time
+    } else {
+        time.split_once(' ')
+            .map_or(time.clone(), |(_, t)| t.to_string())
+    };
+    spans.push(Span::styled(format!("{time} UTC"), theme.label()));
+    if name && !app.title.is_empty() {
+        spans.push(Span::styled(format!(" {} ", g.bar), theme.dim));
+        spans.push(Span::styled(app.title.clone(), theme.info));
+    }
+    Line::from(spans)
+}
+
+/// The worst firing alert across the whole width (the alert book lists worst first), with
+/// how long it has fired and how many more fire; a calm line when none does.
+fn worst_alert(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let g = glyphs::of(app.ascii);
+    let mut firing = attention(app);
+    let Some(worst) = firing.next() else {
+        let line = Line::from(Span::styled("all clear: no alert firing", theme.ok)).centered();
+        let middle = Rect {
+            y: area.y + area.height / 2,
+            height: area.height.min(1),
+            ..area
+        };
+        frame.render_widget(Paragraph::new(line), middle);
+        return;
+    };
+    let more = firing.count();
+    let style = theme.alert_banner(worst.severity);
+    let mut text = format!(
+        " {} {} {} ",
+        tag(worst.severity),
+        g.dot,
+        match &worst.container {
+            Some(c) => format!("{}/{c}: {}", worst.node, worst.summary),
+            None => format!("{}: {}", worst.node, worst.summary),
+        }
+    );
+    if let Some(fired) = worst.fired {
+        let age = app.now.saturating_duration_since(fired.at);
+        text.push_str(&format!("{} firing for {} ", g.dot, format::duration(age)));
+    }
+    if more > 0 {
+        text.push_str(&format!("{} {more} more firing ", g.dot));
+    }
+    // The whole band takes the alert's colour, so it is seen before it is read.
+    let band = Paragraph::new(vec![Line::default(); usize::from(area.height)]).style(style);
+    frame.render_widget(band, area);
+    let middle = Rect {
+        y: area.y + area.height / 2,
+        height: area.height.min(1),
+        ..area
+    };
+    let line = Line::from(Span::styled(
+        format::fit(&text, usize::from(area.width)),
+        style,
+    ))
+    .centered();
+    frame.render_widget(Paragraph::new(line), middle);
+}
+
+/// Four letters for a severity, as the attention list and the banner show it.
+fn tag(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "CRIT",
+        Severity::Warning => "WARN",
+        Severity::Info => "INFO",
+    }
 }
 
 /// The bottom line of the wall: what the few keys do, and that nothing else works here.
@@ -180,74 +284,6 @@ fn banner(app: &App) -> Option<Line<'static>> {
     })
 }
 
-/// One large tile: label over value.
-struct Tile {
-    label: &'static str,
-    value: String,
-    style: Style,
-}
-
-fn tiles(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = &app.theme;
-    let g = glyphs::of(app.ascii);
-    let s = app.fleet.summary();
-    let counts = s.states(app.now, app.fleet.failover_timeout());
-    let total = app.fleet.nodes().len();
-    let up = counts.active + counts.standby + counts.maintenance;
-    let stale = app.all_stale_for().is_some();
-    let pick = |style: Style| if stale { theme.stale } else { style };
-    let (used, mem_total) = s.memory_bytes();
-    let mem = (mem_total > 0).then(|| (used as f64 / mem_total as f64 * 100.0) as f32);
-    let down = counts.unknown + counts.failed;
-    let list = [
-        Tile {
-            label: "NODES UP",
-            value: format!("{up}/{total}"),
-            style: pick(if down > 0 { theme.warn } else { theme.ok }),
-        },
-        Tile {
-            label: "DOWN",
-            value: down.to_string(),
-            style: pick(theme.alarm(down, counts.failed > 0)),
-        },
-        Tile {
-            label: "CONTAINERS",
-            value: format!("{}/{}", s.running(), s.containers()),
-            style: pick(theme.text),
-        },
-        Tile {
-            label: "UNHEALTHY",
-            value: s.unhealthy().to_string(),
-            style: pick(theme.alarm(s.unhealthy(), true)),
-        },
-        Tile {
-            label: "CPU",
-            value: s.cpu_percent().map_or("-".into(), |c| format!("{c:.0}%")),
-            style: pick(s.cpu_percent().map_or(theme.dim, |c| theme.usage(c))),
-        },
-        Tile {
-            label: "MEMORY",
-            value: mem.map_or("-".into(), |m| format!("{m:.0}%")),
-            style: pick(mem.map_or(theme.dim, |m| theme.usage(m))),
-        },
-    ];
-    let areas = Layout::horizontal([Constraint::Fill(1); 6]).split(area);
-    for (tile, area) in list.iter().zip(areas.iter()) {
-        let block = g.block().border_style(theme.border(false));
-        let inner = block.inner(*area);
-        frame.render_widget(block, *area);
-        let lines = vec![
-            Line::from(Span::styled(tile.label, theme.label())).centered(),
-            Line::from(Span::styled(
-                tile.value.clone(),
-                tile.style.add_modifier(Modifier::BOLD),
-            ))
-            .centered(),
-        ];
-        frame.render_widget(Paragraph::new(lines), inner);
-    }
-}
-
 fn attention_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let g = glyphs::of(app.ascii);
     let counts = app.alerts.counts();
@@ -282,11 +318,7 @@ fn attention_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines: Vec<Line> = attention(app)
         .take(shown)
         .map(|a| {
-            let tag = match a.severity {
-                Severity::Critical => "CRIT",
-                Severity::Warning => "WARN",
-                Severity::Info => "INFO",
-            };
+            let tag = tag(a.severity);
             let text = match &a.container {
                 Some(c) => format!("{c}: {}", a.summary),
                 None => a.summary.clone(),

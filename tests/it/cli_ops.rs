@@ -239,3 +239,58 @@ fn the_binary_refuses_without_a_terminal_or_yes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
     drop(c);
 }
+
+/// Runs the `fleetdeck` executable on the cluster's agents, in a home of its own.
+async fn binary(c: &Cluster, args: &[&str]) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    for e in c.endpoints() {
+        argv.push("--agent".into());
+        argv.push(e);
+    }
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+            .args(argv)
+            .env_remove(fleetdeck::config::AGENTS_ENV)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_binary_ends_every_backups_listing_with_a_newline() {
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+    // Empty first, then with backups on both nodes.
+    let out = binary(&c, &["backups"]).await;
+    assert_eq!(out.status.code(), Some(EXIT_OK), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(out.stdout.ends_with(b"\n"), "{out:?}");
+    let mut ids = Vec::new();
+    for node in 0..2 {
+        let (s, _) = c.stateful(node).await;
+        let out = binary(&c, &["backup", &s.name, "--yes"]).await;
+        assert_eq!(out.status.code(), Some(EXIT_OK), "{out:?}");
+        assert!(out.stdout.ends_with(b"\n"), "{out:?}");
+        ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    for args in [
+        &["backups"][..],
+        &["backups", "-o", "json"],
+        &["backups", "n2"],
+    ] {
+        let out = binary(&c, args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(EXIT_OK), "{args:?}: {out:?}");
+        assert!(stdout.contains(&ids[1]), "{args:?}: {stdout}");
+        assert!(
+            stdout.ends_with('\n') && !stdout.ends_with("\n\n"),
+            "{args:?}: one final newline:\n{stdout:?}"
+        );
+    }
+}

@@ -638,3 +638,38 @@ async fn engine_loss_turns_runtime_red_and_recovers() {
     );
     agent.shutdown().await;
 }
+
+/// A docker node's memory check (the detail pane's "memory N % used") says the figure its
+/// MEM column shows, within the point the check holds still for; it read "0 %" at 4 %.
+/// (The old floor to five percent fails here only when this host's memory use is not
+/// within a point above a multiple of five; the agent's unit tests pin the computation.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_node_s_memory_check_says_what_its_mem_column_shows() {
+    let Some(engine) = Engine::get("a_docker_node_s_memory_check_says_what_its_mem_column_shows")
+    else {
+        return;
+    };
+    let (agent, _dir) = agent(&engine, "mem-check", None).await;
+    let mut console = Console::watch(agent.addr());
+    console
+        .until("host figures and checks", |f| {
+            let node = &f.nodes()[0];
+            node.host.memory_total_bytes > 0 && node.health.iter().any(|h| h.name == "memory")
+        })
+        .await;
+    let node = &console.fleet.nodes()[0];
+    let column = node.host.memory_percent();
+    let check = node.health.iter().find(|h| h.name == "memory").unwrap();
+    let shown: f32 = check
+        .message
+        .strip_prefix("memory ")
+        .and_then(|m| m.strip_suffix(" % used"))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{:?}", check.message));
+    assert!(
+        (shown - column).abs() <= 1.0,
+        "the check says {:?}, the MEM column {column:.1} %",
+        check.message
+    );
+    agent.shutdown().await;
+}

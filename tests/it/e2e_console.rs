@@ -242,3 +242,24 @@ fn help_scrolls_on_an_80x24_terminal() {
     term.send(&["q"]);
     assert_eq!(term.exit_status(Duration::from_secs(10)), Some(0));
 }
+
+/// `fleetdeck demo` on an 80x24 terminal, with its default seed (the time, 13 digits): the
+/// header's first line keeps the node counts by state; the title gives way.
+#[test]
+fn the_demo_header_keeps_the_node_states_at_80x24() {
+    let term = Pty::start(&[BIN, "demo", "--nodes", "8"], 80, 24);
+    let screen = term.wait_for(
+        "the header with the node states",
+        Duration::from_secs(30),
+        |s| {
+            s.lines()
+                .next()
+                .is_some_and(|l| l.contains("8 nodes: ") && l.contains(" active"))
+        },
+    );
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.starts_with(" fleetdeck demo"), "{header:?}");
+    assert!(header.chars().count() <= 80, "{header:?}");
+    term.send(&["q"]);
+    assert_eq!(term.exit_status(Duration::from_secs(10)), Some(0));
+}

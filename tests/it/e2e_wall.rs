@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use fleetdeck_agent::{AgentConfig, RunningAgent};
 use support::pty::Pty;
+use support::screen::wall_figure;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
 const AGENTS: usize = 3;
@@ -22,6 +23,11 @@ const ACTION_KEYS: [&str; 21] = [
     "m", "s", "b", "R", "f", "d", "c", "u", "S", "x", "r", "X", "D", "C", "U", "M", "B", "F", ":",
     "y", "Enter",
 ];
+
+/// The wall's large NODES UP figure reads every node up.
+fn every_node_up(screen: &str) -> bool {
+    wall_figure(screen, "NODES UP").as_deref() == Some(&format!("{AGENTS}/{AGENTS}"))
+}
 
 fn start_agents(rt: &tokio::runtime::Runtime, state: &Path) -> Vec<RunningAgent> {
     rt.block_on(async {
@@ -59,7 +65,7 @@ fn wall_mode_sends_nothing_to_any_agent_whatever_is_pressed() {
     term.wait_for(
         "the wall with every node up",
         Duration::from_secs(30),
-        |s| s.contains("read-only") && s.contains(&format!("{AGENTS}/{AGENTS}")),
+        |s| s.contains("read-only") && every_node_up(s),
     );
 
     for round in 0..2 {
@@ -77,7 +83,7 @@ fn wall_mode_sends_nothing_to_any_agent_whatever_is_pressed() {
     // Time for anything sent to reach an agent and its audit log.
     std::thread::sleep(Duration::from_secs(2));
     let screen = term.wait_for("the wall still up", Duration::from_secs(5), |s| {
-        s.contains("fleetdeck wall") && s.contains(&format!("{AGENTS}/{AGENTS}"))
+        s.contains("fleetdeck wall") && every_node_up(s)
     });
     assert!(!screen.contains("confirm"), "no dialog opened:\n{screen}");
 
@@ -115,9 +121,7 @@ fn the_wall_survives_its_agents_going_away_and_coming_back() {
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let term = Pty::start(&argv, 120, 40);
-    term.wait_for("every node up", Duration::from_secs(30), |s| {
-        s.contains(&format!("{AGENTS}/{AGENTS}"))
-    });
+    term.wait_for("every node up", Duration::from_secs(30), every_node_up);
     rt.block_on(async {
         for a in agents {
             a.kill().await;
@@ -143,7 +147,7 @@ fn the_wall_survives_its_agents_going_away_and_coming_back() {
         back
     });
     term.wait_for("recovered without a key", Duration::from_secs(60), |s| {
-        !s.contains("STALE") && s.contains(&format!("{AGENTS}/{AGENTS}"))
+        !s.contains("STALE") && every_node_up(s)
     });
 }
 

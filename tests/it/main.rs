@@ -34,10 +34,12 @@ mod ops_stale_alert;
 #[cfg(unix)]
 mod readme_tls;
 mod shell_docs;
+mod timeline_restart;
 mod trust;
 mod trust_roles;
 mod ui_display;
 mod ui_history;
 mod ui_ops;
 mod ui_snapshots;
+mod ui_wall;
 mod wall_specs;

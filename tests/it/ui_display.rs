@@ -1,5 +1,5 @@
-//! Headless UI of the heatmaps and the wall screen: TestBackend snapshots at 80x24 and
-//! 200x60, the same layout under every theme (snapshots keep only the text, so the colours
+//! Headless UI of the heatmaps and the wall screen (its figures in `ui_wall.rs`): TestBackend
+//! snapshots at 80x24 and 200x60, the same layout under every theme (snapshots keep only the text, so the colours
 //! of key cells are asserted per theme), NO_COLOR, and --ascii.
 
 use crate::support::screen;
@@ -8,7 +8,6 @@ use screen::{find, lines, render, text};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use fleetdeck::alerts::Severity;
 use fleetdeck::app::{Action, App, Screen};
 use fleetdeck::colour::ColourDepth;
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
@@ -19,7 +18,7 @@ use fleetdeck::theme_file::{self, BUILT_IN};
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
-const NODES: usize = 40;
+pub(crate) const NODES: usize = 40;
 const CONTAINERS: usize = 4;
 /// Samples of history per node: a quarter of the 10-minute window, so the older part of
 /// the map shows "no data".
@@ -30,7 +29,7 @@ const LOST: usize = 13;
 const SILENT: Duration = Duration::from_secs(40);
 
 /// A console over `NODES` nodes with `SAMPLES` seconds of history, one node lost.
-fn console(theme: Theme) -> App {
+pub(crate) fn console(theme: Theme) -> App {
     let t0 = Instant::now();
     let mut app = App::new(fixtures::fleet(NODES, CONTAINERS, t0), t0);
     app.theme = theme;
@@ -83,7 +82,8 @@ fn console(theme: Theme) -> App {
     app
 }
 
-fn themes() -> Vec<Theme> {
+/// Every built-in theme.
+pub(crate) fn themes() -> Vec<Theme> {
     BUILT_IN
         .iter()
         .map(|(name, _)| theme_file::load(name, None).expect("built-in theme"))
@@ -271,50 +271,11 @@ fn a_thousand_nodes_fit_one_80x24_screen() {
     assert!(app.panes.heatmap.rows.len() <= app.panes.heatmap.cursor.viewport);
 }
 
-fn wall(theme: Theme) -> App {
+/// The fixture console as a wall screen turning every 20 s.
+pub(crate) fn wall(theme: Theme) -> App {
     let mut app = console(theme);
     app.make_wall(Duration::from_secs(20));
     app
-}
-
-#[test]
-fn wall_at_both_sizes_under_every_theme() {
-    for (w, h) in [(80u16, 24u16), (200, 60)] {
-        let mut reference = None;
-        for theme in themes() {
-            let name = theme.name.clone();
-            let mut app = wall(theme);
-            let buf = render(&mut app, w, h);
-            let shown = text(&buf);
-            match &reference {
-                None => {
-                    insta::assert_snapshot!(format!("wall_{w}x{h}"), shown.clone());
-                    reference = Some(shown.clone());
-                }
-                Some(r) => assert_eq!(&shown, r, "{name}: same layout as dark"),
-            }
-            let t = &app.theme;
-            assert!(shown.contains("1 node unreachable"), "{name}");
-            let banner = find(&buf, "1 node unreachable", "unreachable");
-            assert_eq!(Some(buf[banner].fg), t.warn.fg, "{name}: banner");
-            let crit = find(&buf, "CRIT", "node-13");
-            assert_eq!(
-                Some(buf[crit].fg),
-                t.severity(Severity::Critical).fg,
-                "{name}: alert"
-            );
-            let down = find(&buf, "DOWN", "DOWN");
-            let below = &lines(&buf)[usize::from(down.1 + 1)];
-            let x = below
-                .chars()
-                .enumerate()
-                .skip(usize::from(down.0) - 4)
-                .find(|(_, c)| *c == '1');
-            let value = (x.expect("down count").0 as u16, down.1 + 1);
-            assert_eq!(buf[value].symbol(), "1", "{name}: one node down");
-            assert_eq!(Some(buf[value].fg), t.crit.fg, "{name}: down count");
-        }
-    }
 }
 
 #[test]
@@ -336,33 +297,6 @@ fn wall_rotates_on_its_interval_and_by_key() {
     insta::assert_snapshot!("wall_nodes_200x60", text(&buf));
     app.update(Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
     assert_eq!(app.panes.wall().map(|w| w.index), Some(0), "wraps around");
-}
-
-#[test]
-fn wall_flags_stale_data_when_every_agent_is_gone() {
-    let mut app = wall(Theme::dark());
-    for slot in 0..NODES {
-        app.update(Action::Agent(AgentUpdate::Down {
-            slot,
-            reason: "connection refused".into(),
-        }));
-    }
-    let later = app.now + Duration::from_secs(95);
-    app.set_clock(later, FIXTURE_TIME_UNIX_MS + 95_000);
-    app.update(Action::Tick);
-    let buf = render(&mut app, 80, 24);
-    insta::assert_snapshot!("wall_all_stale_80x24", text(&buf));
-    let banner = find(&buf, "STALE", "no agent has answered for 1m");
-    assert_eq!(
-        buf[banner].bg,
-        app.theme.stale_banner.bg.unwrap_or(Color::Reset)
-    );
-    assert!(buf[banner].modifier.contains(Modifier::BOLD));
-    // Figures are dimmed as stale, not shown as live.
-    let figure = find(&buf, "54%", "r0");
-    assert_eq!(Some(buf[figure].fg), app.theme.stale.fg);
-    let up = find(&buf, "0/40", "0/160");
-    assert_eq!(Some(buf[up].fg), app.theme.stale.fg);
 }
 
 #[test]

@@ -151,6 +151,44 @@ fn standard_80x24_terminal_stays_usable() {
 }
 
 #[test]
+fn the_demo_header_keeps_every_node_state_at_80x24() {
+    let t0 = Instant::now();
+    let mut app = App::new(fixtures::fleet(8, 6, t0), t0);
+    app.set_clock(t0, FIXTURE_TIME_UNIX_MS);
+    // What `fleetdeck demo` calls itself, with a seed as long as its default (a time).
+    app.title = fleetdeck::demo::title(8, 1_796_660_497_670);
+    app.update(Action::Agent(AgentUpdate::Down {
+        slot: 3,
+        reason: "connection refused".into(),
+    }));
+    let buf = render(&mut app, 80, 24);
+    insta::assert_snapshot!("demo_header_80x24", text(&buf));
+    let header = &lines(&buf)[0];
+    for counted in ["8 nodes", "6 active", "1 standby", "1 unknown"] {
+        assert!(header.contains(counted), "{counted} in {header:?}");
+    }
+    // The title gives way, cut where it has to be, not the counts.
+    assert!(
+        header.starts_with(" fleetdeck demo · 8 simulated agent"),
+        "{header:?}"
+    );
+    assert!(header.contains('…'), "{header:?}");
+    assert_style(
+        &buf,
+        find(&buf, "1 unknown", "8 nodes"),
+        app.theme.status(NodeState::Unknown),
+        "unknown count",
+    );
+    // With room, the whole title and the long labels.
+    let buf = render(&mut app, 200, 40);
+    let header = &lines(&buf)[0];
+    assert!(
+        header.contains("seed 1796660497670 │ 8 nodes: 6 active · 1 standby · 0 maintenance"),
+        "{header:?}"
+    );
+}
+
+#[test]
 fn container_table_at_fleet_scope_sorted_by_cpu() {
     let (mut app, _) = console();
     press(&mut app, KeyCode::Tab);

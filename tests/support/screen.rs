@@ -62,3 +62,25 @@ pub fn style_of(buf: &Buffer, needle: &str) -> Style {
     let (x, y) = find(buf, needle, "");
     buf[(x, y)].style()
 }
+
+/// The large figure of the wall's tile labelled `label`, read back from the screen's text
+/// (rows below the labels down to the next border); a total whose label says what it is out
+/// of ("NODES UP of 40") reads whole, "39/40".
+pub fn wall_figure(screen: &str, label: &str) -> Option<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    // Every tile's label is on one line, the first to name the nodes up.
+    let y = lines.iter().position(|l| l.contains("NODES UP"))?;
+    let line = lines[y];
+    let at = line.find(label)?;
+    let column = line[..at].chars().count() + label.chars().count() / 2;
+    let rows: Vec<&str> = lines[y + 1..]
+        .iter()
+        .take_while(|l| !l.contains('─'))
+        .copied()
+        .collect();
+    let figure = fleetdeck::ui::big_digits::read_back(&rows, column)?;
+    match line[at + label.len()..].strip_prefix(" of ") {
+        Some(of) => Some(format!("{figure}/{}", of.split_whitespace().next()?)),
+        None => Some(figure),
+    }
+}
