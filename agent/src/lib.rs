@@ -29,6 +29,7 @@ pub mod health;
 pub mod host;
 pub mod hub;
 pub mod logs;
+pub mod metrics;
 pub mod model;
 pub mod runtime;
 pub mod server;

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod agent_metrics;
 mod alert_snapshots;
 mod cli_get;
 mod cli_ops;
