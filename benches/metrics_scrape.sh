@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the metrics endpoint costs the agent: four sim agents (20 containers each, sampled
+# What the metrics endpoint costs the agent: four sim agents (BENCH_CONTAINERS each, default 20, sampled
 # every second) run side by side for BENCH_SECS (default 180), so they share whatever else
 # the machine is doing:
 #   off       no --metrics-listen
@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_SECS:-180}
+CONTAINERS=${BENCH_CONTAINERS:-20}
 BIN=${BIN_DIR:-target/release}
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 [ -x "$PROMETHEUS" ] || { echo "needs $PROMETHEUS (apt-get install prometheus)" >&2; exit 1; }
@@ -33,7 +34,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 declare -A agent_pid metrics_port
 start_agent() { # name, with metrics (yes/no)
   local name=$1 port
-  local args=(--runtime sim --node-id "bench-$name" --containers 20 --listen 127.0.0.1:0
+  local args=(--runtime sim --node-id "bench-$name" --containers "$CONTAINERS" --listen 127.0.0.1:0
     --state-dir "$tmp/$name")
   if [ "$2" = yes ]; then
     port=$(free_port)

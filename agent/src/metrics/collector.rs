@@ -86,6 +86,9 @@ impl EncodeLabelValue for Escaped<'_> {
 
 type Labels<'a> = [(&'static str, Escaped<'a>); 3];
 
+/// A family's name, help text and unit.
+type Descriptor<'a> = (&'a str, &'a str, Option<&'a Unit>);
+
 fn container_labels(c: &Container) -> Labels<'_> {
     let id = &c.spec.id;
     let short = id.get(..SHORT_ID_CHARS).unwrap_or(id);
@@ -118,7 +121,7 @@ fn single(
 fn per_container<V>(
     encoder: &mut DescriptorEncoder,
     snap: &Snapshot,
-    (name, help, unit): (&str, &str, Option<&Unit>),
+    (name, help, unit): Descriptor<'_>,
     value: impl Fn(&Container) -> Option<V>,
 ) -> std::fmt::Result
 where
@@ -285,7 +288,7 @@ fn encode_containers(encoder: &mut DescriptorEncoder, snap: &Snapshot) -> std::f
         Some(f64::from(c.stats.cpu_percent) / 100.0)
     })?;
     type Figure = fn(&ContainerStats) -> Option<u64>;
-    let figures: [((&str, &str, Option<&Unit>), Figure); 6] = [
+    let figures: [(Descriptor<'_>, Figure); 6] = [
         (
             (
                 "fleetdeck_container_memory_used",

@@ -107,6 +107,28 @@ pub fn exposure(
     Ok(None)
 }
 
+/// Decides TLS for `m`'s address (see [`exposure`]) and binds it; a busy port says which
+/// flag to change.
+pub async fn bind(
+    m: &MetricsConfig,
+    tls_files: Option<&TlsFiles>,
+) -> Result<(TcpListener, Option<Arc<ServerConfig>>), AgentError> {
+    let tls = exposure(m.listen, tls_files, m.insecure)?;
+    let listener = TcpListener::bind(m.listen).await.map_err(|e| {
+        let advice = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "pick another --metrics-listen port or stop what is using it"
+        } else {
+            "check the --metrics-listen address"
+        };
+        AgentError::Config(format!(
+            "cannot serve metrics on {}: {}; {advice}",
+            m.listen,
+            crate::describe_io(&e)
+        ))
+    })?;
+    Ok((listener, tls))
+}
+
 /// What the endpoint answers from.
 struct Endpoint {
     registry: Registry,

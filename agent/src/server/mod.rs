@@ -35,7 +35,7 @@ use crate::health::Checker;
 use crate::host::{self, HostProbe};
 use crate::hub::{self, HostSource, Hub};
 use crate::metrics::http::Serving;
-use crate::metrics::{self, MetricsConfig, MetricsServer, Telemetry};
+use crate::metrics::{self, MetricsServer, Telemetry};
 use crate::model::{NodeInfo, NodeStatus};
 use crate::runtime::{DockerConfig, DockerRuntime, Runtime, RuntimeKind, SimConfig, SimRuntime};
 use crate::server::auth::layer::RefusedCall;
@@ -244,7 +244,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     })?;
     let exposure = exposure(&config, addr)?;
     let metrics_listener = match &config.metrics {
-        Some(m) => Some(bind_metrics(m, &config.security).await?),
+        Some(m) => Some(metrics::http::bind(m, config.security.tls.as_ref()).await?),
         None => None,
     };
     let runtime = make_runtime(&config).await?;
@@ -343,21 +343,11 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     .with_action_rate(config.limits.action_burst, config.limits.actions_per_sec);
     let (watch_cap, logs_cap) = service.stream_caps();
     let (graceful, graceful_rx) = oneshot::channel::<()>();
-    let audit_tls = Arc::clone(&actions);
-    let (accepted, acceptor) =
-        tls::accept_loop(listener, exposure.tls, move |r: HandshakeRefusal| {
-            audit_tls.record_refusal(Refusal {
-                action_id: "",
-                requested_by: "",
-                peer: r.remote,
-                identity: None,
-                action: "tls.handshake",
-                target: None,
-                dry_run: None,
-                kind: crate::model::ActErrorKind::Denied,
-                message: &r.reason,
-            });
-        });
+    let (accepted, acceptor) = tls::accept_loop(
+        listener,
+        exposure.tls,
+        audit_handshakes(Arc::clone(&actions), "tls.handshake"),
+    );
     let incoming = ReceiverStream::new(accepted)
         .map(move |a| Ok::<_, io::Error>(KillableIo::new(a, cut.clone())));
     let audit_calls = Arc::clone(&actions);
@@ -403,34 +393,18 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         }
     });
     let metrics = match metrics_listener {
-        Some((listener, tls)) => {
-            let registry = metrics::registry(
+        Some((listener, tls)) => Some(MetricsServer::start(
+            listener,
+            tls,
+            metrics::registry(
                 hub.clone(),
                 metrics::streams(watch_cap, logs_cap),
                 &telemetry,
-            );
-            let audit_tls = Arc::clone(&actions);
-            Some(MetricsServer::start(
-                listener,
-                tls,
-                registry,
-                Arc::clone(&runtime),
-                serving,
-                move |r: HandshakeRefusal| {
-                    audit_tls.record_refusal(Refusal {
-                        action_id: "",
-                        requested_by: "",
-                        peer: r.remote,
-                        identity: None,
-                        action: "metrics.tls.handshake",
-                        target: None,
-                        dry_run: None,
-                        kind: crate::model::ActErrorKind::Denied,
-                        message: &r.reason,
-                    });
-                },
-            )?)
-        }
+            ),
+            Arc::clone(&runtime),
+            serving,
+            audit_handshakes(Arc::clone(&actions), "metrics.tls.handshake"),
+        )?),
         None => None,
     };
     tracing::info!(node = config.node_id, %addr, epoch, "agent started");
@@ -451,25 +425,24 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     })
 }
 
-/// Decides TLS for the metrics listener and binds it; a busy port says which flag to change.
-async fn bind_metrics(
-    m: &MetricsConfig,
-    security: &crate::config::SecurityConfig,
-) -> Result<(TcpListener, Option<Arc<tokio_rustls::rustls::ServerConfig>>), AgentError> {
-    let tls = metrics::http::exposure(m.listen, security.tls.as_ref(), m.insecure)?;
-    let listener = TcpListener::bind(m.listen).await.map_err(|e| {
-        let advice = if e.kind() == io::ErrorKind::AddrInUse {
-            "pick another --metrics-listen port or stop what is using it"
-        } else {
-            "check the --metrics-listen address"
-        };
-        AgentError::Config(format!(
-            "cannot serve metrics on {}: {}; {advice}",
-            m.listen,
-            crate::describe_io(&e)
-        ))
-    })?;
-    Ok((listener, tls))
+/// Writes each refused certificate handshake to the audit log as `action`.
+fn audit_handshakes(
+    actions: Arc<Actions>,
+    action: &'static str,
+) -> impl Fn(HandshakeRefusal) + Send + Sync + 'static {
+    move |r: HandshakeRefusal| {
+        actions.record_refusal(Refusal {
+            action_id: "",
+            requested_by: "",
+            peer: r.remote,
+            identity: None,
+            action,
+            target: None,
+            dry_run: None,
+            kind: crate::model::ActErrorKind::Denied,
+            message: &r.reason,
+        });
+    }
 }
 
 impl RunningAgent {
