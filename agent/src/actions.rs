@@ -18,6 +18,7 @@ use crate::audit::{AuditLog, Caller, Outcome, Record, now_rfc3339};
 use crate::backup::Registry;
 use crate::convert;
 use crate::hub::Hub;
+use crate::metrics::Telemetry;
 use crate::model::{
     ActError, ActErrorKind, Action, Container, ContainerState, ContainerVerb, Done, NodeMode,
     NodeVerb, SimFaultKind,
@@ -77,6 +78,8 @@ pub struct Actions {
     mode_before_cordon: Mutex<NodeMode>,
     /// Present while the node is cordoned, so a restart keeps it cordoned.
     cordon_file: Option<std::path::PathBuf>,
+    /// Counts outcomes for the metrics endpoint.
+    telemetry: Option<Telemetry>,
 }
 
 /// File in the agent's state directory that marks the node cordoned across restarts.
@@ -158,6 +161,7 @@ impl Actions {
             ledger: Mutex::default(),
             mode_before_cordon: Mutex::new(before),
             cordon_file: None,
+            telemetry: None,
         }
     }
 
@@ -168,6 +172,12 @@ impl Actions {
         if self.hub.status().mode == NodeMode::Maintenance && before != NodeMode::Maintenance {
             self.mode_before_cordon = Mutex::new(before);
         }
+        self
+    }
+
+    /// Counts every request's outcome in `telemetry`.
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
         self
     }
 
@@ -342,6 +352,12 @@ impl Actions {
         };
         if let Err(e) = self.audit.append(&record) {
             tracing::error!("{e}");
+        }
+        if let Some(t) = &self.telemetry {
+            t.action_done(
+                action.as_ref().ok(),
+                result.as_ref().map(|_| ()).map_err(|e| e.kind),
+            );
         }
         match result.as_ref().map(|d| &d.message) {
             Ok(m) => tracing::info!(action_id = req.action_id, replayed, "action done: {m}"),

@@ -211,6 +211,7 @@ pub struct AuditLog {
     rotation: Rotation,
     file: Mutex<Open>,
     refusals: Mutex<RefusalLimiter>,
+    lines: Option<prometheus_client::metrics::counter::Counter>,
 }
 
 #[derive(Debug)]
@@ -244,12 +245,22 @@ impl AuditLog {
             rotation: Rotation::default(),
             file: Mutex::new(file),
             refusals: Mutex::default(),
+            lines: None,
         })
     }
 
     /// The same log, rotated by `rotation`.
     pub fn with_rotation(mut self, rotation: Rotation) -> Self {
         self.rotation = rotation;
+        self
+    }
+
+    /// The same log, counting every line it writes on `lines` (the metrics endpoint's).
+    pub fn with_line_counter(
+        mut self,
+        lines: prometheus_client::metrics::counter::Counter,
+    ) -> Self {
+        self.lines = Some(lines);
         self
     }
 
@@ -306,6 +317,9 @@ impl AuditLog {
         }
         open.file.write_all(&line).map_err(err)?;
         open.bytes += len;
+        if let Some(lines) = &self.lines {
+            lines.inc();
+        }
         Ok(())
     }
 

@@ -126,6 +126,13 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = crate::audit::DEFAULT_KEEP,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub audit_keep: u32,
+    /// Serve Prometheus metrics (`/metrics`), `/healthz` and `/readyz` on this address;
+    /// over TLS when --tls-cert is given. Off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Allow --metrics-listen beyond loopback without TLS (warns).
+    #[arg(long, requires = "metrics_listen")]
+    pub metrics_insecure: bool,
     /// Manage tokens or certificates, or print completions or the man page, instead of
     /// serving.
     #[command(subcommand)]
@@ -186,6 +193,11 @@ impl Cli {
                 "--fleet runs simulated nodes; use it with --runtime sim".into(),
             ));
         }
+        if self.metrics_listen.is_some() && self.fleet.is_some() {
+            return Err(AgentError::Config(
+                "--metrics-listen serves one node; use it without --fleet".into(),
+            ));
+        }
         let node_id = match &self.node_id {
             Some(id) => id.clone(),
             None => host::hostname().unwrap_or_else(|| "node".to_owned()),
@@ -241,6 +253,12 @@ impl Cli {
                 max_bytes: self.audit_max_mib.saturating_mul(1024 * 1024),
                 keep: self.audit_keep,
             },
+            metrics: self
+                .metrics_listen
+                .map(|listen| crate::metrics::MetricsConfig {
+                    listen,
+                    insecure: self.metrics_insecure,
+                }),
             ..AgentConfig::default()
         };
         config.validate()?;
@@ -301,6 +319,9 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             a.addr(),
             a.epoch()
         );
+    }
+    for (a, url) in agents.iter().filter_map(|a| Some((a, a.metrics_url()?))) {
+        println!("metrics node={} url={url}", a.node_id());
     }
     stop.wait().await;
     drills.iter().for_each(tokio::task::JoinHandle::abort);

@@ -53,6 +53,8 @@ pub struct AgentConfig {
     pub audit: crate::audit::Rotation,
     /// Caps on streams and action rates.
     pub limits: LimitsConfig,
+    /// Where to serve `/metrics`, `/healthz` and `/readyz`; `None` = not served.
+    pub metrics: Option<crate::metrics::MetricsConfig>,
 }
 
 /// Caps that keep one caller from exhausting the agent.
@@ -121,6 +123,7 @@ impl Default for AgentConfig {
             security: SecurityConfig::default(),
             limits: LimitsConfig::default(),
             audit: crate::audit::Rotation::default(),
+            metrics: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::cancel::Cancel;
 use crate::convert;
 use crate::health::Checker;
 use crate::host::{HostProbe, now_unix_ms};
+use crate::metrics::Telemetry;
 use crate::model::{
     ActError, ActErrorKind, Container, ContainerSample, Delta, HealthCheck, HostSample, NodeInfo,
     NodeStatus, Snapshot,
@@ -349,6 +350,7 @@ pub async fn run_sampler(
     mut checker: Checker,
     interval: Duration,
     cancel: Cancel,
+    telemetry: Telemetry,
 ) {
     let start = tokio::time::Instant::now() + interval;
     let mut ticks = tokio::time::interval_at(start, interval);
@@ -373,7 +375,9 @@ pub async fn run_sampler(
         if ticked {
             runtime.advance();
         }
+        let began = std::time::Instant::now();
         let sample = take_sample(runtime.as_ref(), &mut host, &mut checker).await;
+        telemetry.sample_took(began.elapsed());
         hub.apply(sample);
         hub.inner.passes.send_modify(|p| p.1 = p.0);
     }

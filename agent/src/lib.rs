@@ -30,6 +30,7 @@ pub mod health;
 pub mod host;
 pub mod hub;
 pub mod logs;
+pub mod metrics;
 pub mod model;
 pub mod pki;
 pub mod runtime;

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod agent_metrics;
 mod alert_snapshots;
 mod am_silences;
 mod cli_get;

@@ -7,5 +7,7 @@ pub mod docker;
 pub mod docker_cluster;
 pub mod ops;
 pub mod pki;
+pub mod prometheus;
 pub mod pty;
 pub mod screen;
+pub mod unix_proxy;

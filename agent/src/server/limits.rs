@@ -159,6 +159,11 @@ impl StreamCap {
     pub fn available(&self) -> usize {
         self.permits.available_permits()
     }
+
+    /// Streams open now.
+    pub fn open(&self) -> usize {
+        self.max.saturating_sub(self.available())
+    }
 }
 
 /// Tells a long-lived stream whether its caller may still be served.

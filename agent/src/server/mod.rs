@@ -34,6 +34,8 @@ use crate::config::AgentConfig;
 use crate::health::Checker;
 use crate::host::{self, HostProbe};
 use crate::hub::{self, HostSource, Hub};
+use crate::metrics::http::Serving;
+use crate::metrics::{self, MetricsServer, Telemetry};
 use crate::model::{NodeInfo, NodeStatus};
 use crate::runtime::{DockerConfig, DockerRuntime, Runtime, RuntimeKind, SimConfig, SimRuntime};
 use crate::server::auth::layer::RefusedCall;
@@ -95,6 +97,7 @@ pub struct RunningAgent {
     sampler: Option<JoinHandle<()>>,
     housekeeper: Option<JoinHandle<()>>,
     acceptor: Option<JoinHandle<()>>,
+    metrics: Option<MetricsServer>,
 }
 
 /// How the listener is protected, decided once at start.
@@ -240,9 +243,16 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         error,
     })?;
     let exposure = exposure(&config, addr)?;
+    let metrics_listener = match &config.metrics {
+        Some(m) => Some(metrics::http::bind(m, config.security.tls.as_ref()).await?),
+        None => None,
+    };
     let runtime = make_runtime(&config).await?;
     runtime.ping().await?;
-    let audit = AuditLog::open(&config.resolved_state_dir())?.with_rotation(config.audit);
+    let telemetry = Telemetry::default();
+    let audit = AuditLog::open(&config.resolved_state_dir())?
+        .with_rotation(config.audit)
+        .with_line_counter(telemetry.audit_lines());
     let cordon_file = config
         .resolved_state_dir()
         .join(crate::actions::CORDON_FILE);
@@ -299,7 +309,8 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let backups = Registry::new(config.resolved_state_dir().join("backups"));
     let actions = Arc::new(
         Actions::new(hub.clone(), Arc::clone(&runtime), audit, backups.clone())
-            .with_cordon_file(cordon_file, config.mode),
+            .with_cordon_file(cordon_file, config.mode)
+            .with_telemetry(telemetry.clone()),
     );
 
     let (stop_streams, streams_cancel) = cancel::channel();
@@ -315,6 +326,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         checker,
         config.sample_interval,
         streams_cancel.clone(),
+        telemetry.clone(),
     ));
     let housekeeper = tokio::spawn(housekeeping(Arc::clone(&actions), streams_cancel.clone()));
     let service = AgentService::new(
@@ -329,22 +341,13 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     .with_auth(Arc::clone(&exposure.policy))
     .with_stream_caps(&config.limits)
     .with_action_rate(config.limits.action_burst, config.limits.actions_per_sec);
+    let (watch_cap, logs_cap) = service.stream_caps();
     let (graceful, graceful_rx) = oneshot::channel::<()>();
-    let audit_tls = Arc::clone(&actions);
-    let (accepted, acceptor) =
-        tls::accept_loop(listener, exposure.tls, move |r: HandshakeRefusal| {
-            audit_tls.record_refusal(Refusal {
-                action_id: "",
-                requested_by: "",
-                peer: r.remote,
-                identity: None,
-                action: "tls.handshake",
-                target: None,
-                dry_run: None,
-                kind: crate::model::ActErrorKind::Denied,
-                message: &r.reason,
-            });
-        });
+    let (accepted, acceptor) = tls::accept_loop(
+        listener,
+        exposure.tls,
+        audit_handshakes(Arc::clone(&actions), "tls.handshake"),
+    );
     let incoming = ReceiverStream::new(accepted)
         .map(move |a| Ok::<_, io::Error>(KillableIo::new(a, cut.clone())));
     let audit_calls = Arc::clone(&actions);
@@ -374,7 +377,11 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
                 .max_encoding_message_size(MAX_ENCODE_BYTES),
         );
     let node = config.node_id.clone();
+    let serving = Serving::default();
+    let serving_now = serving.enter();
     let server = tokio::spawn(async move {
+        // Ready until this task ends, however it ends.
+        let _serving = serving_now;
         let shutdown = async {
             let _ = graceful_rx.await;
         };
@@ -385,6 +392,21 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
             tracing::error!(node, "server failed: {e}");
         }
     });
+    let metrics = match metrics_listener {
+        Some((listener, tls)) => Some(MetricsServer::start(
+            listener,
+            tls,
+            metrics::registry(
+                hub.clone(),
+                metrics::streams(watch_cap, logs_cap),
+                &telemetry,
+            ),
+            Arc::clone(&runtime),
+            serving,
+            audit_handshakes(Arc::clone(&actions), "metrics.tls.handshake"),
+        )?),
+        None => None,
+    };
     tracing::info!(node = config.node_id, %addr, epoch, "agent started");
     Ok(RunningAgent {
         node_id: config.node_id,
@@ -399,7 +421,28 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
         sampler: Some(sampler),
         housekeeper: Some(housekeeper),
         acceptor: Some(acceptor),
+        metrics,
     })
+}
+
+/// Writes each refused certificate handshake to the audit log as `action`.
+fn audit_handshakes(
+    actions: Arc<Actions>,
+    action: &'static str,
+) -> impl Fn(HandshakeRefusal) + Send + Sync + 'static {
+    move |r: HandshakeRefusal| {
+        actions.record_refusal(Refusal {
+            action_id: "",
+            requested_by: "",
+            peer: r.remote,
+            identity: None,
+            action,
+            target: None,
+            dry_run: None,
+            kind: crate::model::ActErrorKind::Denied,
+            message: &r.reason,
+        });
+    }
 }
 
 impl RunningAgent {
@@ -416,6 +459,16 @@ impl RunningAgent {
     /// The node's id.
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::addr)
+    }
+
+    /// `http(s)://ADDR/metrics`, when metrics are served.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics.as_ref().map(MetricsServer::url)
     }
 
     /// The node's action runner, for actions started in-process (scheduled drills).
@@ -436,6 +489,9 @@ impl RunningAgent {
     /// Stops cleanly: streams end, connections close, the listener goes.
     pub async fn shutdown(mut self) {
         self.stop_streams.cancel();
+        if let Some(m) = self.metrics.take() {
+            m.stop();
+        }
         if let Some(acceptor) = self.acceptor.take() {
             acceptor.abort();
         }
@@ -483,6 +539,9 @@ impl RunningAgent {
     }
 
     fn cut_now(&mut self) {
+        if let Some(m) = self.metrics.take() {
+            m.stop();
+        }
         self.cut_connections.cancel();
         self.stop_streams.cancel();
         for task in [

@@ -100,6 +100,11 @@ impl AgentService {
         self
     }
 
+    /// The Watch and Logs caps (shared with the service), for the open-stream gauge.
+    pub fn stream_caps(&self) -> (StreamCap, StreamCap) {
+        (self.watch_cap.clone(), self.logs_cap.clone())
+    }
+
     /// Re-checks the caller of every open Watch and Logs stream against `policy`, so a
     /// revoked token loses its streams within seconds.
     pub fn with_auth(mut self, policy: Arc<auth::AuthPolicy>) -> Self {

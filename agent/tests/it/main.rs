@@ -9,6 +9,7 @@ mod auth_mode;
 mod cli;
 mod hostile;
 mod hostile_refs;
+mod metrics;
 mod pki;
 mod private_files;
 mod sim_fault;

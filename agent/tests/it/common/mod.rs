@@ -10,6 +10,8 @@ use fleetdeck_proto::agent_client::AgentClient;
 use pb::watch_event::Body;
 use tonic::transport::{Channel, Endpoint};
 
+pub mod http_get;
+
 pub const STEP: Duration = Duration::from_secs(5);
 
 /// A sim agent with a temporary state dir (kept alive by the returned guard).
