@@ -173,6 +173,15 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         let _ = writeln!(stderr, "fleetdeck: cannot save the spec cache: {e}");
     }
     if let OpsCommand::Backups { node, output } = cmd {
+        if let Some(x) = node
+            && !fleet
+                .nodes()
+                .iter()
+                .any(|n| n.name() == x || n.endpoint == *x)
+        {
+            let message = format!("no node named `{x}`; `fleetdeck get nodes` lists them");
+            return OpsOutput::fail(EXIT_USAGE, message);
+        }
         let (list, errors) = list_backups(&conns, &fleet, node.as_deref()).await;
         for e in &errors {
             let _ = writeln!(stderr, "fleetdeck: {e}");

@@ -13,17 +13,28 @@ pub(super) async fn list_backups(
     fleet: &Fleet,
     node: Option<&str>,
 ) -> (Vec<BackupInfo>, Vec<String>) {
-    let asks = fleet
+    let wanted: Vec<&crate::model::Node> = fleet
         .nodes()
         .iter()
-        .filter(|n| n.is_live() && node.is_none_or(|x| n.name() == x || n.endpoint == x))
+        .filter(|n| node.is_none_or(|x| n.name() == x || n.endpoint == x))
+        .collect();
+    let mut errors = Vec::new();
+    // A node that does not answer is said, not skipped: its backups are missing from the list.
+    errors.extend(wanted.iter().filter(|n| !n.is_live()).map(|n| {
+        format!(
+            "{}: its agent does not answer; its backups are not listed",
+            n.name()
+        )
+    }));
+    let asks = wanted
+        .into_iter()
+        .filter(|n| n.is_live())
         .map(|n| async move {
             let mut link = Link::open(conns, n.name(), &n.endpoint).await?;
             // The node that answers holds the backups, whatever their records say.
             link.list_backups().await.map(|l| (n.name().to_string(), l))
         });
     let mut all = Vec::new();
-    let mut errors = Vec::new();
     for r in futures::future::join_all(asks).await {
         match r {
             Ok((node, l)) => all.extend(l.into_iter().map(|b| BackupInfo {

@@ -265,7 +265,7 @@ async fn binary(c: &Cluster, args: &[&str]) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_binary_ends_every_backups_listing_with_a_newline() {
-    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+    let mut c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
     // Empty first, then with backups on both nodes.
     let out = binary(&c, &["backups"]).await;
     assert_eq!(out.status.code(), Some(EXIT_OK), "{out:?}");
@@ -293,4 +293,22 @@ async fn the_binary_ends_every_backups_listing_with_a_newline() {
             "{args:?}: one final newline:\n{stdout:?}"
         );
     }
+    // A node nobody knows is a usage error, in one line.
+    let out = binary(&c, &["backups", "nope"]).await;
+    assert_eq!(out.status.code(), Some(EXIT_USAGE), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no node named `nope`"), "{stderr}");
+
+    // A node whose agent does not answer is said, and the status says the list is partial.
+    c.nodes[1].kill().await;
+    let out = binary(&c, &["backups"]).await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&ids[0]) && !stdout.contains(&ids[1]),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("its backups are not listed"), "{stderr}");
 }
