@@ -1,11 +1,22 @@
 //! Where alerts go when nobody is looking at a console: Prometheus Alertmanager and
-//! webhooks. This module holds their settings (`[notify]`) and the HTTP clients built
-//! from them; `fleetdeck monitor` and the console's silences use these.
+//! webhooks. This module holds their settings (`[notify]`), the HTTP clients built from
+//! them, the notices sent, and one sender task per receiver with a bounded queue;
+//! `fleetdeck monitor` and the console's silences use these.
 
+pub mod alertmanager;
 pub mod config;
+pub mod deliver;
 pub mod http;
 pub mod labels;
+pub mod notice;
+pub mod queue;
+pub mod sender;
+pub mod webhook;
 
 pub use config::{HttpAuth, NotifyConfig, WebhookConfig, WebhookFormat};
+pub use deliver::Receiver;
 pub use http::{HttpTarget, NotifySettings};
 pub use labels::labels;
+pub use notice::{Notice, NoticeStatus};
+pub use queue::{Outbox, QUEUE_CAPACITY, ReceiverStatus};
+pub use sender::Sender;
