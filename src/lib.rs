@@ -16,6 +16,7 @@ pub mod limits;
 pub mod logging;
 pub mod logs;
 pub mod model;
+pub mod monitor;
 pub mod notify;
 pub mod ops;
 pub mod ops_cli;

@@ -40,6 +40,7 @@ async fn async_main(cli: Cli) -> i32 {
         Some(Command::Get(args)) => return get::run_cli(&cli, args).await,
         Some(Command::Ops(cmd)) => return fleetdeck::ops_cli::run_cli(&cli, cmd).await,
         Some(Command::Config(args)) => return fleetdeck::config_cmd::run(&cli, &args.action),
+        Some(Command::Monitor(args)) => return fleetdeck::monitor::run_cli(&cli, args).await,
         Some(Command::Demo(args)) => demo(&cli, args).await,
         None => console(&cli).await,
     };
