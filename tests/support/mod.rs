@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests (the `it` binary's `support` module; the tests
 //! with a binary of their own include single files of it by path).
 
+pub mod alertmanager;
 pub mod docker;
 pub mod docker_cluster;
+pub mod monitor;
 pub mod ops;
 pub mod pki;
 pub mod pty;
