@@ -101,7 +101,7 @@ pub fn report(status: &MonitorStatus, now_unix_ms: u64) -> (String, Health) {
     } else {
         let _ = writeln!(
             out,
-            "monitor: running (pid {}, up {}), {}/{} agents live, {} alerts firing, {} evaluations",
+            "monitor: running (pid {}, up {}), {}/{} agents live, {} firing, {} evaluations",
             status.pid,
             ago(now_unix_ms.saturating_sub(status.started_unix_ms)),
             status.agents_live,
@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(health, Health::Failing);
         assert!(text.starts_with("monitor: running (pid 42"), "{text}");
         assert!(
-            text.contains("2/3 agents live, 1 alerts firing, 77 evaluations"),
+            text.contains("2/3 agents live, 1 firing, 77 evaluations"),
             "{text}"
         );
         let lines: Vec<&str> = text.lines().collect();

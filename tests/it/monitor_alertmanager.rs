@@ -42,7 +42,10 @@ async fn a_killed_agent_pages_through_alertmanager_and_resolves_on_restart() {
     let mut cluster = Cluster::start(&[NodeMode::Active, NodeMode::Active], 2).await;
     let config = monitor::config(&notify(&[am.url()]));
     let mut mon = Monitor::start(&config, &cluster.endpoints(), &[]);
+    // A second monitor for HA, as the README suggests: Alertmanager dedups the two.
+    let mut twin = Monitor::start(&config, &cluster.endpoints(), &[]);
     all_live(&mon, 2).await;
+    all_live(&twin, 2).await;
     assert!(
         am.alerts().await.is_empty(),
         "nothing fires on a calm fleet"
@@ -83,7 +86,15 @@ async fn a_killed_agent_pages_through_alertmanager_and_resolves_on_restart() {
         ends > chrono::Utc::now(),
         "a firing alert ends in the future: {alert}"
     );
-    assert_eq!(am.alerts().await.len(), 1, "only the lost node pages");
+    twin.wait_status("the twin told it too", WAIT, |s| {
+        s["firing"] == 1 && s["receivers"][0]["sent"].as_u64() >= Some(1)
+    })
+    .await;
+    assert_eq!(
+        am.alerts().await.len(),
+        1,
+        "only the lost node pages, once for both monitors"
+    );
 
     cluster.nodes[1].restart().await;
     let deadline = Instant::now() + WAIT;
@@ -95,9 +106,13 @@ async fn a_killed_agent_pages_through_alertmanager_and_resolves_on_restart() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let log = mon.log();
-    assert!(log.contains("firing: node unreachable on n2"), "{log}");
-    assert!(log.contains("resolved"), "{log}");
+    // Either monitor's resolution may have reached Alertmanager first: both resolve it.
+    for m in [&mon, &twin] {
+        m.wait_status("resolved", WAIT, |s| s["firing"] == 0).await;
+        let log = m.log();
+        assert!(log.contains("firing: node unreachable on n2"), "{log}");
+        assert!(log.contains("resolved"), "{log}");
+    }
 
     let status = mon.status_command();
     let table = String::from_utf8_lossy(&status.stdout).into_owned();
@@ -107,6 +122,7 @@ async fn a_killed_agent_pages_through_alertmanager_and_resolves_on_restart() {
         "{table}"
     );
 
+    assert_eq!(twin.terminate(WAIT).await.code(), Some(0));
     let exit = mon.terminate(WAIT).await;
     assert_eq!(
         exit.code(),
