@@ -75,6 +75,29 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+    /// Evaluate the alert rules with no screen and send alerts to Alertmanager and
+    /// webhooks ([notify]); logs to stderr, stops on SIGTERM.
+    Monitor(MonitorArgs),
+}
+
+/// `fleetdeck monitor`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct MonitorArgs {
+    /// Alertmanager base URL to post alerts to, added to `[notify] alertmanager`; repeat
+    /// for each member of an Alertmanager cluster.
+    #[arg(long = "alertmanager", value_name = "URL")]
+    pub alertmanagers: Vec<String>,
+    /// Print how the running monitor's receivers are doing, then exit: 0 when all
+    /// deliver, 2 when one is failing or no monitor is running.
+    #[arg(long)]
+    pub status: bool,
+    /// Folder of the status file [default: the console's state directory].
+    #[arg(long, value_name = "PATH")]
+    pub state_dir: Option<PathBuf>,
+    /// Seconds between two posts of a firing alert to Alertmanager.
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub resend_interval: u64,
 }
 
 /// `fleetdeck config`.
@@ -166,7 +189,10 @@ impl Cli {
             failover_timeout_secs: self.global.failover_timeout,
             theme: self.global.theme.clone(),
             ascii: self.global.ascii,
-            alertmanagers: Vec::new(),
+            alertmanagers: match &self.command {
+                Some(Command::Monitor(m)) => m.alertmanagers.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -279,6 +305,30 @@ mod tests {
             (get.what, get.output),
             (GetWhat::Nodes, OutputFormat::Table)
         );
+    }
+
+    #[test]
+    fn monitor_takes_alertmanagers_into_the_overrides() {
+        let cli = parse(&[
+            "monitor",
+            "--alertmanager",
+            "http://127.0.0.1:9093",
+            "--alertmanager",
+            "http://127.0.0.1:9094",
+            "--agent",
+            "a:1",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.overrides().alertmanagers,
+            ["http://127.0.0.1:9093", "http://127.0.0.1:9094"]
+        );
+        let Some(Command::Monitor(m)) = &cli.command else {
+            panic!("not monitor")
+        };
+        assert_eq!((m.status, m.resend_interval), (false, 30));
+        assert!(parse(&["monitor", "--resend-interval", "0"]).is_err());
+        assert!(parse(&["get", "nodes", "--alertmanager", "http://h"]).is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod logs;
 pub mod logs_cli;
 pub mod model;
+pub mod monitor;
 pub mod notify;
 pub mod ops;
 pub mod ops_cli;

@@ -65,3 +65,26 @@ pub fn init_file_log(dir: &Path) -> Result<PathBuf> {
         .map_err(|e| color_eyre::eyre::eyre!("cannot start the log: {e}"))?;
     Ok(path)
 }
+
+/// Sends the log to stderr for `fleetdeck monitor`: no colours, and no timestamps when
+/// stderr goes to journald (`JOURNAL_STREAM` set), which stamps each line itself. Level
+/// from `FLEETDECK_LOG` (default `info`).
+pub fn init_stderr_log() -> Result<()> {
+    let filter =
+        EnvFilter::try_from_env("FLEETDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(std::io::stderr);
+    let result = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(layer.without_time())
+            .try_init()
+    } else {
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(layer)
+            .try_init()
+    };
+    result.map_err(|e| color_eyre::eyre::eyre!("cannot start the log: {e}"))
+}

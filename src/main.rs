@@ -50,6 +50,7 @@ async fn async_main(cli: Cli) -> i32 {
         Some(Command::Man) => cli_docs::man_page(<Cli as clap::CommandFactory>::command())
             .wrap_err("cannot render the man page")
             .and_then(|page| print_docs(&page)),
+        Some(Command::Monitor(args)) => return fleetdeck::monitor::run_cli(&cli, args).await,
         Some(Command::Demo(args)) => demo(&cli, args).await,
         None => console(&cli).await,
     };

@@ -396,15 +396,17 @@ fn write_export(dir: &std::path::Path, name: &str, markdown: &str) -> Result<Pat
 }
 
 /// SIGTERM, SIGHUP (the SSH link went away) and SIGINT end the loop like `q`, so the
-/// terminal is restored and the agents' streams close cleanly.
-struct QuitSignals {
+/// terminal is restored and the agents' streams close cleanly; `fleetdeck monitor` stops
+/// on the same signals.
+pub struct QuitSignals {
     term: Signal,
     hup: Signal,
     int: Signal,
 }
 
 impl QuitSignals {
-    fn new() -> Result<Self> {
+    /// Listens for the three signals from now on.
+    pub fn new() -> Result<Self> {
         let listen = |kind: SignalKind, name: &str| {
             signal(kind).wrap_err_with(|| format!("cannot listen for {name}"))
         };
@@ -415,7 +417,8 @@ impl QuitSignals {
         })
     }
 
-    async fn recv(&mut self) -> &'static str {
+    /// Waits for one; returns its name.
+    pub async fn recv(&mut self) -> &'static str {
         tokio::select! {
             _ = self.term.recv() => "SIGTERM",
             _ = self.hup.recv() => "SIGHUP",

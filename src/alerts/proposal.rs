@@ -39,6 +39,40 @@ impl Proposal {
     }
 }
 
+impl Proposal {
+    /// The `fleetdeck` command line that carries the action out, for runbooks and pages:
+    /// `fleetdeck failover n3`, `fleetdeck migrate web-2 --node n1 --to n2`,
+    /// `fleetdeck scale api 4`. Names are quoted for a POSIX shell where they need it.
+    pub fn command_line(&self) -> String {
+        match self {
+            Self::Migrate {
+                container,
+                from,
+                to,
+            } => format!(
+                "fleetdeck migrate {} --node {} --to {}",
+                shell_word(container),
+                shell_word(from),
+                shell_word(to)
+            ),
+            Self::Scale {
+                service, replicas, ..
+            } => format!("fleetdeck scale {} {replicas}", shell_word(service)),
+            Self::Failover { node } => format!("fleetdeck failover {}", shell_word(node)),
+        }
+    }
+}
+
+/// `word` as one POSIX shell word: bare when it is plain, single-quoted otherwise.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._-:/@+=,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 impl fmt::Display for Proposal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -59,3 +59,28 @@ fn scale_hints_name_a_service_and_a_replica_count() {
     }
     assert!(up.to_string().starts_with("scale "), "{up}");
 }
+
+#[test]
+fn every_proposal_has_the_command_line_that_carries_it_out() {
+    let failover = Proposal::Failover { node: "n3".into() };
+    assert_eq!(failover.command_line(), "fleetdeck failover n3");
+    let migrate = Proposal::Migrate {
+        container: "web-2".into(),
+        from: "node-00".into(),
+        to: "node-01".into(),
+    };
+    assert_eq!(
+        migrate.command_line(),
+        "fleetdeck migrate web-2 --node node-00 --to node-01"
+    );
+    let scale = Proposal::Scale {
+        service: "api".into(),
+        from: 3,
+        replicas: 4,
+    };
+    assert_eq!(scale.command_line(), "fleetdeck scale api 4");
+    let odd = Proposal::Failover {
+        node: "it's here".into(),
+    };
+    assert_eq!(odd.command_line(), r"fleetdeck failover 'it'\''s here'");
+}

@@ -54,6 +54,18 @@ pub enum AgentUpdate {
     Down { slot: usize, reason: String },
 }
 
+impl AgentUpdate {
+    /// The node it is about.
+    pub fn slot(&self) -> usize {
+        match self {
+            Self::Snapshot { slot, .. }
+            | Self::Delta { slot, .. }
+            | Self::Heartbeat { slot, .. }
+            | Self::Down { slot, .. } => *slot,
+        }
+    }
+}
+
 /// What applying an update did, so the caller knows what to redraw or log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Applied {
@@ -124,12 +136,7 @@ impl Fleet {
 
     /// Applies one agent update received at `now`.
     pub fn apply(&mut self, update: AgentUpdate, now: Instant) -> Applied {
-        let slot = match &update {
-            AgentUpdate::Snapshot { slot, .. }
-            | AgentUpdate::Delta { slot, .. }
-            | AgentUpdate::Heartbeat { slot, .. }
-            | AgentUpdate::Down { slot, .. } => *slot,
-        };
+        let slot = update.slot();
         let applied = self.apply_update(update, now);
         if applied.changed {
             if let Some(node) = self.nodes.get(slot) {

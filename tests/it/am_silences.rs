@@ -25,7 +25,7 @@ use fleetdeck_agent::{AgentConfig, RunningAgent, bind, spawn};
 use fleetdeck_proto as pb;
 use fleetdeck_proto::agent_client::AgentClient;
 use serde_json::{Value, json};
-use support::alertmanager::Alertmanager;
+use support::alertmanager::{self, Alertmanager};
 use support::pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
@@ -194,19 +194,21 @@ fn line_with<'s>(screen: &'s str, words: &[&str]) -> Option<&'s str> {
 
 #[test]
 fn silences_go_both_ways_between_the_console_and_alertmanager() {
-    let Some(am) = Alertmanager::start() else {
+    if !alertmanager::available("silences_go_both_ways_between_the_console_and_alertmanager") {
         return;
-    };
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    let am = rt.block_on(Alertmanager::start());
+    let am_url = am.url();
     // The console's own client set-up (its TLS provider), for the test's calls too.
-    let http = targets(&am.url).remove(0).client;
+    let http = targets(&am_url).remove(0).client;
     let api = Api {
         rt: &rt,
-        url: &am.url,
+        url: &am_url,
         http,
     };
     let state = tempfile::tempdir().unwrap();
@@ -230,7 +232,7 @@ fn silences_go_both_ways_between_the_console_and_alertmanager() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleetdeck.toml");
-    std::fs::write(&path, config(&am.url)).unwrap();
+    std::fs::write(&path, config(&am_url)).unwrap();
     let args = [
         BIN,
         "--config",

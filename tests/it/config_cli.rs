@@ -169,3 +169,62 @@ fn user_themes_load_by_name_from_the_config_dir() {
         "says where to put it: {line}"
     );
 }
+
+#[test]
+fn check_refuses_bad_notify_settings_with_file_line_and_key() {
+    let home = tempfile::tempdir().unwrap();
+    for (file, wants) in [
+        (
+            "notify-bad-url.toml",
+            vec![
+                "line 4",
+                "notify.alertmanager",
+                "\"127.0.0.1:9094\"",
+                "http://",
+            ],
+        ),
+        (
+            "notify-unknown-format.toml",
+            vec!["line 6", "format", "teams", "slack"],
+        ),
+        (
+            "notify-webhook-scheme.toml",
+            vec!["line 4", "notify.webhook.url", "ftp", "http://"],
+        ),
+    ] {
+        let path = fixture(&format!("config/{file}"));
+        let line = error_line(&run(
+            home.path(),
+            &["config", "check", "--config", path.to_str().unwrap()],
+        ));
+        assert!(line.starts_with("fleetdeck: "), "{line}");
+        assert!(line.contains(file), "{file}: names the file: {line}");
+        for want in wants {
+            assert!(line.contains(want), "{file}: want {want:?} in: {line}");
+        }
+    }
+    // The same check stops the monitor before it starts.
+    let path = fixture("config/notify-bad-url.toml");
+    let line = error_line(&run(
+        home.path(),
+        &["monitor", "--config", path.to_str().unwrap()],
+    ));
+    assert!(
+        line.contains("line 4") && line.contains("notify.alertmanager"),
+        "{line}"
+    );
+    let line = error_line(&run(
+        home.path(),
+        &[
+            "monitor",
+            "--agent",
+            "127.0.0.1:7070",
+            "--alertmanager",
+            "am:9093",
+        ],
+    ));
+    assert!(
+        line.contains("--alertmanager") && line.contains("http://"),
+        "{line}"
+    );
+}

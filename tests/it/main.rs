@@ -24,6 +24,8 @@ mod e2e_logs;
 mod e2e_wall;
 mod fleet_grpc;
 mod log_view;
+mod monitor_alertmanager;
+mod monitor_webhook;
 mod ops_backup_failover;
 mod ops_docker;
 mod ops_docker_failover;

@@ -1,130 +1,170 @@
-//! A real Prometheus Alertmanager for tests: started on a free loopback port with its own
-//! storage and a config that routes everything to a receiver that sends nothing, no
-//! cluster listener, and killed by PID on drop. Without the binary the tests skip with a
-//! printed reason, unless FLEETDECK_REQUIRE_SERVICES=1 makes that a failure.
-#![allow(dead_code)]
+//! A real Prometheus Alertmanager (Debian's `prometheus-alertmanager`) for the tests: started
+//! on a loopback port with its own storage and a route to a receiver that sends nothing,
+//! clustering off, and killed (by its PID) when dropped.
+#![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Where Debian's package puts it; `alertmanager` on PATH is tried next.
-const DEBIAN_BINARY: &str = "/usr/bin/prometheus-alertmanager";
-/// Bound on Alertmanager becoming ready; it takes well under a second here.
+/// Where Debian installs it.
+pub const BIN: &str = "/usr/bin/prometheus-alertmanager";
+/// Set to 1 (CI) to fail instead of skipping when the binary is missing.
+pub const REQUIRE_ENV: &str = "FLEETDECK_REQUIRE_SERVICES";
+/// Bound on Alertmanager becoming ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Ports tried when another process takes the free one first.
-const START_ATTEMPTS: usize = 3;
 
-const CONFIG: &str = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n";
+const CONFIG: &str = r#"
+route:
+  receiver: "null"
+  group_wait: 1s
+  group_interval: 1s
+receivers:
+  - name: "null"
+"#;
 
-/// One running Alertmanager.
+/// A running Alertmanager.
 pub struct Alertmanager {
-    /// Its base URL, `http://127.0.0.1:PORT`.
-    pub url: String,
     child: Child,
+    pub port: u16,
     dir: tempfile::TempDir,
 }
 
+/// True when the tests may use Alertmanager; false (with the reason printed) when the
+/// binary is absent and the environment does not require it; panics when it does.
+pub fn available(test: &str) -> bool {
+    if Path::new(BIN).exists() {
+        return true;
+    }
+    if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
+        panic!("{test}: {BIN} is missing and {REQUIRE_ENV}=1");
+    }
+    eprintln!(
+        "{test}: skipped: {BIN} is missing (apt-get install prometheus-alertmanager; \
+         set {REQUIRE_ENV}=1 to make this a failure)"
+    );
+    false
+}
+
+/// A loopback port free now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An HTTP client as the monitor builds them (reqwest here carries no TLS provider of
+/// its own, so `reqwest::Client::new` cannot be used).
+pub fn client() -> reqwest::Client {
+    let config = fleetdeck::notify::NotifyConfig {
+        alertmanager: vec!["http://127.0.0.1:1".into()],
+        ..Default::default()
+    };
+    let settings = fleetdeck::notify::NotifySettings::resolve(&config, &[], None).unwrap();
+    settings.alertmanagers[0].client.clone()
+}
+
 impl Alertmanager {
-    /// Starts one and waits until it is ready; `None` (after saying why) when the binary
-    /// is absent and FLEETDECK_REQUIRE_SERVICES is not 1.
-    pub fn start() -> Option<Alertmanager> {
-        let Some(binary) = binary() else {
-            let why = format!("no Alertmanager binary ({DEBIAN_BINARY} or `alertmanager` on PATH)");
-            if std::env::var("FLEETDECK_REQUIRE_SERVICES").as_deref() == Ok("1") {
-                panic!("FLEETDECK_REQUIRE_SERVICES=1 but {why}");
+    /// Starts one on a free port and waits until it is ready.
+    pub async fn start() -> Self {
+        Self::start_on(free_port()).await
+    }
+
+    /// Starts one on `port` and waits until it is ready.
+    pub async fn start_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("alertmanager.yml");
+        std::fs::write(&config, CONFIG).unwrap();
+        let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
+        let child = Command::new(BIN)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+        let am = Self { child, port, dir };
+        am.wait_ready().await;
+        am
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Its log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("alertmanager.log")).unwrap_or_default()
+    }
+
+    async fn wait_ready(&self) {
+        let client = client();
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let ready = client
+                .get(format!("{}/-/ready", self.url()))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return;
             }
-            eprintln!("skipping: {why} (set FLEETDECK_REQUIRE_SERVICES=1 to fail instead)");
-            return None;
-        };
-        let mut last = String::new();
-        for _ in 0..START_ATTEMPTS {
-            match try_start(&binary) {
-                Ok(am) => return Some(am),
-                Err(e) => last = e,
-            }
+            assert!(
+                Instant::now() < deadline,
+                "Alertmanager not ready on port {}: {}",
+                self.port,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("Alertmanager did not start: {last}");
+    }
+
+    /// The alerts it holds now (`GET /api/v2/alerts`: active ones; resolved ones drop out).
+    pub async fn alerts(&self) -> Vec<serde_json::Value> {
+        let reply = client()
+            .get(format!("{}/api/v2/alerts", self.url()))
+            .send()
+            .await
+            .unwrap();
+        assert!(reply.status().is_success(), "{}", reply.status());
+        reply.json().await.unwrap()
+    }
+
+    /// Waits up to `within` for an alert whose labels include every pair of `labels`.
+    pub async fn wait_for_alert(
+        &self,
+        labels: &[(&str, &str)],
+        within: Duration,
+    ) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let found = self
+                .alerts()
+                .await
+                .into_iter()
+                .find(|a| labels.iter().all(|(k, v)| a["labels"][*k] == *v));
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
 impl Drop for Alertmanager {
     fn drop(&mut self) {
-        // By PID: this child only.
+        // Our own child, by its PID.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn binary() -> Option<PathBuf> {
-    let debian = PathBuf::from(DEBIAN_BINARY);
-    if debian.is_file() {
-        return Some(debian);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("alertmanager"))
-            .find(|p| p.is_file())
-    })
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("its address").port()
-}
-
-fn try_start(binary: &PathBuf) -> Result<Alertmanager, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let config = dir.path().join("alertmanager.yml");
-    std::fs::write(&config, CONFIG).map_err(|e| e.to_string())?;
-    let storage = dir.path().join("data");
-    let log = std::fs::File::create(dir.path().join("log")).map_err(|e| e.to_string())?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut child = Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.path={}", storage.display()))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--cluster.listen-address=")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    let deadline = Instant::now() + READY_TIMEOUT;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
-            return Err(format!("exited with {status}:\n{log}"));
-        }
-        if ready(addr) {
-            return Ok(Alertmanager {
-                url: format!("http://{addr}"),
-                child,
-                dir,
-            });
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
-            return Err(format!("not ready after {READY_TIMEOUT:?}:\n{log}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// True when `GET /-/ready` answers 200.
-fn ready(addr: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /-/ready HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
 }

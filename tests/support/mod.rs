@@ -5,6 +5,7 @@ pub mod alertmanager;
 pub mod binaries;
 pub mod docker;
 pub mod docker_cluster;
+pub mod monitor;
 pub mod ops;
 pub mod pki;
 pub mod prometheus;
