@@ -19,6 +19,7 @@ mod e2e_incident;
 mod e2e_logs;
 mod e2e_wall;
 mod fleet_grpc;
+mod history_backfill;
 mod log_view;
 mod ops_backup_failover;
 mod ops_docker;
