@@ -405,7 +405,7 @@ async fn watch_once(
             backoff.reset();
             // Once per connection: a later snapshot on the same stream (a slow reader's)
             // leaves no gap the agent's history could fill.
-            if !asked {
+            if !asked && options.history {
                 asked = true;
                 history = Some(ask_history(&client, since));
             }

@@ -50,6 +50,9 @@ pub struct WatchOptions {
     /// The console's connections: with them, a watcher's stream shares its agent's one
     /// connection with actions and logs; without, it opens its own with `credentials`.
     pub connections: Option<Connections>,
+    /// Ask each agent for its recent history once per connect (beside the stream), so the
+    /// heatmap and sparklines are full from the first frame.
+    pub history: bool,
 }
 
 impl Default for WatchOptions {
@@ -61,6 +64,7 @@ impl Default for WatchOptions {
             backoff: Backoff::default(),
             credentials: Credentials::default(),
             connections: None,
+            history: true,
         }
     }
 }
