@@ -7,7 +7,8 @@
 //! - first full screen: from spawning the watchers until every node's snapshot is applied
 //!   and a frame with all of them is drawn;
 //! - history in: until every node's history is applied too (and drawn);
-//! - the console's cells with data in that frame.
+//! - the console's cells with data in that frame;
+//! - the agent process's resident memory once its nodes listen (their history included).
 //!
 //! ```sh
 //! cargo build --release -p fleetdeck-agent
@@ -169,7 +170,13 @@ fn main() {
     let nodes: usize = env_or("NODES", 1000);
     let port: u16 = env_or("BASE_PORT", 18_400);
     let state = tempfile::tempdir().unwrap();
-    let _fleet = start_fleet(&bin, nodes, port, state.path());
+    let fleet = start_fleet(&bin, nodes, port, state.path());
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", fleet.0.id())).unwrap_or_default();
+    let rss_kib = rss
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .map_or("?", |v| v.trim());
+    println!("agent process with {nodes} sim nodes and their history: VmRSS {rss_kib}");
     let addrs: Vec<AgentAddr> = (0..nodes)
         .map(|i| format!("127.0.0.1:{}", port + i as u16).parse().unwrap())
         .collect();
