@@ -289,6 +289,8 @@ pub async fn watch_forever(
     let mut rng = SmallRng::seed_from_u64(jitter_seed(slot));
     // Agent time of the newest host sample passed on: a reconnect asks for what came after.
     let mut newest_ms = 0u64;
+    // Until this watcher's first snapshot, it holds back the others' history calls.
+    let mut first_screen = options.first_screen.clone();
     loop {
         let failure = match watch_once(
             slot,
@@ -297,6 +299,7 @@ pub async fn watch_forever(
             &updates,
             &mut backoff,
             &mut newest_ms,
+            &mut first_screen,
         )
         .await
         {
@@ -316,7 +319,7 @@ pub async fn watch_forever(
 
 /// Asks the agent for its recent history: what came after `since_ms` (0: all it holds),
 /// container series as long as the console keeps them.
-fn ask_history(client: &AgentConn, since_ms: u64) -> HistoryCall {
+fn ask_history(client: &AgentConn, since_ms: u64, gate: Option<super::FirstScreen>) -> HistoryCall {
     let mut client = client.clone();
     let request = HistoryRequest {
         since_unix_ms: since_ms,
@@ -325,6 +328,9 @@ fn ask_history(client: &AgentConn, since_ms: u64) -> HistoryCall {
         minutes: 0,
     };
     Box::pin(async move {
+        if let Some(gate) = gate {
+            gate.wait(super::HISTORY_GATE_MAX).await;
+        }
         match tokio::time::timeout(HISTORY_TIMEOUT, client.history(request)).await {
             Ok(Ok(reply)) => Ok(reply.into_inner()),
             Ok(Err(status)) => Err(reason(&status, "history refused")),
@@ -352,6 +358,7 @@ async fn watch_once(
     updates: &mpsc::Sender<AgentUpdate>,
     backoff: &mut super::Backoff,
     newest_ms: &mut u64,
+    first_screen: &mut Option<super::FirstScreen>,
 ) -> Result<(), LinkError> {
     let silence = options.silence_timeout;
     let (client, mut stream) = open_watch(
@@ -403,11 +410,14 @@ async fn watch_once(
         if is_snapshot {
             // A working stream: the next failure is retried quickly again.
             backoff.reset();
+            if let Some(gate) = first_screen.take() {
+                gate.arrived();
+            }
             // Once per connection: a later snapshot on the same stream (a slow reader's)
             // leaves no gap the agent's history could fill.
             if !asked && options.history {
                 asked = true;
-                history = Some(ask_history(&client, since));
+                history = Some(ask_history(&client, since, options.first_screen.clone()));
             }
         }
     }
