@@ -373,6 +373,12 @@ async fn watch_once(
     let mut sequence = Sequence::default();
     let mut history: Option<HistoryCall> = None;
     let mut asked = false;
+    // Only a watcher's first connect waits for the others' first snapshots; a reconnect
+    // fills its gap at once.
+    let gate = first_screen
+        .is_some()
+        .then(|| options.first_screen.clone())
+        .flatten();
     loop {
         let message = tokio::select! {
             message = tokio::time::timeout(silence, stream.message()) => message,
@@ -417,7 +423,7 @@ async fn watch_once(
             // leaves no gap the agent's history could fill.
             if !asked && options.history {
                 asked = true;
-                history = Some(ask_history(&client, since, options.first_screen.clone()));
+                history = Some(ask_history(&client, since, gate.clone()));
             }
         }
     }
