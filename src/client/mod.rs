@@ -162,3 +162,29 @@ impl Drop for Watchers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn history_waits_for_every_first_snapshot_or_the_limit() {
+        let gate = FirstScreen::new(2);
+        let started = tokio::time::Instant::now();
+        gate.wait(Duration::from_millis(100)).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(100),
+            "one node still missing"
+        );
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.wait(Duration::from_secs(30)).await }
+        });
+        gate.arrived();
+        gate.arrived();
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("opens once every node's first snapshot is in")
+            .unwrap();
+    }
+}
