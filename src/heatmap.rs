@@ -8,6 +8,11 @@ use std::time::Duration;
 use crate::app::{Cursor, natural_cmp};
 use crate::model::{Fleet, Node};
 
+/// How far back the heatmap scrolls: the agents' 1-minute means reach 24 hours.
+pub const SCROLL_LIMIT: Duration = Duration::from_secs(24 * 3600);
+/// Sample interval assumed before any agent said what it uses.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Nodes per bucket when neither a label nor a name prefix splits a large fleet.
 pub const BUCKET_NODES: usize = 25;
 
@@ -168,6 +173,7 @@ impl Heatmap {
     }
 
     /// Scrolls the time view by `samples` (positive = back in time), within `retained`.
+    /// Beyond the samples kept at the interval the cells show 1-minute means.
     pub fn scroll(&mut self, samples: isize, retained: usize) {
         let max = retained.saturating_sub(1);
         self.scroll_back = self.scroll_back.saturating_add_signed(samples).min(max);
@@ -285,15 +291,45 @@ pub fn time_cells(width: usize, window: Duration, interval: Duration) -> (usize,
     (per_cell, cells)
 }
 
-/// Mean load of `node` over the samples `from_back .. from_back + len` before now, or `None`
-/// where the node has no sample there. A node that stopped answering `lag` samples ago has
-/// nothing for its most recent `lag` samples: its row goes blank instead of looking live.
-pub fn node_cell(node: &Node, from_back: usize, len: usize, lag: usize) -> Option<f32> {
+/// The sample interval of the fleet (the first node that said).
+pub fn sample_interval(fleet: &Fleet) -> Duration {
+    fleet
+        .nodes()
+        .iter()
+        .find_map(|n| n.info.as_ref().map(|i| i.sample_interval_ms))
+        .filter(|ms| *ms > 0)
+        .map_or(DEFAULT_INTERVAL, |ms| Duration::from_millis(u64::from(ms)))
+}
+
+/// How far back (in samples of `interval`) any node's load history reaches, within
+/// [`SCROLL_LIMIT`].
+pub fn retained(fleet: &Fleet, interval: Duration) -> usize {
+    let limit = (SCROLL_LIMIT.as_millis() / interval.as_millis().max(1)) as usize;
+    fleet
+        .nodes()
+        .iter()
+        .map(|n| n.load_retained(interval))
+        .max()
+        .unwrap_or(0)
+        .min(limit)
+}
+
+/// Mean load of `node` over the samples `from_back .. from_back + len` of `interval` before
+/// now, or `None` where the node has no figure there: samples while it has them, then its
+/// 1-minute means. A node that stopped answering `lag` samples ago has nothing for its most
+/// recent `lag` samples: its row goes blank instead of looking live.
+pub fn node_cell(
+    node: &Node,
+    from_back: usize,
+    len: usize,
+    lag: usize,
+    interval: Duration,
+) -> Option<f32> {
     let (mut sum, mut n) = (0.0f32, 0u32);
     for back in from_back..from_back + len {
         if let Some(v) = back
             .checked_sub(lag)
-            .and_then(|b| node.load_history.back(b))
+            .and_then(|b| node.load_back(b, interval))
         {
             sum += v;
             n += 1;

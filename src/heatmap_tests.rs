@@ -3,6 +3,8 @@ use std::time::Instant;
 use super::*;
 use crate::fixtures;
 
+const SECOND: Duration = Duration::from_secs(1);
+
 #[test]
 fn nodes_group_by_label_then_by_name_prefix() {
     let fleet = fixtures::fleet(20, 0, Instant::now());
@@ -96,15 +98,43 @@ fn cells_average_samples_and_a_silent_node_leaves_a_gap() {
     for v in [10.0, 20.0, 30.0, 40.0] {
         node.load_history.push(v);
     }
-    assert_eq!(node_cell(node, 0, 2, 0), Some(35.0));
-    assert_eq!(node_cell(node, 2, 2, 0), Some(15.0));
-    assert_eq!(node_cell(node, 4, 2, 0), None, "before the first sample");
+    assert_eq!(node_cell(node, 0, 2, 0, SECOND), Some(35.0));
+    assert_eq!(node_cell(node, 2, 2, 0, SECOND), Some(15.0));
     assert_eq!(
-        node_cell(node, 0, 2, 2),
+        node_cell(node, 4, 2, 0, SECOND),
+        None,
+        "before the first sample"
+    );
+    assert_eq!(
+        node_cell(node, 0, 2, 2, SECOND),
         None,
         "silent for the last 2 samples"
     );
-    assert_eq!(node_cell(node, 0, 3, 2), Some(40.0));
+    assert_eq!(node_cell(node, 0, 3, 2, SECOND), Some(40.0));
+}
+
+#[test]
+fn past_the_samples_cells_show_the_minute_means() {
+    let t0 = Instant::now();
+    let mut fleet = fixtures::fleet(1, 0, t0);
+    let node = &mut fleet_node(&mut fleet);
+    node.load_history.clear();
+    node.host.time_unix_ms = 10 * 60_000;
+    for v in [10.0, 20.0] {
+        node.load_history.push(v);
+    }
+    node.load_minutes.set(8, 55.0);
+    node.load_minutes.set(5, 70.0);
+    // Two samples, then the minute means by agent time: minute 9 has none, 8 has 55.
+    assert_eq!(node_cell(node, 0, 2, 0, SECOND), Some(15.0));
+    assert_eq!(node_cell(node, 2, 30, 0, SECOND), None);
+    assert_eq!(node_cell(node, 61, 10, 0, SECOND), Some(55.0));
+    assert_eq!(node_cell(node, 300, 1, 0, SECOND), Some(70.0));
+    assert_eq!(
+        node.load_retained(SECOND),
+        300,
+        "back to the start of minute 5"
+    );
 }
 
 fn fleet_node(fleet: &mut Fleet) -> Node {

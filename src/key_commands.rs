@@ -37,7 +37,7 @@ pub enum Command {
     Heatmap,
     /// Fold every heatmap group, or open them all.
     FoldAll,
-    /// Scroll the nodes x time heatmap back in time.
+    /// Scroll the nodes x time heatmap back in time (24 hours, from the agents' history).
     ScrollOlder,
     /// Scroll the nodes x time heatmap towards now.
     ScrollNewer,
@@ -285,7 +285,7 @@ impl Command {
             Self::History => "history",
             Self::Heatmap => "heatmap / tables (Tab: time or resources)",
             Self::FoldAll => "heatmap: fold or open all groups",
-            Self::ScrollOlder => "heatmap: back in time",
+            Self::ScrollOlder => "heatmap: back in time (to 24 h)",
             Self::ScrollNewer => "heatmap: towards now",
             Self::ToggleLog => "show or hide the console's log",
             Self::Alerts => "alerts: full view (recommendations, timeline)",

@@ -2,7 +2,7 @@
 //! publishes deltas (seq + 1) to watch streams and keeps the full state for snapshots.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use fleetdeck_proto as pb;
@@ -12,6 +12,7 @@ use tokio::sync::{Notify, broadcast, watch};
 use crate::cancel::Cancel;
 use crate::convert;
 use crate::health::Checker;
+use crate::history::{NodeHistory, Past, Wanted};
 use crate::host::{HostProbe, now_unix_ms};
 use crate::metrics::Telemetry;
 use crate::model::{
@@ -19,6 +20,7 @@ use crate::model::{
     NodeStatus, Snapshot,
 };
 use crate::runtime::{Runtime, RuntimeError};
+use fleetdeck_core::history::{ContainerPoint, History, NodePoint};
 
 /// Shortest container id prefix accepted as a target.
 const MIN_ID_PREFIX: usize = 6;
@@ -53,6 +55,9 @@ struct Inner {
     wake: Notify,
     /// (passes started, passes finished): lets an action wait for a sample taken after it.
     passes: watch::Sender<(u64, u64)>,
+    /// Recent figures, one entry per sampling tick; its own lock, so a History reply
+    /// being built never holds up a sample.
+    history: Mutex<NodeHistory>,
 }
 
 /// Shared handle on a node's live state.
@@ -81,6 +86,7 @@ impl Hub {
                 events,
                 wake: Notify::new(),
                 passes: watch::channel((0, 0)).0,
+                history: Mutex::new(NodeHistory::new()),
             }),
         };
         {
@@ -224,6 +230,46 @@ impl Hub {
             let ev = convert::event(self.epoch(), st.seq, now_unix_ms(), body);
             let _ = self.inner.events.send(Arc::new(ev));
         }
+    }
+
+    fn history_lock(&self) -> std::sync::MutexGuard<'_, NodeHistory> {
+        // Plain rings of numbers: a poisoned lock still holds usable figures.
+        self.inner
+            .history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Puts the current state in the history as one sampling tick.
+    pub fn record_history(&self) {
+        let st = self.read();
+        let h = &st.host;
+        let node = NodePoint::new(
+            h.cpu_percent,
+            h.memory_percent(),
+            h.net_rx_bytes_per_sec
+                .saturating_add(h.net_tx_bytes_per_sec),
+            st.containers.len(),
+        );
+        let containers = st.containers.iter().map(|(key, c)| {
+            (
+                *key,
+                ContainerPoint::new(c.stats.cpu_percent, c.stats.memory_used_bytes),
+            )
+        });
+        self.history_lock().record(h.time_unix_ms, node, containers);
+    }
+
+    /// Takes in a generated past (a sim node's) before the first tick is recorded.
+    pub fn seed_history(&self, past: Past) {
+        let st = self.read();
+        self.history_lock().seed(past, &st.keys);
+    }
+
+    /// The recent figures a History request asks for.
+    pub fn history(&self, wanted: Wanted) -> History {
+        let interval_ms = self.read().info.sample_interval_ms;
+        self.history_lock().read(self.epoch(), interval_ms, wanted)
     }
 
     /// Asks the sampler for a pass now.
@@ -379,6 +425,10 @@ pub async fn run_sampler(
         let sample = take_sample(runtime.as_ref(), &mut host, &mut checker).await;
         telemetry.sample_took(began.elapsed());
         hub.apply(sample);
+        // Only ticks: the history holds one entry per sample interval.
+        if ticked {
+            hub.record_history();
+        }
         hub.inner.passes.send_modify(|p| p.1 = p.0);
     }
 }

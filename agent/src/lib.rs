@@ -27,6 +27,7 @@ pub mod convert_ops;
 pub mod drill;
 pub mod fleet;
 pub mod health;
+pub mod history;
 pub mod host;
 pub mod hub;
 pub mod logs;

@@ -200,6 +200,28 @@ pub fn logs_request(req: &pb::LogsRequest) -> Result<(), String> {
     container_ref("container", req.container.trim())
 }
 
+/// A History request within what the agent keeps, as the bounds it asks for (0 = all
+/// held, none for containers).
+pub fn history_request(req: &pb::HistoryRequest) -> Result<crate::history::Wanted, String> {
+    use crate::history::{FINE_SAMPLES, MINUTES, Wanted};
+    let within = |field: &str, v: u32, max: usize, zero: usize| {
+        let v = v as usize;
+        if v > max {
+            Err(format!(
+                "{field} {v} is more than the {max} this agent keeps; ask for at most {max}"
+            ))
+        } else {
+            Ok(if v == 0 { zero } else { v })
+        }
+    };
+    Ok(Wanted {
+        since_unix_ms: req.since_unix_ms,
+        node_samples: within("node_samples", req.node_samples, FINE_SAMPLES, FINE_SAMPLES)?,
+        container_samples: within("container_samples", req.container_samples, FINE_SAMPLES, 0)?,
+        minutes: within("minutes", req.minutes, MINUTES, MINUTES)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +236,28 @@ mod tests {
             })),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn history_requests_stay_within_what_is_kept() {
+        let ok = history_request(&pb::HistoryRequest::default()).unwrap();
+        assert_eq!(
+            (ok.node_samples, ok.container_samples, ok.minutes),
+            (600, 0, 1440)
+        );
+        let err = history_request(&pb::HistoryRequest {
+            container_samples: 601,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.contains("container_samples 601"), "{err}");
+        assert!(
+            history_request(&pb::HistoryRequest {
+                minutes: u32::MAX,
+                ..Default::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]

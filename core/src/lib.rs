@@ -1,6 +1,7 @@
 //! What the fleetdeck console and agent both need, so neither reaches into the other:
 //! container specs, states, ports and figures, node modes, checks and host samples, each
 //! with its one wire codec; the labels fleetdeck puts on containers and how to read them;
+//! the recent history an agent keeps (`history`), compact and delta coded on the wire;
 //! a cancellation signal, owner-only files, the formatting of sizes and durations, and the
 //! shell completions and man pages of both binaries.
 
@@ -8,6 +9,7 @@ pub mod cancel;
 pub mod cli_docs;
 pub mod container;
 pub mod format;
+pub mod history;
 pub mod labels;
 pub mod node;
 pub mod private;

@@ -148,15 +148,11 @@ impl App {
 
 /// The heatmap's keys: move, fold, switch kind, scroll in time.
 fn steer(hm: &mut Heatmap, fleet: &Fleet, command: Command) -> bool {
-    let retained = fleet
-        .nodes()
-        .iter()
-        .map(|n| n.load_history.len())
-        .max()
-        .unwrap_or(0);
+    let interval = crate::heatmap::sample_interval(fleet);
+    let retained = crate::heatmap::retained(fleet, interval);
     let page = hm.cursor.page();
     let len = hm.rows.len();
-    let shift = (hm.window.as_secs() / 2).max(1) as isize;
+    let shift = (hm.window.as_millis() / 2 / interval.as_millis().max(1)).max(1) as isize;
     match command {
         Command::Up => hm.cursor.step(-1, len),
         Command::Down => hm.cursor.step(1, len),
@@ -167,7 +163,7 @@ fn steer(hm: &mut Heatmap, fleet: &Fleet, command: Command) -> bool {
         Command::FocusNext | Command::FocusPrev => hm.next_kind(),
         Command::Open => hm.toggle_fold_at_cursor(),
         Command::FoldAll => hm.toggle_fold_all(),
-        // Half a window per press, in samples (one a second by default).
+        // Half a window per press, in samples; back to 24 hours over the minute means.
         Command::ScrollOlder => hm.scroll(shift, retained),
         Command::ScrollNewer => hm.scroll(-shift, retained),
         Command::Back if hm.scroll_back > 0 => hm.scroll_back = 0,

@@ -502,12 +502,7 @@ impl App {
 }
 
 fn update_slot(update: &AgentUpdate) -> usize {
-    match update {
-        AgentUpdate::Snapshot { slot, .. }
-        | AgentUpdate::Delta { slot, .. }
-        | AgentUpdate::Heartbeat { slot, .. }
-        | AgentUpdate::Down { slot, .. } => *slot,
-    }
+    update.slot()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fleetdeck_proto::agent_client::AgentClient;
 use fleetdeck_proto::watch_event::Body;
-use fleetdeck_proto::{WatchEvent, WatchRequest};
+use fleetdeck_proto::{HistoryReply, HistoryRequest, WatchEvent, WatchRequest};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::sync::mpsc;
@@ -17,7 +17,14 @@ use tonic::transport::Channel;
 use super::convert::{self, ConvertError};
 use super::credentials::{Credentials, TokenInterceptor};
 use super::{AgentAddr, WatchOptions};
-use crate::model::{AgentUpdate, NodeSnapshot};
+use crate::model::{AgentUpdate, CONTAINER_HISTORY_SAMPLES, History, NodeSnapshot};
+
+/// Longest the History call after a stream opens may take; the stream goes on without it.
+const HISTORY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A History call in flight.
+type HistoryCall =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<HistoryReply, String>> + Send>>;
 
 /// Why a link to an agent is not (or no longer) usable; `Display` is the short reason shown
 /// on screen ("connection refused", "no data for 6 s").
@@ -240,7 +247,7 @@ async fn fetch_snapshot(
     shared: Option<&super::Connections>,
 ) -> Result<(u64, u64, NodeSnapshot), LinkError> {
     let work = async {
-        let mut stream =
+        let (_, mut stream) =
             open_watch(addr, client_name, timeout, timeout, credentials, shared).await?;
         let event = stream
             .message()
@@ -267,7 +274,7 @@ async fn open_watch(
     response_timeout: Duration,
     credentials: &Credentials,
     shared: Option<&super::Connections>,
-) -> Result<Streaming<WatchEvent>, LinkError> {
+) -> Result<(AgentConn, Streaming<WatchEvent>), LinkError> {
     let mut client = match shared {
         Some(conns) => conns.client(addr).await?,
         None => connect_with(addr, connect_timeout, credentials).await?,
@@ -276,7 +283,7 @@ async fn open_watch(
         client_name: client_name.to_string(),
     };
     match tokio::time::timeout(response_timeout, client.watch(request)).await {
-        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Ok(response)) => Ok((client, response.into_inner())),
         Ok(Err(status)) => Err(LinkError::Stream(link_reason(
             &status,
             "watch refused",
@@ -296,8 +303,22 @@ pub async fn watch_forever(
 ) {
     let mut backoff = options.backoff.clone();
     let mut rng = SmallRng::seed_from_u64(jitter_seed(slot));
+    // Agent time of the newest host sample passed on: a reconnect asks for what came after.
+    let mut newest_ms = 0u64;
+    // Until this watcher's first snapshot, it holds back the others' history calls.
+    let mut first_screen = options.first_screen.clone();
     loop {
-        let failure = match watch_once(slot, &addr, &options, &updates, &mut backoff).await {
+        let failure = match watch_once(
+            slot,
+            &addr,
+            &options,
+            &updates,
+            &mut backoff,
+            &mut newest_ms,
+            &mut first_screen,
+        )
+        .await
+        {
             Ok(()) => return,
             Err(e) => e,
         };
@@ -312,16 +333,51 @@ pub async fn watch_forever(
     }
 }
 
+/// Asks the agent for its recent history: what came after `since_ms` (0: all it holds),
+/// container series as long as the console keeps them.
+fn ask_history(client: &AgentConn, since_ms: u64, gate: Option<super::FirstScreen>) -> HistoryCall {
+    let mut client = client.clone();
+    let request = HistoryRequest {
+        since_unix_ms: since_ms,
+        node_samples: 0,
+        container_samples: CONTAINER_HISTORY_SAMPLES as u32,
+        minutes: 0,
+    };
+    Box::pin(async move {
+        if let Some(gate) = gate {
+            gate.wait(super::HISTORY_GATE_MAX).await;
+        }
+        match tokio::time::timeout(HISTORY_TIMEOUT, client.history(request)).await {
+            Ok(Ok(reply)) => Ok(reply.into_inner()),
+            Ok(Err(status)) => Err(reason(&status, "history refused")),
+            Err(_) => Err("history timed out".to_string()),
+        }
+    })
+}
+
+/// The agent time of the newest host sample in `update`, if it carries one.
+fn host_time(update: &AgentUpdate) -> Option<u64> {
+    match update {
+        AgentUpdate::Snapshot { snapshot, .. } => Some(snapshot.host.time_unix_ms),
+        AgentUpdate::Delta { delta, .. } => delta.host.as_ref().map(|h| h.time_unix_ms),
+        _ => None,
+    }
+}
+
 /// One connection's life. `Ok(())` means the receiver is gone and the watcher should stop.
+/// Once the stream's snapshot is passed on, the agent's history is asked for beside the
+/// stream, so the first full screen never waits for it.
 async fn watch_once(
     slot: usize,
     addr: &AgentAddr,
     options: &WatchOptions,
     updates: &mpsc::Sender<AgentUpdate>,
     backoff: &mut super::Backoff,
+    newest_ms: &mut u64,
+    first_screen: &mut Option<super::FirstScreen>,
 ) -> Result<(), LinkError> {
     let silence = options.silence_timeout;
-    let mut stream = open_watch(
+    let (client, mut stream) = open_watch(
         addr,
         &options.client_name,
         options.connect_timeout,
@@ -331,8 +387,33 @@ async fn watch_once(
     )
     .await?;
     let mut sequence = Sequence::default();
+    let mut history: Option<HistoryCall> = None;
+    let mut asked = false;
+    // Only a watcher's first connect waits for the others' first snapshots; a reconnect
+    // fills its gap at once.
+    let gate = first_screen
+        .is_some()
+        .then(|| options.first_screen.clone())
+        .flatten();
     loop {
-        let event = match tokio::time::timeout(silence, stream.message()).await {
+        let message = tokio::select! {
+            message = tokio::time::timeout(silence, stream.message()) => message,
+            Some(reply) = async {
+                match history.as_mut() {
+                    Some(call) => Some(call.await),
+                    None => None,
+                }
+            }, if history.is_some() => {
+                history = None;
+                if let Some(update) = history_update(slot, addr, reply) {
+                    if updates.send(update).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                continue;
+            }
+        };
+        let event = match message {
             Err(_) => return Err(LinkError::Silent(silence)),
             Ok(Err(status)) => return Err(LinkError::Stream(reason(&status, "stream failed"))),
             Ok(Ok(None)) => return Err(LinkError::Ended),
@@ -341,12 +422,46 @@ async fn watch_once(
         sequence.accept(&event)?;
         let is_snapshot = matches!(event.body, Some(Body::Snapshot(_)));
         let update = convert::watch_event(slot, event)?;
+        let since = *newest_ms;
+        if let Some(t) = host_time(&update) {
+            *newest_ms = (*newest_ms).max(t);
+        }
         if updates.send(update).await.is_err() {
             return Ok(());
         }
         if is_snapshot {
             // A working stream: the next failure is retried quickly again.
             backoff.reset();
+            if let Some(gate) = first_screen.take() {
+                gate.arrived();
+            }
+            // Once per connection: a later snapshot on the same stream (a slow reader's)
+            // leaves no gap the agent's history could fill.
+            if !asked && options.history {
+                asked = true;
+                history = Some(ask_history(&client, since, gate.clone()));
+            }
+        }
+    }
+}
+
+/// The update a History reply makes; `None` (logged) when the agent has none to give,
+/// e.g. an agent from before History.
+fn history_update(
+    slot: usize,
+    addr: &AgentAddr,
+    reply: Result<HistoryReply, String>,
+) -> Option<AgentUpdate> {
+    let decoded = reply.and_then(|r| History::from_proto(r).map_err(|e| e.to_string()));
+    match decoded {
+        Ok(history) => Some(AgentUpdate::History {
+            slot,
+            epoch: history.epoch,
+            history: Box::new(history),
+        }),
+        Err(why) => {
+            tracing::debug!("no history from {addr}: {why}");
+            None
         }
     }
 }

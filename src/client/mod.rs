@@ -50,6 +50,42 @@ pub struct WatchOptions {
     /// The console's connections: with them, a watcher's stream shares its agent's one
     /// connection with actions and logs; without, it opens its own with `credentials`.
     pub connections: Option<Connections>,
+    /// Ask each agent for its recent history once per connect (beside the stream), so the
+    /// heatmap and sparklines are full from the first frame.
+    pub history: bool,
+    /// Shared by the watchers of one [`Watchers::spawn`]: history waits until every node's
+    /// first snapshot is in (or [`HISTORY_GATE_MAX`] passed), so a connect storm's first
+    /// full screen does not wait for anyone's history.
+    pub first_screen: Option<FirstScreen>,
+}
+
+/// Longest a watcher's first History call waits for the other nodes' first snapshots.
+pub const HISTORY_GATE_MAX: Duration = Duration::from_secs(3);
+
+/// Counts the watchers still waiting for their first snapshot.
+#[derive(Debug, Clone)]
+pub struct FirstScreen {
+    waiting: std::sync::Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+impl FirstScreen {
+    /// A count of `watchers` still to bring their first snapshot.
+    pub fn new(watchers: usize) -> Self {
+        Self {
+            waiting: std::sync::Arc::new(tokio::sync::watch::Sender::new(watchers)),
+        }
+    }
+
+    /// One watcher's first snapshot is in (call once per watcher).
+    pub fn arrived(&self) {
+        self.waiting.send_modify(|n| *n = n.saturating_sub(1));
+    }
+
+    /// Waits until every watcher's first snapshot is in, or `limit` passed.
+    pub async fn wait(&self, limit: Duration) {
+        let mut rx = self.waiting.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|n| *n == 0)).await;
+    }
 }
 
 impl Default for WatchOptions {
@@ -61,6 +97,8 @@ impl Default for WatchOptions {
             backoff: Backoff::default(),
             credentials: Credentials::default(),
             connections: None,
+            history: true,
+            first_screen: None,
         }
     }
 }
@@ -79,6 +117,10 @@ impl Watchers {
         options: &WatchOptions,
         updates: &mpsc::Sender<AgentUpdate>,
     ) -> Self {
+        let options = WatchOptions {
+            first_screen: Some(FirstScreen::new(addrs.len())),
+            ..options.clone()
+        };
         let tasks = addrs
             .iter()
             .enumerate()
@@ -118,5 +160,31 @@ impl Drop for Watchers {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn history_waits_for_every_first_snapshot_or_the_limit() {
+        let gate = FirstScreen::new(2);
+        let started = tokio::time::Instant::now();
+        gate.wait(Duration::from_millis(100)).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(100),
+            "one node still missing"
+        );
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.wait(Duration::from_secs(30)).await }
+        });
+        gate.arrived();
+        gate.arrived();
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("opens once every node's first snapshot is in")
+            .unwrap();
     }
 }

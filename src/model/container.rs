@@ -37,6 +37,9 @@ pub struct Container {
     pub stats: ContainerStats,
     pub cpu_history: Series,
     pub memory_history: Series,
+    /// Samples recorded since the node's stream (re)opened: the agent's history goes
+    /// before them.
+    pub live_samples: usize,
 }
 
 impl Container {
@@ -47,6 +50,7 @@ impl Container {
             stats,
             cpu_history: Series::new(CONTAINER_HISTORY_SAMPLES),
             memory_history: Series::new(CONTAINER_HISTORY_SAMPLES),
+            live_samples: 0,
         };
         c.record(stats);
         c
@@ -57,6 +61,7 @@ impl Container {
         self.stats = stats;
         self.cpu_history.push(stats.cpu_percent);
         self.memory_history.push(stats.memory_used_bytes as f32);
+        self.live_samples = self.live_samples.saturating_add(1);
     }
 
     /// True while the container is meant to be up (running or restarting).

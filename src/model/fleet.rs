@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Container, ContainerSpec, ContainerStats, FleetSummary, HealthCheck, HostSample, Link, Node,
-    NodeInfo, NodeState, NodeStatus,
+    Container, ContainerSpec, ContainerStats, FleetSummary, HealthCheck, History, HostSample, Link,
+    Node, NodeInfo, NodeState, NodeStatus, backfill,
 };
 
 /// Default time an unreachable node stays UNKNOWN before it is FAILED.
@@ -52,6 +52,25 @@ pub enum AgentUpdate {
     Heartbeat { slot: usize, epoch: u64, seq: u64 },
     /// The connection failed or the stream ended.
     Down { slot: usize, reason: String },
+    /// The agent's recent history, asked for once after a stream opened.
+    History {
+        slot: usize,
+        epoch: u64,
+        history: Box<History>,
+    },
+}
+
+impl AgentUpdate {
+    /// The node the update is about.
+    pub fn slot(&self) -> usize {
+        match self {
+            Self::Snapshot { slot, .. }
+            | Self::Delta { slot, .. }
+            | Self::Heartbeat { slot, .. }
+            | Self::Down { slot, .. }
+            | Self::History { slot, .. } => *slot,
+        }
+    }
 }
 
 impl AgentUpdate {
@@ -175,6 +194,25 @@ impl Fleet {
                     ..Applied::default()
                 }
             }
+            AgentUpdate::History {
+                slot,
+                epoch,
+                history,
+            } => {
+                let Some(node) = self.nodes.get_mut(slot) else {
+                    return Applied::default();
+                };
+                // Figures of another agent instance do not belong to this stream.
+                if node.epoch != epoch || history.epoch != epoch {
+                    return Applied::default();
+                }
+                let filled = backfill::apply(node, &history);
+                Applied {
+                    changed: filled,
+                    containers_changed: filled,
+                    agent_restarted: false,
+                }
+            }
             AgentUpdate::Down { slot, reason } => {
                 let Some(node) = self.nodes.get_mut(slot) else {
                     return Applied::default();
@@ -223,6 +261,7 @@ impl Fleet {
         node.seq = seq;
         node.link = Link::Live;
         node.last_seen = Some(now);
+        backfill::mark(node, snapshot.host.time_unix_ms);
         node.info = Some(snapshot.info);
         node.health = snapshot.health;
         // Keep history across a resync of the same agent; a restarted agent starts afresh.
@@ -232,6 +271,7 @@ impl Fleet {
             let container = match old.remove(&key) {
                 Some(mut c) if same_epoch => {
                     c.spec = spec;
+                    c.live_samples = 0;
                     c.record(stats);
                     c
                 }
@@ -315,6 +355,10 @@ fn record_host(node: &mut Node, host: HostSample) {
     node.memory_history.push(node.host.memory_percent());
     let load = node.load();
     node.load_history.push(load);
+    node.load_minutes.add(node.host.time_unix_ms, load);
+    if let Some(mark) = &mut node.backfill {
+        mark.live += 1;
+    }
 }
 
 #[cfg(test)]

@@ -180,3 +180,134 @@ fn load_follows_the_seed_formula() {
     assert!((load - 37.5).abs() < 0.01, "load {load}");
     assert_eq!(fleet.nodes()[0].load_history.last(), Some(load));
 }
+
+/// A host delta taken at agent time `ms` with `cpu` percent.
+fn host_at(slot: usize, epoch: u64, seq: u64, ms: u64, cpu: f32) -> AgentUpdate {
+    delta(
+        slot,
+        epoch,
+        seq,
+        NodeDelta {
+            host: Some(HostSample {
+                time_unix_ms: ms,
+                cpu_percent: cpu,
+                memory_total_bytes: 100,
+                ..HostSample::default()
+            }),
+            ..NodeDelta::default()
+        },
+    )
+}
+
+/// The agent's history: samples one a second at `times` (seconds) with CPU = seconds
+/// (mod 100), and a container (key 1) with CPU = seconds / 10.
+fn history(epoch: u64, times: std::ops::Range<u64>) -> AgentUpdate {
+    use fleetdeck_core::history::{ContainerHistory, ContainerPoint, NodePoint};
+    let samples: Vec<_> = times
+        .clone()
+        .map(|s| (s * 1000, NodePoint::new((s % 100) as f32, 10.0, 0, 1)))
+        .collect();
+    AgentUpdate::History {
+        slot: 0,
+        epoch,
+        history: Box::new(History {
+            epoch,
+            sample_interval_ms: 1000,
+            containers: vec![ContainerHistory {
+                key: 1,
+                points: times
+                    .map(|s| ContainerPoint::new(s as f32 / 10.0, 1))
+                    .collect(),
+            }],
+            minutes: vec![(0, NodePoint::new(50.0, 50.0, 0, 1))],
+            samples,
+        }),
+    }
+}
+
+fn snapshot_at(epoch: u64, seq: u64, ms: u64, cpu: f32) -> AgentUpdate {
+    let mut s = fixtures::snapshot(0, 1);
+    s.host.time_unix_ms = ms;
+    s.host.cpu_percent = cpu;
+    AgentUpdate::Snapshot {
+        slot: 0,
+        epoch,
+        seq,
+        snapshot: Box::new(s),
+    }
+}
+
+#[test]
+fn history_fills_what_came_before_the_stream_without_repeating_live_samples() {
+    let t0 = Instant::now();
+    let mut fleet = Fleet::new(["127.0.0.1:7000"], Duration::from_secs(10), t0);
+    // The stream opens at second 100, two live samples follow before the history lands.
+    fleet.apply(snapshot_at(5, 1, 100_000, 100.0), t0);
+    fleet.apply(host_at(0, 5, 2, 101_000, 101.0), t0);
+    fleet.apply(host_at(0, 5, 3, 102_000, 102.0), t0);
+    // The agent's history runs up to second 102: the last three it holds the console has.
+    let applied = fleet.apply(history(5, 40..103), t0);
+    assert!(applied.changed);
+    let node = &fleet.nodes()[0];
+    let cpu: Vec<f32> = node.cpu_history.iter().collect();
+    let expected: Vec<f32> = (40..103).map(|s| s as f32).collect();
+    assert_eq!(
+        cpu, expected,
+        "history first, live samples after, none twice"
+    );
+    assert_eq!(node.load_history.len(), 63);
+    let c = &node.containers[&1];
+    assert_eq!(
+        c.cpu_history.len(),
+        60,
+        "full: history before the snapshot's own"
+    );
+    assert_eq!(c.cpu_history.back(1), Some(9.9));
+    assert_eq!(
+        node.load_minutes.get(0),
+        Some(crate::model::load_of(50.0, 50.0, 1, 64, 0))
+    );
+    // Once per stream: a second reply changes nothing.
+    assert!(!fleet.apply(history(5, 0..103), t0).changed);
+}
+
+#[test]
+fn a_reconnect_after_an_outage_is_backfilled_and_another_epoch_is_not() {
+    let t0 = Instant::now();
+    let mut fleet = Fleet::new(["127.0.0.1:7000"], Duration::from_secs(10), t0);
+    fleet.apply(snapshot_at(5, 1, 10_000, 10.0), t0);
+    fleet.apply(host_at(0, 5, 2, 11_000, 11.0), t0);
+    fleet.apply(history(5, 1..10), t0);
+    fleet.apply(
+        AgentUpdate::Down {
+            slot: 0,
+            reason: "gone".into(),
+        },
+        t0,
+    );
+    // Back at second 30: seconds 12..29 were missed.
+    fleet.apply(snapshot_at(5, 9, 30_000, 30.0), t0);
+    // A reply from another agent instance is not this stream's.
+    assert!(!fleet.apply(history(6, 12..31), t0).changed);
+    fleet.apply(history(5, 12..31), t0);
+    let cpu: Vec<f32> = fleet.nodes()[0].cpu_history.iter().collect();
+    let expected: Vec<f32> = (1..31).map(|s| s as f32).collect();
+    assert_eq!(cpu, expected, "the outage's gap is filled, in order");
+}
+
+#[test]
+fn a_gap_the_history_cannot_reach_drops_the_older_samples() {
+    let t0 = Instant::now();
+    let mut fleet = Fleet::new(["127.0.0.1:7000"], Duration::from_secs(10), t0);
+    fleet.apply(snapshot_at(5, 1, 10_000, 10.0), t0);
+    // Back after a long outage: the agent's samples start well after what was held.
+    fleet.apply(snapshot_at(5, 9, 5_000_000, 0.0), t0);
+    fleet.apply(history(5, 4000..5000), t0);
+    let node = &fleet.nodes()[0];
+    let cpu: Vec<f32> = node.cpu_history.iter().collect();
+    let expected: Vec<f32> = (4401..=5000).map(|s| (s % 100) as f32).collect();
+    assert_eq!(
+        cpu, expected,
+        "the newest 600, no stale run from before the outage"
+    );
+}

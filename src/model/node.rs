@@ -7,7 +7,8 @@ use fleetdeck_core::node::{
     CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, RUNTIME_CHECK,
 };
 
-use super::{Container, Series};
+use super::minutes::LOAD_MINUTES;
+use super::{Container, Minutes, Series};
 
 /// Samples of per-node history kept (10 minutes at the default 1 s interval).
 pub const NODE_HISTORY_SAMPLES: usize = 600;
@@ -18,6 +19,28 @@ pub const LOAD_HISTORY_SAMPLES: usize = 3600;
 
 /// Network rate taken as 100 % in the load formula (1 Gbit/s).
 pub const NETWORK_FULL_BYTES_PER_SEC: f64 = 125_000_000.0;
+
+/// Derived load 0-100 of figures: 0.4 cpu + 0.3 memory + 0.2 containers/max + 0.1 network
+/// (`max` 0 = unknown, counted as empty).
+pub fn load_of(
+    cpu_percent: f32,
+    memory_percent: f32,
+    containers: usize,
+    max: u32,
+    net_bytes_per_sec: u64,
+) -> f32 {
+    let containers = if max == 0 {
+        0.0
+    } else {
+        (containers as f64 / f64::from(max) * 100.0).min(100.0)
+    };
+    let net = (net_bytes_per_sec as f64 / NETWORK_FULL_BYTES_PER_SEC * 100.0).min(100.0);
+    let load = 0.4 * f64::from(cpu_percent)
+        + 0.3 * f64::from(memory_percent)
+        + 0.2 * containers
+        + 0.1 * net;
+    load.clamp(0.0, 100.0) as f32
+}
 
 /// State of a node as the console shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,6 +98,12 @@ pub struct Node {
     pub cpu_history: Series,
     pub memory_history: Series,
     pub load_history: Series,
+    /// Load as 1-minute means for 24 hours, by agent time: the heatmap beyond
+    /// `load_history`.
+    pub load_minutes: Minutes,
+    /// Where this connection's live samples start, until the agent's history fills what
+    /// came before them (see `model::backfill`).
+    pub backfill: Option<super::backfill::Mark>,
     /// Times the agent was seen restarting (epoch changes).
     pub restarts_seen: u32,
 }
@@ -96,6 +125,8 @@ impl Node {
             cpu_history: Series::new(NODE_HISTORY_SAMPLES),
             memory_history: Series::new(NODE_HISTORY_SAMPLES),
             load_history: Series::new(LOAD_HISTORY_SAMPLES),
+            load_minutes: Minutes::new(LOAD_MINUTES),
+            backfill: None,
             restarts_seen: 0,
         }
     }
@@ -141,17 +172,47 @@ impl Node {
 
     /// Derived load 0-100: 0.4 cpu + 0.3 memory + 0.2 containers/max + 0.1 network.
     pub fn load(&self) -> f32 {
-        let cpu = self.host.cpu_percent as f64;
-        let mem = self.host.memory_percent() as f64;
-        let max = self.info.as_ref().map_or(0, |i| i.max_containers);
-        let containers = if max == 0 {
-            0.0
-        } else {
-            (self.containers.len() as f64 / max as f64 * 100.0).min(100.0)
-        };
-        let net_rate = (self.host.net_rx_bytes_per_sec + self.host.net_tx_bytes_per_sec) as f64;
-        let net = (net_rate / NETWORK_FULL_BYTES_PER_SEC * 100.0).min(100.0);
-        (0.4 * cpu + 0.3 * mem + 0.2 * containers + 0.1 * net).clamp(0.0, 100.0) as f32
+        let h = &self.host;
+        load_of(
+            h.cpu_percent,
+            h.memory_percent(),
+            self.containers.len(),
+            self.max_containers(),
+            h.net_rx_bytes_per_sec
+                .saturating_add(h.net_tx_bytes_per_sec),
+        )
+    }
+
+    /// Most containers the node is meant to hold; 0 = unknown.
+    pub fn max_containers(&self) -> u32 {
+        self.info.as_ref().map_or(0, |i| i.max_containers)
+    }
+
+    /// Agent time (ms) of the newest sample held; 0 before the first.
+    pub fn newest_sample_ms(&self) -> u64 {
+        self.host.time_unix_ms
+    }
+
+    /// How far back the load history goes, in samples of `interval` (fine samples, or
+    /// minute means beyond them).
+    pub fn load_retained(&self, interval: Duration) -> usize {
+        let fine = self.load_history.len();
+        let minutes = self.load_minutes.oldest_ms().map_or(0, |oldest| {
+            let span = self.newest_sample_ms().saturating_sub(oldest);
+            (span / (interval.as_millis() as u64).max(1)) as usize
+        });
+        fine.max(minutes)
+    }
+
+    /// The node's load `back` samples of `interval` before its newest: from the samples
+    /// held while there are any, then from the minute means.
+    pub fn load_back(&self, back: usize, interval: Duration) -> Option<f32> {
+        if let Some(v) = self.load_history.back(back) {
+            return Some(v);
+        }
+        let ago = (interval.as_millis() as u64).saturating_mul(back as u64);
+        let at = self.newest_sample_ms().checked_sub(ago)?;
+        self.load_minutes.at(at)
     }
 
     /// Containers running or restarting.

@@ -76,6 +76,29 @@ impl Series {
         self.iter().fold(0.0, f32::max)
     }
 
+    /// Rebuilds the series as its oldest `keep_oldest` samples, then `insert`, then its
+    /// newest `keep_newest` (the two kept runs never overlap): how a backfill fills a gap
+    /// without repeating samples the series already holds. The oldest go when it is full.
+    pub fn splice(
+        &mut self,
+        keep_oldest: usize,
+        insert: impl IntoIterator<Item = f32>,
+        keep_newest: usize,
+    ) {
+        let all: Vec<f32> = self.iter().collect();
+        let newest_from = all.len() - keep_newest.min(all.len());
+        let oldest_to = keep_oldest.min(newest_from);
+        self.clear();
+        for v in all[..oldest_to]
+            .iter()
+            .copied()
+            .chain(insert)
+            .chain(all[newest_from..].iter().copied())
+        {
+            self.push(v);
+        }
+    }
+
     /// Forgets every sample.
     pub fn clear(&mut self) {
         self.head = 0;
@@ -110,6 +133,26 @@ mod tests {
         s.clear();
         assert_eq!(s.iter().count(), 0);
         assert_eq!(s.tail_mean(3), None);
+    }
+
+    #[test]
+    fn splice_fills_a_gap_between_kept_runs() {
+        let mut s = Series::new(6);
+        for v in [1.0, 2.0, 8.0, 9.0] {
+            s.push(v);
+        }
+        s.splice(2, [3.0, 4.0, 5.0], 2);
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![2.0, 3.0, 4.0, 5.0, 8.0, 9.0]
+        );
+        // Runs that would overlap keep the newest; nothing is repeated, and what is
+        // inserted goes before the newest run (here out of a full ring).
+        s.splice(10, [7.0], 10);
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![2.0, 3.0, 4.0, 5.0, 8.0, 9.0]
+        );
     }
 
     #[test]

@@ -19,8 +19,6 @@ use crate::theme::{HEAT_LEVELS, Theme};
 
 /// Widest the label column gets.
 const LABEL_MAX_COLUMNS: usize = 24;
-/// Sample interval assumed before any agent said what it uses.
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 /// Resource columns of the nodes x resource view.
 const RESOURCES: [&str; 6] = ["CPU", "MEM", "DISK", "NET", "CTRS", "LOAD"];
 /// Narrowest resource column: a shading bar of two and " 100%".
@@ -37,7 +35,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usi
         HeatKind::Time => "load over time",
         HeatKind::Resource => "resources now",
     };
-    let title = Line::from(vec![
+    let mut title = vec![
         Span::styled(format!(" {title_prefix}{kind} "), theme.title(true)),
         Span::styled(
             format!(
@@ -47,7 +45,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usi
             ),
             theme.label(),
         ),
-    ]);
+    ];
+    if hm.kind == HeatKind::Time && hm.scroll_back > 0 {
+        // Where in time the view is, so a scrolled map is never taken for the present.
+        let back = fleet_interval(app) * u32::try_from(hm.scroll_back).unwrap_or(u32::MAX);
+        title.push(Span::styled(
+            format!("scrolled back {} ", format::duration(back)),
+            theme.warn,
+        ));
+    }
+    let title = Line::from(title);
     let block = g.block().border_style(theme.border(true)).title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -158,12 +165,7 @@ fn label(app: &App, g: &Glyphs, row: HeatRow, width: usize, selected: bool) -> S
 
 /// The sample interval of the fleet (the first node that said).
 fn fleet_interval(app: &App) -> Duration {
-    app.fleet
-        .nodes()
-        .iter()
-        .find_map(|n| n.info.as_ref().map(|i| i.sample_interval_ms))
-        .filter(|ms| *ms > 0)
-        .map_or(DEFAULT_INTERVAL, |ms| Duration::from_millis(u64::from(ms)))
+    heatmap::sample_interval(&app.fleet)
 }
 
 /// Samples a silent node has missed: its row is shifted so the silence shows as a gap.
@@ -241,7 +243,7 @@ fn time_cells(
         let (value, live) = lags
             .iter()
             .filter_map(|&(s, lag, live)| {
-                heatmap::node_cell(&nodes[s], from_back, per_cell, lag).map(|v| (v, live))
+                heatmap::node_cell(&nodes[s], from_back, per_cell, lag, interval).map(|v| (v, live))
             })
             .fold(None, |acc: Option<(f32, bool)>, (v, live)| match acc {
                 Some((m, l)) => Some((m.max(v), l || live)),

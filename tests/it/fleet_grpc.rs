@@ -75,6 +75,14 @@ impl pb::agent_server::Agent for Scripted {
         Err(Status::unimplemented("scripted server"))
     }
 
+    // Like an agent from before History: the console must carry on without it.
+    async fn history(
+        &self,
+        _request: Request<pb::HistoryRequest>,
+    ) -> Result<Response<pb::HistoryReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
     async fn logs(
         &self,
         _request: Request<pb::LogsRequest>,

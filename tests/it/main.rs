@@ -23,6 +23,7 @@ mod e2e_incident;
 mod e2e_logs;
 mod e2e_wall;
 mod fleet_grpc;
+mod history_backfill;
 mod log_view;
 mod monitor_alertmanager;
 mod monitor_webhook;

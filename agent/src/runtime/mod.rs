@@ -102,6 +102,12 @@ pub trait Runtime: Send + Sync + 'static {
         NodeOverrides::default()
     }
 
+    /// A generated past to start the node's history with (sim nodes: an hour from their
+    /// load curves); real runtimes have none and start empty.
+    fn past(&self) -> Option<crate::history::Past> {
+        None
+    }
+
     /// Host figures when the host is simulated; `None` means probe the real host.
     fn simulated_host(&self) -> Option<HostSample> {
         None

@@ -302,6 +302,10 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     };
     let epoch = new_epoch();
     let hub = Hub::new(epoch, info, first, config.event_buffer);
+    if let Some(past) = runtime.past() {
+        hub.seed_history(past);
+    }
+    hub.record_history();
     let closed_hub = hub.clone();
     exposure
         .policy

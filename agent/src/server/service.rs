@@ -1,4 +1,4 @@
-//! The tonic `Agent` service: Watch, Act, GetInfo, Logs.
+//! The tonic `Agent` service: Watch, Act, GetInfo, Logs, History and the transfers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -258,6 +258,18 @@ impl pb::agent_server::Agent for AgentService {
             slot,
             self.still_valid(identity),
         )))
+    }
+
+    async fn history(
+        &self,
+        request: Request<pb::HistoryRequest>,
+    ) -> Result<Response<pb::HistoryReply>, Status> {
+        if self.cancel.is_cancelled() {
+            return Err(Status::unavailable("agent is shutting down"));
+        }
+        let wanted =
+            validate::history_request(request.get_ref()).map_err(Status::invalid_argument)?;
+        Ok(Response::new(self.hub.history(wanted).to_proto()))
     }
 
     async fn get_info(

@@ -3,6 +3,8 @@
 use rand::Rng;
 use rand::rngs::SmallRng;
 
+use fleetdeck_core::history::NodePoint;
+
 use super::load::SimContainer;
 use crate::model::{ContainerState, HostSample};
 
@@ -65,6 +67,16 @@ impl SimHost {
             net_base: rng.random_range(2_000.0..20_000.0),
             load: [0.0; 3],
         }
+    }
+
+    /// The host's figures for a generated past moment: its containers' CPU (summed percent
+    /// of one core), memory and network (bytes, bytes/s), `containers` on the node.
+    pub fn past_point(&self, cpu_sum: f32, memory: u64, net: u64, containers: usize) -> NodePoint {
+        let cpu = (self.base_cpu + cpu_sum / self.cores as f32).clamp(0.0, 100.0);
+        let used = (self.os_memory + memory).min(self.memory_total);
+        let memory_percent = used as f32 / self.memory_total.max(1) as f32 * 100.0;
+        let net = net + (self.net_base * 1.6) as u64;
+        NodePoint::new(cpu, memory_percent, net, containers)
     }
 
     /// The host's figures after a step of `dt_secs`, `t_secs` into the simulation.

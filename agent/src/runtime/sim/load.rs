@@ -493,6 +493,24 @@ impl SimContainer {
         };
     }
 
+    /// What the load curves give at `t_secs` (negative: before the simulation started),
+    /// without spikes or faults: (CPU percent, memory bytes, network bytes/s in and out).
+    /// `noise` in [-1, 1] is the caller's. `None` when the container is not running.
+    pub fn curve_at(&self, t_secs: f32, noise: f32) -> Option<(f32, u64, u64)> {
+        if self.status.state != ContainerState::Running {
+            return None;
+        }
+        let l = &self.load;
+        let slow = (TAU * t_secs / l.slow_period_secs + l.phase).sin();
+        let fast = (TAU * t_secs / l.fast_period_secs + 2.0 * l.phase).sin();
+        let cpu = (l.cpu_base * (1.0 + 0.45 * slow + 0.15 * fast) * (1.0 + 0.15 * noise))
+            .clamp(0.0, l.cpu_limit);
+        let mem = ((l.mem_base * (1.0 + 0.12 * slow)).max(0.0) as u64).min(l.mem_limit);
+        let rx = l.net_rx * (cpu / l.cpu_base.max(0.1)).min(4.0);
+        let net = (rx * (1.0 + l.tx_ratio)).max(0.0) as u64;
+        Some(((cpu * 10.0).round() / 10.0, mem, net))
+    }
+
     /// Typical CPU, percent of one core (for sizing the host).
     pub fn cpu_base(&self) -> f32 {
         self.load.cpu_base

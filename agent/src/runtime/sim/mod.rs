@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 mod host;
 mod load;
 mod logs;
+mod past;
 pub mod store;
 mod volumes;
 
@@ -251,6 +252,17 @@ impl Runtime for SimRuntime {
 
     fn simulated_host(&self) -> Option<HostSample> {
         Some(self.lock().last_host.clone())
+    }
+
+    fn past(&self) -> Option<crate::history::Past> {
+        let s = self.lock();
+        Some(past::generate(
+            &s.containers,
+            &s.host,
+            self.config.seed,
+            self.config.step,
+            self.config.start_unix_ms,
+        ))
     }
 
     async fn ping(&self) -> Result<(), RuntimeError> {

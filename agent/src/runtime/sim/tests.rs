@@ -191,3 +191,31 @@ async fn the_container_set_is_stored_and_half_made_copies_are_dropped() {
     let err = SimRuntime::open(other).err().unwrap().to_string();
     assert!(err.contains("belongs to node sim-1"), "{err}");
 }
+
+#[test]
+fn a_sim_node_starts_with_an_hour_of_history_that_meets_its_present() {
+    let sim = SimRuntime::new(config(7));
+    let past = sim.past().unwrap();
+    let start = config(7).start_unix_ms;
+    // 600 samples at the 1 s step, the older 50 minutes as 1-minute means.
+    assert_eq!(past.samples.len(), 600);
+    assert_eq!(past.samples.last().unwrap().0, start - 1000);
+    assert_eq!(past.samples[0].0, start - 600_000);
+    let first_minute = past.minutes[0].0;
+    assert!(start - first_minute >= 3_600_000 && start - first_minute < 3_660_000);
+    assert!(past.minutes.last().unwrap().0 < past.samples[0].0);
+    let n = sim.lock().containers.len();
+    assert_eq!(past.containers.len(), n);
+    assert!(past.containers.iter().all(|(_, p)| p.len() == 600));
+    // The curves move, and the newest past sample is close to the live first one.
+    let cpus: Vec<f32> = past.samples.iter().map(|s| s.1.cpu_percent()).collect();
+    assert!(cpus.iter().any(|c| (c - cpus[0]).abs() > 0.5), "flat past");
+    let live = sim.simulated_host().unwrap().cpu_percent;
+    let newest = cpus[599];
+    assert!((live - newest).abs() < 15.0, "past {newest} vs live {live}");
+    // Deterministic from the seed.
+    assert_eq!(
+        SimRuntime::new(config(7)).past().unwrap().samples,
+        past.samples
+    );
+}

@@ -26,7 +26,7 @@ pub const AUTH_HEADER: &str = "authorization";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Watch, GetInfo, Logs: reads only (a wall display).
+    /// Watch, GetInfo, Logs, History: reads only (a wall display).
     Viewer,
     /// Reads and everyday actions (start, stop, restart, remove, cordon, ...).
     Operator,
@@ -112,7 +112,7 @@ const SERVICE_PREFIX: &str = "/fleetdeck.v1.Agent/";
 pub fn rpc_rule(path: &str) -> RpcRule {
     let method = path.strip_prefix(SERVICE_PREFIX).unwrap_or("");
     match method {
-        "Watch" | "GetInfo" | "Logs" | "ListBackups" => RpcRule::Fixed(Role::Viewer),
+        "Watch" | "GetInfo" | "Logs" | "ListBackups" | "History" => RpcRule::Fixed(Role::Viewer),
         // Specs carry environment variables (often secrets) and volumes carry data: what
         // migrate and scale need, not what a wall display may see.
         "ExportSpec" | "ListSpecs" | "ReadVolumes" | "WriteVolumes" => {

@@ -16,6 +16,11 @@ fn rpcs_and_actions_are_classified_and_the_rest_needs_admin() {
         RpcRule::Fixed(Role::Viewer)
     );
     assert_eq!(rpc_rule("/fleetdeck.v1.Agent/Act"), RpcRule::PerRequest);
+    // A wall display backfills its heatmap: figures only, no specs or data.
+    assert_eq!(
+        rpc_rule("/fleetdeck.v1.Agent/History"),
+        RpcRule::Fixed(Role::Viewer)
+    );
     for unknown in [
         "/fleetdeck.v1.Agent/Restore",
         "/fleetdeck.v1.Other/Watch",
