@@ -11,8 +11,8 @@ pub mod labels;
 pub mod notice;
 pub mod queue;
 pub mod sender;
-pub mod webhook;
 pub mod silences;
+pub mod webhook;
 
 pub use config::{HttpAuth, NotifyConfig, WebhookConfig, WebhookFormat};
 pub use deliver::Receiver;
