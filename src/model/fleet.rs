@@ -73,18 +73,6 @@ impl AgentUpdate {
     }
 }
 
-impl AgentUpdate {
-    /// The node it is about.
-    pub fn slot(&self) -> usize {
-        match self {
-            Self::Snapshot { slot, .. }
-            | Self::Delta { slot, .. }
-            | Self::Heartbeat { slot, .. }
-            | Self::Down { slot, .. } => *slot,
-        }
-    }
-}
-
 /// What applying an update did, so the caller knows what to redraw or log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Applied {
