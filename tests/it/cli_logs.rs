@@ -14,7 +14,6 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use fleetdeck_agent::runtime::{DockerConfig, RuntimeKind};
 use fleetdeck_agent::{AgentConfig, RunningAgent, bind, spawn};
 use fleetdeck_proto as pb;
 use support::docker::Engine;
@@ -311,19 +310,7 @@ async fn docker_logs_split_streams_and_follow_ends_when_the_container_is_removed
         "echo out-1; echo err-1 >&2; echo out-2; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done",
     );
     let dir = tempfile::tempdir().unwrap();
-    let config = AgentConfig {
-        node_id: "logs-dock".into(),
-        runtime: RuntimeKind::Docker,
-        state_dir: Some(dir.path().join("agent")),
-        sample_interval: Duration::from_secs(1),
-        docker: DockerConfig {
-            scope: Some(engine.scope()),
-            ..DockerConfig::default()
-        },
-        ..AgentConfig::default()
-    };
-    let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let agent = spawn(config, listener).await.unwrap();
+    let agent = engine.agent("logs-dock", &dir.path().join("agent")).await;
     let addr = agent.addr().to_string();
     let name = engine.name("talker");
 

@@ -8,8 +8,6 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use fleetdeck_agent::runtime::{DockerConfig, RuntimeKind};
-use fleetdeck_agent::{AgentConfig, bind, spawn};
 use support::docker::Engine;
 use support::pty::Pty;
 
@@ -59,19 +57,7 @@ async fn a_flooding_container_never_stalls_the_ui() {
         "i=0; while true; do i=$((i+1)); echo \"flood line $i: the quick brown fox jumps over the lazy dog\"; done",
     );
     let dir = tempfile::tempdir().unwrap();
-    let config = AgentConfig {
-        node_id: "flood-node".into(),
-        runtime: RuntimeKind::Docker,
-        state_dir: Some(dir.path().join("agent")),
-        sample_interval: Duration::from_secs(1),
-        docker: DockerConfig {
-            scope: Some(engine.scope()),
-            ..DockerConfig::default()
-        },
-        ..AgentConfig::default()
-    };
-    let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let agent = spawn(config, listener).await.unwrap();
+    let agent = engine.agent("flood-node", &dir.path().join("agent")).await;
     let addr = agent.addr().to_string();
     let config_file = dir.path().join("config.toml");
     std::fs::write(&config_file, format!("log_lines = {LOG_LINES}\n")).unwrap();

@@ -9,10 +9,6 @@
 
 use crate::support;
 
-use std::time::Duration;
-
-use fleetdeck_agent::runtime::{DockerConfig, RuntimeKind};
-use fleetdeck_agent::{AgentConfig, bind, spawn};
 use fleetdeck_proto as pb;
 use support::docker::Engine;
 
@@ -22,19 +18,9 @@ async fn a_docker_node_refuses_sim_faults_as_unsupported() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let config = AgentConfig {
-        node_id: "dock-fault".into(),
-        runtime: RuntimeKind::Docker,
-        state_dir: Some(dir.path().join("dock-fault")),
-        sample_interval: Duration::from_secs(1),
-        docker: DockerConfig {
-            scope: Some(engine.scope()),
-            ..DockerConfig::default()
-        },
-        ..AgentConfig::default()
-    };
-    let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let agent = spawn(config, listener).await.unwrap();
+    let agent = engine
+        .agent("dock-fault", &dir.path().join("dock-fault"))
+        .await;
     let mut client = pb::agent_client::AgentClient::connect(format!("http://{}", agent.addr()))
         .await
         .unwrap();

@@ -3,15 +3,11 @@
 //! clustering off, and killed (by its PID) when dropped.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::TcpListener;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where Debian installs it.
 pub const BIN: &str = "/usr/bin/prometheus-alertmanager";
-/// Set to 1 (CI) to fail instead of skipping when the binary is missing.
-pub const REQUIRE_ENV: &str = "FLEETDECK_REQUIRE_SERVICES";
 /// Bound on Alertmanager becoming ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -34,27 +30,10 @@ pub struct Alertmanager {
 /// True when the tests may use Alertmanager; false (with the reason printed) when the
 /// binary is absent and the environment does not require it; panics when it does.
 pub fn available(test: &str) -> bool {
-    if Path::new(BIN).exists() {
-        return true;
-    }
-    if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
-        panic!("{test}: {BIN} is missing and {REQUIRE_ENV}=1");
-    }
-    eprintln!(
-        "{test}: skipped: {BIN} is missing (apt-get install prometheus-alertmanager; \
-         set {REQUIRE_ENV}=1 to make this a failure)"
-    );
-    false
+    super::services::available(test, BIN, "prometheus-alertmanager")
 }
 
-/// A loopback port free now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use super::services::free_port;
 
 /// An HTTP client as the monitor builds them (reqwest here carries no TLS provider of
 /// its own, so `reqwest::Client::new` cannot be used).

@@ -80,6 +80,29 @@ impl Engine {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// An agent on loopback for this test's share of the engine (its scope label), sampling
+    /// every second, its state in `state_dir`.
+    pub async fn agent(&self, node_id: &str, state_dir: &Path) -> fleetdeck_agent::RunningAgent {
+        use fleetdeck_agent::runtime::{DockerConfig, RuntimeKind};
+        let config = fleetdeck_agent::AgentConfig {
+            node_id: node_id.into(),
+            runtime: RuntimeKind::Docker,
+            state_dir: Some(state_dir.to_path_buf()),
+            sample_interval: std::time::Duration::from_secs(1),
+            docker: DockerConfig {
+                scope: Some(self.scope()),
+                ..DockerConfig::default()
+            },
+            ..fleetdeck_agent::AgentConfig::default()
+        };
+        let listener = fleetdeck_agent::bind("127.0.0.1:0".parse().expect("loopback"))
+            .await
+            .expect("bind an agent port");
+        fleetdeck_agent::spawn(config, listener)
+            .await
+            .expect("start a docker agent")
+    }
+
     /// The full container name of `name`.
     pub fn name(&self, name: &str) -> String {
         format!("{}-{name}", self.run)

@@ -11,4 +11,5 @@ pub mod pki;
 pub mod prometheus;
 pub mod pty;
 pub mod screen;
+pub mod services;
 pub mod unix_proxy;

@@ -4,7 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::fmt::Write as _;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,8 +13,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Where Debian installs it.
 pub const BIN: &str = "/usr/bin/prometheus";
-/// Set to 1 (CI) to fail instead of skipping when the binary is missing.
-pub const REQUIRE_ENV: &str = "FLEETDECK_REQUIRE_SERVICES";
 /// Bound on Prometheus becoming ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bound on one HTTP request.
@@ -23,27 +21,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// True when the tests may use Prometheus; false (with the reason printed) when the binary
 /// is absent and the environment does not require it; panics when it does.
 pub fn available(test: &str) -> bool {
-    if Path::new(BIN).exists() {
-        return true;
-    }
-    if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
-        panic!("{test}: {BIN} is missing and {REQUIRE_ENV}=1");
-    }
-    eprintln!(
-        "{test}: skipped: {BIN} is missing (apt-get install prometheus; \
-         set {REQUIRE_ENV}=1 to make this a failure)"
-    );
-    false
+    super::services::available(test, BIN, "prometheus")
 }
 
-/// A loopback port free now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use super::services::free_port;
 
 /// TLS files a scrape job presents and checks.
 pub struct ScrapeTls<'a> {
