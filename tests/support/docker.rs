@@ -103,6 +103,23 @@ impl Engine {
             .expect("start a docker agent")
     }
 
+    /// This test's volumes, sorted: those named after it and those carrying its label (an
+    /// agent scoped to this test labels every volume it makes).
+    pub fn volumes(&self) -> Vec<String> {
+        let label = format!("label={TEST_LABEL}={}", self.run);
+        let named = self.cli(&["volume", "ls", "-q"]);
+        let labelled = self.cli(&["volume", "ls", "-q", "--filter", &label]);
+        let mut all: Vec<String> = named
+            .lines()
+            .filter(|v| v.contains(&self.run))
+            .chain(labelled.lines())
+            .map(str::to_owned)
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// The full container name of `name`.
     pub fn name(&self, name: &str) -> String {
         format!("{}-{name}", self.run)
