@@ -58,6 +58,17 @@ async fn fleetdeck(args: Vec<String>) -> Output {
     .unwrap()
 }
 
+/// Starts the binary with `args` (a `-f` run), its stdout piped to the test.
+fn follow(args: &[&str]) -> std::process::Child {
+    Command::new(BIN)
+        .args(args)
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -255,13 +266,7 @@ async fn follow_prints_new_lines_until_ctrl_c() {
     let (name, _) = talkative_container(&a).await;
     let addr = a.addr().to_string();
     let status = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(BIN)
-            .args(["logs", &name, "-f", "-n", "0", "--agent", &addr])
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = follow(&["logs", &name, "-f", "-n", "0", "--agent", &addr]);
         // Lines written after the start arrive while the command runs (`-n 0`: no history).
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -374,13 +379,7 @@ async fn docker_logs_split_streams_and_follow_ends_when_the_container_is_removed
     // -f runs until the container is removed, then ends by itself with status 0.
     let full = name.clone();
     let follower = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(BIN)
-            .args(["logs", &full, "-f", "-n", "1", "--agent", &addr])
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = follow(&["logs", &full, "-f", "-n", "1", "--agent", &addr]);
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut seen = 0;

@@ -284,8 +284,7 @@ impl pb::agent_server::Agent for AgentService {
         request: Request<pb::ExportSpecRequest>,
     ) -> Result<Response<pb::PortableSpec>, Status> {
         let req = request.into_inner();
-        let target = req.container.trim();
-        validate::container_ref("container", target).map_err(Status::invalid_argument)?;
+        let target = container_arg(&req.container)?;
         Ok(Response::new(self.transfer.export_spec(target).await?))
     }
 
@@ -301,8 +300,7 @@ impl pb::agent_server::Agent for AgentService {
         request: Request<pb::ReadVolumesRequest>,
     ) -> Result<Response<Self::ReadVolumesStream>, Status> {
         let req = request.into_inner();
-        let target = req.container.trim();
-        validate::container_ref("container", target).map_err(Status::invalid_argument)?;
+        let target = container_arg(&req.container)?;
         Ok(Response::new(self.transfer.read_volumes(target).await?))
     }
 
@@ -314,8 +312,7 @@ impl pb::agent_server::Agent for AgentService {
         let first = stream.message().await?.ok_or_else(|| {
             Status::invalid_argument("empty stream: the first chunk must name the container")
         })?;
-        let target = first.container.trim();
-        validate::container_ref("container", target).map_err(Status::invalid_argument)?;
+        let target = container_arg(&first.container)?;
         Ok(Response::new(
             self.transfer
                 .write_volumes(target, first.data, stream)
@@ -358,4 +355,11 @@ impl pb::agent_server::Agent for AgentService {
             self.transfer.write_backup(info, first.data, stream).await?,
         ))
     }
+}
+
+/// The `container` a request names, trimmed and checked like every other reference.
+fn container_arg(raw: &str) -> Result<&str, Status> {
+    let target = raw.trim();
+    validate::container_ref("container", target).map_err(Status::invalid_argument)?;
+    Ok(target)
 }

@@ -5,7 +5,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+
+use crate::common::term_and_wait;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck-agent");
 
@@ -136,29 +137,6 @@ fn listening_lines(child: &mut Child, n: usize) -> Vec<(String, String, u64)> {
             )
         })
         .collect()
-}
-
-fn term_and_wait(child: &mut Child) {
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let t0 = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "exit after SIGTERM: {status}");
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -445,21 +445,5 @@ fn metrics_beyond_loopback_need_tls_or_the_flag() {
             "/healthz",
         ));
     assert_eq!(reply.status, 200);
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let since = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "exit after SIGTERM: {status}");
-            break;
-        }
-        assert!(since.elapsed() < PATIENCE, "no exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::common::term_and_wait(&mut child);
 }

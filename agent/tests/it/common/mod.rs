@@ -190,3 +190,25 @@ pub fn audit_lines(dir: &tempfile::TempDir, node: &str) -> Vec<serde_json::Value
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// Sends SIGTERM to the agent process `child` and waits (bounded) for a clean exit.
+pub fn term_and_wait(child: &mut std::process::Child) {
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
