@@ -282,6 +282,11 @@ impl KeyMap {
     }
 
     /// Keys bound to a command in `mode`, shortest name first.
+    /// True when `key` runs `command` in `mode`: one lookup, for hints drawn every frame.
+    pub fn binds(&self, mode: Mode, key: Key, command: Command) -> bool {
+        self.bindings.get(&(mode, key)) == Some(&command)
+    }
+
     pub fn keys_in(&self, mode: Mode, command: Command) -> Vec<Key> {
         let mut keys: Vec<Key> = self
             .bindings

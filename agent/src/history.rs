@@ -200,13 +200,6 @@ impl NodeHistory {
         }
     }
 
-    /// Forgets the containers with these keys (removed from the node).
-    pub fn forget(&mut self, keys: &[u32]) {
-        for k in keys {
-            self.containers.remove(k);
-        }
-    }
-
     fn sum_minute(&mut self, time_ms: u64, p: NodePoint) {
         let minute = time_ms / MINUTE_MS;
         match &mut self.summing {
@@ -436,8 +429,6 @@ mod tests {
             r.minutes.iter().map(|m| m.0).collect::<Vec<_>>(),
             vec![120_000]
         );
-        h.forget(&[1]);
-        assert_eq!(h.containers(), 0);
     }
 
     #[test]

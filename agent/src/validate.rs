@@ -195,9 +195,18 @@ pub fn spec(s: &pb::PortableSpec) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a Logs request.
-pub fn logs_request(req: &pb::LogsRequest) -> Result<(), String> {
-    container_ref("container", req.container.trim())
+/// Checks a Logs request: its container reference and tail; returns the reference, trimmed.
+pub fn logs_request(req: &pb::LogsRequest) -> Result<&str, String> {
+    let target = req.container.trim();
+    container_ref("container", target)?;
+    if req.tail > crate::logs::MAX_TAIL_LINES {
+        return Err(format!(
+            "tail {} is more than the {} lines allowed",
+            req.tail,
+            crate::logs::MAX_TAIL_LINES
+        ));
+    }
+    Ok(target)
 }
 
 /// A History request within what the agent keeps, as the bounds it asks for (0 = all

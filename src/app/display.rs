@@ -149,7 +149,6 @@ impl App {
 /// The heatmap's keys: move, fold, switch kind, scroll in time.
 fn steer(hm: &mut Heatmap, fleet: &Fleet, command: Command) -> bool {
     let interval = crate::heatmap::sample_interval(fleet);
-    let retained = crate::heatmap::retained(fleet, interval);
     let page = hm.cursor.page();
     let len = hm.rows.len();
     let shift = (hm.window.as_millis() / 2 / interval.as_millis().max(1)).max(1) as isize;
@@ -164,8 +163,8 @@ fn steer(hm: &mut Heatmap, fleet: &Fleet, command: Command) -> bool {
         Command::Open => hm.toggle_fold_at_cursor(),
         Command::FoldAll => hm.toggle_fold_all(),
         // Half a window per press, in samples; back to 24 hours over the minute means.
-        Command::ScrollOlder => hm.scroll(shift, retained),
-        Command::ScrollNewer => hm.scroll(-shift, retained),
+        Command::ScrollOlder => hm.scroll(shift, crate::heatmap::retained(fleet, interval)),
+        Command::ScrollNewer => hm.scroll(-shift, crate::heatmap::retained(fleet, interval)),
         Command::Back if hm.scroll_back > 0 => hm.scroll_back = 0,
         _ => return false,
     }

@@ -59,7 +59,8 @@ fn cells(app: &App, a: &Alert, wide: bool) -> Vec<Span<'static>> {
     let silence = app.alerts.silence(&a.key);
     let remote = app.alerts.remote_silence(&a.key);
     let dim = resolved
-        || app.alerts.is_silenced(&a.key)
+        || silence.is_some()
+        || remote.is_some()
         || matches!(a.state, AlertState::Pending | AlertState::Stale);
     let plain = if dim { theme.dim } else { theme.text };
     let sev_style = if resolved || a.state == AlertState::Stale {

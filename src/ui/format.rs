@@ -111,7 +111,7 @@ fn bound(
     command: crate::keys::Command,
     name: &str,
 ) -> bool {
-    crate::keys::parse_key(name).is_ok_and(|k| keymap.keys_in(mode, command).contains(&k))
+    crate::keys::parse_key(name).is_ok_and(|k| keymap.binds(mode, k, command))
 }
 
 /// A key as the user reads it.

@@ -45,9 +45,12 @@ fn nodes_line(app: &App, compact: bool, width: usize) -> Line<'static> {
         spans
     };
     let long = node_counts(app, compact);
+    if compact {
+        return Line::from(title(&long, width));
+    }
     let full = title(&long, usize::MAX);
-    if full.iter().map(Span::width).sum::<usize>() <= width || compact {
-        return Line::from(if compact { title(&long, width) } else { full });
+    if full.iter().map(Span::width).sum::<usize>() <= width {
+        return Line::from(full);
     }
     Line::from(title(&node_counts(app, true), width))
 }

@@ -31,6 +31,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usi
     let theme = &app.theme;
     let g = glyphs::of(app.ascii);
     let hm = &app.panes.heatmap;
+    // The fleet's sample interval, looked up once a frame (it scans the nodes).
+    let interval = heatmap::sample_interval(&app.fleet);
     let kind = match hm.kind {
         HeatKind::Time => "load over time",
         HeatKind::Resource => "resources now",
@@ -48,7 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usi
     ];
     if hm.kind == HeatKind::Time && hm.scroll_back > 0 {
         // Where in time the view is, so a scrolled map is never taken for the present.
-        let back = fleet_interval(app) * u32::try_from(hm.scroll_back).unwrap_or(u32::MAX);
+        let back = interval * u32::try_from(hm.scroll_back).unwrap_or(u32::MAX);
         title.push(Span::styled(
             format!("scrolled back {} ", format::duration(back)),
             theme.warn,
@@ -66,7 +68,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, title_prefix: &str) -> usi
     let (offset, rows) = window(&hm.rows, hm.cursor, rows_height);
     let cells_width = usize::from(inner.width).saturating_sub(label_width + 1);
     let mut lines = Vec::with_capacity(rows.len() + 2);
-    let interval = fleet_interval(app);
     let (per_cell, cells) = heatmap::time_cells(cells_width, hm.window, interval);
     lines.push(match hm.kind {
         HeatKind::Time => time_axis(
@@ -161,11 +162,6 @@ fn label(app: &App, g: &Glyphs, row: HeatRow, width: usize, selected: bool) -> S
         style
     };
     Span::styled(format!("{:<width$}", format::fit(&text, width)), style)
-}
-
-/// The sample interval of the fleet (the first node that said).
-fn fleet_interval(app: &App) -> Duration {
-    heatmap::sample_interval(&app.fleet)
 }
 
 /// Samples a silent node has missed: its row is shifted so the silence shows as a gap.

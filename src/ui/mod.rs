@@ -132,15 +132,15 @@ fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     if screen == Screen::Wall {
         let [wall_area, status_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-        let (heatmap_rows, node_rows) = wall::draw(frame, wall_area, app);
+        let drawn = wall::draw(frame, wall_area, app);
         wall::status(frame, status_area, app);
         overlays(frame, area, app);
         return DrawInfo {
-            node_rows,
-            heatmap_rows,
+            node_rows: drawn.node_rows,
+            heatmap_rows: drawn.heatmap_rows,
             areas: crate::app::HitAreas {
-                heatmap: rows_area(wall::view_area(wall_area, app)),
-                nodes: rows_area(wall::view_area(wall_area, app)),
+                heatmap: rows_area(drawn.view),
+                nodes: rows_area(drawn.view),
                 ..Default::default()
             },
             ..DrawInfo::default()

@@ -51,7 +51,7 @@ struct Areas {
     attention: Rect,
 }
 
-fn areas(area: Rect, app: &App) -> Areas {
+fn areas(area: Rect, app: &App, stale_banner: bool) -> Areas {
     let plan = wall_tiles::plan(area, app);
     let alert_rows = if area.height >= TALL_BANNER_MIN_ROWS {
         TALL_BANNER_ROWS
@@ -60,7 +60,7 @@ fn areas(area: Rect, app: &App) -> Areas {
     };
     let [title, stale, alert, tiles, body] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(u16::from(banner(app).is_some())),
+        Constraint::Length(u16::from(stale_banner)),
         Constraint::Length(alert_rows),
         Constraint::Length(plan.rows()),
         Constraint::Fill(1),
@@ -90,33 +90,44 @@ fn areas(area: Rect, app: &App) -> Areas {
     }
 }
 
-/// Where the rotating view sits inside the wall's `area` (the same split `draw` makes).
-pub fn view_area(area: Rect, app: &App) -> Rect {
-    areas(area, app).view
+/// What one wall frame drew: the rows of the heatmap and of the node table (0 when not
+/// shown), and where the rotating view sits, for the mouse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Drawn {
+    pub heatmap_rows: usize,
+    pub node_rows: usize,
+    pub view: Rect,
 }
 
-/// Draws the wall screen; returns the rows the heatmap had (0 when it is not shown).
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
+/// Draws the wall screen.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> Drawn {
     let Some(wall) = app.panes.wall() else {
-        return (0, 0);
+        return Drawn::default();
     };
     let theme = &app.theme;
-    let at = areas(area, app);
+    let stale = banner(app);
+    let at = areas(area, app, stale.is_some());
     title(frame, at.title, app);
-    if let Some(banner) = banner(app) {
+    if let Some(banner) = stale {
         frame.render_widget(Paragraph::new(banner), at.stale);
     }
-    worst_alert(frame, at.alert, app);
+    // Firing alerts, worst first, read once for the banner and the list.
+    let firing: Vec<&Alert> = attention(app).collect();
+    worst_alert(frame, at.alert, app, &firing);
     wall_tiles::draw(frame, at.tiles, app, at.plan);
     let prefix = format!("{}/{} ", wall.index + 1, WallView::ALL.len());
-    let rows = match wall.view() {
+    let (heatmap_rows, node_rows) = match wall.view() {
         WallView::LoadOverTime | WallView::Resources => {
             (heatmap::draw(frame, at.view, app, &prefix), 0)
         }
         WallView::Nodes => (0, nodes::draw(frame, at.view, app)),
     };
-    attention_pane(frame, at.attention, app, theme);
-    rows
+    attention_pane(frame, at.attention, app, theme, &firing);
+    Drawn {
+        heatmap_rows,
+        node_rows,
+        view: at.view,
+    }
 }
 
 fn title(frame: &mut Frame, area: Rect, app: &App) {
@@ -181,11 +192,10 @@ fn title_line(app: &App, date: bool, name: bool, countdown: bool) -> Line<'stati
 
 /// The worst firing alert across the whole width (the alert book lists worst first), with
 /// how long it has fired and how many more fire; a calm line when none does.
-fn worst_alert(frame: &mut Frame, area: Rect, app: &App) {
+fn worst_alert(frame: &mut Frame, area: Rect, app: &App, firing: &[&Alert]) {
     let theme = &app.theme;
     let g = glyphs::of(app.ascii);
-    let mut firing = attention(app);
-    let Some(worst) = firing.next() else {
+    let Some(worst) = firing.first() else {
         let line = Line::from(Span::styled("all clear: no alert firing", theme.ok)).centered();
         let middle = Rect {
             y: area.y + area.height / 2,
@@ -195,7 +205,7 @@ fn worst_alert(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(line), middle);
         return;
     };
-    let more = firing.count();
+    let more = firing.len() - 1;
     let style = theme.alert_banner(worst.severity);
     let mut text = format!(
         " {} {} {} ",
@@ -284,10 +294,10 @@ fn banner(app: &App) -> Option<Line<'static>> {
     })
 }
 
-fn attention_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+fn attention_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, alerts: &[&Alert]) {
     let g = glyphs::of(app.ascii);
     let counts = app.alerts.counts();
-    let firing = attention(app).count();
+    let firing = alerts.len();
     let title = Line::from(vec![
         Span::styled(" Firing alerts ", theme.title(false)),
         Span::styled(
@@ -309,13 +319,15 @@ fn attention_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         firing
     };
-    let name_width = attention(app)
+    let name_width = alerts
+        .iter()
         .take(shown)
         .map(|a| a.node.chars().count())
         .max()
         .unwrap_or(0)
         .min(20);
-    let mut lines: Vec<Line> = attention(app)
+    let mut lines: Vec<Line> = alerts
+        .iter()
         .take(shown)
         .map(|a| {
             let tag = tag(a.severity);

@@ -68,6 +68,7 @@ impl NodeCollector {
 
 /// A label value written with the escapes the text format needs (`\`, `"`, newline), so a
 /// container name or compose label cannot break a line of the exposition.
+#[derive(Clone, Copy)]
 struct Escaped<'a>(&'a str);
 
 impl EncodeLabelValue for Escaped<'_> {
@@ -367,8 +368,8 @@ fn encode_containers(encoder: &mut DescriptorEncoder, snap: &Snapshot) -> std::f
         MetricType::Gauge,
     )?;
     for c in &snap.containers {
+        let [name, id, service] = container_labels(c);
         for state in STATES {
-            let [name, id, service] = container_labels(c);
             let labels = [name, id, service, ("state", Escaped(state.as_str()))];
             let now = i64::from(c.status.state == state);
             ConstGauge::new(now).encode(family.encode_family(&labels)?)?;
@@ -381,8 +382,8 @@ fn encode_containers(encoder: &mut DescriptorEncoder, snap: &Snapshot) -> std::f
         MetricType::Gauge,
     )?;
     for c in &snap.containers {
+        let [name, id, service] = container_labels(c);
         for health in HEALTHS {
-            let [name, id, service] = container_labels(c);
             let labels = [name, id, service, ("health", Escaped(health_label(health)))];
             let now = i64::from(c.status.health == health);
             ConstGauge::new(now).encode(family.encode_family(&labels)?)?;

@@ -65,6 +65,14 @@ fn identity_of<T>(request: &Request<T>) -> Identity {
 }
 
 impl AgentService {
+    /// Refuses new calls once the agent is stopping.
+    fn ensure_running(&self) -> Result<(), Status> {
+        if self.cancel.is_cancelled() {
+            return Err(Status::unavailable("agent is shutting down"));
+        }
+        Ok(())
+    }
+
     /// Serves `hub` and `actions`; streams end when `cancel` fires.
     pub fn new(
         hub: Hub,
@@ -144,9 +152,7 @@ impl pb::agent_server::Agent for AgentService {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        if self.cancel.is_cancelled() {
-            return Err(Status::unavailable("agent is shutting down"));
-        }
+        self.ensure_running()?;
         let peer = peer_of(&request);
         let identity = identity_of(&request);
         let slot = self.watch_cap.take(&caller_key(&identity, peer))?;
@@ -173,9 +179,7 @@ impl pb::agent_server::Agent for AgentService {
         if let Some(read) = request.extensions().get::<auth::layer::RequestRead>() {
             read.mark();
         }
-        if self.cancel.is_cancelled() {
-            return Err(Status::unavailable("agent is shutting down"));
-        }
+        self.ensure_running()?;
         let peer = peer_of(&request);
         let identity = identity_of(&request);
         let req = request.into_inner();
@@ -220,9 +224,7 @@ impl pb::agent_server::Agent for AgentService {
         &self,
         request: Request<pb::LogsRequest>,
     ) -> Result<Response<Self::LogsStream>, Status> {
-        if self.cancel.is_cancelled() {
-            return Err(Status::unavailable("agent is shutting down"));
-        }
+        self.ensure_running()?;
         let Some(runtime) = &self.runtime else {
             return Err(Status::unimplemented("this agent serves no logs"));
         };
@@ -230,18 +232,11 @@ impl pb::agent_server::Agent for AgentService {
         let identity = identity_of(&request);
         let slot = self.logs_cap.take(&caller_key(&identity, peer))?;
         let req = request.into_inner();
-        validate::logs_request(&req).map_err(Status::invalid_argument)?;
-        if req.tail > logs::MAX_TAIL_LINES {
-            return Err(Status::invalid_argument(format!(
-                "tail {} is more than the {} lines allowed",
-                req.tail,
-                logs::MAX_TAIL_LINES
-            )));
-        }
+        let target = validate::logs_request(&req).map_err(Status::invalid_argument)?;
         // Only containers this node shows (its label scope) can be read.
         let c = self
             .hub
-            .find(&req.container)
+            .find(target)
             .map_err(|e| Status::not_found(e.message))?;
         let query = LogQuery {
             tail: req.tail,
@@ -264,9 +259,7 @@ impl pb::agent_server::Agent for AgentService {
         &self,
         request: Request<pb::HistoryRequest>,
     ) -> Result<Response<pb::HistoryReply>, Status> {
-        if self.cancel.is_cancelled() {
-            return Err(Status::unavailable("agent is shutting down"));
-        }
+        self.ensure_running()?;
         let wanted =
             validate::history_request(request.get_ref()).map_err(Status::invalid_argument)?;
         Ok(Response::new(self.hub.history(wanted).to_proto()))
@@ -332,8 +325,7 @@ impl pb::agent_server::Agent for AgentService {
         request: Request<pb::ReadBackupRequest>,
     ) -> Result<Response<Self::ReadBackupStream>, Status> {
         let req = request.into_inner();
-        let id = req.backup_id.trim();
-        validate::backup_id(id).map_err(Status::invalid_argument)?;
+        let id = backup_arg(&req.backup_id)?;
         Ok(Response::new(self.transfer.read_backup(id).await?))
     }
 
@@ -350,7 +342,7 @@ impl pb::agent_server::Agent for AgentService {
         let info = first.info.ok_or_else(|| {
             Status::invalid_argument("the first message must carry the backup's record (info)")
         })?;
-        validate::backup_id(&info.id).map_err(Status::invalid_argument)?;
+        backup_arg(&info.id)?;
         Ok(Response::new(
             self.transfer.write_backup(info, first.data, stream).await?,
         ))
@@ -362,4 +354,11 @@ fn container_arg(raw: &str) -> Result<&str, Status> {
     let target = raw.trim();
     validate::container_ref("container", target).map_err(Status::invalid_argument)?;
     Ok(target)
+}
+
+/// The backup id a request names, trimmed and checked.
+fn backup_arg(raw: &str) -> Result<&str, Status> {
+    let id = raw.trim();
+    validate::backup_id(id).map_err(Status::invalid_argument)?;
+    Ok(id)
 }

@@ -133,5 +133,13 @@ async fn the_history_a_console_gets_on_connect_is_small_and_a_reconnect_gets_the
     let gap_bytes = gap.encoded_len() + FRAMING_BYTES;
     println!("history after a 10 s outage: {gap_bytes} B");
     assert!(gap_bytes < total / 4, "{gap_bytes} B");
+    // And the gap is what the reply holds: the last ten seconds or so, nothing older.
+    let gap = History::from_proto(gap).unwrap();
+    assert!(
+        (9..=11).contains(&gap.samples.len()),
+        "{}",
+        gap.samples.len()
+    );
+    assert!(gap.samples.iter().all(|(t, _)| *t > newest - 10_000));
     agent.shutdown().await;
 }
