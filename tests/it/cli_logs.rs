@@ -208,8 +208,18 @@ async fn logs_prints_what_the_agent_sends_each_stream_to_its_own() {
     args.extend(agents.iter().cloned());
     let out = fleetdeck(args).await;
     assert!(out.status.success());
+    // As many lines as the agent holds, up to 5 (a line may be written in between).
+    let request = pb::LogsRequest {
+        container: name.clone(),
+        tail: 5,
+        ..Default::default()
+    };
+    let held = agent_lines(&a, request).await.len();
     let printed = text(&out.stdout).lines().count() + text(&out.stderr).lines().count();
-    assert_eq!(printed, 5, "{out:?}");
+    assert!(
+        printed > 0 && printed <= 5 && printed.abs_diff(held) <= 1,
+        "{held}: {out:?}"
+    );
     for line in text(&out.stdout).lines().chain(text(&out.stderr).lines()) {
         let stamp = line.split(' ').next().unwrap();
         assert!(

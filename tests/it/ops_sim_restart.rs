@@ -174,6 +174,21 @@ async fn a_cordoned_node_stays_cordoned_after_a_restart() {
     c.nodes[0].restart().await;
     let mode = |c: &Cluster| c.nodes[0].agent().snapshot().node.status.mode;
     assert_eq!(mode(&c), NodeMode::Maintenance);
+    // The console's shared connection was cut by the restart: plan once it answers again.
+    let started = std::time::Instant::now();
+    while !c
+        .fleet()
+        .await
+        .nodes()
+        .iter()
+        .any(|n| n.name() == "n1" && n.is_live())
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "n1 never answered again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let plan = c
         .plan(&Proposal::Uncordon { node: "n1".into() })
         .await
