@@ -14,7 +14,6 @@ use tokio::sync::Mutex;
 
 /// Longest a single request to etcd may take before the next endpoint is tried.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
-/// gRPC status `Unauthenticated`: the token expired, authenticate again.
 
 /// Why a call to etcd did not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
