@@ -193,6 +193,7 @@ impl Cli {
                 Some(Command::Monitor(m)) => m.alertmanagers.clone(),
                 _ => Vec::new(),
             },
+            etcd: Vec::new(),
         }
     }
 
@@ -203,8 +204,19 @@ impl Cli {
             Err(std::env::VarError::NotPresent) => None,
             Err(std::env::VarError::NotUnicode(_)) => return Err(ConfigError::Env(AGENTS_ENV)),
         };
+        let etcd = match std::env::var(crate::coord::ETCD_ENV) {
+            Ok(v) => crate::coord::config::env_endpoints(Some(&v)),
+            Err(std::env::VarError::NotPresent) => Vec::new(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError::Env(crate::coord::ETCD_ENV));
+            }
+        };
+        let overrides = Overrides {
+            etcd,
+            ..self.overrides()
+        };
         let mut settings = config::resolve(
-            &self.overrides(),
+            &overrides,
             env.as_deref(),
             config::default_path().as_deref(),
         )?;

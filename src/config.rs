@@ -76,6 +76,8 @@ pub struct Config {
     pub tls_server_name: Option<String>,
     /// `[notify]`: Alertmanager and webhooks.
     pub notify: crate::notify::NotifyConfig,
+    /// `[coordination]`: the etcd cluster consoles exclude each other through.
+    pub coordination: crate::coord::CoordConfig,
 }
 
 impl Default for Config {
@@ -100,6 +102,7 @@ impl Default for Config {
             client_key: None,
             tls_server_name: None,
             notify: crate::notify::NotifyConfig::default(),
+            coordination: crate::coord::CoordConfig::default(),
         }
     }
 }
@@ -192,6 +195,8 @@ pub struct Overrides {
     pub ascii: bool,
     /// `--alertmanager URL` values, added to the file's `[notify] alertmanager`.
     pub alertmanagers: Vec<String>,
+    /// `FLEETDECK_ETCD` endpoints, replacing the file's `[coordination] etcd`.
+    pub etcd: Vec<String>,
 }
 
 /// Everything the console runs with, resolved from flags, environment and file.
@@ -222,6 +227,8 @@ pub struct Settings {
     pub credentials: crate::client::Credentials,
     /// Alertmanager and webhook receivers, resolved.
     pub notify: crate::notify::NotifySettings,
+    /// etcd, when consoles coordinate (`[coordination]`, `FLEETDECK_ETCD`).
+    pub coordination: Option<crate::coord::Etcd>,
 }
 
 impl Settings {
@@ -408,7 +415,30 @@ pub fn resolve(
             message: e.message,
         }
     })?;
+    let coordination =
+        crate::coord::config::resolve(&config.coordination, &overrides.etcd, path.as_deref())
+            .map_err(|e| {
+                let from_env = e.key == "coordination.etcd" && !overrides.etcd.is_empty();
+                let at = if from_env {
+                    Location {
+                        path: crate::coord::ETCD_ENV.into(),
+                        line: None,
+                        key: None,
+                    }
+                } else {
+                    Location {
+                        path: path.clone().unwrap_or_default(),
+                        line: line_of_notify_in(&text, "[coordination", &e.key),
+                        key: Some(e.key.clone()),
+                    }
+                };
+                ConfigError::Invalid {
+                    at,
+                    message: e.message,
+                }
+            })?;
     Ok(Settings {
+        coordination,
         notify,
         credentials,
         agents,
@@ -492,9 +522,17 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
 /// 1-based line of the `[notify]` setting named by `key` (`notify.webhook.auth.ca`): the
 /// first line after `[notify]` or `[[notify.webhook]]` that assigns or mentions its last part.
 fn line_of_notify(text: &str, key: &str) -> Option<usize> {
+    line_of_notify_in(text, "[notify", key)
+}
+
+/// 1-based line of the setting named by `key` in the table whose header starts with
+/// `table` (`[notify`, `[coordination`): the first line from the header on that mentions
+/// its last part.
+fn line_of_notify_in(text: &str, table: &str, key: &str) -> Option<usize> {
     let last = key.rsplit('.').next()?;
     let start = text.lines().position(|l| {
-        l.trim_start().starts_with("[notify") || l.trim_start().starts_with("[[notify")
+        let l = l.trim_start();
+        l.starts_with(table) || l.strip_prefix('[').is_some_and(|r| r.starts_with(table))
     })?;
     text.lines()
         .enumerate()

@@ -141,7 +141,11 @@ async fn run_console(
     app.title = title;
     app.panes.logs = fleetdeck::app::LogsPane::new(settings.log_lines);
     let state_dir = logging::state_dir();
-    let (ops, refresher) = ops::start(&mut app, state_dir, agents, read_only, conns.clone());
+    let (mut ops, refresher) = ops::start(&mut app, state_dir, agents, read_only, conns.clone());
+    let coordination = settings
+        .coordination
+        .clone()
+        .map(|etcd| ops.runner.coordinate(fleetdeck::coord::Coord::new(etcd)));
     app.ascii = settings.ascii;
     app.panes.heatmap.group_label = settings.group_label.clone();
     app.panes.heatmap.window = settings.heatmap_window;
@@ -168,6 +172,9 @@ async fn run_console(
     let result = tui::run_with_ops(guard.terminal(), &mut app, rx, options, Some(ops)).await;
     drop(guard);
     refresher.abort();
+    if let Some(poller) = coordination {
+        poller.abort();
+    }
     drop(watchers);
     tracing::info!("console stopped");
     result.wrap_err("the console stopped on an error")

@@ -231,6 +231,24 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             return out;
         }
     };
+    // With etcd, what another console holds is refused before anything is asked; a dry
+    // run only says so.
+    let coord = ctx
+        .settings
+        .coordination
+        .clone()
+        .map(crate::coord::Coord::new);
+    if let Some(c) = &coord
+        && let Err(refusal) = c.check(&plan).await
+    {
+        if opts.dry_run {
+            let _ = writeln!(stderr, "fleetdeck: note: {refusal}");
+        } else {
+            let mut out = OpsOutput::fail(EXIT_FAILED, refusal);
+            out.stderr.insert_str(0, &stderr);
+            return out;
+        }
+    }
     let mut stdout = String::new();
     if opts.output == OutputFormat::Table {
         let _ = writeln!(stdout, "{}", plan.title);
@@ -284,7 +302,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     if opts.yes {
         stderr.push_str(&plan_text);
     }
-    let (outcome, progress) = execute(&conns, ctx, &plan).await;
+    let (outcome, progress) = execute(&conns, ctx, &plan, coord).await;
     stderr.push_str(&progress);
     let backup_ids =
         if matches!(proposal, Proposal::Backup { .. }) && matches!(outcome, Outcome::Done(_)) {
@@ -319,8 +337,14 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     }
 }
 
-async fn execute(conns: &Connections, ctx: &Context, plan: &Plan) -> (Outcome, String) {
-    let exec = Executor::new(ctx.state_dir.clone(), "fleetdeck-cli", conns.clone());
+async fn execute(
+    conns: &Connections,
+    ctx: &Context,
+    plan: &Plan,
+    coord: Option<crate::coord::Coord>,
+) -> (Outcome, String) {
+    let mut exec = Executor::new(ctx.state_dir.clone(), "fleetdeck-cli", conns.clone());
+    exec.coord = coord;
     let (source, cancel) = fleetdeck_core::cancel::channel();
     let (tx, mut rx) = mpsc::channel(256);
     let plan2 = plan.clone();

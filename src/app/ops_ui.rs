@@ -87,9 +87,37 @@ pub struct Ops {
     fence_ops: Vec<(u64, String)>,
     /// Operations after which the failover records change (failovers, fences).
     reload_after: BTreeSet<u64>,
+    /// Locks other consoles hold in etcd, as last read (empty without etcd).
+    pub elsewhere: Vec<crate::coord::Held>,
+    /// Why etcd could not be read last time, if it could not.
+    pub etcd_error: Option<String>,
 }
 
 impl Ops {
+    /// One line on the actions other consoles run now: `elsewhere: Migrate db-1 from n1
+    /// to n2 by bob@ops-2 (+1 more)`; `None` when there are none.
+    pub fn elsewhere_line(&self) -> Option<String> {
+        if let Some(e) = &self.etcd_error {
+            return Some(format!("etcd: {e}"));
+        }
+        let mut ids: Vec<&crate::coord::Holder> = Vec::new();
+        for h in &self.elsewhere {
+            if !ids.iter().any(|x| x.id == h.holder.id) {
+                ids.push(&h.holder);
+            }
+        }
+        ids.sort_by_key(|h| h.since_unix_ms);
+        let first = ids.first()?;
+        let more = match ids.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        Some(format!(
+            "elsewhere: {} by {}{more}",
+            first.title, first.owner
+        ))
+    }
+
     /// Reads the newest actions of earlier runs back from `state_dir`. An unreadable line is
     /// skipped with one warning in the console's log; an unreadable file leaves the history
     /// empty with a warning. Never fails the console.
@@ -131,7 +159,16 @@ impl App {
             fencing: &fencing,
             read_only: self.read_only,
         };
-        self.panes.open_dialog(match plan::plan(&input, &proposal) {
+        let planned = plan::plan(&input, &proposal).and_then(|plan| {
+            // What another console holds (as last read from etcd) is refused here already;
+            // the locks themselves are taken when the plan runs.
+            let wanted = crate::coord::keys::wanted(&plan);
+            match crate::coord::keys::conflict(&wanted, &self.ops.elsewhere, None) {
+                Some(line) => Err(plan::PlanError::Invalid(line)),
+                None => Ok(plan),
+            }
+        });
+        self.panes.open_dialog(match planned {
             Ok(plan) => Dialog::Confirm {
                 plan: Box::new(plan),
                 typed: String::new(),
@@ -373,6 +410,13 @@ impl App {
                 }
             }
             OpEvent::SpecsRefreshed { cache } => self.ops.specs = *cache,
+            OpEvent::Locks(read) => match read {
+                Ok(held) => {
+                    self.ops.elsewhere = held;
+                    self.ops.etcd_error = None;
+                }
+                Err(e) => self.ops.etcd_error = Some(e),
+            },
             OpEvent::Failovers(f) => {
                 self.ops.failovers = f;
                 self.check_fencing();

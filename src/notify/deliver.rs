@@ -102,7 +102,7 @@ pub(super) async fn post_json(
 }
 
 /// The error and its causes on one line, without the URL (it may hold a secret).
-fn describe(e: reqwest::Error) -> String {
+pub(crate) fn describe(e: reqwest::Error) -> String {
     let e = e.without_url();
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);

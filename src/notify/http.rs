@@ -118,7 +118,7 @@ impl NotifySettings {
     }
 }
 
-fn parse_url(key: &str, text: &str) -> Result<reqwest::Url, NotifyError> {
+pub(crate) fn parse_url(key: &str, text: &str) -> Result<reqwest::Url, NotifyError> {
     let fail = |message: String| NotifyError {
         key: key.to_string(),
         value: Some(text.to_string()),
@@ -143,7 +143,7 @@ fn parse_url(key: &str, text: &str) -> Result<reqwest::Url, NotifyError> {
     Ok(url)
 }
 
-fn target(
+pub(crate) fn target(
     url: reqwest::Url,
     auth: &HttpAuth,
     key: &str,

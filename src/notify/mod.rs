@@ -17,6 +17,7 @@ pub mod webhook;
 pub use config::{HttpAuth, NotifyConfig, WebhookConfig, WebhookFormat};
 pub use deliver::Receiver;
 pub use http::{HttpTarget, NotifySettings};
+pub(crate) use http::{parse_url, target as http_target};
 pub use labels::labels;
 pub use notice::{Notice, NoticeStatus};
 pub use queue::{Outbox, QUEUE_CAPACITY, ReceiverStatus};

@@ -39,6 +39,8 @@ pub struct Executor {
     pub session: String,
     /// One connection per agent, shared by every step.
     pub conns: Connections,
+    /// etcd, when consoles exclude each other: every plan runs under its locks.
+    pub coord: Option<crate::coord::Coord>,
 }
 
 /// Why a step stopped.
@@ -94,6 +96,7 @@ impl Executor {
             requested_by: requested_by.into(),
             ready_timeout: READY_TIMEOUT,
             session: format!("{:x}{:x}", crate::tui::unix_ms(), std::process::id()),
+            coord: None,
         }
     }
 
@@ -115,6 +118,9 @@ impl Executor {
     }
 
     /// Runs `plan`; reports progress and the outcome on `events`; stops safely at `cancel`.
+    /// With etcd, the plan runs under its locks: refused in one line when another console
+    /// holds one or etcd cannot be reached, stopped and rolled back when the locks' lease
+    /// cannot be renewed.
     pub async fn run(
         &self,
         op: u64,
@@ -123,51 +129,30 @@ impl Executor {
         events: mpsc::Sender<OpEvent>,
     ) -> Outcome {
         let started = (std::time::Instant::now(), crate::tui::unix_ms());
-        let n = plan.steps.len().max(1) as f32;
-        let mut done = Vec::new();
-        let mut warnings = Vec::new();
-        let mut outcome = None;
-        for (i, step) in plan.steps.iter().enumerate() {
-            let mut ctx = Ctx {
-                op,
-                events: &events,
-                cancel: &cancel,
-                span: (i as f32 / n * 100.0, 100.0 / n),
-                step: i,
-                sub: 0,
-            };
-            if ctx.cancelled() {
-                outcome = Some(Outcome::Cancelled(format!(
-                    "cancelled after {i} of {} steps{}",
-                    plan.steps.len(),
-                    summary(&done)
-                )));
-                break;
-            }
-            match self.step(&mut ctx, step).await {
-                Ok(Some(m)) => done.push(m),
-                Ok(None) => {}
-                Err(StepError::Failed(m)) if matches!(step, Step::Note { .. }) => warnings.push(m),
-                Err(StepError::Failed(m)) => {
-                    outcome = Some(Outcome::Failed(format!("{m}{}", summary(&done))));
-                    break;
+        let (guard, outcome) = match &self.coord {
+            None => (None, self.steps(op, plan, &cancel, &events, None).await),
+            Some(coord) => match coord.acquire(plan, cancel).await {
+                Ok(guard) => {
+                    let outcome = self
+                        .steps(op, plan, &guard.cancel(), &events, Some(&guard))
+                        .await;
+                    (Some(guard), outcome)
                 }
-                Err(StepError::Cancelled(m)) => {
-                    outcome = Some(Outcome::Cancelled(format!("{m}{}", summary(&done))));
-                    break;
-                }
-            }
+                Err(refusal) => (None, Outcome::Failed(refusal.to_string())),
+            },
+        };
+        let outcome = match (&guard, outcome) {
+            (Some(g), Outcome::Cancelled(m)) => match g.lost() {
+                Some(why) => Outcome::Failed(format!(
+                    "the etcd lease on this action's locks was lost ({why}), so it stopped before its next step: {m}"
+                )),
+                None => Outcome::Cancelled(m),
+            },
+            (_, outcome) => outcome,
+        };
+        if let Some(g) = guard {
+            g.release().await;
         }
-        let outcome = outcome.unwrap_or_else(|| {
-            let mut m = done.join("; ");
-            if !warnings.is_empty() {
-                m.push_str(&format!(
-                    " (not recorded on every agent: {})",
-                    warnings.join("; ")
-                ));
-            }
-            Outcome::Done(m)
-        });
         self.append_history(op, plan, &outcome, started).await;
         let _ = events
             .send(OpEvent::Finished {
@@ -176,6 +161,64 @@ impl Executor {
             })
             .await;
         outcome
+    }
+
+    /// Runs the steps of `plan` one after another until one fails or `cancel` fires.
+    async fn steps(
+        &self,
+        op: u64,
+        plan: &Plan,
+        cancel: &Cancel,
+        events: &mpsc::Sender<OpEvent>,
+        guard: Option<&crate::coord::Guard>,
+    ) -> Outcome {
+        let n = plan.steps.len().max(1) as f32;
+        let mut done = Vec::new();
+        let mut warnings = Vec::new();
+        for (i, step) in plan.steps.iter().enumerate() {
+            let mut ctx = Ctx {
+                op,
+                events,
+                cancel,
+                span: (i as f32 / n * 100.0, 100.0 / n),
+                step: i,
+                sub: 0,
+            };
+            if ctx.cancelled() {
+                return Outcome::Cancelled(format!(
+                    "cancelled after {i} of {} steps{}",
+                    plan.steps.len(),
+                    summary(&done)
+                ));
+            }
+            match self.step(&mut ctx, step).await {
+                Ok(Some(m)) => done.push(m),
+                Ok(None) => {}
+                Err(StepError::Failed(m)) if matches!(step, Step::Note { .. }) => warnings.push(m),
+                Err(StepError::Failed(m)) => {
+                    return Outcome::Failed(format!("{m}{}", summary(&done)));
+                }
+                Err(StepError::Cancelled(m)) => {
+                    return Outcome::Cancelled(format!("{m}{}", summary(&done)));
+                }
+            }
+            if let (Step::RecordFailover { names, .. }, Some(g)) = (step, guard)
+                && let Err(e) = g.record_failover(names).await
+            {
+                return Outcome::Failed(format!(
+                    "the failover is not recorded in etcd ({e}): another console could fail the node over again{}",
+                    summary(&done)
+                ));
+            }
+        }
+        let mut m = done.join("; ");
+        if !warnings.is_empty() {
+            m.push_str(&format!(
+                " (not recorded on every agent: {})",
+                warnings.join("; ")
+            ));
+        }
+        Outcome::Done(m)
     }
 
     async fn append_history(

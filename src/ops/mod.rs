@@ -174,6 +174,8 @@ pub enum OpEvent {
     SpecsRefreshed { cache: Box<specs::SpecCache> },
     /// The failover records as they are on disk now.
     Failovers(fence::Failovers),
+    /// The locks other consoles hold in etcd now, or why they cannot be read.
+    Locks(Result<Vec<crate::coord::Held>, String>),
 }
 
 /// How an operation ended.

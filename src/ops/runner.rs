@@ -136,6 +136,33 @@ impl Runner {
         }
     }
 
+    /// Runs every action under etcd's locks from now on, and reads the locks other consoles
+    /// hold every [`crate::coord::POLL_INTERVAL`] for the UI (until the UI is gone).
+    pub fn coordinate(&mut self, coord: crate::coord::Coord) -> JoinHandle<()> {
+        self.exec.coord = Some(coord.clone());
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::coord::POLL_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let me = std::process::id();
+            loop {
+                tick.tick().await;
+                let locks = coord
+                    .held()
+                    .await
+                    .map(|held| {
+                        held.into_iter()
+                            .filter(|h| h.holder.pid != me || h.holder.owner != coord.owner)
+                            .collect()
+                    })
+                    .map_err(|e| e.to_string());
+                if events.send(OpEvent::Locks(locks)).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
     /// Refreshes the spec cache from `endpoints` now and every `interval`, saving it in
     /// the state directory and sending it to the UI.
     pub fn spawn_spec_refresh(&self, endpoints: Vec<String>, interval: Duration) -> JoinHandle<()> {

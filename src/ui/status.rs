@@ -44,8 +44,11 @@ const FILTER_CURSOR: &str = "▏";
 /// Draws the bottom line.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
+    // Other consoles' actions in flight (etcd) show while no message of this one does.
     let message = app
         .status_message()
+        .map(str::to_string)
+        .or_else(|| app.ops.elsewhere_line())
         .map(|m| Line::from(Span::styled(format!("{m} "), theme.info)));
     let message_width = message.as_ref().map_or(0, Line::width) as u16;
     let [left, right] = Layout::horizontal([

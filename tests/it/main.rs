@@ -14,6 +14,7 @@ mod cli_get;
 mod cli_logs;
 mod cli_ops;
 mod config_cli;
+mod coord_etcd;
 mod deploy_units;
 mod docker_engine;
 mod docker_log_flood;
