@@ -80,6 +80,8 @@ pub struct Ops {
     pub log: ActionLog,
     pub specs: SpecCache,
     pub failovers: Failovers,
+    /// Actions in flight or interrupted, as the agents hold them (polled).
+    pub intents: Vec<crate::ops::intent::IntentInfo>,
     /// Stale copies a read-only console last saw, by node (they feed a critical alert).
     stale_seen: BTreeMap<String, Vec<String>>,
     next_op: u64,
@@ -130,6 +132,7 @@ impl App {
             specs: &self.ops.specs,
             fencing: &fencing,
             read_only: self.read_only,
+            claims: &self.ops.intents,
         };
         self.panes.open_dialog(match plan::plan(&input, &proposal) {
             Ok(plan) => Dialog::Confirm {
@@ -248,6 +251,7 @@ impl App {
             specs: &self.ops.specs,
             fencing: &fencing,
             read_only: self.read_only,
+            claims: &self.ops.intents,
         };
         let best = plan::migrate::default_target(&input, &node, &container);
         let mut choices: Vec<Choice> = rooms
@@ -373,6 +377,7 @@ impl App {
                 }
             }
             OpEvent::SpecsRefreshed { cache } => self.ops.specs = *cache,
+            OpEvent::Intents(list) => self.ops.intents = list,
             OpEvent::Failovers(f) => {
                 self.ops.failovers = f;
                 self.check_fencing();

@@ -21,6 +21,10 @@ use crate::client::Connections;
 /// How often the spec cache is refreshed while the console runs.
 pub const SPEC_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How often the console asks its agents for the actions in flight (its own and other
+/// consoles'), so a plan overlapping one is refused and the history view shows them.
+pub const INTENT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
 /// Runs operations for one console.
 #[derive(Debug)]
 pub struct Runner {
@@ -136,6 +140,24 @@ impl Runner {
         }
     }
 
+    /// Asks `endpoints` for the intents they hold now and every `interval`, sending them to
+    /// the UI; ends when the UI is gone.
+    pub fn spawn_intent_watch(&self, endpoints: Vec<String>, interval: Duration) -> JoinHandle<()> {
+        let events = self.events.clone();
+        let conns = self.exec.conns.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let (list, _) = super::intent::list(&conns, &endpoints).await;
+                if events.send(OpEvent::Intents(list)).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
     /// Refreshes the spec cache from `endpoints` now and every `interval`, saving it in
     /// the state directory and sending it to the UI.
     pub fn spawn_spec_refresh(&self, endpoints: Vec<String>, interval: Duration) -> JoinHandle<()> {
@@ -184,8 +206,11 @@ pub fn start(
     app.read_only = read_only;
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let (tx, rx) = mpsc::channel(1024);
-    let runner = Runner::new(state_dir, &format!("{user}@fleetdeck-console"), conns, tx);
-    let endpoints = agents.iter().map(ToString::to_string).collect();
+    let mut runner = Runner::new(state_dir, &format!("{user}@fleetdeck-console"), conns, tx);
+    let endpoints: Vec<String> = agents.iter().map(ToString::to_string).collect();
+    let exec = runner.executor_mut();
+    *exec = exec.clone().with_agents(&endpoints);
+    runner.spawn_intent_watch(endpoints.clone(), INTENT_POLL_INTERVAL);
     let refresher = runner.spawn_spec_refresh(endpoints, SPEC_REFRESH_INTERVAL);
     (crate::tui::OpsLink { runner, events: rx }, refresher)
 }

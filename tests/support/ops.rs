@@ -162,6 +162,7 @@ impl Cluster {
             specs: &specs,
             fencing: &[],
             read_only: false,
+            claims: &[],
         };
         plan::plan(&input, p)
     }
