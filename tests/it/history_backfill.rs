@@ -9,7 +9,6 @@
 )]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
@@ -19,11 +18,11 @@ use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use fleetdeck::model::{AgentUpdate, Fleet, History, Link};
 use fleetdeck_core::history::NodePoint;
 use fleetdeck_proto as pb;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, mpsc};
-use tokio::task::JoinHandle;
+
+use tokio::sync::mpsc;
 
 use crate::support::screen::{lines, press, render, text};
+use crate::support::tcp_proxy::TcpProxy as Proxy;
 
 /// Upper bound for anything that should happen by itself; generous on a shared machine.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -159,61 +158,6 @@ async fn the_first_heatmap_frame_after_connecting_has_data_on_every_row() {
     insta::assert_snapshot!("first_frame_with_history_100x16", text(&buf));
     for a in agents {
         a.shutdown().await;
-    }
-}
-
-/// A loopback TCP proxy that can be cut (every connection dropped, new ones refused) and
-/// restored, to make an outage without stopping the agent.
-struct Proxy {
-    addr: SocketAddr,
-    open: Arc<Mutex<bool>>,
-    conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    accept: JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn to(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let open = Arc::new(Mutex::new(true));
-        let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (o, c) = (Arc::clone(&open), Arc::clone(&conns));
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !*o.lock().await {
-                    continue; // dropped: refused
-                }
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                c.lock().await.push(task);
-            }
-        });
-        Self {
-            addr,
-            open,
-            conns,
-            accept,
-        }
-    }
-
-    async fn cut(&self) {
-        *self.open.lock().await = false;
-        for t in self.conns.lock().await.drain(..) {
-            t.abort();
-        }
-    }
-
-    async fn restore(&self) {
-        *self.open.lock().await = true;
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.accept.abort();
     }
 }
 

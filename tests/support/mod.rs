@@ -12,4 +12,5 @@ pub mod prometheus;
 pub mod pty;
 pub mod screen;
 pub mod services;
+pub mod tcp_proxy;
 pub mod unix_proxy;
