@@ -18,8 +18,17 @@ use crate::ops::{ActionLog, BackupInfo, OpEvent, Outcome, Proposal, Verb};
 /// Work the UI asks the ops runner to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpRequest {
-    /// Run a confirmed plan as operation `op`.
-    Run { op: u64, plan: Box<Plan> },
+    /// Run a confirmed plan as operation `op`, under interrupted intent `intent` when it
+    /// resumes one (a new intent otherwise).
+    Run {
+        op: u64,
+        plan: Box<Plan>,
+        intent: Option<String>,
+    },
+    /// Roll back an interrupted intent on every agent holding it.
+    Abort {
+        intent: Box<crate::ops::intent::IntentInfo>,
+    },
     /// Stop operation `op` safely.
     Cancel { op: u64 },
     /// List a node's backups (answered with `OpEvent::Backups`).
@@ -82,6 +91,8 @@ pub struct Ops {
     pub failovers: Failovers,
     /// Actions in flight or interrupted, as the agents hold them (polled).
     pub intents: Vec<crate::ops::intent::IntentInfo>,
+    /// The interrupted intent the open dialog resumes, with what it proposed.
+    pub resume: Option<(Proposal, String)>,
     /// Stale copies a read-only console last saw, by node (they feed a critical alert).
     stale_seen: BTreeMap<String, Vec<String>>,
     next_op: u64,

@@ -58,13 +58,37 @@ impl Runner {
         self.running.retain(|_, (_, task)| !task.is_finished());
         let events = self.events.clone();
         match request {
-            OpRequest::Run { op, plan } => {
+            OpRequest::Run { op, plan, intent } => {
                 let (source, cancel) = cancel::channel();
                 let exec = self.exec.clone();
+                let id = intent.unwrap_or_else(super::intent::new_id);
                 let task = tokio::spawn(async move {
-                    exec.run(op, &plan, cancel, events).await;
+                    exec.run_intent(op, &plan, &id, cancel, events).await;
                 });
                 self.running.insert(op, (source, task));
+            }
+            OpRequest::Abort { intent } => {
+                let conns = self.exec.conns.clone();
+                tokio::spawn(async move {
+                    let nodes: Vec<_> = intent
+                        .endpoints
+                        .iter()
+                        .zip(&intent.held_by)
+                        .map(|(e, n)| super::plan::NodeRef {
+                            name: n.clone(),
+                            endpoint: e.clone(),
+                        })
+                        .collect();
+                    let lines = super::intent::end_on(
+                        &conns,
+                        &nodes,
+                        &intent.id,
+                        fleetdeck_proto::IntentState::RolledBack,
+                        "rolled back from the console",
+                    )
+                    .await;
+                    tracing::info!("rolled back action {}: {}", intent.id, lines.join("; "));
+                });
             }
             OpRequest::Cancel { op } => {
                 if let Some((source, _)) = self.running.get(&op) {

@@ -263,3 +263,40 @@ async fn a_second_console_is_refused_naming_the_holder() {
         "{err}"
     );
 }
+
+/// BENCHMARKS.md: time from a console's SIGKILL mid-migrate to a clean target (no copy,
+/// no volume folder), over 5 runs. Run with
+/// `cargo test --release -p fleetdeck --test it intents::bench_ -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "benchmark: about two minutes"]
+async fn bench_console_death_to_clean_state() {
+    let mut took = Vec::new();
+    for _ in 0..5 {
+        let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+        let name = stateful(&c).await;
+        let home = tempfile::tempdir().unwrap();
+        let mut child = console(
+            home.path(),
+            &c.endpoints(),
+            &["migrate", &name, "--node", "n1", "--to", "n2", "--yes"],
+        );
+        let n2 = c.nodes[1].agent();
+        eventually("the copy appears on n2", || intent_copy(n2).is_some()).await;
+        let (copy_id, _, id) = intent_copy(n2).unwrap();
+        child.kill().unwrap();
+        let killed = std::time::Instant::now();
+        child.wait().unwrap();
+        eventually_within("clean", CLEAN_WITHIN, || {
+            of_intent(n2, &id) == 0 && !c.nodes[1].volumes(&copy_id).exists()
+        })
+        .await;
+        took.push(killed.elapsed());
+    }
+    took.sort();
+    println!(
+        "console death to clean state over {} runs: median {:.1} s, max {:.1} s",
+        took.len(),
+        took[took.len() / 2].as_secs_f64(),
+        took[took.len() - 1].as_secs_f64()
+    );
+}
