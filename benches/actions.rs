@@ -107,6 +107,7 @@ impl Bench {
             specs: &specs,
             fencing: &[],
             read_only: false,
+            claims: &[],
         };
         plan::plan(&input, proposal).map_err(|e| eyre!("cannot plan {proposal:?}: {e}"))
     }

@@ -18,15 +18,17 @@ use crate::get;
 use crate::model::Fleet;
 use crate::ops::exec::Executor;
 use crate::ops::fence::{self, Failovers};
+use crate::ops::intent;
 use crate::ops::plan::{self, Plan, PlanInput};
 use crate::ops::specs::SpecCache;
 use crate::ops::{OpEvent, Outcome, Proposal, human_bytes};
 
+mod actions;
 mod args;
 mod output;
 mod proposal;
 
-pub use args::{ActOptions, ContainerTarget, OpsCommand};
+pub use args::{ActOptions, ActionsVerb, ContainerTarget, OpsCommand};
 use output::{backups_table, json, transfer_bytes};
 use proposal::{list_backups, new_backup_ids, proposal};
 
@@ -77,7 +79,11 @@ async fn read_fleet(agents: &[AgentAddr], conns: &Connections) -> Fleet {
 }
 
 fn confirm(ctx: &Context, plan: &Plan) -> Result<(), String> {
-    let expected = plan.confirm.clone();
+    confirm_line(ctx, plan.confirm.clone())
+}
+
+/// Asks for `expected` to be typed (or y/N without one).
+fn confirm_line(ctx: &Context, expected: Option<String>) -> Result<(), String> {
     let prompt = match &expected {
         Some(name) => format!("type {name} to confirm: "),
         None => "proceed? [y/N] ".to_string(),
@@ -204,9 +210,29 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             status,
         };
     }
-    let proposal = match proposal(&conns, cmd, &fleet).await {
-        Ok(p) => p,
-        Err(e) => return OpsOutput::fail(EXIT_USAGE, e),
+    let mut resumed = None;
+    let proposal = match cmd {
+        OpsCommand::Actions { verb: None, output } => {
+            return actions::list(&conns, &endpoints, *output).await;
+        }
+        OpsCommand::Actions {
+            verb: Some(ActionsVerb::Abort { id, opts }),
+            ..
+        } => return actions::abort(&conns, ctx, &endpoints, id, opts).await,
+        OpsCommand::Actions {
+            verb: Some(ActionsVerb::Resume { id, .. }),
+            ..
+        } => match resumable(&conns, &endpoints, id).await {
+            Ok((id, p)) => {
+                resumed = Some(id);
+                p
+            }
+            Err(e) => return OpsOutput::fail(EXIT_FAILED, e),
+        },
+        _ => match proposal(&conns, cmd, &fleet).await {
+            Ok(p) => p,
+            Err(e) => return OpsOutput::fail(EXIT_USAGE, e),
+        },
     };
     let pending = ctx
         .state_dir
@@ -216,17 +242,24 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         .into_iter()
         .filter(|n| fleet.nodes().iter().any(|x| x.is_live() && x.name() == n))
         .collect::<Vec<_>>();
+    let (claims, _) = intent::list(&conns, &endpoints).await;
     let input = PlanInput {
         fleet: &fleet,
         now: Instant::now(),
         specs: &specs,
         fencing: &pending,
         read_only: ctx.read_only,
+        claims: &claims,
     };
     let plan = match plan::plan(&input, &proposal) {
         Ok(p) => p,
         Err(e) => {
-            let mut out = OpsOutput::fail(EXIT_USAGE, e);
+            let status = if matches!(e, plan::PlanError::Claimed(_)) {
+                EXIT_FAILED
+            } else {
+                EXIT_USAGE
+            };
+            let mut out = OpsOutput::fail(status, e);
             out.stderr.insert_str(0, &stderr);
             return out;
         }
@@ -248,6 +281,9 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             out.stderr.insert_str(0, &stderr);
             return out;
         }
+    }
+    if coord.is_none() && matches!(proposal, Proposal::Failover { .. } | Proposal::Drain { .. }) {
+        let _ = writeln!(stderr, "fleetdeck: {}", intent::UNCOORDINATED_WARNING);
     }
     let mut stdout = String::new();
     if opts.output == OutputFormat::Table {
@@ -302,7 +338,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     if opts.yes {
         stderr.push_str(&plan_text);
     }
-    let (outcome, progress) = execute(&conns, ctx, &plan, coord).await;
+    let (outcome, progress) = execute(&conns, ctx, &plan, coord, resumed).await;
     stderr.push_str(&progress);
     let backup_ids =
         if matches!(proposal, Proposal::Backup { .. }) && matches!(outcome, Outcome::Done(_)) {
@@ -337,18 +373,50 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     }
 }
 
+/// The id and proposal of interrupted intent `id` (or a unique prefix), to resume.
+async fn resumable(
+    conns: &Connections,
+    endpoints: &[String],
+    id: &str,
+) -> Result<(String, Proposal), String> {
+    let (list, _) = intent::list(conns, endpoints).await;
+    let found = intent::find(&list, id)?;
+    if !found.is_interrupted() {
+        return Err(format!(
+            "action {} is {}: only an interrupted action can be resumed",
+            found.id, found.state
+        ));
+    }
+    let p = found.proposal().ok_or_else(|| {
+        format!(
+            "action {} does not say what it proposed; abort it and plan it again",
+            found.id
+        )
+    })?;
+    Ok((found.id.clone(), p))
+}
+
 async fn execute(
     conns: &Connections,
     ctx: &Context,
     plan: &Plan,
     coord: Option<crate::coord::Coord>,
+    resume: Option<String>,
 ) -> (Outcome, String) {
-    let mut exec = Executor::new(ctx.state_dir.clone(), "fleetdeck-cli", conns.clone());
+    let endpoints: Vec<String> = ctx
+        .settings
+        .agents
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut exec = Executor::new(ctx.state_dir.clone(), "fleetdeck-cli", conns.clone())
+        .with_agents(&endpoints);
     exec.coord = coord;
     let (source, cancel) = fleetdeck_core::cancel::channel();
     let (tx, mut rx) = mpsc::channel(256);
     let plan2 = plan.clone();
-    let task = tokio::spawn(async move { exec.run(1, &plan2, cancel, tx).await });
+    let id = resume.unwrap_or_else(intent::new_id);
+    let task = tokio::spawn(async move { exec.run_intent(1, &plan2, &id, cancel, tx).await });
     let mut progress = String::new();
     let live = ctx.live_progress;
     let mut interrupted = false;

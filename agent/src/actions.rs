@@ -11,8 +11,12 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+#[path = "intent_ops.rs"]
+mod intent_ops;
 #[path = "workload.rs"]
 mod workload;
+
+pub use intent_ops::unix_ms;
 
 use crate::audit::{AuditLog, Caller, Outcome, Record, now_rfc3339};
 use crate::backup::Registry;
@@ -80,6 +84,8 @@ pub struct Actions {
     cordon_file: Option<std::path::PathBuf>,
     /// Counts outcomes for the metrics endpoint.
     telemetry: Option<Telemetry>,
+    /// Consoles' intents and their leases.
+    intents: crate::intents::IntentStore,
 }
 
 /// File in the agent's state directory that marks the node cordoned across restarts.
@@ -162,6 +168,7 @@ impl Actions {
             mode_before_cordon: Mutex::new(before),
             cordon_file: None,
             telemetry: None,
+            intents: crate::intents::IntentStore::open(None),
         }
     }
 
@@ -172,6 +179,12 @@ impl Actions {
         if self.hub.status().mode == NodeMode::Maintenance && before != NodeMode::Maintenance {
             self.mode_before_cordon = Mutex::new(before);
         }
+        self
+    }
+
+    /// Keeps intents in `dir` (the state directory), so they survive a restart.
+    pub fn with_intents_in(mut self, dir: std::path::PathBuf) -> Self {
+        self.intents = crate::intents::IntentStore::open(Some(dir));
         self
     }
 
@@ -389,7 +402,16 @@ impl Actions {
                     .map(Done::from)
             }
             Action::Node { verb } => self.node(*verb, req.dry_run).map(Done::from),
-            Action::Create { spec, labels } => self.create(id, spec, labels, req.dry_run, tx).await,
+            Action::Create { spec, labels } => {
+                let mut labels = labels.clone();
+                if !req.intent_id.is_empty() {
+                    labels.insert(
+                        fleetdeck_core::labels::INTENT_LABEL.to_owned(),
+                        req.intent_id.clone(),
+                    );
+                }
+                self.create(id, spec, &labels, req.dry_run, tx).await
+            }
             Action::Backup {
                 target,
                 keep_count,

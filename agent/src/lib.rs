@@ -30,6 +30,7 @@ pub mod health;
 pub mod history;
 pub mod host;
 pub mod hub;
+pub mod intents;
 pub mod logs;
 pub mod metrics;
 pub mod model;

@@ -125,6 +125,9 @@ pub fn act_request(req: &pb::ActRequest) -> Result<(), String> {
         MAX_REQUESTED_BY_BYTES,
         false,
     )?;
+    if !req.intent_id.is_empty() {
+        intent_id(&req.intent_id)?;
+    }
     match &req.action {
         Some(A::Container(c)) => container_ref("container", c.container.trim()),
         Some(A::Backup(b)) => container_ref("container", b.container.trim()),
@@ -143,6 +146,56 @@ pub fn act_request(req: &pb::ActRequest) -> Result<(), String> {
         }
         Some(A::Node(_)) | None => Ok(()),
     }
+}
+
+/// Most bytes of a plan line or title an intent carries, and most lines and locks.
+const MAX_INTENT_TEXT_BYTES: usize = 1024;
+const MAX_INTENT_ITEMS: usize = 512;
+
+/// An intent id: it becomes a label value and a key in the state file; letters, digits,
+/// `-` and `_`, at most 64 bytes.
+pub fn intent_id(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "intent id `{}` is not valid: use 1 to 64 letters, digits, `-` or `_`",
+            shown(s)
+        ))
+    }
+}
+
+/// An Intent call: its id, owner and every text the agent keeps.
+pub fn intent_request(req: &pb::IntentRequest) -> Result<(), String> {
+    intent_id(&req.intent_id)?;
+    text(
+        "requested_by",
+        &req.requested_by,
+        MAX_REQUESTED_BY_BYTES,
+        true,
+    )?;
+    if let Some(pb::intent_request::Op::Begin(r)) = &req.op {
+        text("action", &r.action, 64, true)?;
+        text("title", &r.title, MAX_INTENT_TEXT_BYTES, false)?;
+        text("proposal", &r.proposal, 16 * MAX_INTENT_TEXT_BYTES, false)?;
+        let lists = [&r.plan, &r.locked_nodes, &r.locked_containers, &r.nodes];
+        if lists.iter().any(|l| l.len() > MAX_INTENT_ITEMS) {
+            return Err(format!(
+                "an intent lists at most {MAX_INTENT_ITEMS} plan lines, nodes or containers"
+            ));
+        }
+        for item in lists.into_iter().flatten() {
+            text("intent line", item, MAX_INTENT_TEXT_BYTES, false)?;
+        }
+    }
+    if let Some(pb::intent_request::Op::End(e)) = &req.op {
+        text("message", &e.message, 4 * MAX_INTENT_TEXT_BYTES, false)?;
+    }
+    Ok(())
 }
 
 /// A backup id: it names a file in the backup registry, so no separators, no `..`.

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// Label on a migration copy until the migration commits it; an agent may drop such a
 /// copy, since the source still runs.
 pub const PENDING_LABEL: &str = "fleetdeck.pending";
+/// Label on every container an intent creates: the intent's id, so an agent whose lease
+/// expired finds the uncommitted copies to roll back.
+pub const INTENT_LABEL: &str = "fleetdeck.intent";
 /// Label on a failover copy: `<node>/<container name>` it replaces.
 pub const REPLACES_LABEL: &str = "fleetdeck.replaces";
 /// Label on a failover copy: the failed node's agent epoch when it was replaced.

@@ -39,12 +39,50 @@ impl HistoryPane {
 }
 
 impl App {
+    /// The newest interrupted action, which the history pane's keys resume or roll back.
+    pub fn interrupted_intent(&self) -> Option<&crate::ops::intent::IntentInfo> {
+        self.ops.intents.iter().find(|i| i.is_interrupted())
+    }
+
+    /// Open resumes the newest interrupted action (planned again, confirmed in its dialog,
+    /// run under its id); Stop rolls it back. True when taken.
+    fn on_intent_command(&mut self, command: Command) -> bool {
+        if !matches!(command, Command::Open | Command::Stop) {
+            return false;
+        }
+        let Some(intent) = self.interrupted_intent().cloned() else {
+            return false;
+        };
+        if command == Command::Stop {
+            if !self.read_only {
+                self.emit(super::Effect::Op(super::OpRequest::Abort {
+                    intent: Box::new(intent),
+                }));
+            }
+            return true;
+        }
+        match intent.proposal() {
+            Some(p) => {
+                self.ops.resume = Some((p.clone(), intent.id.clone()));
+                self.propose(p);
+            }
+            None => tracing::warn!(
+                "action {} does not say what it proposed: roll it back and plan it again",
+                intent.id
+            ),
+        }
+        true
+    }
+
     /// A command reaching the history pane; true when it took it.
     pub(super) fn on_history_command(&mut self, command: Command) -> bool {
         let page = match self.panes.history.page {
             0 => crate::ui::history_page(self, self.screen_height),
             drawn => drawn,
         };
+        if self.on_intent_command(command) {
+            return true;
+        }
         let len = self.ops.log.len();
         match self.panes.history.on_command(command, page, len) {
             Outcome::Pass => return false,

@@ -200,7 +200,14 @@ impl Dialog {
                             title: plan.title.clone(),
                         };
                         ctx.ops.log.start(op, started, ctx.now, ctx.now_unix_ms);
-                        ctx.outbox.push(Effect::Op(OpRequest::Run { op, plan }));
+                        let intent = ctx
+                            .ops
+                            .resume
+                            .take()
+                            .filter(|(p, _)| *p == plan.proposal)
+                            .map(|(_, id)| id);
+                        ctx.outbox
+                            .push(Effect::Op(OpRequest::Run { op, plan, intent }));
                         Some(Dialog::Running { op })
                     } else {
                         Some(Dialog::Confirm { plan, typed: name })

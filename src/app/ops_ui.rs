@@ -18,8 +18,17 @@ use crate::ops::{ActionLog, BackupInfo, OpEvent, Outcome, Proposal, Verb};
 /// Work the UI asks the ops runner to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpRequest {
-    /// Run a confirmed plan as operation `op`.
-    Run { op: u64, plan: Box<Plan> },
+    /// Run a confirmed plan as operation `op`, under interrupted intent `intent` when it
+    /// resumes one (a new intent otherwise).
+    Run {
+        op: u64,
+        plan: Box<Plan>,
+        intent: Option<String>,
+    },
+    /// Roll back an interrupted intent on every agent holding it.
+    Abort {
+        intent: Box<crate::ops::intent::IntentInfo>,
+    },
     /// Stop operation `op` safely.
     Cancel { op: u64 },
     /// List a node's backups (answered with `OpEvent::Backups`).
@@ -80,6 +89,10 @@ pub struct Ops {
     pub log: ActionLog,
     pub specs: SpecCache,
     pub failovers: Failovers,
+    /// Actions in flight or interrupted, as the agents hold them (polled).
+    pub intents: Vec<crate::ops::intent::IntentInfo>,
+    /// The interrupted intent the open dialog resumes, with what it proposed.
+    pub resume: Option<(Proposal, String)>,
     /// Stale copies a read-only console last saw, by node (they feed a critical alert).
     stale_seen: BTreeMap<String, Vec<String>>,
     next_op: u64,
@@ -158,6 +171,7 @@ impl App {
             specs: &self.ops.specs,
             fencing: &fencing,
             read_only: self.read_only,
+            claims: &self.ops.intents,
         };
         let planned = plan::plan(&input, &proposal).and_then(|plan| {
             // What another console holds (as last read from etcd) is refused here already;
@@ -285,6 +299,7 @@ impl App {
             specs: &self.ops.specs,
             fencing: &fencing,
             read_only: self.read_only,
+            claims: &self.ops.intents,
         };
         let best = plan::migrate::default_target(&input, &node, &container);
         let mut choices: Vec<Choice> = rooms
@@ -417,6 +432,7 @@ impl App {
                 }
                 Err(e) => self.ops.etcd_error = Some(e),
             },
+            OpEvent::Intents(list) => self.ops.intents = list,
             OpEvent::Failovers(f) => {
                 self.ops.failovers = f;
                 self.check_fencing();

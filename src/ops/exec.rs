@@ -12,6 +12,7 @@ use pb::act_request::Action as A;
 use tokio::sync::mpsc;
 
 use super::fence::Failovers;
+use super::intent;
 use super::link::{Link, LinkFailure};
 use super::plan::{NodeRef, Plan, Step};
 use super::{OpEvent, Outcome, Verb, human_bytes};
@@ -41,6 +42,10 @@ pub struct Executor {
     pub conns: Connections,
     /// etcd, when consoles exclude each other: every plan runs under its locks.
     pub coord: Option<crate::coord::Coord>,
+    /// Every agent this console follows: an action's intent is written to all that answer.
+    pub agents: Vec<NodeRef>,
+    /// Lease asked for on each agent; renewed every few seconds while the action runs.
+    pub lease: Duration,
 }
 
 /// Why a step stopped.
@@ -58,6 +63,8 @@ impl From<LinkFailure> for StepError {
 
 struct Ctx<'a> {
     op: u64,
+    /// The intent the action runs under: what it creates carries its id.
+    intent: &'a str,
     events: &'a mpsc::Sender<OpEvent>,
     cancel: &'a Cancel,
     /// Progress share of this step: (start, width) in percent.
@@ -97,7 +104,39 @@ impl Executor {
             ready_timeout: READY_TIMEOUT,
             session: format!("{:x}{:x}", crate::tui::unix_ms(), std::process::id()),
             coord: None,
+            agents: Vec::new(),
+            lease: fleetdeck_core::intent::DEFAULT_LEASE,
         }
+    }
+
+    /// Writes intents to the agents at `endpoints` too, beside the nodes a plan names.
+    pub fn with_agents(mut self, endpoints: &[String]) -> Self {
+        self.agents = endpoints
+            .iter()
+            .map(|e| NodeRef {
+                name: e.clone(),
+                endpoint: e.clone(),
+            })
+            .collect();
+        self
+    }
+
+    /// Takes the claims of `plan` as intent `id` before its first step runs: the one place
+    /// an action claims what it changes, on every agent this console follows and every
+    /// node the plan names.
+    pub async fn claim(&self, plan: &Plan, id: &str) -> Result<intent::Held, String> {
+        let mut on: Vec<NodeRef> = Vec::new();
+        for n in plan.steps.iter().flat_map(Step::nodes) {
+            if !on.iter().any(|o| o.endpoint == n.endpoint) {
+                on.push(n.clone());
+            }
+        }
+        for a in &self.agents {
+            if !on.iter().any(|o| o.endpoint == a.endpoint) {
+                on.push(a.clone());
+            }
+        }
+        intent::claim(&self.conns, &on, plan, id, self.lease).await
     }
 
     fn request(&self, ctx: &mut Ctx<'_>, action: A) -> pb::ActRequest {
@@ -107,6 +146,7 @@ impl Executor {
             dry_run: false,
             requested_by: self.requested_by.clone(),
             action: Some(action),
+            intent_id: ctx.intent.to_owned(),
         }
     }
 
@@ -117,10 +157,10 @@ impl Executor {
         })
     }
 
-    /// Runs `plan`; reports progress and the outcome on `events`; stops safely at `cancel`.
-    /// With etcd, the plan runs under its locks: refused in one line when another console
-    /// holds one or etcd cannot be reached, stopped and rolled back when the locks' lease
-    /// cannot be renewed.
+    /// Runs `plan` as a new intent; reports progress and the outcome on `events`; stops
+    /// safely at `cancel`. With etcd, the plan runs under its locks: refused in one line
+    /// when another console holds one or etcd cannot be reached, stopped and rolled back
+    /// when the locks' lease cannot be renewed.
     pub async fn run(
         &self,
         op: u64,
@@ -128,19 +168,49 @@ impl Executor {
         cancel: Cancel,
         events: mpsc::Sender<OpEvent>,
     ) -> Outcome {
+        self.run_intent(op, plan, &intent::new_id(), cancel, events)
+            .await
+    }
+
+    /// [`Executor::run`] under intent `id` (an interrupted one when resuming).
+    pub async fn run_intent(
+        &self,
+        op: u64,
+        plan: &Plan,
+        id: &str,
+        cancel: Cancel,
+        events: mpsc::Sender<OpEvent>,
+    ) -> Outcome {
         let started = (std::time::Instant::now(), crate::tui::unix_ms());
-        let (guard, outcome) = match &self.coord {
-            None => (None, self.steps(op, plan, &cancel, &events, None).await),
+        // etcd's locks first (they exclude every console), then the claims on the agents
+        // (they make the action durable and exclude the consoles that share its agents).
+        let (guard, cancel) = match &self.coord {
+            None => (None, cancel),
             Some(coord) => match coord.acquire(plan, cancel).await {
                 Ok(guard) => {
-                    let outcome = self
-                        .steps(op, plan, &guard.cancel(), &events, Some(&guard))
-                        .await;
-                    (Some(guard), outcome)
+                    let cancel = guard.cancel();
+                    (Some(guard), cancel)
                 }
-                Err(refusal) => (None, Outcome::Failed(refusal.to_string())),
+                Err(refusal) => {
+                    let outcome = Outcome::Failed(refusal.to_string());
+                    return self.finish(op, plan, outcome, started, &events).await;
+                }
             },
         };
+        let held = match self.claim(plan, id).await {
+            Ok(h) => h,
+            Err(m) => {
+                if let Some(g) = guard {
+                    g.release().await;
+                }
+                return self
+                    .finish(op, plan, Outcome::Failed(m), started, &events)
+                    .await;
+            }
+        };
+        let outcome = self
+            .steps(op, plan, &held, &cancel, &events, guard.as_ref())
+            .await;
         let outcome = match (&guard, outcome) {
             (Some(g), Outcome::Cancelled(m)) => match g.lost() {
                 Some(why) => Outcome::Failed(format!(
@@ -150,9 +220,28 @@ impl Executor {
             },
             (_, outcome) => outcome,
         };
+        let (state, message) = match &outcome {
+            Outcome::Done(m) => (pb::IntentState::Done, m),
+            Outcome::Failed(m) => (pb::IntentState::Failed, m),
+            Outcome::Cancelled(m) => (pb::IntentState::RolledBack, m),
+        };
+        held.set_step(plan.steps.len());
+        held.end(state, message).await;
         if let Some(g) = guard {
             g.release().await;
         }
+        self.finish(op, plan, outcome, started, &events).await
+    }
+
+    /// Records how the action ended in the history and tells the UI.
+    async fn finish(
+        &self,
+        op: u64,
+        plan: &Plan,
+        outcome: Outcome,
+        started: (std::time::Instant, u64),
+        events: &mpsc::Sender<OpEvent>,
+    ) -> Outcome {
         self.append_history(op, plan, &outcome, started).await;
         let _ = events
             .send(OpEvent::Finished {
@@ -163,11 +252,13 @@ impl Executor {
         outcome
     }
 
-    /// Runs the steps of `plan` one after another until one fails or `cancel` fires.
+    /// Runs the steps of `plan` one after another until one fails, `cancel` fires or the
+    /// intent's lease on an agent is lost.
     async fn steps(
         &self,
         op: u64,
         plan: &Plan,
+        held: &intent::Held,
         cancel: &Cancel,
         events: &mpsc::Sender<OpEvent>,
         guard: Option<&crate::coord::Guard>,
@@ -176,8 +267,18 @@ impl Executor {
         let mut done = Vec::new();
         let mut warnings = Vec::new();
         for (i, step) in plan.steps.iter().enumerate() {
+            held.set_step(i);
+            if let Some(why) = held.lost() {
+                return Outcome::Failed(format!(
+                    "stopped before step {} of {}: the action's lease was lost ({why}){}",
+                    i + 1,
+                    plan.steps.len(),
+                    summary(&done)
+                ));
+            }
             let mut ctx = Ctx {
                 op,
+                intent: held.id(),
                 events,
                 cancel,
                 span: (i as f32 / n * 100.0, 100.0 / n),
@@ -270,9 +371,17 @@ impl Executor {
                     10.0,
                     format!("creating {} on {}", spec.name, on.name),
                 );
+                // Pending until it runs: a console dying in between leaves a copy its
+                // agent removes when the lease expires.
+                let mut labels: std::collections::HashMap<_, _> =
+                    labels.clone().into_iter().collect();
+                labels.insert(
+                    fleetdeck_core::labels::PENDING_LABEL.to_owned(),
+                    format!("{} by {}", ctx.intent, self.requested_by),
+                );
                 let action = A::Create(pb::CreateAction {
                     spec: Some(spec.to_proto()),
-                    labels: labels.clone().into_iter().collect(),
+                    labels,
                 });
                 let req = self.request(ctx, action);
                 let created = link.act(req, |_| {}).await?;
@@ -281,11 +390,13 @@ impl Executor {
                     60.0,
                     format!("starting {} on {}", spec.name, on.name),
                 );
-                let req = self.request(ctx, Self::container(CV::Start, &created.container_id));
-                if let Err(e) = link.act(req, |_| {}).await {
-                    self.remove_copy(ctx, &mut link, &created.container_id)
-                        .await;
-                    return Err(e.into());
+                for verb in [CV::Start, CV::Commit] {
+                    let req = self.request(ctx, Self::container(verb, &created.container_id));
+                    if let Err(e) = link.act(req, |_| {}).await {
+                        self.remove_copy(ctx, &mut link, &created.container_id)
+                            .await;
+                        return Err(e.into());
+                    }
                 }
                 Ok(Some(format!("{} runs on {}", spec.name, on.name)))
             }

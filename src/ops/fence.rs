@@ -169,6 +169,7 @@ pub async fn fence(
                     container: id.clone(),
                 },
             )),
+            ..Default::default()
         };
         link.act(req, |_| {})
             .await
@@ -200,6 +201,7 @@ pub async fn fence(
                 message: message.clone(),
             },
         )),
+        ..Default::default()
     };
     if let Err(e) = link.act(note, |_| {}).await {
         tracing::warn!("fence of {} not noted in its audit log: {e}", stale.node);

@@ -179,6 +179,44 @@ impl Link {
         .await
     }
 
+    /// Intent: begin, renew or end; a refusal (overlap, lease gone) is `Refused` with the
+    /// agent's one line.
+    pub async fn intent(&mut self, req: pb::IntentRequest) -> Result<pb::IntentReply, LinkFailure> {
+        let node = self.node.clone();
+        let mut client = self.client.clone();
+        self.timed(CALL_TIMEOUT, async move {
+            client
+                .intent(req)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| match s.code() {
+                    tonic::Code::FailedPrecondition | tonic::Code::NotFound => {
+                        LinkFailure::Refused {
+                            node: node.clone(),
+                            kind: pb::ActErrorKind::Conflict,
+                            message: s.message().to_string(),
+                        }
+                    }
+                    _ => call_failure(&node, &s),
+                })
+        })
+        .await
+    }
+
+    /// ListIntents.
+    pub async fn list_intents(&mut self) -> Result<Vec<pb::IntentRecord>, LinkFailure> {
+        let node = self.node.clone();
+        let mut client = self.client.clone();
+        self.timed(CALL_TIMEOUT, async move {
+            client
+                .list_intents(pb::ListIntentsRequest {})
+                .await
+                .map(|r| r.into_inner().intents)
+                .map_err(|s| call_failure(&node, &s))
+        })
+        .await
+    }
+
     /// ListBackups.
     pub async fn list_backups(&mut self) -> Result<Vec<pb::BackupInfo>, LinkFailure> {
         let node = self.node.clone();

@@ -18,6 +18,7 @@
 pub mod exec;
 pub mod fence;
 pub mod history;
+pub mod intent;
 pub mod link;
 pub mod placement;
 pub mod plan;
@@ -32,7 +33,7 @@ pub use plan::{Plan, PlanError, Step};
 pub use runner::start;
 
 /// Something an operator (or a feature on their behalf) proposes to do.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Proposal {
     /// Move a container to another node (best-fit when `to` is `None`).
     Migrate {
@@ -91,7 +92,7 @@ impl From<&crate::alerts::Proposal> for Proposal {
 }
 
 /// Start, stop or restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verb {
     Start,
     Stop,
@@ -127,7 +128,7 @@ impl Proposal {
 }
 
 /// A backup as a node lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BackupInfo {
     pub id: String,
     pub container: String,
@@ -176,6 +177,8 @@ pub enum OpEvent {
     Failovers(fence::Failovers),
     /// The locks other consoles hold in etcd now, or why they cannot be read.
     Locks(Result<Vec<crate::coord::Held>, String>),
+    /// The intents the agents hold now (every console's actions in flight or interrupted).
+    Intents(Vec<intent::IntentInfo>),
 }
 
 /// How an operation ended.

@@ -21,6 +21,10 @@ use crate::client::Connections;
 /// How often the spec cache is refreshed while the console runs.
 pub const SPEC_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How often the console asks its agents for the actions in flight (its own and other
+/// consoles'), so a plan overlapping one is refused and the history view shows them.
+pub const INTENT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
 /// Runs operations for one console.
 #[derive(Debug)]
 pub struct Runner {
@@ -54,13 +58,37 @@ impl Runner {
         self.running.retain(|_, (_, task)| !task.is_finished());
         let events = self.events.clone();
         match request {
-            OpRequest::Run { op, plan } => {
+            OpRequest::Run { op, plan, intent } => {
                 let (source, cancel) = cancel::channel();
                 let exec = self.exec.clone();
+                let id = intent.unwrap_or_else(super::intent::new_id);
                 let task = tokio::spawn(async move {
-                    exec.run(op, &plan, cancel, events).await;
+                    exec.run_intent(op, &plan, &id, cancel, events).await;
                 });
                 self.running.insert(op, (source, task));
+            }
+            OpRequest::Abort { intent } => {
+                let conns = self.exec.conns.clone();
+                tokio::spawn(async move {
+                    let nodes: Vec<_> = intent
+                        .endpoints
+                        .iter()
+                        .zip(&intent.held_by)
+                        .map(|(e, n)| super::plan::NodeRef {
+                            name: n.clone(),
+                            endpoint: e.clone(),
+                        })
+                        .collect();
+                    let lines = super::intent::end_on(
+                        &conns,
+                        &nodes,
+                        &intent.id,
+                        fleetdeck_proto::IntentState::RolledBack,
+                        "rolled back from the console",
+                    )
+                    .await;
+                    tracing::info!("rolled back action {}: {}", intent.id, lines.join("; "));
+                });
             }
             OpRequest::Cancel { op } => {
                 if let Some((source, _)) = self.running.get(&op) {
@@ -163,6 +191,24 @@ impl Runner {
         })
     }
 
+    /// Asks `endpoints` for the intents they hold now and every `interval`, sending them to
+    /// the UI; ends when the UI is gone.
+    pub fn spawn_intent_watch(&self, endpoints: Vec<String>, interval: Duration) -> JoinHandle<()> {
+        let events = self.events.clone();
+        let conns = self.exec.conns.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let (list, _) = super::intent::list(&conns, &endpoints).await;
+                if events.send(OpEvent::Intents(list)).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
     /// Refreshes the spec cache from `endpoints` now and every `interval`, saving it in
     /// the state directory and sending it to the UI.
     pub fn spawn_spec_refresh(&self, endpoints: Vec<String>, interval: Duration) -> JoinHandle<()> {
@@ -211,8 +257,11 @@ pub fn start(
     app.read_only = read_only;
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let (tx, rx) = mpsc::channel(1024);
-    let runner = Runner::new(state_dir, &format!("{user}@fleetdeck-console"), conns, tx);
-    let endpoints = agents.iter().map(ToString::to_string).collect();
+    let mut runner = Runner::new(state_dir, &format!("{user}@fleetdeck-console"), conns, tx);
+    let endpoints: Vec<String> = agents.iter().map(ToString::to_string).collect();
+    let exec = runner.executor_mut();
+    *exec = exec.clone().with_agents(&endpoints);
+    runner.spawn_intent_watch(endpoints.clone(), INTENT_POLL_INTERVAL);
     let refresher = runner.spawn_spec_refresh(endpoints, SPEC_REFRESH_INTERVAL);
     (crate::tui::OpsLink { runner, events: rx }, refresher)
 }

@@ -118,6 +118,33 @@ pub enum OpsCommand {
         #[command(flatten)]
         opts: ActOptions,
     },
+    /// List the actions the agents hold (every console's: running, interrupted, ended), or
+    /// resume or abort an interrupted one.
+    Actions {
+        #[command(subcommand)]
+        verb: Option<ActionsVerb>,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+}
+
+/// `fleetdeck actions resume|abort`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ActionsVerb {
+    /// Plan an interrupted action again from what runs now and carry it on under its id.
+    Resume {
+        /// The action's id (or a unique prefix), as `fleetdeck actions` lists it.
+        id: String,
+        #[command(flatten)]
+        opts: ActOptions,
+    },
+    /// Roll an interrupted action back: each agent removes its uncommitted copies.
+    Abort {
+        /// The action's id (or a unique prefix).
+        id: String,
+        #[command(flatten)]
+        opts: ActOptions,
+    },
 }
 
 impl OpsCommand {
@@ -134,7 +161,11 @@ impl OpsCommand {
             | Self::Start { opts, .. }
             | Self::Stop { opts, .. }
             | Self::Restart { opts, .. } => opts.clone(),
-            Self::Backups { output, .. } => ActOptions {
+            Self::Actions {
+                verb: Some(ActionsVerb::Resume { opts, .. } | ActionsVerb::Abort { opts, .. }),
+                ..
+            } => opts.clone(),
+            Self::Backups { output, .. } | Self::Actions { output, .. } => ActOptions {
                 yes: false,
                 dry_run: false,
                 output: *output,

@@ -125,6 +125,7 @@ pub(super) async fn proposal(
         OpsCommand::Stop { target, .. } => container(target, Verb::Stop),
         OpsCommand::Restart { target, .. } => container(target, Verb::Restart),
         OpsCommand::Backups { .. } => return Err("`backups` lists; it plans nothing".into()),
+        OpsCommand::Actions { .. } => return Err("`actions` lists; it plans nothing".into()),
     })
 }
 

@@ -408,7 +408,8 @@ pub fn history(frame: &mut Frame, area: Rect, app: &App) -> usize {
         );
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if log.is_empty() {
+    let flagged = intent_lines(app, usize::from(inner.width));
+    if log.is_empty() && flagged.is_empty() {
         super::empty(
             frame,
             inner,
@@ -423,10 +424,11 @@ pub fn history(frame: &mut Frame, area: Rect, app: &App) -> usize {
         "{:<time_w$} {:<action_w$} {:<target_w$} {:>duration_w$}  OUTCOME",
         "TIME (UTC)", "ACTION", "TARGET", "TOOK"
     );
-    let mut lines = vec![Line::from(Span::styled(
+    let mut lines = flagged;
+    lines.push(Line::from(Span::styled(
         format::fit(&head, width),
         theme.header,
-    ))];
+    )));
     lines.extend(log.entries().rev().skip(first).take(shown).map(|e| {
         let (state, style) = match &e.state {
             EntryState::Running {
@@ -462,4 +464,48 @@ pub fn history(frame: &mut Frame, area: Rect, app: &App) -> usize {
     }));
     frame.render_widget(Paragraph::new(lines), inner);
     inner_rows
+}
+
+/// Most rows the history gives to other consoles' and interrupted actions.
+const INTENT_ROWS: usize = 3;
+
+/// Rows for actions this console does not run that the agents hold: other consoles' in
+/// flight, and interrupted ones (the newest with the keys that resume or roll it back).
+fn intent_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let me = std::process::id();
+    let mut first_interrupted = true;
+    app.ops
+        .intents
+        .iter()
+        .filter(|i| i.is_interrupted() || (i.is_live() && i.owner_pid != me))
+        .take(INTENT_ROWS)
+        .map(|i| {
+            let since = fleetdeck_core::intent::clock(i.started_unix_ms);
+            let id = fleetdeck_core::intent::short_id(&i.id);
+            let (text, style) = if i.is_interrupted() {
+                let keys = if std::mem::take(&mut first_interrupted) {
+                    " · Enter resume · X roll back"
+                } else {
+                    ""
+                };
+                (
+                    format!(
+                        "INTERRUPTED {}: {} at step {}/{} (by {}, action {id}){keys}",
+                        i.action, i.title, i.step, i.steps, i.owner
+                    ),
+                    theme.warn,
+                )
+            } else {
+                (
+                    format!(
+                        "IN FLIGHT   {}: {} by {} since {since} (action {id})",
+                        i.action, i.title, i.owner
+                    ),
+                    theme.info,
+                )
+            };
+            Line::from(Span::styled(format::fit(&text, width), style))
+        })
+        .collect()
 }

@@ -63,6 +63,7 @@ impl Console {
             specs: &specs,
             fencing: &[],
             read_only: false,
+            claims: &[],
         };
         let plan = plan::plan(&input, p).map_err(|e| e.to_string())?;
         self.coord
@@ -245,6 +246,7 @@ async fn concurrent_migrate_of_one_container_refuses_the_second_naming_the_holde
         specs: &specs,
         fencing: &[],
         read_only: false,
+        claims: &[],
     };
     let pb = plan::plan(&input, &to("n3")).unwrap();
     match b.run(&pb).await {
@@ -433,6 +435,7 @@ async fn an_unreachable_etcd_refuses_actions_in_one_line_and_watching_goes_on() 
         specs: &specs,
         fencing: &[],
         read_only: false,
+        claims: &[],
     };
     let plan = plan::plan(&input, &migrate).unwrap();
     match a.run(&plan).await {

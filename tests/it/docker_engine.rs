@@ -253,6 +253,7 @@ async fn act(
         action_id: id.into(),
         dry_run: false,
         requested_by: "test".into(),
+        intent_id: String::new(),
         action: Some(pb::act_request::Action::Container(pb::ContainerAction {
             verb: verb as i32,
             container: target.into(),

@@ -83,6 +83,20 @@ impl pb::agent_server::Agent for Scripted {
         Err(Status::unimplemented("scripted server"))
     }
 
+    async fn intent(
+        &self,
+        _request: Request<pb::IntentRequest>,
+    ) -> Result<Response<pb::IntentReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn list_intents(
+        &self,
+        _request: Request<pb::ListIntentsRequest>,
+    ) -> Result<Response<pb::ListIntentsReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
     async fn logs(
         &self,
         _request: Request<pb::LogsRequest>,

@@ -9,7 +9,6 @@
 )]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
@@ -19,11 +18,11 @@ use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use fleetdeck::model::{AgentUpdate, Fleet, History, Link};
 use fleetdeck_core::history::NodePoint;
 use fleetdeck_proto as pb;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, mpsc};
-use tokio::task::JoinHandle;
+
+use tokio::sync::mpsc;
 
 use crate::support::screen::{lines, press, render, text};
+use crate::support::tcp_proxy::TcpProxy as Proxy;
 
 /// Upper bound for anything that should happen by itself; generous on a shared machine.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -162,61 +161,6 @@ async fn the_first_heatmap_frame_after_connecting_has_data_on_every_row() {
     }
 }
 
-/// A loopback TCP proxy that can be cut (every connection dropped, new ones refused) and
-/// restored, to make an outage without stopping the agent.
-struct Proxy {
-    addr: SocketAddr,
-    open: Arc<Mutex<bool>>,
-    conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    accept: JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn to(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let open = Arc::new(Mutex::new(true));
-        let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (o, c) = (Arc::clone(&open), Arc::clone(&conns));
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !*o.lock().await {
-                    continue; // dropped: refused
-                }
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                c.lock().await.push(task);
-            }
-        });
-        Self {
-            addr,
-            open,
-            conns,
-            accept,
-        }
-    }
-
-    async fn cut(&self) {
-        *self.open.lock().await = false;
-        for t in self.conns.lock().await.drain(..) {
-            t.abort();
-        }
-    }
-
-    async fn restore(&self) {
-        *self.open.lock().await = true;
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.accept.abort();
-    }
-}
-
 /// The agent's own History, asked for directly.
 async fn agent_history(addr: SocketAddr) -> History {
     let mut client = pb::agent_client::AgentClient::connect(format!("http://{addr}"))
@@ -235,7 +179,7 @@ async fn a_reconnect_after_an_outage_fills_the_gap_with_the_agent_s_samples() {
     let dir = tempfile::tempdir().unwrap();
     let agent = start(sim("node-0", 9, 6, Duration::from_millis(100), &dir)).await;
     let proxy = Proxy::to(agent.addr()).await;
-    let mut console = Console::watch(&[proxy.addr]);
+    let mut console = Console::watch(&[proxy.addr.parse().unwrap()]);
     console.until("the node is backfilled", backfilled).await;
     let before = console.app.fleet.nodes()[0].newest_sample_ms();
 

@@ -25,6 +25,8 @@ mod e2e_logs;
 mod e2e_wall;
 mod fleet_grpc;
 mod history_backfill;
+mod intents;
+mod intents_ui;
 mod log_view;
 mod monitor_alertmanager;
 mod monitor_webhook;

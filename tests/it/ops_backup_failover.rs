@@ -117,6 +117,7 @@ async fn retention_keeps_the_newest() {
             action_id: format!("keep-{i}"),
             dry_run: false,
             requested_by: "test".into(),
+            intent_id: String::new(),
             action: Some(fleetdeck_proto::act_request::Action::Backup(
                 fleetdeck_proto::BackupAction {
                     container: id.clone(),
@@ -371,6 +372,7 @@ async fn failover_prefers_standby_and_fencing_leaves_no_duplicates() {
         specs: &specs,
         fencing: &records.pending(),
         read_only: false,
+        claims: &[],
     };
     let blocked = plan::plan(&input, &Proposal::Cordon { node: "n1".into() }).unwrap_err();
     assert!(matches!(blocked, PlanError::Fencing(_)), "{blocked}");
@@ -435,6 +437,7 @@ async fn failover_prefers_standby_and_fencing_leaves_no_duplicates() {
     }
     let ro = PlanInput {
         read_only: true,
+        claims: &[],
         ..input
     };
     assert!(matches!(

@@ -200,6 +200,7 @@ async fn migrate_of_a_plain_docker_run_container_keeps_data_and_config() {
         action_id: format!("{run}-{tag}"),
         dry_run: false,
         requested_by: "test".into(),
+        intent_id: String::new(),
         action: Some(pb::act_request::Action::Container(pb::ContainerAction {
             verb: verb as i32,
             container: copy.clone(),
@@ -373,6 +374,7 @@ async fn copies_this_engine_cannot_hold_are_refused_before_anything_is_made() {
                 action_id: format!("{}-web-copy", c.engine.run),
                 dry_run: false,
                 requested_by: "test".into(),
+                intent_id: String::new(),
                 action: Some(pb::act_request::Action::Create(pb::CreateAction {
                     spec: Some(spec),
                     labels: Default::default(),
@@ -412,6 +414,7 @@ async fn copies_this_engine_cannot_hold_are_refused_before_anything_is_made() {
                 action_id: format!("{}-dry", c.engine.run),
                 dry_run: true,
                 requested_by: "test".into(),
+                intent_id: String::new(),
                 action: Some(pb::act_request::Action::Create(pb::CreateAction {
                     spec: Some(spec),
                     labels: Default::default(),

@@ -60,7 +60,7 @@ fn migrate_by_keyboard_picks_a_target_shows_the_plan_then_runs() {
     insta::assert_snapshot!("migrate_confirm_100x30", text(&buf));
     press(&mut app, KeyCode::Enter);
     let requests = app.take_requests();
-    let [OpRequest::Run { op, plan }] = requests.as_slice() else {
+    let [OpRequest::Run { op, plan, .. }] = requests.as_slice() else {
         panic!("expected one run request: {requests:?}")
     };
     assert!(plan.title.contains(&name));

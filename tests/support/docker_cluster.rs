@@ -188,6 +188,7 @@ impl Cluster {
             specs: &specs,
             fencing: &fencing,
             read_only: false,
+            claims: &[],
         };
         plan::plan(&input, p)
     }
@@ -251,6 +252,7 @@ impl Cluster {
             action_id: format!("{}-{id}-{name}", self.engine.run),
             dry_run: false,
             requested_by: "test".into(),
+            intent_id: String::new(),
             action: Some(action),
         };
         let done = link

@@ -162,6 +162,7 @@ impl Cluster {
             specs: &specs,
             fencing: &[],
             read_only: false,
+            claims: &[],
         };
         plan::plan(&input, p)
     }
@@ -222,8 +223,13 @@ pub fn audit(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Waits until `f` holds, polling; panics after 10 s.
-pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+pub async fn eventually(what: &str, f: impl FnMut() -> bool) {
+    eventually_within(what, Duration::from_secs(10), f).await;
+}
+
+/// Waits until `f` holds, polling; panics after `limit`.
+pub async fn eventually_within(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;

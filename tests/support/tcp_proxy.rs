@@ -1,18 +1,26 @@
-//! A loopback TCP proxy in front of an agent that a test can pause: paused, it holds
-//! every byte in both directions (connections stay open), so an action talking through
-//! it stands still mid-step until the test resumes it.
+//! A loopback TCP proxy in front of an agent that a test can pause or cut:
+//! - paused, it holds every byte in both directions (connections stay open), so an action
+//!   talking through it stands still mid-step until the test resumes it;
+//! - cut, every connection is dropped and new ones are refused until it is restored, an
+//!   outage between the console and one agent without stopping the agent.
 #![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::sync::{Mutex, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
-/// A pausable proxy listening on a free loopback port.
+/// A proxy listening on a free loopback port.
 pub struct TcpProxy {
+    /// `host:port` to connect to instead of the target.
     pub addr: String,
     paused: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    open: Arc<Mutex<bool>>,
+    conns: Arc<Mutex<JoinSet<()>>>,
+    accept: JoinHandle<()>,
 }
 
 async fn pipe(
@@ -41,20 +49,37 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (paused, rx) = watch::channel(false);
+        let open = Arc::new(Mutex::new(true));
+        let conns: Arc<Mutex<JoinSet<()>>> = Arc::default();
         let target = target.to_string();
-        let task = tokio::spawn(async move {
-            let mut conns = tokio::task::JoinSet::new();
+        let (o, c) = (Arc::clone(&open), Arc::clone(&conns));
+        let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if !*o.lock().await {
+                    continue; // cut: refused
+                }
                 let Ok(upstream) = TcpStream::connect(&target).await else {
                     continue;
                 };
                 let (cr, cw) = client.into_split();
                 let (ur, uw) = upstream.into_split();
-                conns.spawn(pipe(cr, uw, rx.clone()));
-                conns.spawn(pipe(ur, cw, rx.clone()));
+                let mut set = c.lock().await;
+                set.spawn(pipe(cr, uw, rx.clone()));
+                set.spawn(pipe(ur, cw, rx.clone()));
             }
         });
-        Self { addr, paused, task }
+        Self {
+            addr,
+            paused,
+            open,
+            conns,
+            accept,
+        }
+    }
+
+    /// Forwards every connection to `target`.
+    pub async fn to(target: SocketAddr) -> Self {
+        Self::start(&target.to_string()).await
     }
 
     /// Holds every byte from now on.
@@ -66,11 +91,24 @@ impl TcpProxy {
     pub fn resume(&self) {
         self.paused.send_replace(false);
     }
+
+    /// Drops every connection and refuses new ones.
+    pub async fn cut(&self) {
+        *self.open.lock().await = false;
+        self.conns.lock().await.abort_all();
+    }
+
+    /// Accepts connections again.
+    pub async fn restore(&self) {
+        *self.open.lock().await = true;
+    }
 }
 
 impl Drop for TcpProxy {
     fn drop(&mut self) {
-        // The accept task owns the connections' tasks: aborting it drops them all.
-        self.task.abort();
+        self.accept.abort();
+        if let Ok(mut set) = self.conns.try_lock() {
+            set.abort_all();
+        }
     }
 }

@@ -314,6 +314,7 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     let actions = Arc::new(
         Actions::new(hub.clone(), Arc::clone(&runtime), audit, backups.clone())
             .with_cordon_file(cordon_file, config.mode)
+            .with_intents_in(config.resolved_state_dir())
             .with_telemetry(telemetry.clone()),
     );
 
@@ -568,18 +569,24 @@ impl Drop for RunningAgent {
     }
 }
 
-/// How often refusal bursts are checked for a summary to write.
-const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(5);
+/// How often refusal bursts are checked for a summary to write, and expired intents are
+/// rolled back (the reaper interval).
+pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Periodic chores until `cancel` fires: summarising refusal bursts in the audit log (the
-/// last ones are written by `shutdown` once the server has stopped).
+/// last ones are written by `shutdown` once the server has stopped) and rolling back the
+/// intents whose lease expired (at once on start too: it may have expired while the agent
+/// was down).
 async fn housekeeping(actions: Arc<Actions>, cancel: Cancel) {
     let mut every = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
-            _ = every.tick() => actions.flush_refusals(),
+            _ = every.tick() => {
+                actions.flush_refusals();
+                actions.reap_expired().await;
+            }
         }
     }
 }

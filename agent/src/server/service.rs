@@ -313,6 +313,34 @@ impl pb::agent_server::Agent for AgentService {
         ))
     }
 
+    async fn intent(
+        &self,
+        request: Request<pb::IntentRequest>,
+    ) -> Result<Response<pb::IntentReply>, Status> {
+        self.ensure_running()?;
+        let peer = peer_of(&request);
+        let identity = identity_of(&request);
+        let reply = self
+            .actions
+            .intent(request.into_inner(), peer, Some(&identity))
+            .await
+            .map_err(|e| match e.kind {
+                ActErrorKind::Conflict => Status::failed_precondition(e.message),
+                ActErrorKind::NotFound => Status::not_found(e.message),
+                _ => Status::invalid_argument(e.message),
+            })?;
+        Ok(Response::new(reply))
+    }
+
+    async fn list_intents(
+        &self,
+        _request: Request<pb::ListIntentsRequest>,
+    ) -> Result<Response<pb::ListIntentsReply>, Status> {
+        Ok(Response::new(pb::ListIntentsReply {
+            intents: self.actions.intents(),
+        }))
+    }
+
     async fn list_backups(
         &self,
         _request: Request<pb::ListBackupsRequest>,

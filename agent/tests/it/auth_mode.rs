@@ -475,6 +475,7 @@ async fn the_audit_log_is_rotated_by_size() {
             action: Some(pb::act_request::Action::Node(pb::NodeAction {
                 verb: pb::node_action::Verb::Cordon as i32,
             })),
+            ..Default::default()
         };
         assert_eq!(act_code(&mut c, req).await, tonic::Code::Ok);
     }

@@ -133,6 +133,7 @@ mod tests {
             specs: &specs,
             fencing: &[],
             read_only: false,
+            claims: &[],
         };
         let plan = plan(&input, n.name()).unwrap();
         // Copies may be renamed (`migrate web-1 as web-3 to node-01`).

@@ -131,6 +131,25 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The nodes this step calls.
+    pub fn nodes(&self) -> Vec<&NodeRef> {
+        match self {
+            Self::Migrate { from, to, .. } | Self::CopyBackup { from, to, .. } => vec![from, to],
+            Self::Create { on, .. }
+            | Self::Replicate { on, .. }
+            | Self::Remove { on, .. }
+            | Self::Verb { on, .. }
+            | Self::Mode { on, .. }
+            | Self::Drain { on }
+            | Self::Backup { on, .. }
+            | Self::Restore { on, .. }
+            | Self::Note { on, .. } => vec![on],
+            Self::RecordFailover { .. } => Vec::new(),
+        }
+    }
+}
+
 /// What an action will do, shown before it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -159,6 +178,9 @@ pub enum PlanError {
     ReadOnly,
     #[error("{0} came back after a failover: its stale copies are being stopped first")]
     Fencing(String),
+    /// Another console's live action overlaps: the line names the holder.
+    #[error("{0}")]
+    Claimed(String),
 }
 
 /// What planning looks at.
@@ -170,6 +192,9 @@ pub struct PlanInput<'a> {
     /// Nodes waiting to be fenced: no action may touch them first.
     pub fencing: &'a [String],
     pub read_only: bool,
+    /// Actions in flight as the agents hold them: one of another console that overlaps
+    /// refuses the plan.
+    pub claims: &'a [super::intent::IntentInfo],
 }
 
 fn not_found(what: String) -> PlanError {
@@ -268,6 +293,14 @@ pub fn plan(input: &PlanInput<'_>, p: &Proposal) -> Result<Plan, PlanError> {
     if input.read_only {
         return Err(PlanError::ReadOnly);
     }
+    let plan = plan_one(input, p)?;
+    match super::intent::refusal(input.claims, &plan) {
+        Some(line) => Err(PlanError::Claimed(line)),
+        None => Ok(plan),
+    }
+}
+
+fn plan_one(input: &PlanInput<'_>, p: &Proposal) -> Result<Plan, PlanError> {
     match p {
         Proposal::Migrate {
             node,

@@ -22,6 +22,7 @@ fn input<'a>(
         specs,
         fencing,
         read_only: false,
+        claims: &[],
     }
 }
 

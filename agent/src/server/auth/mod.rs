@@ -112,7 +112,12 @@ const SERVICE_PREFIX: &str = "/fleetdeck.v1.Agent/";
 pub fn rpc_rule(path: &str) -> RpcRule {
     let method = path.strip_prefix(SERVICE_PREFIX).unwrap_or("");
     match method {
-        "Watch" | "GetInfo" | "Logs" | "ListBackups" | "History" => RpcRule::Fixed(Role::Viewer),
+        // Every console, a read-only one too, sees who is doing what.
+        "Watch" | "GetInfo" | "Logs" | "ListBackups" | "History" | "ListIntents" => {
+            RpcRule::Fixed(Role::Viewer)
+        }
+        // Claiming and renewing an action's lease is part of running it, like Act.
+        "Intent" => RpcRule::Fixed(Role::Operator),
         // Specs carry environment variables (often secrets) and volumes carry data: what
         // migrate and scale need, not what a wall display may see.
         "ExportSpec" | "ListSpecs" | "ReadVolumes" | "WriteVolumes" => {

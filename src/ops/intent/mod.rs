@@ -1,0 +1,304 @@
+//! Durable intents, the console's side: every action is written to every agent this
+//! console reaches before anything is created (a claim an overlapping action of another
+//! console is refused by), its lease is renewed every few seconds with the step reached,
+//! and it is ended when the action ends. A console that dies leaves the intent to expire:
+//! each agent then rolls back the uncommitted copies it made, and any console can resume
+//! or abort it (`fleetdeck actions`).
+
+use std::collections::BTreeMap;
+
+use fleetdeck_core::intent::{self as rule, Locks};
+use fleetdeck_proto as pb;
+use serde::Serialize;
+
+use super::plan::{Plan, Step};
+use super::{Proposal, history::target_of};
+use crate::client::Connections;
+
+mod held;
+
+pub use held::{Held, claim, end_on};
+
+/// One line for failover and drain when no coordination engine is configured.
+pub const UNCOORDINATED_WARNING: &str = "warning: other consoles are not coordinated: only consoles that reach the same agents see this action's claim; set `[coordination] etcd = [\"http://HOST:2379\"]` in the config (or FLEETDECK_ETCD) so every console takes its locks in etcd";
+
+/// An intent as the agents hold it, merged over every agent that holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntentInfo {
+    pub id: String,
+    pub action: String,
+    /// running | interrupted | done | failed | rolled_back
+    pub state: String,
+    pub owner: String,
+    pub owner_pid: u32,
+    pub title: String,
+    /// Steps done so far, of `steps`.
+    pub step: u32,
+    pub steps: u32,
+    /// Every node it acts on.
+    pub nodes: Vec<String>,
+    #[serde(skip)]
+    pub locked_nodes: Vec<String>,
+    #[serde(skip)]
+    pub locked_containers: Vec<String>,
+    pub started_unix_ms: u64,
+    pub updated_unix_ms: u64,
+    pub plan: Vec<String>,
+    /// What the agents said when they ended or reaped it.
+    pub message: String,
+    /// The agents holding it, by name, and their endpoints.
+    pub held_by: Vec<String>,
+    #[serde(skip)]
+    pub endpoints: Vec<String>,
+    #[serde(skip)]
+    pub proposal: String,
+}
+
+fn state_name(state: i32) -> &'static str {
+    use pb::IntentState as S;
+    match S::try_from(state).unwrap_or_default() {
+        S::Running => "running",
+        S::Interrupted => "interrupted",
+        S::Done => "done",
+        S::Failed => "failed",
+        S::RolledBack => "rolled_back",
+        S::Unspecified => "unknown",
+    }
+}
+
+/// How far along a state is: a merged intent shows the furthest any agent saw.
+fn rank(state: &str) -> u8 {
+    match state {
+        "running" => 1,
+        "interrupted" => 2,
+        "done" | "failed" | "rolled_back" => 3,
+        _ => 0,
+    }
+}
+
+impl IntentInfo {
+    /// From the wire, as held by agent `node` at `endpoint`.
+    pub fn from_wire(r: pb::IntentRecord, node: &str, endpoint: &str) -> Self {
+        Self {
+            state: state_name(r.state).to_owned(),
+            id: r.id,
+            action: r.action,
+            owner: r.owner,
+            owner_pid: r.owner_pid,
+            title: r.title,
+            step: r.step,
+            steps: r.steps,
+            nodes: r.nodes,
+            locked_nodes: r.locked_nodes,
+            locked_containers: r.locked_containers,
+            started_unix_ms: r.started_unix_ms,
+            updated_unix_ms: r.updated_unix_ms,
+            plan: r.plan,
+            message: r.message,
+            held_by: vec![node.to_owned()],
+            endpoints: vec![endpoint.to_owned()],
+            proposal: r.proposal,
+        }
+    }
+
+    /// Whether its console still holds it.
+    pub fn is_live(&self) -> bool {
+        self.state == "running"
+    }
+
+    /// Whether it was cut off and waits for a resume or an abort.
+    pub fn is_interrupted(&self) -> bool {
+        self.state == "interrupted"
+    }
+
+    /// The proposal it runs, as written by the console that began it.
+    pub fn proposal(&self) -> Option<Proposal> {
+        serde_json::from_str(&self.proposal).ok()
+    }
+
+    fn locks(&self) -> Locks<'_> {
+        Locks {
+            nodes: &self.locked_nodes,
+            containers: &self.locked_containers,
+            touches: &self.nodes,
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        if rank(&other.state) > rank(&self.state) {
+            self.state = other.state;
+            self.message = other.message;
+        } else if other.message.len() > self.message.len() && other.state == self.state {
+            self.message = other.message;
+        }
+        self.step = self.step.max(other.step);
+        self.updated_unix_ms = self.updated_unix_ms.max(other.updated_unix_ms);
+        self.held_by.extend(other.held_by);
+        self.endpoints.extend(other.endpoints);
+    }
+}
+
+/// This console's owner name (`user@host`) and process id.
+pub fn owner() -> (String, u32) {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "operator".into());
+    let host = sysinfo::System::host_name()
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    (format!("{user}@{host}"), std::process::id())
+}
+
+/// A fresh intent id: 16 hex digits.
+pub fn new_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(crate::tui::unix_ms());
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// What a plan locks: whole nodes for node actions, containers (`node/name`) otherwise,
+/// `service/<name>` for a scale; and every node it acts on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanLocks {
+    pub nodes: Vec<String>,
+    pub containers: Vec<String>,
+    pub touches: Vec<String>,
+}
+
+impl PlanLocks {
+    /// The locks of `plan`.
+    pub fn of(plan: &Plan) -> Self {
+        let mut out = Self::default();
+        let add = |list: &mut Vec<String>, s: String| {
+            if !list.contains(&s) {
+                list.push(s);
+            }
+        };
+        match &plan.proposal {
+            Proposal::Failover { node }
+            | Proposal::Drain { node }
+            | Proposal::Cordon { node }
+            | Proposal::Uncordon { node } => add(&mut out.nodes, node.clone()),
+            Proposal::Scale { service, .. } => {
+                add(&mut out.containers, format!("service/{service}"));
+            }
+            Proposal::Restore { node, backup } => {
+                add(&mut out.containers, format!("{node}/{}", backup.container));
+            }
+            _ => {}
+        }
+        for step in &plan.steps {
+            let touches = step.nodes();
+            for n in &touches {
+                add(&mut out.touches, n.name.clone());
+            }
+            let name = match step {
+                Step::Migrate { name, .. }
+                | Step::Replicate { name, .. }
+                | Step::Remove { name, .. }
+                | Step::Verb { name, .. }
+                | Step::Backup { name, .. } => name.clone(),
+                Step::Create { spec, .. } => spec.name.clone(),
+                _ => continue,
+            };
+            if let Some(on) = touches.first() {
+                add(&mut out.containers, format!("{}/{name}", on.name));
+            }
+        }
+        out
+    }
+
+    fn locks(&self) -> Locks<'_> {
+        Locks {
+            nodes: &self.nodes,
+            containers: &self.containers,
+            touches: &self.touches,
+        }
+    }
+
+    /// The record an agent keeps for `plan` under `id`.
+    pub fn record(&self, id: &str, plan: &Plan) -> pb::IntentRecord {
+        pb::IntentRecord {
+            id: id.to_owned(),
+            action: plan.proposal.kind().to_owned(),
+            title: plan.title.clone(),
+            plan: plan.lines.clone(),
+            proposal: serde_json::to_string(&plan.proposal).unwrap_or_default(),
+            steps: u32::try_from(plan.steps.len()).unwrap_or(u32::MAX),
+            locked_nodes: self.nodes.clone(),
+            locked_containers: self.containers.clone(),
+            nodes: self.touches.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The line refusing `plan` when it overlaps a live intent of another console in
+/// `claims`; `None` when it does not.
+pub fn refusal(claims: &[IntentInfo], plan: &Plan) -> Option<String> {
+    let (me, pid) = owner();
+    let mine = PlanLocks::of(plan);
+    claims
+        .iter()
+        .filter(|c| c.is_live() && !(c.owner == me && c.owner_pid == pid))
+        .find_map(|c| {
+            rule::overlap(&mine.locks(), &c.locks())
+                .map(|what| rule::holder_line(&what, &c.action, &c.owner, c.started_unix_ms, &c.id))
+        })
+}
+
+/// Every intent the agents at `endpoints` hold, merged by id, newest first; and one line
+/// per agent that could not be asked.
+pub async fn list(conns: &Connections, endpoints: &[String]) -> (Vec<IntentInfo>, Vec<String>) {
+    let asks = endpoints.iter().map(|e| async move {
+        let mut link = super::link::Link::open(conns, e, e).await?;
+        let node = link
+            .info()
+            .await
+            .map(|i| i.node_id)
+            .unwrap_or_else(|_| e.clone());
+        link.list_intents().await.map(|l| (node, e, l))
+    });
+    let mut merged: BTreeMap<String, IntentInfo> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for r in futures::future::join_all(asks).await {
+        match r {
+            Ok((node, endpoint, list)) => {
+                for rec in list {
+                    let info = IntentInfo::from_wire(rec, &node, endpoint);
+                    match merged.get_mut(&info.id) {
+                        Some(m) => m.merge(info),
+                        None => {
+                            merged.insert(info.id.clone(), info);
+                        }
+                    }
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let mut out: Vec<IntentInfo> = merged.into_values().collect();
+    out.sort_by(|a, b| b.started_unix_ms.cmp(&a.started_unix_ms));
+    (out, errors)
+}
+
+/// The intent `id` names (the whole id or a unique prefix) in `list`.
+pub fn find<'a>(list: &'a [IntentInfo], id: &str) -> Result<&'a IntentInfo, String> {
+    let found: Vec<&IntentInfo> = list.iter().filter(|i| i.id.starts_with(id)).collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "no action `{id}` on the agents this console reaches; `fleetdeck actions` lists them"
+        )),
+        _ => Err(format!("`{id}` names several actions; give more of the id")),
+    }
+}
+
+/// The target shown for an intent's proposal (for history lines).
+pub fn target(info: &IntentInfo) -> String {
+    info.proposal()
+        .map_or_else(|| info.title.clone(), |p| target_of(&p))
+}
