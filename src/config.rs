@@ -169,6 +169,9 @@ pub enum ConfigError {
     /// `FLEETDECK_TOKEN` holds an unusable token.
     #[error("{0}; fix or unset it")]
     Token(String),
+    /// An environment variable holds an unusable value.
+    #[error("{var}: {message}; fix or unset it")]
+    EnvValue { var: &'static str, message: String },
     /// An environment variable holds something that is not text.
     #[error("{0} is not valid UTF-8; unset it or fix its value")]
     Env(&'static str),
@@ -240,6 +243,19 @@ impl Settings {
             ..WatchOptions::default()
         }
     }
+}
+
+/// The non-empty, trimmed items of a comma-separated environment value.
+pub fn comma_list(value: Option<&str>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The default config file: `<platform config dir>/fleetdeck/config.toml`, if the platform
@@ -328,15 +344,7 @@ pub fn resolve(
         "minutes",
     )?;
 
-    let env_list: Vec<String> = env_agents
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    let env_list = comma_list(env_agents);
     let (agents, from) = if !overrides.agents.is_empty() {
         (overrides.agents.clone(), AgentSource::Flag)
     } else if !env_list.is_empty() {
@@ -418,19 +426,16 @@ pub fn resolve(
     let coordination =
         crate::coord::config::resolve(&config.coordination, &overrides.etcd, path.as_deref())
             .map_err(|e| {
-                let from_env = e.key == "coordination.etcd" && !overrides.etcd.is_empty();
-                let at = if from_env {
-                    Location {
-                        path: crate::coord::ETCD_ENV.into(),
-                        line: None,
-                        key: None,
-                    }
-                } else {
-                    Location {
-                        path: path.clone().unwrap_or_default(),
-                        line: line_of_notify_in(&text, "[coordination", &e.key),
-                        key: Some(e.key.clone()),
-                    }
+                if e.key == "coordination.etcd" && !overrides.etcd.is_empty() {
+                    return ConfigError::EnvValue {
+                        var: crate::coord::ETCD_ENV,
+                        message: e.message,
+                    };
+                }
+                let at = Location {
+                    path: path.clone().unwrap_or_default(),
+                    line: line_in_table(&text, "[coordination", &e.key),
+                    key: Some(e.key.clone()),
                 };
                 ConfigError::Invalid {
                     at,
@@ -522,13 +527,13 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
 /// 1-based line of the `[notify]` setting named by `key` (`notify.webhook.auth.ca`): the
 /// first line after `[notify]` or `[[notify.webhook]]` that assigns or mentions its last part.
 fn line_of_notify(text: &str, key: &str) -> Option<usize> {
-    line_of_notify_in(text, "[notify", key)
+    line_in_table(text, "[notify", key)
 }
 
 /// 1-based line of the setting named by `key` in the table whose header starts with
 /// `table` (`[notify`, `[coordination`): the first line from the header on that mentions
 /// its last part.
-fn line_of_notify_in(text: &str, table: &str, key: &str) -> Option<usize> {
+fn line_in_table(text: &str, table: &str, key: &str) -> Option<usize> {
     let last = key.rsplit('.').next()?;
     let start = text.lines().position(|l| {
         let l = l.trim_start();

@@ -303,3 +303,33 @@ fn notify_settings_are_checked_with_file_line_and_key() {
     let e = one_line(&resolve(&o, None, None).unwrap_err());
     assert!(e.contains("--alertmanager") && e.contains("http://"), "{e}");
 }
+
+#[test]
+fn coordination_settings_are_checked_with_file_line_and_key() {
+    let (_f, o) = with_file("[coordination]\netcd = [\"http://127.0.0.1:2379\"]\n");
+    let s = resolve(&o, None, None).unwrap();
+    let etcd = s.coordination.expect("etcd configured");
+    assert_eq!(etcd.prefix(), "/fleetdeck/");
+
+    let (f, o) = with_file("agents = []\n\n[coordination]\netcd = [\"127.0.0.1:2379\"]\n");
+    let e = one_line(&resolve(&o, None, None).unwrap_err());
+    assert!(e.contains(&f.path().display().to_string()), "{e}");
+    assert!(
+        e.contains("line 4") && e.contains("coordination.etcd"),
+        "{e}"
+    );
+
+    // FLEETDECK_ETCD replaces the file's endpoints, and is named when it is wrong.
+    let o = Overrides {
+        etcd: vec!["ftp://h:1".into()],
+        ..o
+    };
+    let e = one_line(&resolve(&o, None, None).unwrap_err());
+    assert!(e.starts_with("FLEETDECK_ETCD"), "{e}");
+    assert!(
+        resolve(&Overrides::default(), None, None)
+            .unwrap()
+            .coordination
+            .is_none()
+    );
+}

@@ -136,7 +136,13 @@ async fn fence_returned(
             }
             continue;
         }
-        out.push(fence::fence(conns, dir, &stale, "fleetdeck-cli").await?);
+        let coord = ctx
+            .settings
+            .coordination
+            .clone()
+            .map(crate::coord::Coord::new);
+        let fenced = fence::fence(conns, dir, &stale, "fleetdeck-cli").await;
+        out.push(fence::forget_in_etcd(coord.as_ref(), &stale.node, fenced).await?);
     }
     Ok(out)
 }

@@ -111,7 +111,7 @@ impl Ops {
     /// to n2 by bob@ops-2 (+1 more)`; `None` when there are none.
     pub fn elsewhere_line(&self) -> Option<String> {
         if let Some(e) = &self.etcd_error {
-            return Some(format!("etcd: {e}"));
+            return Some(format!("coordination: {e}"));
         }
         let mut ids: Vec<&crate::coord::Holder> = Vec::new();
         for h in &self.elsewhere {

@@ -187,3 +187,91 @@ fn before_the_user_moves_the_cursor_stays_on_the_first_row() {
     assert_eq!(app.selected_node().map(|(_, n)| n.name()), Some("node-00"));
     assert_eq!(app.panes.tables.nodes.cursor.row, 0);
 }
+
+/// A lock another console holds in etcd, as the console's lock reader delivers it.
+fn held_by_bob(lock: crate::coord::Lock) -> crate::coord::Held {
+    crate::coord::Held {
+        lock,
+        holder: crate::coord::Holder {
+            action: "migrate".into(),
+            title: "Migrate x from node-00 to node-01".into(),
+            owner: "bob@ops-2".into(),
+            pid: 4242,
+            since_unix_ms: 0,
+            id: "7f3a1c2e99aa".into(),
+        },
+    }
+}
+
+#[test]
+fn another_consoles_locks_refuse_an_overlapping_plan_and_show_on_the_status_line() {
+    use crate::coord::Lock;
+    use crate::ops::{OpEvent, Proposal};
+    let mut app = app(3, 4);
+    let names: Vec<String> = app.fleet.nodes()[0]
+        .containers
+        .values()
+        .map(|c| c.spec.name.clone())
+        .collect();
+    let (busy, free) = (names[0].clone(), names[1].clone());
+    app.update(Action::Op(OpEvent::Locks(Ok(vec![
+        held_by_bob(Lock::Use("node-00".into())),
+        held_by_bob(Lock::Container("node-00".into(), busy.clone())),
+    ]))));
+    let migrate = |c: &str| Proposal::Migrate {
+        node: "node-00".into(),
+        container: c.into(),
+        to: Some("node-01".into()),
+    };
+    app.propose(migrate(&busy));
+    match app.panes.dialog() {
+        Some(Dialog::Refused { message, .. }) => {
+            assert!(
+                message.starts_with(&format!(
+                    "container {busy} on node-00: migrate in progress by bob@ops-2 since "
+                )),
+                "{message}"
+            );
+            assert!(message.ends_with("(action 7f3a1c2e…)"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    app.panes.pop();
+    // Another container of the same node is not held.
+    app.propose(migrate(&free));
+    assert!(
+        matches!(app.panes.dialog(), Some(Dialog::Confirm { .. })),
+        "{:?}",
+        app.panes.dialog()
+    );
+    app.panes.pop();
+    // A drain of the node would change what bob's migrate uses.
+    app.propose(Proposal::Drain {
+        node: "node-00".into(),
+    });
+    assert!(matches!(app.panes.dialog(), Some(Dialog::Refused { .. })));
+    app.panes.pop();
+    assert_eq!(
+        app.ops.elsewhere_line().as_deref(),
+        Some("elsewhere: Migrate x from node-00 to node-01 by bob@ops-2")
+    );
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 30)).expect("terminal");
+    crate::tui::draw(&mut terminal, &mut app).expect("draw");
+    let text: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("elsewhere: Migrate x from node-00 to node-01 by bob@ops-2"));
+    // An unreachable etcd is said there too; the locks last read stay in force.
+    app.update(Action::Op(OpEvent::Locks(Err(
+        "cannot reach etcd at http://127.0.0.1:1".into(),
+    ))));
+    assert_eq!(
+        app.ops.elsewhere_line().as_deref(),
+        Some("coordination: cannot reach etcd at http://127.0.0.1:1")
+    );
+}

@@ -57,15 +57,7 @@ fn fail(key: &str, message: impl Into<String>) -> CoordError {
 
 /// Endpoints from `FLEETDECK_ETCD` (comma-separated), if it names any.
 pub fn env_endpoints(value: Option<&str>) -> Vec<String> {
-    value
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::config::comma_list(value)
 }
 
 /// Resolves `config` (read from `config_path`, which relative paths are taken from) with

@@ -321,9 +321,9 @@ impl Etcd {
         Ok(())
     }
 
-    /// Deletes `key`.
-    pub async fn delete(&self, key: &str) -> Result<(), EtcdError> {
-        let body = json!({ "key": b64(key) });
+    /// Deletes every key starting with `prefix`.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<(), EtcdError> {
+        let body = json!({ "key": b64(prefix), "range_end": b64(&prefix_end(prefix)) });
         self.call("v3/kv/deleterange", &body, REQUEST_TIMEOUT)
             .await?;
         Ok(())

@@ -155,7 +155,12 @@ pub fn container_key(prefix: &str, node: &str, name: &str) -> String {
 
 /// The key of the failover record of `node` at agent `epoch`.
 pub fn failover_key(prefix: &str, node: &str, epoch: u64) -> String {
-    format!("{prefix}failovers/{node}/{epoch}")
+    format!("{}{epoch}", failovers_of(prefix, node))
+}
+
+/// The prefix of every failover record of `node`.
+pub fn failovers_of(prefix: &str, node: &str) -> String {
+    format!("{prefix}failovers/{node}/")
 }
 
 /// The prefix of every lock.

@@ -105,7 +105,9 @@ impl Guard {
 
 /// Renews `lease` every third of its TTL until `stopped`; passes the operator's cancel on
 /// to `fire`, and fires it too, with the reason in `lost`, once the lease may have expired:
-/// etcd said it is gone, or two thirds of the TTL passed without a renewal.
+/// etcd said it is gone, or two thirds of the TTL passed without a renewal (etcd down,
+/// refusing, or too slow to answer), which leaves the action a third of the TTL to stop
+/// before another console could take its locks.
 async fn keep_alive(
     coord: Coord,
     lease: i64,
@@ -119,6 +121,7 @@ async fn keep_alive(
     let retry = (ttl / 10).max(Duration::from_millis(200));
     let mut last_ok = Instant::now();
     let mut next = last_ok + every;
+    let mut last_error = String::from("no answer");
     let mut passed_on = false;
     loop {
         tokio::select! {
@@ -131,20 +134,35 @@ async fn keep_alive(
             }
             () = tokio::time::sleep_until(next) => {}
         }
+        let limit = last_ok + ttl * 2 / 3;
         let asked = Instant::now();
-        let reason = match coord.etcd.keepalive(lease, every).await {
-            Ok(t) if t > 0 => {
+        let answer = if asked >= limit {
+            None
+        } else {
+            let wait = limit - asked;
+            tokio::time::timeout(wait, coord.etcd.keepalive(lease, wait))
+                .await
+                .ok()
+        };
+        let reason = match answer {
+            Some(Ok(t)) if t > 0 => {
                 last_ok = asked;
                 next = asked + every;
                 continue;
             }
-            Ok(_) => Some("etcd says the lease expired".to_string()),
-            Err(e) => (asked.duration_since(last_ok) >= ttl * 2 / 3).then(|| {
-                format!(
-                    "not renewed for {} s: {e}",
-                    asked.duration_since(last_ok).as_secs()
-                )
-            }),
+            Some(Ok(_)) => Some("etcd says the lease expired".to_string()),
+            other => {
+                if let Some(Err(e)) = other {
+                    last_error = e.to_string();
+                }
+                let silent = Instant::now().duration_since(last_ok);
+                (Instant::now() >= limit).then(|| {
+                    format!(
+                        "not renewed for {:.1} s: {last_error}",
+                        silent.as_secs_f32()
+                    )
+                })
+            }
         };
         if let Some(why) = reason {
             if let Ok(mut l) = lost.lock() {
@@ -154,6 +172,6 @@ async fn keep_alive(
             stopped.cancelled().await;
             return;
         }
-        next = Instant::now() + retry;
+        next = (Instant::now() + retry).min(limit);
     }
 }

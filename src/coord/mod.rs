@@ -108,6 +108,14 @@ impl Coord {
             .and_then(|kv| serde_json::from_slice(&kv.value).ok()))
     }
 
+    /// Forgets the failover records of `node` once it is fenced: it runs again, and a
+    /// later failure of it is a new failover (a console that never saw the node alive
+    /// records it at agent epoch 0 each time).
+    pub async fn forget_failovers(&self, node: &str) -> Result<(), EtcdError> {
+        let prefix = keys::failovers_of(self.etcd.prefix(), node);
+        self.etcd.delete_prefix(&prefix).await
+    }
+
     /// Why `plan` may not run now, as one line (at plan time: the locks as they are).
     pub async fn check(&self, plan: &Plan) -> Result<(), Refusal> {
         let w = keys::wanted(plan);

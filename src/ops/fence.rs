@@ -146,6 +146,24 @@ impl Failovers {
     }
 }
 
+/// After a fence of `node` that went well, forgets its failover records in etcd (when
+/// consoles coordinate); says so in the message when etcd cannot be told.
+pub async fn forget_in_etcd(
+    coord: Option<&crate::coord::Coord>,
+    node: &str,
+    fenced: Result<String, String>,
+) -> Result<String, String> {
+    match (coord, fenced) {
+        (Some(c), Ok(m)) => match c.forget_failovers(node).await {
+            Ok(()) => Ok(m),
+            Err(e) => Ok(format!(
+                "{m}; its failover record stays in etcd ({e}): a new failover of {node} is refused until it is deleted"
+            )),
+        },
+        (_, fenced) => fenced,
+    }
+}
+
 /// Stops the stale copies on one returned node, records the fence in its audit log and
 /// marks the failover fenced in `state_dir`. Returns what was done.
 pub async fn fence(

@@ -122,9 +122,11 @@ impl Runner {
                 };
                 let who = self.exec.requested_by.clone();
                 let conns = self.exec.conns.clone();
+                let coord = self.exec.coord.clone();
                 tokio::spawn(async move {
                     let started = (std::time::Instant::now(), crate::tui::unix_ms());
                     let result = fence::fence(&conns, &dir, &stale, &who).await;
+                    let result = fence::forget_in_etcd(coord.as_ref(), &stale.node, result).await;
                     let (result, message) = match &result {
                         Ok(m) => ("done", m.clone()),
                         Err(m) => ("failed", m.clone()),

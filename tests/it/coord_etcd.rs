@@ -53,8 +53,8 @@ impl Console {
         cache
     }
 
-    /// Plans `p` against this console's view, then checks etcd's locks as the CLI does.
-    async fn plan(&self, p: &Proposal) -> Result<Plan, String> {
+    /// Plans `p` against this console's view, without asking etcd.
+    async fn plan_only(&self, p: &Proposal) -> Result<Plan, String> {
         let fleet = self.fleet().await;
         let specs = self.specs().await;
         let input = PlanInput {
@@ -65,7 +65,12 @@ impl Console {
             read_only: false,
             claims: &[],
         };
-        let plan = plan::plan(&input, p).map_err(|e| e.to_string())?;
+        plan::plan(&input, p).map_err(|e| e.to_string())
+    }
+
+    /// Plans `p` against this console's view, then checks etcd's locks as the CLI does.
+    async fn plan(&self, p: &Proposal) -> Result<Plan, String> {
+        let plan = self.plan_only(p).await?;
         self.coord
             .check(&plan)
             .await
@@ -136,7 +141,8 @@ async fn concurrent_failover_of_one_node_recreates_each_container_once() {
         return;
     }
     let server = EtcdServer::start().await;
-    let mut c = Cluster::start(&[NodeMode::Active, NodeMode::Active, NodeMode::Active], 5).await;
+    // n1 and n2 STANDBY: each alone has room for all of n3's containers.
+    let mut c = Cluster::start(&[NodeMode::Standby, NodeMode::Standby, NodeMode::Active], 4).await;
     let e = c.endpoints();
     let p = prefix("failover");
     // Console A follows n1 and n3, console B n2 and n3: neither sees the other's copies.
@@ -195,9 +201,56 @@ async fn concurrent_failover_of_one_node_recreates_each_container_once() {
     }
     let winner_node = if done == "a" { "n1" } else { "n2" };
     assert!(copies.iter().all(|(n, _)| n == winner_node), "{copies:?}");
-    // The failover is recorded in etcd: a third look at it is refused at plan time.
-    let again = b.plan(&failover).await;
-    assert!(again.is_err(), "{again:?}");
+    // The failover is recorded in etcd: the other console, which cannot see the copies,
+    // is refused at plan time when it tries again.
+    let loser = if done == "a" { &b } else { &a };
+    let again = loser.plan(&failover).await.unwrap_err();
+    assert!(
+        again.starts_with("node n3: already failed over by "),
+        "{again}"
+    );
+}
+
+/// Two consoles over three sim agents sharing `server`: A reaches n2 through a proxy
+/// the test can pause, B follows n1 and n3. A starts migrating a container of n1 with
+/// 48 MiB of data to n2 and is held mid-copy. Returns the container's name, the consoles,
+/// the proxy (paused) and A's run with its cancel switch (dropping it cancels A).
+async fn a_migrate_held_mid_copy(
+    c: &Cluster,
+    server: &EtcdServer,
+    test: &str,
+) -> (
+    String,
+    Console,
+    Console,
+    TcpProxy,
+    (
+        tokio::task::JoinHandle<Outcome>,
+        mpsc::Receiver<OpEvent>,
+        fleetdeck_agent::cancel::CancelSource,
+    ),
+) {
+    let name = stateful_n1(c).await;
+    let e = c.endpoints();
+    let p = prefix(test);
+    let proxy = TcpProxy::start(&e[1]).await;
+    let a = Console::new(
+        c,
+        "a",
+        vec![e[0].clone(), proxy.addr.clone()],
+        server.coord(&p),
+    );
+    let b = Console::new(c, "b", vec![e[0].clone(), e[2].clone()], server.coord(&p));
+    let migrate = Proposal::Migrate {
+        node: "n1".into(),
+        container: name.clone(),
+        to: Some("n2".into()),
+    };
+    let pa = a.plan(&migrate).await.unwrap();
+    let (task, mut rx, cancel) = a.spawn(&pa);
+    until_stage(&mut rx, "copy").await;
+    proxy.pause();
+    (name, a, b, proxy, (task, rx, cancel))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -208,27 +261,13 @@ async fn concurrent_migrate_of_one_container_refuses_the_second_naming_the_holde
     }
     let server = EtcdServer::start().await;
     let c = Cluster::start(&[NodeMode::Active, NodeMode::Active, NodeMode::Active], 8).await;
-    let name = stateful_n1(&c).await;
-    let e = c.endpoints();
-    let p = prefix("migrate");
-    // A reaches n2 through a proxy the test can pause, to hold A mid-copy.
-    let proxy = TcpProxy::start(&e[1]).await;
-    let a = Console::new(
-        &c,
-        "a",
-        vec![e[0].clone(), proxy.addr.clone()],
-        server.coord(&p),
-    );
-    let b = Console::new(&c, "b", vec![e[0].clone(), e[2].clone()], server.coord(&p));
+    let (name, a, b, proxy, (task, mut rx, _cancel)) =
+        a_migrate_held_mid_copy(&c, &server, "migrate").await;
     let to = |n: &str| Proposal::Migrate {
         node: "n1".into(),
         container: name.clone(),
         to: Some(n.into()),
     };
-    let pa = a.plan(&to("n2")).await.unwrap();
-    let (task, mut rx, _cancel) = a.spawn(&pa);
-    until_stage(&mut rx, "copy").await;
-    proxy.pause();
     // B is refused at plan time, naming A's action...
     let refused = b.plan(&to("n3")).await.unwrap_err();
     let holder = format!(
@@ -238,17 +277,7 @@ async fn concurrent_migrate_of_one_container_refuses_the_second_naming_the_holde
     assert!(refused.starts_with(&holder), "{refused}");
     assert!(refused.contains("(action "), "{refused}");
     // ...and at run time, when it planned before A took the locks.
-    let fleet = b.fleet().await;
-    let specs = b.specs().await;
-    let input = PlanInput {
-        fleet: &fleet,
-        now: Instant::now(),
-        specs: &specs,
-        fencing: &[],
-        read_only: false,
-        claims: &[],
-    };
-    let pb = plan::plan(&input, &to("n3")).unwrap();
+    let pb = b.plan_only(&to("n3")).await.unwrap();
     match b.run(&pb).await {
         Outcome::Failed(m) => assert!(m.starts_with(&holder), "{m}"),
         other => panic!("B must be refused: {other:?}"),
@@ -278,26 +307,8 @@ async fn a_drain_against_an_overlapping_migrate_is_refused() {
     }
     let server = EtcdServer::start().await;
     let c = Cluster::start(&[NodeMode::Active, NodeMode::Active, NodeMode::Active], 8).await;
-    let name = stateful_n1(&c).await;
-    let e = c.endpoints();
-    let p = prefix("drain");
-    let proxy = TcpProxy::start(&e[1]).await;
-    let a = Console::new(
-        &c,
-        "a",
-        vec![e[0].clone(), proxy.addr.clone()],
-        server.coord(&p),
-    );
-    let b = Console::new(&c, "b", vec![e[0].clone(), e[2].clone()], server.coord(&p));
-    let migrate = Proposal::Migrate {
-        node: "n1".into(),
-        container: name.clone(),
-        to: Some("n2".into()),
-    };
-    let pa = a.plan(&migrate).await.unwrap();
-    let (task, mut rx, _cancel) = a.spawn(&pa);
-    until_stage(&mut rx, "copy").await;
-    proxy.pause();
+    let (_name, a, b, proxy, (task, mut rx, _cancel)) =
+        a_migrate_held_mid_copy(&c, &server, "drain").await;
     let drain = Proposal::Drain { node: "n1".into() };
     let refused = b.plan(&drain).await.unwrap_err();
     assert!(
@@ -427,17 +438,7 @@ async fn an_unreachable_etcd_refuses_actions_in_one_line_and_watching_goes_on() 
     );
     assert!(line.contains("FLEETDECK_ETCD"), "{line}");
     // An executor refuses the same way; nothing moved.
-    let fleet = a.fleet().await;
-    let specs = a.specs().await;
-    let input = PlanInput {
-        fleet: &fleet,
-        now: Instant::now(),
-        specs: &specs,
-        fencing: &[],
-        read_only: false,
-        claims: &[],
-    };
-    let plan = plan::plan(&input, &migrate).unwrap();
+    let plan = a.plan_only(&migrate).await.unwrap();
     match a.run(&plan).await {
         Outcome::Failed(m) => assert!(m.contains("cannot reach etcd"), "{m}"),
         other => panic!("{other:?}"),
