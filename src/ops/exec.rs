@@ -180,15 +180,9 @@ impl Executor {
         let held = match self.claim(plan, id).await {
             Ok(h) => h,
             Err(m) => {
-                let outcome = Outcome::Failed(m);
-                self.append_history(op, plan, &outcome, started).await;
-                let _ = events
-                    .send(OpEvent::Finished {
-                        op,
-                        outcome: outcome.clone(),
-                    })
+                return self
+                    .finish(op, plan, Outcome::Failed(m), started, &events)
                     .await;
-                return outcome;
             }
         };
         let n = plan.steps.len().max(1) as f32;
@@ -254,6 +248,18 @@ impl Executor {
         };
         held.set_step(plan.steps.len());
         held.end(state, message).await;
+        self.finish(op, plan, outcome, started, &events).await
+    }
+
+    /// Records `outcome` in the history and reports it.
+    async fn finish(
+        &self,
+        op: u64,
+        plan: &Plan,
+        outcome: Outcome,
+        started: (std::time::Instant, u64),
+        events: &mpsc::Sender<OpEvent>,
+    ) -> Outcome {
         self.append_history(op, plan, &outcome, started).await;
         let _ = events
             .send(OpEvent::Finished {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use fleetdeck_core::intent::{self as rule, Locks};
+use fleetdeck_core::intent::{self as rule, Locks, state_name};
 use fleetdeck_proto as pb;
 use serde::Serialize;
 
@@ -52,18 +52,6 @@ pub struct IntentInfo {
     pub endpoints: Vec<String>,
     #[serde(skip)]
     pub proposal: String,
-}
-
-fn state_name(state: i32) -> &'static str {
-    use pb::IntentState as S;
-    match S::try_from(state).unwrap_or_default() {
-        S::Running => "running",
-        S::Interrupted => "interrupted",
-        S::Done => "done",
-        S::Failed => "failed",
-        S::RolledBack => "rolled_back",
-        S::Unspecified => "unknown",
-    }
 }
 
 /// How far along a state is: a merged intent shows the furthest any agent saw.
@@ -281,7 +269,7 @@ pub async fn list(conns: &Connections, endpoints: &[String]) -> (Vec<IntentInfo>
         }
     }
     let mut out: Vec<IntentInfo> = merged.into_values().collect();
-    out.sort_by(|a, b| b.started_unix_ms.cmp(&a.started_unix_ms));
+    out.sort_by_key(|r| std::cmp::Reverse(r.started_unix_ms));
     (out, errors)
 }
 
