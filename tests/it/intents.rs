@@ -15,7 +15,7 @@ use fleetdeck::ops::intent;
 use fleetdeck_agent::{NodeMode, RunningAgent};
 use fleetdeck_core::labels::INTENT_LABEL;
 
-use crate::support::ops::{self, Cluster, audit, eventually, eventually_within};
+use crate::support::ops::{self, Cluster, audit, eventually_within};
 use crate::support::tcp_proxy::TcpProxy;
 
 /// Lease (15 s) plus one reaper interval (5 s), with room: the bound the issue sets.
@@ -89,7 +89,7 @@ async fn migrating(
         agents,
         &["migrate", name, "--node", "n1", "--to", "n2", "--yes"],
     );
-    eventually("the copy appears on n2", || {
+    eventually_within("the copy appears on n2", CLEAN_WITHIN, || {
         intent_copy(c.nodes[1].agent()).is_some()
     })
     .await;
@@ -135,11 +135,15 @@ async fn clean_then_retry(c: &Cluster, home: &Path, name: &str, copy: (String, S
     )
     .await;
     assert!(ok, "the retry succeeds: {err}");
-    eventually("the retried copy runs on n2 under the first name", || {
-        ops::running(c.nodes[1].agent())
-            .iter()
-            .any(|(n, _)| *n == copy_name)
-    })
+    eventually_within(
+        "the retried copy runs on n2 under the first name",
+        CLEAN_WITHIN,
+        || {
+            ops::running(c.nodes[1].agent())
+                .iter()
+                .any(|(n, _)| *n == copy_name)
+        },
+    )
     .await;
     let before = n2.snapshot().containers.len();
     assert_eq!(
