@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+pub use fleetdeck_core::intent::state_name;
 use fleetdeck_core::intent::{self, Locks};
 use fleetdeck_proto as pb;
 use pb::IntentState as S;
@@ -242,20 +243,8 @@ impl IntentStore {
     /// Every intent held, newest first.
     pub fn list(&self) -> Vec<pb::IntentRecord> {
         let mut out = self.lock().clone();
-        out.sort_by(|a, b| b.started_unix_ms.cmp(&a.started_unix_ms));
+        out.sort_by_key(|r| std::cmp::Reverse(r.started_unix_ms));
         out
-    }
-}
-
-/// Lower-case name of a state.
-pub fn state_name(state: i32) -> &'static str {
-    match S::try_from(state).unwrap_or_default() {
-        S::Running => "running",
-        S::Interrupted => "interrupted",
-        S::Done => "done",
-        S::Failed => "failed",
-        S::RolledBack => "rolled_back",
-        S::Unspecified => "unknown",
     }
 }
 

@@ -11,6 +11,20 @@ pub const MAX_LEASE: Duration = Duration::from_secs(120);
 /// How often a running console renews its leases.
 pub const RENEW_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Lower-case name of an intent state (`running`, `interrupted`, `done`, `failed`,
+/// `rolled_back`), as `fleetdeck actions` prints it.
+pub fn state_name(state: i32) -> &'static str {
+    use fleetdeck_proto::IntentState as S;
+    match S::try_from(state).unwrap_or_default() {
+        S::Running => "running",
+        S::Interrupted => "interrupted",
+        S::Done => "done",
+        S::Failed => "failed",
+        S::RolledBack => "rolled_back",
+        S::Unspecified => "unknown",
+    }
+}
+
 /// What one intent locks.
 #[derive(Debug, Clone, Copy)]
 pub struct Locks<'a> {

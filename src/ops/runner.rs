@@ -204,6 +204,7 @@ impl Runner {
             loop {
                 tick.tick().await;
                 let (list, _) = super::intent::list(&conns, &endpoints).await;
+                super::intent::settle(&conns, &list).await;
                 if events.send(OpEvent::Intents(list)).await.is_err() {
                     return;
                 }

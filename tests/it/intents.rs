@@ -15,7 +15,7 @@ use fleetdeck::ops::intent;
 use fleetdeck_agent::{NodeMode, RunningAgent};
 use fleetdeck_core::labels::INTENT_LABEL;
 
-use crate::support::ops::{self, Cluster, audit, eventually, eventually_within};
+use crate::support::ops::{self, Cluster, audit, eventually_within};
 use crate::support::tcp_proxy::TcpProxy;
 
 /// Lease (15 s) plus one reaper interval (5 s), with room: the bound the issue sets.
@@ -76,6 +76,35 @@ fn of_intent(agent: &RunningAgent, id: &str) -> usize {
         .count()
 }
 
+/// Starts the console migrating `name` from n1 to n2 through `agents`; returns it once
+/// the copy is on n2, with the copy.
+async fn migrating(
+    c: &Cluster,
+    home: &Path,
+    agents: &[String],
+    name: &str,
+) -> (Child, (String, String, String)) {
+    let child = console(
+        home,
+        agents,
+        &["migrate", name, "--node", "n1", "--to", "n2", "--yes"],
+    );
+    eventually_within("the copy appears on n2", CLEAN_WITHIN, || {
+        intent_copy(c.nodes[1].agent()).is_some()
+    })
+    .await;
+    (child, intent_copy(c.nodes[1].agent()).unwrap())
+}
+
+/// Waits for the console to exit; true when it succeeded.
+async fn exits(child: Child) -> bool {
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+        .status
+        .success()
+}
+
 /// A running container with volumes on n1, its volume filled with [`DATA_BYTES`].
 async fn stateful(c: &Cluster) -> String {
     let (spec, vol) = c.stateful(0).await;
@@ -106,11 +135,15 @@ async fn clean_then_retry(c: &Cluster, home: &Path, name: &str, copy: (String, S
     )
     .await;
     assert!(ok, "the retry succeeds: {err}");
-    eventually("the retried copy runs on n2 under the first name", || {
-        ops::running(c.nodes[1].agent())
-            .iter()
-            .any(|(n, _)| *n == copy_name)
-    })
+    eventually_within(
+        "the retried copy runs on n2 under the first name",
+        CLEAN_WITHIN,
+        || {
+            ops::running(c.nodes[1].agent())
+                .iter()
+                .any(|(n, _)| *n == copy_name)
+        },
+    )
     .await;
     let before = n2.snapshot().containers.len();
     assert_eq!(
@@ -129,16 +162,9 @@ async fn a_console_killed_mid_migrate_leaves_no_copy_and_a_retry_keeps_the_name(
     let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
     let name = stateful(&c).await;
     let home = tempfile::tempdir().unwrap();
-    let mut child = console(
-        home.path(),
-        &c.endpoints(),
-        &["migrate", &name, "--node", "n1", "--to", "n2", "--yes"],
-    );
-    let n2 = c.nodes[1].agent();
-    eventually("the copy appears on n2", || intent_copy(n2).is_some()).await;
+    let (mut child, copy) = migrating(&c, home.path(), &c.endpoints(), &name).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let copy = intent_copy(n2).unwrap();
     clean_then_retry(&c, home.path(), &name, copy.clone()).await;
     let reaped = audit(&c.nodes[1].state_dir())
         .into_iter()
@@ -161,23 +187,11 @@ async fn an_agent_killed_mid_copy_and_restarted_keeps_no_copy() {
     let mut c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
     let name = stateful(&c).await;
     let home = tempfile::tempdir().unwrap();
-    let child = console(
-        home.path(),
-        &c.endpoints(),
-        &["migrate", &name, "--node", "n1", "--to", "n2", "--yes"],
-    );
-    eventually("the copy appears on n2", || {
-        intent_copy(c.nodes[1].agent()).is_some()
-    })
-    .await;
-    let copy = intent_copy(c.nodes[1].agent()).unwrap();
+    let (child, copy) = migrating(&c, home.path(), &c.endpoints(), &name).await;
     c.nodes[1].kill().await;
     c.nodes[1].restart().await;
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
     assert!(
-        !out.status.success(),
+        !exits(child).await,
         "the migrate fails when its target dies"
     );
     clean_then_retry(&c, home.path(), &name, copy).await;
@@ -190,25 +204,10 @@ async fn a_cut_network_lets_the_lease_expire_and_the_copy_is_reaped() {
     let home = tempfile::tempdir().unwrap();
     let proxy = TcpProxy::to(c.nodes[1].agent().addr()).await;
     let through = vec![c.nodes[0].addr.clone(), proxy.addr.to_string()];
-    let child = console(
-        home.path(),
-        &through,
-        &["migrate", &name, "--node", "n1", "--to", "n2", "--yes"],
-    );
-    eventually("the copy appears on n2", || {
-        intent_copy(c.nodes[1].agent()).is_some()
-    })
-    .await;
-    let copy = intent_copy(c.nodes[1].agent()).unwrap();
+    let (child, copy) = migrating(&c, home.path(), &through, &name).await;
     proxy.cut().await;
     // The console cannot remove the copy nor renew its lease there: n2 reaps it alone.
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        !out.status.success(),
-        "the migrate fails when n2 is cut off"
-    );
+    assert!(!exits(child).await, "the migrate fails when n2 is cut off");
     clean_then_retry(&c, home.path(), &name, copy).await;
 }
 
@@ -266,7 +265,7 @@ async fn a_second_console_is_refused_naming_the_holder() {
 
 /// BENCHMARKS.md: time from a console's SIGKILL mid-migrate to a clean target (no copy,
 /// no volume folder), over 5 runs. Run with
-/// `cargo test --release -p fleetdeck --test it intents::bench_ -- --ignored --nocapture`.
+/// `cargo test -p fleetdeck --test it intents::bench_ -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "benchmark: about two minutes"]
 async fn bench_console_death_to_clean_state() {
@@ -275,14 +274,8 @@ async fn bench_console_death_to_clean_state() {
         let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
         let name = stateful(&c).await;
         let home = tempfile::tempdir().unwrap();
-        let mut child = console(
-            home.path(),
-            &c.endpoints(),
-            &["migrate", &name, "--node", "n1", "--to", "n2", "--yes"],
-        );
+        let (mut child, (copy_id, _, id)) = migrating(&c, home.path(), &c.endpoints(), &name).await;
         let n2 = c.nodes[1].agent();
-        eventually("the copy appears on n2", || intent_copy(n2).is_some()).await;
-        let (copy_id, _, id) = intent_copy(n2).unwrap();
         child.kill().unwrap();
         let killed = std::time::Instant::now();
         child.wait().unwrap();

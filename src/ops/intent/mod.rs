@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use fleetdeck_core::intent::{self as rule, Locks};
+use fleetdeck_core::intent::{self as rule, Locks, state_name};
 use fleetdeck_proto as pb;
 use serde::Serialize;
 
@@ -50,20 +50,11 @@ pub struct IntentInfo {
     pub held_by: Vec<String>,
     #[serde(skip)]
     pub endpoints: Vec<String>,
+    /// The state each of them holds it in.
+    #[serde(skip)]
+    pub states: Vec<String>,
     #[serde(skip)]
     pub proposal: String,
-}
-
-fn state_name(state: i32) -> &'static str {
-    use pb::IntentState as S;
-    match S::try_from(state).unwrap_or_default() {
-        S::Running => "running",
-        S::Interrupted => "interrupted",
-        S::Done => "done",
-        S::Failed => "failed",
-        S::RolledBack => "rolled_back",
-        S::Unspecified => "unknown",
-    }
 }
 
 /// How far along a state is: a merged intent shows the furthest any agent saw.
@@ -97,6 +88,7 @@ impl IntentInfo {
             message: r.message,
             held_by: vec![node.to_owned()],
             endpoints: vec![endpoint.to_owned()],
+            states: vec![state_name(r.state).to_owned()],
             proposal: r.proposal,
         }
     }
@@ -135,6 +127,7 @@ impl IntentInfo {
         self.updated_unix_ms = self.updated_unix_ms.max(other.updated_unix_ms);
         self.held_by.extend(other.held_by);
         self.endpoints.extend(other.endpoints);
+        self.states.extend(other.states);
     }
 }
 
@@ -281,8 +274,36 @@ pub async fn list(conns: &Connections, endpoints: &[String]) -> (Vec<IntentInfo>
         }
     }
     let mut out: Vec<IntentInfo> = merged.into_values().collect();
-    out.sort_by(|a, b| b.started_unix_ms.cmp(&a.started_unix_ms));
+    out.sort_by_key(|r| std::cmp::Reverse(r.started_unix_ms));
     (out, errors)
+}
+
+/// Ends, on the agents that still hold them running or interrupted, the intents another
+/// agent holds as ended: an end that did not reach every agent (one restarting, one cut
+/// off) would otherwise keep a stale claim there until its lease runs out.
+pub async fn settle(conns: &Connections, list: &[IntentInfo]) {
+    for info in list {
+        let state = match info.state.as_str() {
+            "done" => pb::IntentState::Done,
+            "failed" => pb::IntentState::Failed,
+            "rolled_back" => pb::IntentState::RolledBack,
+            _ => continue,
+        };
+        let behind: Vec<super::plan::NodeRef> = info
+            .states
+            .iter()
+            .zip(info.held_by.iter().zip(&info.endpoints))
+            .filter(|(s, _)| rank(s) < rank(&info.state))
+            .map(|(_, (n, e))| super::plan::NodeRef {
+                name: n.clone(),
+                endpoint: e.clone(),
+            })
+            .collect();
+        if !behind.is_empty() {
+            let message = format!("ended on another agent: {}", info.message);
+            end_on(conns, &behind, &info.id, state, &message).await;
+        }
+    }
 }
 
 /// The intent `id` names (the whole id or a unique prefix) in `list`.
