@@ -8,6 +8,7 @@ pub mod colour;
 pub mod config;
 pub mod config_cmd;
 pub mod demo;
+pub mod exec_cli;
 pub mod fixtures;
 pub mod get;
 pub mod heatmap;
