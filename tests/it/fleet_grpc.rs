@@ -45,6 +45,7 @@ impl pb::agent_server::Agent for Scripted {
     type ReadVolumesStream = ChunkStream<pb::DataChunk>;
     type ReadBackupStream = ChunkStream<pb::BackupChunk>;
     type WriteBackupStream = ChunkStream<pb::WriteBackupProgress>;
+    type ExecStream = ChunkStream<pb::ExecOutput>;
 
     async fn watch(
         &self,
@@ -94,6 +95,10 @@ impl pb::agent_server::Agent for Scripted {
         &self,
         _request: Request<pb::ListIntentsRequest>,
     ) -> Result<Response<pb::ListIntentsReply>, Status> {
+    async fn exec(
+        &self,
+        _request: Request<tonic::Streaming<pb::ExecInput>>,
+    ) -> Result<Response<Self::ExecStream>, Status> {
         Err(Status::unimplemented("scripted server"))
     }
 
