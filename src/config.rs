@@ -76,6 +76,8 @@ pub struct Config {
     pub tls_server_name: Option<String>,
     /// `[notify]`: Alertmanager and webhooks.
     pub notify: crate::notify::NotifyConfig,
+    /// `[exec]`: the shell `e` opens in a container.
+    pub exec: crate::config_exec::ExecConfig,
 }
 
 impl Default for Config {
@@ -100,6 +102,7 @@ impl Default for Config {
             client_key: None,
             tls_server_name: None,
             notify: crate::notify::NotifyConfig::default(),
+            exec: crate::config_exec::ExecConfig::default(),
         }
     }
 }
@@ -222,6 +225,8 @@ pub struct Settings {
     pub credentials: crate::client::Credentials,
     /// Alertmanager and webhook receivers, resolved.
     pub notify: crate::notify::NotifySettings,
+    /// The shell `e` opens, and the key that leaves it.
+    pub exec: crate::config_exec::ExecSettings,
 }
 
 impl Settings {
@@ -408,7 +413,19 @@ pub fn resolve(
             message: e.message,
         }
     })?;
+    let exec = crate::config_exec::resolve(&config.exec).map_err(|(key, message)| {
+        let name = key.rsplit('.').next().unwrap_or(key);
+        ConfigError::Invalid {
+            at: Location {
+                path: path.clone().unwrap_or_default(),
+                line: line_of_key(&text, name),
+                key: Some(key.to_string()),
+            },
+            message,
+        }
+    })?;
     Ok(Settings {
+        exec,
         notify,
         credentials,
         agents,

@@ -7,6 +7,7 @@ pub mod client;
 pub mod colour;
 pub mod config;
 pub mod config_cmd;
+pub mod config_exec;
 pub mod demo;
 pub mod fixtures;
 pub mod get;

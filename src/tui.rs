@@ -368,6 +368,7 @@ fn run_effect(
             }
         }
         Effect::CloseLogs => *log_session = None,
+        Effect::OpenExec { .. } | Effect::ExecInput { .. } | Effect::CloseExec { .. } => {}
         // Handed to the ops runner by the run loop.
         Effect::Op(_) => {}
         Effect::ExportTimeline {

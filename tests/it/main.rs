@@ -42,6 +42,7 @@ mod timeline_restart;
 mod trust;
 mod trust_roles;
 mod ui_display;
+mod ui_exec;
 mod ui_history;
 mod ui_ops;
 mod ui_snapshots;
