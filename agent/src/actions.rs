@@ -243,6 +243,13 @@ impl Actions {
         }
     }
 
+    /// Writes a line that is not an action's (an exec session's) to the audit log.
+    pub fn record_line(&self, line: &impl serde::Serialize) {
+        if let Err(e) = self.audit.append_line(line) {
+            tracing::error!("{e}");
+        }
+    }
+
     /// Writes the summaries of every refusal burst, ended or not (at shutdown).
     pub fn flush_refusals_all(&self) {
         if let Err(e) = self.audit.flush_refusals(std::time::Instant::now(), true) {

@@ -300,12 +300,16 @@ impl AuditLog {
     /// Appends one record as one line (a single write, so lines never interleave), its
     /// free-text fields cut to a bounded length; rotates the file first when it is full.
     pub fn append(&self, record: &Record) -> Result<(), AuditError> {
+        self.append_line(&record.clipped())
+    }
+
+    /// Appends any record as one JSON line (exec sessions); the caller bounds its fields.
+    pub fn append_line(&self, record: &impl Serialize) -> Result<(), AuditError> {
         let err = |error| AuditError {
             path: self.path.clone(),
             error,
         };
-        let mut line =
-            serde_json::to_vec(&record.clipped()).map_err(|e| err(std::io::Error::other(e)))?;
+        let mut line = serde_json::to_vec(record).map_err(|e| err(std::io::Error::other(e)))?;
         line.push(b'\n');
         let mut open = self
             .file

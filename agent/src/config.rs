@@ -55,6 +55,8 @@ pub struct AgentConfig {
     pub limits: LimitsConfig,
     /// Where to serve `/metrics`, `/healthz` and `/readyz`; `None` = not served.
     pub metrics: Option<crate::metrics::MetricsConfig>,
+    /// Who may exec into containers, the idle timeout and the cap on sessions.
+    pub exec: crate::exec::ExecConfig,
 }
 
 /// Caps that keep one caller from exhausting the agent.
@@ -124,6 +126,7 @@ impl Default for AgentConfig {
             limits: LimitsConfig::default(),
             audit: crate::audit::Rotation::default(),
             metrics: None,
+            exec: crate::exec::ExecConfig::default(),
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod config;
 pub mod convert;
 pub mod convert_ops;
 pub mod drill;
+pub mod exec;
 pub mod fleet;
 pub mod health;
 pub mod history;

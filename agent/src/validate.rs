@@ -231,6 +231,112 @@ pub fn history_request(req: &pb::HistoryRequest) -> Result<crate::history::Wante
     })
 }
 
+/// Most arguments an exec command may have (the command included).
+pub const MAX_EXEC_ARGS: usize = 256;
+/// Longest exec argument, bytes.
+pub const MAX_EXEC_ARG_BYTES: usize = 4096;
+/// Most bytes of all exec arguments together.
+pub const MAX_EXEC_ARGV_BYTES: usize = 64 * 1024;
+/// Most stdin bytes in one exec message.
+pub const MAX_EXEC_STDIN_BYTES: usize = 64 * 1024;
+/// Largest terminal side, rows or columns.
+pub const MAX_TERMINAL_SIDE: u32 = 1000;
+/// Signals a client may send an exec session, by name without `SIG`.
+pub const EXEC_SIGNALS: &[&str] = &[
+    "INT", "TERM", "HUP", "QUIT", "KILL", "USR1", "USR2", "WINCH", "TSTP", "CONT",
+];
+
+/// An exec session's first message: the container it names (trimmed) and what to run.
+pub fn exec_start(start: &pb::ExecStart) -> Result<(&str, crate::exec::ExecSpec), String> {
+    let target = start.container.trim();
+    container_ref("container", target)?;
+    if start.command.is_empty() {
+        return Err("exec needs a command: give at least its name".into());
+    }
+    if start.command.len() > MAX_EXEC_ARGS {
+        return Err(format!(
+            "the command has {} arguments; at most {MAX_EXEC_ARGS}",
+            start.command.len()
+        ));
+    }
+    let mut total = 0;
+    for arg in &start.command {
+        if arg.len() > MAX_EXEC_ARG_BYTES || arg.contains('\0') {
+            return Err(format!(
+                "argument `{}` is not usable: at most {MAX_EXEC_ARG_BYTES} bytes and no NUL",
+                shown(arg)
+            ));
+        }
+        total += arg.len();
+    }
+    if total > MAX_EXEC_ARGV_BYTES {
+        return Err(format!(
+            "the command is {total} bytes long; at most {MAX_EXEC_ARGV_BYTES}"
+        ));
+    }
+    if start.command[0].is_empty() {
+        return Err("the command's name is empty".into());
+    }
+    let (rows, cols) = terminal_size(start.rows, start.cols)?;
+    Ok((
+        target,
+        crate::exec::ExecSpec {
+            command: start.command.clone(),
+            tty: start.tty,
+            stdin: start.stdin,
+            rows,
+            cols,
+        },
+    ))
+}
+
+/// A terminal size from the wire: each side at most [`MAX_TERMINAL_SIDE`] (0 = default).
+fn terminal_size(rows: u32, cols: u32) -> Result<(u16, u16), String> {
+    let side = |n: u32| {
+        u16::try_from(n)
+            .ok()
+            .filter(|&n| u32::from(n) <= MAX_TERMINAL_SIDE)
+    };
+    match (side(rows), side(cols)) {
+        (Some(r), Some(c)) => Ok((r, c)),
+        _ => Err(format!(
+            "terminal size {rows}x{cols} is not usable: at most {MAX_TERMINAL_SIDE} rows and columns"
+        )),
+    }
+}
+
+/// An exec session's later message, as what it asks of the command.
+pub fn exec_input(input: &pb::ExecInput) -> Result<crate::exec::ExecControl, String> {
+    use crate::exec::ExecControl;
+    use pb::exec_input::Input;
+    match &input.input {
+        None => Err("an exec message carried nothing".into()),
+        Some(Input::Start(_)) => Err("the session is already open; send start only once".into()),
+        Some(Input::Stdin(b)) if b.len() > MAX_EXEC_STDIN_BYTES => Err(format!(
+            "{} stdin bytes in one message; at most {MAX_EXEC_STDIN_BYTES}",
+            b.len()
+        )),
+        Some(Input::Stdin(b)) => Ok(ExecControl::Stdin(b.clone())),
+        Some(Input::Resize(r)) => {
+            let (rows, cols) = terminal_size(r.rows, r.cols)?;
+            Ok(ExecControl::Resize { rows, cols })
+        }
+        Some(Input::Signal(name)) => {
+            let name = name.trim().trim_start_matches("SIG");
+            if EXEC_SIGNALS.contains(&name) {
+                Ok(ExecControl::Signal(name.to_owned()))
+            } else {
+                Err(format!(
+                    "signal `{}` is not one exec sends; use one of {}",
+                    shown(name),
+                    EXEC_SIGNALS.join(", ")
+                ))
+            }
+        }
+        Some(Input::CloseStdin(_)) => Ok(ExecControl::CloseStdin),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod credentials;
 pub mod credentials_file;
 mod endpoint;
+pub mod exec;
 mod pool;
 
 use std::time::Duration;

@@ -45,6 +45,7 @@ impl pb::agent_server::Agent for Scripted {
     type ReadVolumesStream = ChunkStream<pb::DataChunk>;
     type ReadBackupStream = ChunkStream<pb::BackupChunk>;
     type WriteBackupStream = ChunkStream<pb::WriteBackupProgress>;
+    type ExecStream = ChunkStream<pb::ExecOutput>;
 
     async fn watch(
         &self,
@@ -80,6 +81,13 @@ impl pb::agent_server::Agent for Scripted {
         &self,
         _request: Request<pb::HistoryRequest>,
     ) -> Result<Response<pb::HistoryReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn exec(
+        &self,
+        _request: Request<tonic::Streaming<pb::ExecInput>>,
+    ) -> Result<Response<Self::ExecStream>, Status> {
         Err(Status::unimplemented("scripted server"))
     }
 

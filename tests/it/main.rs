@@ -22,6 +22,7 @@ mod e2e_console;
 mod e2e_incident;
 mod e2e_logs;
 mod e2e_wall;
+mod exec_sim;
 mod fleet_grpc;
 mod history_backfill;
 mod log_view;

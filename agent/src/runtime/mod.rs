@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
+use crate::exec::{ExecIo, ExecSpec};
 use crate::logs::{LineStream, LogQuery};
 use crate::model::{ContainerSample, ContainerVerb, HostSample, PortableSpec, SimFaultKind};
 
@@ -192,6 +193,12 @@ pub trait Runtime: Send + Sync + 'static {
             runtime: self.kind().name(),
             what,
         }
+    }
+
+    /// Runs `spec` in the running container with runtime id `id`, like `docker exec`.
+    async fn exec(&self, id: &str, spec: &ExecSpec) -> Result<ExecIo, RuntimeError> {
+        let _ = (id, spec);
+        Err(self.unsupported("run commands in containers"))
     }
 
     /// Log lines of the container with runtime id `id`.

@@ -344,7 +344,8 @@ pub async fn spawn(config: AgentConfig, listener: TcpListener) -> Result<Running
     .with_runtime(Arc::clone(&runtime))
     .with_auth(Arc::clone(&exposure.policy))
     .with_stream_caps(&config.limits)
-    .with_action_rate(config.limits.action_burst, config.limits.actions_per_sec);
+    .with_action_rate(config.limits.action_burst, config.limits.actions_per_sec)
+    .with_exec(config.exec);
     let (watch_cap, logs_cap) = service.stream_caps();
     let (graceful, graceful_rx) = oneshot::channel::<()>();
     let (accepted, acceptor) = tls::accept_loop(

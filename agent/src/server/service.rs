@@ -8,6 +8,8 @@ use tonic::{Request, Response, Status};
 
 use crate::actions::{ActStream, Actions, Refusal};
 use crate::cancel::Cancel;
+use crate::exec::session::{self, Opened};
+use crate::exec::{ExecConfig, ExecSessions};
 use crate::hub::Hub;
 use crate::logs::{self, LogQuery, LogsStream};
 use crate::model::ActErrorKind;
@@ -35,6 +37,7 @@ pub struct AgentService {
     watch_cap: StreamCap,
     logs_cap: StreamCap,
     auth: Option<Arc<auth::AuthPolicy>>,
+    exec: ExecSessions,
 }
 
 /// The remote address of a request, over plain TCP or TLS.
@@ -94,6 +97,7 @@ impl AgentService {
             watch_cap: StreamCap::new("Watch", MAX_WATCH_STREAMS, MAX_WATCH_STREAMS_PER_CALLER),
             logs_cap: StreamCap::new("Logs", MAX_LOGS_STREAMS, MAX_LOGS_STREAMS_PER_CALLER),
             auth: None,
+            exec: ExecSessions::new(ExecConfig::default()),
         }
     }
 
@@ -132,6 +136,12 @@ impl AgentService {
         self
     }
 
+    /// Runs exec sessions with these settings (role, idle timeout, cap).
+    pub fn with_exec(mut self, config: ExecConfig) -> Self {
+        self.exec = ExecSessions::new(config);
+        self
+    }
+
     /// Serves container logs from `runtime`; without it Logs answers "unimplemented".
     pub fn with_runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
         self.runtime = Some(runtime);
@@ -147,6 +157,7 @@ impl pb::agent_server::Agent for AgentService {
     type ReadBackupStream = BackupStream;
     type WriteBackupStream = WriteBackupStream;
     type LogsStream = Permitted<LogsStream>;
+    type ExecStream = crate::exec::session::ExecStream;
 
     async fn watch(
         &self,
@@ -252,6 +263,94 @@ impl pb::agent_server::Agent for AgentService {
             logs::serve(lines, self.cancel.clone()),
             slot,
             self.still_valid(identity),
+        )))
+    }
+
+    async fn exec(
+        &self,
+        request: Request<tonic::Streaming<pb::ExecInput>>,
+    ) -> Result<Response<Self::ExecStream>, Status> {
+        self.ensure_running()?;
+        let Some(runtime) = &self.runtime else {
+            return Err(Status::unimplemented("this agent runs no commands"));
+        };
+        let peer = peer_of(&request);
+        let identity = identity_of(&request);
+        let refuse = |status: Status, target: Option<&str>, kind: ActErrorKind| {
+            self.actions.record_refusal(Refusal {
+                action_id: "",
+                requested_by: "",
+                peer,
+                identity: Some(&identity),
+                action: "container.exec",
+                target,
+                dry_run: None,
+                kind,
+                message: status.message(),
+            });
+            Err(status)
+        };
+        let need = self.exec.config().role;
+        if identity.role < need {
+            return refuse(denied("exec", need, &identity), None, ActErrorKind::Denied);
+        }
+        let slot = match self.exec.take() {
+            Ok(slot) => slot,
+            Err(m) => return refuse(Status::resource_exhausted(m), None, ActErrorKind::Denied),
+        };
+        let mut inbound = request.into_inner();
+        let first = inbound.message().await?.and_then(|m| m.input);
+        let Some(pb::exec_input::Input::Start(start)) = first else {
+            let why = "the first exec message must carry start (container and command)";
+            return refuse(Status::invalid_argument(why), None, ActErrorKind::Invalid);
+        };
+        let (target, spec) = match validate::exec_start(&start) {
+            Ok(checked) => checked,
+            Err(e) => return refuse(Status::invalid_argument(e), None, ActErrorKind::Invalid),
+        };
+        // Only containers this node shows (its label scope) can be entered.
+        let c = match self.hub.find(target) {
+            Ok(c) => c,
+            Err(e) => {
+                let status = Status::not_found(e.message);
+                return refuse(status, Some(target), ActErrorKind::NotFound);
+            }
+        };
+        let io = match runtime.exec(&c.spec.id, &spec).await {
+            Ok(io) => io,
+            Err(e) => {
+                let (status, kind) = match e {
+                    RuntimeError::NotFound(_) => {
+                        (Status::not_found(e.to_string()), ActErrorKind::NotFound)
+                    }
+                    RuntimeError::Conflict(_) => (
+                        Status::failed_precondition(e.to_string()),
+                        ActErrorKind::Conflict,
+                    ),
+                    RuntimeError::Unavailable(_) => {
+                        (Status::unavailable(e.to_string()), ActErrorKind::Runtime)
+                    }
+                    _ => (Status::internal(e.to_string()), ActErrorKind::Runtime),
+                };
+                return refuse(status, Some(&c.spec.name), kind);
+            }
+        };
+        let opened = Opened {
+            caller: crate::audit::Caller::new(&validate::client_name(&start.requested_by), peer)
+                .with_identity(Some(&identity)),
+            name: c.spec.name.clone(),
+            id: c.spec.id.clone(),
+            spec,
+        };
+        let actions = Arc::clone(&self.actions);
+        Ok(Response::new(session::serve(
+            io,
+            inbound,
+            opened,
+            self.exec.config().idle_timeout,
+            self.cancel.clone(),
+            slot,
+            Arc::new(move |record| actions.record_line(record)),
         )))
     }
 

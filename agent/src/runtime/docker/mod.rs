@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 mod convert;
 mod events;
+mod exec;
 mod logs;
 mod ops;
 mod sample;
@@ -364,6 +365,14 @@ impl Runtime for DockerRuntime {
 
     async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {
         Ok(logs::stream(&self.docker, id, query))
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        spec: &crate::exec::ExecSpec,
+    ) -> Result<crate::exec::ExecIo, RuntimeError> {
+        self.exec_in(id, spec).await
     }
 
     async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {

@@ -12,6 +12,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
 
+mod exec;
 mod host;
 mod load;
 mod logs;
@@ -509,6 +510,14 @@ impl Runtime for SimRuntime {
         };
         self.changes.notify_one();
         Ok(message)
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        spec: &crate::exec::ExecSpec,
+    ) -> Result<crate::exec::ExecIo, RuntimeError> {
+        self.exec_shell(id, spec).await
     }
 
     async fn logs(&self, id: &str, query: LogQuery) -> Result<LineStream, RuntimeError> {

@@ -26,7 +26,7 @@ pub const AUTH_HEADER: &str = "authorization";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Watch, GetInfo, Logs, History: reads only (a wall display).
+    /// Watch, GetInfo, Logs, History: reads only (a wall display); never Exec.
     Viewer,
     /// Reads and everyday actions (start, stop, restart, remove, cordon, ...).
     Operator,
@@ -122,6 +122,9 @@ pub fn rpc_rule(path: &str) -> RpcRule {
         // copy does (operator); storing one sent by another node is the first half of a
         // restore, which is admin's.
         "ReadBackup" => RpcRule::Fixed(Role::Operator),
+        // A shell in a container: never a wall display's. The agent may ask for admin
+        // (`--exec-role admin`), checked by the handler.
+        "Exec" => RpcRule::Fixed(Role::Operator),
         "WriteBackup" => RpcRule::Fixed(Role::Admin),
         "Act" => RpcRule::PerRequest,
         _ => RpcRule::Fixed(Role::Admin),
