@@ -27,4 +27,5 @@ pub mod theme_file;
 pub mod timeline_file;
 pub mod toml_error;
 pub mod tui;
+pub mod tui_exec;
 pub mod ui;

@@ -13,6 +13,7 @@ use super::exec_keys;
 use super::panes::{Pane, PaneKind};
 use super::prompt::PromptKind;
 use super::{App, Effect, Redraw};
+use crate::client::exec::{ExecIn, ExecRequest};
 use crate::keys::{Command, KeyMap, Mode};
 
 /// Rows of scrollback the pane keeps above the screen (32 B a cell: under 8 MB at 250
@@ -22,15 +23,6 @@ pub const EXEC_SCROLLBACK_ROWS: usize = 1000;
 const DEFAULT_PTY: (u16, u16) = (24, 80);
 /// Rows the pane's title bar takes above the terminal.
 pub const EXEC_TITLE_ROWS: u16 = 1;
-
-/// Input for the remote shell, as the run loop forwards it to the session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecInput {
-    /// Keys, a paste or the terminal's answers, as bytes.
-    Bytes(Vec<u8>),
-    /// The terminal pane has a new size.
-    Resize { rows: u16, cols: u16 },
-}
 
 /// What the session reported, through the run loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,10 +306,14 @@ impl App {
             session,
             node: target.node.clone(),
             endpoint: target.endpoint.clone(),
-            container: target.container_id.clone(),
-            command,
-            rows,
-            cols,
+            request: ExecRequest {
+                container: target.container_id.clone(),
+                command,
+                tty: true,
+                stdin: true,
+                rows,
+                cols,
+            },
         });
         Ok(())
     }
@@ -359,7 +355,7 @@ impl App {
         }
         self.emit(Effect::ExecInput {
             session,
-            input: ExecInput::Bytes(bytes),
+            input: ExecIn::Stdin(bytes),
         });
     }
 
@@ -416,7 +412,7 @@ impl App {
             let session = view.session;
             self.emit(Effect::ExecInput {
                 session,
-                input: ExecInput::Resize { rows, cols },
+                input: ExecIn::Resize { rows, cols },
             });
         }
     }

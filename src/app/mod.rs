@@ -27,7 +27,7 @@ use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers};
 pub use alerts::{AlertList, View};
 pub use display::{HitAreas, Wall, WallView};
 pub use exec::{
-    EXEC_SCROLLBACK_ROWS, EXEC_TITLE_ROWS, ExecEvent, ExecInput, ExecOutcome, ExecPane, ExecStatus,
+    EXEC_SCROLLBACK_ROWS, EXEC_TITLE_ROWS, ExecEvent, ExecOutcome, ExecPane, ExecStatus,
     ExecTarget, ExecView, pty_size,
 };
 pub use help::HelpPane;
@@ -116,19 +116,18 @@ pub enum Effect {
     },
     /// List the active silences of every Alertmanager; `asked` comes back with them.
     ListSilences { asked: Instant },
-    /// Open exec session `session`: run `command` in `container` on the agent at
-    /// `endpoint` with a `rows` x `cols` TTY.
+    /// Open exec session `session` on the agent of `node` at `endpoint`.
     OpenExec {
         session: u64,
         node: String,
         endpoint: String,
-        container: String,
-        command: Vec<String>,
-        rows: u16,
-        cols: u16,
+        request: crate::client::exec::ExecRequest,
     },
     /// Input for exec session `session`.
-    ExecInput { session: u64, input: ExecInput },
+    ExecInput {
+        session: u64,
+        input: crate::client::exec::ExecIn,
+    },
     /// Close exec session `session` (the pane was left).
     CloseExec { session: u64 },
 }

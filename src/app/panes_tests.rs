@@ -458,8 +458,8 @@ fn the_exec_prompt_is_filled_with_the_configured_command_and_refuses_an_empty_on
     }
     press(&mut app, KeyCode::Enter);
     match app.take_effects().as_slice() {
-        [crate::app::Effect::OpenExec { command, .. }] => {
-            assert_eq!(command, &["sh", "-c", "echo hi"]);
+        [crate::app::Effect::OpenExec { request, .. }] => {
+            assert_eq!(request.command, ["sh", "-c", "echo hi"]);
         }
         other => panic!("{other:?}"),
     }

@@ -19,6 +19,7 @@ mod docker_engine;
 mod docker_log_flood;
 mod docker_sim_fault;
 mod e2e_console;
+mod e2e_exec;
 mod e2e_incident;
 mod e2e_logs;
 mod e2e_wall;

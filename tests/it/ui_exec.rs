@@ -7,7 +7,8 @@ use screen::{find, press, text};
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use fleetdeck::app::{Action, App, Effect, ExecEvent, ExecInput, PaneKind};
+use fleetdeck::app::{Action, App, Effect, ExecEvent, PaneKind};
+use fleetdeck::client::exec::{ExecIn, ExecRequest};
 use fleetdeck::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -64,10 +65,7 @@ fn open(app: &mut App) -> u64 {
                 session,
                 node,
                 endpoint,
-                container,
-                command,
-                rows,
-                cols,
+                request,
             },
         ] => {
             let (n, c) = app.selected_container().expect("a container");
@@ -75,17 +73,23 @@ fn open(app: &mut App) -> u64 {
                 (node.as_str(), endpoint.as_str()),
                 (n.name(), n.endpoint.as_str())
             );
-            assert_eq!(container, &c.spec.id);
-            assert_eq!(command, &["/bin/sh"]);
-            // The whole screen but the title bar.
-            assert_eq!((*rows, *cols), (HEIGHT - 1, WIDTH));
+            // A TTY of the whole screen but the title bar, with stdin.
+            let want = ExecRequest {
+                container: c.spec.id.clone(),
+                command: vec!["/bin/sh".into()],
+                tty: true,
+                stdin: true,
+                rows: HEIGHT - 1,
+                cols: WIDTH,
+            };
+            assert_eq!(request, &want);
             *session
         }
         other => panic!("Enter must ask the run loop for a session, got {other:?}"),
     }
 }
 
-fn sent(app: &mut App) -> Vec<ExecInput> {
+fn sent(app: &mut App) -> Vec<ExecIn> {
     app.take_effects()
         .into_iter()
         .map(|e| match e {
@@ -95,8 +99,8 @@ fn sent(app: &mut App) -> Vec<ExecInput> {
         .collect()
 }
 
-fn bytes(input: &[u8]) -> Vec<ExecInput> {
-    vec![ExecInput::Bytes(input.to_vec())]
+fn bytes(input: &[u8]) -> Vec<ExecIn> {
+    vec![ExecIn::Stdin(input.to_vec())]
 }
 
 #[test]
@@ -262,7 +266,7 @@ fn resizing_the_console_resizes_the_remote_terminal() {
         app.take_effects(),
         [Effect::ExecInput {
             session,
-            input: ExecInput::Resize {
+            input: ExecIn::Resize {
                 rows: 42,
                 cols: 132
             }
