@@ -67,6 +67,9 @@ pub enum Command {
     Config(ConfigArgs),
     /// Print a container's log, from whichever node runs it (like `docker logs`).
     Logs(crate::logs_cli::LogsArgs),
+    /// Run a command in a container, from whichever node runs it (like `docker exec`):
+    /// `fleetdeck exec web-1 -it -- sh`.
+    Exec(crate::exec_cli::ExecArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod config_cmd;
 pub mod config_exec;
 pub mod demo;
+pub mod exec_cli;
 pub mod fixtures;
 pub mod get;
 pub mod heatmap;

@@ -43,6 +43,7 @@ async fn async_main(cli: Cli) -> i32 {
         Some(Command::Ops(cmd)) => return fleetdeck::ops_cli::run_cli(&cli, cmd).await,
         Some(Command::Config(args)) => return fleetdeck::config_cmd::run(&cli, &args.action),
         Some(Command::Logs(args)) => return fleetdeck::logs_cli::run_cli(&cli, args).await,
+        Some(Command::Exec(args)) => return fleetdeck::exec_cli::run_cli(&cli, args).await,
         Some(Command::Completions { shell }) => print_docs(&cli_docs::completions(
             <Cli as clap::CommandFactory>::command(),
             *shell,

@@ -133,10 +133,31 @@ pub struct Cli {
     /// Allow --metrics-listen beyond loopback without TLS (warns).
     #[arg(long, requires = "metrics_listen")]
     pub metrics_insecure: bool,
+    /// The role `fleetdeck exec` needs on this agent: operator, or admin to keep shells in
+    /// containers to administrators.
+    #[arg(long, value_enum, value_name = "ROLE", default_value_t = ExecRoleArg::Operator)]
+    pub exec_role: ExecRoleArg,
+    /// Seconds an exec session may pass without input or output before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = crate::exec::DEFAULT_IDLE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub exec_idle_timeout_secs: u64,
+    /// Exec sessions this agent runs at once; more are refused.
+    #[arg(long, value_name = "N", default_value_t = crate::exec::DEFAULT_MAX_SESSIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub exec_max_sessions: u32,
     /// Manage tokens or certificates, or print completions or the man page, instead of
     /// serving.
     #[command(subcommand)]
     pub command: Option<crate::commands::AgentCommand>,
+}
+
+/// Who may exec into containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExecRoleArg {
+    /// Operators and admins.
+    Operator,
+    /// Admins only.
+    Admin,
 }
 
 /// Source of docker container figures.
@@ -259,6 +280,14 @@ impl Cli {
                     listen,
                     insecure: self.metrics_insecure,
                 }),
+            exec: crate::exec::ExecConfig {
+                role: match self.exec_role {
+                    ExecRoleArg::Operator => crate::server::auth::Role::Operator,
+                    ExecRoleArg::Admin => crate::server::auth::Role::Admin,
+                },
+                idle_timeout: Duration::from_secs(self.exec_idle_timeout_secs),
+                max_sessions: self.exec_max_sessions as usize,
+            },
             ..AgentConfig::default()
         };
         config.validate()?;

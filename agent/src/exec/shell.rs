@@ -52,6 +52,7 @@ pub async fn run(
             rx: input,
             pending: VecDeque::new(),
             closed: !spec.stdin,
+            size: (spec.rows, spec.cols),
         },
         tty: spec.tty,
         status: 0,
@@ -72,6 +73,8 @@ struct Input {
     rx: mpsc::Receiver<ExecControl>,
     pending: VecDeque<u8>,
     closed: bool,
+    /// The terminal's (rows, columns), as last told.
+    size: (u16, u16),
 }
 
 impl Input {
@@ -106,7 +109,8 @@ impl Input {
                     "TERM" => return Some(Err(128 + 15)),
                     _ => {}
                 },
-                ExecControl::Resize { .. } | ExecControl::CloseStdin => {}
+                ExecControl::Resize { rows, cols } => self.size = (rows, cols),
+                ExecControl::CloseStdin => {}
             }
         }
     }
@@ -286,12 +290,14 @@ impl Shell {
                 0
             }
             "env" => {
-                let text: String = self
-                    .ctx
-                    .env
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}\n"))
-                    .collect();
+                let mut env = self.ctx.env.clone();
+                // A terminal's size, as a login shell exports it: resizes show here.
+                let (rows, cols) = self.input.size;
+                if self.tty && rows > 0 && cols > 0 {
+                    env.insert("COLUMNS".into(), cols.to_string());
+                    env.insert("LINES".into(), rows.to_string());
+                }
+                let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
                 self.out.write(text.as_bytes(), false).await;
                 0
             }

@@ -7,6 +7,7 @@ mod act;
 mod archive_reader;
 mod auth_mode;
 mod cli;
+mod exec;
 mod history_rpc;
 mod hostile;
 mod hostile_refs;
