@@ -37,6 +37,18 @@ fn open_shell(term: &Pty) {
     });
 }
 
+/// Resizes the pseudo-terminal and waits until the console has drawn the pane at the new
+/// size (the bar's hints end at its right edge again): the remote terminal was told by then,
+/// before anything typed next.
+fn resize(term: &Pty, cols: u16, rows: u16) {
+    term.resize(cols, rows);
+    term.wait_for("the pane redrawn at the new size", WAIT, |s| {
+        s.lines()
+            .next()
+            .is_some_and(|bar| bar.trim_end().ends_with("scroll back"))
+    });
+}
+
 /// Types `echo hi` and waits for the `hi` it prints on a row of its own.
 fn echo_hi(term: &Pty) {
     term.type_text("echo hi\r");
@@ -56,7 +68,7 @@ fn a_shell_in_a_demo_container_echoes_follows_resizes_and_detaches() {
     term.wait_for("the first size", WAIT, |s| {
         has_row(s, "COLUMNS=120") && has_row(s, "LINES=29")
     });
-    term.resize(100, 40);
+    resize(&term, 100, 40);
     term.type_text("env\r");
     term.wait_for("the new size", WAIT, |s| {
         has_row(s, "COLUMNS=100") && has_row(s, "LINES=39")
@@ -124,7 +136,7 @@ async fn a_shell_in_a_docker_container_echoes_resizes_and_detaches() {
         echo_hi(&term);
         term.type_text("stty size\r");
         term.wait_for("the first size", WAIT, |s| has_row(s, "29 120"));
-        term.resize(100, 40);
+        resize(&term, 100, 40);
         term.type_text("stty size\r");
         term.wait_for("the new size", WAIT, |s| has_row(s, "39 100"));
         term.type_text(DETACH);
