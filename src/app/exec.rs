@@ -274,15 +274,10 @@ impl ExecView {
 impl App {
     /// `e`: asks what to run in the selected container, filled with the configured command.
     pub(super) fn start_exec(&mut self) {
-        let Some((node, container)) = self.selected_container() else {
-            self.set_status("no container selected: pick one in the container table, then e");
-            return;
+        let (node, container) = match self.selected_live_container("e", "no shell to open") {
+            Ok(selected) => selected,
+            Err(why) => return self.set_status(why),
         };
-        if !node.is_live() {
-            let name = node.name().to_string();
-            self.set_status(format!("{name} is not reachable: no shell to open"));
-            return;
-        }
         let target = ExecTarget {
             node: node.name().to_string(),
             endpoint: node.endpoint.clone(),

@@ -425,6 +425,24 @@ impl App {
         self.container(self.panes.tables.containers.selected?)
     }
 
+    /// The selected container on a node that answers, for what `key` opens on it; else why
+    /// not, as a status line (`what` says what an unreachable node cannot give).
+    pub(crate) fn selected_live_container(
+        &self,
+        key: &str,
+        what: &str,
+    ) -> Result<(&Node, &Container), String> {
+        let Some((node, container)) = self.selected_container() else {
+            return Err(format!(
+                "no container selected: pick one in the container table, then {key}"
+            ));
+        };
+        if !node.is_live() {
+            return Err(format!("{} is not reachable: {what}", node.name()));
+        }
+        Ok((node, container))
+    }
+
     /// A container row's data.
     pub fn container(&self, r: ContainerRef) -> Option<(&Node, &Container)> {
         let node = self.fleet.node(r.slot)?;

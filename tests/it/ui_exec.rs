@@ -338,14 +338,22 @@ fn a_full_input_queue_is_said_on_the_bar() {
 }
 
 #[test]
-fn a_read_only_console_refuses_e_with_one_line() {
+fn read_only_and_wall_consoles_refuse_e_with_one_line() {
+    let refusal = "read-only console: `exec` is not available here";
     let mut app = console();
     app.read_only = true;
     press(&mut app, KeyCode::Char('e'));
     assert_eq!(app.panes.top_kind(), None);
     assert_eq!(app.take_effects(), []);
-    assert_eq!(
-        app.status_message(),
-        Some("read-only console: `exec` is not available here")
-    );
+    assert_eq!(app.status_message(), Some(refusal));
+
+    // The wall says it on its own status line, and keeps its view.
+    let mut wall = console();
+    wall.make_wall(std::time::Duration::from_secs(20));
+    press(&mut wall, KeyCode::Char('e'));
+    assert_eq!(wall.panes.top_kind(), Some(PaneKind::Wall));
+    assert_eq!(wall.take_effects(), []);
+    let (buf, _) = render(&mut wall);
+    let status = screen::lines(&buf).pop().unwrap_or_default();
+    assert!(status.contains(refusal), "{status}");
 }
