@@ -33,29 +33,9 @@ async fn sim_agent(dir: &std::path::Path, name: &str, seed: u64) -> RunningAgent
     spawn(config, listener).await.unwrap()
 }
 
-/// Runs the binary to its end (bounded) on a blocking thread.
+/// Runs the binary to its end (bounded).
 async fn fleetdeck(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(BIN)
-            .args(&args)
-            .env_remove("FLEETDECK_AGENTS")
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > COMMAND_BOUND {
-                let _ = child.kill();
-                panic!("fleetdeck {args:?} still running after {COMMAND_BOUND:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
+    support::binaries::run_console(args, None, COMMAND_BOUND).await
 }
 
 /// Starts the binary with `args` (a `-f` run), its stdout piped to the test.

@@ -9,8 +9,7 @@
     reason = "test helpers fail the test on unexpected errors"
 )]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use crate::exec_sim::{running_container, sim_agent};
@@ -24,38 +23,8 @@ const COMMAND_BOUND: Duration = Duration::from_secs(30);
 /// Exec's own failures, as `docker exec` has them.
 const EXEC_FAILED: i32 = 125;
 
-/// Runs the binary to its end (bounded) on a blocking thread, with `stdin` piped in.
 async fn fleetdeck(args: Vec<String>, stdin: Option<&'static [u8]>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(BIN)
-            .args(&args)
-            .env_remove("FLEETDECK_AGENTS")
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(bytes) = stdin {
-            let mut pipe = child.stdin.take().unwrap();
-            pipe.write_all(bytes).unwrap();
-        }
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > COMMAND_BOUND {
-                let _ = child.kill();
-                panic!("fleetdeck {args:?} still running after {COMMAND_BOUND:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
+    support::binaries::run_console(args, stdin, COMMAND_BOUND).await
 }
 
 fn text(bytes: &[u8]) -> String {

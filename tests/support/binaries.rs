@@ -7,9 +7,10 @@
     reason = "test helpers fail the test on unexpected errors"
 )]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::SystemTime;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The console binary under test.
 pub const CONSOLE: &str = env!("CARGO_BIN_EXE_fleetdeck");
@@ -65,4 +66,42 @@ pub fn installed(program: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok()
+}
+
+/// Runs the console with `args` to its end on a blocking thread, `stdin` piped in (else
+/// none), outside any user config and `FLEETDECK_AGENTS`; fails the test after `bound`.
+pub async fn run_console(
+    args: Vec<String>,
+    stdin: Option<&'static [u8]>,
+    bound: Duration,
+) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(CONSOLE)
+            .args(&args)
+            .env_remove("FLEETDECK_AGENTS")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(bytes) = stdin {
+            child.stdin.take().unwrap().write_all(bytes).unwrap();
+        }
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > bound {
+                let _ = child.kill();
+                panic!("fleetdeck {args:?} still running after {bound:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
 }
