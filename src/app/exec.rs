@@ -35,7 +35,8 @@ pub enum ExecEvent {
     Exit(i32),
     /// The session could not open or broke; one line saying why.
     Failed(String),
-    /// The session's input queue was full: these bytes were dropped.
+    /// The session's input queue was full: this many bytes of input were dropped (0: a
+    /// resize or a signal).
     InputDropped(usize),
 }
 
@@ -389,9 +390,11 @@ impl App {
             ExecEvent::Failed(why) => view.status = ExecStatus::Failed(why),
             ExecEvent::InputDropped(bytes) => {
                 view.dropped += 1;
-                self.set_status(format!(
-                    "the shell is not reading its input: {bytes} bytes dropped"
-                ));
+                let what = match bytes {
+                    0 => "a resize was dropped".to_string(),
+                    n => format!("{n} bytes dropped"),
+                };
+                self.set_status(format!("the shell is not reading its input: {what}"));
             }
         }
         self.request(Redraw::Now);

@@ -24,6 +24,7 @@ mod e2e_incident;
 mod e2e_logs;
 mod e2e_wall;
 mod exec_cli;
+mod exec_link;
 mod exec_sim;
 mod fleet_grpc;
 mod history_backfill;
