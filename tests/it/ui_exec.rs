@@ -89,6 +89,11 @@ fn open(app: &mut App) -> u64 {
     }
 }
 
+/// The session reported `event` through the run loop.
+fn report(app: &mut App, session: u64, event: ExecEvent) {
+    app.update(Action::Exec { session, event });
+}
+
 fn sent(app: &mut App) -> Vec<ExecIn> {
     app.take_effects()
         .into_iter()
@@ -109,14 +114,8 @@ fn the_remote_terminal_is_drawn_with_its_colours_and_cursor() {
     let session = open(&mut app);
     let (buf, _) = render(&mut app);
     assert!(text(&buf).contains("connecting…"), "{}", text(&buf));
-    app.update(Action::Exec {
-        session,
-        event: ExecEvent::Opened,
-    });
-    app.update(Action::Exec {
-        session,
-        event: ExecEvent::Output(SESSION.to_vec()),
-    });
+    report(&mut app, session, ExecEvent::Opened);
+    report(&mut app, session, ExecEvent::Output(SESSION.to_vec()));
     let (buf, cursor) = render(&mut app);
     insta::assert_snapshot!("exec_pane_100x20_ls_colours", text(&buf));
 
@@ -147,10 +146,11 @@ fn the_remote_terminal_is_drawn_with_its_colours_and_cursor() {
         text(&buf)
     );
     // Output of another session is not drawn here.
-    app.update(Action::Exec {
-        session: session + 1,
-        event: ExecEvent::Output(b"\x1b[2J\x1b[Hstale".to_vec()),
-    });
+    report(
+        &mut app,
+        session + 1,
+        ExecEvent::Output(b"\x1b[2J\x1b[Hstale".to_vec()),
+    );
     assert!(!text(&render(&mut app).0).contains("stale"));
 }
 
@@ -158,10 +158,7 @@ fn the_remote_terminal_is_drawn_with_its_colours_and_cursor() {
 fn keys_go_to_the_shell_as_xterm_bytes_and_the_detach_key_returns() {
     let mut app = console();
     let session = open(&mut app);
-    app.update(Action::Exec {
-        session,
-        event: ExecEvent::Output(b"$ ".to_vec()),
-    });
+    report(&mut app, session, ExecEvent::Output(b"$ ".to_vec()));
     for c in "ls".chars() {
         press(&mut app, KeyCode::Char(c));
     }
@@ -193,10 +190,11 @@ fn keys_go_to_the_shell_as_xterm_bytes_and_the_detach_key_returns() {
     // A paste is one input, bracketed once the shell asked for it.
     app.update(Action::Paste("echo one\necho two".into()));
     assert_eq!(sent(&mut app), bytes(b"echo one\recho two"));
-    app.update(Action::Exec {
+    report(
+        &mut app,
         session,
-        event: ExecEvent::Output(b"\x1b[?2004h".to_vec()),
-    });
+        ExecEvent::Output(b"\x1b[?2004h".to_vec()),
+    );
     app.update(Action::Paste("ls".into()));
     assert_eq!(sent(&mut app), bytes(b"\x1b[200~ls\x1b[201~"));
 
@@ -216,14 +214,12 @@ fn keys_go_to_the_shell_as_xterm_bytes_and_the_detach_key_returns() {
 fn the_exit_code_is_shown_and_any_key_returns() {
     let mut app = console();
     let session = open(&mut app);
-    app.update(Action::Exec {
+    report(
+        &mut app,
         session,
-        event: ExecEvent::Output(b"$ exit 3\r\n".to_vec()),
-    });
-    app.update(Action::Exec {
-        session,
-        event: ExecEvent::Exit(3),
-    });
+        ExecEvent::Output(b"$ exit 3\r\n".to_vec()),
+    );
+    report(&mut app, session, ExecEvent::Exit(3));
     let (buf, cursor) = render(&mut app);
     insta::assert_snapshot!("exec_pane_100x20_exited", text(&buf));
     assert!(text(&buf).contains("exited with code 3"));
@@ -240,10 +236,11 @@ fn the_exit_code_is_shown_and_any_key_returns() {
 fn a_failed_session_says_why_in_one_line() {
     let mut app = console();
     let session = open(&mut app);
-    app.update(Action::Exec {
+    report(
+        &mut app,
         session,
-        event: ExecEvent::Failed("the agent refused: exec needs the operator role".into()),
-    });
+        ExecEvent::Failed("the agent refused: exec needs the operator role".into()),
+    );
     let (buf, _) = render(&mut app);
     let screen = text(&buf);
     assert!(
@@ -286,19 +283,17 @@ fn queries_are_answered_and_scrollback_is_bounded_and_scrolls() {
     let mut app = console();
     let session = open(&mut app);
     // "Where is the cursor?" after a prompt of 5 columns: row 1, column 6.
-    app.update(Action::Exec {
+    report(
+        &mut app,
         session,
-        event: ExecEvent::Output(b"sh-5$\x1b[6n".to_vec()),
-    });
+        ExecEvent::Output(b"sh-5$\x1b[6n".to_vec()),
+    );
     assert_eq!(sent(&mut app), bytes(b"\x1b[1;6R"));
 
     let many: Vec<u8> = (0..3000)
         .flat_map(|i| format!("line {i}\r\n").into_bytes())
         .collect();
-    app.update(Action::Exec {
-        session,
-        event: ExecEvent::Output(many),
-    });
+    report(&mut app, session, ExecEvent::Output(many));
     let (buf, _) = render(&mut app);
     assert!(text(&buf).contains("line 2999"));
     // Shift-PgUp scrolls back a page; far back, the scrollback ends where it is bounded.
@@ -325,10 +320,7 @@ fn queries_are_answered_and_scrollback_is_bounded_and_scrolls() {
 fn a_full_input_queue_is_said_on_the_bar() {
     let mut app = console();
     let session = open(&mut app);
-    app.update(Action::Exec {
-        session,
-        event: ExecEvent::InputDropped(12),
-    });
+    report(&mut app, session, ExecEvent::InputDropped(12));
     let (buf, _) = render(&mut app);
     assert!(
         text(&buf).contains("the shell is not reading its input: 12 bytes dropped"),
