@@ -78,6 +78,8 @@ pub struct Config {
     pub notify: crate::notify::NotifyConfig,
     /// `[coordination]`: the etcd cluster consoles exclude each other through.
     pub coordination: crate::coord::CoordConfig,
+    /// `[exec]`: the shell `e` opens in a container.
+    pub exec: crate::config_exec::ExecConfig,
 }
 
 impl Default for Config {
@@ -103,6 +105,7 @@ impl Default for Config {
             tls_server_name: None,
             notify: crate::notify::NotifyConfig::default(),
             coordination: crate::coord::CoordConfig::default(),
+            exec: crate::config_exec::ExecConfig::default(),
         }
     }
 }
@@ -232,6 +235,8 @@ pub struct Settings {
     pub notify: crate::notify::NotifySettings,
     /// etcd, when consoles coordinate (`[coordination]`, `FLEETDECK_ETCD`).
     pub coordination: Option<crate::coord::Etcd>,
+    /// The shell `e` opens, and the key that leaves it.
+    pub exec: crate::config_exec::ExecSettings,
 }
 
 impl Settings {
@@ -442,8 +447,20 @@ pub fn resolve(
                     message: e.message,
                 }
             })?;
+    let exec = crate::config_exec::resolve(&config.exec).map_err(|(key, message)| {
+        let name = key.rsplit('.').next().unwrap_or(key);
+        ConfigError::Invalid {
+            at: Location {
+                path: path.clone().unwrap_or_default(),
+                line: line_of_key(&text, name),
+                key: Some(key.to_string()),
+            },
+            message,
+        }
+    })?;
     Ok(Settings {
         coordination,
+        exec,
         notify,
         credentials,
         agents,

@@ -333,3 +333,29 @@ fn coordination_settings_are_checked_with_file_line_and_key() {
             .is_none()
     );
 }
+
+#[test]
+fn the_exec_section_is_read_and_checked_with_file_line_and_key() {
+    let s = resolve(&Overrides::default(), None, None).unwrap();
+    assert_eq!(s.exec, crate::config_exec::ExecSettings::default());
+    let (_f, o) = with_file("[exec]\ncommand = \"/bin/bash -l\"\ndetach_key = \"<F12>\"\n");
+    let s = resolve(&o, None, None).unwrap();
+    assert_eq!(s.exec.command, "/bin/bash -l");
+    assert_eq!(s.exec.detach_key, crate::keys::parse_key("<F12>").unwrap());
+
+    let (_f, o) = with_file("agents = []\n\n[exec]\ndetach_key = \"q\"\n");
+    let e = one_line(&resolve(&o, None, None).unwrap_err());
+    assert!(
+        e.contains("line 4") && e.contains("`exec.detach_key`") && e.contains("<Ctrl-\\>"),
+        "{e}"
+    );
+    let (_f, o) = with_file("[exec]\ncommand = \"sh -c 'echo\"\n");
+    let e = one_line(&resolve(&o, None, None).unwrap_err());
+    assert!(
+        e.contains("line 2") && e.contains("`exec.command`") && e.contains("quote"),
+        "{e}"
+    );
+    let (_f, o) = with_file("[exec]\nshell = \"/bin/sh\"\n");
+    let e = one_line(&resolve(&o, None, None).unwrap_err());
+    assert!(e.contains("shell"), "unknown keys are refused: {e}");
+}

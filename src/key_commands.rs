@@ -57,6 +57,8 @@ pub enum Command {
     Palette,
     /// Open the live log view of the selected container.
     Logs,
+    /// Open a shell (or a typed command) in the selected container.
+    Exec,
     // Keys of the dialog, prompt and log modes (see `Mode`); help and the palette list the
     // commands of `Command::ALL` only.
     /// Accept: run the plan, submit the prompt, keep the filter.
@@ -89,11 +91,13 @@ pub enum Command {
     NextMatch,
     /// Log view: previous match (newer).
     PrevMatch,
+    /// Exec pane: close the session and return to the console.
+    Detach,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 41] = [
+    pub const ALL: [Command; 42] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -115,6 +119,7 @@ impl Command {
         Command::ScrollNewer,
         Command::ToggleLog,
         Command::Logs,
+        Command::Exec,
         Command::Alerts,
         Command::Acknowledge,
         Command::Silence,
@@ -138,7 +143,7 @@ impl Command {
     ];
 
     /// The commands only the dialog, prompt and log modes bind.
-    pub const MODE_ONLY: [Command; 15] = [
+    pub const MODE_ONLY: [Command; 16] = [
         Command::Confirm,
         Command::Cancel,
         Command::Left,
@@ -154,6 +159,7 @@ impl Command {
         Command::Search,
         Command::NextMatch,
         Command::PrevMatch,
+        Command::Detach,
     ];
 
     /// True for commands that only change what is shown, never the fleet. A read-only
@@ -233,6 +239,7 @@ impl Command {
             Self::ExportTimeline => "export_timeline",
             Self::Palette => "palette",
             Self::Logs => "logs",
+            Self::Exec => "exec",
             Self::Confirm => "confirm",
             Self::Cancel => "cancel",
             Self::Left => "left",
@@ -248,6 +255,7 @@ impl Command {
             Self::Search => "search",
             Self::NextMatch => "next_match",
             Self::PrevMatch => "prev_match",
+            Self::Detach => "detach",
         }
     }
 
@@ -295,6 +303,7 @@ impl Command {
             Self::ExportTimeline => "export the incident timeline (Markdown)",
             Self::Palette => "command palette: any command or view by name",
             Self::Logs => "live log of the selected container",
+            Self::Exec => "shell in the selected container",
             Self::Confirm => "confirm",
             Self::Cancel => "cancel",
             Self::Left => "previous target",
@@ -310,6 +319,7 @@ impl Command {
             Self::Search => "search",
             Self::NextMatch => "next match",
             Self::PrevMatch => "previous match",
+            Self::Detach => "close the shell, back to the console",
         }
     }
 

@@ -18,7 +18,7 @@ impl Key {
         let mut modifiers = event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
         let code = match event.code {
             KeyCode::Char(c) if event.modifiers.contains(KeyModifiers::CONTROL) => {
-                KeyCode::Char(c.to_ascii_lowercase())
+                KeyCode::Char(control_char(c))
             }
             KeyCode::BackTab => KeyCode::BackTab,
             other => other,
@@ -29,6 +29,19 @@ impl Key {
             modifiers |= event.modifiers & KeyModifiers::SHIFT;
         }
         Self { code, modifiers }
+    }
+}
+
+/// The character of a Ctrl chord as bindings name it. A terminal sends one byte for
+/// Ctrl-\ and Ctrl-4 (0x1c), Ctrl-] and Ctrl-5, Ctrl-^ and Ctrl-6, Ctrl-_ and Ctrl-7, and
+/// crossterm reports the digit; `<Ctrl-\>` must match what the terminal sends.
+fn control_char(c: char) -> char {
+    match c {
+        '4' => '\\',
+        '5' => ']',
+        '6' => '^',
+        '7' => '_',
+        c => c.to_ascii_lowercase(),
     }
 }
 
@@ -93,7 +106,7 @@ pub fn parse_key(text: &str) -> Result<Key, KeyError> {
                 modifiers -= KeyModifiers::SHIFT;
                 KeyCode::Char(c.to_ascii_uppercase())
             } else if modifiers.contains(KeyModifiers::CONTROL) {
-                KeyCode::Char(c.to_ascii_lowercase())
+                KeyCode::Char(control_char(c))
             } else {
                 KeyCode::Char(c)
             }

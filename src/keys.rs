@@ -23,11 +23,13 @@ pub enum Mode {
     Prompt,
     /// The live log view.
     Log,
+    /// The exec pane: every key not bound here goes to the remote shell.
+    Exec,
 }
 
 impl Mode {
     /// The modes a config key can name, as `"dialog:<Esc>"`.
-    const NAMED: [Mode; 3] = [Mode::Dialog, Mode::Prompt, Mode::Log];
+    const NAMED: [Mode; 4] = [Mode::Dialog, Mode::Prompt, Mode::Log, Mode::Exec];
 
     /// Prefix in the config file (`"prompt:<Ctrl-w>" = "clear_input"`).
     pub fn name(self) -> &'static str {
@@ -36,6 +38,7 @@ impl Mode {
             Self::Dialog => "dialog",
             Self::Prompt => "prompt",
             Self::Log => "log",
+            Self::Exec => "exec",
         }
     }
 
@@ -82,6 +85,8 @@ impl Mode {
                 C::NextMatch,
                 C::PrevMatch,
             ],
+            // Few on purpose: each one is a key the shell cannot have.
+            Self::Exec => vec![C::Detach, C::PageUp, C::PageDown],
         }
     }
 
@@ -165,6 +170,7 @@ impl Default for KeyMap {
             ("E", Command::ExportTimeline),
             (":", Command::Palette),
             ("l", Command::Logs),
+            ("e", Command::Exec),
         ];
         let dialog: &[(&str, Command)] = &[
             ("<Ctrl-c>", Command::Quit),
@@ -219,12 +225,20 @@ impl Default for KeyMap {
             ("n", Command::NextMatch),
             ("N", Command::PrevMatch),
         ];
+        // The detach key comes from `[exec] detach_key` (`with_detach_key`); Shift-PgUp
+        // and Shift-PgDn scroll back as in most terminals, and never reach the shell.
+        let exec: &[(&str, Command)] = &[
+            (crate::config_exec::DEFAULT_DETACH_KEY, Command::Detach),
+            ("<S-PageUp>", Command::PageUp),
+            ("<S-PageDown>", Command::PageDown),
+        ];
         let mut bindings = HashMap::new();
         for (mode, table) in [
             (Mode::Normal, normal),
             (Mode::Dialog, dialog),
             (Mode::Prompt, prompt),
             (Mode::Log, log),
+            (Mode::Exec, exec),
         ] {
             for (name, command) in table {
                 if let Ok(key) = parse_key(name) {
@@ -241,7 +255,20 @@ impl KeyMap {
     /// A key name prefixed with a mode patches that mode: `"dialog:<Ctrl-g>" = "cancel"`,
     /// `"prompt:<Ctrl-w>" = "clear_input"`, `"log:p" = "follow"`.
     pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<Self, KeyError> {
-        let mut map = Self::default();
+        Self::default().patched(overrides)
+    }
+
+    /// The exec pane's detach key (`[exec] detach_key`) instead of the default one.
+    pub fn with_detach_key(mut self, key: Key) -> Self {
+        self.bindings
+            .retain(|(mode, _), command| !(*mode == Mode::Exec && *command == Command::Detach));
+        self.bindings.insert((Mode::Exec, key), Command::Detach);
+        self
+    }
+
+    /// This keymap patched by `[keys]` entries, as `with_overrides` patches the defaults.
+    pub fn patched(self, overrides: &BTreeMap<String, String>) -> Result<Self, KeyError> {
+        let mut map = self;
         for (key_name, command_name) in overrides {
             let (mode, name) = Mode::split(key_name);
             let key = parse_key(name)?;

@@ -173,3 +173,57 @@ fn key_names_round_trip() {
         assert_eq!(parse_key(&key.to_string()).unwrap(), key, "{name}");
     }
 }
+
+#[test]
+fn ctrl_backslash_matches_what_the_terminal_sends() {
+    // The terminal sends 0x1c for Ctrl-\ and crossterm reports it as Ctrl-4.
+    let sent = ev(KeyCode::Char('4'), KeyModifiers::CONTROL);
+    assert_eq!(Key::from_event(sent), parse_key("<Ctrl-\\>").unwrap());
+    assert_eq!(
+        parse_key("<Ctrl-5>").unwrap(),
+        parse_key("<Ctrl-]>").unwrap()
+    );
+    let map = KeyMap::default();
+    assert_eq!(map.command_in(Mode::Exec, sent), Some(Command::Detach));
+    assert_eq!(map.hint_in(Mode::Exec, Command::Detach), "<Ctrl-\\>");
+}
+
+#[test]
+fn the_exec_mode_has_only_its_own_keys_and_takes_the_configured_detach_key() {
+    let map = KeyMap::default();
+    let plain = |c| ev(KeyCode::Char(c), KeyModifiers::NONE);
+    for key in [
+        plain('q'),
+        ev(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        ev(KeyCode::Esc, KeyModifiers::NONE),
+        ev(KeyCode::PageUp, KeyModifiers::NONE),
+    ] {
+        assert_eq!(
+            map.command_in(Mode::Exec, key),
+            None,
+            "{key:?} is the shell's"
+        );
+    }
+    let shift_pgup = ev(KeyCode::PageUp, KeyModifiers::SHIFT);
+    assert_eq!(
+        map.command_in(Mode::Exec, shift_pgup),
+        Some(Command::PageUp)
+    );
+    assert_eq!(map.command(plain('e')), Some(Command::Exec));
+
+    // `[exec] detach_key` replaces the default; `[keys]` patches on top of it.
+    let f12 = parse_key("<F12>").unwrap();
+    let map = KeyMap::default().with_detach_key(f12);
+    let ctrl_backslash = ev(KeyCode::Char('\\'), KeyModifiers::CONTROL);
+    assert_eq!(map.command_in(Mode::Exec, ctrl_backslash), None);
+    assert_eq!(
+        map.command_in(Mode::Exec, ev(KeyCode::F(12), KeyModifiers::NONE)),
+        Some(Command::Detach)
+    );
+    let overrides = BTreeMap::from([("exec:<Alt-d>".to_string(), "detach".to_string())]);
+    let map = map.patched(&overrides).unwrap();
+    assert_eq!(map.keys_in(Mode::Exec, Command::Detach).len(), 2);
+    let bad = BTreeMap::from([("exec:x".to_string(), "quit".to_string())]);
+    let err = KeyMap::with_overrides(&bad).unwrap_err().to_string();
+    assert!(err.contains("detach, page_up, page_down"), "{err}");
+}

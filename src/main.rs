@@ -116,7 +116,10 @@ async fn run_console(
         settings.credentials.clone(),
         fleetdeck::client::CONNECT_TIMEOUT,
     );
-    let keymap = KeyMap::with_overrides(&settings.keys).map_err(|e| eyre!("in [keys]: {e}"))?;
+    let keymap = KeyMap::default()
+        .with_detach_key(settings.exec.detach_key)
+        .patched(&settings.keys)
+        .map_err(|e| eyre!("in [keys]: {e}"))?;
     let theme = theme_file::for_terminal(settings.theme.as_deref()).map_err(|e| eyre!("{e}"))?;
     if let Some(dir) = logging::state_dir() {
         let path = logging::init_file_log(&dir)?;
@@ -141,6 +144,7 @@ async fn run_console(
     app.theme = theme;
     app.title = title;
     app.panes.logs = fleetdeck::app::LogsPane::new(settings.log_lines);
+    app.panes.exec.command = settings.exec.command.clone();
     let state_dir = logging::state_dir();
     let (mut ops, refresher) = ops::start(&mut app, state_dir, agents, read_only, conns.clone());
     let coordination = settings

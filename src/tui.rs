@@ -20,6 +20,7 @@ use crate::app::{Action, App, Effect, Redraw};
 use crate::model::AgentUpdate;
 use crate::ops::OpEvent;
 use crate::ops::runner::Runner;
+use crate::tui_exec::ExecLink;
 use crate::ui;
 
 /// How often the loop ticks (ages, UNKNOWN -> FAILED, status expiry).
@@ -35,6 +36,10 @@ const LOG_BATCH: usize = 16;
 /// Least time between two frames while the log view is open: lines appear promptly
 /// without redrawing for every batch of a flood.
 const LOG_FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// Least time between two frames while the exec pane is up: an echo is drawn as soon as
+/// it comes (typing feels local), and `cat` of a big file still costs at most 60 frames a
+/// second.
+const EXEC_FRAME_INTERVAL: Duration = Duration::from_millis(16);
 /// Answers of background calls (Alertmanager silences) waiting for the loop; the calls
 /// are one list at a time and one create per `S`, so this never fills in practice.
 const REPLY_CHANNEL: usize = 64;
@@ -52,7 +57,8 @@ impl Drop for LogSession {
     }
 }
 
-/// Least time between two data frames: shorter while an alert is pending or a log is open.
+/// Least time between two data frames: shorter while an alert is pending, a log is open or
+/// a shell is up.
 fn frame_interval(app: &App, alert_pending: bool, refresh_interval: Duration) -> Duration {
     let mut interval = refresh_interval;
     if alert_pending {
@@ -60,6 +66,9 @@ fn frame_interval(app: &App, alert_pending: bool, refresh_interval: Duration) ->
     }
     if app.panes.log_view().is_some() {
         interval = interval.min(LOG_FRAME_INTERVAL);
+    }
+    if app.panes.screen() == crate::app::Screen::Exec {
+        interval = interval.min(EXEC_FRAME_INTERVAL);
     }
     interval
 }
@@ -86,14 +95,23 @@ impl TerminalGuard {
     pub fn enter() -> Result<Self> {
         let terminal =
             ratatui::try_init().wrap_err("cannot set up the terminal (is stdout a tty?)")?;
-        // Clicks select rows and the wheel scrolls; switched off again on drop and panic.
+        // Clicks select rows and the wheel scrolls; pastes arrive whole (the exec pane hands
+        // them to the shell as one input). Switched off again on drop and panic.
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
+            let _ = crossterm::execute!(
+                io::stdout(),
+                crossterm::event::DisableMouseCapture,
+                crossterm::event::DisableBracketedPaste
+            );
             previous(info);
         }));
-        crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture)
-            .wrap_err("cannot turn on mouse reporting")?;
+        crossterm::execute!(
+            io::stdout(),
+            crossterm::event::EnableMouseCapture,
+            crossterm::event::EnableBracketedPaste
+        )
+        .wrap_err("cannot turn on mouse reporting and bracketed paste")?;
         Ok(Self { terminal })
     }
 
@@ -106,7 +124,11 @@ impl TerminalGuard {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         // Nothing better to do if the terminal is gone.
-        let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
+        let _ = crossterm::execute!(
+            io::stdout(),
+            crossterm::event::DisableMouseCapture,
+            crossterm::event::DisableBracketedPaste
+        );
         ratatui::restore();
     }
 }
@@ -168,6 +190,8 @@ pub async fn run_with_ops<B: Backend>(
     let mut signals = QuitSignals::new()?;
     let mut log_session: Option<LogSession> = None;
     let mut log_batch = Vec::with_capacity(LOG_BATCH);
+    let mut exec_link: Option<ExecLink> = None;
+    let mut exec_batch = Vec::with_capacity(crate::tui_exec::EXEC_BATCH);
     // The loop holds a sender, so `recv` never ends.
     let (replies_tx, mut replies) = mpsc::channel(REPLY_CHANNEL);
     let background = Background {
@@ -199,6 +223,7 @@ pub async fn run_with_ops<B: Backend>(
                         Event::Key(key) => app.update(Action::Key(key)),
                         Event::Resize(width, height) => app.update(Action::Resize { width, height }),
                         Event::Mouse(mouse) => app.update(Action::Mouse(mouse)),
+                        Event::Paste(text) => app.update(Action::Paste(text)),
                         _ => {}
                     }
                 }
@@ -225,6 +250,14 @@ pub async fn run_with_ops<B: Backend>(
                     // The task ended and said why: nothing more will come.
                     log_session = None;
                 }
+            }
+            (session, events) = crate::tui_exec::next_events(&mut exec_link, &mut exec_batch) => {
+                app.set_clock(Instant::now(), unix_ms());
+                if events.is_empty() {
+                    // The session's output ended: nothing more will come.
+                    exec_link = None;
+                }
+                crate::tui_exec::deliver(app, session, events);
             }
             _ = tick.tick() => {
                 app.set_clock(Instant::now(), unix_ms());
@@ -261,6 +294,28 @@ pub async fn run_with_ops<B: Backend>(
                 Effect::Op(request) => {
                     if let Some(link) = ops.as_mut() {
                         link.runner.submit(request);
+                    }
+                }
+                Effect::OpenExec {
+                    session,
+                    node,
+                    endpoint,
+                    request,
+                } => {
+                    // Dropping the old link ends its session first.
+                    drop(exec_link.take());
+                    let conns = &options.connections;
+                    exec_link = Some(ExecLink::open(conns, session, node, endpoint, request));
+                }
+                Effect::ExecInput { session, input } => {
+                    let link = exec_link.as_mut().filter(|l| l.session() == session);
+                    if let Some(event) = link.and_then(|l| l.send(input)) {
+                        app.update(Action::Exec { session, event });
+                    }
+                }
+                Effect::CloseExec { session } => {
+                    if exec_link.as_ref().is_some_and(|l| l.session() == session) {
+                        exec_link = None;
                     }
                 }
                 other => run_effect(
@@ -368,6 +423,8 @@ fn run_effect(
             }
         }
         Effect::CloseLogs => *log_session = None,
+        // The exec session lives in the run loop, beside the log stream.
+        Effect::OpenExec { .. } | Effect::ExecInput { .. } | Effect::CloseExec { .. } => {}
         // Handed to the ops runner by the run loop.
         Effect::Op(_) => {}
         Effect::ExportTimeline {

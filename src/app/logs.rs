@@ -49,15 +49,10 @@ impl LogsPane {
 impl App {
     /// Opens the log view on the selected container and asks the run loop to stream it.
     pub(super) fn open_logs(&mut self) {
-        let Some((node, container)) = self.selected_container() else {
-            self.set_status("no container selected: pick one in the container table, then l");
-            return;
+        let (node, container) = match self.selected_live_container("l", "no logs to stream") {
+            Ok(selected) => selected,
+            Err(why) => return self.set_status(why),
         };
-        if !node.is_live() {
-            let name = node.name().to_string();
-            self.set_status(format!("{name} is not reachable: no logs to stream"));
-            return;
-        }
         let logs = &self.panes.logs;
         let view = LogView::new(node.name(), &container.spec.name, logs.max_lines);
         let effect = Effect::OpenLogs {

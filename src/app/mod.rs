@@ -5,6 +5,8 @@
 
 mod alerts;
 mod display;
+mod exec;
+mod exec_keys;
 mod filter;
 mod help;
 mod history;
@@ -20,10 +22,14 @@ mod tables_pane;
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyEvent, KeyEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers};
 
 pub use alerts::{AlertList, View};
 pub use display::{HitAreas, Wall, WallView};
+pub use exec::{
+    EXEC_SCROLLBACK_ROWS, EXEC_TITLE_ROWS, ExecEvent, ExecOutcome, ExecPane, ExecStatus,
+    ExecTarget, ExecView, pty_size,
+};
 pub use help::HelpPane;
 pub use history::HistoryPane;
 pub use logs::{LogOutcome, LogsPane};
@@ -81,6 +87,10 @@ pub enum Action {
     },
     /// Alertmanager's active silences, as asked at `asked`.
     SilencesListed { asked: Instant, results: Listed },
+    /// Exec session `session` reported something.
+    Exec { session: u64, event: ExecEvent },
+    /// Text was pasted (the terminal brackets pastes).
+    Paste(String),
 }
 
 /// Work `update` asks the run loop to do (it may not do I/O itself).
@@ -106,6 +116,20 @@ pub enum Effect {
     },
     /// List the active silences of every Alertmanager; `asked` comes back with them.
     ListSilences { asked: Instant },
+    /// Open exec session `session` on the agent of `node` at `endpoint`.
+    OpenExec {
+        session: u64,
+        node: String,
+        endpoint: String,
+        request: crate::client::exec::ExecRequest,
+    },
+    /// Input for exec session `session`.
+    ExecInput {
+        session: u64,
+        input: crate::client::exec::ExecIn,
+    },
+    /// Close exec session `session` (the pane was left).
+    CloseExec { session: u64 },
 }
 
 /// How urgently the screen must be redrawn.
@@ -221,6 +245,7 @@ impl App {
             Action::Resize { width, height } => {
                 self.screen_width = width;
                 self.screen_height = height;
+                self.resize_exec();
                 self.request(Redraw::Now);
             }
             Action::Tick => self.on_tick(),
@@ -235,6 +260,8 @@ impl App {
                 self.propose(proposal);
                 self.request(Redraw::Now);
             }
+            // The shell's screen has no rows to click.
+            Action::Mouse(_) if self.panes.top_kind() == Some(PaneKind::Exec) => {}
             Action::Mouse(event) => {
                 self.refresh();
                 if self.panes.on_mouse(event, &self.fleet) {
@@ -247,6 +274,8 @@ impl App {
             Action::Logs { session, event } => self.on_logs(session, event),
             Action::SilenceCreated { key, results } => self.on_silence_created(key, results),
             Action::SilencesListed { asked, results } => self.on_silences_listed(asked, results),
+            Action::Exec { session, event } => self.on_exec(session, event),
+            Action::Paste(text) => self.on_paste(&text),
         }
         if self.alerts.take_urgent() {
             // A firing or resolved alert is what the on-call engineer waits for.
@@ -396,6 +425,24 @@ impl App {
         self.container(self.panes.tables.containers.selected?)
     }
 
+    /// The selected container on a node that answers, for what `key` opens on it; else why
+    /// not, as a status line (`what` says what an unreachable node cannot give).
+    pub(crate) fn selected_live_container(
+        &self,
+        key: &str,
+        what: &str,
+    ) -> Result<(&Node, &Container), String> {
+        let Some((node, container)) = self.selected_container() else {
+            return Err(format!(
+                "no container selected: pick one in the container table, then {key}"
+            ));
+        };
+        if !node.is_live() {
+            return Err(format!("{} is not reachable: {what}", node.name()));
+        }
+        Ok((node, container))
+    }
+
     /// A container row's data.
     pub fn container(&self, r: ContainerRef) -> Option<(&Node, &Container)> {
         let node = self.fleet.node(r.slot)?;
@@ -443,6 +490,7 @@ impl App {
             Some(PaneKind::Dialog) => return self.on_dialog_key(key),
             Some(PaneKind::Prompt) => return self.on_prompt_key(key),
             Some(PaneKind::Logs) => return self.on_logs_key(key),
+            Some(PaneKind::Exec) => return self.on_exec_key(key),
             _ => {}
         }
         let Some(command) = self.keymap.command(key) else {
@@ -460,6 +508,20 @@ impl App {
             return;
         }
         self.run_command(command);
+    }
+
+    /// A paste: the shell's in the exec pane; typed, character by character, elsewhere
+    /// (line ends are not Enter there: a paste never confirms a dialog).
+    fn on_paste(&mut self, text: &str) {
+        if self.panes.top_kind() == Some(PaneKind::Exec) {
+            self.on_exec_paste(text);
+            self.request(Redraw::Now);
+            return;
+        }
+        for c in text.chars().filter(|c| !c.is_control()) {
+            let key = KeyEvent::new(crossterm::event::KeyCode::Char(c), KeyModifiers::NONE);
+            self.update(Action::Key(key));
+        }
     }
 
     /// Runs one command, from a key or the palette. The read-only gate is here, so it holds

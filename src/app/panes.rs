@@ -1,6 +1,6 @@
 //! The pane stack: what is on top has the keyboard and is drawn over what is below. The
 //! tables are always at the bottom; views (heatmap, alerts, history, a container's log, the
-//! wall) and overlays (help, the filter, prompts, action dialogs) are pushed on them and
+//! wall, a shell in a container) and overlays (help, the filter, prompts, action dialogs) are pushed on them and
 //! popped off. Panes whose state outlives them being shown (the tables' cursors, the
 //! heatmap's scroll, the alert cursor, the history's scroll) keep it here; the others
 //! carry it in their stack entry. Two panes are drawn beside the others, never over them,
@@ -9,6 +9,7 @@
 
 use super::alerts::{AlertList, View};
 use super::display::{HitAreas, Wall, WallView};
+use super::exec::{ExecPane, ExecView};
 use super::help::HelpPane;
 use super::history::HistoryPane;
 use super::logs::LogsPane;
@@ -39,6 +40,8 @@ pub enum Pane {
     Prompt(Prompt),
     /// An action dialog.
     Dialog(Dialog),
+    /// A shell in a container, full screen; it takes every key.
+    Exec(Box<ExecView>),
 }
 
 /// What kind of pane an entry is, to find it and to route keys without borrowing it.
@@ -53,6 +56,7 @@ pub enum PaneKind {
     Filter,
     Prompt,
     Dialog,
+    Exec,
 }
 
 impl Pane {
@@ -68,6 +72,7 @@ impl Pane {
             Self::Filter => PaneKind::Filter,
             Self::Prompt(_) => PaneKind::Prompt,
             Self::Dialog(_) => PaneKind::Dialog,
+            Self::Exec(_) => PaneKind::Exec,
         }
     }
 }
@@ -97,6 +102,8 @@ pub enum Screen {
     Logs,
     /// The wall screen.
     Wall,
+    /// A shell in a container.
+    Exec,
 }
 
 /// The panes drawn beside the others rather than on top: they never take a key, so showing
@@ -131,6 +138,8 @@ pub struct Panes {
     pub history: HistoryPane,
     /// The log view's settings and stream.
     pub logs: LogsPane,
+    /// The exec pane's command and sessions.
+    pub exec: ExecPane,
     /// The detail pane and the console's log, shown beside the stack's panes.
     pub splits: Splits,
     /// Where the last frame drew table rows, for mouse clicks and the wheel.
@@ -146,6 +155,7 @@ impl Default for Panes {
             alerts: AlertList::default(),
             history: HistoryPane::default(),
             logs: LogsPane::new(crate::logs::DEFAULT_MAX_LINES),
+            exec: ExecPane::default(),
             splits: Splits::default(),
             hit: HitAreas::default(),
             stack: Vec::new(),
@@ -211,6 +221,7 @@ impl Panes {
             match pane {
                 Pane::Wall(_) => return Screen::Wall,
                 Pane::Logs(_) => return Screen::Logs,
+                Pane::Exec(_) => return Screen::Exec,
                 Pane::Heatmap => return Screen::Heatmap,
                 Pane::Alerts => return Screen::Alerts,
                 Pane::History => return Screen::Tables,
@@ -293,6 +304,21 @@ impl Panes {
             _ => None,
         })?;
         Some((&self.logs, view))
+    }
+
+    /// The open exec pane.
+    pub fn exec_view(&self) -> Option<&ExecView> {
+        self.stack.iter().rev().find_map(|p| match p {
+            Pane::Exec(v) => Some(v.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub(super) fn exec_view_mut(&mut self) -> Option<&mut ExecView> {
+        self.stack.iter_mut().rev().find_map(|p| match p {
+            Pane::Exec(v) => Some(v.as_mut()),
+            _ => None,
+        })
     }
 
     /// How far help is scrolled, while it is open.

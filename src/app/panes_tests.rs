@@ -377,3 +377,101 @@ fn a_dialog_handles_its_keys_and_asks_the_console_to_plan() {
     }
     assert!(outbox.is_empty(), "planning is the console's, nothing ran");
 }
+
+/// `e` then Enter on the selected container: the exec pane on top.
+fn open_exec(app: &mut App) {
+    press(app, KeyCode::Tab);
+    press(app, KeyCode::Char('e'));
+    assert_eq!(kinds(app), [PaneKind::Prompt]);
+    press(app, KeyCode::Enter);
+    assert_eq!(kinds(app), [PaneKind::Exec]);
+    assert_eq!(app.panes.screen(), Screen::Exec);
+    assert!(matches!(
+        app.take_effects().as_slice(),
+        [crate::app::Effect::OpenExec { .. }]
+    ));
+}
+
+#[test]
+fn the_exec_pane_takes_every_key_but_its_own() {
+    let mut app = app();
+    open_exec(&mut app);
+    // Keys that quit, close or move elsewhere are the shell's here.
+    for code in [
+        KeyCode::Char('q'),
+        KeyCode::Esc,
+        KeyCode::Tab,
+        KeyCode::Char('?'),
+    ] {
+        press(&mut app, code);
+    }
+    press_with(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(!app.should_quit);
+    assert_eq!(kinds(&app), [PaneKind::Exec]);
+    assert_eq!(
+        app.panes.tables.focus,
+        Focus::Containers,
+        "Tab went to the shell"
+    );
+    let sent = app.take_effects();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    // A click lands on nothing under the shell.
+    app.update(Action::Mouse(crossterm::event::MouseEvent {
+        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        column: 5,
+        row: 5,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(app.panes.tables.nodes.cursor.row, 0);
+    // The detach key, remapped, pops it.
+    app.keymap = keymap(&[("exec:<F12>", "detach")]);
+    press(&mut app, KeyCode::F(12));
+    assert_eq!(kinds(&app), []);
+    assert!(matches!(
+        app.take_effects().as_slice(),
+        [crate::app::Effect::CloseExec { .. }]
+    ));
+}
+
+#[test]
+fn the_exec_prompt_is_filled_with_the_configured_command_and_refuses_an_empty_one() {
+    let mut app = app();
+    app.panes.exec.command = "/bin/bash -l".into();
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('e'));
+    assert_eq!(
+        app.panes.prompt().map(|p| p.text.as_str()),
+        Some("/bin/bash -l")
+    );
+    press_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    press(&mut app, KeyCode::Enter);
+    let prompt = app.panes.prompt().expect("still open");
+    assert!(
+        prompt
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no command")),
+        "{prompt:?}"
+    );
+    for c in "sh -c 'echo hi'".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    match app.take_effects().as_slice() {
+        [crate::app::Effect::OpenExec { request, .. }] => {
+            assert_eq!(request.command, ["sh", "-c", "echo hi"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The palette opens it too.
+    app.panes.pop();
+    press(&mut app, KeyCode::Char(':'));
+    for c in "exec".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(
+        app.panes.prompt().map(|p| &p.kind),
+        Some(PromptKind::Exec(_))
+    ));
+}

@@ -1,6 +1,6 @@
 //! The prompt pane: one line typed into, through the prompt mode of the keymap, to
-//! acknowledge an alert (with an optional note), silence it (for how long), or run any
-//! command or view by name (the palette).
+//! acknowledge an alert (with an optional note), silence it (for how long), run any
+//! command or view by name (the palette), or say what to run in a container (exec).
 
 use std::time::Duration;
 
@@ -29,6 +29,8 @@ pub enum PromptKind {
     Silence(AlertKey),
     /// A command or view by name.
     Palette,
+    /// What to run in a container (filled with the configured command).
+    Exec(Box<super::exec::ExecTarget>),
 }
 
 /// A prompt being typed into.
@@ -82,7 +84,7 @@ impl Prompt {
         let limit = match self.kind {
             PromptKind::Silence(_) => SILENCE_CHOICES.len(),
             PromptKind::Palette => palette::matches(&self.text, keymap).len(),
-            PromptKind::Ack(_) => 1,
+            PromptKind::Ack(_) | PromptKind::Exec(_) => 1,
         };
         self.choice = self.choice.min(limit.saturating_sub(1));
         self.error = None;
@@ -157,6 +159,7 @@ impl App {
                     Target::Command(command) => self.run_command(command),
                 }
             }
+            PromptKind::Exec(target) => self.open_exec(target, &prompt.text)?,
         }
         self.request(Redraw::Now);
         Ok(())
@@ -187,9 +190,14 @@ impl App {
     }
 
     fn open_prompt(&mut self, kind: PromptKind) {
+        self.open_prompt_with(kind, String::new());
+    }
+
+    /// Opens a prompt with `text` already typed.
+    pub(super) fn open_prompt_with(&mut self, kind: PromptKind, text: String) {
         self.panes.push(Pane::Prompt(Prompt {
             kind,
-            text: String::new(),
+            text,
             choice: 0,
             error: None,
         }));

@@ -178,6 +178,7 @@ impl App {
                 splits.detail = !splits.detail;
             }
             Command::Logs => self.open_logs(),
+            Command::Exec => self.start_exec(),
             Command::Heatmap => self.panes.push(Pane::Heatmap),
             Command::History => self.panes.toggle(PaneKind::History, || Pane::History),
             Command::Migrate
@@ -215,7 +216,8 @@ impl App {
             | Command::Times
             | Command::Search
             | Command::NextMatch
-            | Command::PrevMatch => {}
+            | Command::PrevMatch
+            | Command::Detach => {}
         }
     }
 

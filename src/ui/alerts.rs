@@ -507,6 +507,29 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
             }
             ("Command palette", (lines.len() + 2).min(20) as u16)
         }
+        PromptKind::Exec(target) => {
+            lines.push(Line::from(vec![
+                Span::styled("in ", theme.label()),
+                Span::styled(target.container.clone(), theme.text),
+                Span::styled(" on ", theme.label()),
+                Span::styled(target.node.clone(), theme.text),
+            ]));
+            lines.push(Line::from(vec![
+                Span::styled("run: ", theme.label()),
+                Span::styled(prompt.text.clone(), theme.filter()),
+                cursor,
+            ]));
+            let detach = format::mode_key(&app.keymap, Mode::Exec, Command::Detach);
+            lines.push(Line::from(vec![
+                ok(),
+                Span::styled(" open a terminal  ", theme.label()),
+                cancel(),
+                Span::styled(" cancel  ", theme.label()),
+                Span::styled(detach, theme.key_hint),
+                Span::styled(" leaves it", theme.label()),
+            ]));
+            ("Shell in a container", 6)
+        }
     };
     if let Some(e) = &prompt.error {
         lines.push(Line::from(Span::styled(e.clone(), theme.crit)));

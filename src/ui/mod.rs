@@ -7,6 +7,7 @@ pub mod big_digits;
 mod columns;
 mod containers;
 mod detail;
+mod exec;
 mod format;
 pub mod glyphs;
 mod header;
@@ -103,6 +104,15 @@ pub fn draw(frame: &mut Frame, app: &App) -> DrawInfo {
 
 fn draw_views(frame: &mut Frame, app: &App) -> DrawInfo {
     let full = frame.area();
+    if app.panes.screen() == Screen::Exec {
+        // The whole terminal, at any size: the remote shell was told this size.
+        exec::draw(frame, full, app);
+        return DrawInfo {
+            node_rows: app.panes.tables.nodes.cursor.viewport,
+            container_rows: app.panes.tables.containers.cursor.viewport,
+            ..DrawInfo::default()
+        };
+    }
     if full.width < MIN_WIDTH || full.height < MIN_HEIGHT {
         too_small(frame, full, &app.theme);
         return DrawInfo::default();
