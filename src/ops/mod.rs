@@ -58,6 +58,16 @@ pub enum Proposal {
     /// Restore `backup` on `node`; when another node holds it (`backup.node`), its archive
     /// is copied to `node` first.
     Restore { node: String, backup: BackupInfo },
+    /// Restart a service (`image` `None`) or move it to a new image, one replica at a
+    /// time, gated on health, never more than `max_unavailable` replicas down; a replica
+    /// that does not become healthy rolls back those already replaced unless `rollback`
+    /// is false.
+    Rollout {
+        service: String,
+        image: Option<String>,
+        max_unavailable: usize,
+        rollback: bool,
+    },
     /// Start, stop or restart one container.
     Container {
         node: String,
@@ -121,6 +131,7 @@ impl Proposal {
             Self::Uncordon { .. } => "uncordon",
             Self::Backup { .. } => "backup",
             Self::Restore { .. } => "restore",
+            Self::Rollout { .. } => "rollout",
             Self::Container { verb, .. } => verb.as_str(),
         }
     }

@@ -132,6 +132,13 @@ impl pb::agent_server::Agent for Scripted {
         Err(Status::unimplemented("scripted server"))
     }
 
+    async fn list_images(
+        &self,
+        _request: Request<pb::ListImagesRequest>,
+    ) -> Result<Response<pb::ListImagesReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
     async fn list_specs(
         &self,
         _request: Request<pb::ListSpecsRequest>,

@@ -30,9 +30,11 @@ mod monitor_webhook;
 mod ops_backup_failover;
 mod ops_docker;
 mod ops_docker_failover;
+mod ops_docker_rollout;
 mod ops_docker_volumes;
 mod ops_migrate;
 mod ops_restore_to;
+mod ops_rollout;
 mod ops_sim_restart;
 mod ops_stale_alert;
 #[cfg(unix)]

@@ -112,7 +112,9 @@ const SERVICE_PREFIX: &str = "/fleetdeck.v1.Agent/";
 pub fn rpc_rule(path: &str) -> RpcRule {
     let method = path.strip_prefix(SERVICE_PREFIX).unwrap_or("");
     match method {
-        "Watch" | "GetInfo" | "Logs" | "ListBackups" | "History" => RpcRule::Fixed(Role::Viewer),
+        "Watch" | "GetInfo" | "Logs" | "ListBackups" | "History" | "ListImages" => {
+            RpcRule::Fixed(Role::Viewer)
+        }
         // Specs carry environment variables (often secrets) and volumes carry data: what
         // migrate and scale need, not what a wall display may see.
         "ExportSpec" | "ListSpecs" | "ReadVolumes" | "WriteVolumes" => {
@@ -139,6 +141,8 @@ pub const ACTION_ROLES: &[(&str, Role)] = &[
     ("container.backup", Role::Operator),
     // Fencing stale copies after a failover is what any operator console does first.
     ("note.fence", Role::Operator),
+    // A rollout's start and end, recorded on every node it touches.
+    ("note.rollout", Role::Operator),
     ("node.cordon", Role::Operator),
     ("node.uncordon", Role::Operator),
     ("node.set_standby", Role::Operator),
