@@ -32,6 +32,9 @@ pub enum Command {
     Start,
     Stop,
     Restart,
+    /// Roll the selected container's service out, replica by replica: to a new image, or
+    /// restarted on its own (asks which).
+    Rollout,
     History,
     /// Show the heatmap instead of the tables, or back.
     Heatmap,
@@ -93,7 +96,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 41] = [
+    pub const ALL: [Command; 42] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -134,6 +137,7 @@ impl Command {
         Command::Start,
         Command::Stop,
         Command::Restart,
+        Command::Rollout,
         Command::History,
     ];
 
@@ -220,6 +224,7 @@ impl Command {
             Self::Start => "start",
             Self::Stop => "stop",
             Self::Restart => "restart",
+            Self::Rollout => "rollout",
             Self::History => "history",
             Self::Heatmap => "heatmap",
             Self::FoldAll => "fold_all",
@@ -282,6 +287,7 @@ impl Command {
             Self::Start => "start",
             Self::Stop => "stop",
             Self::Restart => "restart",
+            Self::Rollout => "rollout",
             Self::History => "history",
             Self::Heatmap => "heatmap / tables (Tab: time or resources)",
             Self::FoldAll => "heatmap: fold or open all groups",
@@ -328,6 +334,7 @@ impl Command {
                 | Self::Start
                 | Self::Stop
                 | Self::Restart
+                | Self::Rollout
                 | Self::History
         )
     }

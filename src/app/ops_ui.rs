@@ -24,6 +24,8 @@ pub enum OpRequest {
     Cancel { op: u64 },
     /// List a node's backups (answered with `OpEvent::Backups`).
     ListBackups { node: String, endpoint: String },
+    /// List the images a node's engine holds (answered with `OpEvent::Images`).
+    ListImages { node: String, endpoint: String },
     /// Stop stale copies on a node that returned after a failover.
     Fence { op: u64, stale: Stale },
     /// Reload the failover records (after a failover or a fence).
@@ -72,6 +74,9 @@ pub enum Dialog {
     Running { op: u64 },
     /// The action cannot be planned; why.
     Refused { title: String, message: String },
+    /// Waiting for what planning needs (a rollout: the nodes' images); any key closes it
+    /// and drops the action.
+    Waiting { title: String, message: String },
 }
 
 /// The console's operations state: what ran, what it knows to plan, what it must fence.
@@ -87,6 +92,8 @@ pub struct Ops {
     fence_ops: Vec<(u64, String)>,
     /// Operations after which the failover records change (failovers, fences).
     reload_after: BTreeSet<u64>,
+    /// A rollout waiting for the nodes' image lists.
+    pub(super) pending_rollout: Option<super::rollout_ui::PendingRollout>,
 }
 
 impl Ops {
@@ -372,6 +379,7 @@ impl App {
                     *l = Some(list);
                 }
             }
+            OpEvent::Images { node, list } => self.on_images(&node, list),
             OpEvent::SpecsRefreshed { cache } => self.ops.specs = *cache,
             OpEvent::Failovers(f) => {
                 self.ops.failovers = f;

@@ -29,6 +29,8 @@ pub enum PromptKind {
     Silence(AlertKey),
     /// A command or view by name.
     Palette,
+    /// The image to roll `service` out to; `current` (the selected replica's) restarts it.
+    Image { service: String, current: String },
 }
 
 /// A prompt being typed into.
@@ -82,7 +84,7 @@ impl Prompt {
         let limit = match self.kind {
             PromptKind::Silence(_) => SILENCE_CHOICES.len(),
             PromptKind::Palette => palette::matches(&self.text, keymap).len(),
-            PromptKind::Ack(_) => 1,
+            PromptKind::Ack(_) | PromptKind::Image { .. } => 1,
         };
         self.choice = self.choice.min(limit.saturating_sub(1));
         self.error = None;
@@ -139,6 +141,14 @@ impl App {
                 }
                 self.set_status(status);
             }
+            PromptKind::Image { service, current } => {
+                let image = prompt.text.trim();
+                if image.is_empty() {
+                    return Err("type the image to roll out, e.g. acme/api:2.5".into());
+                }
+                let image = (image != current).then(|| image.to_string());
+                self.propose_rollout(service.clone(), image);
+            }
             PromptKind::Palette => {
                 let found = palette::matches(&prompt.text, &self.keymap);
                 let Some(entry) = found.get(prompt.choice).or(found.first()) else {
@@ -187,9 +197,14 @@ impl App {
     }
 
     fn open_prompt(&mut self, kind: PromptKind) {
+        self.open_prompt_with(kind, String::new());
+    }
+
+    /// Opens a prompt with `text` typed already.
+    pub(super) fn open_prompt_with(&mut self, kind: PromptKind, text: String) {
         self.panes.push(Pane::Prompt(Prompt {
             kind,
-            text: String::new(),
+            text,
             choice: 0,
             error: None,
         }));

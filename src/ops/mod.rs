@@ -181,6 +181,11 @@ pub enum OpEvent {
         node: String,
         list: Result<Vec<BackupInfo>, String>,
     },
+    /// Images listed for a rollout's plan.
+    Images {
+        node: String,
+        list: Result<Vec<fleetdeck_core::image::EngineImage>, String>,
+    },
     /// The spec cache was refreshed.
     SpecsRefreshed { cache: Box<specs::SpecCache> },
     /// The failover records as they are on disk now.

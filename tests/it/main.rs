@@ -46,6 +46,7 @@ mod trust_roles;
 mod ui_display;
 mod ui_history;
 mod ui_ops;
+mod ui_rollout;
 mod ui_snapshots;
 mod ui_wall;
 mod wall_specs;
