@@ -32,6 +32,9 @@ pub enum Command {
     Start,
     Stop,
     Restart,
+    /// Roll the selected container's service out, replica by replica: to a new image, or
+    /// restarted on its own (asks which).
+    Rollout,
     History,
     /// Show the heatmap instead of the tables, or back.
     Heatmap,
@@ -97,7 +100,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 42] = [
+    pub const ALL: [Command; 43] = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -139,6 +142,7 @@ impl Command {
         Command::Start,
         Command::Stop,
         Command::Restart,
+        Command::Rollout,
         Command::History,
     ];
 
@@ -226,6 +230,7 @@ impl Command {
             Self::Start => "start",
             Self::Stop => "stop",
             Self::Restart => "restart",
+            Self::Rollout => "rollout",
             Self::History => "history",
             Self::Heatmap => "heatmap",
             Self::FoldAll => "fold_all",
@@ -290,6 +295,7 @@ impl Command {
             Self::Start => "start",
             Self::Stop => "stop",
             Self::Restart => "restart",
+            Self::Rollout => "rollout",
             Self::History => "history",
             Self::Heatmap => "heatmap / tables (Tab: time or resources)",
             Self::FoldAll => "heatmap: fold or open all groups",
@@ -338,6 +344,7 @@ impl Command {
                 | Self::Start
                 | Self::Stop
                 | Self::Restart
+                | Self::Rollout
                 | Self::History
         )
     }

@@ -157,6 +157,7 @@ impl Default for KeyMap {
             ("t", Command::Start),
             ("X", Command::Stop),
             ("r", Command::Restart),
+            ("U", Command::Rollout),
             ("H", Command::History),
             ("M", Command::Heatmap),
             ("Z", Command::FoldAll),

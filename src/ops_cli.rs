@@ -28,7 +28,9 @@ mod args;
 mod output;
 mod proposal;
 
-pub use args::{ActOptions, ActionsVerb, ContainerTarget, OpsCommand};
+pub use args::{
+    ActOptions, ActionsVerb, ContainerTarget, OpsCommand, RolloutCommand, RolloutOptions,
+};
 use output::{backups_table, json, transfer_bytes};
 use proposal::{list_backups, new_backup_ids, proposal};
 
@@ -240,6 +242,9 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             Err(e) => return OpsOutput::fail(EXIT_USAGE, e),
         },
     };
+    if let Proposal::Rollout { service, .. } = &proposal {
+        crate::ops::link::fetch_images(&conns, &mut fleet, service).await;
+    }
     let pending = ctx
         .state_dir
         .as_deref()

@@ -31,6 +31,9 @@ pub struct AgentConfig {
     pub containers: usize,
     /// Sim: whether faults happen (crash loops, failing health checks, hot containers).
     pub sim_faults: bool,
+    /// Sim: images whose health check fails on this node (beside any whose name contains
+    /// `unhealthy`), so a rollout that fails on one node only can be rehearsed.
+    pub sim_unhealthy_images: Vec<String>,
     /// Time between samples (also one simulated step).
     pub sample_interval: Duration,
     /// Quiet time on a Watch stream before a heartbeat.
@@ -114,6 +117,7 @@ impl Default for AgentConfig {
             seed: 1,
             containers: DEFAULT_SIM_CONTAINERS,
             sim_faults: true,
+            sim_unhealthy_images: Vec::new(),
             sample_interval: DEFAULT_SAMPLE_INTERVAL,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             mode: NodeMode::Active,

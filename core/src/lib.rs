@@ -10,6 +10,7 @@ pub mod cli_docs;
 pub mod container;
 pub mod format;
 pub mod history;
+pub mod image;
 pub mod intent;
 pub mod labels;
 pub mod node;

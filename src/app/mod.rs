@@ -16,6 +16,7 @@ mod ops_ui;
 mod palette;
 mod panes;
 mod prompt;
+mod rollout_ui;
 mod silences;
 mod tables;
 mod tables_pane;

@@ -67,7 +67,7 @@ impl Dialog {
         let down = command == Some(Command::Down);
         let next = match self {
             _ if command == Some(Command::Quit) => return DialogOutcome::Quit,
-            Dialog::Refused { .. } => None,
+            Dialog::Refused { .. } | Dialog::Waiting { .. } => None,
             Dialog::PickTarget {
                 node,
                 container,

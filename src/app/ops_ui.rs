@@ -33,6 +33,8 @@ pub enum OpRequest {
     Cancel { op: u64 },
     /// List a node's backups (answered with `OpEvent::Backups`).
     ListBackups { node: String, endpoint: String },
+    /// List the images a node's engine holds (answered with `OpEvent::Images`).
+    ListImages { node: String, endpoint: String },
     /// Stop stale copies on a node that returned after a failover.
     Fence { op: u64, stale: Stale },
     /// Reload the failover records (after a failover or a fence).
@@ -81,6 +83,9 @@ pub enum Dialog {
     Running { op: u64 },
     /// The action cannot be planned; why.
     Refused { title: String, message: String },
+    /// Waiting for what planning needs (a rollout: the nodes' images); any key closes it
+    /// and drops the action.
+    Waiting { title: String, message: String },
 }
 
 /// The console's operations state: what ran, what it knows to plan, what it must fence.
@@ -104,6 +109,8 @@ pub struct Ops {
     pub elsewhere: Vec<crate::coord::Held>,
     /// Why etcd could not be read last time, if it could not.
     pub etcd_error: Option<String>,
+    /// A rollout waiting for the nodes' image lists.
+    pub(super) pending_rollout: Option<super::rollout_ui::PendingRollout>,
 }
 
 impl Ops {
@@ -424,6 +431,7 @@ impl App {
                     *l = Some(list);
                 }
             }
+            OpEvent::Images { node, list } => self.on_images(&node, list),
             OpEvent::SpecsRefreshed { cache } => self.ops.specs = *cache,
             OpEvent::Locks(read) => match read {
                 Ok(held) => {

@@ -31,6 +31,8 @@ pub enum PromptKind {
     Palette,
     /// What to run in a container (filled with the configured command).
     Exec(Box<super::exec::ExecTarget>),
+    /// The image to roll `service` out to; `current` (the selected replica's) restarts it.
+    Image { service: String, current: String },
 }
 
 /// A prompt being typed into.
@@ -84,7 +86,7 @@ impl Prompt {
         let limit = match self.kind {
             PromptKind::Silence(_) => SILENCE_CHOICES.len(),
             PromptKind::Palette => palette::matches(&self.text, keymap).len(),
-            PromptKind::Ack(_) | PromptKind::Exec(_) => 1,
+            PromptKind::Ack(_) | PromptKind::Exec(_) | PromptKind::Image { .. } => 1,
         };
         self.choice = self.choice.min(limit.saturating_sub(1));
         self.error = None;
@@ -140,6 +142,14 @@ impl App {
                     status.push_str("; making it in Alertmanager…");
                 }
                 self.set_status(status);
+            }
+            PromptKind::Image { service, current } => {
+                let image = prompt.text.trim();
+                if image.is_empty() {
+                    return Err("type the image to roll out, e.g. acme/api:2.5".into());
+                }
+                let image = (image != current).then(|| image.to_string());
+                self.propose_rollout(service.clone(), image);
             }
             PromptKind::Palette => {
                 let found = palette::matches(&prompt.text, &self.keymap);

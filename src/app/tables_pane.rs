@@ -194,6 +194,7 @@ impl App {
             | Command::Restart => {
                 self.on_ops_command(command);
             }
+            Command::Rollout => self.start_rollout(),
             Command::ToggleLog => {
                 let splits = &mut self.panes.splits;
                 splits.console_log = !splits.console_log;

@@ -79,6 +79,12 @@ pub fn wanted(plan: &Plan) -> Wanted {
                 w.node(node, Hold::Whole);
                 w.failover = Some((node.clone(), *epoch));
             }
+            Step::Rollout(r) => {
+                for x in &r.replicas {
+                    w.container(&x.on.name, &x.name);
+                    w.container(&x.on.name, &x.new_name);
+                }
+            }
             // A line in another node's audit log changes nothing there.
             Step::Note { .. } => {}
         }

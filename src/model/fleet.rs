@@ -124,6 +124,13 @@ impl Fleet {
         self.nodes.get(slot)
     }
 
+    /// Records the images the engine of the node named `node` holds.
+    pub fn set_images(&mut self, node: &str, images: Vec<fleetdeck_core::image::EngineImage>) {
+        if let Some(n) = self.nodes.iter_mut().find(|n| n.name() == node) {
+            n.images = Some(images);
+        }
+    }
+
     /// Time an unreachable node stays UNKNOWN before it is FAILED.
     pub fn failover_timeout(&self) -> Duration {
         self.failover_timeout

@@ -106,6 +106,9 @@ pub struct Node {
     pub backfill: Option<super::backfill::Mark>,
     /// Times the agent was seen restarting (epoch changes).
     pub restarts_seen: u32,
+    /// The images its engine holds, as last asked (a rollout asks before it plans);
+    /// `None` until then.
+    pub images: Option<Vec<fleetdeck_core::image::EngineImage>>,
 }
 
 impl Node {
@@ -128,6 +131,7 @@ impl Node {
             load_minutes: Minutes::new(LOAD_MINUTES),
             backfill: None,
             restarts_seen: 0,
+            images: None,
         }
     }
 

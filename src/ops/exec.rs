@@ -19,6 +19,8 @@ use super::{OpEvent, Outcome, Verb, human_bytes};
 use crate::client::Connections;
 
 mod migrate;
+mod ready;
+mod rollout;
 
 /// Longest wait for a migrated copy to be running and healthy.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -407,15 +409,7 @@ impl Executor {
                 name,
             } => {
                 let mut tl = Link::open(&self.conns, &template.name, &template.endpoint).await?;
-                let mut spec = tl.export_spec(template_id).await?;
-                spec.name = name.clone();
-                spec.id.clear();
-                spec.volume_bytes = 0;
-                spec.labels.remove("com.docker.compose.container-number");
-                // A new replica replaces nothing, even when its template was a failover copy.
-                spec.labels.remove(fleetdeck_core::labels::REPLACES_LABEL);
-                spec.labels
-                    .remove(fleetdeck_core::labels::REPLACES_EPOCH_LABEL);
+                let spec = new_replica(tl.export_spec(template_id).await?, name);
                 let spec = fleetdeck_core::spec::PortableSpec::from_proto(spec);
                 let create = Step::Create {
                     on: on.clone(),
@@ -542,6 +536,7 @@ impl Executor {
                     })?;
                 Ok(None)
             }
+            Step::Rollout(r) => self.rollout(ctx, r).await.map(Some),
             Step::Note {
                 on,
                 kind,
@@ -629,6 +624,19 @@ impl Executor {
             )),
         }
     }
+}
+
+/// The spec of a new replica named `name` made from `spec`, another replica's.
+fn new_replica(mut spec: pb::PortableSpec, name: &str) -> pb::PortableSpec {
+    spec.name = name.to_string();
+    spec.id.clear();
+    spec.volume_bytes = 0;
+    spec.labels.remove("com.docker.compose.container-number");
+    // A new replica replaces nothing, even when its template was a failover copy.
+    spec.labels.remove(fleetdeck_core::labels::REPLACES_LABEL);
+    spec.labels
+        .remove(fleetdeck_core::labels::REPLACES_EPOCH_LABEL);
+    spec
 }
 
 fn summary(done: &[String]) -> String {

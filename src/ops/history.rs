@@ -79,6 +79,10 @@ pub fn target_of(proposal: &Proposal) -> String {
             None => node.clone(),
         },
         Proposal::Restore { node, backup } => format!("{node}/{}", backup.container),
+        Proposal::Rollout { service, image, .. } => match image {
+            Some(i) => format!("{service} → {i}"),
+            None => service.clone(),
+        },
         Proposal::Container {
             node, container, ..
         } => format!("{node}/{container}"),

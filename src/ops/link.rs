@@ -231,6 +231,28 @@ impl Link {
         .await
     }
 
+    /// The images this node's engine holds.
+    pub async fn list_images(
+        &mut self,
+    ) -> Result<Vec<fleetdeck_core::image::EngineImage>, LinkFailure> {
+        let node = self.node.clone();
+        let mut client = self.client.clone();
+        self.timed(CALL_TIMEOUT, async move {
+            client
+                .list_images(pb::ListImagesRequest {})
+                .await
+                .map(|r| {
+                    let images = r.into_inner().images;
+                    images
+                        .iter()
+                        .map(fleetdeck_core::image::EngineImage::from_proto)
+                        .collect()
+                })
+                .map_err(|s| call_failure(&node, &s))
+        })
+        .await
+    }
+
     /// Copies `from_container`'s volume data on this node into `to_container` on `target`,
     /// chunk by chunk (a few chunks in memory at most); `progress` sees bytes so far.
     pub async fn copy_volumes(
@@ -347,6 +369,31 @@ impl Link {
 
 /// The items of `source` up to its first error, and a receiver that gets that error's
 /// message: a transfer forwards the good chunks and reports why the source stopped.
+/// Asks every reachable node running a replica of `service` which images its engine
+/// holds, and records them in `fleet` for the planner; a node that does not answer stays
+/// unknown (the plan says so).
+pub async fn fetch_images(conns: &Connections, fleet: &mut crate::model::Fleet, service: &str) {
+    let nodes: Vec<(String, String)> = fleet
+        .nodes()
+        .iter()
+        .filter(|n| n.is_live() && n.containers.values().any(|c| c.spec.service == service))
+        .map(|n| (n.name().to_string(), n.endpoint.clone()))
+        .collect();
+    let asks = nodes.into_iter().map(|(name, endpoint)| async move {
+        let images = async {
+            let mut link = Link::open(conns, &name, &endpoint).await?;
+            link.list_images().await
+        }
+        .await;
+        (name, images)
+    });
+    for (name, images) in futures::future::join_all(asks).await {
+        if let Ok(list) = images {
+            fleet.set_images(&name, list);
+        }
+    }
+}
+
 fn until_error<T>(
     source: impl futures::Stream<Item = Result<T, tonic::Status>>,
 ) -> (

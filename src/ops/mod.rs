@@ -59,6 +59,16 @@ pub enum Proposal {
     /// Restore `backup` on `node`; when another node holds it (`backup.node`), its archive
     /// is copied to `node` first.
     Restore { node: String, backup: BackupInfo },
+    /// Restart a service (`image` `None`) or move it to a new image, one replica at a
+    /// time, gated on health, never more than `max_unavailable` replicas down; a replica
+    /// that does not become healthy rolls back those already replaced unless `rollback`
+    /// is false.
+    Rollout {
+        service: String,
+        image: Option<String>,
+        max_unavailable: usize,
+        rollback: bool,
+    },
     /// Start, stop or restart one container.
     Container {
         node: String,
@@ -122,6 +132,7 @@ impl Proposal {
             Self::Uncordon { .. } => "uncordon",
             Self::Backup { .. } => "backup",
             Self::Restore { .. } => "restore",
+            Self::Rollout { .. } => "rollout",
             Self::Container { verb, .. } => verb.as_str(),
         }
     }
@@ -170,6 +181,11 @@ pub enum OpEvent {
     Backups {
         node: String,
         list: Result<Vec<BackupInfo>, String>,
+    },
+    /// Images listed for a rollout's plan.
+    Images {
+        node: String,
+        list: Result<Vec<fleetdeck_core::image::EngineImage>, String>,
     },
     /// The spec cache was refreshed.
     SpecsRefreshed { cache: Box<specs::SpecCache> },

@@ -116,6 +116,18 @@ impl Runner {
                     let _ = events.send(OpEvent::Backups { node, list }).await;
                 });
             }
+            OpRequest::ListImages { node, endpoint } => {
+                let conns = self.exec.conns.clone();
+                tokio::spawn(async move {
+                    let list = async {
+                        let mut link = Link::open(&conns, &node, &endpoint).await?;
+                        link.list_images().await
+                    }
+                    .await
+                    .map_err(|e| e.to_string());
+                    let _ = events.send(OpEvent::Images { node, list }).await;
+                });
+            }
             OpRequest::Fence { op, stale } => {
                 let Some(dir) = self.exec.state_dir.clone() else {
                     return;

@@ -28,6 +28,49 @@ pub struct ContainerTarget {
     pub node: Option<String>,
 }
 
+/// What a rollout command takes beside its service.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct RolloutOptions {
+    /// Replicas that may be down at once; the service never has fewer than
+    /// replicas - N healthy. 0 allows make-before-break replicas only.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub max_unavailable: usize,
+    /// When a new replica does not become healthy, pause and leave everything as it is
+    /// for a human, instead of rolling back the replicas already replaced.
+    #[arg(long)]
+    pub no_rollback: bool,
+    #[command(flatten)]
+    pub opts: ActOptions,
+}
+
+/// `fleetdeck rollout ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum RolloutCommand {
+    /// Restart every replica of a service, one at a time, each gated on health.
+    Restart {
+        service: String,
+        #[command(flatten)]
+        rollout: RolloutOptions,
+    },
+    /// Move every replica of a service to IMAGE, one at a time, each gated on health; the
+    /// image must already be on the engine of every node the service runs on.
+    Image {
+        service: String,
+        /// The new image (`repo:tag`).
+        image: String,
+        #[command(flatten)]
+        rollout: RolloutOptions,
+    },
+}
+
+impl RolloutCommand {
+    fn options(&self) -> &RolloutOptions {
+        match self {
+            Self::Restart { rollout, .. } | Self::Image { rollout, .. } => rollout,
+        }
+    }
+}
+
 /// The action commands.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum OpsCommand {
@@ -118,6 +161,14 @@ pub enum OpsCommand {
         #[command(flatten)]
         opts: ActOptions,
     },
+    /// Rolling restart or image update of a service: replica by replica, make-before-break
+    /// where placement allows, each new replica healthy before the next (a container
+    /// without a health check counts as healthy after 3 s running); one that is not rolls
+    /// back the replicas already replaced.
+    Rollout {
+        #[command(subcommand)]
+        how: RolloutCommand,
+    },
     /// List the actions the agents hold (every console's: running, interrupted, ended), or
     /// resume or abort an interrupted one.
     Actions {
@@ -161,6 +212,7 @@ impl OpsCommand {
             | Self::Start { opts, .. }
             | Self::Stop { opts, .. }
             | Self::Restart { opts, .. } => opts.clone(),
+            Self::Rollout { how } => how.options().opts.clone(),
             Self::Actions {
                 verb: Some(ActionsVerb::Resume { opts, .. } | ActionsVerb::Abort { opts, .. }),
                 ..

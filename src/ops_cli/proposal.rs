@@ -6,7 +6,7 @@ use crate::ops::link::Link;
 use crate::ops::plan::{self, Plan};
 use crate::ops::{BackupInfo, Proposal, Verb};
 
-use super::args::{ContainerTarget, OpsCommand};
+use super::args::{ContainerTarget, OpsCommand, RolloutCommand};
 
 pub(super) async fn list_backups(
     conns: &Connections,
@@ -124,6 +124,22 @@ pub(super) async fn proposal(
         OpsCommand::Start { target, .. } => container(target, Verb::Start),
         OpsCommand::Stop { target, .. } => container(target, Verb::Stop),
         OpsCommand::Restart { target, .. } => container(target, Verb::Restart),
+        OpsCommand::Rollout { how } => {
+            let (service, image, o) = match how {
+                RolloutCommand::Restart { service, rollout } => (service, None, rollout),
+                RolloutCommand::Image {
+                    service,
+                    image,
+                    rollout,
+                } => (service, Some(image.clone()), rollout),
+            };
+            Proposal::Rollout {
+                service: service.clone(),
+                image,
+                max_unavailable: o.max_unavailable,
+                rollback: !o.no_rollback,
+            }
+        }
         OpsCommand::Backups { .. } => return Err("`backups` lists; it plans nothing".into()),
         OpsCommand::Actions { .. } => return Err("`actions` lists; it plans nothing".into()),
     })

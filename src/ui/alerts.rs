@@ -478,6 +478,24 @@ pub fn draw_overlays(frame: &mut Frame, area: Rect, app: &App) {
             ]));
             ("Silence", 6)
         }
+        PromptKind::Image { service, current } => {
+            lines.push(Line::from(Span::styled(
+                format!("roll {service} out, one replica at a time; {current} restarts it"),
+                theme.text,
+            )));
+            lines.push(Line::from(vec![
+                Span::styled("image: ", theme.label()),
+                Span::styled(prompt.text.clone(), theme.filter()),
+                cursor,
+            ]));
+            lines.push(Line::from(vec![
+                ok(),
+                Span::styled(" plan  ", theme.label()),
+                cancel(),
+                Span::styled(" cancel", theme.label()),
+            ]));
+            ("Rollout", 6)
+        }
         PromptKind::Palette => {
             lines.push(Line::from(vec![
                 Span::styled(":", theme.filter()),

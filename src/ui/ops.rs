@@ -359,6 +359,19 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                 inner,
             );
         }
+        Dialog::Waiting { title, message } => {
+            let inner = frame_box(
+                frame,
+                popup(area, width, 3),
+                title,
+                "any key cancels",
+                theme,
+            );
+            frame.render_widget(
+                Paragraph::new(Line::from(Span::styled(message.clone(), theme.info))),
+                inner,
+            );
+        }
     }
 }
 

@@ -95,6 +95,9 @@ impl pb::agent_server::Agent for Scripted {
         &self,
         _request: Request<pb::ListIntentsRequest>,
     ) -> Result<Response<pb::ListIntentsReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
     async fn exec(
         &self,
         _request: Request<tonic::Streaming<pb::ExecInput>>,
@@ -148,6 +151,13 @@ impl pb::agent_server::Agent for Scripted {
         &self,
         _request: Request<pb::ListBackupsRequest>,
     ) -> Result<Response<pb::ListBackupsReply>, Status> {
+        Err(Status::unimplemented("scripted server"))
+    }
+
+    async fn list_images(
+        &self,
+        _request: Request<pb::ListImagesRequest>,
+    ) -> Result<Response<pb::ListImagesReply>, Status> {
         Err(Status::unimplemented("scripted server"))
     }
 

@@ -179,7 +179,10 @@ impl Cluster {
     }
 
     pub async fn plan(&self, p: &Proposal) -> Result<Plan, plan::PlanError> {
-        let fleet = self.fleet().await;
+        let mut fleet = self.fleet().await;
+        if let Proposal::Rollout { service, .. } = p {
+            fleetdeck::ops::link::fetch_images(&self.conns, &mut fleet, service).await;
+        }
         let specs = self.specs().await;
         let fencing = Failovers::load(&self.console_dir()).pending();
         let input = PlanInput {
@@ -233,11 +236,24 @@ impl Cluster {
 
     /// Creates and starts a container of `service` on node `node` through its agent.
     pub async fn create(&self, node: usize, name: &str, service: &str, ports: Vec<pb::Port>) {
+        self.create_from(node, name, service, ports, &self.engine.image)
+            .await;
+    }
+
+    /// [`Cluster::create`] from image `image`.
+    pub async fn create_from(
+        &self,
+        node: usize,
+        name: &str,
+        service: &str,
+        ports: Vec<pb::Port>,
+        image: &str,
+    ) {
         let mut link = self.link(node).await;
         let cmd = serde_json::to_string(&["sh", "-c", STATEFUL_CMD]).unwrap();
         let spec = pb::PortableSpec {
             name: name.into(),
-            image: self.engine.image.clone(),
+            image: image.to_owned(),
             service: service.into(),
             labels: [
                 ("fleetdeck.service".to_owned(), service.to_owned()),

@@ -70,11 +70,20 @@ pub struct Cluster {
 impl Cluster {
     /// `modes.len()` sim nodes named n1, n2, ...
     pub async fn start(modes: &[NodeMode], containers: usize) -> Self {
+        Self::start_with(modes, containers, |_, _| {}).await
+    }
+
+    /// [`Cluster::start`] with each node's configuration changed by `tweak` (its index).
+    pub async fn start_with(
+        modes: &[NodeMode],
+        containers: usize,
+        tweak: impl Fn(usize, &mut AgentConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
         for (i, mode) in modes.iter().enumerate() {
             let id = format!("n{}", i + 1);
-            let config = AgentConfig {
+            let mut config = AgentConfig {
                 containers,
                 sample_interval: Duration::from_millis(50),
                 sim_faults: false,
@@ -82,6 +91,7 @@ impl Cluster {
                 state_dir: Some(dir.path().join(&id)),
                 ..AgentConfig::sim(&id, 11 + i as u64 * 101)
             };
+            tweak(i, &mut config);
             let listener = fleetdeck_agent::bind("127.0.0.1:0".parse().unwrap())
                 .await
                 .unwrap();
@@ -155,6 +165,25 @@ impl Cluster {
 
     pub async fn plan(&self, p: &Proposal) -> Result<Plan, plan::PlanError> {
         let fleet = self.fleet().await;
+        let specs = self.specs().await;
+        let input = PlanInput {
+            fleet: &fleet,
+            now: Instant::now(),
+            specs: &specs,
+            fencing: &[],
+            read_only: false,
+            claims: &[],
+        };
+        plan::plan(&input, p)
+    }
+
+    /// [`Cluster::plan`] with every node's engine images asked first (what a rollout
+    /// plans on).
+    pub async fn plan_with_images(&self, p: &Proposal) -> Result<Plan, plan::PlanError> {
+        let mut fleet = self.fleet().await;
+        if let Proposal::Rollout { service, .. } = p {
+            fleetdeck::ops::link::fetch_images(&self.conns, &mut fleet, service).await;
+        }
         let specs = self.specs().await;
         let input = PlanInput {
             fleet: &fleet,

@@ -144,6 +144,11 @@ pub trait Runtime: Send + Sync + 'static {
         Err(self.unsupported("export a container's spec"))
     }
 
+    /// The images this node's engine holds, with their health check timing.
+    async fn images(&self) -> Result<Vec<fleetdeck_core::image::EngineImage>, RuntimeError> {
+        Err(self.unsupported("list images"))
+    }
+
     /// Creates, without starting, a container from `spec`; returns its runtime id.
     async fn create(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
         let _ = spec;

@@ -194,6 +194,7 @@ async fn make_runtime(config: &AgentConfig) -> Result<Arc<dyn Runtime>, AgentErr
                 step: config.sample_interval,
                 start_unix_ms: host::now_unix_ms(),
                 faults: config.sim_faults,
+                unhealthy_images: config.sim_unhealthy_images.clone(),
                 data_dir: Some(config.resolved_state_dir().join("volumes")),
                 state_file: Some(
                     config

@@ -447,6 +447,14 @@ impl pb::agent_server::Agent for AgentService {
         Ok(Response::new(self.transfer.list_backups().await?))
     }
 
+    async fn list_images(
+        &self,
+        _request: Request<pb::ListImagesRequest>,
+    ) -> Result<Response<pb::ListImagesReply>, Status> {
+        self.ensure_running()?;
+        Ok(Response::new(self.transfer.list_images().await?))
+    }
+
     async fn read_backup(
         &self,
         request: Request<pb::ReadBackupRequest>,

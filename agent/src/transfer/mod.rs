@@ -186,6 +186,14 @@ impl Transfer {
         })
     }
 
+    /// ListImages.
+    pub async fn list_images(&self) -> Result<pb::ListImagesReply, Status> {
+        let images = self.runtime.images().await.map_err(runtime_status)?;
+        Ok(pb::ListImagesReply {
+            images: images.iter().map(|i| i.to_proto()).collect(),
+        })
+    }
+
     /// ReadVolumes: a tar of the container's volumes, chunk by chunk.
     pub async fn read_volumes(&self, target: &str) -> Result<ChunkStream, Status> {
         let c = self.hub.find(target).map_err(act_status)?;

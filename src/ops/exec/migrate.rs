@@ -5,7 +5,8 @@
 use fleetdeck_proto as pb;
 use pb::act_request::Action as A;
 
-use super::{Ctx, Executor, READY_POLL, StepError};
+use super::ready::{Readiness, wait_ready};
+use super::{Ctx, Executor, StepError};
 use crate::ops::link::Link;
 use crate::ops::plan::NodeRef;
 use crate::ops::{OpEvent, human_bytes};
@@ -165,43 +166,21 @@ impl Executor {
             Self::container(pb::container_action::Verb::Start, copy),
         );
         dst.act(req, |_| {}).await?;
-        let deadline = tokio::time::Instant::now() + self.ready_timeout;
-        loop {
-            let s = dst.export_spec(copy).await?;
-            let state = pb::ContainerState::try_from(s.state).unwrap_or_default();
-            let health = pb::HealthStatus::try_from(s.health).unwrap_or_default();
-            let ready = state == pb::ContainerState::Running
-                && matches!(health, pb::HealthStatus::Healthy | pb::HealthStatus::None);
-            if ready {
-                return Ok(());
-            }
-            ctx.report(
-                "ready",
-                75.0,
-                format!(
-                    "waiting for {name} on {}: {} / {}",
-                    dst.node(),
-                    state
-                        .as_str_name()
-                        .trim_start_matches("CONTAINER_STATE_")
-                        .to_lowercase(),
-                    health
-                        .as_str_name()
-                        .trim_start_matches("HEALTH_STATUS_")
-                        .to_lowercase()
-                ),
-            );
-            if tokio::time::Instant::now() >= deadline {
-                return Err(StepError::Failed(format!(
+        let ready = Readiness {
+            timeout: self.ready_timeout,
+            settle: std::time::Duration::ZERO,
+            fail_fast: false,
+        };
+        wait_ready(ctx, dst, copy, &name, ("ready", 75.0), ready)
+            .await
+            .map_err(|e| match e {
+                StepError::Failed(_) => StepError::Failed(format!(
                     "the copy did not become healthy within {} s",
                     self.ready_timeout.as_secs()
-                )));
-            }
-            let cancel = ctx.cancel.clone();
-            tokio::select! {
-                () = tokio::time::sleep(READY_POLL) => {}
-                () = cancel.cancelled() => return Err(StepError::Cancelled("cancelled while waiting for the copy to be healthy".into())),
-            }
-        }
+                )),
+                StepError::Cancelled(_) => StepError::Cancelled(
+                    "cancelled while waiting for the copy to be healthy".into(),
+                ),
+            })
     }
 }

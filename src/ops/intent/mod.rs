@@ -175,7 +175,7 @@ impl PlanLocks {
             | Proposal::Drain { node }
             | Proposal::Cordon { node }
             | Proposal::Uncordon { node } => add(&mut out.nodes, node.clone()),
-            Proposal::Scale { service, .. } => {
+            Proposal::Scale { service, .. } | Proposal::Rollout { service, .. } => {
                 add(&mut out.containers, format!("service/{service}"));
             }
             Proposal::Restore { node, backup } => {

@@ -14,6 +14,7 @@ pub mod migrate;
 mod mode;
 mod names;
 mod restore;
+pub mod rollout;
 mod scale;
 #[cfg(test)]
 mod tests;
@@ -122,6 +123,8 @@ pub enum Step {
         epoch: u64,
         names: Vec<String>,
     },
+    /// Replace a service's replicas one at a time, gated on health.
+    Rollout(Box<rollout::Rollout>),
     /// Record something in a node's audit log.
     Note {
         on: NodeRef,
@@ -145,6 +148,7 @@ impl Step {
             | Self::Backup { on, .. }
             | Self::Restore { on, .. }
             | Self::Note { on, .. } => vec![on],
+            Self::Rollout(r) => r.replicas.iter().map(|x| &x.on).collect(),
             Self::RecordFailover { .. } => Vec::new(),
         }
     }
@@ -314,6 +318,18 @@ fn plan_one(input: &PlanInput<'_>, p: &Proposal) -> Result<Plan, PlanError> {
         Proposal::Uncordon { node } => mode::plan(input, node, false),
         Proposal::Backup { node, container } => backup::plan(input, node, container.as_deref()),
         Proposal::Restore { node, backup } => restore::plan(input, node, backup),
+        Proposal::Rollout {
+            service,
+            image,
+            max_unavailable,
+            rollback,
+        } => rollout::plan(
+            input,
+            service,
+            image.as_deref(),
+            *max_unavailable,
+            *rollback,
+        ),
         Proposal::Container {
             node,
             container,

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 mod convert;
 mod events;
 mod exec;
+mod images;
 mod logs;
 mod ops;
 mod sample;
@@ -381,6 +382,10 @@ impl Runtime for DockerRuntime {
 
     async fn create(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
         self.create_from(spec).await
+    }
+
+    async fn images(&self) -> Result<Vec<fleetdeck_core::image::EngineImage>, RuntimeError> {
+        self.engine_images().await
     }
 
     async fn volume_dir(&self, id: &str) -> Result<std::path::PathBuf, RuntimeError> {

@@ -233,6 +233,9 @@ impl DockerRuntime {
     pub(super) async fn export_portable(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
         let i = self.inspect_ours(id).await?;
         let mut spec = export(&i, self.is_committed(id));
+        if let Some(image) = i.image.as_deref() {
+            super::images::drop_image_health(&mut spec, self.image_health(image).await.as_ref());
+        }
         // Managed folders, else the mounts' sources where this agent can see them (the
         // engine's own volume folders when it runs on the engine's host); an estimate.
         let sources: Vec<PathBuf> = match volume_dir(&i).filter(|_| managed_only(&i)) {

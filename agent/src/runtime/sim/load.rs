@@ -108,6 +108,8 @@ pub(super) struct SimContainer {
     pub stats: ContainerStats,
     pub fault: Option<Fault>,
     pub has_health_check: bool,
+    /// Its image fails its health check on this node (see `images`).
+    pub failing_image: bool,
     load: Load,
     mem_now: f32,
     spike_steps: u32,
@@ -142,6 +144,22 @@ pub(super) fn service_volumes(service: &str) -> (&'static [&'static str], u32) {
         "metrics" => (&["tsdb"], 256),
         _ => (&[], 0),
     }
+}
+
+/// Every image of the catalog.
+pub(super) fn catalog_images() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|t| t.image)
+}
+
+/// Whether containers of `image` (any tag of a catalog repository) have a health check;
+/// images outside the catalog get the first template's.
+pub(super) fn has_health_check(image: &str) -> bool {
+    let repo = |i: &str| i.rsplit_once(':').map_or(i, |(r, _)| r).to_owned();
+    TEMPLATES
+        .iter()
+        .find(|t| repo(t.image) == repo(image))
+        .unwrap_or(&TEMPLATES[0])
+        .health_check
 }
 
 fn template_for(service: &str, image: &str) -> &'static Template {
@@ -256,6 +274,7 @@ impl SimContainer {
             stats,
             fault: None,
             has_health_check: t.health_check,
+            failing_image: false,
             mem_now: mem_base,
             load,
             spike_steps: 0,
@@ -367,7 +386,7 @@ impl SimContainer {
         self.status.state = ContainerState::Running;
         self.status.started_unix_ms = now_ms;
         self.status.exit_code = 0;
-        self.starting_steps = 3;
+        self.starting_steps = super::images::STARTING_STEPS;
         self.status.health = if self.has_health_check {
             HealthState::Starting
         } else {
@@ -446,6 +465,9 @@ impl SimContainer {
         } else if self.starting_steps > 0 {
             self.starting_steps -= 1;
             HealthState::Starting
+        } else if self.failing_image {
+            // A bad image starts like any other and fails once its start period is over.
+            HealthState::Unhealthy
         } else {
             HealthState::Healthy
         };

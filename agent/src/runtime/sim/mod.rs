@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 mod exec;
 mod host;
+mod images;
 mod load;
 mod logs;
 mod past;
@@ -57,6 +58,9 @@ pub struct SimConfig {
     pub start_unix_ms: u64,
     /// Whether faults (crash loops, failing health checks, hot containers) happen.
     pub faults: bool,
+    /// Images whose health check fails on this node, beside any whose name contains
+    /// `unhealthy` (see `images`).
+    pub unhealthy_images: Vec<String>,
     /// Where containers' volume data live as real files (`<dir>/<container id>/<volume>`);
     /// `None` keeps no data (scale runs).
     pub data_dir: Option<PathBuf>,
@@ -357,6 +361,10 @@ impl Runtime for SimRuntime {
         Ok(spec)
     }
 
+    async fn images(&self) -> Result<Vec<fleetdeck_core::image::EngineImage>, RuntimeError> {
+        Ok(images::images(&self.lock().containers, self.config.step))
+    }
+
     async fn create(&self, spec: &PortableSpec) -> Result<String, RuntimeError> {
         tokio::time::sleep(ACTION_LATENCY).await;
         let id = {
@@ -391,7 +399,8 @@ impl Runtime for SimRuntime {
                     .collect(),
                 created_unix_ms: now,
             };
-            let c = SimContainer::from_spec(&mut s.rng, plain, spec.volumes.clone());
+            let mut c = SimContainer::from_spec(&mut s.rng, plain, spec.volumes.clone());
+            c.failing_image = images::fails_health(&spec.image, &self.config.unhealthy_images);
             s.containers.push(c);
             self.persist(&s);
             id

@@ -11,6 +11,7 @@ fn config(seed: u64) -> SimConfig {
         step: Duration::from_secs(1),
         start_unix_ms: 1_700_000_000_000,
         faults: true,
+        unhealthy_images: Vec::new(),
         data_dir: None,
         state_file: None,
     }

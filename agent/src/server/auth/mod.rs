@@ -113,7 +113,7 @@ pub fn rpc_rule(path: &str) -> RpcRule {
     let method = path.strip_prefix(SERVICE_PREFIX).unwrap_or("");
     match method {
         // Every console, a read-only one too, sees who is doing what.
-        "Watch" | "GetInfo" | "Logs" | "ListBackups" | "History" | "ListIntents" => {
+        "Watch" | "GetInfo" | "Logs" | "ListBackups" | "History" | "ListIntents" | "ListImages" => {
             RpcRule::Fixed(Role::Viewer)
         }
         // Claiming and renewing an action's lease is part of running it, like Act.
@@ -147,6 +147,8 @@ pub const ACTION_ROLES: &[(&str, Role)] = &[
     ("container.backup", Role::Operator),
     // Fencing stale copies after a failover is what any operator console does first.
     ("note.fence", Role::Operator),
+    // A rollout's start and end, recorded on every node it touches.
+    ("note.rollout", Role::Operator),
     ("node.cordon", Role::Operator),
     ("node.uncordon", Role::Operator),
     ("node.set_standby", Role::Operator),
