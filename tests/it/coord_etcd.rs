@@ -93,12 +93,7 @@ impl Console {
         mpsc::Receiver<OpEvent>,
         fleetdeck_agent::cancel::CancelSource,
     ) {
-        let (src, cancel) = fleetdeck_agent::cancel::channel();
-        let (tx, rx) = mpsc::channel(1024);
-        let exec = self.executor();
-        let plan = plan.clone();
-        let task = tokio::spawn(async move { exec.run(1, &plan, cancel, tx).await });
-        (task, rx, src)
+        crate::support::ops::spawn_on(self.executor(), plan)
     }
 
     async fn run(&self, plan: &Plan) -> Outcome {

@@ -211,12 +211,7 @@ impl Cluster {
         mpsc::Receiver<OpEvent>,
         fleetdeck_agent::cancel::CancelSource,
     ) {
-        let (src, cancel) = fleetdeck_agent::cancel::channel();
-        let (tx, rx) = mpsc::channel(256);
-        let exec = self.executor();
-        let plan = plan.clone();
-        let task = tokio::spawn(async move { exec.run(1, &plan, cancel, tx).await });
-        (task, rx, src)
+        spawn_on(self.executor(), plan)
     }
 
     /// Runs `plan` to the end.
@@ -232,6 +227,22 @@ impl Cluster {
 }
 
 /// Names of running containers of a node snapshot.
+/// Starts running `plan` on `exec`: its outcome, its events, and the cancel switch.
+pub fn spawn_on(
+    exec: Executor,
+    plan: &Plan,
+) -> (
+    tokio::task::JoinHandle<Outcome>,
+    mpsc::Receiver<OpEvent>,
+    fleetdeck_agent::cancel::CancelSource,
+) {
+    let (src, cancel) = fleetdeck_agent::cancel::channel();
+    let (tx, rx) = mpsc::channel(1024);
+    let plan = plan.clone();
+    let task = tokio::spawn(async move { exec.run(1, &plan, cancel, tx).await });
+    (task, rx, src)
+}
+
 pub fn running(agent: &RunningAgent) -> Vec<(String, String)> {
     agent
         .snapshot()
