@@ -152,7 +152,13 @@ async fn docker_rollout_keeps_two_healthy_and_a_failing_image_rolls_back() {
     );
 
     let plan = c.plan(&rollout(&v2)).await.unwrap();
-    assert!(plan.lines[0].contains("beside it"), "{:?}", plan.lines);
+    // Beside the old one where the node has room; on a machine whose sampled CPU is full
+    // (a shared build host), stopped first: both keep two replicas healthy.
+    assert!(
+        plan.lines[0].contains("beside it") || plan.lines[0].contains("stop it"),
+        "{:?}",
+        plan.lines
+    );
     assert!(
         plan.lines[0].contains("wait up to 16 s"),
         "start period 2 s + 2 × (1 s + 1 s) + 10 s margin: {:?}",
