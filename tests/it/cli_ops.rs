@@ -24,7 +24,7 @@ fn parse(c: &Cluster, args: &[&str]) -> (OpsCommand, fleetdeck::config::Settings
     (cmd, settings)
 }
 
-async fn run(c: &Cluster, args: &[&str], answer: Option<&str>) -> ops_cli::OpsOutput {
+pub(crate) async fn run(c: &Cluster, args: &[&str], answer: Option<&str>) -> ops_cli::OpsOutput {
     let (cmd, settings) = parse(c, args);
     let ctx = Context {
         settings,

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use crate::support::docker::Engine;
 use crate::support::docker_cluster::{Cluster, PATIENCE, eventually, find};
+use crate::support::ops::service_replicas;
 
 use fleetdeck::ops::exec::Executor;
 use fleetdeck::ops::plan::Plan;
 use fleetdeck::ops::{Outcome, Proposal};
-use fleetdeck_core::spec::{ContainerState, HealthState};
 use tokio::sync::mpsc;
 
 const SERVICE: &str = "rollweb";
@@ -41,6 +41,11 @@ impl Drop for Images {
 /// Commits an image from BASE whose health check runs `check` (1 s interval, 2 s start
 /// period, 2 retries).
 fn image_with_check(engine: &Engine, tag: &str, check: &str) {
+    image_with(engine, tag, check, &["2s", "2"]);
+}
+
+/// [`image_with_check`] with the start period and retries given.
+fn image_with(engine: &Engine, tag: &str, check: &str, [start, retries]: &[&str; 2]) {
     let probe = engine.name(&format!("probe-{}", tag.replace([':', '/'], "-")));
     engine.cli(&[
         "create",
@@ -53,9 +58,9 @@ fn image_with_check(engine: &Engine, tag: &str, check: &str) {
         "--health-timeout",
         "1s",
         "--health-start-period",
-        "2s",
+        start,
         "--health-retries",
-        "2",
+        retries,
         BASE,
         "sh",
     ]);
@@ -65,28 +70,14 @@ fn image_with_check(engine: &Engine, tag: &str, check: &str) {
 
 /// Replicas of the service on every node: (node, name, image, healthy).
 fn replicas(c: &Cluster) -> Vec<(String, String, String, bool)> {
-    let mut out = Vec::new();
-    for n in &c.nodes {
-        for ct in n.agent().snapshot().containers {
-            if ct.spec.service == SERVICE && ct.status.state.is_up() {
-                out.push((
-                    n.name.clone(),
-                    ct.spec.name.clone(),
-                    ct.spec.image.clone(),
-                    ct.status.state == ContainerState::Running
-                        && ct.status.health == HealthState::Healthy,
-                ));
-            }
-        }
-    }
-    out
+    service_replicas(
+        c.nodes.iter().map(|n| (n.name.as_str(), n.agent())),
+        SERVICE,
+    )
 }
 
 fn healthy_on(c: &Cluster, image: &str) -> usize {
-    replicas(c)
-        .iter()
-        .filter(|(_, _, i, h)| i == image && *h)
-        .count()
+    crate::support::ops::healthy_on(&replicas(c), image)
 }
 
 /// Runs `plan`, sampling the healthy replicas every 50 ms at most; the outcome, the
@@ -161,7 +152,13 @@ async fn docker_rollout_keeps_two_healthy_and_a_failing_image_rolls_back() {
     );
 
     let plan = c.plan(&rollout(&v2)).await.unwrap();
-    assert!(plan.lines[0].contains("beside it"), "{:?}", plan.lines);
+    // Beside the old one where the node has room; on a machine whose sampled CPU is full
+    // (a shared build host), stopped first: both keep two replicas healthy.
+    assert!(
+        plan.lines[0].contains("beside it") || plan.lines[0].contains("stop it"),
+        "{:?}",
+        plan.lines
+    );
     assert!(
         plan.lines[0].contains("wait up to 16 s"),
         "start period 2 s + 2 × (1 s + 1 s) + 10 s margin: {:?}",
@@ -202,5 +199,93 @@ async fn docker_rollout_keeps_two_healthy_and_a_failing_image_rolls_back() {
         let ids = c.running_on_engine(i);
         assert_eq!(ids.len(), 1, "n{}: {ids:?}", i + 1);
         assert_eq!(c.inspect(&ids[0], "{{.Config.Image}}"), v2);
+    }
+}
+
+/// Builds BASE if it is missing.
+fn build_base() {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/docker/build-image.sh");
+    let built = std::process::Command::new(&script).output().unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
+/// BENCHMARKS.md "Rollout of three replicas against the health check's start period": an
+/// app that needs `ready_after` seconds to answer its check (the check passes once
+/// /data/ready, written at start, is that old), start periods of 2, 5 and 10 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "measurement; run on demand"]
+async fn measure_rollout_against_start_period() {
+    let Some(engine) = Engine::get("measure_rollout_against_start_period") else {
+        return;
+    };
+    build_base();
+    let repo = format!("fdrollout-{}", engine.run);
+    // (start period s, app ready after s)
+    let cases = [(2, 0), (2, 1), (5, 4), (10, 0), (10, 9)];
+    let mut tags = Vec::new();
+    for (start, ready) in cases {
+        let check = format!("test $(( $(date +%s) - $(date -r /data/ready +%s) )) -ge {ready}");
+        let (a, b) = (
+            format!("{repo}:s{start}r{ready}a"),
+            format!("{repo}:s{start}r{ready}b"),
+        );
+        image_with(&engine, &a, &check, &[&format!("{start}s"), "3"]);
+        engine.cli(&["tag", &a, &b]);
+        tags.push((start, ready, a, b));
+    }
+    let _images = Images(
+        tags.iter()
+            .flat_map(|t| [t.2.clone(), t.3.clone()])
+            .collect(),
+    );
+    let c = Cluster::start_n(engine, 3).await;
+    println!(
+        "| start period | app ready after | settle + margin (plan) | rollout of 3 | per replica |"
+    );
+    println!("|---|---|---|---|---|");
+    for (start, ready, a, b) in &tags {
+        let service = format!("bench-s{start}r{ready}");
+        for i in 0..3 {
+            c.create_from(i, &format!("{service}-{}", i + 1), &service, Vec::new(), a)
+                .await;
+        }
+        let up = || {
+            service_replicas(
+                c.nodes.iter().map(|n| (n.name.as_str(), n.agent())),
+                &service,
+            )
+        };
+        eventually("three healthy", || {
+            crate::support::ops::healthy_on(&up(), a) == 3
+        })
+        .await;
+        let plan = c
+            .plan(&Proposal::Rollout {
+                service: service.clone(),
+                image: Some(b.clone()),
+                max_unavailable: 1,
+                rollback: true,
+            })
+            .await
+            .unwrap();
+        let wait = plan.lines[0]
+            .split("wait up to ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .unwrap_or("?")
+            .to_string();
+        let t0 = std::time::Instant::now();
+        let outcome = c.run(&plan).await;
+        let took = t0.elapsed().as_secs_f64();
+        assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+        println!(
+            "| {start} s | {ready} s | {wait} s | {took:.1} s | {:.1} s |",
+            took / 3.0
+        );
     }
 }

@@ -6,43 +6,30 @@
 
 use std::time::Duration;
 
-use fleetdeck::ops::exec::Executor;
-use tokio::sync::mpsc;
+use crate::support::ops::{self, Cluster, service_replicas};
 
-use crate::support::ops::{self, Cluster};
+use fleetdeck::ops::exec::Executor;
 
 use fleetdeck::ops::plan::{NodeRef, Plan, Step};
 use fleetdeck::ops::{OpEvent, Outcome, PortableSpec, Proposal};
 use fleetdeck_agent::NodeMode;
-use fleetdeck_core::spec::{ContainerState, HealthState};
+use tokio::sync::mpsc;
 
 const SERVICE: &str = "rollsim";
 const OLD: &str = "acme/api:2.4.1";
 
 /// Replicas of the service on every node: (node, name, image, healthy).
 fn replicas(c: &Cluster) -> Vec<(String, String, String, bool)> {
-    let mut out = Vec::new();
-    for n in &c.nodes {
-        for ct in n.agent().snapshot().containers {
-            if ct.spec.service == SERVICE && ct.status.state.is_up() {
-                out.push((
-                    n.config.node_id.clone(),
-                    ct.spec.name.clone(),
-                    ct.spec.image.clone(),
-                    ct.status.state == ContainerState::Running
-                        && ct.status.health == HealthState::Healthy,
-                ));
-            }
-        }
-    }
-    out
+    service_replicas(
+        c.nodes
+            .iter()
+            .map(|n| (n.config.node_id.as_str(), n.agent())),
+        SERVICE,
+    )
 }
 
 fn healthy_on(c: &Cluster, image: &str) -> usize {
-    replicas(c)
-        .iter()
-        .filter(|(_, _, i, h)| i == image && *h)
-        .count()
+    crate::support::ops::healthy_on(&replicas(c), image)
 }
 
 /// Three replicas of SERVICE, one per node, running OLD and healthy; `ports`: each
@@ -132,16 +119,13 @@ async fn sim_rollout_keeps_two_healthy_and_a_failing_image_changes_nothing() {
     three_replicas(&c, false).await;
 
     // Refused at plan time: the image is on no engine.
-    let missing = c
-        .plan_with_images(&rollout("acme/api:2.5", 1))
-        .await
-        .unwrap_err();
+    let missing = c.plan(&rollout("acme/api:2.5", 1)).await.unwrap_err();
     assert_eq!(
         missing.to_string(),
         "acme/api:2.5 is not on n1's engine; pull it there first"
     );
 
-    let plan = c.plan_with_images(&rollout("acme/api:2", 1)).await.unwrap();
+    let plan = c.plan(&rollout("acme/api:2", 1)).await.unwrap();
     assert!(
         plan.lines[0].contains("beside it"),
         "no fixed host port: make-before-break: {:?}",
@@ -169,10 +153,7 @@ async fn sim_rollout_keeps_two_healthy_and_a_failing_image_changes_nothing() {
 
     // An image whose health check fails: the first new replica never becomes healthy,
     // the rollout pauses and removes it; the three replicas on :2 run on, healthy.
-    let bad = c
-        .plan_with_images(&rollout("acme/api:2-unhealthy", 1))
-        .await
-        .unwrap();
+    let bad = c.plan(&rollout("acme/api:2-unhealthy", 1)).await.unwrap();
     let (outcome, fewest, _, _) = run_sampled(&c, c.executor(), &bad, |_| {}).await;
     let Outcome::Failed(m) = &outcome else {
         panic!("a failing image fails the rollout: {outcome:?}")
@@ -212,7 +193,7 @@ async fn sim_rollout_rolls_back_the_replaced_replicas_when_a_later_one_fails() {
     })
     .await;
     three_replicas(&c, false).await;
-    let plan = c.plan_with_images(&rollout("acme/api:2", 1)).await.unwrap();
+    let plan = c.plan(&rollout("acme/api:2", 1)).await.unwrap();
     let (outcome, fewest, _, _) = run_sampled(&c, c.executor(), &plan, |_| {}).await;
     let Outcome::Failed(m) = &outcome else {
         panic!("the rollout fails on n2: {outcome:?}")
@@ -248,7 +229,7 @@ async fn sim_rolling_restart_in_place_waits_for_the_floor() {
     sim_fault(&n3, &third, fleetdeck_proto::sim_fault::Kind::Unhealthy).await;
     ops::eventually("one replica unhealthy", || healthy_on(&c, OLD) == 2).await;
     let plan = c
-        .plan_with_images(&Proposal::Rollout {
+        .plan(&Proposal::Rollout {
             service: SERVICE.into(),
             image: None,
             max_unavailable: 1,
@@ -313,4 +294,57 @@ async fn sim_fault(addr: &str, container: &str, kind: fleetdeck_proto::sim_fault
             break;
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_rollout_commands_plan_refuse_and_run() {
+    let c = Cluster::start(&[NodeMode::Active; 3], 2).await;
+    three_replicas(&c, false).await;
+    let missing = crate::cli_ops::run(
+        &c,
+        &["rollout", "image", SERVICE, "acme/api:2.5", "--dry-run"],
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, fleetdeck::cli::EXIT_USAGE);
+    assert_eq!(
+        missing.stderr,
+        "fleetdeck: acme/api:2.5 is not on n1's engine; pull it there first\n"
+    );
+    let dry = crate::cli_ops::run(
+        &c,
+        &["rollout", "restart", SERVICE, "--dry-run", "-o", "json"],
+        None,
+    )
+    .await;
+    assert_eq!(dry.status, fleetdeck::cli::EXIT_OK, "{}", dry.stderr);
+    let json: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    assert_eq!(json["action"], "rollout");
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["plan"].as_array().unwrap().len(), 5, "{json}");
+    let done = crate::cli_ops::run(
+        &c,
+        &[
+            "rollout",
+            "image",
+            SERVICE,
+            "acme/api:2",
+            "--yes",
+            "-o",
+            "json",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(done.status, fleetdeck::cli::EXIT_OK, "{}", done.stderr);
+    let json: serde_json::Value = serde_json::from_str(&done.stdout).unwrap();
+    assert_eq!(json["outcome"], "done", "{json}");
+    assert!(
+        done.stderr.contains("replica 3/3"),
+        "progress per replica: {}",
+        done.stderr
+    );
+    let now = replicas(&c);
+    assert_eq!(now.len(), 3);
+    assert!(now.iter().all(|r| r.2 == "acme/api:2"), "{now:?}");
 }

@@ -163,23 +163,9 @@ impl Cluster {
         (spec, vol)
     }
 
+    /// Plans `p` on the fleet as it is now (a rollout asks the nodes' images first, as
+    /// the console does).
     pub async fn plan(&self, p: &Proposal) -> Result<Plan, plan::PlanError> {
-        let fleet = self.fleet().await;
-        let specs = self.specs().await;
-        let input = PlanInput {
-            fleet: &fleet,
-            now: Instant::now(),
-            specs: &specs,
-            fencing: &[],
-            read_only: false,
-            claims: &[],
-        };
-        plan::plan(&input, p)
-    }
-
-    /// [`Cluster::plan`] with every node's engine images asked first (what a rollout
-    /// plans on).
-    pub async fn plan_with_images(&self, p: &Proposal) -> Result<Plan, plan::PlanError> {
         let mut fleet = self.fleet().await;
         if let Proposal::Rollout { service, .. } = p {
             fleetdeck::ops::link::fetch_images(&self.conns, &mut fleet, service).await;
@@ -251,6 +237,38 @@ pub fn running(agent: &RunningAgent) -> Vec<(String, String)> {
         .filter(|c| c.status.state.is_up())
         .map(|c| (c.spec.name.clone(), c.spec.id.clone()))
         .collect()
+}
+
+/// The replicas of `service` the agents report up, with their node (named as given), name,
+/// image and whether they are running and healthy.
+pub fn service_replicas<'a>(
+    agents: impl IntoIterator<Item = (&'a str, &'a RunningAgent)>,
+    service: &str,
+) -> Vec<(String, String, String, bool)> {
+    use fleetdeck_core::spec::{ContainerState, HealthState};
+    let mut out = Vec::new();
+    for (node, agent) in agents {
+        for c in agent.snapshot().containers {
+            if c.spec.service == service && c.status.state.is_up() {
+                out.push((
+                    node.to_string(),
+                    c.spec.name.clone(),
+                    c.spec.image.clone(),
+                    c.status.state == ContainerState::Running
+                        && c.status.health == HealthState::Healthy,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// How many of `replicas` (from [`service_replicas`]) run `image` healthy.
+pub fn healthy_on(replicas: &[(String, String, String, bool)], image: &str) -> usize {
+    replicas
+        .iter()
+        .filter(|(_, _, i, healthy)| i == image && *healthy)
+        .count()
 }
 
 /// Every line of a node's audit log as JSON.

@@ -287,6 +287,34 @@ impl<'a> PlanInput<'a> {
         Ok((n, c))
     }
 
+    /// The running replicas of `service` on nodes that may be acted on, by name; a replica
+    /// on a node waiting to be fenced is a stale copy about to be stopped: it is not
+    /// counted, copied or replaced. None is an error (`why`: what it was wanted for).
+    fn replicas(
+        &self,
+        service: &str,
+        why: &str,
+    ) -> Result<Vec<(&'a Node, &'a Container)>, PlanError> {
+        let (mut current, fencing): (Vec<(&Node, &Container)>, Vec<_>) = self
+            .fleet
+            .nodes()
+            .iter()
+            .filter(|n| n.is_live())
+            .flat_map(|n| n.containers.values().map(move |c| (n, c)))
+            .filter(|(_, c)| c.spec.service == service && c.is_active())
+            .partition(|(n, _)| checks::check(self, n, Role::Act).is_ok());
+        if current.is_empty() {
+            if let Some((n, _)) = fencing.first() {
+                return Err(PlanError::Fencing(n.name().to_string()));
+            }
+            return Err(PlanError::NotFound(format!(
+                "no running replica of service `{service}` {why}; `fleetdeck get containers` lists services"
+            )));
+        }
+        current.sort_by(|a, b| crate::app::natural_cmp(&a.1.spec.name, &b.1.spec.name));
+        Ok(current)
+    }
+
     fn bytes_of(&self, node: &str, name: &str) -> Option<u64> {
         self.specs.get(node, name).map(|s| s.spec.volume_bytes)
     }

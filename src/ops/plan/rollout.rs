@@ -93,31 +93,6 @@ fn fixed_port(input: &PlanInput<'_>, n: &Node, c: &Container) -> Option<String> 
     }
 }
 
-/// The replicas of `service` to roll, in order, and the nodes waiting to be fenced.
-fn replicas<'a>(
-    input: &PlanInput<'a>,
-    service: &str,
-) -> Result<Vec<(&'a Node, &'a Container)>, PlanError> {
-    let (mut current, fencing): (Vec<(&Node, &Container)>, Vec<_>) = input
-        .fleet
-        .nodes()
-        .iter()
-        .filter(|n| n.is_live())
-        .flat_map(|n| n.containers.values().map(move |c| (n, c)))
-        .filter(|(_, c)| c.spec.service == service && c.is_active())
-        .partition(|(n, _)| checks::check(input, n, Role::Act).is_ok());
-    if current.is_empty() {
-        if let Some((n, _)) = fencing.first() {
-            return Err(PlanError::Fencing(n.name().to_string()));
-        }
-        return Err(PlanError::NotFound(format!(
-            "no running replica of service `{service}`; `fleetdeck get containers` lists services"
-        )));
-    }
-    current.sort_by(|a, b| crate::app::natural_cmp(&a.1.spec.name, &b.1.spec.name));
-    Ok(current)
-}
-
 /// Roll `service` to `image` (or restart it), `max_unavailable` replicas down at most.
 pub(super) fn plan(
     input: &PlanInput<'_>,
@@ -126,7 +101,7 @@ pub(super) fn plan(
     max_unavailable: usize,
     rollback: bool,
 ) -> Result<Plan, PlanError> {
-    let current = replicas(input, service)?;
+    let current = input.replicas(service, "to roll out")?;
     let total = current.len();
     let min_healthy = total.saturating_sub(max_unavailable);
     if let Some(image) = image {

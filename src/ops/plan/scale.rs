@@ -1,10 +1,9 @@
 //! Scale: set a service's replica count. Up places new replicas best-fit from a running
 //! one's spec; down removes from the most loaded node first.
 
-use super::checks::{self, Placing, Role};
+use super::checks::{self, Placing};
 use super::names;
 use super::{Demand, NodeRef, Plan, PlanError, PlanInput, Proposal, Step, human_bytes};
-use crate::model::{Container, Node};
 
 /// Set `service` to `replicas` running replicas.
 pub(super) fn plan(
@@ -13,24 +12,7 @@ pub(super) fn plan(
     replicas: usize,
 ) -> Result<Plan, PlanError> {
     let fleet = input.fleet;
-    let (mut current, fencing): (Vec<(&Node, &Container)>, Vec<_>) = fleet
-        .nodes()
-        .iter()
-        .filter(|n| n.is_live())
-        .flat_map(|n| n.containers.values().map(move |c| (n, c)))
-        .filter(|(_, c)| c.spec.service == service && c.is_active())
-        // Replicas on a node waiting to be fenced are stale copies about to be stopped:
-        // they are not counted, copied or removed.
-        .partition(|(n, _)| checks::check(input, n, Role::Act).is_ok());
-    if current.is_empty() {
-        if let Some((n, _)) = fencing.first() {
-            return Err(PlanError::Fencing(n.name().to_string()));
-        }
-        return Err(PlanError::NotFound(format!(
-            "no running replica of service `{service}` to copy; `fleetdeck get containers` lists services"
-        )));
-    }
-    current.sort_by(|a, b| crate::app::natural_cmp(&a.1.spec.name, &b.1.spec.name));
+    let current = input.replicas(service, "to copy")?;
     let have = current.len();
     let title = format!("Scale {service} from {have} to {replicas} replicas");
     if replicas == have {

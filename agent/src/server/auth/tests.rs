@@ -21,6 +21,11 @@ fn rpcs_and_actions_are_classified_and_the_rest_needs_admin() {
         rpc_rule("/fleetdeck.v1.Agent/History"),
         RpcRule::Fixed(Role::Viewer)
     );
+    // Image names and health timing: what a rollout plans on, no container data.
+    assert_eq!(
+        rpc_rule("/fleetdeck.v1.Agent/ListImages"),
+        RpcRule::Fixed(Role::Viewer)
+    );
     for unknown in [
         "/fleetdeck.v1.Agent/Restore",
         "/fleetdeck.v1.Other/Watch",
