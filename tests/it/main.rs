@@ -25,6 +25,7 @@ mod e2e_wall;
 mod fleet_grpc;
 mod history_backfill;
 mod intents;
+mod intents_docker;
 mod intents_ui;
 mod log_view;
 mod monitor_alertmanager;
