@@ -254,7 +254,9 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         .filter(|n| fleet.nodes().iter().any(|x| x.is_live() && x.name() == n))
         .collect::<Vec<_>>();
     let (claims, _) = intent::list(&conns, &endpoints).await;
-    intent::settle(&conns, &claims).await;
+    if !ctx.read_only {
+        intent::settle(&conns, &claims).await;
+    }
     let input = PlanInput {
         fleet: &fleet,
         now: Instant::now(),

@@ -182,12 +182,6 @@ impl Actions {
         self
     }
 
-    /// Keeps intents in `dir` (the state directory), so they survive a restart.
-    pub fn with_intents_in(mut self, dir: std::path::PathBuf) -> Self {
-        self.intents = crate::intents::IntentStore::open(Some(dir));
-        self
-    }
-
     /// Counts every request's outcome in `telemetry`.
     pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
         self.telemetry = Some(telemetry);
@@ -410,13 +404,7 @@ impl Actions {
             }
             Action::Node { verb } => self.node(*verb, req.dry_run).map(Done::from),
             Action::Create { spec, labels } => {
-                let mut labels = labels.clone();
-                if !req.intent_id.is_empty() {
-                    labels.insert(
-                        fleetdeck_core::labels::INTENT_LABEL.to_owned(),
-                        req.intent_id.clone(),
-                    );
-                }
+                let labels = intent_ops::with_intent(labels, &req.intent_id);
                 self.create(id, spec, &labels, req.dry_run, tx).await
             }
             Action::Backup {

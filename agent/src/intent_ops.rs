@@ -34,7 +34,25 @@ impl From<IntentError> for ActError {
     }
 }
 
+/// `labels` plus the intent label when the action belongs to intent `id` (non-empty).
+pub(super) fn with_intent(
+    labels: &std::collections::BTreeMap<String, String>,
+    id: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = labels.clone();
+    if !id.is_empty() {
+        out.insert(INTENT_LABEL.to_owned(), id.to_owned());
+    }
+    out
+}
+
 impl Actions {
+    /// Keeps intents in `dir` (the state directory), so they survive a restart.
+    pub fn with_intents_in(mut self, dir: std::path::PathBuf) -> Self {
+        self.intents = crate::intents::IntentStore::open(Some(dir));
+        self
+    }
+
     /// The intents this node holds, newest first.
     pub fn intents(&self) -> Vec<pb::IntentRecord> {
         self.intents.list()

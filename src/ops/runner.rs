@@ -206,8 +206,14 @@ impl Runner {
     }
 
     /// Asks `endpoints` for the intents they hold now and every `interval`, sending them to
-    /// the UI; ends when the UI is gone.
-    pub fn spawn_intent_watch(&self, endpoints: Vec<String>, interval: Duration) -> JoinHandle<()> {
+    /// the UI (and, with `settle`, ending on every agent what one agent holds as ended);
+    /// ends when the UI is gone.
+    pub fn spawn_intent_watch(
+        &self,
+        endpoints: Vec<String>,
+        interval: Duration,
+        settle: bool,
+    ) -> JoinHandle<()> {
         let events = self.events.clone();
         let conns = self.exec.conns.clone();
         tokio::spawn(async move {
@@ -216,7 +222,9 @@ impl Runner {
             loop {
                 tick.tick().await;
                 let (list, _) = super::intent::list(&conns, &endpoints).await;
-                super::intent::settle(&conns, &list).await;
+                if settle {
+                    super::intent::settle(&conns, &list).await;
+                }
                 if events.send(OpEvent::Intents(list)).await.is_err() {
                     return;
                 }
@@ -276,7 +284,7 @@ pub fn start(
     let endpoints: Vec<String> = agents.iter().map(ToString::to_string).collect();
     let exec = runner.executor_mut();
     *exec = exec.clone().with_agents(&endpoints);
-    runner.spawn_intent_watch(endpoints.clone(), INTENT_POLL_INTERVAL);
+    runner.spawn_intent_watch(endpoints.clone(), INTENT_POLL_INTERVAL, !read_only);
     let refresher = runner.spawn_spec_refresh(endpoints, SPEC_REFRESH_INTERVAL);
     (crate::tui::OpsLink { runner, events: rx }, refresher)
 }

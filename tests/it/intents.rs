@@ -24,7 +24,7 @@ const CLEAN_WITHIN: Duration = Duration::from_secs(30);
 const DATA_BYTES: usize = 64 << 20;
 
 /// The `fleetdeck` binary on `agents`, in `home`, started (not waited for).
-fn console(home: &Path, agents: &[String], args: &[&str]) -> Child {
+pub fn console(home: &Path, agents: &[String], args: &[&str]) -> Child {
     let mut argv: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     for a in agents {
         argv.push("--agent".into());
@@ -44,7 +44,7 @@ fn console(home: &Path, agents: &[String], args: &[&str]) -> Child {
 }
 
 /// Runs the binary to the end: (success, stdout, stderr).
-async fn run(home: &Path, agents: &[String], args: &[&str]) -> (bool, String, String) {
+pub async fn run(home: &Path, agents: &[String], args: &[&str]) -> (bool, String, String) {
     let child = console(home, agents, args);
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await

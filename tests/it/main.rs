@@ -30,6 +30,7 @@ mod exec_sim;
 mod fleet_grpc;
 mod history_backfill;
 mod intents;
+mod intents_docker;
 mod intents_ui;
 mod log_view;
 mod monitor_alertmanager;

@@ -80,7 +80,7 @@ pub async fn claim(
         .await;
         return Err(line);
     }
-    if accepted.is_empty() {
+    if accepted.is_empty() && !on.is_empty() {
         return Err("no agent answered: the action was not started".into());
     }
     let step = Arc::new(AtomicU32::new(0));
