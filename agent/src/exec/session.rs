@@ -17,6 +17,7 @@ use tonic::Status;
 use super::{EXEC_BUFFER, ExecControl, ExecEvent, ExecIo, ExecSpec};
 use crate::audit::{Caller, clip, now_rfc3339};
 use crate::cancel::Cancel;
+use crate::server::limits::{REVALIDATE_INTERVAL, StillValid};
 
 /// What tonic streams back for Exec.
 pub type ExecStream = ReceiverStream<Result<pb::ExecOutput, Status>>;
@@ -79,34 +80,50 @@ enum End {
     Idle,
     ClientGone,
     Stopping,
+    Revoked(String),
     Failed(String),
 }
 
+/// What bounds a session and where its end goes.
+pub struct Rules {
+    /// Closed after this long without input or output.
+    pub idle: Duration,
+    /// Closed when this fires (the agent stopping).
+    pub cancel: Cancel,
+    /// The session's place under the agent's cap, held until the end.
+    pub slot: OwnedSemaphorePermit,
+    /// Gets the audit line.
+    pub record: Recorder,
+    /// Asked every [`REVALIDATE_INTERVAL`]: a caller whose token was revoked loses its
+    /// session.
+    pub still_valid: Option<StillValid>,
+}
+
 /// Serves one session: `inbound` (after its start message) into `io`, `io`'s output back,
-/// until the command exits, the client goes, `idle` passes without traffic, or `cancel`
-/// fires. `slot` is held until the end; `record` gets the audit line.
-pub fn serve<S>(
-    io: ExecIo,
-    inbound: S,
-    opened: Opened,
-    idle: Duration,
-    cancel: Cancel,
-    slot: OwnedSemaphorePermit,
-    record: Recorder,
-) -> ExecStream
+/// until the command exits, the client goes, the idle time passes without traffic, the
+/// caller's credential is revoked, or the agent stops.
+pub fn serve<S>(io: ExecIo, inbound: S, opened: Opened, rules: Rules) -> ExecStream
 where
     S: Stream<Item = Result<pb::ExecInput, Status>> + Send + Unpin + 'static,
 {
     let (tx, rx) = mpsc::channel(EXEC_BUFFER);
     tokio::spawn(async move {
+        let Rules {
+            idle,
+            cancel,
+            slot,
+            record,
+            still_valid,
+        } = rules;
         let started = now_rfc3339();
         let mut counts = (0_u64, 0_u64);
-        let end = pump(io, inbound, &tx, idle, &cancel, &mut counts).await;
+        let end = pump(io, inbound, &tx, (idle, &cancel, still_valid), &mut counts).await;
         let (exit_code, outcome) = match &end {
             End::Exited(code) => (Some(*code), "exited".to_owned()),
             End::Idle => (None, "idle".to_owned()),
             End::ClientGone => (None, "client gone".to_owned()),
             End::Stopping => (None, "agent stopping".to_owned()),
+            End::Revoked(m) => (None, clip(&format!("revoked: {m}"), 256)),
             End::Failed(m) => (None, clip(m, 256)),
         };
         let last = match end {
@@ -118,7 +135,7 @@ where
             End::Stopping => Some(pb::exec_output::Output::Error(
                 "the agent is shutting down".into(),
             )),
-            End::Failed(m) => Some(pb::exec_output::Output::Error(m)),
+            End::Failed(m) | End::Revoked(m) => Some(pb::exec_output::Output::Error(m)),
             End::ClientGone => None,
         };
         if let Some(output) = last {
@@ -161,8 +178,7 @@ async fn pump<S>(
     io: ExecIo,
     inbound: S,
     tx: &mpsc::Sender<Result<pb::ExecOutput, Status>>,
-    idle: Duration,
-    cancel: &Cancel,
+    (idle, cancel, still_valid): (Duration, &Cancel, Option<StillValid>),
     counts: &mut (u64, u64),
 ) -> End
 where
@@ -179,6 +195,7 @@ where
     ));
     let mut forwarding = true;
     let mut last = Instant::now();
+    let mut recheck = tokio::time::interval(REVALIDATE_INTERVAL);
     let end = loop {
         let deadline = tokio::time::sleep_until(last + idle);
         tokio::select! {
@@ -211,6 +228,11 @@ where
                 }
             }
             () = deadline => break End::Idle,
+            _ = recheck.tick(), if still_valid.is_some() => {
+                if let Some(Err(why)) = still_valid.as_ref().map(|check| check()) {
+                    break End::Revoked(why);
+                }
+            }
         }
     };
     forward.abort();

@@ -343,15 +343,14 @@ impl pb::agent_server::Agent for AgentService {
             spec,
         };
         let actions = Arc::clone(&self.actions);
-        Ok(Response::new(session::serve(
-            io,
-            inbound,
-            opened,
-            self.exec.config().idle_timeout,
-            self.cancel.clone(),
+        let rules = session::Rules {
+            idle: self.exec.config().idle_timeout,
+            cancel: self.cancel.clone(),
             slot,
-            Arc::new(move |record| actions.record_line(record)),
-        )))
+            record: Arc::new(move |record| actions.record_line(record)),
+            still_valid: self.still_valid(identity),
+        };
+        Ok(Response::new(session::serve(io, inbound, opened, rules)))
     }
 
     async fn history(

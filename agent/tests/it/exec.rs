@@ -349,3 +349,30 @@ async fn bad_input_is_refused_with_one_line() {
     }
     agent.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_revoked_token_loses_its_open_session() {
+    let (agent, dir, tokens) = agent_with(
+        "ex6",
+        ExecConfig::default(),
+        &[("ops", Role::Operator), ("keep", Role::Operator)],
+    )
+    .await;
+    let c = running(&agent);
+    let (tx, mut out) = open(&agent, Some(&tokens[0]), start(&c, &["sh"], true))
+        .await
+        .unwrap();
+    tokens::revoke(&dir.path().join("ex6").join(TOKENS_FILE), "ops").unwrap();
+    let (_, last) = finish(&mut out).await;
+    let Output::Error(message) = last else {
+        panic!("a revoked caller's session ends with an error, not {last:?}")
+    };
+    assert!(message.contains("revoked"), "{message}");
+    drop(tx);
+    let line = wait_for_session(&dir, "ex6").await;
+    assert!(
+        line["outcome"].as_str().unwrap().starts_with("revoked"),
+        "{line}"
+    );
+    agent.shutdown().await;
+}

@@ -66,6 +66,11 @@ fn rpcs_and_actions_are_classified_and_the_rest_needs_admin() {
         rpc_rule("/fleetdeck.v1.Agent/WriteBackup"),
         RpcRule::Fixed(Role::Admin)
     );
+    // A shell in a container is never a viewer's.
+    assert_eq!(
+        rpc_rule("/fleetdeck.v1.Agent/Exec"),
+        RpcRule::Fixed(Role::Operator)
+    );
     let drain = act(pb::act_request::Action::Node(pb::NodeAction {
         verb: pb::node_action::Verb::Drain as i32,
     }));
