@@ -151,10 +151,11 @@ measure() {
   local pane pids t0 c0 b0 t1 c1 b1 load secs own engine rss
   sleep "$WARMUP_S"
   pane=$(tmux display -p -t "$SESSION" '#{pane_pid}')
+  # A tool that lays out many panes (glances) may have no room left for the containers:
+  # measured all the same, and marked.
   if ! tmux capture-pane -p -t "$SESSION" | grep -q "fdpeers-$$-"; then
-    echo "peers_console: $label shows none of the bench's containers after ${WARMUP_S}s:" >&2
-    tmux capture-pane -p -t "$SESSION" >&2
-    exit 1
+    echo "peers_console: $label shows none of the bench's containers after ${WARMUP_S}s" >&2
+    label="$label (containers not on screen)"
   fi
   # shellcheck disable=SC2207
   pids=($(tree "$pane") $extra)
