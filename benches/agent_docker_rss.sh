@@ -15,39 +15,18 @@ cd "$(dirname "$0")/.."
 CONTAINERS=${1:-50}
 MINUTES=${2:-15}
 PORT=${PORT:-17495}
-TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 IMAGE=fleetdeck-test-busybox:latest
 RUN_LABEL="fleetdeck.bench=agent-rss-$$"
 
 for tool in docker tmux; do
   command -v "$tool" >/dev/null || { echo "agent_docker_rss: need $tool" >&2; exit 1; }
 done
-if [ -z "${AGENT:-}" ]; then
-  cargo build --release -q -p fleetdeck-agent --bin fleetdeck-agent
-  AGENT=$TARGET/release/fleetdeck-agent
-fi
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -q -p fleetdeck --bin fleetdeck
-  BIN=$TARGET/release/fleetdeck
-fi
-tests/docker/build-image.sh "$IMAGE" >/dev/null
+# shellcheck source=benches/docker_bench_env.sh
+. benches/docker_bench_env.sh
+bench_binaries
+bench_workdir agent-rss
 
-WORK=$(mktemp -d /tmp/fleetdeck-agent-rss.XXXXXX)
-SESSION=fleetdeck-agent-rss-$$
-export HOME=$WORK XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state XDG_DATA_HOME=$WORK/data
-agent_pid=""
-cleanup() {
-  tmux kill-session -t "$SESSION" 2>/dev/null || true
-  if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
-  local ids
-  ids=$(docker ps -aq --filter "label=$RUN_LABEL")
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null
-}
-trap cleanup EXIT
-
-for i in $(seq 1 "$CONTAINERS"); do
-  docker run -d --name "fdrss-$$-$i" --label "$RUN_LABEL" "$IMAGE" sleep 86400 >/dev/null
-done
+bench_containers "$CONTAINERS" fdrss
 "$AGENT" --runtime docker --node-id bench --listen "127.0.0.1:$PORT" --scope-label "$RUN_LABEL" \
   --state-dir "$WORK/agent" >"$WORK/agent.out" 2>"$WORK/agent.err" &
 agent_pid=$!

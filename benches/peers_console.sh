@@ -64,31 +64,10 @@ if wanted glances && ! "$PEERS_VENV/bin/glances" -V 2>/dev/null | grep -q "$GLAN
   "$PEERS_VENV/bin/pip" install -q "glances==$GLANCES_VERSION" "docker==$DOCKER_PY_VERSION"
 fi
 
-# One package at a time, as the other benches build them; AGENT / BIN name other builds.
-if [ -z "${AGENT:-}" ]; then
-  cargo build --release -q -p fleetdeck-agent --bin fleetdeck-agent
-  AGENT=$TARGET/release/fleetdeck-agent
-fi
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -q -p fleetdeck --bin fleetdeck
-  BIN=$TARGET/release/fleetdeck
-fi
-tests/docker/build-image.sh "$IMAGE" >/dev/null
-
-WORK=$(mktemp -d /tmp/fleetdeck-peers-console.XXXXXX)
-SESSION=fleetdeck-peers-console-$$
-export HOME=$WORK XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state XDG_DATA_HOME=$WORK/data
-agent_pid=""
-engine_sampler=""
-cleanup() {
-  [ -z "$engine_sampler" ] || kill "$engine_sampler" 2>/dev/null || true
-  tmux kill-session -t "$SESSION" 2>/dev/null || true
-  if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
-  local ids
-  ids=$(docker ps -aq --filter "label=$RUN_LABEL")
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null
-}
-trap cleanup EXIT
+# shellcheck source=benches/docker_bench_env.sh
+. benches/docker_bench_env.sh
+bench_binaries
+bench_workdir peers-console
 
 clk=$(getconf CLK_TCK)
 # tree PID: the process and all its descendants.
@@ -107,9 +86,7 @@ ENGINE_PIDS="$(pgrep -xo dockerd || true) $(pgrep -xo containerd || true)"
 engine_ticks() { ticks $ENGINE_PIDS; }
 
 echo "starting $CONTAINERS containers from $IMAGE ..." >&2
-for i in $(seq 1 "$CONTAINERS"); do
-  docker run -d --name "fdpeers-$$-$i" --label "$RUN_LABEL" "$IMAGE" sleep 86400 >/dev/null
-done
+bench_containers "$CONTAINERS" fdpeers
 
 # pct TICKS SECONDS: ticks as % of one core.
 pct() { awk -v c="$1" -v s="$2" -v hz="$clk" 'BEGIN {printf "%.2f", c / hz / s * 100}'; }
