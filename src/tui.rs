@@ -1,8 +1,9 @@
 //! The terminal and the run loop: keys, ticks and agent updates in; frames out.
 //!
-//! Frames are drawn only when something visible changed: at once after a key, and at
-//! most once per refresh interval for agent data, so a steady fleet costs little over
-//! an SSH link and an idle one costs nothing.
+//! Frames are drawn only when something visible changed: at once after a key, at most
+//! once per refresh interval for news in agent data, and every few intervals when only
+//! figures moved (`ui::pacing`), so a steady fleet costs little over an SSH link and an
+//! idle one costs nothing.
 
 use std::io;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use crate::ops::OpEvent;
 use crate::ops::runner::Runner;
 use crate::tui_exec::ExecLink;
 use crate::ui;
+use crate::ui::pacing::{News, Pacing};
 
 /// How often the loop ticks (ages, UNKNOWN -> FAILED, status expiry).
 pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
@@ -183,7 +185,8 @@ pub async fn run_with_ops<B: Backend>(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut batch = Vec::with_capacity(UPDATE_BATCH);
     let mut updates_open = true;
-    let mut last_data_frame: Option<Instant> = None;
+    let mut pacing = Pacing::default();
+    let mut frame_due = Instant::now();
     let mut data_pending = false;
     let mut alert_pending = false;
     let mut woken_for: Option<Instant> = None;
@@ -207,11 +210,10 @@ pub async fn run_with_ops<B: Backend>(
         });
     }
     draw(terminal, app)?;
+    pacing.other_frame(News::of(app));
     debug_panic_hook();
 
     while !app.should_quit {
-        let interval = frame_interval(app, alert_pending, options.refresh_interval);
-        let frame_due = last_data_frame.map_or_else(Instant::now, |t| t + interval);
         // A pending alert fires when its `for` runs out, not up to a tick later; each
         // deadline wakes the loop once.
         let alert_due = app.alerts.next_due().filter(|due| Some(*due) != woken_for);
@@ -341,16 +343,24 @@ pub async fn run_with_ops<B: Backend>(
             }
             Redraw::Now => {
                 draw(terminal, app)?;
+                pacing.other_frame(News::of(app));
                 data_pending = false;
                 alert_pending = false;
             }
         }
-        let interval = frame_interval(app, alert_pending, options.refresh_interval);
-        if data_pending && last_data_frame.is_none_or(|t| t.elapsed() >= interval) {
-            draw(terminal, app)?;
-            last_data_frame = Some(Instant::now());
-            data_pending = false;
-            alert_pending = false;
+        if data_pending {
+            let interval = frame_interval(app, alert_pending, options.refresh_interval);
+            let urgent = alert_pending || app.panes.log_view().is_some();
+            let news = News::of(app);
+            let now = Instant::now();
+            if pacing.is_due(now, news, interval, urgent) {
+                draw(terminal, app)?;
+                pacing.data_frame(now, news);
+                data_pending = false;
+                alert_pending = false;
+            } else {
+                frame_due = pacing.due(news, interval, urgent).unwrap_or(now);
+            }
         }
     }
     Ok(())

@@ -89,7 +89,7 @@ pub enum Outcome {
 }
 
 /// What fills the body of the screen: the topmost view on the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Screen {
     /// Node and container tables, the detail and alert panes (and the history, if open).
     #[default]

@@ -16,6 +16,7 @@ mod log;
 mod logs;
 mod nodes;
 mod ops;
+pub mod pacing;
 mod status;
 mod wall;
 mod wall_tiles;
