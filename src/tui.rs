@@ -168,6 +168,9 @@ pub async fn run_with_ops<B: Backend>(
     let mut signals = QuitSignals::new()?;
     let mut log_session: Option<LogSession> = None;
     let mut log_batch = Vec::with_capacity(LOG_BATCH);
+    // When the key being handled was read: its frame logs how long it took (debug level,
+    // target `fleetdeck::keys`; benches/console.sh reads it for key-to-screen figures).
+    let mut key_at: Option<Instant> = None;
     // The loop holds a sender, so `recv` never ends.
     let (replies_tx, mut replies) = mpsc::channel(REPLY_CHANNEL);
     let background = Background {
@@ -196,7 +199,10 @@ pub async fn run_with_ops<B: Backend>(
                 Some(Ok(event)) => {
                     app.set_clock(Instant::now(), unix_ms());
                     match event {
-                        Event::Key(key) => app.update(Action::Key(key)),
+                        Event::Key(key) => {
+                            key_at = Some(Instant::now());
+                            app.update(Action::Key(key));
+                        }
                         Event::Resize(width, height) => app.update(Action::Resize { width, height }),
                         Event::Mouse(mouse) => app.update(Action::Mouse(mouse)),
                         _ => {}
@@ -288,8 +294,12 @@ pub async fn run_with_ops<B: Backend>(
                 draw(terminal, app)?;
                 data_pending = false;
                 alert_pending = false;
+                if let Some(at) = key_at {
+                    tracing::debug!(target: "fleetdeck::keys", us = at.elapsed().as_micros() as u64, "key to frame");
+                }
             }
         }
+        key_at = None;
         let interval = frame_interval(app, alert_pending, options.refresh_interval);
         if data_pending && last_data_frame.is_none_or(|t| t.elapsed() >= interval) {
             draw(terminal, app)?;
