@@ -7,17 +7,40 @@
 #   4. bytes on the wire from one agent with 50 containers at 1 Hz, counted on the socket.
 # The console runs in tmux (a real pty); tmux pipe-pane records what it writes.
 # Usage: benches/console.sh [SECONDS]   (default 60 per measurement; about 6 minutes in all)
+#
+#        benches/console.sh curve NODES [MINUTES]
+# One long run instead: NODES sim nodes (agent processes of at most 1,000 nodes each, on
+# consecutive ports, named bench1-0001.., bench2-0001..), the console following all of them
+# for MINUTES (default 15) after its first full screen. It prints the time to the first full
+# screen (every node live in the header), console RSS and the load average every 30 s, the
+# console's CPU over the whole run, then key-to-frame times read from the console's log
+# (target `fleetdeck::keys`): 200 cursor moves, then at fleet scope the sort and the filter
+# of every container. Takes MINUTES plus about 2 minutes; 5,000 nodes need about 20,000
+# open files (the script raises its limit) and, on 2 cores, most of a core for the agents;
+# keep BASE_PORT + NODES below the ephemeral port range (32768 on Linux), where the
+# console's own outgoing connections would take the agents' ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+MODE=short
+if [ "${1:-}" = curve ]; then
+  MODE=curve
+  CURVE_NODES=${2:?usage: benches/console.sh curve NODES [MINUTES]}
+  CURVE_MINUTES=${3:-15}
+  shift $(($# < 3 ? $# : 3))
+fi
 SECONDS_PER_RUN=${1:-60}
 WARMUP_S=15
 FLEET_NODES=1000
 BASE_PORT=${BASE_PORT:-17400}
 
-cargo build --release -q -p fleetdeck -p fleetdeck-agent
-BIN=$PWD/target/release/fleetdeck
-AGENT=$PWD/target/release/fleetdeck-agent
+# BIN_DIR: binaries built already (as benches/soak_wall.sh takes them); else a release build.
+if [ -z "${BIN_DIR:-}" ]; then
+  cargo build --release -q -p fleetdeck -p fleetdeck-agent
+  BIN_DIR=${CARGO_TARGET_DIR:-$PWD/target}/release
+fi
+BIN=$BIN_DIR/fleetdeck
+AGENT=$BIN_DIR/fleetdeck-agent
 WORK=$(mktemp -d /tmp/fleetdeck-bench.XXXXXX)
 SESSION=fleetdeck-bench-$$
 export HOME=$WORK XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state XDG_DATA_HOME=$WORK/data
@@ -27,6 +50,7 @@ cleanup() {
   tmux kill-session -t "$SESSION" 2>/dev/null || true
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -37,7 +61,7 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # start_fleet NODES PORT ARGS...: sim agents in one process; waits until all listen.
 start_fleet() {
   local nodes=$1 port=$2; shift 2
-  "$AGENT" --runtime sim --node-id bench --fleet "$nodes" --listen "127.0.0.1:$port" \
+  "$AGENT" --runtime sim --node-id "${NODE_ID:-bench}" --fleet "$nodes" --listen "127.0.0.1:$port" \
     --state-dir "$WORK/agents-$port" "$@" >"$WORK/fleet-$port.out" 2>"$WORK/fleet-$port.err" &
   pids+=($!)
   for _ in $(seq 1 600); do
@@ -60,6 +84,7 @@ console_in_tmux() {
   tmux new-session -d -s "$SESSION" -x 200 -y 50 \
     -e "FLEETDECK_AGENTS=$agents" -e "HOME=$HOME" -e "XDG_CONFIG_HOME=$XDG_CONFIG_HOME" \
     -e "XDG_STATE_HOME=$XDG_STATE_HOME" -e "XDG_DATA_HOME=$XDG_DATA_HOME" -e TERM=xterm-256color \
+    -e "FLEETDECK_LOG=info,fleetdeck::keys=debug" \
     "exec $BIN $*"
   tmux display -p -t "$SESSION" '#{pane_pid}'
 }
@@ -86,6 +111,12 @@ measure() {
         printf "| %s | %.2f %% | %.1f MiB | %.0f B/s |\n", label, (c1 - c0) / clk / s * 100, peak / 1024, bytes / s
       }'
 }
+
+if [ "$MODE" = curve ]; then
+  # shellcheck source=benches/console_curve.sh
+  . benches/console_curve.sh
+  exit 0
+fi
 
 echo "| run | console CPU (% of one core) | console peak RSS | terminal output |"
 echo "|---|---|---|---|"
@@ -123,4 +154,3 @@ console_in_tmux "127.0.0.1:$proxy_port" >/dev/null
 wait "$proxy_pid"
 echo
 echo "wire, one node with 50 containers at 1 Hz (agent -> console, steady state): $(cat "$WORK/wire.out")"
-rm -rf "$WORK"

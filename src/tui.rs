@@ -195,6 +195,9 @@ pub async fn run_with_ops<B: Backend>(
     let mut log_batch = Vec::with_capacity(LOG_BATCH);
     let mut exec_link: Option<ExecLink> = None;
     let mut exec_batch = Vec::with_capacity(crate::tui_exec::EXEC_BATCH);
+    // When the key being handled was read: its frame logs how long it took (debug level,
+    // target `fleetdeck::keys`; benches/console.sh reads it for key-to-screen figures).
+    let mut key_at: Option<Instant> = None;
     // The loop holds a sender, so `recv` never ends.
     let (replies_tx, mut replies) = mpsc::channel(REPLY_CHANNEL);
     let background = Background {
@@ -222,7 +225,10 @@ pub async fn run_with_ops<B: Backend>(
                 Some(Ok(event)) => {
                     app.set_clock(Instant::now(), unix_ms());
                     match event {
-                        Event::Key(key) => app.update(Action::Key(key)),
+                        Event::Key(key) => {
+                            key_at = Some(Instant::now());
+                            app.update(Action::Key(key));
+                        }
                         Event::Resize(width, height) => app.update(Action::Resize { width, height }),
                         Event::Mouse(mouse) => app.update(Action::Mouse(mouse)),
                         Event::Paste(text) => app.update(Action::Paste(text)),
@@ -346,8 +352,12 @@ pub async fn run_with_ops<B: Backend>(
                 pacing.other_frame(News::of(app));
                 data_pending = false;
                 alert_pending = false;
+                if let Some(at) = key_at {
+                    tracing::debug!(target: "fleetdeck::keys", us = at.elapsed().as_micros() as u64, "key to frame");
+                }
             }
         }
+        key_at = None;
         if data_pending {
             let interval = frame_interval(app, alert_pending, options.refresh_interval);
             let urgent = alert_pending || app.panes.log_view().is_some();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use fleetdeck_core::container::{ContainerStats, PortMapping};
 use fleetdeck_core::spec::{ContainerState, HealthState};
 
-use super::Series;
+use super::{Scale, Series};
 
 /// Samples of per-container history kept for sparklines (one per agent sample).
 pub const CONTAINER_HISTORY_SAMPLES: usize = 60;
@@ -48,8 +48,8 @@ impl Container {
         let mut c = Self {
             spec,
             stats,
-            cpu_history: Series::new(CONTAINER_HISTORY_SAMPLES),
-            memory_history: Series::new(CONTAINER_HISTORY_SAMPLES),
+            cpu_history: Series::new(CONTAINER_HISTORY_SAMPLES, Scale::Tenths),
+            memory_history: Series::new(CONTAINER_HISTORY_SAMPLES, Scale::Magnitude),
             live_samples: 0,
         };
         c.record(stats);

@@ -263,9 +263,12 @@ fn history_fills_what_came_before_the_stream_without_repeating_live_samples() {
         "full: history before the snapshot's own"
     );
     assert_eq!(c.cpu_history.back(1), Some(9.9));
+    // Minute means are kept in hundredths.
+    let load = crate::model::load_of(50.0, 50.0, 1, 64, 0);
+    let kept = crate::model::Scale::Hundredths;
     assert_eq!(
         node.load_minutes.get(0),
-        Some(crate::model::load_of(50.0, 50.0, 1, 64, 0))
+        Some(kept.decode(kept.encode(load)))
     );
     // Once per stream: a second reply changes nothing.
     assert!(!fleet.apply(history(5, 0..103), t0).changed);

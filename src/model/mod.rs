@@ -22,5 +22,5 @@ pub use node::{
     LOAD_HISTORY_SAMPLES, Link, NETWORK_FULL_BYTES_PER_SEC, NODE_HISTORY_SAMPLES, Node, NodeState,
     load_of,
 };
-pub use series::Series;
+pub use series::{Scale, Series};
 pub use summary::{FleetSummary, NodeTotals, StateCounts};

@@ -8,13 +8,13 @@ use fleetdeck_core::node::{
 };
 
 use super::minutes::LOAD_MINUTES;
-use super::{Container, Minutes, Series};
+use super::{Container, Minutes, Scale, Series};
 
 /// Samples of per-node history kept (10 minutes at the default 1 s interval).
 pub const NODE_HISTORY_SAMPLES: usize = 600;
 
 /// Samples of load history kept: one hour at the default 1 s interval, so the heatmap can
-/// scroll back six 10-minute screens (14 KiB per node, 14 MiB for 1,000 nodes, fixed).
+/// scroll back six 10-minute screens (7 KiB per node, 7 MiB for 1,000 nodes, fixed).
 pub const LOAD_HISTORY_SAMPLES: usize = 3600;
 
 /// Network rate taken as 100 % in the load formula (1 Gbit/s).
@@ -125,9 +125,9 @@ impl Node {
             host: HostSample::default(),
             health: Vec::new(),
             containers: HashMap::new(),
-            cpu_history: Series::new(NODE_HISTORY_SAMPLES),
-            memory_history: Series::new(NODE_HISTORY_SAMPLES),
-            load_history: Series::new(LOAD_HISTORY_SAMPLES),
+            cpu_history: Series::new(NODE_HISTORY_SAMPLES, Scale::Hundredths),
+            memory_history: Series::new(NODE_HISTORY_SAMPLES, Scale::Hundredths),
+            load_history: Series::new(LOAD_HISTORY_SAMPLES, Scale::Hundredths),
             load_minutes: Minutes::new(LOAD_MINUTES),
             backfill: None,
             restarts_seen: 0,

@@ -249,9 +249,9 @@ mod tests {
 
     #[test]
     fn without_history_the_instant_figure_is_used() {
-        let empty = Series::new(CPU_SMOOTHING_SAMPLES);
+        let empty = Series::new(CPU_SMOOTHING_SAMPLES, crate::model::Scale::Tenths);
         assert_eq!(smoothed_cpu(&empty, 42.0), 42.0);
-        let mut old = Series::new(600);
+        let mut old = Series::new(600, crate::model::Scale::Tenths);
         for _ in 0..500 {
             old.push(90.0);
         }

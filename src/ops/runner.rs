@@ -245,8 +245,10 @@ impl Runner {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                cache.refresh_allowed(&conns, &endpoints, &mut denied).await;
-                if let Some(d) = &dir
+                let done = cache.refresh_counted(&conns, &endpoints, &mut denied).await;
+                // Unchanged specs need no new file (a large fleet's is tens of MB of JSON).
+                if done.changed > 0
+                    && let Some(d) = &dir
                     && let Err(e) = cache.save(d)
                 {
                     tracing::warn!("cannot save the spec cache: {e}");

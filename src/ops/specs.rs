@@ -5,6 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt;
 
 use fleetdeck_core::private;
 use serde::{Deserialize, Serialize};
@@ -15,6 +18,9 @@ use crate::client::Connections;
 
 /// File name of the cache inside the state directory.
 pub const SPEC_CACHE_FILE: &str = "specs.json";
+/// Nodes asked for their specs at once: each answer is folded in (and dropped) as it
+/// comes, so a 5,000-node refresh never holds 5,000 replies at the same time.
+const ASKS_AT_ONCE: usize = 64;
 
 /// One container's cached spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,10 +42,147 @@ pub struct NodeSpecs {
     pub engine_id: String,
 }
 
-/// Every node's cached specs, by node name.
+/// Every node's cached specs, by node name. A node's entry is packed and shared: cloning
+/// the cache (the refresher hands one to the console every refresh) costs a pointer per
+/// node, and a refresh only replaces the entries of nodes whose specs changed.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SpecCache {
-    pub nodes: BTreeMap<String, NodeSpecs>,
+    #[serde(with = "packed")]
+    pub nodes: BTreeMap<String, Arc<PackedNode>>,
+}
+
+/// One node's cached specs as the cache holds them: the specs in their wire form, one
+/// allocation per node instead of a dozen or more per container (strings, label and
+/// environment maps); they are unpacked when an action is planned.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PackedNode {
+    pub endpoint: String,
+    pub saved_unix_ms: u64,
+    /// See [`NodeSpecs::engine_id`].
+    pub engine_id: String,
+    /// A `ListSpecsReply`; each spec's `state` says only whether it was running (what
+    /// [`CachedSpec::running`] keeps: a cached spec has no state of its own).
+    specs: Box<[u8]>,
+}
+
+impl PackedNode {
+    /// Packs a node's specs.
+    pub fn pack(node: &NodeSpecs) -> Self {
+        let specs = fleetdeck_proto::ListSpecsReply {
+            specs: node
+                .specs
+                .iter()
+                .map(|c| {
+                    let mut wire = c.spec.to_proto();
+                    wire.state = if c.running {
+                        fleetdeck_proto::ContainerState::Running
+                    } else {
+                        fleetdeck_proto::ContainerState::Exited
+                    } as i32;
+                    wire
+                })
+                .collect(),
+        };
+        Self {
+            endpoint: node.endpoint.clone(),
+            saved_unix_ms: node.saved_unix_ms,
+            engine_id: node.engine_id.clone(),
+            specs: prost::Message::encode_to_vec(&specs).into_boxed_slice(),
+        }
+    }
+
+    /// The node's specs, unpacked.
+    pub fn specs(&self) -> Vec<CachedSpec> {
+        // Packed by `pack` from well-formed specs: decoding them back cannot fail.
+        let reply: fleetdeck_proto::ListSpecsReply =
+            prost::Message::decode(&self.specs[..]).unwrap_or_default();
+        reply.specs.into_iter().map(cached).collect()
+    }
+
+    /// The whole entry, unpacked.
+    pub fn unpack(&self) -> NodeSpecs {
+        NodeSpecs {
+            endpoint: self.endpoint.clone(),
+            saved_unix_ms: self.saved_unix_ms,
+            specs: self.specs(),
+            engine_id: self.engine_id.clone(),
+        }
+    }
+
+    /// Bytes the packed specs take.
+    pub fn packed_len(&self) -> usize {
+        self.specs.len()
+    }
+}
+
+impl From<NodeSpecs> for Arc<PackedNode> {
+    fn from(node: NodeSpecs) -> Self {
+        Arc::new(PackedNode::pack(&node))
+    }
+}
+
+/// A spec from the wire as the cache keeps it: running or not, no state of its own.
+fn cached(s: fleetdeck_proto::PortableSpec) -> CachedSpec {
+    let running = matches!(
+        fleetdeck_proto::ContainerState::try_from(s.state),
+        Ok(fleetdeck_proto::ContainerState::Running | fleetdeck_proto::ContainerState::Restarting)
+    );
+    CachedSpec {
+        spec: PortableSpec::from_proto(s),
+        running,
+    }
+}
+
+/// One node's answer: `(endpoint, node name, engine id, specs)`; on failure, the refusal
+/// to remember when the agent denied this console's role.
+async fn ask_specs(
+    conns: &Connections,
+    endpoint: &str,
+) -> Result<Answer, Option<(String, String)>> {
+    let mut link = Link::open(conns, endpoint, endpoint)
+        .await
+        .map_err(|_| None)?;
+    let info = link.info().await.map_err(|_| None)?;
+    let specs = link.list_specs().await.map_err(|f| match f {
+        LinkFailure::Denied { reason, .. } => Some((endpoint.to_string(), reason)),
+        _ => None,
+    })?;
+    Ok((endpoint.to_string(), info.node_id, info.engine_id, specs))
+}
+
+type Answer = (String, String, String, Vec<fleetdeck_proto::PortableSpec>);
+
+/// The cache file holds each node's entry unpacked, as [`NodeSpecs`].
+mod packed {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{NodeSpecs, PackedNode};
+
+    pub fn serialize<S: Serializer>(
+        nodes: &BTreeMap<String, Arc<PackedNode>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(nodes.iter().map(|(k, v)| (k, v.unpack())))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Arc<PackedNode>>, D::Error> {
+        let nodes = BTreeMap::<String, NodeSpecs>::deserialize(d)?;
+        Ok(nodes.into_iter().map(|(k, v)| (k, v.into())).collect())
+    }
+}
+
+/// What one refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Refreshed {
+    /// Nodes that answered.
+    pub answered: usize,
+    /// Nodes whose specs (or endpoint or engine) differ from what the cache held.
+    pub changed: usize,
 }
 
 impl SpecCache {
@@ -73,11 +216,11 @@ impl SpecCache {
     }
 
     /// A container's cached spec.
-    pub fn get(&self, node: &str, name: &str) -> Option<&CachedSpec> {
+    pub fn get(&self, node: &str, name: &str) -> Option<CachedSpec> {
         self.nodes
             .get(node)?
-            .specs
-            .iter()
+            .specs()
+            .into_iter()
             .find(|s| s.spec.name == name)
     }
 
@@ -97,22 +240,36 @@ impl SpecCache {
         endpoints: &[String],
         denied: &mut BTreeSet<String>,
     ) -> usize {
-        let asks = endpoints
+        self.refresh_counted(conns, endpoints, denied)
+            .await
+            .answered
+    }
+
+    /// [`SpecCache::refresh_allowed`], saying how many nodes answered and how many of
+    /// them changed (nothing to save when none did).
+    pub async fn refresh_counted(
+        &mut self,
+        conns: &Connections,
+        endpoints: &[String],
+        denied: &mut BTreeSet<String>,
+    ) -> Refreshed {
+        // Collected first: the futures start only as the stream below polls them.
+        let asks: Vec<_> = endpoints
             .iter()
             .filter(|e| !denied.contains(*e))
-            .map(|e| async move {
-                let mut link = Link::open(conns, e, e).await.map_err(|_| None)?;
-                let info = link.info().await.map_err(|_| None)?;
-                let specs = link.list_specs().await.map_err(|f| match f {
-                    LinkFailure::Denied { reason, .. } => Some((e.clone(), reason)),
-                    _ => None,
-                })?;
-                Ok((e.clone(), info.node_id, info.engine_id, specs))
-            });
-        let mut answers = Vec::new();
-        for answer in futures::future::join_all(asks).await {
+            .map(|e| ask_specs(conns, e))
+            .collect();
+        let mut answers = futures::stream::iter(asks).buffer_unordered(ASKS_AT_ONCE);
+        let now = crate::tui::unix_ms();
+        let mut done = Refreshed::default();
+        while let Some(answer) = answers.next().await {
             match answer {
-                Ok(a) => answers.push(a),
+                Ok((endpoint, node, engine_id, specs)) => {
+                    done.answered += 1;
+                    if self.put(node, endpoint, engine_id, specs, now) {
+                        done.changed += 1;
+                    }
+                }
                 Err(Some((endpoint, reason))) => {
                     tracing::info!(
                         "{endpoint}: not asking for container specs again ({reason}); failover from \
@@ -123,34 +280,114 @@ impl SpecCache {
                 Err(None) => {}
             }
         }
-        let now = crate::tui::unix_ms();
-        let mut n = 0;
-        for (endpoint, node, engine_id, specs) in answers {
-            n += 1;
-            let specs = specs
-                .into_iter()
-                .map(|s| {
-                    let running = matches!(
-                        fleetdeck_proto::ContainerState::try_from(s.state),
-                        Ok(fleetdeck_proto::ContainerState::Running
-                            | fleetdeck_proto::ContainerState::Restarting)
-                    );
-                    CachedSpec {
-                        spec: fleetdeck_core::spec::PortableSpec::from_proto(s),
-                        running,
-                    }
-                })
-                .collect();
-            self.nodes.insert(
-                node,
-                NodeSpecs {
-                    endpoint,
-                    saved_unix_ms: now,
-                    specs,
-                    engine_id,
-                },
-            );
+        done
+    }
+
+    /// Puts one node's answer in; false when it is what the cache held already (the held
+    /// entry stays, with the time it was first seen so).
+    fn put(
+        &mut self,
+        node: String,
+        endpoint: String,
+        engine_id: String,
+        specs: Vec<fleetdeck_proto::PortableSpec>,
+        now: u64,
+    ) -> bool {
+        let specs: Vec<CachedSpec> = specs.into_iter().map(cached).collect();
+        if let Some(held) = self.nodes.get(&node)
+            && held.endpoint == endpoint
+            && held.engine_id == engine_id
+            && held.specs() == specs
+        {
+            return false;
         }
-        n
+        let entry = NodeSpecs {
+            endpoint,
+            saved_unix_ms: now,
+            specs,
+            engine_id,
+        };
+        self.nodes.insert(node, entry.into());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(running: &[(&str, bool)]) -> NodeSpecs {
+        NodeSpecs {
+            endpoint: "127.0.0.1:7001".into(),
+            saved_unix_ms: 42,
+            specs: running
+                .iter()
+                .map(|(name, running)| CachedSpec {
+                    spec: PortableSpec {
+                        name: (*name).into(),
+                        image: "nginx:1.27".into(),
+                        labels: BTreeMap::from([("a".to_owned(), "1".to_owned())]),
+                        env: BTreeMap::from([("K".to_owned(), "v".to_owned())]),
+                        ports: vec![(80, 8080, "tcp".into())],
+                        volumes: vec!["data".into()],
+                        volume_bytes: 7,
+                        memory_limit_bytes: 1 << 30,
+                        cpu_limit_cores: 1.5,
+                        ..PortableSpec::from_proto(fleetdeck_proto::PortableSpec::default())
+                    },
+                    running: *running,
+                })
+                .collect(),
+            engine_id: "engine-1".into(),
+        }
+    }
+
+    #[test]
+    fn packed_specs_unpack_to_what_was_packed_running_or_not() {
+        let plain = node(&[("web-1", true), ("job-1", false)]);
+        let packed = PackedNode::pack(&plain);
+        assert_eq!(packed.unpack(), plain);
+        assert!(packed.packed_len() > 0);
+        let cache = SpecCache {
+            nodes: BTreeMap::from([("n1".to_owned(), plain.clone().into())]),
+        };
+        assert_eq!(cache.get("n1", "job-1").map(|c| c.running), Some(false));
+        assert_eq!(cache.get("n1", "web-1").map(|c| c.running), Some(true));
+        assert_eq!(cache.get("n1", "nope"), None);
+        assert_eq!(cache.get("n2", "web-1"), None);
+    }
+
+    #[test]
+    fn the_file_keeps_each_node_unpacked() {
+        let plain = node(&[("web-1", true)]);
+        let cache = SpecCache {
+            nodes: BTreeMap::from([("n1".to_owned(), plain.clone().into())]),
+        };
+        let json = serde_json::to_value(&cache).unwrap();
+        assert_eq!(json["nodes"]["n1"], serde_json::to_value(&plain).unwrap());
+        let back: SpecCache = serde_json::from_value(json).unwrap();
+        assert_eq!(back, cache);
+    }
+
+    #[test]
+    fn an_unchanged_answer_keeps_the_held_entry() {
+        let mut cache = SpecCache::default();
+        let wire = |running: bool| {
+            let mut s = node(&[("web-1", running)]).specs[0].spec.to_proto();
+            s.state = if running {
+                fleetdeck_proto::ContainerState::Running
+            } else {
+                fleetdeck_proto::ContainerState::Exited
+            } as i32;
+            vec![s]
+        };
+        let (endpoint, engine) = ("127.0.0.1:7001".to_owned(), "engine-1".to_owned());
+        assert!(cache.put("n1".into(), endpoint.clone(), engine.clone(), wire(true), 1));
+        let held = Arc::clone(&cache.nodes["n1"]);
+        assert!(!cache.put("n1".into(), endpoint.clone(), engine.clone(), wire(true), 2));
+        assert!(Arc::ptr_eq(&held, &cache.nodes["n1"]), "not replaced");
+        assert_eq!(cache.nodes["n1"].saved_unix_ms, 1);
+        assert!(cache.put("n1".into(), endpoint, engine, wire(false), 3));
+        assert_eq!(cache.get("n1", "web-1").map(|c| c.running), Some(false));
     }
 }

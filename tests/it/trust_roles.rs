@@ -82,7 +82,10 @@ async fn fleetdeck(home: &Path, nodes: &[Node], args: &[&str], token: &str) -> O
 /// The plan is printed first; the refusal is one `fleetdeck:` line at the end (besides the
 /// warning a drain or failover without etcd prints before its plan).
 fn assert_one_refusal_line(stderr: &str) {
-    let warning = format!("fleetdeck: {}", fleetdeck::ops::intent::UNCOORDINATED_WARNING);
+    let warning = format!(
+        "fleetdeck: {}",
+        fleetdeck::ops::intent::UNCOORDINATED_WARNING
+    );
     let lines: Vec<&str> = stderr
         .lines()
         .filter(|l| l.starts_with("fleetdeck:") && *l != warning)

@@ -353,7 +353,8 @@ fn web_on_engines(engines: [&str; 4]) -> App {
                     running: true,
                 }],
                 engine_id: engines[2].into(),
-            },
+            }
+            .into(),
         )]
         .into(),
     };

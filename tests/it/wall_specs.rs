@@ -69,7 +69,7 @@ async fn a_viewer_console_asks_for_specs_once_and_is_refused_once() {
         1,
         "one connection per agent, however often asked"
     );
-    assert_eq!(cache.nodes["w1"].specs.len(), 3);
+    assert_eq!(cache.nodes["w1"].specs().len(), 3);
     assert!(denied.is_empty());
     assert_eq!(refusals(), 1);
     agent.shutdown().await;

@@ -152,12 +152,11 @@ impl Cluster {
         let specs = self.specs().await;
         let name = self.nodes[node].config.node_id.clone();
         let spec = specs.nodes[&name]
-            .specs
-            .iter()
+            .specs()
+            .into_iter()
             .find(|s| s.running && !s.spec.volumes.is_empty())
             .unwrap_or_else(|| panic!("a running container with volumes on {name}"))
-            .spec
-            .clone();
+            .spec;
         let vol = self.nodes[node].volumes(&spec.id).join(&spec.volumes[0]);
         std::fs::create_dir_all(&vol).unwrap();
         (spec, vol)

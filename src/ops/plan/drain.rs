@@ -124,7 +124,8 @@ mod tests {
                         running: true,
                     }],
                     engine_id: String::new(),
-                },
+                }
+                .into(),
             )]),
         };
         let input = PlanInput {

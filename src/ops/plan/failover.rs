@@ -71,9 +71,9 @@ pub(super) fn plan(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError>
     let mut work: Vec<(PortableSpec, Demand, bool)> = Vec::new();
     if n.containers.is_empty() {
         if let Some(ns) = input.specs.nodes.get(&name) {
-            for cs in ns.specs.iter().filter(|s| s.running) {
+            for cs in ns.specs().into_iter().filter(|s| s.running) {
                 let d = Demand::from_limits(cs.spec.cpu_limit_cores, cs.spec.memory_limit_bytes);
-                work.push((cs.spec.clone(), d, true));
+                work.push((cs.spec, d, true));
             }
         }
     } else {
@@ -81,7 +81,7 @@ pub(super) fn plan(input: &PlanInput<'_>, node: &str) -> Result<Plan, PlanError>
         active.sort_by(|a, b| crate::app::natural_cmp(&a.spec.name, &b.spec.name));
         for c in active {
             match input.specs.get(&name, &c.spec.name) {
-                Some(cs) => work.push((cs.spec.clone(), Demand::of(c), true)),
+                Some(cs) => work.push((cs.spec, Demand::of(c), true)),
                 None => work.push((synthesized(c), Demand::of(c), false)),
             }
         }

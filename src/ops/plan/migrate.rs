@@ -109,6 +109,7 @@ pub(super) fn plan(
     let cached = input.specs.get(&from.name, &c.spec.name);
     let bytes = input.bytes_of(&from.name, &c.spec.name);
     let volumes = cached
+        .as_ref()
         .map(|s| s.spec.volumes.join(", "))
         .unwrap_or_default();
     let new_name = copy_name(input.fleet, &room, c, &mut BTreeSet::new());

@@ -270,7 +270,8 @@ fn web_on_engines(engines: [&str; 4], now: Instant) -> (Fleet, SpecCache) {
                     running: true,
                 }],
                 engine_id: engines[2].into(),
-            },
+            }
+            .into(),
         )]),
     };
     (fleet, specs)
