@@ -182,27 +182,26 @@ impl Runner {
     /// hold every [`crate::coord::POLL_INTERVAL`] for the UI (until the UI is gone).
     pub fn coordinate(&mut self, coord: crate::coord::Coord) -> JoinHandle<()> {
         self.exec.coord = Some(coord.clone());
-        let events = self.events.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(crate::coord::POLL_INTERVAL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let me = std::process::id();
-            loop {
-                tick.tick().await;
-                let locks = coord
-                    .held()
-                    .await
-                    .map(|held| {
-                        held.into_iter()
-                            .filter(|h| h.holder.pid != me || h.holder.owner != coord.owner)
-                            .collect()
-                    })
-                    .map_err(|e| e.to_string());
-                if events.send(OpEvent::Locks(locks)).await.is_err() {
-                    return;
+        let me = std::process::id();
+        poll(
+            self.events.clone(),
+            crate::coord::POLL_INTERVAL,
+            move || {
+                let coord = coord.clone();
+                async move {
+                    let locks = coord
+                        .held()
+                        .await
+                        .map(|held| {
+                            held.into_iter()
+                                .filter(|h| h.holder.pid != me || h.holder.owner != coord.owner)
+                                .collect()
+                        })
+                        .map_err(|e| e.to_string());
+                    OpEvent::Locks(locks)
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Asks `endpoints` for the intents they hold now and every `interval`, sending them to
@@ -214,20 +213,15 @@ impl Runner {
         interval: Duration,
         settle: bool,
     ) -> JoinHandle<()> {
-        let events = self.events.clone();
         let conns = self.exec.conns.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
+        poll(self.events.clone(), interval, move || {
+            let (conns, endpoints) = (conns.clone(), endpoints.clone());
+            async move {
                 let (list, _) = super::intent::list(&conns, &endpoints).await;
                 if settle {
                     super::intent::settle(&conns, &list).await;
                 }
-                if events.send(OpEvent::Intents(list)).await.is_err() {
-                    return;
-                }
+                OpEvent::Intents(list)
             }
         })
     }
@@ -262,6 +256,24 @@ impl Runner {
             }
         })
     }
+}
+
+/// Sends what `read` answers to the UI now and every `interval`; ends when the UI is gone.
+fn poll<F, Fut>(events: mpsc::Sender<OpEvent>, interval: Duration, mut read: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = OpEvent> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if events.send(read().await).await.is_err() {
+                return;
+            }
+        }
+    })
 }
 
 /// Wires actions into a console: loads the spec cache and failover records into `app`,
