@@ -162,7 +162,8 @@ impl Journal {
         }
     }
 
-    fn append<'a>(&mut self, entries: impl Iterator<Item = &'a Entry>) -> io::Result<()> {
+    /// `entries` as file lines and their count, with the file's folder made.
+    fn prepare<'a>(&self, entries: impl Iterator<Item = &'a Entry>) -> io::Result<(String, usize)> {
         let mut text = String::new();
         let mut n = 0;
         for e in entries {
@@ -172,6 +173,11 @@ impl Journal {
         if let Some(dir) = self.path.parent() {
             private::create_dir(dir)?;
         }
+        Ok((text, n))
+    }
+
+    fn append<'a>(&mut self, entries: impl Iterator<Item = &'a Entry>) -> io::Result<()> {
+        let (text, n) = self.prepare(entries)?;
         let mut file = private::options()
             .create(true)
             .append(true)
@@ -182,15 +188,7 @@ impl Journal {
     }
 
     fn rewrite<'a>(&mut self, entries: impl Iterator<Item = &'a Entry>) -> io::Result<()> {
-        let mut text = String::new();
-        let mut n = 0;
-        for e in entries {
-            text.push_str(&line(e)?);
-            n += 1;
-        }
-        if let Some(dir) = self.path.parent() {
-            private::create_dir(dir)?;
-        }
+        let (text, n) = self.prepare(entries)?;
         private::write_atomic(&self.path, text.as_bytes())?;
         self.lines = n;
         Ok(())

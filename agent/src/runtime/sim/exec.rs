@@ -17,11 +17,7 @@ impl SimRuntime {
     ) -> Result<ExecIo, RuntimeError> {
         let (name, env) = {
             let s = self.lock();
-            let c = s
-                .containers
-                .iter()
-                .find(|c| c.spec.id == id)
-                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            let c = s.container(id)?;
             if !c.status.state.is_up() {
                 return Err(RuntimeError::Conflict(format!(
                     "container {} is not running; start it first",

@@ -77,6 +77,24 @@ struct SimState {
     last_host: HostSample,
 }
 
+impl SimState {
+    /// Container `id`, or `NotFound`.
+    fn container(&self, id: &str) -> Result<&SimContainer, RuntimeError> {
+        self.containers
+            .iter()
+            .find(|c| c.spec.id == id)
+            .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))
+    }
+
+    /// Container `id` to change, or `NotFound`.
+    fn container_mut(&mut self, id: &str) -> Result<&mut SimContainer, RuntimeError> {
+        self.containers
+            .iter_mut()
+            .find(|c| c.spec.id == id)
+            .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))
+    }
+}
+
 /// A simulated node.
 pub struct SimRuntime {
     config: SimConfig,
@@ -319,11 +337,7 @@ impl Runtime for SimRuntime {
     async fn export_spec(&self, id: &str) -> Result<PortableSpec, RuntimeError> {
         let (mut spec, seed_kib) = {
             let s = self.lock();
-            let c = s
-                .containers
-                .iter()
-                .find(|c| c.spec.id == id)
-                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            let c = s.container(id)?;
             let spec = PortableSpec {
                 id: c.spec.id.clone(),
                 name: c.spec.name.clone(),
@@ -425,11 +439,7 @@ impl Runtime for SimRuntime {
         let dir = data.join(id);
         let (volumes, seed_kib) = {
             let s = self.lock();
-            let c = s
-                .containers
-                .iter()
-                .find(|c| c.spec.id == id)
-                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            let c = s.container(id)?;
             (c.volumes.clone(), c.seed_kib)
         };
         if !dir.exists() {
@@ -457,11 +467,7 @@ impl Runtime for SimRuntime {
     ) -> Result<(), RuntimeError> {
         {
             let mut s = self.lock();
-            let c = s
-                .containers
-                .iter_mut()
-                .find(|c| c.spec.id == id)
-                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            let c = s.container_mut(id)?;
             let mut spec = (*c.spec).clone();
             for k in remove {
                 spec.labels.remove(k);
@@ -488,11 +494,7 @@ impl Runtime for SimRuntime {
         let message = {
             let mut s = self.lock();
             let now = self.now_ms(s.step);
-            let c = s
-                .containers
-                .iter_mut()
-                .find(|c| c.spec.id == id)
-                .ok_or_else(|| RuntimeError::NotFound(id.to_owned()))?;
+            let c = s.container_mut(id)?;
             let name = c.spec.name.clone();
             let fault = match kind {
                 SimFaultKind::Clear => None,
