@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The agent's memory over time on a Docker host: CONTAINERS running busybox containers
-# (the locally built test image), the release `fleetdeck-agent --runtime docker` at the
-# default 1 s interval, watched by the console in a 200x50 tmux pane so it really streams.
+# (the locally built test image), `fleetdeck-agent --runtime docker` as installed (the
+# `small` profile) at the default 1 s interval, watched by the console in a 200x50 tmux
+# pane so it really streams.
 # Every 30 s: VmRSS and its split from /proc/PID/status (RssAnon: the heap, stacks;
 # RssFile: the binary's and libraries' pages mapped from the page cache). At the end: the
-# agent's CPU (utime+stime) over the whole run, % of one core.
+# agent's CPU (utime+stime) over the whole run, % of one core. The last column is the
+# watching console's VmRSS, so the pair's memory is read in the same run.
 # Everything started here is stopped by PID; the containers are removed by their label.
 # Usage: benches/agent_docker_rss.sh [CONTAINERS] [MINUTES]   (default 50 and 15)
-# Env:   AGENT, BIN: the agent and the console (default the release builds); the
-#        environment (RUST_LOG, MALLOC_ARENA_MAX) passes through to the agent.
+# Env:   AGENT, BIN: the agent and the console (default: AGENT_PROFILE, else `small`, and
+#        a release console); the environment (RUST_LOG, MALLOC_ARENA_MAX) passes
+#        through to the agent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,15 +39,16 @@ tmux new-session -d -s "$SESSION" -x 200 -y 50 -e "HOME=$HOME" -e "XDG_CONFIG_HO
   -e "XDG_STATE_HOME=$XDG_STATE_HOME" -e "XDG_DATA_HOME=$XDG_DATA_HOME" -e TERM=xterm-256color \
   "exec $BIN --agent 127.0.0.1:$PORT"
 
+console_pid=$(tmux display-message -p -t "$SESSION" '#{pane_pid}')
 clk=$(getconf CLK_TCK)
-field() { awk -v k="$1:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/status"; }
+field() { awk -v k="$1:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/${2:-$agent_pid}/status"; }
 ticks() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
 t0=$EPOCHREALTIME; c0=$(ticks)
-echo "| minutes | VmRSS | RssAnon | RssFile | threads |"
-echo "|---|---|---|---|---|"
+echo "| minutes | VmRSS | RssAnon | RssFile | threads | console VmRSS |"
+echo "|---|---|---|---|---|---|"
 for i in $(seq 0 $((MINUTES * 2))); do
   [ "$i" -eq 0 ] || sleep 30
-  echo "| $(awk -v i="$i" 'BEGIN {printf "%.1f", i / 2}') | $(field VmRSS) MiB | $(field RssAnon) MiB | $(field RssFile) MiB | $(awk '$1 == "Threads:" {print $2}' "/proc/$agent_pid/status") |"
+  echo "| $(awk -v i="$i" 'BEGIN {printf "%.1f", i / 2}') | $(field VmRSS) MiB | $(field RssAnon) MiB | $(field RssFile) MiB | $(awk '$1 == "Threads:" {print $2}' "/proc/$agent_pid/status") | $(field VmRSS "$console_pid") MiB |"
 done
 c1=$(ticks); t1=$EPOCHREALTIME
 tmux capture-pane -p -t "$SESSION" | grep -q "$CONTAINERS/$CONTAINERS running" ||

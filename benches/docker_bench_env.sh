@@ -1,6 +1,7 @@
 # Sourced by the benches that run fleetdeck on the Docker engine beside a console in tmux.
-# bench_binaries: AGENT and BIN, release builds unless given (one package at a time, as
-#   the other benches build them), and the test image.
+# bench_binaries: AGENT and BIN unless given: the agent as it is installed (AGENT_PROFILE,
+#   default `small`), the console a release build (one package at a time, as the other
+#   benches build them); and the test image.
 # bench_workdir NAME: a fresh WORK directory, a tmux SESSION name, and HOME and the XDG
 #   directories pointed into WORK so nothing of the user's is read or written; on exit the
 #   session, the agent (agent_pid) and the containers labelled RUN_LABEL are removed.
@@ -8,8 +9,9 @@
 bench_binaries() {
   local target=${CARGO_TARGET_DIR:-$PWD/target}
   if [ -z "${AGENT:-}" ]; then
-    cargo build --release -q -p fleetdeck-agent --bin fleetdeck-agent
-    AGENT=$target/release/fleetdeck-agent
+    local profile=${AGENT_PROFILE:-small}
+    cargo build --profile "$profile" -q -p fleetdeck-agent --bin fleetdeck-agent
+    AGENT=$target/$profile/fleetdeck-agent
   fi
   if [ -z "${BIN:-}" ]; then
     cargo build --release -q -p fleetdeck --bin fleetdeck
