@@ -218,19 +218,26 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             status,
         };
     }
+    // With etcd, what another console holds is refused before anything is asked, and
+    // the actions it holds are listed beside the agents'.
+    let coord = ctx
+        .settings
+        .coordination
+        .clone()
+        .map(crate::coord::Coord::new);
     let mut resumed = None;
     let proposal = match cmd {
         OpsCommand::Actions { verb: None, output } => {
-            return actions::list(&conns, &endpoints, *output).await;
+            return actions::list(&conns, &endpoints, coord.as_ref(), *output).await;
         }
         OpsCommand::Actions {
             verb: Some(ActionsVerb::Abort { id, opts }),
             ..
-        } => return actions::abort(&conns, ctx, &endpoints, id, opts).await,
+        } => return actions::abort(&conns, ctx, (&endpoints, coord.as_ref()), id, opts).await,
         OpsCommand::Actions {
             verb: Some(ActionsVerb::Resume { id, .. }),
             ..
-        } => match resumable(&conns, &endpoints, id).await {
+        } => match resumable(&conns, &endpoints, coord.as_ref(), id).await {
             Ok((id, p)) => {
                 resumed = Some(id);
                 p
@@ -253,9 +260,9 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         .into_iter()
         .filter(|n| fleet.nodes().iter().any(|x| x.is_live() && x.name() == n))
         .collect::<Vec<_>>();
-    let (claims, _) = intent::list(&conns, &endpoints).await;
+    let (claims, _) = intent::list(&conns, &endpoints, coord.as_ref()).await;
     if !ctx.read_only {
-        intent::settle(&conns, &claims).await;
+        intent::settle(&conns, &claims, coord.as_ref()).await;
     }
     let input = PlanInput {
         fleet: &fleet,
@@ -278,13 +285,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             return out;
         }
     };
-    // With etcd, what another console holds is refused before anything is asked; a dry
-    // run only says so.
-    let coord = ctx
-        .settings
-        .coordination
-        .clone()
-        .map(crate::coord::Coord::new);
+    // A dry run only says what etcd refuses.
     if let Some(c) = &coord
         && let Err(refusal) = c.check(&plan).await
     {
@@ -391,9 +392,10 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
 async fn resumable(
     conns: &Connections,
     endpoints: &[String],
+    coord: Option<&crate::coord::Coord>,
     id: &str,
 ) -> Result<(String, Proposal), String> {
-    let (list, _) = intent::list(conns, endpoints).await;
+    let (list, _) = intent::list(conns, endpoints, coord).await;
     let found = intent::find(&list, id)?;
     if !found.is_interrupted() {
         return Err(format!(

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod etcd;
+pub mod intents;
 pub mod keys;
 mod lease;
 

@@ -199,7 +199,7 @@ impl Executor {
                 }
             },
         };
-        let held = match self.claim(plan, id).await {
+        let mut held = match self.claim(plan, id).await {
             Ok(h) => h,
             Err(m) => {
                 if let Some(g) = guard {
@@ -210,6 +210,19 @@ impl Executor {
                     .await;
             }
         };
+        // With etcd the intent lives there too, so consoles with other agents see it.
+        if let (Some(g), Some(coord)) = (&guard, &self.coord)
+            && let Err(e) = held.track_in_etcd(coord, g.lease()).await
+        {
+            let m = format!("the action could not be recorded in etcd ({e}); nothing was changed");
+            held.end(pb::IntentState::RolledBack, &m).await;
+            if let Some(g) = guard {
+                g.release().await;
+            }
+            return self
+                .finish(op, plan, Outcome::Failed(m), started, &events)
+                .await;
+        }
         let outcome = self
             .steps(op, plan, &held, &cancel, &events, guard.as_ref())
             .await;
@@ -269,7 +282,7 @@ impl Executor {
         let mut done = Vec::new();
         let mut warnings = Vec::new();
         for (i, step) in plan.steps.iter().enumerate() {
-            held.set_step(i);
+            held.advance(i).await;
             if let Some(why) = held.lost() {
                 return Outcome::Failed(format!(
                     "stopped before step {} of {}: the action's lease was lost ({why}){}",

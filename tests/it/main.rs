@@ -31,6 +31,7 @@ mod fleet_grpc;
 mod history_backfill;
 mod intents;
 mod intents_docker;
+mod intents_etcd;
 mod intents_ui;
 mod log_view;
 mod monitor_alertmanager;
