@@ -183,6 +183,20 @@ impl Executor {
         cancel: Cancel,
         events: mpsc::Sender<OpEvent>,
     ) -> Outcome {
+        self.run_resumed(op, plan, id, &[], cancel, events).await
+    }
+
+    /// [`Executor::run_intent`] passing over the steps at `skip` (those a resume found
+    /// done: see [`intent::resume`]).
+    pub async fn run_resumed(
+        &self,
+        op: u64,
+        plan: &Plan,
+        id: &str,
+        skip: &[usize],
+        cancel: Cancel,
+        events: mpsc::Sender<OpEvent>,
+    ) -> Outcome {
         let started = (std::time::Instant::now(), crate::tui::unix_ms());
         // etcd's locks first (they exclude every console), then the claims on the agents
         // (they make the action durable and exclude the consoles that share its agents).
@@ -224,7 +238,7 @@ impl Executor {
                 .await;
         }
         let outcome = self
-            .steps(op, plan, &held, &cancel, &events, guard.as_ref())
+            .steps(op, (plan, skip), &held, &cancel, &events, guard.as_ref())
             .await;
         let outcome = match (&guard, outcome) {
             (Some(g), Outcome::Cancelled(m)) => match g.lost() {
@@ -272,7 +286,7 @@ impl Executor {
     async fn steps(
         &self,
         op: u64,
-        plan: &Plan,
+        (plan, skip): (&Plan, &[usize]),
         held: &intent::Held,
         cancel: &Cancel,
         events: &mpsc::Sender<OpEvent>,
@@ -283,6 +297,9 @@ impl Executor {
         let mut warnings = Vec::new();
         for (i, step) in plan.steps.iter().enumerate() {
             held.advance(i).await;
+            if skip.contains(&i) {
+                continue;
+            }
             if let Some(why) = held.lost() {
                 return Outcome::Failed(format!(
                     "stopped before step {} of {}: the action's lease was lost ({why}){}",

@@ -62,12 +62,18 @@ impl Runner {
         self.running.retain(|_, (_, task)| !task.is_finished());
         let events = self.events.clone();
         match request {
-            OpRequest::Run { op, plan, intent } => {
+            OpRequest::Run {
+                op,
+                plan,
+                intent,
+                skip,
+            } => {
                 let (source, cancel) = cancel::channel();
                 let exec = self.exec.clone();
                 let id = intent.unwrap_or_else(super::intent::new_id);
                 let task = tokio::spawn(async move {
-                    exec.run_intent(op, &plan, &id, cancel, events).await;
+                    exec.run_resumed(op, &plan, &id, &skip, cancel, events)
+                        .await;
                 });
                 self.running.insert(op, (source, task));
             }

@@ -1,6 +1,7 @@
-//! `fleetdeck actions`: the intents the agents hold (every console's actions, running,
-//! interrupted or ended), and `abort` of an interrupted one. `resume` plans the intent's
-//! proposal again and runs it under the same id (in [`super::run`]).
+//! `fleetdeck actions`: the intents the agents (and etcd, when configured) hold: every
+//! console's actions, running, interrupted or ended; and `abort` of an interrupted one.
+//! `resume` runs the intent's recorded plan under the same id from the step it reached
+//! (in [`super::run`]; see [`crate::ops::intent::resume`]).
 
 use std::fmt::Write as _;
 

@@ -32,6 +32,7 @@ mod history_backfill;
 mod intents;
 mod intents_docker;
 mod intents_etcd;
+mod intents_resume;
 mod intents_ui;
 mod log_view;
 mod monitor_alertmanager;

@@ -16,6 +16,7 @@ use super::{Proposal, history::target_of};
 use crate::client::Connections;
 
 mod held;
+pub mod resume;
 
 pub use held::{Held, claim, end_on};
 
