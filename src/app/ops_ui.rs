@@ -112,6 +112,9 @@ pub struct Ops {
     pub elsewhere: Vec<crate::coord::Held>,
     /// Why etcd could not be read last time, if it could not.
     pub etcd_error: Option<String>,
+    /// Whether consoles coordinate through etcd (`[coordination]`): without it, failover
+    /// and drain say that other consoles are not coordinated.
+    pub coordinated: bool,
     /// A rollout waiting for the nodes' image lists.
     pub(super) pending_rollout: Option<super::rollout_ui::PendingRollout>,
 }

@@ -53,6 +53,7 @@ mod shell_docs;
 mod timeline_restart;
 mod trust;
 mod trust_roles;
+mod ui_coordination;
 mod ui_display;
 mod ui_exec;
 mod ui_history;
