@@ -276,7 +276,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     // steps (an older console's) is planned again.
     let recorded = resumed
         .as_ref()
-        .and_then(|info| intent::resume::prepare(info, &fleet));
+        .and_then(|info| intent::resume::prepare(info, &fleet, &specs));
     let planned = match recorded {
         Some(_) if ctx.read_only => Err(plan::PlanError::ReadOnly),
         Some(r) => match intent::refusal(&claims, &r.plan) {

@@ -63,8 +63,8 @@ impl App {
             return true;
         }
         // The recorded plan from the step it reached; planned again when it recorded none.
-        let recorded =
-            crate::ops::intent::resume::prepare(&intent, &self.fleet).filter(|_| !self.read_only);
+        let recorded = crate::ops::intent::resume::prepare(&intent, &self.fleet, &self.ops.specs)
+            .filter(|_| !self.read_only);
         if let Some(r) = recorded {
             self.ops.resume = Some((r.plan.proposal.clone(), intent.id.clone(), r.skip));
             self.panes.open_dialog(

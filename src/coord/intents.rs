@@ -25,11 +25,8 @@ pub struct Record {
     pub owner_pid: u32,
     /// The proposal as the console wrote it (JSON), for a resume.
     pub proposal: String,
-    /// The plan, one line per effect.
+    /// The plan, one line per effect (its steps stay on the agents: etcd holds no spec).
     pub plan: Vec<String>,
-    /// The plan's steps (JSON), so a resume runs only those not done.
-    #[serde(default)]
-    pub steps_json: String,
     /// Steps done so far, of `steps`.
     pub step: u32,
     pub steps: u32,
@@ -84,7 +81,7 @@ impl Record {
             endpoints: Vec::new(),
             states: Vec::new(),
             proposal: self.proposal,
-            steps_json: self.steps_json,
+            steps_json: String::new(),
             node_refs: self
                 .nodes
                 .into_iter()
@@ -221,7 +218,6 @@ mod tests {
             owner_pid: 7,
             proposal: String::new(),
             plan: vec!["move a".into()],
-            steps_json: String::new(),
             step: 1,
             steps: 3,
             nodes: vec![("n1".into(), "127.0.0.1:1".into())],

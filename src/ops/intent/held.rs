@@ -201,7 +201,6 @@ impl Held {
             owner_pid: self.owner.1,
             proposal: r.proposal.clone(),
             plan: r.plan.clone(),
-            steps_json: r.steps_json.clone(),
             step: self.step.load(Ordering::Relaxed),
             steps: r.steps,
             nodes: self

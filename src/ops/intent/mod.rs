@@ -256,7 +256,7 @@ impl PlanLocks {
             title: plan.title.clone(),
             plan: plan.lines.clone(),
             proposal: serde_json::to_string(&plan.proposal).unwrap_or_default(),
-            steps_json: serde_json::to_string(&plan.steps).unwrap_or_default(),
+            steps_json: resume::record(&plan.steps),
             steps: u32::try_from(plan.steps.len()).unwrap_or(u32::MAX),
             locked_nodes: self.nodes.clone(),
             locked_containers: self.containers.clone(),

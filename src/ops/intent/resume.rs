@@ -2,12 +2,51 @@
 //! under the same id, the steps already done passed over. A step counts as done when the
 //! record says so, or when the fleet shows it cheaply: a copy made under this intent that
 //! runs committed where the step would make it. Pure, so the TUI builds it in `update`.
+//!
+//! The steps are recorded without the environment of the specs a failover re-creates
+//! from (often secrets, and any viewer may list intents); a resume takes it back from the
+//! console's spec cache.
 
-use fleetdeck_core::labels::{INTENT_LABEL, PENDING_LABEL};
+use fleetdeck_core::labels::{INTENT_LABEL, PENDING_LABEL, REPLACES_LABEL};
 
 use super::IntentInfo;
 use crate::model::{Container, Fleet};
 use crate::ops::plan::{NodeRef, Plan, Step};
+use crate::ops::specs::SpecCache;
+
+/// `steps` as an intent records them (JSON), without the specs' environment.
+pub fn record(steps: &[Step]) -> String {
+    let bare: Vec<Step> = steps
+        .iter()
+        .cloned()
+        .map(|mut s| {
+            if let Step::Create { spec, .. } = &mut s {
+                spec.env.clear();
+            }
+            s
+        })
+        .collect();
+    serde_json::to_string(&bare).unwrap_or_default()
+}
+
+/// Gives the spec of a failover's `Create` step its environment back from `specs` (the
+/// cache it was planned from); false when the cache does not hold it.
+fn with_env(step: &mut Step, specs: &SpecCache) -> bool {
+    let Step::Create { spec, labels, .. } = step else {
+        return true;
+    };
+    let cached = labels
+        .get(REPLACES_LABEL)
+        .and_then(|r| r.split_once('/'))
+        .and_then(|(node, name)| specs.get(node, name));
+    match cached {
+        Some(c) => {
+            spec.env = c.spec.env;
+            true
+        }
+        None => false,
+    }
+}
 
 /// An interrupted action's plan, ready to run again.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,8 +139,9 @@ fn seen_done(fleet: &Fleet, step: &Step, id: &str) -> Option<Option<Step>> {
 }
 
 /// The plan `info` recorded, with the steps done skipped; `None` when it recorded none
-/// (an older console's intent: the caller plans its proposal again).
-pub fn prepare(info: &IntentInfo, fleet: &Fleet) -> Option<Resumed> {
+/// (an older console's intent, or one known from etcd only), or when a spec a step still
+/// needs is not in `specs`: the caller then plans its proposal again.
+pub fn prepare(info: &IntentInfo, fleet: &Fleet, specs: &SpecCache) -> Option<Resumed> {
     let proposal = info.proposal()?;
     let steps: Vec<Step> = serde_json::from_str(&info.steps_json).ok()?;
     if steps.is_empty() {
@@ -139,6 +179,10 @@ pub fn prepare(info: &IntentInfo, fleet: &Fleet) -> Option<Resumed> {
                 out.push(rest);
             }
             None => {
+                let mut step = step;
+                if !with_env(&mut step, specs) {
+                    return None;
+                }
                 lines.push(format!("run step {n} of {total} ({what})"));
                 out.push(step);
             }
@@ -161,4 +205,57 @@ pub fn prepare(info: &IntentInfo, fleet: &Fleet) -> Option<Resumed> {
         },
         skip,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ops::PortableSpec;
+    use crate::ops::specs::{CachedSpec, NodeSpecs, PackedNode};
+
+    fn create(env: &[(&str, &str)]) -> Step {
+        Step::Create {
+            on: NodeRef {
+                name: "n1".into(),
+                endpoint: "127.0.0.1:1".into(),
+            },
+            spec: Box::new(PortableSpec {
+                name: "db-1".into(),
+                env: env
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                ..PortableSpec::default()
+            }),
+            labels: crate::ops::failover_labels("n3", "db-1", 4),
+        }
+    }
+
+    #[test]
+    fn recorded_steps_carry_no_environment_and_a_resume_takes_it_from_the_cache() {
+        let text = record(&[create(&[("PGPASSWORD", "s3cret")])]);
+        assert!(!text.contains("s3cret"), "{text}");
+        let mut steps: Vec<Step> = serde_json::from_str(&text).unwrap();
+        assert!(!with_env(&mut steps[0], &SpecCache::default()));
+        let node = NodeSpecs {
+            endpoint: "127.0.0.1:3".into(),
+            specs: vec![CachedSpec {
+                spec: match create(&[("PGPASSWORD", "s3cret")]) {
+                    Step::Create { spec, .. } => *spec,
+                    _ => unreachable!(),
+                },
+                running: true,
+            }],
+            ..NodeSpecs::default()
+        };
+        let cache = SpecCache {
+            nodes: BTreeMap::from([("n3".to_owned(), Arc::new(PackedNode::pack(&node)))]),
+            ..SpecCache::default()
+        };
+        assert!(with_env(&mut steps[0], &cache));
+        assert_eq!(steps[0], create(&[("PGPASSWORD", "s3cret")]));
+    }
 }
