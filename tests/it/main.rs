@@ -15,6 +15,7 @@ mod cli_logs;
 mod cli_ops;
 mod config_cli;
 mod coord_etcd;
+mod coord_etcd_security;
 mod deploy_units;
 mod docker_engine;
 mod docker_log_flood;
