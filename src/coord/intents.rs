@@ -91,7 +91,18 @@ impl Record {
     }
 }
 
-/// Every intent recorded under `etcd`'s prefix.
+/// How long an ended intent's record stays in etcd (the agents keep their last 200).
+pub const ENDED_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Whether `record` ended longer than [`ENDED_KEPT`] before `now_ms`.
+fn stale(record: &Record, now_ms: u64) -> bool {
+    let ended = matches!(record.state.as_str(), "done" | "failed" | "rolled_back");
+    let kept = u64::try_from(ENDED_KEPT.as_millis()).unwrap_or(u64::MAX);
+    ended && record.updated_unix_ms.saturating_add(kept) < now_ms
+}
+
+/// Every intent recorded under `etcd`'s prefix; records that ended long ago are deleted
+/// on the way (by whichever console lists first).
 pub async fn list(etcd: &Etcd) -> Result<Vec<IntentInfo>, EtcdError> {
     let prefix = etcd.prefix();
     let records = etcd.range_prefix(&record_key(prefix, "")).await?;
@@ -100,14 +111,22 @@ pub async fn list(etcd: &Etcd) -> Result<Vec<IntentInfo>, EtcdError> {
         .iter()
         .filter_map(|kv| kv.key.strip_prefix(&live_key(prefix, "")))
         .collect();
-    Ok(records
-        .iter()
-        .filter_map(|kv| serde_json::from_slice::<Record>(&kv.value).ok())
-        .map(|r| {
-            let live = live_ids.contains(&r.id.as_str());
-            r.info(live)
-        })
-        .collect())
+    let now = crate::tui::unix_ms();
+    let mut out = Vec::new();
+    for kv in &records {
+        let Ok(r) = serde_json::from_slice::<Record>(&kv.value) else {
+            continue;
+        };
+        if stale(&r, now) {
+            if let Err(e) = etcd.delete_prefix(&kv.key).await {
+                tracing::warn!("old action {} not deleted from etcd: {e}", r.id);
+            }
+            continue;
+        }
+        let live = live_ids.contains(&r.id.as_str());
+        out.push(r.info(live));
+    }
+    Ok(out)
 }
 
 /// Writes the end `state` of intent `id` over its record (an abort from a console that
@@ -238,6 +257,23 @@ mod tests {
         assert_eq!(dead.node_refs[0].endpoint, "127.0.0.1:1");
         assert!(dead.held_by.is_empty());
         assert_eq!(record("done").info(false).state, "done");
+    }
+
+    #[test]
+    fn only_records_ended_long_ago_are_dropped() {
+        let day = u64::try_from(ENDED_KEPT.as_millis()).unwrap();
+        let now = 10 * day;
+        let mut r = record("done");
+        r.updated_unix_ms = now - day - 1;
+        assert!(stale(&r, now));
+        r.updated_unix_ms = now - day + 1;
+        assert!(!stale(&r, now));
+        let mut running = record("running");
+        running.updated_unix_ms = 0;
+        assert!(
+            !stale(&running, now),
+            "an interrupted one stays until resumed or aborted"
+        );
     }
 
     #[test]
