@@ -82,7 +82,12 @@ async fn a_coordinated_action_runs_through_etcd_with_client_certificates() {
     }
     let certs = tempfile::tempdir().unwrap();
     let pki = Pki::new(certs.path());
-    let server = EtcdServer::start_tls(&pki).await;
+    let tls = etcd::Tls {
+        ca: pki.ca.clone(),
+        client_cert: pki.client.0.clone(),
+        client_key: pki.client.1.clone(),
+    };
+    let server = EtcdServer::start_tls(pki.dual.clone(), tls).await;
     let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
     let home = tempfile::tempdir().unwrap();
     let good = server.settings(PREFIX, None);

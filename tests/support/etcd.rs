@@ -58,21 +58,14 @@ impl EtcdServer {
         Self::start_with(None).await
     }
 
-    /// Starts one that speaks TLS only and requires client certificates signed by the
-    /// test CA (`--client-cert-auth`).
-    pub async fn start_tls(pki: &super::pki::Pki) -> Self {
-        Self::start_with(Some((
-            pki,
-            Tls {
-                ca: pki.ca.clone(),
-                client_cert: pki.client.0.clone(),
-                client_key: pki.client.1.clone(),
-            },
-        )))
-        .await
+    /// Starts one that speaks TLS only with `cert` (and its key; good for serverAuth and
+    /// clientAuth) and requires client certificates signed by `tls.ca`
+    /// (`--client-cert-auth`); consoles use `tls`.
+    pub async fn start_tls(cert: (PathBuf, PathBuf), tls: Tls) -> Self {
+        Self::start_with(Some((cert, tls))).await
     }
 
-    async fn start_with(tls: Option<(&super::pki::Pki, Tls)>) -> Self {
+    async fn start_with(tls: Option<((PathBuf, PathBuf), Tls)>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = super::services::free_port();
         let peer = super::services::free_port();
@@ -81,13 +74,12 @@ impl EtcdServer {
         let peer_url = format!("http://127.0.0.1:{peer}");
         let log = std::fs::File::create(dir.path().join("etcd.log")).unwrap();
         let mut cmd = Command::new(BIN);
-        if let Some((pki, _)) = &tls {
+        if let Some(((cert, key), t)) = &tls {
             // etcd's JSON gateway dials etcd itself with the server certificate, which
             // `--client-cert-auth` then checks as a client's: it must be good for both.
-            let (cert, key) = &pki.dual;
             cmd.arg(format!("--cert-file={}", cert.display()))
                 .arg(format!("--key-file={}", key.display()))
-                .arg(format!("--trusted-ca-file={}", pki.ca.display()))
+                .arg(format!("--trusted-ca-file={}", t.ca.display()))
                 .arg("--client-cert-auth");
         }
         let child = cmd
@@ -157,7 +149,13 @@ impl EtcdServer {
     ) {
         use base64::Engine as _;
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let client = super::alertmanager::client();
+        // An HTTP client as the console builds them (reqwest carries no TLS provider).
+        let config = fleetdeck::notify::NotifyConfig {
+            alertmanager: vec![self.url()],
+            ..Default::default()
+        };
+        let settings = fleetdeck::notify::NotifySettings::resolve(&config, &[], None).unwrap();
+        let client = settings.alertmanagers[0].client.clone();
         let call = |path: &'static str, body: serde_json::Value| {
             let req = client.post(format!("{}/v3/{path}", self.url())).json(&body);
             async move {

@@ -253,7 +253,6 @@ mod tests {
         };
         let cache = SpecCache {
             nodes: BTreeMap::from([("n3".to_owned(), Arc::new(PackedNode::pack(&node)))]),
-            ..SpecCache::default()
         };
         assert!(with_env(&mut steps[0], &cache));
         assert_eq!(steps[0], create(&[("PGPASSWORD", "s3cret")]));
