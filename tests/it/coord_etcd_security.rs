@@ -10,7 +10,7 @@ use std::path::Path;
 
 use fleetdeck_agent::NodeMode;
 
-use crate::intents::console_command;
+use crate::intents::{console_command, output};
 use crate::support::etcd::{self, EtcdServer};
 use crate::support::ops::{Cluster, running};
 use crate::support::pki::Pki;
@@ -29,15 +29,7 @@ async fn console(
     std::fs::write(&config, format!("[coordination]\n{coordination}")).unwrap();
     let mut argv = vec!["--config", config.to_str().unwrap()];
     argv.extend_from_slice(args);
-    let mut cmd = console_command(home, agents, &argv);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output(console_command(home, agents, &argv)).await
 }
 
 /// Migrates the first container of n1 to n2 through `coordination`.
@@ -75,6 +67,26 @@ async fn recorded(server: &EtcdServer) -> Vec<fleetdeck::ops::intent::IntentInfo
         .unwrap()
 }
 
+/// The migrate of `name` ran (`out`), under etcd's locks: n2 runs it, etcd recorded one
+/// intent, done, and holds no lock any more.
+async fn ran_through_etcd(
+    c: &Cluster,
+    server: &EtcdServer,
+    name: &str,
+    out: (bool, String, String),
+) {
+    let (ok, out, err) = out;
+    assert!(ok, "{out}{err}");
+    assert!(running(c.nodes[1].agent()).iter().any(|(n, _)| n == name));
+    let list = recorded(server).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(
+        (list[0].action.as_str(), list[0].state.as_str()),
+        ("migrate", "done")
+    );
+    assert!(server.coord(PREFIX).held().await.unwrap().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_coordinated_action_runs_through_etcd_with_client_certificates() {
     if !etcd::available("a_coordinated_action_runs_through_etcd_with_client_certificates") {
@@ -110,16 +122,8 @@ async fn a_coordinated_action_runs_through_etcd_with_client_certificates() {
     refused_in_one_line(&c, &name, &out, "cannot reach etcd");
     assert!(recorded(&server).await.is_empty());
     // With the CA and its client certificate it runs, under etcd's locks.
-    let (name, (ok, out, err)) = migrate(&c, home.path(), &good).await;
-    assert!(ok, "{out}{err}");
-    assert!(running(c.nodes[1].agent()).iter().any(|(n, _)| *n == name));
-    let list = recorded(&server).await;
-    assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(
-        (list[0].action.as_str(), list[0].state.as_str()),
-        ("migrate", "done")
-    );
-    assert!(server.coord(PREFIX).held().await.unwrap().is_empty());
+    let (name, out) = migrate(&c, home.path(), &good).await;
+    ran_through_etcd(&c, &server, &name, out).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -154,13 +158,6 @@ async fn a_coordinated_action_logs_in_to_etcd_with_a_password() {
     assert!(!out.2.contains("not-the-password"), "{}", out.2);
     // The right one: the action runs under etcd's locks.
     std::fs::write(&password, "console-pass\n").unwrap();
-    let (name, (ok, out, err)) = migrate(&c, home.path(), &settings).await;
-    assert!(ok, "{out}{err}");
-    assert!(running(c.nodes[1].agent()).iter().any(|(n, _)| *n == name));
-    let list = recorded(&server).await;
-    assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(
-        (list[0].action.as_str(), list[0].state.as_str()),
-        ("migrate", "done")
-    );
+    let (name, out) = migrate(&c, home.path(), &settings).await;
+    ran_through_etcd(&c, &server, &name, out).await;
 }

@@ -50,8 +50,12 @@ pub fn console_command(home: &Path, agents: &[String], args: &[&str]) -> Command
 
 /// Runs the binary to the end: (success, stdout, stderr).
 pub async fn run(home: &Path, agents: &[String], args: &[&str]) -> (bool, String, String) {
-    let child = console(home, agents, args);
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+    output(console_command(home, agents, args)).await
+}
+
+/// Runs `cmd` to the end: (success, stdout, stderr).
+pub async fn output(mut cmd: Command) -> (bool, String, String) {
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
     (

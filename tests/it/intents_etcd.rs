@@ -11,7 +11,7 @@ use fleetdeck_agent::NodeMode;
 use fleetdeck_core::labels::INTENT_LABEL;
 use tokio::sync::mpsc;
 
-use crate::intents::console_command;
+use crate::intents::{console_command, output};
 use crate::support::etcd::{self, EtcdServer};
 use crate::support::ops::{Cluster, eventually_within, running};
 
@@ -27,14 +27,7 @@ async fn console(
 ) -> (bool, String, String) {
     let mut cmd = console_command(home, agents, args);
     cmd.env(fleetdeck::coord::ETCD_ENV, url);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output(cmd).await
 }
 
 /// Console B's `actions -o json` entry for `id`, if listed.
