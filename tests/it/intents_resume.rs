@@ -1,7 +1,8 @@
 //! A resume continues from the recorded step: a drain over real sim agents is cut off
 //! (its console's task dropped, its lease left to lapse, as a killed console's would)
 //! after some of its migrations; `fleetdeck actions resume` runs only the steps not yet
-//! done, says which it skipped, and the node ends drained with every container once.
+//! done, says which it skipped, and the node ends drained with every container once. A
+//! failover cut off after its first re-creation, resumed, re-creates each container once.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -155,4 +156,102 @@ async fn a_resumed_drain_runs_only_the_steps_not_done() {
     assert_eq!(of_intent, moves.len());
     let (_, out, _) = run(home.path(), &c.endpoints(), &["actions", "-o", "json"]).await;
     assert_eq!(state(&out), "done", "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_resumed_failover_recreates_each_container_once() {
+    let mut c = Cluster::start(&[NodeMode::Standby, NodeMode::Standby, NodeMode::Active], 4).await;
+    c.specs().await;
+    let originals: Vec<String> = ops::running(c.nodes[2].agent())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(originals.len() >= 3, "{originals:?}");
+    c.nodes[2].kill().await;
+    let plan = c
+        .plan(&Proposal::Failover { node: "n3".into() })
+        .await
+        .unwrap();
+    let total = plan.steps.len();
+    let alive: Vec<String> = c.endpoints()[..2].to_vec();
+    // The console dies once the second re-creation has begun.
+    let id = "0dd0dd0dd0dd0dd0";
+    let mut exec = c.executor().with_agents(&alive);
+    exec.lease = Duration::from_secs(2);
+    let (tx, mut rx) = mpsc::channel(1024);
+    let (_stop, cancel) = fleetdeck_agent::cancel::channel();
+    let (p, run) = (plan.clone(), exec.clone());
+    let task = tokio::spawn(async move { run.run_intent(1, &p, id, cancel, tx).await });
+    let second = 100.0 / total as f32;
+    while let Some(ev) = rx.recv().await {
+        if matches!(ev, OpEvent::Progress { percent, .. } if percent >= second) {
+            break;
+        }
+    }
+    task.abort();
+    let _ = task.await;
+    let conns = c.conns();
+    let started = std::time::Instant::now();
+    let info = loop {
+        let (list, _) = fleetdeck::ops::intent::list(&conns, &alive, None).await;
+        if let Some(i) = list.into_iter().find(|i| i.id == id && i.is_interrupted()) {
+            break i;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never interrupted"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    eventually_within(
+        "no uncommitted copy is left",
+        Duration::from_secs(30),
+        || {
+            c.nodes[..2].iter().all(|n| {
+                n.agent()
+                    .snapshot()
+                    .containers
+                    .iter()
+                    .all(|x| !x.spec.labels.contains_key(PENDING_LABEL))
+            })
+        },
+    )
+    .await;
+    // Resumed from its record: the first re-creation is not made again.
+    let resumed =
+        fleetdeck::ops::intent::resume::prepare(&info, &c.fleet().await, &c.specs().await)
+            .expect("the failover recorded its steps and the specs are cached");
+    assert!(
+        resumed.plan.lines[0].starts_with(&format!("skip step 1 of {total} (create ")),
+        "{:?}",
+        resumed.plan.lines
+    );
+    let (tx, mut rx) = mpsc::channel(1024);
+    let (_stop, cancel) = fleetdeck_agent::cancel::channel();
+    let run = tokio::spawn(async move {
+        exec.run_resumed(2, &resumed.plan, id, &resumed.skip, cancel, tx)
+            .await
+    });
+    while rx.recv().await.is_some() {}
+    let outcome = run.await.unwrap();
+    assert!(
+        matches!(outcome, fleetdeck::ops::Outcome::Done(_)),
+        "{outcome:?}"
+    );
+    for name in &originals {
+        let copies: usize = c.nodes[..2]
+            .iter()
+            .map(|n| {
+                n.agent()
+                    .snapshot()
+                    .containers
+                    .iter()
+                    .filter(|x| {
+                        x.spec.labels.get("fleetdeck.replaces") == Some(&format!("n3/{name}"))
+                    })
+                    .count()
+            })
+            .sum();
+        assert_eq!(copies, 1, "{name} re-created {copies} times");
+    }
 }
