@@ -10,7 +10,7 @@ use std::time::Duration;
 use fleetdeck::ops::plan::Step;
 use fleetdeck::ops::{OpEvent, Proposal};
 use fleetdeck_agent::NodeMode;
-use fleetdeck_core::labels::{INTENT_LABEL, PENDING_LABEL};
+use fleetdeck_core::labels::{INTENT_LABEL, PENDING_LABEL, REPLACES_LABEL};
 use tokio::sync::mpsc;
 
 use crate::intents::run;
@@ -26,6 +26,33 @@ fn named(agent: &fleetdeck_agent::RunningAgent, name: &str) -> usize {
         .iter()
         .filter(|c| c.spec.name == name)
         .count()
+}
+
+/// Containers on `nodes` whose `label` is `value`.
+fn labelled(nodes: &[crate::support::ops::Node], label: &str, value: &str) -> usize {
+    nodes
+        .iter()
+        .flat_map(|n| n.agent().snapshot().containers)
+        .filter(|x| x.spec.labels.get(label).map(String::as_str) == Some(value))
+        .count()
+}
+
+/// Waits until the reaper has left no uncommitted copy on `nodes`.
+async fn reaped(nodes: &[crate::support::ops::Node]) {
+    eventually_within(
+        "no uncommitted copy is left",
+        Duration::from_secs(30),
+        || {
+            nodes.iter().all(|n| {
+                n.agent()
+                    .snapshot()
+                    .containers
+                    .iter()
+                    .all(|x| !x.spec.labels.contains_key(PENDING_LABEL))
+            })
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -93,20 +120,7 @@ async fn a_resumed_drain_runs_only_the_steps_not_done() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     // The reaper has removed any half-made copy of the step that was cut off.
-    eventually_within(
-        "no uncommitted copy is left",
-        Duration::from_secs(30),
-        || {
-            c.nodes.iter().all(|n| {
-                n.agent()
-                    .snapshot()
-                    .containers
-                    .iter()
-                    .all(|x| !x.spec.labels.contains_key(PENDING_LABEL))
-            })
-        },
-    )
-    .await;
+    reaped(&c.nodes).await;
     let (ok, out, err) = run(
         home.path(),
         &c.endpoints(),
@@ -142,18 +156,7 @@ async fn a_resumed_drain_runs_only_the_steps_not_done() {
         .map(|n| n.agent().snapshot().containers.len())
         .sum();
     assert_eq!(after, before + moves.len(), "no container made twice");
-    let of_intent: usize = c.nodes[1..]
-        .iter()
-        .map(|n| {
-            n.agent()
-                .snapshot()
-                .containers
-                .iter()
-                .filter(|x| x.spec.labels.get(INTENT_LABEL).map(String::as_str) == Some(ID))
-                .count()
-        })
-        .sum();
-    assert_eq!(of_intent, moves.len());
+    assert_eq!(labelled(&c.nodes[1..], INTENT_LABEL, ID), moves.len());
     let (_, out, _) = run(home.path(), &c.endpoints(), &["actions", "-o", "json"]).await;
     assert_eq!(state(&out), "done", "{out}");
 }
@@ -203,20 +206,7 @@ async fn a_resumed_failover_recreates_each_container_once() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    eventually_within(
-        "no uncommitted copy is left",
-        Duration::from_secs(30),
-        || {
-            c.nodes[..2].iter().all(|n| {
-                n.agent()
-                    .snapshot()
-                    .containers
-                    .iter()
-                    .all(|x| !x.spec.labels.contains_key(PENDING_LABEL))
-            })
-        },
-    )
-    .await;
+    reaped(&c.nodes[..2]).await;
     // Resumed from its record: the first re-creation is not made again.
     let resumed =
         fleetdeck::ops::intent::resume::prepare(&info, &c.fleet().await, &c.specs().await)
@@ -239,19 +229,7 @@ async fn a_resumed_failover_recreates_each_container_once() {
         "{outcome:?}"
     );
     for name in &originals {
-        let copies: usize = c.nodes[..2]
-            .iter()
-            .map(|n| {
-                n.agent()
-                    .snapshot()
-                    .containers
-                    .iter()
-                    .filter(|x| {
-                        x.spec.labels.get("fleetdeck.replaces") == Some(&format!("n3/{name}"))
-                    })
-                    .count()
-            })
-            .sum();
+        let copies = labelled(&c.nodes[..2], REPLACES_LABEL, &format!("n3/{name}"));
         assert_eq!(copies, 1, "{name} re-created {copies} times");
     }
 }
