@@ -5,6 +5,9 @@
 //! Two plans: a migrate (two nodes used, two containers) and the drain of a node with 6
 //! containers (the node held whole, 6 containers on it and 6 copies on 2 targets).
 //!
+//! Beside the locks, the action's intent record in etcd: written at the start (a read
+//! for a resumed one, the record, its live key), rewritten at each step, ended.
+//!
 //! Run: `cargo bench --bench etcd_lock` (env `REPS`, default 300). Skipped, with the
 //! reason printed, when /usr/bin/etcd is absent.
 
@@ -16,6 +19,7 @@ mod etcd;
 
 use std::time::{Duration, Instant};
 
+use fleetdeck::coord::intents;
 use fleetdeck::ops::Proposal;
 use fleetdeck::ops::plan::{NodeRef, Plan, Step};
 
@@ -63,6 +67,28 @@ fn plans() -> Vec<(&'static str, Plan)> {
     vec![("migrate", migrate_one), ("drain of 6", drain)]
 }
 
+/// The intent record of run `i` of `plan`.
+fn intent(plan: &Plan, i: usize) -> intents::Record {
+    intents::Record {
+        id: format!("{i:016x}"),
+        action: plan.proposal.kind().to_owned(),
+        title: plan.title.clone(),
+        owner: "bench@localhost".into(),
+        owner_pid: std::process::id(),
+        proposal: serde_json::to_string(&plan.proposal).unwrap_or_default(),
+        plan: plan.lines.clone(),
+        step: 0,
+        steps: u32::try_from(plan.steps.len()).unwrap_or(u32::MAX),
+        nodes: vec![("n1".into(), "127.0.0.1:7002".into())],
+        locked_nodes: Vec::new(),
+        locked_containers: Vec::new(),
+        state: String::new(),
+        message: String::new(),
+        started_unix_ms: 0,
+        updated_unix_ms: 0,
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -99,24 +125,40 @@ fn main() {
         println!("|---|---|---|---|---|---|");
         for (name, plan) in plans() {
             let (mut check, mut take, mut free, mut whole) = (vec![], vec![], vec![], vec![]);
-            for _ in 0..reps {
+            let mut record = vec![];
+            for i in 0..reps {
                 let (_src, cancel) = fleetdeck_core::cancel::channel();
                 let t0 = Instant::now();
                 coord.check(&plan).await.expect("no conflict");
                 let t1 = Instant::now();
                 let guard = coord.acquire(&plan, cancel).await.expect("locks taken");
                 let t2 = Instant::now();
-                guard.release().await;
+                let tracked = intents::Tracked::begin(&coord.etcd, guard.lease(), intent(&plan, i))
+                    .await
+                    .expect("intent recorded");
+                for done in 1..=plan.steps.len() {
+                    let done = u32::try_from(done).unwrap_or(u32::MAX);
+                    tracked.step(done).await.expect("step recorded");
+                }
+                tracked.end("done", "").await.expect("end recorded");
                 let t3 = Instant::now();
+                guard.release().await;
+                let t4 = Instant::now();
                 check.push(t1 - t0);
                 take.push(t2 - t1);
-                free.push(t3 - t2);
-                whole.push(t3 - t0);
+                record.push(t3 - t2);
+                free.push(t4 - t3);
+                whole.push(t4 - t0);
             }
+            let n = plan.steps.len();
             report(&format!("{name} | plan-time check (range)"), check);
             report(&format!("{name} | take (grant + txn)"), take);
+            report(
+                &format!("{name} | intent record (begin, {n} steps, end)"),
+                record,
+            );
             report(&format!("{name} | release (revoke)"), free);
-            report(&format!("{name} | all three"), whole);
+            report(&format!("{name} | all four"), whole);
         }
     });
 }

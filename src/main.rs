@@ -151,6 +151,7 @@ async fn run_console(
         .coordination
         .clone()
         .map(|etcd| ops.runner.coordinate(fleetdeck::coord::Coord::new(etcd)));
+    app.ops.coordinated = coordination.is_some();
     app.ascii = settings.ascii;
     app.panes.heatmap.group_label = settings.group_label.clone();
     app.panes.heatmap.window = settings.heatmap_window;

@@ -218,21 +218,28 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             status,
         };
     }
+    // With etcd, what another console holds is refused before anything is asked, and
+    // the actions it holds are listed beside the agents'.
+    let coord = ctx
+        .settings
+        .coordination
+        .clone()
+        .map(crate::coord::Coord::new);
     let mut resumed = None;
     let proposal = match cmd {
         OpsCommand::Actions { verb: None, output } => {
-            return actions::list(&conns, &endpoints, *output).await;
+            return actions::list(&conns, &endpoints, coord.as_ref(), *output).await;
         }
         OpsCommand::Actions {
             verb: Some(ActionsVerb::Abort { id, opts }),
             ..
-        } => return actions::abort(&conns, ctx, &endpoints, id, opts).await,
+        } => return actions::abort(&conns, ctx, (&endpoints, coord.as_ref()), id, opts).await,
         OpsCommand::Actions {
             verb: Some(ActionsVerb::Resume { id, .. }),
             ..
-        } => match resumable(&conns, &endpoints, id).await {
-            Ok((id, p)) => {
-                resumed = Some(id);
+        } => match resumable(&conns, &endpoints, coord.as_ref(), id).await {
+            Ok((info, p)) => {
+                resumed = Some(info);
                 p
             }
             Err(e) => return OpsOutput::fail(EXIT_FAILED, e),
@@ -253,9 +260,9 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         .into_iter()
         .filter(|n| fleet.nodes().iter().any(|x| x.is_live() && x.name() == n))
         .collect::<Vec<_>>();
-    let (claims, _) = intent::list(&conns, &endpoints).await;
+    let (claims, _) = intent::list(&conns, &endpoints, coord.as_ref()).await;
     if !ctx.read_only {
-        intent::settle(&conns, &claims).await;
+        intent::settle(&conns, &claims, coord.as_ref()).await;
     }
     let input = PlanInput {
         fleet: &fleet,
@@ -265,8 +272,24 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
         read_only: ctx.read_only,
         claims: &claims,
     };
-    let plan = match plan::plan(&input, &proposal) {
-        Ok(p) => p,
+    // A resume runs the recorded plan from the step it reached; one recorded without its
+    // steps (an older console's) is planned again.
+    let recorded = resumed
+        .as_ref()
+        .and_then(|info| intent::resume::prepare(info, &fleet, &specs));
+    let planned = match recorded {
+        Some(_) if ctx.read_only => Err(plan::PlanError::ReadOnly),
+        Some(r) => match intent::refusal(&claims, &r.plan) {
+            Some(line) => Err(plan::PlanError::Claimed(line)),
+            None => Ok(r),
+        },
+        None => plan::plan(&input, &proposal).map(|plan| intent::resume::Resumed {
+            plan,
+            skip: Vec::new(),
+        }),
+    };
+    let (plan, skip) = match planned {
+        Ok(r) => (r.plan, r.skip),
         Err(e) => {
             let status = if matches!(e, plan::PlanError::Claimed(_)) {
                 EXIT_FAILED
@@ -278,13 +301,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
             return out;
         }
     };
-    // With etcd, what another console holds is refused before anything is asked; a dry
-    // run only says so.
-    let coord = ctx
-        .settings
-        .coordination
-        .clone()
-        .map(crate::coord::Coord::new);
+    // A dry run only says what etcd refuses.
     if let Some(c) = &coord
         && let Err(refusal) = c.check(&plan).await
     {
@@ -352,6 +369,7 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     if opts.yes {
         stderr.push_str(&plan_text);
     }
+    let resumed = resumed.map(|info| (info.id, skip));
     let (outcome, progress) = execute(&conns, ctx, &plan, coord, resumed).await;
     stderr.push_str(&progress);
     let backup_ids =
@@ -387,13 +405,14 @@ pub async fn run(cmd: &OpsCommand, ctx: &Context) -> OpsOutput {
     }
 }
 
-/// The id and proposal of interrupted intent `id` (or a unique prefix), to resume.
+/// Interrupted intent `id` (or a unique prefix), to resume.
 async fn resumable(
     conns: &Connections,
     endpoints: &[String],
+    coord: Option<&crate::coord::Coord>,
     id: &str,
-) -> Result<(String, Proposal), String> {
-    let (list, _) = intent::list(conns, endpoints).await;
+) -> Result<(intent::IntentInfo, Proposal), String> {
+    let (list, _) = intent::list(conns, endpoints, coord).await;
     let found = intent::find(&list, id)?;
     if !found.is_interrupted() {
         return Err(format!(
@@ -407,7 +426,7 @@ async fn resumable(
             found.id
         )
     })?;
-    Ok((found.id.clone(), p))
+    Ok((found.clone(), p))
 }
 
 async fn execute(
@@ -415,7 +434,7 @@ async fn execute(
     ctx: &Context,
     plan: &Plan,
     coord: Option<crate::coord::Coord>,
-    resume: Option<String>,
+    resume: Option<(String, Vec<usize>)>,
 ) -> (Outcome, String) {
     let endpoints: Vec<String> = ctx
         .settings
@@ -429,8 +448,9 @@ async fn execute(
     let (source, cancel) = fleetdeck_core::cancel::channel();
     let (tx, mut rx) = mpsc::channel(256);
     let plan2 = plan.clone();
-    let id = resume.unwrap_or_else(intent::new_id);
-    let task = tokio::spawn(async move { exec.run_intent(1, &plan2, &id, cancel, tx).await });
+    let (id, skip) = resume.unwrap_or_else(|| (intent::new_id(), Vec::new()));
+    let task =
+        tokio::spawn(async move { exec.run_resumed(1, &plan2, &id, &skip, cancel, tx).await });
     let mut progress = String::new();
     let live = ctx.live_progress;
     let mut interrupted = false;

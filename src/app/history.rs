@@ -44,8 +44,9 @@ impl App {
         self.ops.intents.iter().find(|i| i.is_interrupted())
     }
 
-    /// Open resumes the newest interrupted action (planned again, confirmed in its dialog,
-    /// run under its id); Stop rolls it back. True when taken.
+    /// Open resumes the newest interrupted action (its recorded plan from the step it
+    /// reached, or planned again when it recorded none; confirmed in its dialog, run under
+    /// its id); Stop rolls it back. True when taken.
     fn on_intent_command(&mut self, command: Command) -> bool {
         if !matches!(command, Command::Open | Command::Stop) {
             return false;
@@ -61,9 +62,28 @@ impl App {
             }
             return true;
         }
+        // The recorded plan from the step it reached; planned again when it recorded none.
+        let recorded = crate::ops::intent::resume::prepare(&intent, &self.fleet, &self.ops.specs)
+            .filter(|_| !self.read_only);
+        if let Some(r) = recorded {
+            self.ops.resume = Some((r.plan.proposal.clone(), intent.id.clone(), r.skip));
+            self.panes.open_dialog(
+                match crate::ops::intent::refusal(&self.ops.intents, &r.plan) {
+                    None => super::Dialog::Confirm {
+                        plan: Box::new(r.plan),
+                        typed: String::new(),
+                    },
+                    Some(line) => super::Dialog::Refused {
+                        title: "Cannot resume".into(),
+                        message: line,
+                    },
+                },
+            );
+            return true;
+        }
         match intent.proposal() {
             Some(p) => {
-                self.ops.resume = Some((p.clone(), intent.id.clone()));
+                self.ops.resume = Some((p.clone(), intent.id.clone(), Vec::new()));
                 self.propose(p);
             }
             None => tracing::warn!(

@@ -200,14 +200,18 @@ impl Dialog {
                             title: plan.title.clone(),
                         };
                         ctx.ops.log.start(op, started, ctx.now, ctx.now_unix_ms);
-                        let intent = ctx
+                        let (intent, skip) = ctx
                             .ops
                             .resume
                             .take()
-                            .filter(|(p, _)| *p == plan.proposal)
-                            .map(|(_, id)| id);
-                        ctx.outbox
-                            .push(Effect::Op(OpRequest::Run { op, plan, intent }));
+                            .filter(|(p, _, _)| *p == plan.proposal)
+                            .map_or((None, Vec::new()), |(_, id, skip)| (Some(id), skip));
+                        ctx.outbox.push(Effect::Op(OpRequest::Run {
+                            op,
+                            plan,
+                            intent,
+                            skip,
+                        }));
                         Some(Dialog::Running { op })
                     } else {
                         Some(Dialog::Confirm { plan, typed: name })

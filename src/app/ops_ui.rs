@@ -24,6 +24,8 @@ pub enum OpRequest {
         op: u64,
         plan: Box<Plan>,
         intent: Option<String>,
+        /// Steps a resume found done: passed over.
+        skip: Vec<usize>,
     },
     /// Roll back an interrupted intent on every agent holding it.
     Abort {
@@ -96,8 +98,9 @@ pub struct Ops {
     pub failovers: Failovers,
     /// Actions in flight or interrupted, as the agents hold them (polled).
     pub intents: Vec<crate::ops::intent::IntentInfo>,
-    /// The interrupted intent the open dialog resumes, with what it proposed.
-    pub resume: Option<(Proposal, String)>,
+    /// The interrupted intent the open dialog resumes: what it proposed, its id, and the
+    /// steps found done.
+    pub resume: Option<(Proposal, String, Vec<usize>)>,
     /// Stale copies a read-only console last saw, by node (they feed a critical alert).
     stale_seen: BTreeMap<String, Vec<String>>,
     next_op: u64,
@@ -109,6 +112,9 @@ pub struct Ops {
     pub elsewhere: Vec<crate::coord::Held>,
     /// Why etcd could not be read last time, if it could not.
     pub etcd_error: Option<String>,
+    /// Whether consoles coordinate through etcd (`[coordination]`): without it, failover
+    /// and drain say that other consoles are not coordinated.
+    pub coordinated: bool,
     /// A rollout waiting for the nodes' image lists.
     pub(super) pending_rollout: Option<super::rollout_ui::PendingRollout>,
 }

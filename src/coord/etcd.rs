@@ -22,11 +22,20 @@ pub enum EtcdError {
     #[error("cannot reach etcd at {endpoints} ({reason})")]
     Unreachable { endpoints: String, reason: String },
     /// etcd answered with an error.
-    #[error("etcd refused the request: {0}")]
+    #[error("{}", refused(.0))]
     Refused(String),
     /// etcd's answer could not be read.
     #[error("etcd sent an answer fleetdeck cannot read: {0}")]
     Garbled(String),
+}
+
+/// The line for an error etcd answered with (a refused login says so itself).
+fn refused(m: &str) -> String {
+    if m.starts_with("etcd refused") {
+        m.to_owned()
+    } else {
+        format!("etcd refused the request: {m}")
+    }
 }
 
 /// One key as etcd holds it.
@@ -189,9 +198,18 @@ impl Etcd {
             return Err(EtcdError::Refused("no credentials configured".into()));
         };
         let body = json!({ "name": creds.0, "password": creds.1 });
-        let answer = self
+        let answer = match self
             .post("v3/auth/authenticate", &body, None, timeout)
-            .await?;
+            .await
+        {
+            Err(EtcdError::Refused(m)) => {
+                return Err(EtcdError::Refused(format!(
+                    "etcd refused the login of user `{}` ({m})",
+                    creds.0
+                )));
+            }
+            other => other?,
+        };
         let token = answer
             .get("token")
             .and_then(Value::as_str)

@@ -62,6 +62,11 @@ impl Guard {
         self.cancel.clone()
     }
 
+    /// The lease the locks are bound to (an intent's live key is bound to it too).
+    pub fn lease(&self) -> i64 {
+        self.lease
+    }
+
     /// The action's id in etcd.
     pub fn id(&self) -> &str {
         &self.holder.id

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod etcd;
+pub mod intents;
 pub mod keys;
 mod lease;
 
@@ -48,7 +49,7 @@ pub enum Refusal {
     Held(String),
     /// etcd cannot be asked: nothing that needs a lock may run.
     #[error(
-        "{0}; actions that change the fleet need its locks: start etcd or fix [coordination] etcd / FLEETDECK_ETCD (watching goes on)"
+        "{0}; actions that change the fleet need its locks: start etcd or fix [coordination] (etcd, ca, client_cert, client_key, username, password_file) or FLEETDECK_ETCD (watching goes on)"
     )]
     Etcd(EtcdError),
 }

@@ -183,6 +183,20 @@ impl Executor {
         cancel: Cancel,
         events: mpsc::Sender<OpEvent>,
     ) -> Outcome {
+        self.run_resumed(op, plan, id, &[], cancel, events).await
+    }
+
+    /// [`Executor::run_intent`] passing over the steps at `skip` (those a resume found
+    /// done: see [`intent::resume`]).
+    pub async fn run_resumed(
+        &self,
+        op: u64,
+        plan: &Plan,
+        id: &str,
+        skip: &[usize],
+        cancel: Cancel,
+        events: mpsc::Sender<OpEvent>,
+    ) -> Outcome {
         let started = (std::time::Instant::now(), crate::tui::unix_ms());
         // etcd's locks first (they exclude every console), then the claims on the agents
         // (they make the action durable and exclude the consoles that share its agents).
@@ -199,7 +213,7 @@ impl Executor {
                 }
             },
         };
-        let held = match self.claim(plan, id).await {
+        let mut held = match self.claim(plan, id).await {
             Ok(h) => h,
             Err(m) => {
                 if let Some(g) = guard {
@@ -210,8 +224,21 @@ impl Executor {
                     .await;
             }
         };
+        // With etcd the intent lives there too, so consoles with other agents see it.
+        if let (Some(g), Some(coord)) = (&guard, &self.coord)
+            && let Err(e) = held.track_in_etcd(coord, g.lease()).await
+        {
+            let m = format!("the action could not be recorded in etcd ({e}); nothing was changed");
+            held.end(pb::IntentState::RolledBack, &m).await;
+            if let Some(g) = guard {
+                g.release().await;
+            }
+            return self
+                .finish(op, plan, Outcome::Failed(m), started, &events)
+                .await;
+        }
         let outcome = self
-            .steps(op, plan, &held, &cancel, &events, guard.as_ref())
+            .steps(op, (plan, skip), &held, &cancel, &events, guard.as_ref())
             .await;
         let outcome = match (&guard, outcome) {
             (Some(g), Outcome::Cancelled(m)) => match g.lost() {
@@ -259,7 +286,7 @@ impl Executor {
     async fn steps(
         &self,
         op: u64,
-        plan: &Plan,
+        (plan, skip): (&Plan, &[usize]),
         held: &intent::Held,
         cancel: &Cancel,
         events: &mpsc::Sender<OpEvent>,
@@ -269,7 +296,10 @@ impl Executor {
         let mut done = Vec::new();
         let mut warnings = Vec::new();
         for (i, step) in plan.steps.iter().enumerate() {
-            held.set_step(i);
+            held.advance(i).await;
+            if skip.contains(&i) {
+                continue;
+            }
             if let Some(why) = held.lost() {
                 return Outcome::Failed(format!(
                     "stopped before step {} of {}: the action's lease was lost ({why}){}",

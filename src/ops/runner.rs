@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fleetdeck_core::cancel::{self, CancelSource};
@@ -31,6 +32,8 @@ pub struct Runner {
     exec: Executor,
     events: mpsc::Sender<OpEvent>,
     running: HashMap<u64, (CancelSource, JoinHandle<()>)>,
+    /// etcd, once the console coordinates: the intent watch lists its intents too.
+    intents_in: Arc<Mutex<Option<crate::coord::Coord>>>,
 }
 
 impl Runner {
@@ -45,6 +48,7 @@ impl Runner {
             exec: Executor::new(state_dir, requested_by, conns),
             events,
             running: HashMap::new(),
+            intents_in: Arc::default(),
         }
     }
 
@@ -58,32 +62,29 @@ impl Runner {
         self.running.retain(|_, (_, task)| !task.is_finished());
         let events = self.events.clone();
         match request {
-            OpRequest::Run { op, plan, intent } => {
+            OpRequest::Run {
+                op,
+                plan,
+                intent,
+                skip,
+            } => {
                 let (source, cancel) = cancel::channel();
                 let exec = self.exec.clone();
                 let id = intent.unwrap_or_else(super::intent::new_id);
                 let task = tokio::spawn(async move {
-                    exec.run_intent(op, &plan, &id, cancel, events).await;
+                    exec.run_resumed(op, &plan, &id, &skip, cancel, events)
+                        .await;
                 });
                 self.running.insert(op, (source, task));
             }
             OpRequest::Abort { intent } => {
                 let conns = self.exec.conns.clone();
+                let coord = self.exec.coord.clone();
                 tokio::spawn(async move {
-                    let nodes: Vec<_> = intent
-                        .endpoints
-                        .iter()
-                        .zip(&intent.held_by)
-                        .map(|(e, n)| super::plan::NodeRef {
-                            name: n.clone(),
-                            endpoint: e.clone(),
-                        })
-                        .collect();
-                    let lines = super::intent::end_on(
+                    let lines = super::intent::abort(
                         &conns,
-                        &nodes,
-                        &intent.id,
-                        fleetdeck_proto::IntentState::RolledBack,
+                        &intent,
+                        coord.as_ref(),
                         "rolled back from the console",
                     )
                     .await;
@@ -182,6 +183,9 @@ impl Runner {
     /// hold every [`crate::coord::POLL_INTERVAL`] for the UI (until the UI is gone).
     pub fn coordinate(&mut self, coord: crate::coord::Coord) -> JoinHandle<()> {
         self.exec.coord = Some(coord.clone());
+        if let Ok(mut slot) = self.intents_in.lock() {
+            *slot = Some(coord.clone());
+        }
         let me = std::process::id();
         poll(
             self.events.clone(),
@@ -214,12 +218,14 @@ impl Runner {
         settle: bool,
     ) -> JoinHandle<()> {
         let conns = self.exec.conns.clone();
+        let slot = Arc::clone(&self.intents_in);
         poll(self.events.clone(), interval, move || {
             let (conns, endpoints) = (conns.clone(), endpoints.clone());
+            let coord = slot.lock().ok().and_then(|c| c.clone());
             async move {
-                let (list, _) = super::intent::list(&conns, &endpoints).await;
+                let (list, _) = super::intent::list(&conns, &endpoints, coord.as_ref()).await;
                 if settle {
-                    super::intent::settle(&conns, &list).await;
+                    super::intent::settle(&conns, &list, coord.as_ref()).await;
                 }
                 OpEvent::Intents(list)
             }

@@ -1,6 +1,7 @@
-//! `fleetdeck actions`: the intents the agents hold (every console's actions, running,
-//! interrupted or ended), and `abort` of an interrupted one. `resume` plans the intent's
-//! proposal again and runs it under the same id (in [`super::run`]).
+//! `fleetdeck actions`: the intents the agents (and etcd, when configured) hold: every
+//! console's actions, running, interrupted or ended; and `abort` of an interrupted one.
+//! `resume` runs the intent's recorded plan under the same id from the step it reached
+//! (in [`super::run`]; see [`crate::ops::intent::resume`]).
 
 use std::fmt::Write as _;
 
@@ -8,7 +9,6 @@ use super::{Context, EXIT_FAILED, OpsOutput, confirm_line};
 use crate::cli::{EXIT_OK, EXIT_UNREACHABLE, OutputFormat};
 use crate::client::Connections;
 use crate::ops::intent::{self, IntentInfo};
-use crate::ops::plan::NodeRef;
 
 /// The table `fleetdeck actions` prints.
 pub(super) fn table(list: &[IntentInfo]) -> String {
@@ -38,9 +38,10 @@ pub(super) fn table(list: &[IntentInfo]) -> String {
 pub(super) async fn list(
     conns: &Connections,
     endpoints: &[String],
+    coord: Option<&crate::coord::Coord>,
     output: OutputFormat,
 ) -> OpsOutput {
-    let (list, errors) = intent::list(conns, endpoints).await;
+    let (list, errors) = intent::list(conns, endpoints, coord).await;
     let stdout = match output {
         OutputFormat::Table => table(&list),
         OutputFormat::Json => format!(
@@ -63,15 +64,16 @@ pub(super) async fn list(
     }
 }
 
-/// Rolls back interrupted intent `id` on every agent holding it.
+/// Rolls back interrupted intent `id` on every agent holding it that answers (those this
+/// console follows and those its console recorded in etcd), and in etcd.
 pub(super) async fn abort(
     conns: &Connections,
     ctx: &Context,
-    endpoints: &[String],
+    (endpoints, coord): (&[String], Option<&crate::coord::Coord>),
     id: &str,
     opts: &super::ActOptions,
 ) -> OpsOutput {
-    let (list, _) = intent::list(conns, endpoints).await;
+    let (list, _) = intent::list(conns, endpoints, coord).await;
     let found = match intent::find(&list, id) {
         Ok(i) => i.clone(),
         Err(e) => return OpsOutput::fail(crate::cli::EXIT_USAGE, e),
@@ -91,12 +93,18 @@ pub(super) async fn abort(
             ),
         );
     }
+    let on: Vec<&str> = found.node_refs.iter().map(|n| n.name.as_str()).collect();
     let plan_line = format!(
-        "Abort {} ({}, {}): remove its uncommitted copies on {}",
+        "Abort {} ({}, {}): remove its uncommitted copies on {}{}",
         found.id,
         found.title,
         found.state,
-        found.held_by.join(", ")
+        on.join(", "),
+        if found.etcd_state.is_some() {
+            "; mark it rolled back in etcd"
+        } else {
+            ""
+        }
     );
     if opts.dry_run {
         return OpsOutput {
@@ -111,23 +119,7 @@ pub(super) async fn abort(
             return OpsOutput::fail(crate::cli::EXIT_USAGE, e);
         }
     }
-    let nodes: Vec<NodeRef> = found
-        .endpoints
-        .iter()
-        .zip(&found.held_by)
-        .map(|(e, n)| NodeRef {
-            name: n.clone(),
-            endpoint: e.clone(),
-        })
-        .collect();
-    let lines = intent::end_on(
-        conns,
-        &nodes,
-        &found.id,
-        fleetdeck_proto::IntentState::RolledBack,
-        "aborted from the command line",
-    )
-    .await;
+    let lines = intent::abort(conns, &found, coord, "aborted from the command line").await;
     let message = format!("rolled back {}: {}", found.id, lines.join("; "));
     match opts.output {
         OutputFormat::Json => OpsOutput {

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Gauge, Paragraph, Wrap};
 use super::format;
 use crate::app::{App, Dialog};
 use crate::keys::{Command, Mode};
-use crate::ops::{EntryState, Outcome};
+use crate::ops::{EntryState, Outcome, Proposal};
 use crate::theme::Theme;
 
 /// Widest a dialog gets.
@@ -236,6 +236,20 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App) {
                     Span::styled("data: ", theme.label()),
                     Span::styled(format::bytes(plan.data_bytes), theme.text),
                 ]));
+            }
+            // Without etcd, a console following other agents would not see this claim: the
+            // same line the CLI prints.
+            if !app.ops.coordinated
+                && matches!(
+                    plan.proposal,
+                    Proposal::Failover { .. } | Proposal::Drain { .. }
+                )
+            {
+                lines.push(Line::default());
+                lines.push(Line::from(Span::styled(
+                    crate::ops::intent::UNCOORDINATED_WARNING,
+                    theme.warn,
+                )));
             }
             // The typed confirmation takes the prompt mode's keys.
             let (run, back, fill) = (

@@ -25,28 +25,37 @@ const DATA_BYTES: usize = 64 << 20;
 
 /// The `fleetdeck` binary on `agents`, in `home`, started (not waited for).
 pub fn console(home: &Path, agents: &[String], args: &[&str]) -> Child {
+    console_command(home, agents, args).spawn().unwrap()
+}
+
+/// The `fleetdeck` command on `agents`, in `home`, with piped output.
+pub fn console_command(home: &Path, agents: &[String], args: &[&str]) -> Command {
     let mut argv: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     for a in agents {
         argv.push("--agent".into());
         argv.push(a.clone());
     }
-    Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
-        .args(argv)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
+    cmd.args(argv)
         .env_remove(fleetdeck::config::AGENTS_ENV)
+        .env_remove(fleetdeck::coord::ETCD_ENV)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_STATE_HOME", home.join("state"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    cmd
 }
 
 /// Runs the binary to the end: (success, stdout, stderr).
 pub async fn run(home: &Path, agents: &[String], args: &[&str]) -> (bool, String, String) {
-    let child = console(home, agents, args);
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+    output(console_command(home, agents, args)).await
+}
+
+/// Runs `cmd` to the end: (success, stdout, stderr).
+pub async fn output(mut cmd: Command) -> (bool, String, String) {
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
     (

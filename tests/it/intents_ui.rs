@@ -1,7 +1,7 @@
 //! Interrupted actions in the TUI's history view, over real sim agents: a console that
 //! stopped renewing its lease leaves an interrupted intent, which another console shows in
-//! `H` and rolls back with X or resumes with Enter (planned again, confirmed, run under
-//! the same id).
+//! `H` and rolls back with X or resumes with Enter (its recorded plan from the step it
+//! reached, confirmed, run under the same id).
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};

@@ -13,8 +13,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use fleetdeck_agent::pki::{Ca, Holder, Validity};
 use rcgen::{
-    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevocationReason,
-    RevokedCertParams, SerialNumber, date_time_ymd,
+    CertificateParams, CertificateRevocationListParams, DnType, ExtendedKeyUsagePurpose, Issuer,
+    KeyIdMethod, KeyPair, RevocationReason, RevokedCertParams, SanType, SerialNumber,
+    date_time_ymd,
 };
 
 /// Paths of the PEM files.
@@ -22,6 +23,9 @@ pub struct Pki {
     pub ca: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
+    /// (cert, key) for 127.0.0.1/localhost good as a server's and a client's (etcd with
+    /// `--client-cert-auth` dials its own JSON gateway with its server certificate).
+    pub dual: (PathBuf, PathBuf),
     /// (cert, key) of a valid client `CN=ops-laptop`.
     pub client: (PathBuf, PathBuf),
     /// (cert, key) of a client whose certificate expired in 2020.
@@ -79,12 +83,14 @@ impl Pki {
         let (revoked, serial) = issue_with_serial(dir, &ca, &console("stolen-laptop"), year());
         let crl_path = dir.join("crl.pem");
         std::fs::write(&crl_path, revocation_list(&ca_files.key, &ca, &serial)).unwrap();
+        let dual = dual_use(dir, &ca_files.key, &ca);
         let other = Ca::create("someone else's CA", year()).unwrap();
         let stranger = issue(dir, &other, &console("stranger"), year());
         Self {
             ca: ca_files.cert,
             server_cert,
             server_key,
+            dual,
             client,
             expired,
             revoked,
@@ -92,6 +98,30 @@ impl Pki {
             crl: crl_path,
         }
     }
+}
+
+/// A certificate for 127.0.0.1 and localhost by `ca`, for serverAuth and clientAuth, which
+/// `pki` does not issue (an agent's is a server's only); written as `dual.pem` and
+/// `dual-key.pem`.
+fn dual_use(dir: &Path, ca_key: &Path, ca: &Ca) -> (PathBuf, PathBuf) {
+    let key = KeyPair::from_pem(&std::fs::read_to_string(ca_key).unwrap()).unwrap();
+    let issuer = Issuer::from_ca_cert_pem(ca.cert_pem(), key).unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+    params.distinguished_name.push(DnType::CommonName, "etcd");
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.use_authority_key_identifier_extension = true;
+    let own = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&own, &issuer).unwrap();
+    let (cert_path, key_path) = (dir.join("dual.pem"), dir.join("dual-key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, own.serialize_pem()).unwrap();
+    (cert_path, key_path)
 }
 
 /// A v2 CRL (number and authority key id) by `ca` revoking serial number `revoked`.

@@ -23,9 +23,16 @@ pub struct Held {
     conns: Connections,
     /// Agents that accepted the claim.
     nodes: Vec<NodeRef>,
+    /// Every node the claim was written to, answering or not.
+    on: Vec<NodeRef>,
+    record: pb::IntentRecord,
     step: Arc<AtomicU32>,
+    /// Wakes the renewer so a step reached is on the agents at once.
+    nudge: Arc<tokio::sync::Notify>,
     lost: Arc<Mutex<Option<String>>>,
     renewer: JoinHandle<()>,
+    /// The intent's record in etcd, when consoles coordinate there.
+    tracked: Option<crate::coord::intents::Tracked>,
 }
 
 fn request(id: &str, (who, pid): &(String, u32), lease: Duration, op: Op) -> pb::IntentRequest {
@@ -84,12 +91,13 @@ pub async fn claim(
         return Err("no agent answered: the action was not started".into());
     }
     let step = Arc::new(AtomicU32::new(0));
+    let nudge = Arc::new(tokio::sync::Notify::new());
     let lost = Arc::new(Mutex::new(None));
     let renewer = tokio::spawn(renew(
         conns.clone(),
         accepted.clone(),
         (id.to_owned(), who.clone(), lease),
-        Arc::clone(&step),
+        (Arc::clone(&step), Arc::clone(&nudge)),
         Arc::clone(&lost),
     ));
     Ok(Held {
@@ -97,9 +105,13 @@ pub async fn claim(
         owner: who,
         conns: conns.clone(),
         nodes: accepted,
+        on: on.to_vec(),
+        record,
         step,
+        nudge,
         lost,
         renewer,
+        tracked: None,
     })
 }
 
@@ -107,14 +119,17 @@ async fn renew(
     conns: Connections,
     nodes: Vec<NodeRef>,
     (id, who, lease): (String, (String, u32), Duration),
-    step: Arc<AtomicU32>,
+    (step, nudge): (Arc<AtomicU32>, Arc<tokio::sync::Notify>),
     lost: Arc<Mutex<Option<String>>>,
 ) {
     let mut every = tokio::time::interval(RENEW_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await;
     loop {
-        every.tick().await;
+        tokio::select! {
+            _ = every.tick() => {}
+            () = nudge.notified() => every.reset(),
+        }
         let s = step.load(Ordering::Relaxed);
         let renewals = nodes.iter().map(|n| {
             let req = request(&id, &who, lease, Op::RenewStep(s));
@@ -153,6 +168,59 @@ impl Held {
             .store(u32::try_from(done).unwrap_or(u32::MAX), Ordering::Relaxed);
     }
 
+    /// Records that `done` steps are done, on the agents at once (with a renewal) and in
+    /// etcd, so a resume after a crash knows where the action was.
+    pub async fn advance(&self, done: usize) {
+        let before = self.step.load(Ordering::Relaxed);
+        self.set_step(done);
+        let now = self.step.load(Ordering::Relaxed);
+        if now == before {
+            return;
+        }
+        self.nudge.notify_one();
+        if let Some(t) = &self.tracked
+            && let Err(e) = t.step(now).await
+        {
+            tracing::warn!("step of action {} not recorded in etcd: {e}", self.id);
+        }
+    }
+
+    /// Writes the intent to etcd beside the agents, its live key bound to `lease` (that of
+    /// the action's locks): other consoles then see it whatever agents they follow.
+    pub async fn track_in_etcd(
+        &mut self,
+        coord: &crate::coord::Coord,
+        lease: i64,
+    ) -> Result<(), crate::coord::EtcdError> {
+        let r = &self.record;
+        let record = crate::coord::intents::Record {
+            id: self.id.clone(),
+            action: r.action.clone(),
+            title: r.title.clone(),
+            owner: self.owner.0.clone(),
+            owner_pid: self.owner.1,
+            proposal: r.proposal.clone(),
+            plan: r.plan.clone(),
+            step: self.step.load(Ordering::Relaxed),
+            steps: r.steps,
+            nodes: self
+                .on
+                .iter()
+                .filter(|n| r.nodes.contains(&n.name))
+                .map(|n| (n.name.clone(), n.endpoint.clone()))
+                .collect(),
+            locked_nodes: r.locked_nodes.clone(),
+            locked_containers: r.locked_containers.clone(),
+            state: String::new(),
+            message: String::new(),
+            started_unix_ms: 0,
+            updated_unix_ms: 0,
+        };
+        let tracked = crate::coord::intents::Tracked::begin(&coord.etcd, lease, record).await?;
+        self.tracked = Some(tracked);
+        Ok(())
+    }
+
     /// Why the lease was lost on some agent, once it was: the action stops before its
     /// next step.
     pub fn lost(&self) -> Option<String> {
@@ -165,7 +233,13 @@ impl Held {
     /// Ends the intent on every agent that holds it.
     pub async fn end(self, state: pb::IntentState, message: &str) {
         self.renewer.abort();
-        let _ = self.owner;
+        if let Some(t) = &self.tracked
+            && let Err(e) = t
+                .end(fleetdeck_core::intent::state_name(state as i32), message)
+                .await
+        {
+            tracing::warn!("end of action {} not recorded in etcd: {e}", self.id);
+        }
         end_on(&self.conns, &self.nodes, &self.id, state, message).await;
     }
 }

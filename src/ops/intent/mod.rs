@@ -11,11 +11,12 @@ use fleetdeck_core::intent::{self as rule, Locks, state_name};
 use fleetdeck_proto as pb;
 use serde::Serialize;
 
-use super::plan::{Plan, Step};
+use super::plan::{NodeRef, Plan, Step};
 use super::{Proposal, history::target_of};
 use crate::client::Connections;
 
 mod held;
+pub mod resume;
 
 pub use held::{Held, claim, end_on};
 
@@ -55,6 +56,15 @@ pub struct IntentInfo {
     pub states: Vec<String>,
     #[serde(skip)]
     pub proposal: String,
+    /// The plan's steps as its console wrote them (JSON; empty from older consoles).
+    #[serde(skip)]
+    pub steps_json: String,
+    /// Its state as etcd holds it, when etcd holds it.
+    #[serde(skip)]
+    pub etcd_state: Option<String>,
+    /// Every node it acts on, with the endpoint its console reached it at.
+    #[serde(skip)]
+    pub node_refs: Vec<NodeRef>,
 }
 
 /// How far along a state is: a merged intent shows the furthest any agent saw.
@@ -90,6 +100,12 @@ impl IntentInfo {
             endpoints: vec![endpoint.to_owned()],
             states: vec![state_name(r.state).to_owned()],
             proposal: r.proposal,
+            steps_json: r.steps_json,
+            etcd_state: None,
+            node_refs: vec![NodeRef {
+                name: node.to_owned(),
+                endpoint: endpoint.to_owned(),
+            }],
         }
     }
 
@@ -128,6 +144,26 @@ impl IntentInfo {
         self.held_by.extend(other.held_by);
         self.endpoints.extend(other.endpoints);
         self.states.extend(other.states);
+        self.etcd_state = self.etcd_state.take().or(other.etcd_state);
+        if self.steps_json.is_empty() {
+            self.steps_json = other.steps_json;
+        }
+        if self.proposal.is_empty() {
+            self.proposal = other.proposal;
+        }
+        for n in other.node_refs {
+            if !self.node_refs.iter().any(|m| m.endpoint == n.endpoint) {
+                self.node_refs.push(n);
+            }
+        }
+    }
+
+    /// Whether etcd holds it in a state behind the one the agents saw (an end that did
+    /// not reach etcd: an agent reaped it, or an abort from a console without etcd).
+    fn etcd_behind(&self) -> bool {
+        self.etcd_state
+            .as_deref()
+            .is_some_and(|s| rank(s) < 3 && rank(&self.state) == 3)
     }
 }
 
@@ -220,6 +256,7 @@ impl PlanLocks {
             title: plan.title.clone(),
             plan: plan.lines.clone(),
             proposal: serde_json::to_string(&plan.proposal).unwrap_or_default(),
+            steps_json: resume::record(&plan.steps),
             steps: u32::try_from(plan.steps.len()).unwrap_or(u32::MAX),
             locked_nodes: self.nodes.clone(),
             locked_containers: self.containers.clone(),
@@ -243,9 +280,14 @@ pub fn refusal(claims: &[IntentInfo], plan: &Plan) -> Option<String> {
         })
 }
 
-/// Every intent the agents at `endpoints` hold, merged by id, newest first; and one line
-/// per agent that could not be asked.
-pub async fn list(conns: &Connections, endpoints: &[String]) -> (Vec<IntentInfo>, Vec<String>) {
+/// Every intent the agents at `endpoints` hold and, with `coord`, every intent etcd
+/// holds, merged by id, newest first; and one line per agent (or etcd) that could not be
+/// asked.
+pub async fn list(
+    conns: &Connections,
+    endpoints: &[String],
+    coord: Option<&crate::coord::Coord>,
+) -> (Vec<IntentInfo>, Vec<String>) {
     let asks = endpoints.iter().map(|e| async move {
         let mut link = super::link::Link::open(conns, e, e).await?;
         let node = link
@@ -255,23 +297,35 @@ pub async fn list(conns: &Connections, endpoints: &[String]) -> (Vec<IntentInfo>
             .unwrap_or_else(|_| e.clone());
         link.list_intents().await.map(|l| (node, e, l))
     });
+    let in_etcd = async {
+        match coord {
+            Some(c) => Some(crate::coord::intents::list(&c.etcd).await),
+            None => None,
+        }
+    };
+    let (answers, in_etcd) = futures::future::join(futures::future::join_all(asks), in_etcd).await;
     let mut merged: BTreeMap<String, IntentInfo> = BTreeMap::new();
+    let mut add = |info: IntentInfo| match merged.get_mut(&info.id) {
+        Some(m) => m.merge(info),
+        None => {
+            merged.insert(info.id.clone(), info);
+        }
+    };
     let mut errors = Vec::new();
-    for r in futures::future::join_all(asks).await {
+    for r in answers {
         match r {
             Ok((node, endpoint, list)) => {
                 for rec in list {
-                    let info = IntentInfo::from_wire(rec, &node, endpoint);
-                    match merged.get_mut(&info.id) {
-                        Some(m) => m.merge(info),
-                        None => {
-                            merged.insert(info.id.clone(), info);
-                        }
-                    }
+                    add(IntentInfo::from_wire(rec, &node, endpoint));
                 }
             }
             Err(e) => errors.push(e.to_string()),
         }
+    }
+    match in_etcd {
+        Some(Ok(list)) => list.into_iter().for_each(&mut add),
+        Some(Err(e)) => errors.push(format!("the actions etcd holds are not shown: {e}")),
+        None => {}
     }
     let mut out: Vec<IntentInfo> = merged.into_values().collect();
     out.sort_by_key(|r| std::cmp::Reverse(r.started_unix_ms));
@@ -281,8 +335,15 @@ pub async fn list(conns: &Connections, endpoints: &[String]) -> (Vec<IntentInfo>
 /// Ends, on the agents that still hold them running or interrupted, the intents another
 /// agent holds as ended: an end that did not reach every agent (one restarting, one cut
 /// off) would otherwise keep a stale claim there until its lease runs out.
-pub async fn settle(conns: &Connections, list: &[IntentInfo]) {
+pub async fn settle(conns: &Connections, list: &[IntentInfo], coord: Option<&crate::coord::Coord>) {
     for info in list {
+        if info.etcd_behind()
+            && let Some(c) = coord
+            && let Err(e) =
+                crate::coord::intents::mark(&c.etcd, &info.id, &info.state, &info.message).await
+        {
+            tracing::warn!("action {} not ended in etcd: {e}", info.id);
+        }
         let state = match info.state.as_str() {
             "done" => pb::IntentState::Done,
             "failed" => pb::IntentState::Failed,
@@ -306,13 +367,42 @@ pub async fn settle(conns: &Connections, list: &[IntentInfo]) {
     }
 }
 
+/// Rolls back interrupted intent `info` on every agent known to hold it or to be touched
+/// by it that answers, and in etcd when `coord` is given; one line per place.
+pub async fn abort(
+    conns: &Connections,
+    info: &IntentInfo,
+    coord: Option<&crate::coord::Coord>,
+    message: &str,
+) -> Vec<String> {
+    let mut lines = end_on(
+        conns,
+        &info.node_refs,
+        &info.id,
+        pb::IntentState::RolledBack,
+        message,
+    )
+    .await;
+    if let Some(c) = coord
+        && info.etcd_state.is_some()
+    {
+        lines.push(
+            match crate::coord::intents::mark(&c.etcd, &info.id, "rolled_back", message).await {
+                Ok(()) => "etcd: marked rolled back".to_owned(),
+                Err(e) => format!("etcd: not marked rolled back: {e}"),
+            },
+        );
+    }
+    lines
+}
+
 /// The intent `id` names (the whole id or a unique prefix) in `list`.
 pub fn find<'a>(list: &'a [IntentInfo], id: &str) -> Result<&'a IntentInfo, String> {
     let found: Vec<&IntentInfo> = list.iter().filter(|i| i.id.starts_with(id)).collect();
     match found.as_slice() {
         [one] => Ok(one),
         [] => Err(format!(
-            "no action `{id}` on the agents this console reaches; `fleetdeck actions` lists them"
+            "no action `{id}` on the agents this console reaches (or in etcd); `fleetdeck actions` lists them"
         )),
         _ => Err(format!("`{id}` names several actions; give more of the id")),
     }

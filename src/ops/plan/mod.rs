@@ -31,7 +31,7 @@ use checks::{Role, Unfit};
 pub use names::name_free;
 
 /// A node as a step addresses it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeRef {
     pub name: String,
     pub endpoint: String,
@@ -53,8 +53,9 @@ impl NodeRef {
     }
 }
 
-/// One step of a plan, run in order.
-#[derive(Debug, Clone, PartialEq)]
+/// One step of a plan, run in order (written with an intent, so a resume can run only
+/// the steps not done).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Step {
     /// Make-before-break move of one container.
     Migrate {

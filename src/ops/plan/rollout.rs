@@ -22,7 +22,7 @@ pub const READY_MARGIN: Duration = Duration::from_secs(10);
 pub const NO_CHECK_SETTLE: Duration = Duration::from_secs(3);
 
 /// How one replica is replaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Replace {
     /// Make-before-break: the new replica starts beside the old one.
     Beside,
@@ -32,7 +32,7 @@ pub enum Replace {
 }
 
 /// One replica of a rollout.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RolloutReplica {
     pub on: NodeRef,
     pub container_id: String,
@@ -48,7 +48,7 @@ pub struct RolloutReplica {
 }
 
 /// What a rollout step does.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rollout {
     pub service: String,
     /// The new image; `None` restarts every replica on the image it runs.
