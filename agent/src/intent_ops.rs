@@ -151,6 +151,19 @@ impl Actions {
         }
     }
 
+    /// Removes the backups copied here for intent `id` (staged for a restore on this node);
+    /// returns their ids.
+    async fn remove_staged(&self, id: &str) -> Vec<String> {
+        let (registry, id) = (self.backups.clone(), id.to_owned());
+        match tokio::task::spawn_blocking(move || registry.remove_of_intent(&id)).await {
+            Ok(removed) => removed,
+            Err(e) => {
+                tracing::error!("cannot remove the backups staged for an intent: {e}");
+                Vec::new()
+            }
+        }
+    }
+
     /// Stops and removes the uncommitted copies intent `id` made on this node; says what
     /// it removed (`; removed …`, empty when nothing), each removal audited.
     async fn roll_back(&self, id: &str, by: &str) -> String {
@@ -197,6 +210,26 @@ impl Actions {
                 Ok(_) => removed.push(c.spec.name.clone()),
                 Err(e) => tracing::error!(intent = id, "cannot remove {}: {e}", c.spec.name),
             }
+        }
+        for backup in self.remove_staged(id).await {
+            let record = Record {
+                time: now_rfc3339(),
+                action_id: id.to_owned(),
+                caller: Caller::new(by, None),
+                action: Some("intent.reap".to_owned()),
+                target: backup.clone(),
+                dry_run: Some(false),
+                outcome: Outcome::of(
+                    &Ok::<_, ActError>(format!(
+                        "removed backup {backup}, copied here for intent {id}"
+                    )),
+                    false,
+                ),
+            };
+            if let Err(e) = self.audit.append(&record) {
+                tracing::error!("{e}");
+            }
+            removed.push(format!("backup {backup}"));
         }
         if removed.is_empty() {
             String::new()

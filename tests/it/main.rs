@@ -31,6 +31,8 @@ mod fleet_grpc;
 mod history_backfill;
 mod intents;
 mod intents_docker;
+mod intents_kill;
+mod intents_lease;
 mod intents_ui;
 mod log_view;
 mod monitor_alertmanager;

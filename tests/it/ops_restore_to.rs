@@ -217,7 +217,11 @@ async fn a_corrupted_transfer_is_refused_and_nothing_is_kept() {
         sha256: fleetdeck_agent::backup::hex(&sha2::Sha256::digest(&data)),
         ..Default::default()
     };
-    let chunk = |info: Option<pb::BackupInfo>, data: Vec<u8>| pb::BackupChunk { info, data };
+    let chunk = |info: Option<pb::BackupInfo>, data: Vec<u8>| pb::BackupChunk {
+        info,
+        data,
+        intent_id: String::new(),
+    };
     let big = vec![7_u8; 2 << 20];
     let cases: Vec<(&str, Vec<pb::BackupChunk>, &str)> = vec![
         (
@@ -355,6 +359,7 @@ async fn a_viewer_cannot_read_a_backup_and_an_operator_cannot_store_one() {
                 ..Default::default()
             }),
             data: Vec::new(),
+            intent_id: String::new(),
         }]))
         .await
         .unwrap_err();
@@ -420,7 +425,7 @@ async fn measure_restore_on_another_node() {
     let mut dst = Link::open(&conns, "n2", &c.nodes[1].addr).await.unwrap();
     let mut reports = 0;
     let t0 = std::time::Instant::now();
-    src.copy_backup(&b.id, &mut dst, |_| reports += 1)
+    src.copy_backup((&b.id, ""), &mut dst, |_| reports += 1)
         .await
         .unwrap();
     let copy = t0.elapsed();

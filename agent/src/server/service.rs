@@ -477,8 +477,13 @@ impl pb::agent_server::Agent for AgentService {
             Status::invalid_argument("the first message must carry the backup's record (info)")
         })?;
         backup_arg(&info.id)?;
+        if !first.intent_id.is_empty() {
+            validate::intent_id(&first.intent_id).map_err(Status::invalid_argument)?;
+        }
         Ok(Response::new(
-            self.transfer.write_backup(info, first.data, stream).await?,
+            self.transfer
+                .write_backup((info, first.intent_id), first.data, stream)
+                .await?,
         ))
     }
 }

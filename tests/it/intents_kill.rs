@@ -1,0 +1,605 @@
+//! A console killed (SIGKILL) at each meaningful step of drain, failover, scale and
+//! restore on another node: real sim agents over gRPC on loopback and the real `fleetdeck`
+//! binary, as `intents.rs` does for migrate. Each case checks that the kill landed where it
+//! meant to (claims taken and nothing created yet; a copy made but not committed; a copy
+//! under way), then, within the lease plus one reaper interval (30 s, polled): no copy,
+//! volume or staged backup of the killed action on any agent, the sources still run, and
+//! a retry of the same command succeeds and keeps the original names.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Child;
+use std::time::Duration;
+
+use fleetdeck::ops::{BackupInfo, Outcome, Proposal};
+use fleetdeck_agent::{AgentConfig, NodeMode, RunningAgent};
+use fleetdeck_core::labels::{INTENT_LABEL, PENDING_LABEL};
+
+use crate::intents::{console, run};
+use crate::support::ops::{self, Cluster, Node, audit, eventually_within};
+use crate::support::tcp_proxy::TcpProxy;
+
+/// Lease (15 s) plus one reaper interval (5 s), with room: the bound the issue sets.
+const CLEAN_WITHIN: Duration = Duration::from_secs(30);
+/// Volume data big enough that a copy is still under way when the test strikes.
+const DATA_BYTES: usize = 64 << 20;
+/// How often a slow target samples: every creation waits for a sample, so the test can
+/// strike between two of an action's calls.
+const SLOW_SAMPLES: Duration = Duration::from_millis(1500);
+
+/// The intents `agent` holds for `action`, by id.
+fn intents_of(agent: &RunningAgent, action: &str) -> Vec<fleetdeck_proto::IntentRecord> {
+    agent
+        .actions()
+        .intents()
+        .into_iter()
+        .filter(|i| i.action == action)
+        .collect()
+}
+
+/// The id of the one `action` intent `node` holds, once it holds one.
+fn intent_on(node: &Node, action: &str) -> Option<String> {
+    intents_of(node.agent(), action)
+        .first()
+        .map(|i| i.id.clone())
+}
+
+/// Containers on `agent` of intent `id` that are not committed: (id, name).
+fn uncommitted(agent: &RunningAgent, id: &str) -> Vec<(String, String)> {
+    agent
+        .snapshot()
+        .containers
+        .iter()
+        .filter(|c| {
+            c.spec.labels.get(INTENT_LABEL).map(String::as_str) == Some(id)
+                && c.spec.labels.contains_key(PENDING_LABEL)
+        })
+        .map(|c| (c.spec.id.clone(), c.spec.name.clone()))
+        .collect()
+}
+
+/// Containers on `agent` carrying intent `id`, committed or not.
+fn of_intent(agent: &RunningAgent, id: &str) -> usize {
+    agent
+        .snapshot()
+        .containers
+        .iter()
+        .filter(|c| c.spec.labels.get(INTENT_LABEL).map(String::as_str) == Some(id))
+        .count()
+}
+
+/// Audit lines of `node` whose action starts with `prefix` and that succeeded.
+fn audited(node: &Node, prefix: &str) -> Vec<serde_json::Value> {
+    audit(&node.state_dir())
+        .into_iter()
+        .filter(|r| {
+            r["action"].as_str().is_some_and(|a| a.starts_with(prefix))
+                && r["outcome"]["result"] != "refused"
+        })
+        .collect()
+}
+
+/// Sends SIGKILL and reaps the console.
+fn kill(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Waits (at most [`CLEAN_WITHIN`] from now) until intent `id` is no longer running on
+/// any live node of `c` and none of them keeps an uncommitted container of it.
+async fn settled(c: &Cluster, id: &str) {
+    eventually_within(
+        "the killed action's leases expire and its copies are reaped",
+        CLEAN_WITHIN,
+        || {
+            c.nodes.iter().filter(|n| n.agent.is_some()).all(|n| {
+                let a = n.agent();
+                uncommitted(a, id).is_empty()
+                    && a.actions()
+                        .intents()
+                        .iter()
+                        .filter(|i| i.id == id)
+                        .all(|i| fleetdeck_core::intent::state_name(i.state) != "running")
+            })
+        },
+    )
+    .await;
+}
+
+/// Runs the console to the end and asserts it succeeded.
+async fn retry(home: &Path, agents: &[String], args: &[&str]) {
+    let (ok, out, err) = run(home, agents, args).await;
+    assert!(ok, "the retry of {args:?} succeeds: {out}{err}");
+}
+
+/// The names of the running containers of `agent`.
+fn names(agent: &RunningAgent) -> Vec<String> {
+    ops::running(agent).into_iter().map(|(n, _)| n).collect()
+}
+
+/// A file named `file` somewhere under `dir`, with its size.
+fn find_file(dir: &Path, file: &str) -> Option<u64> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(s) = find_file(&p, file) {
+                return Some(s);
+            }
+        } else if e.file_name() == file {
+            return e.metadata().ok().map(|m| m.len());
+        }
+    }
+    None
+}
+
+/// A running container of n1 with volumes, holding [`DATA_BYTES`] in `blob.bin`.
+async fn stateful(c: &Cluster) -> String {
+    let (spec, vol) = c.stateful(0).await;
+    std::fs::write(vol.join("blob.bin"), vec![7_u8; DATA_BYTES]).unwrap();
+    spec.name
+}
+
+fn slow(config: &mut AgentConfig) {
+    config.sample_interval = SLOW_SAMPLES;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drain_killed_mid_copy_leaves_no_copy_and_a_retry_keeps_the_name() {
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+    let name = stateful(&c).await;
+    let home = tempfile::tempdir().unwrap();
+    let child = console(home.path(), &c.endpoints(), &["drain", "n1", "--yes"]);
+    let n2 = &c.nodes[1];
+    // Strike while the big volume is being copied into its copy on n2.
+    let mut copy = None;
+    eventually_within("the big copy is under way on n2", CLEAN_WITHIN, || {
+        let Some(id) = intent_on(n2, "drain") else {
+            return false;
+        };
+        // The data arrives in a staging folder beside the copy's volumes.
+        copy = uncommitted(n2.agent(), &id).into_iter().find(|(cid, _)| {
+            let staging = n2.volumes(cid).with_extension("incoming");
+            find_file(&staging, "blob.bin").is_some_and(|s| s < DATA_BYTES as u64)
+        });
+        copy.is_some()
+    })
+    .await;
+    kill(child);
+    let (copy_id, copy_name) = copy.unwrap();
+    let id = intent_on(n2, "drain").unwrap();
+    settled(&c, &id).await;
+    let staging = n2.volumes(&copy_id).with_extension("incoming");
+    assert!(
+        !n2.volumes(&copy_id).exists() && !staging.exists(),
+        "the copy's volumes and staged data are gone"
+    );
+    assert!(
+        names(c.nodes[0].agent()).contains(&name),
+        "{name} runs on n1"
+    );
+    retry(home.path(), &c.endpoints(), &["drain", "n1", "--yes"]).await;
+    let on_n2 = names(n2.agent());
+    assert_eq!(
+        on_n2.iter().filter(|n| **n == copy_name).count(),
+        1,
+        "{name} runs on n2 under the first copy's name {copy_name}: {on_n2:?}"
+    );
+    assert!(ops::running(c.nodes[0].agent()).is_empty(), "n1 is drained");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drain_killed_after_its_claims_and_before_its_first_copy_leaves_nothing() {
+    // n2 samples slowly: the first creation there waits for a sample, so the kill lands
+    // between the claims and the first copy.
+    let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |i, cfg| {
+        if i == 1 {
+            slow(cfg);
+        }
+    })
+    .await;
+    let before = names(c.nodes[0].agent());
+    let home = tempfile::tempdir().unwrap();
+    let (ok, planned, err) = run(home.path(), &c.endpoints(), &["drain", "n1", "--dry-run"]).await;
+    assert!(ok, "{err}");
+    let child = console(home.path(), &c.endpoints(), &["drain", "n1", "--yes"]);
+    let mut id = None;
+    eventually_within("the claims are on both agents", CLEAN_WITHIN, || {
+        id = intent_on(&c.nodes[0], "drain")
+            .filter(|i| intent_on(&c.nodes[1], "drain").as_ref() == Some(i));
+        id.is_some()
+    })
+    .await;
+    kill(child);
+    let id = id.unwrap();
+    assert!(
+        audited(&c.nodes[1], "container.create").is_empty(),
+        "the kill landed before the first copy was made"
+    );
+    settled(&c, &id).await;
+    assert_eq!(of_intent(c.nodes[1].agent(), &id), 0, "no copy on n2");
+    assert_eq!(names(c.nodes[0].agent()), before, "every source runs on n1");
+    retry(home.path(), &c.endpoints(), &["drain", "n1", "--yes"]).await;
+    // Each container lands under the name the plan gave it before the kill.
+    let on_n2 = names(c.nodes[1].agent());
+    for n in &before {
+        let line = planned
+            .lines()
+            .find(|l| l.contains(&format!("migrate {n} ")))
+            .unwrap_or_else(|| panic!("{n} in the plan: {planned}"));
+        let landed = line
+            .split(" as ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or(n);
+        assert!(
+            on_n2.iter().any(|x| x == landed),
+            "{landed} on n2: {on_n2:?}"
+        );
+    }
+}
+
+/// n1 with four containers is killed; n2 and n3 are STANDBY nodes sampling slowly.
+/// Returns the names a failover plans for n1's containers (as a dry run shows them).
+async fn failed_n1() -> (Cluster, tempfile::TempDir, Vec<String>) {
+    let mut c = Cluster::start_with(
+        &[NodeMode::Active, NodeMode::Standby, NodeMode::Standby],
+        4,
+        |i, cfg| {
+            if i > 0 {
+                cfg.containers = 1;
+                slow(cfg);
+            }
+        },
+    )
+    .await;
+    let originals = names(c.nodes[0].agent());
+    assert!(originals.len() >= 2, "{originals:?}");
+    let home = tempfile::tempdir().unwrap();
+    // Any run caches the specs a failover needs.
+    run(home.path(), &c.endpoints(), &["drain", "n1", "--dry-run"]).await;
+    c.nodes[0].kill().await;
+    let (ok, plan, err) = run(
+        home.path(),
+        &c.endpoints(),
+        &["failover", "n1", "--dry-run"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let mut planned: Vec<String> = originals
+        .iter()
+        .map(|n| {
+            let line = plan
+                .lines()
+                .find(|l| l.contains(&format!("re-create {n} ")))
+                .unwrap_or_else(|| panic!("{n} in the plan: {plan}"));
+            line.split(" as ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .unwrap_or(n)
+                .to_owned()
+        })
+        .collect();
+    planned.sort();
+    (c, home, planned)
+}
+
+/// The failover copies on the targets, by name.
+fn failover_copies(c: &Cluster) -> Vec<String> {
+    let mut v: Vec<String> = c.nodes[1..]
+        .iter()
+        .flat_map(|n| n.agent().snapshot().containers)
+        .filter(|x| {
+            x.spec
+                .labels
+                .contains_key(fleetdeck_core::labels::REPLACES_LABEL)
+        })
+        .map(|x| x.spec.name.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failover_killed_after_a_copy_and_before_its_commit_leaves_no_copy() {
+    let (c, home, planned) = failed_n1().await;
+    let child = console(home.path(), &c.endpoints(), &["failover", "n1", "--yes"]);
+    let targets = &c.nodes[1..];
+    eventually_within("the first copy is made", CLEAN_WITHIN, || {
+        targets
+            .iter()
+            .any(|n| !audited(n, "container.create").is_empty())
+    })
+    .await;
+    kill(child);
+    assert!(
+        targets
+            .iter()
+            .all(|n| audited(n, "container.commit").is_empty()),
+        "the kill landed before any commit"
+    );
+    let id = intent_on(&c.nodes[1], "failover").unwrap();
+    settled(&c, &id).await;
+    for n in targets {
+        assert_eq!(
+            of_intent(n.agent(), &id),
+            0,
+            "no copy on {}",
+            n.config.node_id
+        );
+    }
+    retry(home.path(), &c.endpoints(), &["failover", "n1", "--yes"]).await;
+    assert_eq!(
+        failover_copies(&c),
+        planned,
+        "each container once, under its planned name"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failover_killed_after_its_claims_leaves_no_copy() {
+    let (c, home, planned) = failed_n1().await;
+    let child = console(home.path(), &c.endpoints(), &["failover", "n1", "--yes"]);
+    let mut id = None;
+    eventually_within("the claims are on both targets", CLEAN_WITHIN, || {
+        id = intent_on(&c.nodes[1], "failover")
+            .filter(|i| intent_on(&c.nodes[2], "failover").as_ref() == Some(i));
+        id.is_some()
+    })
+    .await;
+    kill(child);
+    let id = id.unwrap();
+    assert!(
+        c.nodes[1..]
+            .iter()
+            .all(|n| audited(n, "container.create").is_empty()),
+        "the kill landed before the first copy was made"
+    );
+    settled(&c, &id).await;
+    for n in &c.nodes[1..] {
+        assert_eq!(
+            of_intent(n.agent(), &id),
+            0,
+            "no copy on {}",
+            n.config.node_id
+        );
+    }
+    retry(home.path(), &c.endpoints(), &["failover", "n1", "--yes"]).await;
+    assert_eq!(
+        failover_copies(&c),
+        planned,
+        "each container once, under its planned name"
+    );
+}
+
+/// A service with a replica on n1, its running replicas' names and the highest replica
+/// number in use.
+fn a_service(c: &Cluster) -> (String, Vec<String>, u32) {
+    let svc = c.nodes[0]
+        .agent()
+        .snapshot()
+        .containers
+        .iter()
+        .find(|x| !x.spec.service.is_empty() && x.status.state.is_up())
+        .map(|x| x.spec.service.clone())
+        .unwrap();
+    let agents = c
+        .nodes
+        .iter()
+        .map(|n| (n.config.node_id.as_str(), n.agent()));
+    let mut replicas: Vec<String> = ops::service_replicas(agents, &svc)
+        .into_iter()
+        .map(|(_, name, _, _)| name)
+        .collect();
+    replicas.sort();
+    let top = c
+        .nodes
+        .iter()
+        .flat_map(|n| n.agent().snapshot().containers)
+        .filter_map(|x| x.spec.name.strip_prefix(&format!("{svc}-"))?.parse().ok())
+        .max()
+        .unwrap_or(0);
+    (svc, replicas, top)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scale_killed_after_a_new_replica_and_before_its_commit_leaves_none() {
+    let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |_, cfg| slow(cfg)).await;
+    let (svc, replicas, top) = a_service(&c);
+    let want = (replicas.len() + 2).to_string();
+    let home = tempfile::tempdir().unwrap();
+    let args = ["scale", svc.as_str(), want.as_str(), "--yes"];
+    let child = console(home.path(), &c.endpoints(), &args);
+    eventually_within("the first new replica is made", CLEAN_WITHIN, || {
+        c.nodes
+            .iter()
+            .any(|n| !audited(n, "container.create").is_empty())
+    })
+    .await;
+    kill(child);
+    assert!(
+        c.nodes
+            .iter()
+            .all(|n| audited(n, "container.commit").is_empty()),
+        "the kill landed before any commit"
+    );
+    let id = c.nodes.iter().find_map(|n| intent_on(n, "scale")).unwrap();
+    settled(&c, &id).await;
+    for n in &c.nodes {
+        assert_eq!(
+            of_intent(n.agent(), &id),
+            0,
+            "no new replica on {}",
+            n.config.node_id
+        );
+    }
+    let agents = || {
+        c.nodes
+            .iter()
+            .map(|n| (n.config.node_id.as_str(), n.agent()))
+    };
+    let mut now: Vec<String> = ops::service_replicas(agents(), &svc)
+        .into_iter()
+        .map(|(_, n, _, _)| n)
+        .collect();
+    now.sort();
+    assert_eq!(
+        now, replicas,
+        "the replicas that ran before still run, alone"
+    );
+    retry(home.path(), &c.endpoints(), &args).await;
+    let mut after: Vec<String> = ops::service_replicas(agents(), &svc)
+        .into_iter()
+        .map(|(_, n, _, _)| n)
+        .collect();
+    after.sort();
+    let mut expected = replicas.clone();
+    expected.extend([format!("{svc}-{}", top + 1), format!("{svc}-{}", top + 2)]);
+    expected.sort();
+    assert_eq!(
+        after, expected,
+        "the new replicas take the next numbers, none skipped"
+    );
+}
+
+/// Backs up a container of n1 holding `bytes` of incompressible data; returns the backup.
+async fn big_backup(c: &Cluster, bytes: usize) -> BackupInfo {
+    let (s, vol) = c.stateful(0).await;
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let noise: Vec<u8> = (0..bytes / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect();
+    std::fs::write(vol.join("noise.bin"), &noise).unwrap();
+    let plan = c
+        .plan(&Proposal::Backup {
+            node: "n1".into(),
+            container: Some(s.name.clone()),
+        })
+        .await
+        .unwrap();
+    let (outcome, _) = c.run(&plan).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let mut link = fleetdeck::ops::link::Link::open(&c.conns(), "n1", &c.nodes[0].addr)
+        .await
+        .unwrap();
+    BackupInfo::from_wire(link.list_backups().await.unwrap().remove(0))
+}
+
+/// The files of n2's backup registry.
+fn registry(node: &Node) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(node.state_dir().join("backups"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|f| !f.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restore_elsewhere_killed_mid_copy_of_the_backup_keeps_nothing_staged() {
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+    let b = big_backup(&c, 24 << 20).await;
+    // The console reaches n2 through a proxy the test pauses mid-copy, so the kill lands
+    // while the archive is half written there.
+    let proxy = TcpProxy::to(c.nodes[1].agent().addr()).await;
+    let agents = vec![c.nodes[0].addr.clone(), proxy.addr.clone()];
+    let home = tempfile::tempdir().unwrap();
+    let args = ["restore", b.id.as_str(), "--to", "n2", "--yes"];
+    let child = console(home.path(), &agents, &args);
+    let n2 = &c.nodes[1];
+    let part = n2
+        .state_dir()
+        .join("backups")
+        .join(format!("{}.tar.incoming", b.id));
+    let archive_bytes = b.size_bytes;
+    eventually_within("the archive is being written on n2", CLEAN_WITHIN, || {
+        std::fs::metadata(&part).is_ok_and(|m| m.len() > 0)
+    })
+    .await;
+    proxy.pause();
+    let at_kill = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+    kill(child);
+    assert!(
+        at_kill < archive_bytes,
+        "killed mid-copy: {at_kill} of {archive_bytes} bytes"
+    );
+    proxy.resume();
+    let id = intent_on(&c.nodes[0], "restore").unwrap();
+    settled(&c, &id).await;
+    eventually_within("nothing of the backup stays on n2", CLEAN_WITHIN, || {
+        !part.exists() && registry(n2).is_empty()
+    })
+    .await;
+    assert_eq!(of_intent(n2.agent(), &id), 0);
+    assert!(
+        names(c.nodes[0].agent()).contains(&b.container),
+        "the source runs"
+    );
+    retry(home.path(), &agents, &args).await;
+    assert!(
+        names(n2.agent()).contains(&b.container),
+        "restored on n2 under its name"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restore_elsewhere_killed_after_the_copy_removes_the_staged_backup_and_the_container() {
+    // n2 samples slowly: the restore there waits for a sample before it answers.
+    let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |i, cfg| {
+        if i == 1 {
+            slow(cfg);
+        }
+    })
+    .await;
+    let b = big_backup(&c, 4 << 20).await;
+    let home = tempfile::tempdir().unwrap();
+    let args = ["restore", b.id.as_str(), "--to", "n2", "--yes"];
+    let child = console(home.path(), &c.endpoints(), &args);
+    let n2 = &c.nodes[1];
+    let record = n2
+        .state_dir()
+        .join("backups")
+        .join(format!("{}.json", b.id));
+    eventually_within("the backup is staged on n2", CLEAN_WITHIN, || {
+        record.exists()
+    })
+    .await;
+    kill(child);
+    assert!(
+        audited(n2, "backup.restore").is_empty(),
+        "the kill landed before the restore answered"
+    );
+    let id = intent_on(&c.nodes[0], "restore").unwrap();
+    let staged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(
+        staged["intent"],
+        id.as_str(),
+        "the staged backup carries the intent"
+    );
+    settled(&c, &id).await;
+    eventually_within("the staged backup is removed", CLEAN_WITHIN, || {
+        registry(n2).is_empty()
+    })
+    .await;
+    assert_eq!(of_intent(n2.agent(), &id), 0, "no restored container stays");
+    assert!(!names(n2.agent()).contains(&b.container));
+    let reaped = audit(&n2.state_dir())
+        .into_iter()
+        .any(|r| r["action"] == "intent.reap" && r["target"] == b.id.as_str());
+    assert!(reaped, "the removal of the staged backup is audited");
+    retry(home.path(), &c.endpoints(), &args).await;
+    assert!(
+        names(n2.agent()).contains(&b.container),
+        "restored on n2 under its name"
+    );
+}

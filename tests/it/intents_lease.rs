@@ -1,0 +1,254 @@
+//! Rollback on a lost lease for failover and scale, over real sim agents on loopback: the
+//! console reaches one target through a proxy the test pauses after the claims, so the
+//! action stands at its next creation there while the lease on that agent runs out. When
+//! the proxy lets the bytes through, the agent refuses the creation and the renewal, and
+//! the action stops before anything more is made and rolls back what it created: the
+//! copies made so far were never committed, so no container of the action remains.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use fleetdeck::client::AgentAddr;
+use fleetdeck::ops::plan::{self, NodeRef, Plan, PlanInput, Step};
+use fleetdeck::ops::{Outcome, Proposal};
+use fleetdeck_agent::{AgentConfig, NodeMode, RunningAgent};
+use fleetdeck_core::labels::INTENT_LABEL;
+
+use crate::support::ops::{Cluster, eventually_within, spawn_on};
+use crate::support::tcp_proxy::TcpProxy;
+
+/// Lease (15 s) plus one reaper interval (5 s), with room.
+const CLEAN_WITHIN: Duration = Duration::from_secs(30);
+
+fn slow(config: &mut AgentConfig) {
+    // Every creation waits for a sample: the action is still at its first target when the
+    // test pauses the second.
+    config.sample_interval = Duration::from_millis(1500);
+}
+
+/// Plans `p` on the fleet as seen through `endpoints` (a proxy standing for an agent).
+async fn plan_via(c: &Cluster, endpoints: &[String], p: &Proposal) -> Plan {
+    let addrs: Vec<AgentAddr> = endpoints.iter().map(|e| e.parse().unwrap()).collect();
+    let fleet = fleetdeck::get::fleet_once(&addrs, Duration::from_secs(2), &c.conns()).await;
+    let specs = c.specs().await;
+    let input = PlanInput {
+        fleet: &fleet,
+        now: Instant::now(),
+        specs: &specs,
+        fencing: &[],
+        read_only: false,
+        claims: &[],
+    };
+    plan::plan(&input, p).unwrap()
+}
+
+/// Where each creation of `plan` goes: the first on `first`, the last on `last`, the rest
+/// on `first`; a name already taken on the node it now goes to gets a suffix.
+fn spread(
+    plan: &mut Plan,
+    (first, last): (&NodeRef, &NodeRef),
+    taken: impl Fn(&str, &str) -> bool,
+) {
+    let creations: Vec<usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Step::Create { .. } | Step::Replicate { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        creations.len() >= 2,
+        "two creations at least: {:#?}",
+        plan.lines
+    );
+    let end = *creations.last().unwrap();
+    for i in creations {
+        let to = if i == end { last } else { first };
+        match &mut plan.steps[i] {
+            Step::Create { on, spec, .. } => {
+                *on = to.clone();
+                if taken(&to.name, &spec.name) {
+                    spec.name = format!("{}-moved", spec.name);
+                }
+            }
+            Step::Replicate { on, .. } => *on = to.clone(),
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// Containers on `agent` carrying intent `id`.
+fn of_intent(agent: &RunningAgent, id: &str) -> usize {
+    agent
+        .snapshot()
+        .containers
+        .iter()
+        .filter(|c| c.spec.labels.get(INTENT_LABEL).map(String::as_str) == Some(id))
+        .count()
+}
+
+/// The id of the intent `agent` holds for `action`.
+fn intent_of(agent: &RunningAgent, action: &str) -> Option<fleetdeck_proto::IntentRecord> {
+    agent
+        .actions()
+        .intents()
+        .into_iter()
+        .find(|i| i.action == action)
+}
+
+/// Runs `plan` with the agents at `agents`, pausing `proxy` (in front of `paused`) once the
+/// claims are there, until a copy is made on `first` and the lease has run out on the
+/// paused agent; returns the outcome and the id.
+async fn lose_the_lease(
+    c: &Cluster,
+    plan: &Plan,
+    agents: &[String],
+    (proxy, paused, first): (&TcpProxy, &RunningAgent, &RunningAgent),
+) -> (Outcome, String) {
+    let action = plan.proposal.kind();
+    let exec = c.executor().with_agents(agents);
+    let (task, mut rx, _cancel) = spawn_on(exec, plan);
+    let mut claimed = None;
+    eventually_within("the claim on the paused agent", CLEAN_WITHIN, || {
+        claimed = intent_of(paused, action);
+        claimed.is_some()
+    })
+    .await;
+    let id = claimed.unwrap().id;
+    // The first target samples slowly: once its copy shows, the action is still starting
+    // it, before it turns to the agent behind the proxy.
+    eventually_within("a copy is made on the first target", CLEAN_WITHIN, || {
+        of_intent(first, &id) > 0
+    })
+    .await;
+    proxy.pause();
+    eventually_within(
+        "the lease runs out on the paused agent",
+        CLEAN_WITHIN,
+        || {
+            intent_of(paused, action)
+                .is_some_and(|i| i.lease_expires_unix_ms < fleetdeck_agent::actions::unix_ms())
+        },
+    )
+    .await;
+    proxy.resume();
+    while rx.recv().await.is_some() {}
+    (task.await.unwrap(), id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failover_that_loses_its_lease_rolls_back_its_copies() {
+    let mut c = Cluster::start_with(
+        &[NodeMode::Active, NodeMode::Standby, NodeMode::Standby],
+        4,
+        |i, cfg| {
+            if i > 0 {
+                cfg.containers = 1;
+                slow(cfg);
+            }
+        },
+    )
+    .await;
+    c.specs().await;
+    c.nodes[0].kill().await;
+    let proxy = TcpProxy::to(c.nodes[2].agent().addr()).await;
+    let agents = vec![c.nodes[1].addr.clone(), proxy.addr.clone()];
+    let via = [vec![c.nodes[0].addr.clone()], agents.clone()].concat();
+    let mut plan = plan_via(&c, &via, &Proposal::Failover { node: "n1".into() }).await;
+    let n2 = NodeRef {
+        name: "n2".into(),
+        endpoint: c.nodes[1].addr.clone(),
+    };
+    let n3 = NodeRef {
+        name: "n3".into(),
+        endpoint: proxy.addr.clone(),
+    };
+    let taken = |node: &str, name: &str| {
+        let i = if node == "n2" { 1 } else { 2 };
+        c.nodes[i]
+            .agent()
+            .snapshot()
+            .containers
+            .iter()
+            .any(|x| x.spec.name == name)
+    };
+    spread(&mut plan, (&n2, &n3), taken);
+    let (outcome, id) = lose_the_lease(
+        &c,
+        &plan,
+        &agents,
+        (&proxy, c.nodes[2].agent(), c.nodes[1].agent()),
+    )
+    .await;
+    assert!(!matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    eventually_within("no copy of the failover remains", CLEAN_WITHIN, || {
+        of_intent(c.nodes[1].agent(), &id) == 0 && of_intent(c.nodes[2].agent(), &id) == 0
+    })
+    .await;
+    let held = intent_of(c.nodes[1].agent(), "failover").unwrap();
+    assert_ne!(
+        fleetdeck_core::intent::state_name(held.state),
+        "done",
+        "{held:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scale_that_loses_its_lease_rolls_back_its_new_replicas() {
+    let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |_, cfg| slow(cfg)).await;
+    let svc = c.nodes[0]
+        .agent()
+        .snapshot()
+        .containers
+        .iter()
+        .find(|x| !x.spec.service.is_empty() && x.status.state.is_up())
+        .map(|x| x.spec.service.clone())
+        .unwrap();
+    let proxy = TcpProxy::to(c.nodes[1].agent().addr()).await;
+    let agents = vec![c.nodes[0].addr.clone(), proxy.addr.clone()];
+    let replicas = crate::support::ops::service_replicas(
+        c.nodes
+            .iter()
+            .map(|n| (n.config.node_id.as_str(), n.agent())),
+        &svc,
+    )
+    .len();
+    let mut plan = plan_via(
+        &c,
+        &agents,
+        &Proposal::Scale {
+            service: svc.clone(),
+            replicas: replicas + 2,
+        },
+    )
+    .await;
+    let n1 = NodeRef {
+        name: "n1".into(),
+        endpoint: c.nodes[0].addr.clone(),
+    };
+    let n2 = NodeRef {
+        name: "n2".into(),
+        endpoint: proxy.addr.clone(),
+    };
+    spread(&mut plan, (&n1, &n2), |_, _| false);
+    let (outcome, id) = lose_the_lease(
+        &c,
+        &plan,
+        &agents,
+        (&proxy, c.nodes[1].agent(), c.nodes[0].agent()),
+    )
+    .await;
+    assert!(!matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    eventually_within("no new replica remains", CLEAN_WITHIN, || {
+        of_intent(c.nodes[0].agent(), &id) == 0 && of_intent(c.nodes[1].agent(), &id) == 0
+    })
+    .await;
+    let after = crate::support::ops::service_replicas(
+        c.nodes
+            .iter()
+            .map(|n| (n.config.node_id.as_str(), n.agent())),
+        &svc,
+    )
+    .len();
+    assert_eq!(after, replicas, "{svc} has the replicas it had");
+}
