@@ -326,14 +326,14 @@ impl Executor {
                 Ok(None) => {}
                 Err(StepError::Failed(m)) if matches!(step, Step::Note { .. }) => warnings.push(m),
                 Err(StepError::Failed(m)) => {
-                    // A step that failed on its own keeps what the steps before it made, as
-                    // it always did; only a lost lease or a cancel rolls them back.
-                    let kept = self.commit_pending(&mut ctx, held, &mut pending).await;
-                    let left = match kept {
-                        Ok(()) => String::new(),
-                        Err(StepError::Failed(e) | StepError::Cancelled(e)) => format!("; {e}"),
-                    };
-                    return Outcome::Failed(format!("{m}{}{left}", summary(&done)));
+                    // All or nothing: the copies made before are not committed, so the
+                    // agents remove them when the intent ends failed. A failure talking to
+                    // an agent is a lease about to be lost there as well.
+                    return Outcome::Failed(format!(
+                        "{m}{}{}",
+                        summary(&done),
+                        commit::rolled_back(&pending)
+                    ));
                 }
                 Err(StepError::Cancelled(m)) => {
                     return Outcome::Cancelled(format!(

@@ -603,3 +603,64 @@ async fn a_restore_elsewhere_killed_after_the_copy_removes_the_staged_backup_and
         "restored on n2 under its name"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_terminal_console_killed_mid_drain_leaves_no_copy_and_a_retry_keeps_the_name() {
+    use crate::support::pty::Pty;
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+    let name = stateful(&c).await;
+    let e = c.endpoints();
+    let bin = env!("CARGO_BIN_EXE_fleetdeck");
+    let term = Pty::start(&[bin, "--agent", &e[0], "--agent", &e[1]], 160, 45);
+    let wait = |what: &str, pred: &dyn Fn(&str) -> bool| {
+        term.wait_for(what, Duration::from_secs(30), pred);
+    };
+    wait("both nodes live", &|s| {
+        s.contains("n2") && s.matches(" live").count() >= 2
+    });
+    // The node table opens on n1: drain it from the keyboard, typing its name to confirm.
+    term.send(&["d"]);
+    wait("the drain plan", &|s| {
+        s.contains("Drain n1") && s.contains("type n1 to confirm")
+    });
+    term.type_text("n1");
+    term.send(&["Enter"]);
+    let n2 = &c.nodes[1];
+    let mut copy = None;
+    eventually_within("the big copy is under way on n2", CLEAN_WITHIN, || {
+        let Some(id) = intent_on(n2, "drain") else {
+            return false;
+        };
+        copy = uncommitted(n2.agent(), &id).into_iter().find(|(cid, _)| {
+            let staging = n2.volumes(cid).with_extension("incoming");
+            find_file(&staging, "blob.bin").is_some_and(|s| s < DATA_BYTES as u64)
+        });
+        copy.is_some()
+    })
+    .await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(term.pid()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(
+        term.exit_status(Duration::from_secs(10)).is_some(),
+        "the console is gone"
+    );
+    let (copy_id, copy_name) = copy.unwrap();
+    let id = intent_on(n2, "drain").unwrap();
+    settled(&c, &id).await;
+    let staging = n2.volumes(&copy_id).with_extension("incoming");
+    assert!(
+        !n2.volumes(&copy_id).exists() && !staging.exists(),
+        "the copy's volumes and staged data are gone"
+    );
+    assert!(
+        names(c.nodes[0].agent()).contains(&name),
+        "{name} runs on n1"
+    );
+    retry(&term.home(), &e, &["drain", "n1", "--yes"]).await;
+    let on_n2 = names(n2.agent());
+    assert_eq!(
+        on_n2.iter().filter(|n| **n == copy_name).count(),
+        1,
+        "{name} runs on n2 under the first copy's name {copy_name}: {on_n2:?}"
+    );
+}

@@ -1,9 +1,9 @@
-//! Rollback on a lost lease for failover and scale, over real sim agents on loopback: the
-//! console reaches one target through a proxy the test pauses after the claims, so the
-//! action stands at its next creation there while the lease on that agent runs out. When
-//! the proxy lets the bytes through, the agent refuses the creation and the renewal, and
-//! the action stops before anything more is made and rolls back what it created: the
-//! copies made so far were never committed, so no container of the action remains.
+//! Rollback when a failover or a scale loses a target mid-action, over real sim agents on
+//! loopback: the console reaches one target through a proxy the test pauses once a first
+//! copy is made elsewhere, so the action stands at its next creation there while its lease
+//! on that agent runs out. The action stops before anything more is made and rolls back
+//! what it created: the copies made so far were never committed, so the agents remove
+//! them, and no container of the action remains.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -137,7 +137,7 @@ async fn lose_the_lease(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_failover_that_loses_its_lease_rolls_back_its_copies() {
+async fn a_failover_cut_off_from_a_target_rolls_back_its_copies() {
     let mut c = Cluster::start_with(
         &[NodeMode::Active, NodeMode::Standby, NodeMode::Standby],
         4,
@@ -181,6 +181,7 @@ async fn a_failover_that_loses_its_lease_rolls_back_its_copies() {
     )
     .await;
     assert!(!matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+
     eventually_within("no copy of the failover remains", CLEAN_WITHIN, || {
         of_intent(c.nodes[1].agent(), &id) == 0 && of_intent(c.nodes[2].agent(), &id) == 0
     })
@@ -194,7 +195,7 @@ async fn a_failover_that_loses_its_lease_rolls_back_its_copies() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_scale_that_loses_its_lease_rolls_back_its_new_replicas() {
+async fn a_scale_cut_off_from_a_target_rolls_back_its_new_replicas() {
     let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |_, cfg| slow(cfg)).await;
     let svc = c.nodes[0]
         .agent()
@@ -239,6 +240,7 @@ async fn a_scale_that_loses_its_lease_rolls_back_its_new_replicas() {
     )
     .await;
     assert!(!matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+
     eventually_within("no new replica remains", CLEAN_WITHIN, || {
         of_intent(c.nodes[0].agent(), &id) == 0 && of_intent(c.nodes[1].agent(), &id) == 0
     })

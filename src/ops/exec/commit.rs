@@ -1,9 +1,9 @@
 //! Committing what an action created. A copy made by a failover, a scale or a restore on
 //! another node carries the action's intent and stays pending (uncommitted) until every
 //! creation of the action is made; only then does the console commit them. Until that
-//! moment, an action that stops (its lease lost on an agent, its etcd lease lost, a cancel)
-//! or a console that dies leaves only pending copies, which each agent removes when the
-//! intent ends unfinished or its lease runs out.
+//! moment, an action that stops (a step failed, its lease lost on an agent, its etcd lease
+//! lost, a cancel) or a console that dies leaves only pending copies, which each agent
+//! removes when the intent ends unfinished or its lease runs out: all or nothing.
 
 use fleetdeck_proto as pb;
 
