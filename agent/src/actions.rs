@@ -398,7 +398,7 @@ impl Actions {
         // has already passed over: refused, so the console rolls back instead.
         if matches!(action, Action::Create { .. } | Action::Restore { .. })
             && !req.intent_id.is_empty()
-            && let Some(why) = self.intents.refusal(&req.intent_id, unix_ms())
+            && let Some(why) = self.intent_refusal(&req.intent_id)
         {
             return Err(ActError::new(ActErrorKind::Cancelled, why));
         }

@@ -58,6 +58,12 @@ impl Actions {
         self.intents.list()
     }
 
+    /// Why work for intent `id` must not start on this node now (its lease expired or it
+    /// ended here); `None` when it may.
+    pub fn intent_refusal(&self, id: &str) -> Option<String> {
+        self.intents.refusal(id, unix_ms())
+    }
+
     /// Handles one Intent call (begin, renew, end), audited.
     pub async fn intent(
         &self,

@@ -456,3 +456,45 @@ async fn measure_restore_on_another_node() {
         peak_after_copy.saturating_sub(peak_before)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_staged_for_an_intent_goes_when_the_intent_is_rolled_back() {
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active, NodeMode::Active], 6).await;
+    let (_, _, b) = backed_up(&c).await;
+    let conns = c.conns();
+    let names = ["n1", "n2", "n3"];
+    let open = |i: usize| Link::open(&conns, names[i], &c.nodes[i].addr);
+    let plan = c
+        .plan(&Proposal::Restore {
+            node: "n2".into(),
+            backup: b.clone(),
+        })
+        .await
+        .unwrap();
+    let id = "0cc0cc0cc0cc0cc0";
+    let held = c.executor().claim(&plan, id).await.unwrap();
+    // n3 held the backup before the intent asked for it: sent again under the intent, it
+    // stays as it was and is not the intent's to remove.
+    let (mut n1, mut n2, mut n3) = (
+        open(0).await.unwrap(),
+        open(1).await.unwrap(),
+        open(2).await.unwrap(),
+    );
+    n1.copy_backup((&b.id, ""), &mut n3, |_| {}).await.unwrap();
+    n1.copy_backup((&b.id, id), &mut n3, |_| {}).await.unwrap();
+    n1.copy_backup((&b.id, id), &mut n2, |_| {}).await.unwrap();
+    assert_eq!(backups(&c, 1).await.len(), 1, "staged on n2");
+    // What `fleetdeck actions abort` sends each agent: the intent ends rolled back.
+    held.end(pb::IntentState::RolledBack, "aborted").await;
+    assert!(backups(&c, 1).await.is_empty(), "the staged backup is gone");
+    assert!(
+        registry_files(&c, 1).iter().all(|f| f.starts_with('.')),
+        "{:?}",
+        registry_files(&c, 1)
+    );
+    assert_eq!(backups(&c, 2).await.len(), 1, "n3 keeps the backup it held");
+    // Once rolled back, the intent stages nothing more.
+    let late = n1.copy_backup((&b.id, id), &mut n2, |_| {}).await;
+    assert!(late.is_err(), "{late:?}");
+    assert!(backups(&c, 1).await.is_empty());
+}
