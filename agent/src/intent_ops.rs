@@ -155,6 +155,48 @@ impl Actions {
                     .note(&expired.id, undone.trim_start_matches("; "));
             }
         }
+        self.sweep_ended().await;
+    }
+
+    /// Removes pending copies of intents that are no longer running here and did not end
+    /// done: a creation that was already under way when its intent ended (or expired)
+    /// finishes after the roll back has looked, and would otherwise stay.
+    async fn sweep_ended(&self) {
+        let given_up: std::collections::HashSet<String> = self
+            .intents
+            .list()
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    S::try_from(r.state).unwrap_or_default(),
+                    S::Interrupted | S::Failed | S::RolledBack
+                )
+            })
+            .map(|r| r.id)
+            .collect();
+        if given_up.is_empty() {
+            return;
+        }
+        let mut late: Vec<String> = self
+            .hub
+            .snapshot()
+            .containers
+            .iter()
+            .filter(|c| c.spec.labels.contains_key(PENDING_LABEL))
+            .filter_map(|c| c.spec.labels.get(INTENT_LABEL))
+            .filter(|id| given_up.contains(*id))
+            .cloned()
+            .collect();
+        late.sort();
+        late.dedup();
+        for id in late {
+            let undone = self
+                .roll_back(&id, "agent (intent no longer running)")
+                .await;
+            if !undone.is_empty() {
+                self.intents.note(&id, undone.trim_start_matches("; "));
+            }
+        }
     }
 
     /// Removes the backups copied here for intent `id` (staged for a restore on this node);

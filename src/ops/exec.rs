@@ -319,7 +319,21 @@ impl Executor {
             {
                 return commit::stopped(e, i, plan.steps.len(), &done);
             }
-            let result = self.step(&mut ctx, step).await;
+            // A creation stops at once when the action is cancelled or its etcd lease is
+            // lost: what it made is pending and goes with the intent; what is still on its
+            // way to an agent is refused there once the intent has ended.
+            let result = if commit::creates(step) {
+                tokio::select! {
+                    r = self.step(&mut ctx, step) => r,
+                    () = cancel.cancelled() => Err(StepError::Cancelled(format!(
+                        "cancelled during step {} of {}",
+                        i + 1,
+                        plan.steps.len()
+                    ))),
+                }
+            } else {
+                self.step(&mut ctx, step).await
+            };
             pending.append(&mut ctx.created);
             match result {
                 Ok(Some(m)) => done.push(m),

@@ -13,7 +13,7 @@ use std::process::Child;
 use std::time::Duration;
 
 use fleetdeck::ops::{BackupInfo, Outcome, Proposal};
-use fleetdeck_agent::{AgentConfig, NodeMode, RunningAgent};
+use fleetdeck_agent::{NodeMode, RunningAgent};
 use fleetdeck_core::labels::{INTENT_LABEL, PENDING_LABEL};
 
 use crate::intents::{console, run};
@@ -24,9 +24,6 @@ use crate::support::tcp_proxy::TcpProxy;
 const CLEAN_WITHIN: Duration = Duration::from_secs(30);
 /// Volume data big enough that a copy is still under way when the test strikes.
 const DATA_BYTES: usize = 64 << 20;
-/// How often a slow target samples: every creation waits for a sample, so the test can
-/// strike between two of an action's calls.
-const SLOW_SAMPLES: Duration = Duration::from_millis(1500);
 
 /// The intents `agent` holds for `action`, by id.
 fn intents_of(agent: &RunningAgent, action: &str) -> Vec<fleetdeck_proto::IntentRecord> {
@@ -140,8 +137,29 @@ async fn stateful(c: &Cluster) -> String {
     spec.name
 }
 
-fn slow(config: &mut AgentConfig) {
-    config.sample_interval = SLOW_SAMPLES;
+/// Every agent of `c` behind a proxy of its own, in order: the test pauses them to hold
+/// the console's calls at an exact point (nothing passes, connections stay open).
+async fn proxied(c: &Cluster) -> (Vec<TcpProxy>, Vec<String>) {
+    let mut proxies = Vec::new();
+    for n in &c.nodes {
+        let to = match &n.agent {
+            Some(a) => a.addr().to_string(),
+            None => n.addr.clone(),
+        };
+        proxies.push(TcpProxy::start(&to).await);
+    }
+    let addrs = proxies.iter().map(|p| p.addr.clone()).collect();
+    (proxies, addrs)
+}
+
+/// An agent the console follows that never answers (a proxy paused from the start): the
+/// console's claim waits on it after the other agents have taken theirs, so a kill then
+/// lands after the claims and before anything is created.
+async fn never_answers(c: &Cluster) -> TcpProxy {
+    let live = c.nodes.iter().find_map(|n| n.agent.as_ref()).unwrap();
+    let p = TcpProxy::to(live.addr()).await;
+    p.pause();
+    p
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -190,19 +208,14 @@ async fn a_drain_killed_mid_copy_leaves_no_copy_and_a_retry_keeps_the_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_drain_killed_after_its_claims_and_before_its_first_copy_leaves_nothing() {
-    // n2 samples slowly: the first creation there waits for a sample, so the kill lands
-    // between the claims and the first copy.
-    let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |i, cfg| {
-        if i == 1 {
-            slow(cfg);
-        }
-    })
-    .await;
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
     let before = names(c.nodes[0].agent());
     let home = tempfile::tempdir().unwrap();
     let (ok, planned, err) = run(home.path(), &c.endpoints(), &["drain", "n1", "--dry-run"]).await;
     assert!(ok, "{err}");
-    let child = console(home.path(), &c.endpoints(), &["drain", "n1", "--yes"]);
+    let stuck = never_answers(&c).await;
+    let agents = [c.endpoints(), vec![stuck.addr.clone()]].concat();
+    let child = console(home.path(), &agents, &["drain", "n1", "--yes"]);
     let mut id = None;
     eventually_within("the claims are on both agents", CLEAN_WITHIN, || {
         id = intent_on(&c.nodes[0], "drain")
@@ -239,7 +252,7 @@ async fn a_drain_killed_after_its_claims_and_before_its_first_copy_leaves_nothin
     }
 }
 
-/// n1 with four containers is killed; n2 and n3 are STANDBY nodes sampling slowly.
+/// n1 with four containers is killed; n2 and n3 are STANDBY nodes.
 /// Returns the names a failover plans for n1's containers (as a dry run shows them).
 async fn failed_n1() -> (Cluster, tempfile::TempDir, Vec<String>) {
     let mut c = Cluster::start_with(
@@ -248,7 +261,6 @@ async fn failed_n1() -> (Cluster, tempfile::TempDir, Vec<String>) {
         |i, cfg| {
             if i > 0 {
                 cfg.containers = 1;
-                slow(cfg);
             }
         },
     )
@@ -303,7 +315,10 @@ fn failover_copies(c: &Cluster) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failover_killed_after_a_copy_and_before_its_commit_leaves_no_copy() {
     let (c, home, planned) = failed_n1().await;
-    let child = console(home.path(), &c.endpoints(), &["failover", "n1", "--yes"]);
+    let (proxies, mut agents) = proxied(&c).await;
+    // The failed node is followed where its specs were cached.
+    agents[0].clone_from(&c.nodes[0].addr);
+    let child = console(home.path(), &agents, &["failover", "n1", "--yes"]);
     let targets = &c.nodes[1..];
     eventually_within("the first copy is made", CLEAN_WITHIN, || {
         targets
@@ -311,7 +326,10 @@ async fn a_failover_killed_after_a_copy_and_before_its_commit_leaves_no_copy() {
             .any(|n| !audited(n, "container.create").is_empty())
     })
     .await;
+    // Held there: nothing more reaches the targets, the commit least of all.
+    proxies.iter().for_each(TcpProxy::pause);
     kill(child);
+    proxies.iter().for_each(TcpProxy::resume);
     assert!(
         targets
             .iter()
@@ -339,7 +357,9 @@ async fn a_failover_killed_after_a_copy_and_before_its_commit_leaves_no_copy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failover_killed_after_its_claims_leaves_no_copy() {
     let (c, home, planned) = failed_n1().await;
-    let child = console(home.path(), &c.endpoints(), &["failover", "n1", "--yes"]);
+    let stuck = never_answers(&c).await;
+    let agents = [c.endpoints(), vec![stuck.addr.clone()]].concat();
+    let child = console(home.path(), &agents, &["failover", "n1", "--yes"]);
     let mut id = None;
     eventually_within("the claims are on both targets", CLEAN_WITHIN, || {
         id = intent_on(&c.nodes[1], "failover")
@@ -404,19 +424,23 @@ fn a_service(c: &Cluster) -> (String, Vec<String>, u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_scale_killed_after_a_new_replica_and_before_its_commit_leaves_none() {
-    let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |_, cfg| slow(cfg)).await;
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
     let (svc, replicas, top) = a_service(&c);
     let want = (replicas.len() + 2).to_string();
     let home = tempfile::tempdir().unwrap();
     let args = ["scale", svc.as_str(), want.as_str(), "--yes"];
-    let child = console(home.path(), &c.endpoints(), &args);
+    let (proxies, agents) = proxied(&c).await;
+    let child = console(home.path(), &agents, &args);
     eventually_within("the first new replica is made", CLEAN_WITHIN, || {
         c.nodes
             .iter()
             .any(|n| !audited(n, "container.create").is_empty())
     })
     .await;
+    // Held there: nothing more reaches the agents, the commit least of all.
+    proxies.iter().for_each(TcpProxy::pause);
     kill(child);
+    proxies.iter().for_each(TcpProxy::resume);
     assert!(
         c.nodes
             .iter()
@@ -553,17 +577,12 @@ async fn a_restore_elsewhere_killed_mid_copy_of_the_backup_keeps_nothing_staged(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restore_elsewhere_killed_after_the_copy_removes_the_staged_backup_and_the_container() {
-    // n2 samples slowly: the restore there waits for a sample before it answers.
-    let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |i, cfg| {
-        if i == 1 {
-            slow(cfg);
-        }
-    })
-    .await;
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
     let b = big_backup(&c, 4 << 20).await;
     let home = tempfile::tempdir().unwrap();
     let args = ["restore", b.id.as_str(), "--to", "n2", "--yes"];
-    let child = console(home.path(), &c.endpoints(), &args);
+    let (proxies, agents) = proxied(&c).await;
+    let child = console(home.path(), &agents, &args);
     let n2 = &c.nodes[1];
     let record = n2
         .state_dir()
@@ -573,10 +592,13 @@ async fn a_restore_elsewhere_killed_after_the_copy_removes_the_staged_backup_and
         record.exists()
     })
     .await;
+    // Held there: the restore may still run on n2, but its commit cannot reach it.
+    proxies.iter().for_each(TcpProxy::pause);
     kill(child);
+    proxies.iter().for_each(TcpProxy::resume);
     assert!(
-        audited(n2, "backup.restore").is_empty(),
-        "the kill landed before the restore answered"
+        audited(n2, "container.commit").is_empty(),
+        "the kill landed before the restored container was committed"
     );
     let id = intent_on(&c.nodes[0], "restore").unwrap();
     let staged: serde_json::Value =

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use fleetdeck::client::AgentAddr;
 use fleetdeck::ops::plan::{self, NodeRef, Plan, PlanInput, Step};
 use fleetdeck::ops::{Outcome, Proposal};
-use fleetdeck_agent::{AgentConfig, NodeMode, RunningAgent};
+use fleetdeck_agent::{NodeMode, RunningAgent};
 use fleetdeck_core::labels::INTENT_LABEL;
 
 use crate::support::ops::{Cluster, eventually_within, spawn_on};
@@ -19,12 +19,6 @@ use crate::support::tcp_proxy::TcpProxy;
 
 /// Lease (15 s) plus one reaper interval (5 s), with room.
 const CLEAN_WITHIN: Duration = Duration::from_secs(30);
-
-fn slow(config: &mut AgentConfig) {
-    // Every creation waits for a sample: the action is still at its first target when the
-    // test pauses the second.
-    config.sample_interval = Duration::from_millis(1500);
-}
 
 /// Plans `p` on the fleet as seen through `endpoints` (a proxy standing for an agent).
 async fn plan_via(c: &Cluster, endpoints: &[String], p: &Proposal) -> Plan {
@@ -96,32 +90,50 @@ fn intent_of(agent: &RunningAgent, action: &str) -> Option<fleetdeck_proto::Inte
         .find(|i| i.action == action)
 }
 
-/// Runs `plan` with the agents at `agents`, pausing `proxy` (in front of `paused`) once the
-/// claims are there, until a copy is made on `first` and the lease has run out on the
-/// paused agent; returns the outcome and the id.
-async fn lose_the_lease(
-    c: &Cluster,
+type Running = (
+    tokio::task::JoinHandle<Outcome>,
+    tokio::sync::mpsc::Receiver<fleetdeck::ops::OpEvent>,
+    fleetdeck_agent::cancel::CancelSource,
+);
+
+/// Starts `plan` on `exec`; once the claim is on `paused`, holds every call to it at
+/// `proxy` and waits until a copy is made on `first`. Returns the run and the intent id.
+async fn held_at_the_second_target(
+    exec: fleetdeck::ops::exec::Executor,
     plan: &Plan,
-    agents: &[String],
     (proxy, paused, first): (&TcpProxy, &RunningAgent, &RunningAgent),
-) -> (Outcome, String) {
+) -> (Running, String) {
     let action = plan.proposal.kind();
-    let exec = c.executor().with_agents(agents);
-    let (task, mut rx, _cancel) = spawn_on(exec, plan);
+    let running = spawn_on(exec, plan);
     let mut claimed = None;
     eventually_within("the claim on the paused agent", CLEAN_WITHIN, || {
         claimed = intent_of(paused, action);
         claimed.is_some()
     })
     .await;
+    // The claim has reached the agent (its answer may still be on its way back): from
+    // now on nothing more reaches it, so the action stands at its next call there.
+    proxy.pause_requests();
     let id = claimed.unwrap().id;
-    // The first target samples slowly: once its copy shows, the action is still starting
-    // it, before it turns to the agent behind the proxy.
     eventually_within("a copy is made on the first target", CLEAN_WITHIN, || {
         of_intent(first, &id) > 0
     })
     .await;
-    proxy.pause();
+    (running, id)
+}
+
+/// Runs `plan` held at its second target until the lease has run out there; returns the
+/// outcome and the intent id.
+async fn lose_the_lease(
+    c: &Cluster,
+    plan: &Plan,
+    agents: &[String],
+    (proxy, paused, first): (&TcpProxy, &RunningAgent, &RunningAgent),
+) -> (Outcome, String) {
+    let exec = c.executor().with_agents(agents);
+    let ((task, mut rx, _cancel), id) =
+        held_at_the_second_target(exec, plan, (proxy, paused, first)).await;
+    let action = plan.proposal.kind();
     eventually_within(
         "the lease runs out on the paused agent",
         CLEAN_WITHIN,
@@ -144,7 +156,6 @@ async fn a_failover_cut_off_from_a_target_rolls_back_its_copies() {
         |i, cfg| {
             if i > 0 {
                 cfg.containers = 1;
-                slow(cfg);
             }
         },
     )
@@ -194,26 +205,23 @@ async fn a_failover_cut_off_from_a_target_rolls_back_its_copies() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_scale_cut_off_from_a_target_rolls_back_its_new_replicas() {
-    let c = Cluster::start_with(&[NodeMode::Active, NodeMode::Active], 4, |_, cfg| slow(cfg)).await;
-    let svc = c.nodes[0]
-        .agent()
-        .snapshot()
-        .containers
+/// Two nodes, n2 behind a proxy; a scale by two of a service n2 runs no replica of,
+/// its first new replica on n1 and its second on n2. Returns the cluster, the proxy, the
+/// console's agents, the plan, the service and its replica count.
+async fn scale_across() -> (Cluster, TcpProxy, Vec<String>, Plan, String, usize) {
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+    // A service n2 runs no replica of: its new replicas are made from n1's spec, so the
+    // first one is made while n2 is held.
+    let on = |i: usize| c.nodes[i].agent().snapshot().containers;
+    let svc = on(0)
         .iter()
-        .find(|x| !x.spec.service.is_empty() && x.status.state.is_up())
+        .filter(|x| !x.spec.service.is_empty() && x.status.state.is_up())
         .map(|x| x.spec.service.clone())
-        .unwrap();
+        .find(|s| on(1).iter().all(|x| x.spec.service != *s))
+        .expect("a service with replicas on n1 only");
     let proxy = TcpProxy::to(c.nodes[1].agent().addr()).await;
     let agents = vec![c.nodes[0].addr.clone(), proxy.addr.clone()];
-    let replicas = crate::support::ops::service_replicas(
-        c.nodes
-            .iter()
-            .map(|n| (n.config.node_id.as_str(), n.agent())),
-        &svc,
-    )
-    .len();
+    let replicas = replicas_of(&c, &svc);
     let mut plan = plan_via(
         &c,
         &agents,
@@ -232,6 +240,22 @@ async fn a_scale_cut_off_from_a_target_rolls_back_its_new_replicas() {
         endpoint: proxy.addr.clone(),
     };
     spread(&mut plan, (&n1, &n2), |_, _| false);
+    (c, proxy, agents, plan, svc, replicas)
+}
+
+fn replicas_of(c: &Cluster, svc: &str) -> usize {
+    crate::support::ops::service_replicas(
+        c.nodes
+            .iter()
+            .map(|n| (n.config.node_id.as_str(), n.agent())),
+        svc,
+    )
+    .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scale_cut_off_from_a_target_rolls_back_its_new_replicas() {
+    let (c, proxy, agents, plan, svc, replicas) = scale_across().await;
     let (outcome, id) = lose_the_lease(
         &c,
         &plan,
@@ -240,17 +264,54 @@ async fn a_scale_cut_off_from_a_target_rolls_back_its_new_replicas() {
     )
     .await;
     assert!(!matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-
     eventually_within("no new replica remains", CLEAN_WITHIN, || {
         of_intent(c.nodes[0].agent(), &id) == 0 && of_intent(c.nodes[1].agent(), &id) == 0
     })
     .await;
-    let after = crate::support::ops::service_replicas(
-        c.nodes
-            .iter()
-            .map(|n| (n.config.node_id.as_str(), n.agent())),
-        &svc,
+    assert_eq!(
+        replicas_of(&c, &svc),
+        replicas,
+        "{svc} has the replicas it had"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scale_whose_etcd_lease_is_lost_stops_at_once_and_rolls_back() {
+    use crate::support::etcd::{self, EtcdServer};
+    if !etcd::available("a_scale_whose_etcd_lease_is_lost_stops_at_once_and_rolls_back") {
+        return;
+    }
+    let mut server = EtcdServer::start().await;
+    let (c, proxy, agents, plan, svc, replicas) = scale_across().await;
+    let mut coord = server.coord("/fleetdeck-test-scale-etcd/");
+    coord.ttl = Duration::from_secs(3);
+    let mut exec = c.executor().with_agents(&agents);
+    exec.coord = Some(coord);
+    let ((task, mut rx, _cancel), id) = held_at_the_second_target(
+        exec,
+        &plan,
+        (&proxy, c.nodes[1].agent(), c.nodes[0].agent()),
     )
-    .len();
-    assert_eq!(after, replicas, "{svc} has the replicas it had");
+    .await;
+    // Held at its creation on n2, the scale loses its etcd lease: it stops there, without
+    // waiting for the held call, and ends failed.
+    server.kill();
+    while rx.recv().await.is_some() {}
+    let outcome = task.await.unwrap();
+    let Outcome::Failed(m) = &outcome else {
+        panic!("expected a failure: {outcome:?}")
+    };
+    assert!(m.contains("etcd lease"), "{m}");
+    // The calls held for n2 arrive late: the creation, then the end; the agent removes
+    // whatever the creation made.
+    proxy.resume();
+    eventually_within("no new replica remains", CLEAN_WITHIN, || {
+        of_intent(c.nodes[0].agent(), &id) == 0 && of_intent(c.nodes[1].agent(), &id) == 0
+    })
+    .await;
+    assert_eq!(
+        replicas_of(&c, &svc),
+        replicas,
+        "{svc} has the replicas it had"
+    );
 }
