@@ -12,11 +12,11 @@ use std::path::Path;
 use std::process::Child;
 use std::time::Duration;
 
-use fleetdeck::ops::{BackupInfo, Outcome, Proposal};
+use fleetdeck::ops::BackupInfo;
 use fleetdeck_agent::{NodeMode, RunningAgent};
 use fleetdeck_core::labels::{INTENT_LABEL, PENDING_LABEL};
 
-use crate::intents::{console, run};
+use crate::intents::{console, of_intent, run};
 use crate::support::ops::{self, Cluster, Node, audit, eventually_within};
 use crate::support::tcp_proxy::TcpProxy;
 
@@ -54,16 +54,6 @@ fn uncommitted(agent: &RunningAgent, id: &str) -> Vec<(String, String)> {
         })
         .map(|c| (c.spec.id.clone(), c.spec.name.clone()))
         .collect()
-}
-
-/// Containers on `agent` carrying intent `id`, committed or not.
-fn of_intent(agent: &RunningAgent, id: &str) -> usize {
-    agent
-        .snapshot()
-        .containers
-        .iter()
-        .filter(|c| c.spec.labels.get(INTENT_LABEL).map(String::as_str) == Some(id))
-        .count()
 }
 
 /// Audit lines of `node` whose action starts with `prefix` and that succeeded.
@@ -162,20 +152,15 @@ async fn never_answers(c: &Cluster) -> TcpProxy {
     p
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_drain_killed_mid_copy_leaves_no_copy_and_a_retry_keeps_the_name() {
-    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
-    let name = stateful(&c).await;
-    let home = tempfile::tempdir().unwrap();
-    let child = console(home.path(), &c.endpoints(), &["drain", "n1", "--yes"]);
+/// Waits until the big volume is being copied into its drain copy on n2 (the data arrives
+/// in a staging folder beside the copy's volumes); returns the copy: (id, name).
+async fn big_copy_under_way(c: &Cluster) -> (String, String) {
     let n2 = &c.nodes[1];
-    // Strike while the big volume is being copied into its copy on n2.
     let mut copy = None;
     eventually_within("the big copy is under way on n2", CLEAN_WITHIN, || {
         let Some(id) = intent_on(n2, "drain") else {
             return false;
         };
-        // The data arrives in a staging folder beside the copy's volumes.
         copy = uncommitted(n2.agent(), &id).into_iter().find(|(cid, _)| {
             let staging = n2.volumes(cid).with_extension("incoming");
             find_file(&staging, "blob.bin").is_some_and(|s| s < DATA_BYTES as u64)
@@ -183,27 +168,121 @@ async fn a_drain_killed_mid_copy_leaves_no_copy_and_a_retry_keeps_the_name() {
         copy.is_some()
     })
     .await;
-    kill(child);
-    let (copy_id, copy_name) = copy.unwrap();
+    copy.unwrap()
+}
+
+/// After a drain of n1 was killed while copying `name` to n2 as `copy`: nothing of the
+/// copy stays, `name` runs on n1, and a retry lands it on n2 under the copy's name.
+async fn after_a_drain_kill(
+    c: &Cluster,
+    home: &Path,
+    name: &str,
+    (copy_id, copy_name): (String, String),
+) {
+    let n2 = &c.nodes[1];
     let id = intent_on(n2, "drain").unwrap();
-    settled(&c, &id).await;
+    settled(c, &id).await;
     let staging = n2.volumes(&copy_id).with_extension("incoming");
     assert!(
         !n2.volumes(&copy_id).exists() && !staging.exists(),
         "the copy's volumes and staged data are gone"
     );
     assert!(
-        names(c.nodes[0].agent()).contains(&name),
+        names(c.nodes[0].agent()).iter().any(|n| n == name),
         "{name} runs on n1"
     );
-    retry(home.path(), &c.endpoints(), &["drain", "n1", "--yes"]).await;
+    retry(home, &c.endpoints(), &["drain", "n1", "--yes"]).await;
     let on_n2 = names(n2.agent());
     assert_eq!(
         on_n2.iter().filter(|n| **n == copy_name).count(),
         1,
         "{name} runs on n2 under the first copy's name {copy_name}: {on_n2:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drain_killed_mid_copy_leaves_no_copy_and_a_retry_keeps_the_name() {
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active], 4).await;
+    let name = stateful(&c).await;
+    let home = tempfile::tempdir().unwrap();
+    let child = console(home.path(), &c.endpoints(), &["drain", "n1", "--yes"]);
+    let copy = big_copy_under_way(&c).await;
+    kill(child);
+    after_a_drain_kill(&c, home.path(), &name, copy).await;
     assert!(ops::running(c.nodes[0].agent()).is_empty(), "n1 is drained");
+}
+
+/// Runs the console with `args` and kills it once the nodes `on` (indexes) hold its claims,
+/// while it still waits on an agent that never answers; checks nothing was created yet.
+/// Returns the intent id.
+async fn killed_after_the_claims(
+    c: &Cluster,
+    home: &Path,
+    args: &[&str],
+    on: [usize; 2],
+) -> String {
+    let stuck = never_answers(c).await;
+    let agents = [c.endpoints(), vec![stuck.addr.clone()]].concat();
+    let child = console(home, &agents, args);
+    let action = args[0];
+    let mut id = None;
+    eventually_within(
+        "the claims are on the nodes it changes",
+        CLEAN_WITHIN,
+        || {
+            id = intent_on(&c.nodes[on[0]], action)
+                .filter(|i| intent_on(&c.nodes[on[1]], action).as_ref() == Some(i));
+            id.is_some()
+        },
+    )
+    .await;
+    kill(child);
+    assert!(
+        c.nodes
+            .iter()
+            .filter(|n| n.agent.is_some())
+            .all(|n| audited(n, "container.create").is_empty()),
+        "the kill landed before the first copy was made"
+    );
+    id.unwrap()
+}
+
+/// Runs the console with `args` on `agents` (each behind one of `proxies`) and kills it
+/// once an agent has made its first copy, holding every call at the proxies first so the
+/// kill lands before anything is committed (checked).
+async fn killed_after_a_creation(
+    c: &Cluster,
+    home: &Path,
+    (agents, args): (&[String], &[&str]),
+    proxies: &[TcpProxy],
+) {
+    let child = console(home, agents, args);
+    let live = || c.nodes.iter().filter(|n| n.agent.is_some());
+    eventually_within("the first copy is made", CLEAN_WITHIN, || {
+        live().any(|n| !audited(n, "container.create").is_empty())
+    })
+    .await;
+    proxies.iter().for_each(TcpProxy::pause);
+    kill(child);
+    proxies.iter().for_each(TcpProxy::resume);
+    assert!(
+        live().all(|n| audited(n, "container.commit").is_empty()),
+        "the kill landed before any commit"
+    );
+}
+
+/// Three nodes: n1 with four containers, n2 and n3 STANDBY with one each.
+pub async fn n1_and_two_standbys() -> Cluster {
+    Cluster::start_with(
+        &[NodeMode::Active, NodeMode::Standby, NodeMode::Standby],
+        4,
+        |i, cfg| {
+            if i > 0 {
+                cfg.containers = 1;
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -213,22 +292,7 @@ async fn a_drain_killed_after_its_claims_and_before_its_first_copy_leaves_nothin
     let home = tempfile::tempdir().unwrap();
     let (ok, planned, err) = run(home.path(), &c.endpoints(), &["drain", "n1", "--dry-run"]).await;
     assert!(ok, "{err}");
-    let stuck = never_answers(&c).await;
-    let agents = [c.endpoints(), vec![stuck.addr.clone()]].concat();
-    let child = console(home.path(), &agents, &["drain", "n1", "--yes"]);
-    let mut id = None;
-    eventually_within("the claims are on both agents", CLEAN_WITHIN, || {
-        id = intent_on(&c.nodes[0], "drain")
-            .filter(|i| intent_on(&c.nodes[1], "drain").as_ref() == Some(i));
-        id.is_some()
-    })
-    .await;
-    kill(child);
-    let id = id.unwrap();
-    assert!(
-        audited(&c.nodes[1], "container.create").is_empty(),
-        "the kill landed before the first copy was made"
-    );
+    let id = killed_after_the_claims(&c, home.path(), &["drain", "n1", "--yes"], [0, 1]).await;
     settled(&c, &id).await;
     assert_eq!(of_intent(c.nodes[1].agent(), &id), 0, "no copy on n2");
     assert_eq!(names(c.nodes[0].agent()), before, "every source runs on n1");
@@ -255,16 +319,7 @@ async fn a_drain_killed_after_its_claims_and_before_its_first_copy_leaves_nothin
 /// n1 with four containers is killed; n2 and n3 are STANDBY nodes.
 /// Returns the names a failover plans for n1's containers (as a dry run shows them).
 async fn failed_n1() -> (Cluster, tempfile::TempDir, Vec<String>) {
-    let mut c = Cluster::start_with(
-        &[NodeMode::Active, NodeMode::Standby, NodeMode::Standby],
-        4,
-        |i, cfg| {
-            if i > 0 {
-                cfg.containers = 1;
-            }
-        },
-    )
-    .await;
+    let mut c = n1_and_two_standbys().await;
     let originals = names(c.nodes[0].agent());
     assert!(originals.len() >= 2, "{originals:?}");
     let home = tempfile::tempdir().unwrap();
@@ -296,6 +351,26 @@ async fn failed_n1() -> (Cluster, tempfile::TempDir, Vec<String>) {
     (c, home, planned)
 }
 
+/// After a failover of n1 was killed as intent `id`: no copy of it on the targets once
+/// its leases are gone; a retry makes each copy once, under the name planned before.
+async fn failover_undone_then_retried(c: &Cluster, home: &Path, id: &str, planned: &[String]) {
+    settled(c, id).await;
+    for n in &c.nodes[1..] {
+        assert_eq!(
+            of_intent(n.agent(), id),
+            0,
+            "no copy on {}",
+            n.config.node_id
+        );
+    }
+    retry(home, &c.endpoints(), &["failover", "n1", "--yes"]).await;
+    assert_eq!(
+        failover_copies(c),
+        planned,
+        "each container once, under its planned name"
+    );
+}
+
 /// The failover copies on the targets, by name.
 fn failover_copies(c: &Cluster) -> Vec<String> {
     let mut v: Vec<String> = c.nodes[1..]
@@ -318,78 +393,23 @@ async fn a_failover_killed_after_a_copy_and_before_its_commit_leaves_no_copy() {
     let (proxies, mut agents) = proxied(&c).await;
     // The failed node is followed where its specs were cached.
     agents[0].clone_from(&c.nodes[0].addr);
-    let child = console(home.path(), &agents, &["failover", "n1", "--yes"]);
-    let targets = &c.nodes[1..];
-    eventually_within("the first copy is made", CLEAN_WITHIN, || {
-        targets
-            .iter()
-            .any(|n| !audited(n, "container.create").is_empty())
-    })
+    killed_after_a_creation(
+        &c,
+        home.path(),
+        (&agents, &["failover", "n1", "--yes"]),
+        &proxies,
+    )
     .await;
-    // Held there: nothing more reaches the targets, the commit least of all.
-    proxies.iter().for_each(TcpProxy::pause);
-    kill(child);
-    proxies.iter().for_each(TcpProxy::resume);
-    assert!(
-        targets
-            .iter()
-            .all(|n| audited(n, "container.commit").is_empty()),
-        "the kill landed before any commit"
-    );
     let id = intent_on(&c.nodes[1], "failover").unwrap();
-    settled(&c, &id).await;
-    for n in targets {
-        assert_eq!(
-            of_intent(n.agent(), &id),
-            0,
-            "no copy on {}",
-            n.config.node_id
-        );
-    }
-    retry(home.path(), &c.endpoints(), &["failover", "n1", "--yes"]).await;
-    assert_eq!(
-        failover_copies(&c),
-        planned,
-        "each container once, under its planned name"
-    );
+    failover_undone_then_retried(&c, home.path(), &id, &planned).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failover_killed_after_its_claims_leaves_no_copy() {
     let (c, home, planned) = failed_n1().await;
-    let stuck = never_answers(&c).await;
-    let agents = [c.endpoints(), vec![stuck.addr.clone()]].concat();
-    let child = console(home.path(), &agents, &["failover", "n1", "--yes"]);
-    let mut id = None;
-    eventually_within("the claims are on both targets", CLEAN_WITHIN, || {
-        id = intent_on(&c.nodes[1], "failover")
-            .filter(|i| intent_on(&c.nodes[2], "failover").as_ref() == Some(i));
-        id.is_some()
-    })
-    .await;
-    kill(child);
-    let id = id.unwrap();
-    assert!(
-        c.nodes[1..]
-            .iter()
-            .all(|n| audited(n, "container.create").is_empty()),
-        "the kill landed before the first copy was made"
-    );
-    settled(&c, &id).await;
-    for n in &c.nodes[1..] {
-        assert_eq!(
-            of_intent(n.agent(), &id),
-            0,
-            "no copy on {}",
-            n.config.node_id
-        );
-    }
-    retry(home.path(), &c.endpoints(), &["failover", "n1", "--yes"]).await;
-    assert_eq!(
-        failover_copies(&c),
-        planned,
-        "each container once, under its planned name"
-    );
+    let args = ["failover", "n1", "--yes"];
+    let id = killed_after_the_claims(&c, home.path(), &args, [1, 2]).await;
+    failover_undone_then_retried(&c, home.path(), &id, &planned).await;
 }
 
 /// A service with a replica on n1, its running replicas' names and the highest replica
@@ -430,23 +450,7 @@ async fn a_scale_killed_after_a_new_replica_and_before_its_commit_leaves_none() 
     let home = tempfile::tempdir().unwrap();
     let args = ["scale", svc.as_str(), want.as_str(), "--yes"];
     let (proxies, agents) = proxied(&c).await;
-    let child = console(home.path(), &agents, &args);
-    eventually_within("the first new replica is made", CLEAN_WITHIN, || {
-        c.nodes
-            .iter()
-            .any(|n| !audited(n, "container.create").is_empty())
-    })
-    .await;
-    // Held there: nothing more reaches the agents, the commit least of all.
-    proxies.iter().for_each(TcpProxy::pause);
-    kill(child);
-    proxies.iter().for_each(TcpProxy::resume);
-    assert!(
-        c.nodes
-            .iter()
-            .all(|n| audited(n, "container.commit").is_empty()),
-        "the kill landed before any commit"
-    );
+    killed_after_a_creation(&c, home.path(), (&agents, &args), &proxies).await;
     let id = c.nodes.iter().find_map(|n| intent_on(n, "scale")).unwrap();
     settled(&c, &id).await;
     for n in &c.nodes {
@@ -488,30 +492,7 @@ async fn a_scale_killed_after_a_new_replica_and_before_its_commit_leaves_none() 
 
 /// Backs up a container of n1 holding `bytes` of incompressible data; returns the backup.
 async fn big_backup(c: &Cluster, bytes: usize) -> BackupInfo {
-    let (s, vol) = c.stateful(0).await;
-    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-    let noise: Vec<u8> = (0..bytes / 8)
-        .flat_map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()
-        })
-        .collect();
-    std::fs::write(vol.join("noise.bin"), &noise).unwrap();
-    let plan = c
-        .plan(&Proposal::Backup {
-            node: "n1".into(),
-            container: Some(s.name.clone()),
-        })
-        .await
-        .unwrap();
-    let (outcome, _) = c.run(&plan).await;
-    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let mut link = fleetdeck::ops::link::Link::open(&c.conns(), "n1", &c.nodes[0].addr)
-        .await
-        .unwrap();
-    BackupInfo::from_wire(link.list_backups().await.unwrap().remove(0))
+    crate::ops_restore_to::backed_up_with(c, bytes).await.2
 }
 
 /// The files of n2's backup registry.
@@ -647,42 +628,12 @@ async fn a_terminal_console_killed_mid_drain_leaves_no_copy_and_a_retry_keeps_th
     });
     term.type_text("n1");
     term.send(&["Enter"]);
-    let n2 = &c.nodes[1];
-    let mut copy = None;
-    eventually_within("the big copy is under way on n2", CLEAN_WITHIN, || {
-        let Some(id) = intent_on(n2, "drain") else {
-            return false;
-        };
-        copy = uncommitted(n2.agent(), &id).into_iter().find(|(cid, _)| {
-            let staging = n2.volumes(cid).with_extension("incoming");
-            find_file(&staging, "blob.bin").is_some_and(|s| s < DATA_BYTES as u64)
-        });
-        copy.is_some()
-    })
-    .await;
+    let copy = big_copy_under_way(&c).await;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(term.pid()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     assert!(
         term.exit_status(Duration::from_secs(10)).is_some(),
         "the console is gone"
     );
-    let (copy_id, copy_name) = copy.unwrap();
-    let id = intent_on(n2, "drain").unwrap();
-    settled(&c, &id).await;
-    let staging = n2.volumes(&copy_id).with_extension("incoming");
-    assert!(
-        !n2.volumes(&copy_id).exists() && !staging.exists(),
-        "the copy's volumes and staged data are gone"
-    );
-    assert!(
-        names(c.nodes[0].agent()).contains(&name),
-        "{name} runs on n1"
-    );
-    retry(&term.home(), &e, &["drain", "n1", "--yes"]).await;
-    let on_n2 = names(n2.agent());
-    assert_eq!(
-        on_n2.iter().filter(|n| **n == copy_name).count(),
-        1,
-        "{name} runs on n2 under the first copy's name {copy_name}: {on_n2:?}"
-    );
+    after_a_drain_kill(&c, &term.home(), &name, copy).await;
 }

@@ -6,14 +6,14 @@
 //! them, and no container of the action remains.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fleetdeck::client::AgentAddr;
-use fleetdeck::ops::plan::{self, NodeRef, Plan, PlanInput, Step};
+use fleetdeck::ops::plan::{NodeRef, Plan, Step};
 use fleetdeck::ops::{Outcome, Proposal};
 use fleetdeck_agent::{NodeMode, RunningAgent};
-use fleetdeck_core::labels::INTENT_LABEL;
 
+use crate::intents::of_intent;
 use crate::support::ops::{Cluster, eventually_within, spawn_on};
 use crate::support::tcp_proxy::TcpProxy;
 
@@ -24,16 +24,7 @@ const CLEAN_WITHIN: Duration = Duration::from_secs(30);
 async fn plan_via(c: &Cluster, endpoints: &[String], p: &Proposal) -> Plan {
     let addrs: Vec<AgentAddr> = endpoints.iter().map(|e| e.parse().unwrap()).collect();
     let fleet = fleetdeck::get::fleet_once(&addrs, Duration::from_secs(2), &c.conns()).await;
-    let specs = c.specs().await;
-    let input = PlanInput {
-        fleet: &fleet,
-        now: Instant::now(),
-        specs: &specs,
-        fencing: &[],
-        read_only: false,
-        claims: &[],
-    };
-    plan::plan(&input, p).unwrap()
+    c.plan_on(&fleet, p).await.unwrap()
 }
 
 /// Where each creation of `plan` goes: the first on `first`, the last on `last`, the rest
@@ -69,16 +60,6 @@ fn spread(
             _ => unreachable!(),
         }
     }
-}
-
-/// Containers on `agent` carrying intent `id`.
-fn of_intent(agent: &RunningAgent, id: &str) -> usize {
-    agent
-        .snapshot()
-        .containers
-        .iter()
-        .filter(|c| c.spec.labels.get(INTENT_LABEL).map(String::as_str) == Some(id))
-        .count()
 }
 
 /// The id of the intent `agent` holds for `action`.
@@ -150,16 +131,7 @@ async fn lose_the_lease(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failover_cut_off_from_a_target_rolls_back_its_copies() {
-    let mut c = Cluster::start_with(
-        &[NodeMode::Active, NodeMode::Standby, NodeMode::Standby],
-        4,
-        |i, cfg| {
-            if i > 0 {
-                cfg.containers = 1;
-            }
-        },
-    )
-    .await;
+    let mut c = crate::intents_kill::n1_and_two_standbys().await;
     c.specs().await;
     c.nodes[0].kill().await;
     let proxy = TcpProxy::to(c.nodes[2].agent().addr()).await;
@@ -243,6 +215,19 @@ async fn scale_across() -> (Cluster, TcpProxy, Vec<String>, Plan, String, usize)
     (c, proxy, agents, plan, svc, replicas)
 }
 
+/// Waits until no new replica of intent `id` remains and `svc` has `replicas` again.
+async fn none_left(c: &Cluster, id: &str, (svc, replicas): (&str, usize)) {
+    eventually_within("no new replica remains", CLEAN_WITHIN, || {
+        of_intent(c.nodes[0].agent(), id) == 0 && of_intent(c.nodes[1].agent(), id) == 0
+    })
+    .await;
+    assert_eq!(
+        replicas_of(c, svc),
+        replicas,
+        "{svc} has the replicas it had"
+    );
+}
+
 fn replicas_of(c: &Cluster, svc: &str) -> usize {
     crate::support::ops::service_replicas(
         c.nodes
@@ -264,15 +249,7 @@ async fn a_scale_cut_off_from_a_target_rolls_back_its_new_replicas() {
     )
     .await;
     assert!(!matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    eventually_within("no new replica remains", CLEAN_WITHIN, || {
-        of_intent(c.nodes[0].agent(), &id) == 0 && of_intent(c.nodes[1].agent(), &id) == 0
-    })
-    .await;
-    assert_eq!(
-        replicas_of(&c, &svc),
-        replicas,
-        "{svc} has the replicas it had"
-    );
+    none_left(&c, &id, (&svc, replicas)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -305,13 +282,5 @@ async fn a_scale_whose_etcd_lease_is_lost_stops_at_once_and_rolls_back() {
     // The calls held for n2 arrive late: the creation, then the end; the agent removes
     // whatever the creation made.
     proxy.resume();
-    eventually_within("no new replica remains", CLEAN_WITHIN, || {
-        of_intent(c.nodes[0].agent(), &id) == 0 && of_intent(c.nodes[1].agent(), &id) == 0
-    })
-    .await;
-    assert_eq!(
-        replicas_of(&c, &svc),
-        replicas,
-        "{svc} has the replicas it had"
-    );
+    none_left(&c, &id, (&svc, replicas)).await;
 }

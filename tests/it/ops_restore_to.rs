@@ -41,16 +41,31 @@ fn registry_files(c: &Cluster, node: usize) -> Vec<String> {
     v
 }
 
+/// The plan restoring `b` on n2.
+async fn restore_on_n2(c: &Cluster, b: &BackupInfo) -> fleetdeck::ops::plan::Plan {
+    c.plan(&Proposal::Restore {
+        node: "n2".into(),
+        backup: b.clone(),
+    })
+    .await
+    .unwrap()
+}
+
 /// Backs up a running container of n1 that has volumes, with a marker file in them;
 /// returns the container's name, the volume name and the backup.
 async fn backed_up(c: &Cluster) -> (String, String, BackupInfo) {
+    backed_up_with(c, 300_000).await
+}
+
+/// [`backed_up`] with `noise_bytes` of incompressible data beside the marker.
+pub async fn backed_up_with(c: &Cluster, noise_bytes: usize) -> (String, String, BackupInfo) {
     let (s, vol) = c.stateful(0).await;
     let volume = s.volumes[0].clone();
     std::fs::create_dir_all(vol.join("deep")).unwrap();
     std::fs::write(vol.join("deep/marker.txt"), "taken on n1").unwrap();
     // Incompressible bytes so the archive spans many 64 KiB chunks.
     let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-    let noise: Vec<u8> = (0..300_000)
+    let noise: Vec<u8> = (0..noise_bytes)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;
@@ -83,13 +98,7 @@ async fn restore_on_another_node_copies_the_archive_and_runs_there_with_the_data
         !running(c.nodes[1].agent()).iter().any(|(n, _)| *n == name),
         "n2 starts without {name}"
     );
-    let plan = c
-        .plan(&Proposal::Restore {
-            node: "n2".into(),
-            backup: b.clone(),
-        })
-        .await
-        .unwrap();
+    let plan = restore_on_n2(&c, &b).await;
     assert!(
         matches!(&plan.steps[0], Step::CopyBackup { from, to, bytes, .. }
             if from.name == "n1" && to.name == "n2" && *bytes == b.size_bytes),
@@ -179,13 +188,7 @@ async fn a_corrupted_transfer_is_refused_and_nothing_is_kept() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
     std::fs::write(&archive, &bytes).unwrap();
-    let plan = c
-        .plan(&Proposal::Restore {
-            node: "n2".into(),
-            backup: b.clone(),
-        })
-        .await
-        .unwrap();
+    let plan = restore_on_n2(&c, &b).await;
     let (outcome, _) = c.run(&plan).await;
     assert!(
         matches!(&outcome, Outcome::Failed(m) if m.contains("SHA-256") && m.contains("nothing was kept")),
@@ -464,13 +467,7 @@ async fn a_backup_staged_for_an_intent_goes_when_the_intent_is_rolled_back() {
     let conns = c.conns();
     let names = ["n1", "n2", "n3"];
     let open = |i: usize| Link::open(&conns, names[i], &c.nodes[i].addr);
-    let plan = c
-        .plan(&Proposal::Restore {
-            node: "n2".into(),
-            backup: b.clone(),
-        })
-        .await
-        .unwrap();
+    let plan = restore_on_n2(&c, &b).await;
     let id = "0cc0cc0cc0cc0cc0";
     let held = c.executor().claim(&plan, id).await.unwrap();
     // n3 held the backup before the intent asked for it: sent again under the intent, it
