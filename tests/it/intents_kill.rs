@@ -22,6 +22,8 @@ use crate::support::tcp_proxy::TcpProxy;
 
 /// Lease (15 s) plus one reaper interval (5 s), with room: the bound the issue sets.
 const CLEAN_WITHIN: Duration = Duration::from_secs(30);
+/// How long a console planning with an agent that never answers may take to claim.
+const PLANNING_WITHIN: Duration = Duration::from_secs(90);
 /// Volume data big enough that a copy is still under way when the test strikes.
 const DATA_BYTES: usize = 64 << 20;
 
@@ -226,9 +228,11 @@ async fn killed_after_the_claims(
     let child = console(home, &agents, args);
     let action = args[0];
     let mut id = None;
+    // Planning asks the silent agent too and waits out its timeouts (20 s here, more on a
+    // loaded machine) before the claims are written.
     eventually_within(
         "the claims are on the nodes it changes",
-        CLEAN_WITHIN,
+        PLANNING_WITHIN,
         || {
             id = intent_on(&c.nodes[on[0]], action)
                 .filter(|i| intent_on(&c.nodes[on[1]], action).as_ref() == Some(i));
