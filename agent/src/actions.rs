@@ -394,6 +394,14 @@ impl Actions {
 
     async fn run(&self, req: &pb::ActRequest, action: &Action, tx: &Progress) -> Final {
         let id = req.action_id.as_str();
+        // A creation for an intent whose lease is gone here would make a copy the reaper
+        // has already passed over: refused, so the console rolls back instead.
+        if matches!(action, Action::Create { .. } | Action::Restore { .. })
+            && !req.intent_id.is_empty()
+            && let Some(why) = self.intent_refusal(&req.intent_id)
+        {
+            return Err(ActError::new(ActErrorKind::Cancelled, why));
+        }
         Self::progress(tx, id, "validate", 10.0, "checking the request".into()).await;
         match action {
             Action::Container { verb, target } => {
@@ -420,8 +428,8 @@ impl Actions {
                 backup_id,
                 overwrite,
             } => {
-                self.restore(id, backup_id, *overwrite, req.dry_run, tx)
-                    .await
+                let how = (*overwrite, req.dry_run, req.intent_id.as_str());
+                self.restore(id, backup_id, how, tx).await
             }
             Action::Note {
                 kind,

@@ -58,6 +58,12 @@ impl Actions {
         self.intents.list()
     }
 
+    /// Why work for intent `id` must not start on this node now (its lease expired or it
+    /// ended here); `None` when it may.
+    pub fn intent_refusal(&self, id: &str) -> Option<String> {
+        self.intents.refusal(id, unix_ms())
+    }
+
     /// Handles one Intent call (begin, renew, end), audited.
     pub async fn intent(
         &self,
@@ -149,6 +155,61 @@ impl Actions {
                     .note(&expired.id, undone.trim_start_matches("; "));
             }
         }
+        self.sweep_ended().await;
+    }
+
+    /// Removes pending copies of intents that are no longer running here and did not end
+    /// done: a creation that was already under way when its intent ended (or expired)
+    /// finishes after the roll back has looked, and would otherwise stay.
+    async fn sweep_ended(&self) {
+        let given_up: std::collections::HashSet<String> = self
+            .intents
+            .list()
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    S::try_from(r.state).unwrap_or_default(),
+                    S::Interrupted | S::Failed | S::RolledBack
+                )
+            })
+            .map(|r| r.id)
+            .collect();
+        if given_up.is_empty() {
+            return;
+        }
+        let mut late: Vec<String> = self
+            .hub
+            .snapshot()
+            .containers
+            .iter()
+            .filter(|c| c.spec.labels.contains_key(PENDING_LABEL))
+            .filter_map(|c| c.spec.labels.get(INTENT_LABEL))
+            .filter(|id| given_up.contains(*id))
+            .cloned()
+            .collect();
+        late.sort();
+        late.dedup();
+        for id in late {
+            let undone = self
+                .roll_back(&id, "agent (intent no longer running)")
+                .await;
+            if !undone.is_empty() {
+                self.intents.note(&id, undone.trim_start_matches("; "));
+            }
+        }
+    }
+
+    /// Removes the backups copied here for intent `id` (staged for a restore on this node);
+    /// returns their ids.
+    async fn remove_staged(&self, id: &str) -> Vec<String> {
+        let (registry, id) = (self.backups.clone(), id.to_owned());
+        match tokio::task::spawn_blocking(move || registry.remove_of_intent(&id)).await {
+            Ok(removed) => removed,
+            Err(e) => {
+                tracing::error!("cannot remove the backups staged for an intent: {e}");
+                Vec::new()
+            }
+        }
     }
 
     /// Stops and removes the uncommitted copies intent `id` made on this node; says what
@@ -197,6 +258,26 @@ impl Actions {
                 Ok(_) => removed.push(c.spec.name.clone()),
                 Err(e) => tracing::error!(intent = id, "cannot remove {}: {e}", c.spec.name),
             }
+        }
+        for backup in self.remove_staged(id).await {
+            let record = Record {
+                time: now_rfc3339(),
+                action_id: id.to_owned(),
+                caller: Caller::new(by, None),
+                action: Some("intent.reap".to_owned()),
+                target: backup.clone(),
+                dry_run: Some(false),
+                outcome: Outcome::of(
+                    &Ok::<_, ActError>(format!(
+                        "removed backup {backup}, copied here for intent {id}"
+                    )),
+                    false,
+                ),
+            };
+            if let Err(e) = self.audit.append(&record) {
+                tracing::error!("{e}");
+            }
+            removed.push(format!("backup {backup}"));
         }
         if removed.is_empty() {
             String::new()

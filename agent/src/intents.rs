@@ -213,6 +213,26 @@ impl IntentStore {
         Ok(out)
     }
 
+    /// Why work for intent `id` must not start here at `now_ms`: it is known on this node
+    /// and no longer running (its lease expired, it ended). `None` when it runs, or when
+    /// this node never held it.
+    pub fn refusal(&self, id: &str, now_ms: u64) -> Option<String> {
+        let list = self.lock();
+        let r = list.iter().find(|r| r.id == id)?;
+        if live(r, now_ms) {
+            return None;
+        }
+        let state = if r.state == S::Running as i32 {
+            "its lease expired"
+        } else {
+            state_name(r.state)
+        };
+        Some(format!(
+            "intent {} is no longer running on this node ({state}): nothing was created; its copies here are rolled back",
+            intent::short_id(id)
+        ))
+    }
+
     /// Marks every running intent whose lease ran out by `now_ms` interrupted; returns them.
     pub fn expire(&self, now_ms: u64) -> Vec<pb::IntentRecord> {
         let mut list = self.lock();

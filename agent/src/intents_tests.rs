@@ -112,3 +112,23 @@ fn intents_survive_a_restart_and_only_the_owner_renews() {
     // A restart long after the lease ran out finds it expired.
     assert_eq!(again.expire(1_000_000).len(), 1);
 }
+
+#[test]
+fn work_for_an_intent_whose_lease_is_gone_here_is_refused() {
+    let store = IntentStore::open(None);
+    store
+        .begin(rec("c3", "scale", &["n1"], &[]), ("alice@h", 1), 15_000, 0)
+        .expect("claim");
+    assert_eq!(store.refusal("c3", 14_999), None, "the lease holds");
+    assert_eq!(store.refusal("never-here", 20_000), None, "unknown here");
+    // Expired but not reaped yet: refused all the same, or the reaper would miss the copy.
+    let late = store
+        .refusal("c3", 15_000)
+        .expect("refused once the lease ran out");
+    assert!(late.contains("its lease expired"), "{late}");
+    store.expire(15_000);
+    let interrupted = store
+        .refusal("c3", 15_001)
+        .expect("refused once interrupted");
+    assert!(interrupted.contains("(interrupted)"), "{interrupted}");
+}

@@ -166,12 +166,14 @@ impl Actions {
         })
     }
 
+    /// Restores `backup_id`; `how` is (overwrite a running container, dry run, the intent
+    /// it runs under). A container the restore creates for an intent carries it and stays
+    /// pending until the console commits it.
     pub(super) async fn restore(
         &self,
         id: &str,
         backup_id: &str,
-        overwrite: bool,
-        dry_run: bool,
+        (overwrite, dry_run, intent): (bool, bool, &str),
         tx: &Progress,
     ) -> Final {
         let record = self.backups.get(backup_id).map_err(backup_error)?;
@@ -188,7 +190,7 @@ impl Actions {
             .await
             .map_err(joined)?
             .map_err(backup_error);
-        let (_, spec) = unpacked?;
+        let (_, mut spec) = unpacked?;
         let cleanup = || {
             let st = staging.clone();
             async move {
@@ -226,6 +228,13 @@ impl Actions {
                 fleetdeck_core::format::bytes(record.size_bytes)
             )
             .into());
+        }
+        if existing.is_none() && !intent.is_empty() {
+            spec.labels = super::intent_ops::with_intent(&spec.labels, intent);
+            spec.labels.insert(
+                crate::model::PENDING_LABEL.to_owned(),
+                format!("restore of {backup_id}"),
+            );
         }
         let result = self
             .restore_into(id, &spec, existing, up, &staging, tx)

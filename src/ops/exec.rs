@@ -18,9 +18,12 @@ use super::plan::{NodeRef, Plan, Step};
 use super::{OpEvent, Outcome, Verb, human_bytes};
 use crate::client::Connections;
 
+mod commit;
 mod migrate;
 mod ready;
 mod rollout;
+
+use commit::Created;
 
 /// Longest wait for a migrated copy to be running and healthy.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -59,7 +62,15 @@ enum StepError {
 
 impl From<LinkFailure> for StepError {
     fn from(e: LinkFailure) -> Self {
-        Self::Failed(e.to_string())
+        match e {
+            // The agent gave the action's intent up (its lease expired there): what the
+            // action made is rolled back, as after a cancel.
+            LinkFailure::Refused {
+                kind: pb::ActErrorKind::Cancelled,
+                ..
+            } => Self::Cancelled(e.to_string()),
+            _ => Self::Failed(e.to_string()),
+        }
     }
 }
 
@@ -73,6 +84,8 @@ struct Ctx<'a> {
     span: (f32, f32),
     step: usize,
     sub: usize,
+    /// Containers this step created and left uncommitted (see [`commit`]).
+    created: Vec<Created>,
 }
 
 impl Ctx<'_> {
@@ -295,6 +308,9 @@ impl Executor {
         let n = plan.steps.len().max(1) as f32;
         let mut done = Vec::new();
         let mut warnings = Vec::new();
+        // Copies created and started but not committed yet: the agents roll them back if
+        // the action ends any other way than done, or its lease runs out.
+        let mut pending: Vec<Created> = Vec::new();
         for (i, step) in plan.steps.iter().enumerate() {
             held.advance(i).await;
             if skip.contains(&i) {
@@ -316,23 +332,59 @@ impl Executor {
                 span: (i as f32 / n * 100.0, 100.0 / n),
                 step: i,
                 sub: 0,
+                created: Vec::new(),
             };
             if ctx.cancelled() {
                 return Outcome::Cancelled(format!(
-                    "cancelled after {i} of {} steps{}",
+                    "cancelled after {i} of {} steps{}{}",
                     plan.steps.len(),
-                    summary(&done)
+                    summary(&done),
+                    commit::rolled_back(&pending)
                 ));
             }
-            match self.step(&mut ctx, step).await {
+            // The copies made so far are committed before the first step that is not
+            // another creation (recording a failover, removing a source).
+            if !commit::creates(step)
+                && let Err(e) = self.commit_pending(&mut ctx, held, &mut pending).await
+            {
+                return commit::stopped(e, i, plan.steps.len(), &done);
+            }
+            // A creation stops at once when the action is cancelled or its etcd lease is
+            // lost: what it made is pending and goes with the intent; what is still on its
+            // way to an agent is refused there once the intent has ended.
+            let result = if commit::creates(step) {
+                tokio::select! {
+                    r = self.step(&mut ctx, step) => r,
+                    () = cancel.cancelled() => Err(StepError::Cancelled(format!(
+                        "cancelled during step {} of {}",
+                        i + 1,
+                        plan.steps.len()
+                    ))),
+                }
+            } else {
+                self.step(&mut ctx, step).await
+            };
+            pending.append(&mut ctx.created);
+            match result {
                 Ok(Some(m)) => done.push(m),
                 Ok(None) => {}
                 Err(StepError::Failed(m)) if matches!(step, Step::Note { .. }) => warnings.push(m),
                 Err(StepError::Failed(m)) => {
-                    return Outcome::Failed(format!("{m}{}", summary(&done)));
+                    // All or nothing: the copies made before are not committed, so the
+                    // agents remove them when the intent ends failed. A failure talking to
+                    // an agent is a lease about to be lost there as well.
+                    return Outcome::Failed(format!(
+                        "{m}{}{}",
+                        summary(&done),
+                        commit::rolled_back(&pending)
+                    ));
                 }
                 Err(StepError::Cancelled(m)) => {
-                    return Outcome::Cancelled(format!("{m}{}", summary(&done)));
+                    return Outcome::Cancelled(format!(
+                        "{m}{}{}",
+                        summary(&done),
+                        commit::rolled_back(&pending)
+                    ));
                 }
             }
             if let (Step::RecordFailover { names, .. }, Some(g)) = (step, guard)
@@ -342,6 +394,21 @@ impl Executor {
                     "the failover is not recorded in etcd ({e}): another console could fail the node over again{}",
                     summary(&done)
                 ));
+            }
+        }
+        if !pending.is_empty() {
+            let mut ctx = Ctx {
+                op,
+                intent: held.id(),
+                events,
+                cancel,
+                span: (100.0, 0.0),
+                step: plan.steps.len(),
+                sub: 0,
+                created: Vec::new(),
+            };
+            if let Err(e) = self.commit_pending(&mut ctx, held, &mut pending).await {
+                return commit::stopped(e, plan.steps.len(), plan.steps.len(), &done);
             }
         }
         let mut m = done.join("; ");
@@ -422,14 +489,18 @@ impl Executor {
                     60.0,
                     format!("starting {} on {}", spec.name, on.name),
                 );
-                for verb in [CV::Start, CV::Commit] {
-                    let req = self.request(ctx, Self::container(verb, &created.container_id));
-                    if let Err(e) = link.act(req, |_| {}).await {
-                        self.remove_copy(ctx, &mut link, &created.container_id)
-                            .await;
-                        return Err(e.into());
-                    }
+                let req = self.request(ctx, Self::container(CV::Start, &created.container_id));
+                if let Err(e) = link.act(req, |_| {}).await {
+                    self.remove_copy(ctx, &mut link, &created.container_id)
+                        .await;
+                    return Err(e.into());
                 }
+                // Committed once the action's creations are all made (see `commit`).
+                ctx.created.push(Created {
+                    on: on.clone(),
+                    id: created.container_id,
+                    name: spec.name.clone(),
+                });
                 Ok(Some(format!("{} runs on {}", spec.name, on.name)))
             }
             Step::Replicate {
@@ -547,6 +618,15 @@ impl Executor {
                 let done = link
                     .act(req, |p| ctx.report(&p.stage, p.percent, p.message.clone()))
                     .await?;
+                // A container the restore created carries the intent, pending until the
+                // action commits it; one restored over stays as it was.
+                if !*overwrite && !done.container_id.is_empty() {
+                    ctx.created.push(Created {
+                        on: on.clone(),
+                        id: done.container_id.clone(),
+                        name: format!("the container restored from {backup_id}"),
+                    });
+                }
                 Ok(Some(format!("{} on {}", done.message, on.name)))
             }
             Step::RecordFailover { node, epoch, names } => {
@@ -628,7 +708,7 @@ impl Executor {
         };
         let cancel = ctx.cancel.clone();
         let stored = tokio::select! {
-            r = src.copy_backup(backup_id, &mut dst, progress) => r?,
+            r = src.copy_backup((backup_id, ctx.intent), &mut dst, progress) => r?,
             // Dropping the transfer resets both streams: the target keeps nothing.
             () = cancel.cancelled() => return Err(StepError::Cancelled(format!(
                 "cancelled while copying backup {backup_id} to {}: nothing was kept there",

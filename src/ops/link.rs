@@ -306,9 +306,10 @@ impl Link {
     /// chunk (a few chunks in memory at most, whatever its size). `progress` sees the
     /// bytes the target has stored so far; the target checks size and SHA-256 on arrival
     /// and keeps nothing when they do not match. Returns the backup as the target lists it.
+    /// A copy made for an intent (`intent` non-empty) carries it on the target.
     pub async fn copy_backup(
         &mut self,
-        backup_id: &str,
+        (backup_id, intent): (&str, &str),
         target: &mut Link,
         mut progress: impl FnMut(u64),
     ) -> Result<pb::BackupInfo, LinkFailure> {
@@ -325,6 +326,15 @@ impl Link {
         // A source failure ends the upload early: the target sees fewer bytes than
         // announced, refuses the backup and keeps nothing.
         let (upload, mut err_rx) = until_error(source);
+        // The first message carries the intent: the copy is removed if the action it is
+        // made for ends unfinished.
+        let intent = intent.to_owned();
+        let upload = upload.enumerate().map(move |(i, mut chunk)| {
+            if i == 0 {
+                chunk.intent_id.clone_from(&intent);
+            }
+            chunk
+        });
         let tnode = target.node.clone();
         let mut replies = target
             .client

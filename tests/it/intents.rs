@@ -75,8 +75,8 @@ fn intent_copy(agent: &RunningAgent) -> Option<(String, String, String)> {
     })
 }
 
-/// Containers on `agent` labelled with intent `id`.
-fn of_intent(agent: &RunningAgent, id: &str) -> usize {
+/// Containers on `agent` labelled with intent `id`, committed or not.
+pub fn of_intent(agent: &RunningAgent, id: &str) -> usize {
     agent
         .snapshot()
         .containers

@@ -34,6 +34,8 @@ mod intents;
 mod intents_docker;
 mod intents_etcd;
 mod intents_resume;
+mod intents_kill;
+mod intents_lease;
 mod intents_ui;
 mod log_view;
 mod monitor_alertmanager;

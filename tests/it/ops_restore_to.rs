@@ -41,16 +41,31 @@ fn registry_files(c: &Cluster, node: usize) -> Vec<String> {
     v
 }
 
+/// The plan restoring `b` on n2.
+async fn restore_on_n2(c: &Cluster, b: &BackupInfo) -> fleetdeck::ops::plan::Plan {
+    c.plan(&Proposal::Restore {
+        node: "n2".into(),
+        backup: b.clone(),
+    })
+    .await
+    .unwrap()
+}
+
 /// Backs up a running container of n1 that has volumes, with a marker file in them;
 /// returns the container's name, the volume name and the backup.
 async fn backed_up(c: &Cluster) -> (String, String, BackupInfo) {
+    backed_up_with(c, 300_000).await
+}
+
+/// [`backed_up`] with `noise_bytes` of incompressible data beside the marker.
+pub async fn backed_up_with(c: &Cluster, noise_bytes: usize) -> (String, String, BackupInfo) {
     let (s, vol) = c.stateful(0).await;
     let volume = s.volumes[0].clone();
     std::fs::create_dir_all(vol.join("deep")).unwrap();
     std::fs::write(vol.join("deep/marker.txt"), "taken on n1").unwrap();
     // Incompressible bytes so the archive spans many 64 KiB chunks.
     let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-    let noise: Vec<u8> = (0..300_000)
+    let noise: Vec<u8> = (0..noise_bytes)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;
@@ -83,13 +98,7 @@ async fn restore_on_another_node_copies_the_archive_and_runs_there_with_the_data
         !running(c.nodes[1].agent()).iter().any(|(n, _)| *n == name),
         "n2 starts without {name}"
     );
-    let plan = c
-        .plan(&Proposal::Restore {
-            node: "n2".into(),
-            backup: b.clone(),
-        })
-        .await
-        .unwrap();
+    let plan = restore_on_n2(&c, &b).await;
     assert!(
         matches!(&plan.steps[0], Step::CopyBackup { from, to, bytes, .. }
             if from.name == "n1" && to.name == "n2" && *bytes == b.size_bytes),
@@ -179,13 +188,7 @@ async fn a_corrupted_transfer_is_refused_and_nothing_is_kept() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
     std::fs::write(&archive, &bytes).unwrap();
-    let plan = c
-        .plan(&Proposal::Restore {
-            node: "n2".into(),
-            backup: b.clone(),
-        })
-        .await
-        .unwrap();
+    let plan = restore_on_n2(&c, &b).await;
     let (outcome, _) = c.run(&plan).await;
     assert!(
         matches!(&outcome, Outcome::Failed(m) if m.contains("SHA-256") && m.contains("nothing was kept")),
@@ -217,7 +220,11 @@ async fn a_corrupted_transfer_is_refused_and_nothing_is_kept() {
         sha256: fleetdeck_agent::backup::hex(&sha2::Sha256::digest(&data)),
         ..Default::default()
     };
-    let chunk = |info: Option<pb::BackupInfo>, data: Vec<u8>| pb::BackupChunk { info, data };
+    let chunk = |info: Option<pb::BackupInfo>, data: Vec<u8>| pb::BackupChunk {
+        info,
+        data,
+        intent_id: String::new(),
+    };
     let big = vec![7_u8; 2 << 20];
     let cases: Vec<(&str, Vec<pb::BackupChunk>, &str)> = vec![
         (
@@ -355,6 +362,7 @@ async fn a_viewer_cannot_read_a_backup_and_an_operator_cannot_store_one() {
                 ..Default::default()
             }),
             data: Vec::new(),
+            intent_id: String::new(),
         }]))
         .await
         .unwrap_err();
@@ -420,7 +428,7 @@ async fn measure_restore_on_another_node() {
     let mut dst = Link::open(&conns, "n2", &c.nodes[1].addr).await.unwrap();
     let mut reports = 0;
     let t0 = std::time::Instant::now();
-    src.copy_backup(&b.id, &mut dst, |_| reports += 1)
+    src.copy_backup((&b.id, ""), &mut dst, |_| reports += 1)
         .await
         .unwrap();
     let copy = t0.elapsed();
@@ -450,4 +458,40 @@ async fn measure_restore_on_another_node() {
         restore.as_secs_f64(),
         peak_after_copy.saturating_sub(peak_before)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_staged_for_an_intent_goes_when_the_intent_is_rolled_back() {
+    let c = Cluster::start(&[NodeMode::Active, NodeMode::Active, NodeMode::Active], 6).await;
+    let (_, _, b) = backed_up(&c).await;
+    let conns = c.conns();
+    let names = ["n1", "n2", "n3"];
+    let open = |i: usize| Link::open(&conns, names[i], &c.nodes[i].addr);
+    let plan = restore_on_n2(&c, &b).await;
+    let id = "0cc0cc0cc0cc0cc0";
+    let held = c.executor().claim(&plan, id).await.unwrap();
+    // n3 held the backup before the intent asked for it: sent again under the intent, it
+    // stays as it was and is not the intent's to remove.
+    let (mut n1, mut n2, mut n3) = (
+        open(0).await.unwrap(),
+        open(1).await.unwrap(),
+        open(2).await.unwrap(),
+    );
+    n1.copy_backup((&b.id, ""), &mut n3, |_| {}).await.unwrap();
+    n1.copy_backup((&b.id, id), &mut n3, |_| {}).await.unwrap();
+    n1.copy_backup((&b.id, id), &mut n2, |_| {}).await.unwrap();
+    assert_eq!(backups(&c, 1).await.len(), 1, "staged on n2");
+    // What `fleetdeck actions abort` sends each agent: the intent ends rolled back.
+    held.end(pb::IntentState::RolledBack, "aborted").await;
+    assert!(backups(&c, 1).await.is_empty(), "the staged backup is gone");
+    assert!(
+        registry_files(&c, 1).iter().all(|f| f.starts_with('.')),
+        "{:?}",
+        registry_files(&c, 1)
+    );
+    assert_eq!(backups(&c, 2).await.len(), 1, "n3 keeps the backup it held");
+    // Once rolled back, the intent stages nothing more.
+    let late = n1.copy_backup((&b.id, id), &mut n2, |_| {}).await;
+    assert!(late.is_err(), "{late:?}");
+    assert!(backups(&c, 1).await.is_empty());
 }

@@ -169,9 +169,14 @@ impl Cluster {
         if let Proposal::Rollout { service, .. } = p {
             fleetdeck::ops::link::fetch_images(&self.conns, &mut fleet, service).await;
         }
+        self.plan_on(&fleet, p).await
+    }
+
+    /// Plans `p` on `fleet` (as some console sees it) with a fresh spec cache.
+    pub async fn plan_on(&self, fleet: &Fleet, p: &Proposal) -> Result<Plan, plan::PlanError> {
         let specs = self.specs().await;
         let input = PlanInput {
-            fleet: &fleet,
+            fleet,
             now: Instant::now(),
             specs: &specs,
             fencing: &[],

@@ -1,6 +1,7 @@
 //! A loopback TCP proxy in front of an agent that a test can pause or cut:
 //! - paused, it holds every byte in both directions (connections stay open), so an action
-//!   talking through it stands still mid-step until the test resumes it;
+//!   talking through it stands still mid-step until the test resumes it; or it holds only
+//!   what goes to the target, so a call already answered is not held with the rest;
 //! - cut, every connection is dropped and new ones are refused until it is restored, an
 //!   outage between the console and one agent without stopping the agent.
 #![allow(dead_code, clippy::unwrap_used)]
@@ -18,15 +19,18 @@ pub struct TcpProxy {
     /// `host:port` to connect to instead of the target.
     pub addr: String,
     paused: watch::Sender<bool>,
+    /// Holds what goes to the target only.
+    held_up: watch::Sender<bool>,
     open: Arc<Mutex<bool>>,
     conns: Arc<Mutex<JoinSet<()>>>,
     accept: JoinHandle<()>,
 }
 
+/// Copies `from` to `to`, holding the bytes while either switch of `paused` is on.
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
-    mut paused: watch::Receiver<bool>,
+    mut paused: [watch::Receiver<bool>; 2],
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -34,8 +38,10 @@ async fn pipe(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        if paused.wait_for(|p| !*p).await.is_err() {
-            return;
+        for switch in &mut paused {
+            if switch.wait_for(|p| !*p).await.is_err() {
+                return;
+            }
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;
@@ -49,6 +55,7 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (paused, rx) = watch::channel(false);
+        let (held_up, up_rx) = watch::channel(false);
         let open = Arc::new(Mutex::new(true));
         let conns: Arc<Mutex<JoinSet<()>>> = Arc::default();
         let target = target.to_string();
@@ -64,13 +71,14 @@ impl TcpProxy {
                 let (cr, cw) = client.into_split();
                 let (ur, uw) = upstream.into_split();
                 let mut set = c.lock().await;
-                set.spawn(pipe(cr, uw, rx.clone()));
-                set.spawn(pipe(ur, cw, rx.clone()));
+                set.spawn(pipe(cr, uw, [rx.clone(), up_rx.clone()]));
+                set.spawn(pipe(ur, cw, [rx.clone(), rx.clone()]));
             }
         });
         Self {
             addr,
             paused,
+            held_up,
             open,
             conns,
             accept,
@@ -87,9 +95,15 @@ impl TcpProxy {
         self.paused.send_replace(true);
     }
 
+    /// Holds every byte going to the target from now on; answers still come back.
+    pub fn pause_requests(&self) {
+        self.held_up.send_replace(true);
+    }
+
     /// Lets the held bytes through.
     pub fn resume(&self) {
         self.paused.send_replace(false);
+        self.held_up.send_replace(false);
     }
 
     /// Drops every connection and refuses new ones.

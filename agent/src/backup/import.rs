@@ -216,6 +216,7 @@ mod tests {
             size_bytes: data.len() as u64,
             sha256: hex(&Sha256::digest(data)),
             copied_from: String::new(),
+            intent: String::new(),
         }
     }
 

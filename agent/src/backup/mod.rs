@@ -50,6 +50,10 @@ pub struct BackupRecord {
     /// Node it was copied from, when another node sent it here; empty otherwise.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub copied_from: String,
+    /// The intent it was copied here for (a restore on another node); empty otherwise.
+    /// The copy is removed with that intent's uncommitted copies when it ends unfinished.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub intent: String,
 }
 
 /// Why a backup or restore failed.
@@ -220,6 +224,7 @@ impl Registry {
             size_bytes,
             sha256,
             copied_from: String::new(),
+            intent: String::new(),
         };
         let json = serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?;
         crate::private::write_atomic(&self.record_path(&id), &json)?;
@@ -280,6 +285,23 @@ impl Registry {
             if r.id == except || (i < keep as usize && r.created_unix_ms >= oldest) {
                 continue;
             }
+            let _ = std::fs::remove_file(self.archive_path(&r.id));
+            if std::fs::remove_file(self.record_path(&r.id)).is_ok() {
+                removed.push(r.id);
+            }
+        }
+        removed
+    }
+
+    /// Removes the backups copied here for intent `id` (never one taken here, nor one held
+    /// before the intent asked for it); returns the ids removed. Blocking.
+    pub fn remove_of_intent(&self, id: &str) -> Vec<String> {
+        let mut removed = Vec::new();
+        for r in self
+            .list()
+            .into_iter()
+            .filter(|r| !id.is_empty() && r.intent == id)
+        {
             let _ = std::fs::remove_file(self.archive_path(&r.id));
             if std::fs::remove_file(self.record_path(&r.id)).is_ok() {
                 removed.push(r.id);

@@ -477,8 +477,17 @@ impl pb::agent_server::Agent for AgentService {
             Status::invalid_argument("the first message must carry the backup's record (info)")
         })?;
         backup_arg(&info.id)?;
+        if !first.intent_id.is_empty() {
+            validate::intent_id(&first.intent_id).map_err(Status::invalid_argument)?;
+            // A copy for an intent already given up here would never be reaped.
+            if let Some(why) = self.actions.intent_refusal(&first.intent_id) {
+                return Err(Status::failed_precondition(why));
+            }
+        }
         Ok(Response::new(
-            self.transfer.write_backup(info, first.data, stream).await?,
+            self.transfer
+                .write_backup((info, first.intent_id), first.data, stream)
+                .await?,
         ))
     }
 }

@@ -36,8 +36,8 @@ fn joined(e: tokio::task::JoinError) -> Status {
     Status::internal(format!("backup worker failed: {e}"))
 }
 
-/// The record a sender announces, as this node would keep it.
-fn announced(info: pb::BackupInfo) -> BackupRecord {
+/// The record a sender announces for intent `intent`, as this node would keep it.
+fn announced(info: pb::BackupInfo, intent: String) -> BackupRecord {
     BackupRecord {
         id: info.id,
         container: info.container,
@@ -48,6 +48,7 @@ fn announced(info: pb::BackupInfo) -> BackupRecord {
         size_bytes: info.size_bytes,
         sha256: info.sha256,
         copied_from: String::new(),
+        intent,
     }
 }
 
@@ -72,6 +73,7 @@ impl Transfer {
         let head = pb::BackupChunk {
             info: Some(convert_ops::backup(&record)),
             data: Vec::new(),
+            intent_id: String::new(),
         };
         tokio::task::spawn_blocking(move || {
             if tx.blocking_send(Ok(head)).is_err() {
@@ -92,7 +94,11 @@ impl Transfer {
                     }
                 };
                 data.truncate(n);
-                let chunk = pb::BackupChunk { info: None, data };
+                let chunk = pb::BackupChunk {
+                    info: None,
+                    data,
+                    intent_id: String::new(),
+                };
                 if tx.blocking_send(Ok(chunk)).is_err() {
                     // The reader went away.
                     return;
@@ -104,10 +110,11 @@ impl Transfer {
 
     /// WriteBackup: checks the announced record `info`, then stores the archive as it
     /// arrives (`first`, sent with the record, then `stream`), reporting bytes stored; the
-    /// last message names the stored backup.
+    /// last message names the stored backup. A copy made for intent `intent` (non-empty)
+    /// carries it, so it goes when that intent is rolled back.
     pub async fn write_backup(
         &self,
-        info: pb::BackupInfo,
+        (info, intent): (pb::BackupInfo, String),
         first: Vec<u8>,
         mut stream: Streaming<pb::BackupChunk>,
     ) -> Result<WriteBackupStream, Status> {
@@ -116,7 +123,7 @@ impl Transfer {
             .map_err(Status::invalid_argument)?;
         let node = self.hub.info().node_id;
         let registry = self.backups.clone();
-        let record = announced(info);
+        let record = announced(info, intent);
         let begun =
             tokio::task::spawn_blocking(move || registry.begin_import(record, &node, &from))
                 .await

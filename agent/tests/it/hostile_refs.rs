@@ -95,6 +95,7 @@ async fn call(c: &mut AgentClient<Channel>, rpc: Rpc, name: &str) -> tonic::Stat
                     ..Default::default()
                 }),
                 data: Vec::new(),
+                intent_id: String::new(),
             };
             c.write_backup(futures::stream::iter([head])).await.map(ok)
         }
