@@ -311,8 +311,12 @@ impl Executor {
         // Copies created and started but not committed yet: the agents roll them back if
         // the action ends any other way than done, or its lease runs out.
         let mut pending: Vec<Created> = Vec::new();
+        // The first step whose copies are still pending: the intent's recorded progress
+        // stops there, since the agents remove those copies if the action is interrupted,
+        // and a resume must make them again.
+        let mut first_pending: Option<usize> = None;
         for (i, step) in plan.steps.iter().enumerate() {
-            held.advance(i).await;
+            held.advance(first_pending.unwrap_or(i)).await;
             if skip.contains(&i) {
                 continue;
             }
@@ -349,6 +353,9 @@ impl Executor {
             {
                 return commit::stopped(e, i, plan.steps.len(), &done);
             }
+            if pending.is_empty() && first_pending.take().is_some() {
+                held.advance(i).await;
+            }
             // A creation stops at once when the action is cancelled or its etcd lease is
             // lost: what it made is pending and goes with the intent; what is still on its
             // way to an agent is refused there once the intent has ended.
@@ -364,6 +371,9 @@ impl Executor {
             } else {
                 self.step(&mut ctx, step).await
             };
+            if !ctx.created.is_empty() {
+                first_pending.get_or_insert(i);
+            }
             pending.append(&mut ctx.created);
             match result {
                 Ok(Some(m)) => done.push(m),

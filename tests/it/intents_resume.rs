@@ -207,12 +207,14 @@ async fn a_resumed_failover_recreates_each_container_once() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     reaped(&c.nodes[..2]).await;
-    // Resumed from its record: the first re-creation is not made again.
+    // Resumed from its record. The first re-creation was made but still pending (a
+    // failover commits its copies together), so the agents removed it and the record
+    // does not count it done: the resume makes it again, and nothing twice.
     let resumed =
         fleetdeck::ops::intent::resume::prepare(&info, &c.fleet().await, &c.specs().await)
             .expect("the failover recorded its steps and the specs are cached");
     assert!(
-        resumed.plan.lines[0].starts_with(&format!("skip step 1 of {total} (create ")),
+        resumed.plan.lines[0].starts_with(&format!("run step 1 of {total} (create ")),
         "{:?}",
         resumed.plan.lines
     );
