@@ -1,6 +1,6 @@
 //! Durable intents on the real Docker engine: the console (the real binary) is killed with
-//! SIGKILL in the middle of a migrate's 200 MiB volume copy between two agents on one
-//! engine. Within the lease plus one reaper pass the half-made copy and its volume are gone
+//! SIGKILL in the middle of a migrate's, and of a drain's, 200 MiB volume copy between two
+//! agents on one engine. Within the lease plus one reaper pass the half-made copy and its volume are gone
 //! from the engine, the source runs, and a retry succeeds with the original names. Skips
 //! (saying why) without an engine unless FLEETDECK_REQUIRE_DOCKER=1.
 #![allow(clippy::unwrap_used, reason = "tests fail on unexpected errors")]
@@ -30,7 +30,25 @@ async fn a_console_killed_mid_volume_copy_leaves_no_copy_nor_volume_on_the_engin
     let Some(engine) = Engine::get("a_console_killed_mid_volume_copy") else {
         return;
     };
-    let c = Cluster::start(engine).await;
+    killed_mid_copy(
+        Cluster::start(engine).await,
+        &["migrate", "store", "--node", "n1", "--to", "n2", "--yes"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drain_killed_mid_volume_copy_leaves_no_copy_nor_volume_on_the_engine() {
+    let Some(engine) = Engine::get("a_drain_killed_mid_volume_copy") else {
+        return;
+    };
+    killed_mid_copy(Cluster::start(engine).await, &["drain", "n1", "--yes"]).await;
+}
+
+/// Runs `args`, an action that moves n1's `store` (200 MiB in a named volume) to n2,
+/// kills the console once its copy exists on n2, checks that the copy and its volume are
+/// gone within the lease and that the source runs, then runs `args` again to the end.
+async fn killed_mid_copy(c: Cluster, args: &[&str]) {
     let run_id = c.engine.run.clone();
     let vol = format!("{run_id}-bigdata");
     let mount = format!("{vol}:/data");
@@ -53,7 +71,6 @@ async fn a_console_killed_mid_volume_copy_leaves_no_copy_nor_volume_on_the_engin
     .await;
     eventually("n1 sees store", || c.runs(0, "store")).await;
     let home = tempfile::tempdir().unwrap();
-    let args = ["migrate", "store", "--node", "n1", "--to", "n2", "--yes"];
     let copy = || {
         c.nodes[1]
             .agent()
@@ -70,7 +87,7 @@ async fn a_console_killed_mid_volume_copy_leaves_no_copy_nor_volume_on_the_engin
     // As `plan_when_room`: a console that planned before the agents reported room exits
     // at once; it is started again until its copy is on n2.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut child = console(home.path(), &c.endpoints(), &args);
+    let mut child = console(home.path(), &c.endpoints(), args);
     while copy().is_none() {
         if let Some(status) = child.try_wait().unwrap() {
             let out = child.wait_with_output().unwrap();
@@ -80,7 +97,7 @@ async fn a_console_killed_mid_volume_copy_leaves_no_copy_nor_volume_on_the_engin
                 String::from_utf8_lossy(&out.stderr)
             );
             tokio::time::sleep(Duration::from_secs(1)).await;
-            child = console(home.path(), &c.endpoints(), &args);
+            child = console(home.path(), &c.endpoints(), args);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -109,7 +126,7 @@ async fn a_console_killed_mid_volume_copy_leaves_no_copy_nor_volume_on_the_engin
     // moment: a plan refused for room is tried again, as a person would.
     let deadline = Instant::now() + Duration::from_secs(60);
     let (ok, err) = loop {
-        let (ok, _, err) = run(home.path(), &c.endpoints(), &args).await;
+        let (ok, _, err) = run(home.path(), &c.endpoints(), args).await;
         if ok || !err.contains("no node has room") || Instant::now() > deadline {
             break (ok, err);
         }
