@@ -144,6 +144,7 @@ fn link_reason(e: &(dyn StdError + 'static), fallback: &str, credentials: &Crede
         chain.push(' ');
         cause = c.source();
     }
+    tracing::debug!(target: "fleetdeck::link", "{fallback}: {chain}");
     if credentials.uses_tls() {
         if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
             return format!("TLS handshake failed: {}", tls_detail(&chain));
