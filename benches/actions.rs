@@ -253,7 +253,7 @@ async fn pick(b: &Bench, node: &str, health: bool) -> Result<(String, String)> {
     let c = running
         .first()
         .ok_or_else(|| eyre!("no running container on {node}"))?;
-    Ok((c.spec.name.clone(), c.spec.service.clone()))
+    Ok((c.spec.name.clone(), c.spec.service.to_string()))
 }
 
 async fn backups(b: &Bench) -> Result<Vec<BackupInfo>> {
@@ -288,7 +288,7 @@ async fn once(scenario: &str, k: usize, sample: Duration, scale_by: usize) -> Re
                 .nodes()
                 .iter()
                 .flat_map(|n| n.containers.values())
-                .filter(|c| c.spec.service == service && c.is_active())
+                .filter(|c| *c.spec.service == *service && c.is_active())
                 .count();
             let p = b
                 .plan(&Proposal::Scale {

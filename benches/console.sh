@@ -9,13 +9,16 @@
 # Usage: benches/console.sh [SECONDS]   (default 60 per measurement; about 6 minutes in all)
 #
 #        benches/console.sh curve NODES [MINUTES]
-# One long run instead: NODES sim nodes (agent processes of at most 1,000 nodes each, on
-# consecutive ports, named bench1-0001.., bench2-0001..), the console following all of them
+# One long run instead: NODES sim nodes (agent processes of at most NODES_PER_AGENT nodes
+# each, default 1,000, on consecutive ports, named bench1-0001.., bench2-0001..), the
+# console following all of them
 # for MINUTES (default 15) after its first full screen. It prints the time to the first full
 # screen (every node live in the header), console RSS and the load average every 30 s, the
 # console's CPU over the whole run, then key-to-frame times read from the console's log
 # (target `fleetdeck::keys`): 200 cursor moves, then at fleet scope the sort and the filter
-# of every container. Takes MINUTES plus about 2 minutes; 5,000 nodes need about 20,000
+# of every container, and why links failed (the console's log, target `fleetdeck::link`).
+# FIRST_SCREEN_WAIT_S (default 180) bounds the wait for every node to be live.
+# Takes MINUTES plus about 2 minutes; 5,000 nodes need about 20,000
 # open files (the script raises its limit) and, on 2 cores, most of a core for the agents;
 # keep BASE_PORT + NODES below the ephemeral port range (32768 on Linux), where the
 # console's own outgoing connections would take the agents' ports.
@@ -84,7 +87,7 @@ console_in_tmux() {
   tmux new-session -d -s "$SESSION" -x 200 -y 50 \
     -e "FLEETDECK_AGENTS=$agents" -e "HOME=$HOME" -e "XDG_CONFIG_HOME=$XDG_CONFIG_HOME" \
     -e "XDG_STATE_HOME=$XDG_STATE_HOME" -e "XDG_DATA_HOME=$XDG_DATA_HOME" -e TERM=xterm-256color \
-    -e "FLEETDECK_LOG=info,fleetdeck::keys=debug" \
+    -e "FLEETDECK_LOG=info,fleetdeck::keys=debug,fleetdeck::link=debug" \
     "exec $BIN $*"
   tmux display -p -t "$SESSION" '#{pane_pid}'
 }

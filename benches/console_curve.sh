@@ -3,11 +3,12 @@
 # CURVE_NODES, CURVE_MINUTES, BASE_PORT, WORK, SESSION.
 
 ulimit -n "$((CURVE_NODES * 4 + 1024))" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-procs=$(((CURVE_NODES + 999) / 1000))
+per=${NODES_PER_AGENT:-1000}
+procs=$(((CURVE_NODES + per - 1) / per))
 agents=()
 for i in $(seq 1 "$procs"); do
-  n=$((CURVE_NODES - (i - 1) * 1000)); [ "$n" -gt 1000 ] && n=1000
-  port=$((BASE_PORT + (i - 1) * 1000))
+  n=$((CURVE_NODES - (i - 1) * per)); [ "$n" -gt "$per" ] && n=$per
+  port=$((BASE_PORT + (i - 1) * per))
   NODE_ID=bench$i start_fleet "$n" "$port"
   agents+=("$(agent_list "$n" "$port")")
 done
@@ -18,13 +19,14 @@ printf 'agents = [%s]\n' "$(IFS=,; echo "${agents[*]}" | sed 's/[^,]*/"&"/g')" >
 t0=$(date +%s%N)
 pid=$(console_in_tmux "" --config "$config")
 first_ms=
-while [ $(($(date +%s%N) - t0)) -lt 180000000000 ]; do
+wait_s=${FIRST_SCREEN_WAIT_S:-180}
+while [ $(($(date +%s%N) - t0)) -lt $((wait_s * 1000000000)) ]; do
   if tmux capture-pane -p -t "$SESSION" | grep -q "$CURVE_NODES nodes: $CURVE_NODES active"; then
     first_ms=$((($(date +%s%N) - t0) / 1000000)); break
   fi
   sleep 0.05
 done
-[ -n "$first_ms" ] || { echo "console did not show $CURVE_NODES live nodes in 180 s:" >&2
+[ -n "$first_ms" ] || { echo "console did not show $CURVE_NODES live nodes in $wait_s s:" >&2
   tmux capture-pane -p -t "$SESSION" >&2; exit 1; }
 echo "first full screen ($CURVE_NODES nodes live): $first_ms ms; $(tmux capture-pane -p -t "$SESSION" | sed -n 2p | sed 's/ *│.*//')"
 
@@ -69,4 +71,8 @@ from=$(frames)
 for ch in w e b; do tmux send-keys -t "$SESSION" "$ch"; sleep 2; done
 echo "key to frame, filter every container (typing 'web'): $(key_times "$from" | summary)"
 echo "$(tmux capture-pane -p -t "$SESSION" | grep -m1 'Containers' | sed 's/[│╭╮─]//g;s/  */ /g')"
+# Links that failed during the run, by cause (the whole error chain, without addresses).
+echo "link failures by cause:"
+grep 'fleetdeck::link' "$log" | sed 's/.*fleetdeck::link[^ ]* //; s/127\.0\.0\.1:[0-9]*/ADDR/g' | cut -c1-160 |
+  sort | uniq -c | sort -rn | head -5 || true
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

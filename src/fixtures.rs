@@ -127,7 +127,7 @@ fn container(n: usize, i: usize, service: &str, image: &str) -> (ContainerSpec, 
         } else {
             0
         },
-        labels: BTreeMap::from([("fleetdeck.service".to_string(), service.to_string())]),
+        labels: BTreeMap::from([("fleetdeck.service".to_string(), service.to_string())]).into(),
         ports: if service == "web" {
             vec![PortMapping {
                 container_port: 80,

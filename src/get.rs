@@ -331,8 +331,8 @@ impl Rows<'_> {
                 endpoint: node.endpoint.clone(),
                 id: c.spec.id.clone(),
                 name: c.spec.name.clone(),
-                service: c.spec.service.clone(),
-                image: c.spec.image.clone(),
+                service: c.spec.service.to_string(),
+                image: c.spec.image.to_string(),
                 state: c.spec.state.as_str(),
                 health: if c.spec.health == HealthState::None {
                     "none"

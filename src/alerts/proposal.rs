@@ -159,7 +159,7 @@ fn busiest_service(node: &Node) -> Option<String> {
     let mut cpu: HashMap<&str, f32> = HashMap::new();
     for c in node.containers.values().filter(|c| c.is_active()) {
         if !c.spec.service.is_empty() {
-            *cpu.entry(c.spec.service.as_str()).or_default() += c.stats.cpu_percent;
+            *cpu.entry(c.spec.service.as_ref()).or_default() += c.stats.cpu_percent;
         }
     }
     cpu.into_iter()
@@ -173,7 +173,7 @@ fn replicas(fleet: &Fleet) -> HashMap<&str, usize> {
     for node in fleet.nodes() {
         for c in node.containers.values().filter(|c| c.is_active()) {
             if !c.spec.service.is_empty() {
-                *counts.entry(c.spec.service.as_str()).or_default() += 1;
+                *counts.entry(c.spec.service.as_ref()).or_default() += 1;
             }
         }
     }

@@ -223,7 +223,7 @@ impl App {
                 (
                     n.name().to_string(),
                     c.spec.name.clone(),
-                    c.spec.service.clone(),
+                    c.spec.service.to_string(),
                 )
             });
         let node = match self.panes.tables.focus {
@@ -352,7 +352,7 @@ impl App {
             .iter()
             .filter(|n| n.is_live())
             .flat_map(|n| n.containers.values())
-            .filter(|c| c.spec.service == service && c.is_active())
+            .filter(|c| *c.spec.service == *service && c.is_active())
             .count();
         self.panes.open_dialog(Dialog::Scale {
             service,

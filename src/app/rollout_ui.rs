@@ -37,7 +37,7 @@ impl App {
         if c.spec.service.is_empty() {
             return Err(format!("{} belongs to no service", c.spec.name));
         }
-        Ok((c.spec.service.clone(), c.spec.image.clone()))
+        Ok((c.spec.service.to_string(), c.spec.image.to_string()))
     }
 
     /// `U`: asks for the image (the selected container's at first), then rolls its service
@@ -68,7 +68,7 @@ impl App {
             .fleet
             .nodes()
             .iter()
-            .filter(|n| n.is_live() && n.containers.values().any(|c| c.spec.service == service))
+            .filter(|n| n.is_live() && n.containers.values().any(|c| *c.spec.service == *service))
             .map(|n| (n.name().to_string(), n.endpoint.clone()))
             .collect();
         let proposal = Proposal::Rollout {

@@ -250,7 +250,7 @@ fn service_of<'a>(fleet: &'a Fleet, alert: &Alert) -> Option<&'a str> {
             .node(slot)?
             .containers
             .get(&key)
-            .map(|c| c.spec.service.as_str()),
+            .map(|c| c.spec.service.as_ref()),
         Subject::Node(_) | Subject::Fleet => None,
     }
 }

@@ -308,7 +308,10 @@ impl ContainerTable {
             Scope::Fleet => (0..nodes.len()).collect(),
             Scope::SelectedNode => node.into_iter().collect(),
         };
-        let mut rows: Vec<(&Node, &Container, ContainerRef)> = Vec::new();
+        // Comparing node names once per node, not once per pair of containers: at fleet
+        // scope a sort makes millions of comparisons and most tie on the column.
+        let rank = name_ranks(nodes, &slots);
+        let mut rows: Vec<Row<'_>> = Vec::new();
         for slot in slots {
             let n = &nodes[slot];
             rows.extend(
@@ -328,12 +331,19 @@ impl ContainerTable {
             );
         }
         let (sort, descending) = (self.sort, self.descending);
-        rows.sort_by(|a, b| {
-            let ord = compare_containers(sort, a, b, now_unix_ms);
+        let node_cmp = |a: &Row<'_>, b: &Row<'_>| rank[a.2.slot].cmp(&rank[b.2.slot]);
+        // The order is total (slot and key make a row unique), so an unstable sort gives
+        // the same rows as a stable one, without its buffer.
+        rows.sort_unstable_by(|a, b| {
+            let ord = match sort {
+                ContainerSort::Node => node_cmp(a, b),
+                _ => compare_containers(sort, a, b, now_unix_ms),
+            };
             let ord = if descending { ord.reverse() } else { ord };
-            ord.then_with(|| natural_cmp(a.0.name(), b.0.name()))
+            ord.then_with(|| node_cmp(a, b))
                 .then_with(|| natural_cmp(&a.1.spec.name, &b.1.spec.name))
                 .then_with(|| a.2.key.cmp(&b.2.key))
+                .then_with(|| a.2.slot.cmp(&b.2.slot))
         });
         self.rows.clear();
         self.rows.extend(rows.into_iter().map(|r| r.2));
@@ -367,10 +377,27 @@ impl ContainerTable {
 
 type Row<'a> = (&'a Node, &'a Container, ContainerRef);
 
+/// Each node's place among `slots` in the natural order of names, by slot; nodes whose
+/// names compare equal share a place.
+fn name_ranks(nodes: &[Node], slots: &[usize]) -> Vec<u32> {
+    let mut order = slots.to_vec();
+    order.sort_by(|&a, &b| natural_cmp(nodes[a].name(), nodes[b].name()));
+    let mut rank = vec![0u32; nodes.len()];
+    let mut place = 0u32;
+    for (i, &slot) in order.iter().enumerate() {
+        if i > 0 && natural_cmp(nodes[order[i - 1]].name(), nodes[slot].name()) != Ordering::Equal {
+            place += 1;
+        }
+        rank[slot] = place;
+    }
+    rank
+}
+
 fn compare_containers(sort: ContainerSort, a: &Row<'_>, b: &Row<'_>, now_ms: u64) -> Ordering {
     let (ca, cb) = (&a.1.spec, &b.1.spec);
     match sort {
-        ContainerSort::Node => natural_cmp(a.0.name(), b.0.name()),
+        // The caller compares nodes by rank.
+        ContainerSort::Node => Ordering::Equal,
         ContainerSort::Name => natural_cmp(&ca.name, &cb.name),
         ContainerSort::Service => natural_cmp(&ca.service, &cb.service),
         ContainerSort::State => ca.state.cmp(&cb.state),
@@ -517,7 +544,7 @@ mod tests {
         assert!(
             t.rows
                 .iter()
-                .all(|r| fleet.nodes()[r.slot].containers[&r.key].spec.service == "db")
+                .all(|r| &*fleet.nodes()[r.slot].containers[&r.key].spec.service == "db")
         );
         t.scope = Scope::SelectedNode;
         t.dirty = true;

@@ -22,6 +22,11 @@ use crate::model::{AgentUpdate, CONTAINER_HISTORY_SAMPLES, History, NodeSnapshot
 /// Longest the History call after a stream opens may take; the stream goes on without it.
 const HISTORY_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Reason shown when HTTP/2 pings went unanswered.
+const KEEPALIVE_UNANSWERED: &str = "keepalive pings unanswered";
+/// Reason shown when the agent ended the connection in order (GOAWAY without an error).
+const AGENT_CLOSED: &str = "the agent closed the connection";
+
 /// A History call in flight.
 type HistoryCall =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<HistoryReply, String>> + Send>>;
@@ -144,6 +149,7 @@ fn link_reason(e: &(dyn StdError + 'static), fallback: &str, credentials: &Crede
         chain.push(' ');
         cause = c.source();
     }
+    tracing::debug!(target: "fleetdeck::link", "{fallback}: {chain}");
     if credentials.uses_tls() {
         if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
             return format!("TLS handshake failed: {}", tls_detail(&chain));
@@ -156,7 +162,21 @@ fn link_reason(e: &(dyn StdError + 'static), fallback: &str, credentials: &Crede
                     set `client_cert` and `client_key`"
                 .into();
         }
-    } else if text == "connection lost"
+    } else if looks_like_tls(&text, &chain) {
+        // A TLS server answers an HTTP/2 preface with an alert (read as a bad frame) or
+        // hangs up.
+        return "connection closed during setup: the agent may require TLS; set `ca` in the config file".into();
+    }
+    text
+}
+
+/// A plaintext console's failure as a TLS agent causes it: a closed connection or a bad
+/// frame. A failure with a cause of its own (keepalive, an orderly GOAWAY) is not one.
+fn looks_like_tls(text: &str, chain: &str) -> bool {
+    if [KEEPALIVE_UNANSWERED, AGENT_CLOSED].contains(&text) {
+        return false;
+    }
+    text == "connection lost"
         || [
             "connection closed",
             "frame with invalid size",
@@ -164,12 +184,6 @@ fn link_reason(e: &(dyn StdError + 'static), fallback: &str, credentials: &Crede
         ]
         .iter()
         .any(|s| chain.contains(s))
-    {
-        // A TLS server answers an HTTP/2 preface with an alert (read as a bad frame) or
-        // hangs up.
-        return "connection closed during setup: the agent may require TLS; set `ca` in the config file".into();
-    }
-    text
 }
 
 /// The peer closed or reset the connection.
@@ -335,7 +349,12 @@ pub async fn watch_forever(
 
 /// Asks the agent for its recent history: what came after `since_ms` (0: all it holds),
 /// container series as long as the console keeps them.
-fn ask_history(client: &AgentConn, since_ms: u64, gate: Option<super::FirstScreen>) -> HistoryCall {
+fn ask_history(
+    client: &AgentConn,
+    since_ms: u64,
+    gate: Option<super::FirstScreen>,
+    calls: std::sync::Arc<tokio::sync::Semaphore>,
+) -> HistoryCall {
     let mut client = client.clone();
     let request = HistoryRequest {
         since_unix_ms: since_ms,
@@ -347,6 +366,8 @@ fn ask_history(client: &AgentConn, since_ms: u64, gate: Option<super::FirstScree
         if let Some(gate) = gate {
             gate.wait(super::HISTORY_GATE_MAX).await;
         }
+        // Held until the reply is decoded; the semaphore is never closed.
+        let _slot = calls.acquire_owned().await.ok();
         match tokio::time::timeout(HISTORY_TIMEOUT, client.history(request)).await {
             Ok(Ok(reply)) => Ok(reply.into_inner()),
             Ok(Err(status)) => Err(reason(&status, "history refused")),
@@ -439,7 +460,12 @@ async fn watch_once(
             // leaves no gap the agent's history could fill.
             if !asked && options.history {
                 asked = true;
-                history = Some(ask_history(&client, since, gate.clone()));
+                history = Some(ask_history(
+                    &client,
+                    since,
+                    gate.clone(),
+                    std::sync::Arc::clone(&options.history_calls),
+                ));
             }
         }
     }
@@ -482,7 +508,15 @@ fn reason(err: &(dyn StdError + 'static), fallback: &str) -> String {
         cause = e.source();
     }
     let all = texts.join(": ").to_lowercase();
-    if all.contains("timed out") || all.contains("elapsed") {
+    if all.contains("keep-alive timed out") {
+        // One side's runtime too busy to answer pings for KEEPALIVE_TIMEOUT (an overloaded
+        // console or agent), or the peer gone: not a failure to connect.
+        KEEPALIVE_UNANSWERED.into()
+    } else if all.contains("not a result of an error") {
+        // HTTP/2 GOAWAY with NO_ERROR: the agent shut the connection down in order (its own
+        // keepalive ran out, or it is stopping).
+        AGENT_CLOSED.into()
+    } else if all.contains("timed out") || all.contains("elapsed") {
         "connect timed out".into()
     } else if all.contains("dns") || all.contains("lookup") || all.contains("resolve") {
         "host not found".into()

@@ -87,6 +87,49 @@ fn reasons_are_short_and_human() {
     );
 }
 
+/// An error with a cause, as hyper and tonic nest theirs.
+#[derive(Debug)]
+struct Nested(&'static str, Option<Box<Nested>>);
+
+impl std::fmt::Display for Nested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl StdError for Nested {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.1.as_deref().map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+fn nested(texts: &[&'static str]) -> Nested {
+    let (first, rest) = texts.split_first().unwrap();
+    Nested(first, (!rest.is_empty()).then(|| Box::new(nested(rest))))
+}
+
+#[test]
+fn an_overloaded_link_is_not_taken_for_a_tls_agent() {
+    // What a 5,000-node connect storm gave before: both read as "the agent may require TLS".
+    let plain = Credentials::none();
+    let keepalive = nested(&["http2 error", "keep-alive timed out", "operation timed out"]);
+    assert_eq!(
+        link_reason(&keepalive, "watch refused", &plain),
+        "keepalive pings unanswered"
+    );
+    let goaway = nested(&[
+        "h2 protocol error: http2 error",
+        "connection error received: not a result of an error",
+    ]);
+    assert_eq!(
+        link_reason(&goaway, "watch refused", &plain),
+        "the agent closed the connection"
+    );
+    // A TLS agent's alert read as HTTP/2 still says so.
+    let alert = nested(&["h2 protocol error: http2 error", "frame with invalid size"]);
+    assert!(link_reason(&alert, "watch refused", &plain).contains("may require TLS"));
+}
+
 #[tokio::test]
 async fn connecting_to_a_closed_port_is_refused_quickly() {
     // Bind then drop a listener so the port is (almost certainly) closed.

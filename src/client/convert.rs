@@ -9,7 +9,7 @@ use fleetdeck_proto::watch_event::Body;
 
 use crate::model::{
     AgentUpdate, ContainerSpec, ContainerState, ContainerStats, HealthCheck, HealthState,
-    HostSample, NodeDelta, NodeInfo, NodeSnapshot, NodeStatus, PortMapping,
+    HostSample, Labels, NodeDelta, NodeInfo, NodeSnapshot, NodeStatus, PortMapping,
 };
 
 /// A wire message the console cannot use.
@@ -77,8 +77,8 @@ pub fn container(c: pb::Container) -> (ContainerSpec, ContainerStats) {
         key: c.key,
         id: c.id,
         name: c.name,
-        image: c.image,
-        service: c.service,
+        image: c.image.into(),
+        service: c.service.into(),
         state: ContainerState::from_proto(c.state),
         health: HealthState::from_proto(c.health),
         restart_count: c.restart_count,
@@ -91,8 +91,8 @@ pub fn container(c: pb::Container) -> (ContainerSpec, ContainerStats) {
     (spec, stats)
 }
 
-fn labels(map: HashMap<String, String>) -> BTreeMap<String, String> {
-    map.into_iter().collect()
+fn labels(map: HashMap<String, String>) -> Labels {
+    std::sync::Arc::new(map.into_iter().collect::<BTreeMap<_, _>>())
 }
 
 #[cfg(test)]

@@ -12,6 +12,14 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 /// Time a ping may go unanswered before the connection is dropped.
 pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bytes an agent may send on one stream before the console reads them. hyper's default
+/// (2 MiB per stream, 5 MiB per connection) lets each of a thousand agents park megabytes
+/// in the console whenever its UI falls behind for a moment, and the freed buffers stay in
+/// the heap; an agent's messages are a few KiB to a few hundred KiB (history), which a
+/// 128 KiB window still carries at once over loopback and in a few round trips elsewhere.
+pub const STREAM_WINDOW_BYTES: u32 = 128 * 1024;
+/// Bytes an agent may send on all streams of its connection before the console reads them.
+pub const CONNECTION_WINDOW_BYTES: u32 = 256 * 1024;
 
 /// An agent address as configured: `host:port`, host a name, an IPv4 or a bracketed IPv6.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,6 +78,8 @@ impl AgentAddr {
             .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
             .keep_alive_timeout(KEEPALIVE_TIMEOUT)
             .keep_alive_while_idle(true)
+            .initial_stream_window_size(STREAM_WINDOW_BYTES)
+            .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
             .tcp_nodelay(true))
     }
 }

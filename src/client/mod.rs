@@ -58,7 +58,17 @@ pub struct WatchOptions {
     /// first snapshot is in (or [`HISTORY_GATE_MAX`] passed), so a connect storm's first
     /// full screen does not wait for anyone's history.
     pub first_screen: Option<FirstScreen>,
+    /// History calls in flight at once, shared by every watcher made from these options
+    /// (clones share it).
+    pub history_calls: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// History calls the watchers of one console make at a time. Each reply is tens of KiB to
+/// decode; 5,000 of them at once kept both the console's and the agents' runtimes so busy
+/// that HTTP/2 keepalive pings went unanswered for 5 s and the connections were dropped,
+/// which made the console reconnect and ask again. History only fills the heatmap's past,
+/// so it can come in a few seconds later.
+pub const HISTORY_CALLS_AT_ONCE: usize = 32;
 
 /// Longest a watcher's first History call waits for the other nodes' first snapshots.
 pub const HISTORY_GATE_MAX: Duration = Duration::from_secs(3);
@@ -100,6 +110,7 @@ impl Default for WatchOptions {
             connections: None,
             history: true,
             first_screen: None,
+            history_calls: std::sync::Arc::new(tokio::sync::Semaphore::new(HISTORY_CALLS_AT_ONCE)),
         }
     }
 }

@@ -1,31 +1,33 @@
 //! One container as the console knows it.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use fleetdeck_core::container::{ContainerStats, PortMapping};
 use fleetdeck_core::spec::{ContainerState, HealthState};
 
-use super::{Scale, Series};
+use super::{Labels, Scale, Series};
 
 /// Samples of per-container history kept for sparklines (one per agent sample).
 pub const CONTAINER_HISTORY_SAMPLES: usize = 60;
 
-/// Everything about a container except its live figures: what an upsert carries.
+/// Everything about a container except its live figures: what an upsert carries. Image,
+/// service and labels are shared with the containers that repeat them (see
+/// [`super::Interner`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ContainerSpec {
     /// Agent-chosen key, unique within one agent epoch.
     pub key: u32,
     pub id: String,
     pub name: String,
-    pub image: String,
-    pub service: String,
+    pub image: Arc<str>,
+    pub service: Arc<str>,
     pub state: ContainerState,
     pub health: HealthState,
     pub restart_count: u32,
     pub created_unix_ms: u64,
     /// 0 when not running.
     pub started_unix_ms: u64,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub ports: Vec<PortMapping>,
     pub exit_code: i32,
 }

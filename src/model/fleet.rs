@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Container, ContainerSpec, ContainerStats, FleetSummary, HealthCheck, History, HostSample, Link,
-    Node, NodeInfo, NodeState, NodeStatus, backfill,
+    Container, ContainerSpec, ContainerStats, FleetSummary, HealthCheck, History, HostSample,
+    Interner, Link, Node, NodeInfo, NodeState, NodeStatus, backfill,
 };
 
 /// Default time an unreachable node stays UNKNOWN before it is FAILED.
@@ -91,6 +91,8 @@ pub struct Fleet {
     failover_timeout: Duration,
     /// Totals for headers, kept current by `apply` so no frame walks the fleet.
     summary: FleetSummary,
+    /// One copy of each image name, service name and label map the containers repeat.
+    interner: Interner,
 }
 
 impl Fleet {
@@ -106,6 +108,7 @@ impl Fleet {
             nodes,
             failover_timeout,
             summary,
+            interner: Interner::default(),
         }
     }
 
@@ -261,7 +264,8 @@ impl Fleet {
         node.health = snapshot.health;
         // Keep history across a resync of the same agent; a restarted agent starts afresh.
         let mut old = std::mem::take(&mut node.containers);
-        for (spec, stats) in snapshot.containers {
+        for (mut spec, stats) in snapshot.containers {
+            self.interner.spec(&mut spec);
             let key = spec.key;
             let container = match old.remove(&key) {
                 Some(mut c) if same_epoch => {
@@ -305,14 +309,16 @@ impl Fleet {
             node.containers.remove(key);
         }
         for (spec, stats) in &delta.upserts {
+            let mut spec = spec.clone();
+            self.interner.spec(&mut spec);
             match node.containers.get_mut(&spec.key) {
                 Some(c) => {
-                    c.spec = spec.clone();
+                    c.spec = spec;
                     c.record(*stats);
                 }
                 None => {
                     node.containers
-                        .insert(spec.key, Container::new(spec.clone(), *stats));
+                        .insert(spec.key, Container::new(spec, *stats));
                 }
             }
         }

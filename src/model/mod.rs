@@ -3,6 +3,7 @@
 mod backfill;
 mod container;
 mod fleet;
+mod intern;
 pub mod locate;
 mod minutes;
 mod node;
@@ -17,6 +18,7 @@ pub use fleetdeck_core::node::{
     CheckStatus, HealthCheck, HostSample, NodeInfo, NodeMode, NodeStatus, RUNTIME_CHECK,
 };
 pub use fleetdeck_core::spec::{ContainerState, HealthState};
+pub use intern::{Interner, Labels};
 pub use minutes::{LOAD_MINUTES, Minutes};
 pub use node::{
     LOAD_HISTORY_SAMPLES, Link, NETWORK_FULL_BYTES_PER_SEC, NODE_HISTORY_SAMPLES, Node, NodeState,

@@ -194,7 +194,7 @@ fn service_of<'f>(fleet: &'f Fleet, key: &AlertKey) -> Option<&'f str> {
         Subject::Container { slot, key } => fleet
             .node(slot)
             .and_then(|n| n.containers.get(&key))
-            .map(|c| c.spec.service.as_str()),
+            .map(|c| c.spec.service.as_ref()),
         Subject::Node(_) | Subject::Fleet => None,
     }
 }

@@ -386,7 +386,7 @@ pub async fn fetch_images(conns: &Connections, fleet: &mut crate::model::Fleet, 
     let nodes: Vec<(String, String)> = fleet
         .nodes()
         .iter()
-        .filter(|n| n.is_live() && n.containers.values().any(|c| c.spec.service == service))
+        .filter(|n| n.is_live() && n.containers.values().any(|c| *c.spec.service == *service))
         .map(|n| (n.name().to_string(), n.endpoint.clone()))
         .collect();
     let asks = nodes.into_iter().map(|(name, endpoint)| async move {

@@ -144,8 +144,8 @@ fn row(app: &App, node: &Node, c: &Container) -> Vec<Text> {
     vec![
         Text::new(node.name(), theme.plain(live)),
         Text::new(spec.name.as_str(), theme.plain(live)),
-        Text::new(spec.service.as_str(), theme.plain(live)),
-        Text::new(spec.image.as_str(), or_stale(theme.dim)),
+        Text::new(spec.service.as_ref(), theme.plain(live)),
+        Text::new(spec.image.as_ref(), or_stale(theme.dim)),
         Text::new(
             spec.state.as_str(),
             or_stale(theme.container_state(spec.state)),

@@ -237,8 +237,8 @@ fn container_detail(frame: &mut Frame, area: Rect, app: &App, node: &Node, c: &C
         theme,
     ));
     lines.push(kv("node", text(node.name().to_string()), theme));
-    lines.push(kv("image", text(spec.image.clone()), theme));
-    lines.push(kv("service", text(spec.service.clone()), theme));
+    lines.push(kv("image", text(spec.image.to_string()), theme));
+    lines.push(kv("service", text(spec.service.to_string()), theme));
     let mut state = vec![Span::styled(spec.state.as_str(), state_style)];
     if matches!(spec.state, ContainerState::Exited | ContainerState::Dead) {
         state.push(Span::styled(

@@ -190,8 +190,8 @@ async fn console_sees_fields_kills_and_health() {
             "host figures from sysinfo"
         );
         let w = by_name(f, &web).unwrap();
-        assert_eq!(w.spec.service, "shop/web");
-        assert_eq!(w.spec.image, engine.image);
+        assert_eq!(&*w.spec.service, "shop/web");
+        assert_eq!(&*w.spec.image, engine.image);
         assert_eq!(w.spec.state, ContainerState::Running);
         assert_eq!(w.stats.memory_limit_bytes, 64 * 1024 * 1024);
         assert_eq!(w.spec.ports.len(), 1);
@@ -200,8 +200,8 @@ async fn console_sees_fields_kills_and_health() {
         assert!(w.spec.created_unix_ms > 1_700_000_000_000);
         assert!(w.spec.started_unix_ms >= w.spec.created_unix_ms);
         assert_eq!(w.spec.id.len(), 64);
-        assert_eq!(by_name(f, &sick).unwrap().spec.service, "sick");
-        assert_eq!(by_name(f, &victim).unwrap().spec.service, "");
+        assert_eq!(&*by_name(f, &sick).unwrap().spec.service, "sick");
+        assert_eq!(&*by_name(f, &victim).unwrap().spec.service, "");
         assert!(node.containers.values().all(|c| c.spec.name != outsider));
     }
 

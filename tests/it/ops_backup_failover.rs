@@ -405,7 +405,7 @@ async fn failover_prefers_standby_and_fencing_leaves_no_duplicates() {
             .filter(|n| n.name() == node)
             .flat_map(|n| n.containers.values())
             .filter(|x| x.is_active() && !x.spec.service.is_empty())
-            .map(|x| x.spec.service.clone())
+            .map(|x| x.spec.service.to_string())
             .collect()
     };
     let service = services("n1")

@@ -247,7 +247,7 @@ async fn scale_up_places_replicas_and_down_removes_from_the_most_loaded() {
         .unwrap()
         .spec
         .service
-        .clone();
+        .to_string();
     let count = |c: &Cluster| {
         c.nodes
             .iter()

@@ -331,7 +331,7 @@ fn web_on_engines(engines: [&str; 4]) -> App {
     let fleet = fixtures::fleet_with(4, 6, t0, |n, s| {
         s.info.engine_id = engines[n].into();
         if n != 2 {
-            s.containers.retain(|(c, _)| c.service != "web");
+            s.containers.retain(|(c, _)| &*c.service != "web");
         }
     });
     let mut app = App::new(fleet, t0);

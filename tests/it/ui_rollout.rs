@@ -28,7 +28,7 @@ fn select_api(app: &mut App) {
     for _ in 0..40 {
         if app
             .selected_container()
-            .is_some_and(|(_, c)| c.spec.service == "api")
+            .is_some_and(|(_, c)| &*c.spec.service == "api")
         {
             return;
         }

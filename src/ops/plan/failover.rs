@@ -12,9 +12,9 @@ fn synthesized(c: &Container) -> PortableSpec {
     PortableSpec {
         id: c.spec.id.clone(),
         name: c.spec.name.clone(),
-        image: c.spec.image.clone(),
-        service: c.spec.service.clone(),
-        labels: c.spec.labels.clone(),
+        image: c.spec.image.to_string(),
+        service: c.spec.service.to_string(),
+        labels: (*c.spec.labels).clone(),
         ports: c
             .spec
             .ports

@@ -302,7 +302,7 @@ impl<'a> PlanInput<'a> {
             .iter()
             .filter(|n| n.is_live())
             .flat_map(|n| n.containers.values().map(move |c| (n, c)))
-            .filter(|(_, c)| c.spec.service == service && c.is_active())
+            .filter(|(_, c)| *c.spec.service == *service && c.is_active())
             .partition(|(n, _)| checks::check(self, n, Role::Act).is_ok());
         if current.is_empty() {
             if let Some((n, _)) = fencing.first() {

@@ -38,7 +38,7 @@ pub(super) fn copy_name(
     let base = if c.spec.service.is_empty() {
         name.rsplit_once('-').map_or(name.as_str(), |(b, _)| b)
     } else {
-        c.spec.service.as_str()
+        c.spec.service.as_ref()
     };
     let mut n = fleet
         .nodes()

@@ -110,7 +110,7 @@ pub(super) fn plan(
                 "`{image}` is not an image name; give one like acme/api:2.5"
             )));
         }
-        if current.iter().all(|(_, c)| c.spec.image == image) {
+        if current.iter().all(|(_, c)| *c.spec.image == *image) {
             return Err(PlanError::Invalid(format!(
                 "every replica of {service} already runs {image}; `fleetdeck rollout restart {service}` restarts them"
             )));
@@ -206,7 +206,7 @@ pub(super) fn plan(
             container_id: c.spec.id.clone(),
             name: c.spec.name.clone(),
             new_name,
-            image: c.spec.image.clone(),
+            image: c.spec.image.to_string(),
             how,
             ready_timeout: timeout,
         });

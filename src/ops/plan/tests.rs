@@ -46,7 +46,7 @@ fn web_replicas(fleet: &Fleet, node: &str) -> usize {
         .iter()
         .filter(|n| n.name() == node)
         .flat_map(|n| n.containers.values())
-        .filter(|c| c.spec.service == "web" && c.is_active())
+        .filter(|c| &*c.spec.service == "web" && c.is_active())
         .count()
 }
 
@@ -243,7 +243,7 @@ fn web_on_engines(engines: [&str; 4], now: Instant) -> (Fleet, SpecCache) {
     let fleet = fixtures::fleet_with(4, 6, now, |n, s| {
         s.info.engine_id = engines[n].into();
         if n != 2 {
-            s.containers.retain(|(c, _)| c.service != "web");
+            s.containers.retain(|(c, _)| &*c.service != "web");
         }
     });
     let web = fleet.nodes()[2]
