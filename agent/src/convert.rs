@@ -75,6 +75,8 @@ pub fn event(
         epoch,
         seq,
         time_unix_ms,
+        // Stamped per stream as it is sent (see `server::stream`).
+        intents_generation: 0,
         body: Some(body),
     }
 }

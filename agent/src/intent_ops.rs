@@ -58,6 +58,11 @@ impl Actions {
         self.intents.list()
     }
 
+    /// The generation of this node's intents, which every Watch event carries.
+    pub fn intents_generation(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.intents.generation()
+    }
+
     /// Why work for intent `id` must not start on this node now (its lease expired or it
     /// ended here); `None` when it may.
     pub fn intent_refusal(&self, id: &str) -> Option<String> {

@@ -4,7 +4,8 @@
 //! and [`crate::actions`] does the rolling back when a lease expires.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub use fleetdeck_core::intent::state_name;
 use fleetdeck_core::intent::{self, Locks};
@@ -36,6 +37,9 @@ pub enum IntentError {
 pub struct IntentStore {
     path: Option<PathBuf>,
     list: Mutex<Vec<pb::IntentRecord>>,
+    /// Moves on with every change of `list`; Watch events carry it so consoles ask for
+    /// the list only when it changed.
+    generation: Arc<AtomicU64>,
 }
 
 fn locks(r: &pb::IntentRecord) -> Locks<'_> {
@@ -68,7 +72,14 @@ impl IntentStore {
         Self {
             path,
             list: Mutex::new(list),
+            // Starts from the clock, so a restarted agent's list is asked for again.
+            generation: Arc::new(AtomicU64::new(crate::host::now_unix_ms().max(1))),
         }
+    }
+
+    /// The generation the list is at now, shared with the Watch streams.
+    pub fn generation(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.generation)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<pb::IntentRecord>> {
@@ -77,10 +88,13 @@ impl IntentStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Keeps `list` (changed) on disk and moves the generation on.
     fn save(&self, list: &[pb::IntentRecord]) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
         let Some(path) = &self.path else { return };
         let bytes = pb::ListIntentsReply {
             intents: list.to_vec(),
+            generation: 0,
         }
         .encode_to_vec();
         if let Err(e) = crate::private::write_atomic(path, &bytes) {

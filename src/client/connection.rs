@@ -408,6 +408,9 @@ async fn watch_once(
     )
     .await?;
     let mut sequence = Sequence::default();
+    // The generation of the agent's intents passed on to the connections (for the
+    // runner's poll, which asks only agents whose intents changed).
+    let mut intents_seen = 0u64;
     let mut history: Option<HistoryCall> = None;
     let mut asked = false;
     // Only a watcher's first connect waits for the others' first snapshots; a reconnect
@@ -441,6 +444,13 @@ async fn watch_once(
             Ok(Ok(Some(event))) => event,
         };
         sequence.accept(&event)?;
+        if let Some(conns) = &options.connections
+            && event.intents_generation != 0
+            && intents_seen != event.intents_generation
+        {
+            intents_seen = event.intents_generation;
+            conns.note_intents(&addr.to_string(), intents_seen);
+        }
         let is_snapshot = matches!(event.body, Some(Body::Snapshot(_)));
         let update = convert::watch_event(slot, event)?;
         let since = *newest_ms;

@@ -26,6 +26,8 @@ struct Inner {
     credentials: Credentials,
     connect_timeout: Duration,
     channels: Mutex<HashMap<String, Channel>>,
+    /// The generation of each watched agent's intents, as its Watch events last said.
+    intents: Mutex<HashMap<String, u64>>,
 }
 
 impl Connections {
@@ -36,6 +38,7 @@ impl Connections {
                 credentials,
                 connect_timeout,
                 channels: Mutex::default(),
+                intents: Mutex::default(),
             }),
         }
     }
@@ -65,6 +68,29 @@ impl Connections {
             channel,
             self.inner.credentials.interceptor(),
         ))
+    }
+
+    /// Notes the generation of `addr`'s intents that its Watch stream carries.
+    pub fn note_intents(&self, addr: &str, generation: u64) {
+        let mut seen = self
+            .inner
+            .intents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.get(addr) != Some(&generation) {
+            seen.insert(addr.to_owned(), generation);
+        }
+    }
+
+    /// The generation of `addr`'s intents its Watch stream last said; `None` when it is
+    /// not watched (or its agent does not say).
+    pub fn intents_generation(&self, addr: &str) -> Option<u64> {
+        self.inner
+            .intents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(addr)
+            .copied()
     }
 
     /// Connections open now.

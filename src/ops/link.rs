@@ -204,14 +204,14 @@ impl Link {
     }
 
     /// ListIntents.
-    pub async fn list_intents(&mut self) -> Result<Vec<pb::IntentRecord>, LinkFailure> {
+    pub async fn list_intents(&mut self) -> Result<pb::ListIntentsReply, LinkFailure> {
         let node = self.node.clone();
         let mut client = self.client.clone();
         self.timed(CALL_TIMEOUT, async move {
             client
                 .list_intents(pb::ListIntentsRequest {})
                 .await
-                .map(|r| r.into_inner().intents)
+                .map(tonic::Response::into_inner)
                 .map_err(|s| call_failure(&node, &s))
         })
         .await

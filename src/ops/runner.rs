@@ -219,11 +219,18 @@ impl Runner {
     ) -> JoinHandle<()> {
         let conns = self.exec.conns.clone();
         let slot = Arc::clone(&self.intents_in);
+        // Agents are asked again when their streams say their intents changed (and the
+        // rest in turn), so a poll of a thousand quiet agents costs a few calls.
+        let polled = Arc::new(tokio::sync::Mutex::new(super::intent::Polled::default()));
         poll(self.events.clone(), interval, move || {
             let (conns, endpoints) = (conns.clone(), endpoints.clone());
             let coord = slot.lock().ok().and_then(|c| c.clone());
+            let polled = Arc::clone(&polled);
             async move {
-                let (list, _) = super::intent::list(&conns, &endpoints, coord.as_ref()).await;
+                let mut polled = polled.lock().await;
+                let (list, _) =
+                    super::intent::list_polled(&conns, &endpoints, coord.as_ref(), &mut polled)
+                        .await;
                 if settle {
                     super::intent::settle(&conns, &list, coord.as_ref()).await;
                 }

@@ -229,6 +229,7 @@ fn snapshot(epoch: u64, seq: u64, node: &str, containers: u32) -> pb::WatchEvent
         health: Vec::new(),
     };
     pb::WatchEvent {
+        intents_generation: 0,
         epoch,
         seq,
         time_unix_ms: 0,
@@ -242,6 +243,7 @@ fn delta_removing(epoch: u64, seq: u64, key: u32) -> pb::WatchEvent {
         ..Default::default()
     };
     pb::WatchEvent {
+        intents_generation: 0,
         epoch,
         seq,
         time_unix_ms: 0,
@@ -352,6 +354,7 @@ async fn a_restart_without_a_snapshot_is_caught() {
     let server = scripted(vec![vec![
         snapshot(1, 5, "n", 1),
         pb::WatchEvent {
+            intents_generation: 0,
             epoch: 2,
             seq: 6,
             time_unix_ms: 0,

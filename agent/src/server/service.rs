@@ -170,7 +170,7 @@ impl pb::agent_server::Agent for AgentService {
         let client = validate::client_name(&request.into_inner().client_name);
         tracing::debug!(client, who = identity.name, ?peer, "watch stream opened");
         let stream = stream::open(
-            self.hub.clone(),
+            (self.hub.clone(), self.actions.intents_generation()),
             self.cancel.clone(),
             self.heartbeat,
             self.stream_buffer,
@@ -434,8 +434,14 @@ impl pb::agent_server::Agent for AgentService {
         &self,
         _request: Request<pb::ListIntentsRequest>,
     ) -> Result<Response<pb::ListIntentsReply>, Status> {
+        // Read before the list: a change while it is read moves it on, so it is asked again.
+        let generation = self
+            .actions
+            .intents_generation()
+            .load(std::sync::atomic::Ordering::Relaxed);
         Ok(Response::new(pb::ListIntentsReply {
             intents: self.actions.intents(),
+            generation,
         }))
     }
 

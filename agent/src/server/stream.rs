@@ -1,6 +1,8 @@
 //! One Watch stream: snapshot first, then deltas and heartbeats through a bounded channel.
 //! A client too slow for the broadcast buffer gets a fresh snapshot instead of a gap.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use fleetdeck_proto as pb;
@@ -19,9 +21,10 @@ use crate::hub::Hub;
 /// What tonic streams to the client.
 pub type WatchStream = ReceiverStream<Result<pb::WatchEvent, Status>>;
 
-/// Starts the producer for one Watch call.
+/// Starts the producer for one Watch call; every event carries the generation of the
+/// node's intents as it is when the event is sent.
 pub fn open(
-    hub: Hub,
+    (hub, intents): (Hub, Arc<AtomicU64>),
     cancel: Cancel,
     heartbeat: Duration,
     buffer: usize,
@@ -29,31 +32,29 @@ pub fn open(
 ) -> WatchStream {
     let (tx, rx) = mpsc::channel(buffer.max(1));
     tokio::spawn(async move {
-        forward(&hub, &tx, &cancel, heartbeat).await;
+        forward(&hub, &Sender { tx, intents }, &cancel, heartbeat).await;
         tracing::debug!(client, "watch stream ended");
     });
     ReceiverStream::new(rx)
 }
 
+/// The stream's side of the channel to tonic, and the intents' generation to stamp.
+struct Sender {
+    tx: mpsc::Sender<Result<pb::WatchEvent, Status>>,
+    intents: Arc<AtomicU64>,
+}
+
 /// Sends one event unless the agent stops first; false when the stream is over.
-async fn send(
-    tx: &mpsc::Sender<Result<pb::WatchEvent, Status>>,
-    ev: pb::WatchEvent,
-    cancel: &Cancel,
-) -> bool {
+async fn send(out: &Sender, mut ev: pb::WatchEvent, cancel: &Cancel) -> bool {
+    ev.intents_generation = out.intents.load(Ordering::Relaxed);
     tokio::select! {
         biased;
         () = cancel.cancelled() => false,
-        sent = tx.send(Ok(ev)) => sent.is_ok(),
+        sent = out.tx.send(Ok(ev)) => sent.is_ok(),
     }
 }
 
-async fn forward(
-    hub: &Hub,
-    tx: &mpsc::Sender<Result<pb::WatchEvent, Status>>,
-    cancel: &Cancel,
-    heartbeat: Duration,
-) {
+async fn forward(hub: &Hub, tx: &Sender, cancel: &Cancel, heartbeat: Duration) {
     let (mut events, snapshot) = hub.subscribe();
     let mut seq = snapshot.seq;
     if !send(tx, snapshot, cancel).await {
@@ -64,7 +65,7 @@ async fn forward(
         let ev = tokio::select! {
             biased;
             () = cancel.cancelled() => return,
-            () = tx.closed() => return,
+            () = tx.tx.closed() => return,
             got = events.recv() => match got {
                 Ok(ev) => (*ev).clone(),
                 Err(RecvError::Lagged(missed)) => {

@@ -220,3 +220,71 @@ async fn same_seed_same_node() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// The generation of the node's intents: on every event, moved on by an intent begun and
+/// ended, and the same in ListIntents, so a console asks for the list only when it moved.
+#[tokio::test]
+async fn events_carry_the_generation_of_the_nodes_intents() {
+    use pb::intent_request::Op;
+    let (agent, _dir) = start(fast("ig", 3)).await;
+    let mut c = client(&agent).await;
+    let mut s = watch(&mut c).await;
+    let first = next(&mut s).await;
+    let g0 = first.intents_generation;
+    assert_ne!(g0, 0, "the snapshot carries the generation");
+    let listed = c
+        .list_intents(pb::ListIntentsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.generation, g0);
+    assert!(listed.intents.is_empty());
+
+    let id = "0123456789abcdef";
+    let request = |op| pb::IntentRequest {
+        intent_id: id.into(),
+        requested_by: "alice@ops-1".into(),
+        owner_pid: 7,
+        lease_ms: 15_000,
+        op: Some(op),
+    };
+    let begin = pb::IntentRecord {
+        action: "scale".into(),
+        title: "Scale api to 3".into(),
+        nodes: vec!["ig".into()],
+        ..Default::default()
+    };
+    c.intent(request(Op::Begin(begin))).await.unwrap();
+    let moved = until_generation_moves(&mut s, g0).await;
+    let listed = c
+        .list_intents(pb::ListIntentsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.generation, moved);
+    assert_eq!(listed.intents.len(), 1);
+
+    let end = pb::IntentEnd {
+        state: pb::IntentState::Done as i32,
+        message: "done".into(),
+    };
+    c.intent(request(Op::End(end))).await.unwrap();
+    let ended = until_generation_moves(&mut s, moved).await;
+    assert!(ended > moved);
+    // Nothing changed since: the generation holds still over the next events.
+    for _ in 0..3 {
+        assert_eq!(next(&mut s).await.intents_generation, ended);
+    }
+    agent.shutdown().await;
+}
+
+/// Reads events until one carries a generation other than `from`; returns it.
+async fn until_generation_moves(s: &mut Events, from: u64) -> u64 {
+    for _ in 0..50 {
+        let g = next(s).await.intents_generation;
+        if g != from {
+            return g;
+        }
+    }
+    panic!("the intents' generation never moved from {from}");
+}

@@ -288,14 +288,72 @@ pub async fn list(
     endpoints: &[String],
     coord: Option<&crate::coord::Coord>,
 ) -> (Vec<IntentInfo>, Vec<String>) {
-    let asks = endpoints.iter().map(|e| async move {
-        let mut link = super::link::Link::open(conns, e, e).await?;
-        let node = link
-            .info()
-            .await
-            .map(|i| i.node_id)
-            .unwrap_or_else(|_| e.clone());
-        link.list_intents().await.map(|l| (node, e, l))
+    list_polled(conns, endpoints, coord, &mut Polled::default()).await
+}
+
+/// How many polls pass before an agent whose intents did not change is asked again all
+/// the same (its stream may be down, or its agent too old to say): a slice of them in
+/// turn at each poll.
+pub const REASK_EVERY: usize = 15;
+
+/// What a console's periodic poll last heard from each agent. An agent is asked again
+/// when its Watch stream says its intents changed (see [`Connections::note_intents`]) and
+/// otherwise in turn, so a poll of a large fleet costs calls only where something moved.
+#[derive(Debug, Default)]
+pub struct Polled {
+    heard: std::collections::HashMap<String, Heard>,
+    turn: usize,
+}
+
+#[derive(Debug)]
+struct Heard {
+    generation: u64,
+    node: String,
+    records: Vec<pb::IntentRecord>,
+}
+
+impl Polled {
+    /// The endpoints to ask now: those never heard, those whose generation moved, and
+    /// this poll's share of the rest.
+    fn due<'a>(&mut self, conns: &Connections, endpoints: &'a [String]) -> Vec<&'a String> {
+        let share = endpoints.len().div_ceil(REASK_EVERY);
+        let from = self.turn % endpoints.len().max(1);
+        self.turn = self.turn.wrapping_add(share);
+        endpoints
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| {
+                let in_turn = (i + endpoints.len() - from) % endpoints.len().max(1) < share;
+                match (self.heard.get(*e), conns.intents_generation(e)) {
+                    (Some(h), Some(g)) => h.generation != g || in_turn,
+                    _ => true,
+                }
+            })
+            .map(|(_, e)| e)
+            .collect()
+    }
+}
+
+/// [`list`] asking only the agents that `polled` finds due, the others' intents as they
+/// last said.
+pub async fn list_polled(
+    conns: &Connections,
+    endpoints: &[String],
+    coord: Option<&crate::coord::Coord>,
+    polled: &mut Polled,
+) -> (Vec<IntentInfo>, Vec<String>) {
+    let due = polled.due(conns, endpoints);
+    let asks = due.into_iter().map(|e| async move {
+        let answer = async {
+            let mut link = super::link::Link::open(conns, e, e).await?;
+            let node = link
+                .info()
+                .await
+                .map(|i| i.node_id)
+                .unwrap_or_else(|_| e.clone());
+            link.list_intents().await.map(|r| (node, r))
+        };
+        (e, answer.await)
     });
     let in_etcd = async {
         match coord {
@@ -312,14 +370,27 @@ pub async fn list(
         }
     };
     let mut errors = Vec::new();
-    for r in answers {
+    for (endpoint, r) in answers {
         match r {
-            Ok((node, endpoint, list)) => {
-                for rec in list {
-                    add(IntentInfo::from_wire(rec, &node, endpoint));
-                }
+            Ok((node, reply)) => {
+                let heard = Heard {
+                    generation: reply.generation,
+                    node,
+                    records: reply.intents,
+                };
+                polled.heard.insert(endpoint.clone(), heard);
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => {
+                polled.heard.remove(endpoint);
+                errors.push(e.to_string());
+            }
+        }
+    }
+    for endpoint in endpoints {
+        if let Some(h) = polled.heard.get(endpoint) {
+            for rec in &h.records {
+                add(IntentInfo::from_wire(rec.clone(), &h.node, endpoint));
+            }
         }
     }
     match in_etcd {
@@ -412,4 +483,48 @@ pub fn find<'a>(list: &'a [IntentInfo], id: &str) -> Result<&'a IntentInfo, Stri
 pub fn target(info: &IntentInfo) -> String {
     info.proposal()
         .map_or_else(|| info.title.clone(), |p| target_of(&p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heard(generation: u64) -> Heard {
+        Heard {
+            generation,
+            node: "n".into(),
+            records: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_poll_asks_the_unheard_the_changed_and_the_rest_in_turn() {
+        let conns = Connections::new(
+            crate::client::Credentials::default(),
+            std::time::Duration::from_secs(1),
+        );
+        let endpoints: Vec<String> = (0..30).map(|i| format!("10.0.0.{i}:7400")).collect();
+        let mut polled = Polled::default();
+        // Nothing heard yet: every agent is asked.
+        assert_eq!(polled.due(&conns, &endpoints).len(), 30);
+        for e in &endpoints {
+            conns.note_intents(e, 5);
+            polled.heard.insert(e.clone(), heard(5));
+        }
+        // Quiet agents: two a poll (30 over REASK_EVERY), every one within REASK_EVERY polls.
+        let mut asked = std::collections::BTreeSet::new();
+        for _ in 0..REASK_EVERY {
+            let due = polled.due(&conns, &endpoints);
+            assert_eq!(due.len(), 2, "{due:?}");
+            asked.extend(due.into_iter().cloned());
+        }
+        assert_eq!(asked.len(), 30);
+        // One agent's intents changed, and one was never heard (its last call failed).
+        conns.note_intents(&endpoints[7], 6);
+        polled.heard.remove(&endpoints[20]);
+        let due = polled.due(&conns, &endpoints);
+        assert!(due.contains(&&endpoints[7]), "{due:?}");
+        assert!(due.contains(&&endpoints[20]), "{due:?}");
+        assert_eq!(due.len(), 4, "{due:?}");
+    }
 }
