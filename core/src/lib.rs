@@ -10,6 +10,7 @@
 pub mod cancel;
 pub mod cli_docs;
 pub mod container;
+pub mod exec;
 pub mod format;
 pub mod history;
 pub mod image;

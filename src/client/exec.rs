@@ -36,23 +36,8 @@ pub struct ExecRequest {
     pub cols: u16,
 }
 
-/// What the console sends a running command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecIn {
-    /// Bytes for its stdin (any length; sent in chunks).
-    Stdin(Vec<u8>),
-    /// The terminal's new size.
-    Resize {
-        /// Rows.
-        rows: u16,
-        /// Columns.
-        cols: u16,
-    },
-    /// A signal by name without `SIG`: `INT`, `TERM`, `HUP`, `QUIT`, `KILL`, ...
-    Signal(String),
-    /// End of stdin.
-    CloseStdin,
-}
+/// What the console sends a running command: the agent reads the same type.
+pub use fleetdeck_core::exec::ExecControl as ExecIn;
 
 /// What a running command sends back.
 #[derive(Debug, Clone, PartialEq, Eq)]

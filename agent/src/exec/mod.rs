@@ -36,23 +36,7 @@ pub struct ExecSpec {
     pub cols: u16,
 }
 
-/// What a session sends a running command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecControl {
-    /// Bytes for its stdin.
-    Stdin(Vec<u8>),
-    /// The terminal's new size.
-    Resize {
-        /// Rows.
-        rows: u16,
-        /// Columns.
-        cols: u16,
-    },
-    /// A signal by name without `SIG` (`INT`, `TERM`, ...).
-    Signal(String),
-    /// End of stdin.
-    CloseStdin,
-}
+pub use fleetdeck_core::exec::ExecControl;
 
 /// What a running command sends back.
 #[derive(Debug, Clone, PartialEq, Eq)]
