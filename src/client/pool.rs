@@ -72,14 +72,11 @@ impl Connections {
 
     /// Notes the generation of `addr`'s intents that its Watch stream carries.
     pub fn note_intents(&self, addr: &str, generation: u64) {
-        let mut seen = self
-            .inner
+        self.inner
             .intents
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.get(addr) != Some(&generation) {
-            seen.insert(addr.to_owned(), generation);
-        }
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(addr.to_owned(), generation);
     }
 
     /// The generation of `addr`'s intents its Watch stream last said; `None` when it is

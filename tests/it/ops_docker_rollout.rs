@@ -118,14 +118,7 @@ async fn docker_rollout_keeps_two_healthy_and_a_failing_image_rolls_back() {
     let Some(engine) = Engine::get("docker_rollout_keeps_two_healthy") else {
         return;
     };
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/docker/build-image.sh");
-    let built = std::process::Command::new(&script).output().unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    build_base();
     let repo = format!("fdrollout-{}", engine.run);
     let (v1, v2, bad) = (
         format!("{repo}:1"),
