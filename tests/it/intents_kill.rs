@@ -600,10 +600,17 @@ async fn a_restore_elsewhere_killed_after_the_copy_removes_the_staged_backup_and
     .await;
     assert_eq!(of_intent(n2.agent(), &id), 0, "no restored container stays");
     assert!(!names(n2.agent()).contains(&b.container));
-    let reaped = audit(&n2.state_dir())
-        .into_iter()
-        .any(|r| r["action"] == "intent.reap" && r["target"] == b.id.as_str());
-    assert!(reaped, "the removal of the staged backup is audited");
+    // The agent writes the audit line once the files are gone: it may follow a moment later.
+    eventually_within(
+        "the removal of the staged backup is audited",
+        CLEAN_WITHIN,
+        || {
+            audit(&n2.state_dir())
+                .into_iter()
+                .any(|r| r["action"] == "intent.reap" && r["target"] == b.id.as_str())
+        },
+    )
+    .await;
     retry(home.path(), &c.endpoints(), &args).await;
     assert!(
         names(n2.agent()).contains(&b.container),
