@@ -77,6 +77,8 @@ pub fn event(
         time_unix_ms,
         // Stamped per stream as it is sent (see `server::stream`).
         intents_generation: 0,
+        // Stamped by the hub, which keeps it.
+        specs_generation: 0,
         body: Some(body),
     }
 }

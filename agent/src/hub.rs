@@ -46,6 +46,9 @@ struct State {
     keys: HashMap<String, u32>,
     next_key: u32,
     health: Vec<HealthCheck>,
+    /// Moves on with every change that can change what ListSpecs answers (see
+    /// [`Hub::specs_generation`]); never 0.
+    specs_generation: u64,
 }
 
 struct Inner {
@@ -78,6 +81,9 @@ impl Hub {
             keys: HashMap::new(),
             next_key: 1,
             health: Vec::new(),
+            // A restarted agent starts elsewhere, so a console never takes its specs for
+            // the ones it heard before the restart.
+            specs_generation: epoch.max(1),
         };
         let hub = Self {
             inner: Arc::new(Inner {
@@ -136,6 +142,13 @@ impl Hub {
         self.read().info.status.clone()
     }
 
+    /// Changes whenever a container was created, removed, recreated or changed state: what
+    /// a console's spec cache keeps (Watch events carry it, so the console asks ListSpecs
+    /// only then).
+    pub fn specs_generation(&self) -> u64 {
+        self.read().specs_generation
+    }
+
     /// The full current state.
     pub fn snapshot(&self) -> Snapshot {
         let st = self.read();
@@ -157,12 +170,13 @@ impl Hub {
             containers: st.containers.values().map(convert::container).collect(),
             health: st.health.iter().map(HealthCheck::to_proto).collect(),
         };
-        let ev = convert::event(
+        let mut ev = convert::event(
             self.epoch(),
             st.seq,
             now_unix_ms(),
             Body::Snapshot(snapshot),
         );
+        ev.specs_generation = st.specs_generation;
         (rx, ev)
     }
 
@@ -227,7 +241,8 @@ impl Hub {
         // With nobody watching, building wire messages would be wasted work.
         if self.inner.events.receiver_count() > 0 {
             let body = Body::Delta(convert::delta(delta));
-            let ev = convert::event(self.epoch(), st.seq, now_unix_ms(), body);
+            let mut ev = convert::event(self.epoch(), st.seq, now_unix_ms(), body);
+            ev.specs_generation = st.specs_generation;
             let _ = self.inner.events.send(Arc::new(ev));
         }
     }
@@ -293,6 +308,7 @@ impl Hub {
 /// grows, so they are never reused within the epoch.
 fn diff_and_apply(st: &mut State, sample: Sample) -> Delta {
     let mut delta = Delta::default();
+    let mut specs_changed = false;
     if let Ok(containers) = sample.containers {
         let mut seen = HashSet::with_capacity(containers.len());
         for s in containers {
@@ -308,6 +324,7 @@ fn diff_and_apply(st: &mut State, sample: Sample) -> Delta {
             seen.insert(key);
             match st.containers.get_mut(&key) {
                 None => {
+                    specs_changed = true;
                     let c = convert::keyed(key, s);
                     delta.upserts.push(c.clone());
                     st.containers.insert(key, c);
@@ -315,6 +332,7 @@ fn diff_and_apply(st: &mut State, sample: Sample) -> Delta {
                 Some(prev) => {
                     let same_spec = Arc::ptr_eq(&prev.spec, &s.spec) || prev.spec == s.spec;
                     if !same_spec || prev.status != s.status {
+                        specs_changed |= !same_spec || prev.status.state != s.status.state;
                         *prev = convert::keyed(key, s);
                         delta.upserts.push(prev.clone());
                     } else if prev.stats != s.stats {
@@ -335,7 +353,11 @@ fn diff_and_apply(st: &mut State, sample: Sample) -> Delta {
                 st.keys.remove(&c.spec.id);
             }
             delta.removed.push(key);
+            specs_changed = true;
         }
+    }
+    if specs_changed {
+        st.specs_generation = st.specs_generation.wrapping_add(1).max(1);
     }
     // A runtime that cannot list containers leaves the last known list in place: the
     // failing runtime check tells clients it is stale.

@@ -5,6 +5,7 @@ use super::*;
 fn ev(epoch: u64, seq: u64, body: Body) -> WatchEvent {
     WatchEvent {
         intents_generation: 0,
+        specs_generation: 0,
         epoch,
         seq,
         time_unix_ms: 0,
@@ -57,6 +58,7 @@ fn gaps_restarts_and_a_missing_snapshot_break_the_stream() {
     assert_eq!(e.to_string(), "agent restarted without a snapshot");
     let empty = WatchEvent {
         intents_generation: 0,
+        specs_generation: 0,
         epoch: 5,
         seq: 11,
         time_unix_ms: 0,

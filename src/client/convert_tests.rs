@@ -54,6 +54,7 @@ fn pb_node() -> pb::NodeInfo {
 fn event(epoch: u64, seq: u64, body: Option<Body>) -> pb::WatchEvent {
     pb::WatchEvent {
         intents_generation: 0,
+        specs_generation: 0,
         epoch,
         seq,
         time_unix_ms: 1,

@@ -230,6 +230,7 @@ fn snapshot(epoch: u64, seq: u64, node: &str, containers: u32) -> pb::WatchEvent
     };
     pb::WatchEvent {
         intents_generation: 0,
+        specs_generation: 0,
         epoch,
         seq,
         time_unix_ms: 0,
@@ -244,6 +245,7 @@ fn delta_removing(epoch: u64, seq: u64, key: u32) -> pb::WatchEvent {
     };
     pb::WatchEvent {
         intents_generation: 0,
+        specs_generation: 0,
         epoch,
         seq,
         time_unix_ms: 0,
@@ -355,6 +357,7 @@ async fn a_restart_without_a_snapshot_is_caught() {
         snapshot(1, 5, "n", 1),
         pb::WatchEvent {
             intents_generation: 0,
+            specs_generation: 0,
             epoch: 2,
             seq: 6,
             time_unix_ms: 0,

@@ -77,7 +77,11 @@ async fn forward(hub: &Hub, tx: &Sender, cancel: &Cancel, heartbeat: Duration) {
                 Err(RecvError::Closed) => return,
             },
             () = tokio::time::sleep_until(idle_until) => {
-                convert::event(hub.epoch(), seq, now_unix_ms(), Body::Heartbeat(pb::Heartbeat {}))
+                let mut beat = convert::event(
+                    hub.epoch(), seq, now_unix_ms(), Body::Heartbeat(pb::Heartbeat {}),
+                );
+                beat.specs_generation = hub.specs_generation();
+                beat
             }
         };
         seq = ev.seq;

@@ -288,3 +288,54 @@ async fn until_generation_moves(s: &mut Events, from: u64) -> u64 {
     }
     panic!("the intents' generation never moved from {from}");
 }
+
+/// The generation of the node's specs: on every event, held over deltas that carry only
+/// figures, moved on when a container changes state, so a console asks ListSpecs only then.
+#[tokio::test]
+async fn events_carry_the_generation_of_the_nodes_specs() {
+    // No faults: a crash loop would move the generation on by itself.
+    let config = AgentConfig {
+        sim_faults: false,
+        ..fast("sg", 3)
+    };
+    let (agent, _dir) = start(config).await;
+    let mut c = client(&agent).await;
+    let mut s = watch(&mut c).await;
+    let first = next(&mut s).await;
+    let g0 = first.specs_generation;
+    assert_ne!(g0, 0, "the snapshot carries the generation");
+    let Some(Body::Snapshot(snapshot)) = &first.body else {
+        panic!("no snapshot first: {first:?}");
+    };
+    let name = snapshot.containers[0].name.clone();
+    // Deltas with new figures only (sim containers change them every sample).
+    let mut figures = 0;
+    while figures < 3 {
+        let ev = next(&mut s).await;
+        assert_eq!(ev.specs_generation, g0, "{ev:?}");
+        if let Some(Body::Delta(d)) = &ev.body
+            && !d.stats.is_empty()
+        {
+            figures += 1;
+        }
+    }
+    let req = container_req("stop-sg", pb::container_action::Verb::Stop, &name);
+    act(&mut c, req).await;
+    let moved = until_specs_generation_moves(&mut s, g0).await;
+    // Stopped and nothing else: the generation holds still over the next events.
+    for _ in 0..3 {
+        assert_eq!(next(&mut s).await.specs_generation, moved);
+    }
+    agent.shutdown().await;
+}
+
+/// Reads events until one carries a specs generation other than `from`; returns it.
+async fn until_specs_generation_moves(s: &mut Events, from: u64) -> u64 {
+    for _ in 0..50 {
+        let g = next(s).await.specs_generation;
+        if g != from {
+            return g;
+        }
+    }
+    panic!("the specs' generation never moved from {from}");
+}
