@@ -411,6 +411,8 @@ async fn watch_once(
     // The generation of the agent's intents passed on to the connections (for the
     // runner's poll, which asks only agents whose intents changed).
     let mut intents_seen = 0u64;
+    // The same for the generation of its specs (for the spec refresh).
+    let mut specs_seen = 0u64;
     let mut history: Option<HistoryCall> = None;
     let mut asked = false;
     // Only a watcher's first connect waits for the others' first snapshots; a reconnect
@@ -450,6 +452,13 @@ async fn watch_once(
         {
             intents_seen = event.intents_generation;
             conns.note_intents(&addr.to_string(), intents_seen);
+        }
+        if let Some(conns) = &options.connections
+            && event.specs_generation != 0
+            && specs_seen != event.specs_generation
+        {
+            specs_seen = event.specs_generation;
+            conns.note_specs(&addr.to_string(), specs_seen);
         }
         let is_snapshot = matches!(event.body, Some(Body::Snapshot(_)));
         let update = convert::watch_event(slot, event)?;

@@ -28,6 +28,8 @@ struct Inner {
     channels: Mutex<HashMap<String, Channel>>,
     /// The generation of each watched agent's intents, as its Watch events last said.
     intents: Mutex<HashMap<String, u64>>,
+    /// The generation of each watched agent's specs, as its Watch events last said.
+    specs: Mutex<HashMap<String, u64>>,
 }
 
 impl Connections {
@@ -39,6 +41,7 @@ impl Connections {
                 connect_timeout,
                 channels: Mutex::default(),
                 intents: Mutex::default(),
+                specs: Mutex::default(),
             }),
         }
     }
@@ -84,6 +87,26 @@ impl Connections {
     pub fn intents_generation(&self, addr: &str) -> Option<u64> {
         self.inner
             .intents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(addr)
+            .copied()
+    }
+
+    /// Notes the generation of `addr`'s specs that its Watch stream carries.
+    pub fn note_specs(&self, addr: &str, generation: u64) {
+        self.inner
+            .specs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(addr.to_owned(), generation);
+    }
+
+    /// The generation of `addr`'s specs its Watch stream last said; `None` when it is not
+    /// watched (or its agent does not say).
+    pub fn specs_generation(&self, addr: &str) -> Option<u64> {
+        self.inner
+            .specs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(addr)

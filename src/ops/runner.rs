@@ -248,11 +248,14 @@ impl Runner {
         tokio::spawn(async move {
             let mut cache = dir.as_deref().map(SpecCache::load).unwrap_or_default();
             let mut denied = std::collections::BTreeSet::new();
+            let mut asked = super::specs::Asked::default();
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let done = cache.refresh_counted(&conns, &endpoints, &mut denied).await;
+                let done = cache
+                    .refresh_due(&conns, &endpoints, &mut denied, &mut asked)
+                    .await;
                 // Unchanged specs need no new file (a large fleet's is tens of MB of JSON).
                 if done.changed > 0
                     && let Some(d) = &dir

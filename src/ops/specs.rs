@@ -176,6 +176,43 @@ mod packed {
     }
 }
 
+/// How many refreshes pass before a node whose specs did not change is asked again all the
+/// same (its stream may be down, its agent too old to say, or a spec changed in a way its
+/// agent does not notice, such as a restart policy updated in place): a slice of them in
+/// turn at each refresh.
+pub const REASK_EVERY: usize = 10;
+
+/// What the console's periodic refresh last heard from each node: the generation of its
+/// specs (as its Watch stream said) when it last answered.
+#[derive(Debug, Default)]
+pub struct Asked {
+    heard: std::collections::HashMap<String, u64>,
+    turn: usize,
+}
+
+impl Asked {
+    /// The endpoints to ask now: those never heard, those whose generation moved or is
+    /// not known, and this refresh's share of the rest.
+    fn due<'a>(&mut self, conns: &Connections, endpoints: &'a [String]) -> Vec<&'a String> {
+        let n = endpoints.len().max(1);
+        let share = endpoints.len().div_ceil(REASK_EVERY);
+        let from = self.turn % n;
+        self.turn = self.turn.wrapping_add(share);
+        endpoints
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| {
+                let in_turn = (i + n - from) % n < share;
+                match (self.heard.get(*e), conns.specs_generation(e)) {
+                    (Some(h), Some(g)) => *h != g || in_turn,
+                    _ => true,
+                }
+            })
+            .map(|(_, e)| e)
+            .collect()
+    }
+}
+
 /// What one refresh did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Refreshed {
@@ -253,9 +290,51 @@ impl SpecCache {
         endpoints: &[String],
         denied: &mut BTreeSet<String>,
     ) -> Refreshed {
+        self.refresh_some(conns, endpoints.iter(), denied, |_| {})
+            .await
+    }
+
+    /// [`SpecCache::refresh_counted`] asking only the endpoints that `asked` finds due:
+    /// those whose Watch streams say their specs changed since they were last asked, and in
+    /// turn the rest. The console's periodic refresh, which would otherwise ask every node
+    /// for every spec each time, for specs that seldom change.
+    pub async fn refresh_due(
+        &mut self,
+        conns: &Connections,
+        endpoints: &[String],
+        denied: &mut BTreeSet<String>,
+        asked: &mut Asked,
+    ) -> Refreshed {
+        // The generation each is asked at: a change after this is asked for next time.
+        let due: Vec<(&String, Option<u64>)> = asked
+            .due(conns, endpoints)
+            .into_iter()
+            .map(|e| (e, conns.specs_generation(e)))
+            .collect();
+        let at: std::collections::HashMap<&str, u64> = due
+            .iter()
+            .filter_map(|(e, g)| g.map(|g| (e.as_str(), g)))
+            .collect();
+        let heard = &mut asked.heard;
+        self.refresh_some(conns, due.iter().map(|(e, _)| *e), denied, |e| {
+            if let Some(g) = at.get(e) {
+                heard.insert(e.to_string(), *g);
+            }
+        })
+        .await
+    }
+
+    /// Asks `endpoints` (less those `denied`) for their specs and folds the answers in;
+    /// `answered` sees each endpoint that answered.
+    async fn refresh_some<'a>(
+        &mut self,
+        conns: &Connections,
+        endpoints: impl Iterator<Item = &'a String>,
+        denied: &mut BTreeSet<String>,
+        mut answered: impl FnMut(&str),
+    ) -> Refreshed {
         // Collected first: the futures start only as the stream below polls them.
         let asks: Vec<_> = endpoints
-            .iter()
             .filter(|e| !denied.contains(*e))
             .map(|e| ask_specs(conns, e))
             .collect();
@@ -266,6 +345,7 @@ impl SpecCache {
             match answer {
                 Ok((endpoint, node, engine_id, specs)) => {
                     done.answered += 1;
+                    answered(&endpoint);
                     if self.put(node, endpoint, engine_id, specs, now) {
                         done.changed += 1;
                     }

@@ -53,6 +53,7 @@ mod ops_stale_alert;
 #[cfg(unix)]
 mod readme_tls;
 mod shell_docs;
+mod specs_refresh;
 mod timeline_restart;
 mod trust;
 mod trust_roles;
