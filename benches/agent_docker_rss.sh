@@ -9,9 +9,11 @@
 # watching console's VmRSS, so the pair's memory is read in the same run.
 # Everything started here is stopped by PID; the containers are removed by their label.
 # Usage: benches/agent_docker_rss.sh [CONTAINERS] [MINUTES]   (default 50 and 15)
-# Env:   AGENT, BIN: the agent and the console (default: AGENT_PROFILE, else `small`, and
-#        a release console); the environment (RUST_LOG, MALLOC_ARENA_MAX) passes
-#        through to the agent.
+# Env:   AGENT, BIN: the agent and the console (default: as the README installs them, see
+#        bench_binaries in docker_bench_env.sh: the agent static with AGENT_PROFILE, else
+#        `small`; a release console, or with CONSOLE_PROFILE=small the static `small` one
+#        without the demo); the environment (RUST_LOG, MALLOC_ARENA_MAX) passes through to
+#        the agent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -19,7 +19,8 @@
 #                    cargo install, venv/ for glances, build/ the cargo build dir)
 #        PEERS_VENV  the glances venv (default $PEERS_ROOT/venv)
 #        WARMUP_S (10) IDLE_S (30) TOOLS ("fleetdeck oxker dtop glances")
-#        AGENT, BIN  fleetdeck-agent and fleetdeck to measure (default: release builds)
+#        AGENT, BIN  fleetdeck-agent and fleetdeck to measure (default: as installed, see
+#                    bench_binaries in docker_bench_env.sh; CONSOLE_PROFILE=small for the lean console)
 # Prereq: docker, tmux, python3 with venv, a Rust toolchain, busybox-static (test image).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,6 +8,7 @@ use fleetdeck::app::App;
 use fleetdeck::cli::{Cli, Command, EXIT_USAGE, GlobalArgs};
 use fleetdeck::client::{AgentAddr, Watchers};
 use fleetdeck::config::Settings;
+#[cfg(feature = "demo")]
 use fleetdeck::demo::DemoFleet;
 use fleetdeck::keys::KeyMap;
 use fleetdeck::model::Fleet;
@@ -68,6 +69,12 @@ fn print_docs(bytes: &[u8]) -> Result<()> {
     cli_docs::print(bytes).wrap_err("cannot write to stdout")
 }
 
+#[cfg(not(feature = "demo"))]
+async fn demo(_cli: &Cli, _args: &fleetdeck::cli::DemoArgs) -> Result<()> {
+    Err(eyre!(fleetdeck::demo::NOT_BUILT))
+}
+
+#[cfg(feature = "demo")]
 async fn demo(cli: &Cli, args: &fleetdeck::cli::DemoArgs) -> Result<()> {
     let settings = cli.settings().map_err(|e| eyre!("{e}"))?;
     let seed = args.seed.unwrap_or_else(tui::unix_ms);
