@@ -23,7 +23,7 @@ use crate::ops::OpEvent;
 use crate::ops::runner::Runner;
 use crate::tui_exec::ExecLink;
 use crate::ui;
-use crate::ui::pacing::{News, Pacing};
+use crate::ui::pacing::{Gather, News, Pacing};
 
 /// How often the loop ticks (ages, UNKNOWN -> FAILED, status expiry).
 pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
@@ -186,6 +186,7 @@ pub async fn run_with_ops<B: Backend>(
     let mut batch = Vec::with_capacity(UPDATE_BATCH);
     let mut updates_open = true;
     let mut pacing = Pacing::default();
+    let mut gather = Gather::default();
     let mut frame_due = Instant::now();
     let mut data_pending = false;
     let mut alert_pending = false;
@@ -220,6 +221,8 @@ pub async fn run_with_ops<B: Backend>(
         // A pending alert fires when its `for` runs out, not up to a tick later; each
         // deadline wakes the loop once.
         let alert_due = app.alerts.next_due().filter(|due| Some(*due) != woken_for);
+        // Agent updates are taken in gathers (one wake-up for many), not one by one.
+        let gather_at = gather.wait_until(Instant::now());
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(event)) => {
@@ -238,11 +241,13 @@ pub async fn run_with_ops<B: Backend>(
                 Some(Err(e)) => return Err(e).wrap_err("cannot read from the terminal"),
                 None => break,
             },
-            n = updates.recv_many(&mut batch, UPDATE_BATCH), if updates_open => {
+            n = updates.recv_many(&mut batch, UPDATE_BATCH), if updates_open && gather_at.is_none() => {
                 if n == 0 {
                     updates_open = false;
                 }
-                app.set_clock(Instant::now(), unix_ms());
+                let now = Instant::now();
+                gather.took(now, n, UPDATE_BATCH);
+                app.set_clock(now, unix_ms());
                 for update in batch.drain(..) {
                     app.update(Action::Agent(update));
                 }
@@ -271,6 +276,7 @@ pub async fn run_with_ops<B: Backend>(
                 app.set_clock(Instant::now(), unix_ms());
                 app.update(Action::Tick);
             }
+            _ = tokio::time::sleep_until(gather_at.unwrap_or(frame_due).into()), if updates_open && gather_at.is_some() => {}
             _ = tokio::time::sleep_until(frame_due.into()), if data_pending => {
                 app.set_clock(Instant::now(), unix_ms());
             }
@@ -536,3 +542,4 @@ pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()>
     }
     Ok(())
 }
+
