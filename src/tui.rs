@@ -59,11 +59,14 @@ impl Drop for LogSession {
     }
 }
 
-/// Least time between two data frames: shorter while an alert is pending, a log is open or
-/// a shell is up.
+/// Least time between two data frames: shorter while nodes are still being reached for the
+/// first time, an alert is pending, a log is open or a shell is up.
 fn frame_interval(app: &App, alert_pending: bool, refresh_interval: Duration) -> Duration {
     let mut interval = refresh_interval;
-    if alert_pending {
+    // The first full screen shows as soon as the last node answered, not up to a refresh
+    // interval later. Every node leaves this state at its first snapshot or first failure
+    // (a connect timeout at most), so it lasts seconds.
+    if alert_pending || app.fleet.summary().connecting() > 0 {
         interval = interval.min(ALERT_FRAME_INTERVAL);
     }
     if app.panes.log_view().is_some() {
@@ -543,3 +546,28 @@ pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()>
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_come_quickly_until_every_node_answered_or_failed() {
+        let now = Instant::now();
+        let fleet = crate::model::Fleet::new(["a:1", "b:1"], Duration::from_secs(10), now);
+        let mut app = App::new(fleet, now);
+        let refresh = Duration::from_secs(1);
+        assert_eq!(frame_interval(&app, false, refresh), ALERT_FRAME_INTERVAL);
+        app.update(Action::Agent(AgentUpdate::Snapshot {
+            slot: 0,
+            epoch: 1,
+            seq: 1,
+            snapshot: Box::new(crate::fixtures::snapshot(0, 3)),
+        }));
+        assert_eq!(frame_interval(&app, false, refresh), ALERT_FRAME_INTERVAL);
+        app.update(Action::Agent(AgentUpdate::Down {
+            slot: 1,
+            reason: "connection refused".into(),
+        }));
+        assert_eq!(frame_interval(&app, false, refresh), refresh);
+    }
+}
