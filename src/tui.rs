@@ -23,7 +23,7 @@ use crate::ops::OpEvent;
 use crate::ops::runner::Runner;
 use crate::tui_exec::ExecLink;
 use crate::ui;
-use crate::ui::pacing::{News, Pacing};
+use crate::ui::pacing::{Gather, News, Pacing};
 
 /// How often the loop ticks (ages, UNKNOWN -> FAILED, status expiry).
 pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
@@ -59,11 +59,14 @@ impl Drop for LogSession {
     }
 }
 
-/// Least time between two data frames: shorter while an alert is pending, a log is open or
-/// a shell is up.
+/// Least time between two data frames: shorter while nodes are still being reached for the
+/// first time, an alert is pending, a log is open or a shell is up.
 fn frame_interval(app: &App, alert_pending: bool, refresh_interval: Duration) -> Duration {
     let mut interval = refresh_interval;
-    if alert_pending {
+    // The first full screen shows as soon as the last node answered, not up to a refresh
+    // interval later. Every node leaves this state at its first snapshot or first failure
+    // (a connect timeout at most), so it lasts seconds.
+    if alert_pending || app.fleet.summary().connecting() > 0 {
         interval = interval.min(ALERT_FRAME_INTERVAL);
     }
     if app.panes.log_view().is_some() {
@@ -186,6 +189,7 @@ pub async fn run_with_ops<B: Backend>(
     let mut batch = Vec::with_capacity(UPDATE_BATCH);
     let mut updates_open = true;
     let mut pacing = Pacing::default();
+    let mut gather = Gather::default();
     let mut frame_due = Instant::now();
     let mut data_pending = false;
     let mut alert_pending = false;
@@ -220,6 +224,8 @@ pub async fn run_with_ops<B: Backend>(
         // A pending alert fires when its `for` runs out, not up to a tick later; each
         // deadline wakes the loop once.
         let alert_due = app.alerts.next_due().filter(|due| Some(*due) != woken_for);
+        // Agent updates are taken in gathers (one wake-up for many), not one by one.
+        let gather_at = gather.wait_until(Instant::now());
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(event)) => {
@@ -238,11 +244,13 @@ pub async fn run_with_ops<B: Backend>(
                 Some(Err(e)) => return Err(e).wrap_err("cannot read from the terminal"),
                 None => break,
             },
-            n = updates.recv_many(&mut batch, UPDATE_BATCH), if updates_open => {
+            n = updates.recv_many(&mut batch, UPDATE_BATCH), if updates_open && gather_at.is_none() => {
                 if n == 0 {
                     updates_open = false;
                 }
-                app.set_clock(Instant::now(), unix_ms());
+                let now = Instant::now();
+                gather.took(now, n, UPDATE_BATCH);
+                app.set_clock(now, unix_ms());
                 for update in batch.drain(..) {
                     app.update(Action::Agent(update));
                 }
@@ -271,6 +279,7 @@ pub async fn run_with_ops<B: Backend>(
                 app.set_clock(Instant::now(), unix_ms());
                 app.update(Action::Tick);
             }
+            _ = tokio::time::sleep_until(gather_at.unwrap_or(frame_due).into()), if updates_open && gather_at.is_some() => {}
             _ = tokio::time::sleep_until(frame_due.into()), if data_pending => {
                 app.set_clock(Instant::now(), unix_ms());
             }
@@ -535,4 +544,30 @@ pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> Result<()>
         app.take_redraw();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_come_quickly_until_every_node_answered_or_failed() {
+        let now = Instant::now();
+        let fleet = crate::model::Fleet::new(["a:1", "b:1"], Duration::from_secs(10), now);
+        let mut app = App::new(fleet, now);
+        let refresh = Duration::from_secs(1);
+        assert_eq!(frame_interval(&app, false, refresh), ALERT_FRAME_INTERVAL);
+        app.update(Action::Agent(AgentUpdate::Snapshot {
+            slot: 0,
+            epoch: 1,
+            seq: 1,
+            snapshot: Box::new(crate::fixtures::snapshot(0, 3)),
+        }));
+        assert_eq!(frame_interval(&app, false, refresh), ALERT_FRAME_INTERVAL);
+        app.update(Action::Agent(AgentUpdate::Down {
+            slot: 1,
+            reason: "connection refused".into(),
+        }));
+        assert_eq!(frame_interval(&app, false, refresh), refresh);
+    }
 }

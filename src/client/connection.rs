@@ -421,9 +421,23 @@ async fn watch_once(
         .is_some()
         .then(|| options.first_screen.clone())
         .flatten();
+    // One timer for the stream's silence, moved on only when it runs out: a timeout made
+    // for every message put an entry in tokio's timer wheel and took it out again, a
+    // thousand times a second at a thousand nodes.
+    let mut heard = tokio::time::Instant::now();
+    let quiet = tokio::time::sleep(silence);
+    tokio::pin!(quiet);
     loop {
         let message = tokio::select! {
-            message = tokio::time::timeout(silence, stream.message()) => message,
+            message = stream.message() => Ok(message),
+            () = &mut quiet => {
+                let due = heard + silence;
+                if tokio::time::Instant::now() < due {
+                    quiet.as_mut().reset(due);
+                    continue;
+                }
+                Err(())
+            }
             Some(reply) = async {
                 match history.as_mut() {
                     Some(call) => Some(call.await),
@@ -435,12 +449,14 @@ async fn watch_once(
                     if updates.send(update).await.is_err() {
                         return Ok(());
                     }
+                    // Time spent waiting for room in the channel is not the agent's silence.
+                    heard = tokio::time::Instant::now();
                 }
                 continue;
             }
         };
         let event = match message {
-            Err(_) => return Err(LinkError::Silent(silence)),
+            Err(()) => return Err(LinkError::Silent(silence)),
             Ok(Err(status)) => return Err(LinkError::Stream(reason(&status, "stream failed"))),
             Ok(Ok(None)) => return Err(LinkError::Ended),
             Ok(Ok(Some(event))) => event,
@@ -469,6 +485,8 @@ async fn watch_once(
         if updates.send(update).await.is_err() {
             return Ok(());
         }
+        // Heard from now: a wait for room in the channel above is not the agent's silence.
+        heard = tokio::time::Instant::now();
         if is_snapshot {
             // A working stream: the next failure is retried quickly again.
             backoff.reset();

@@ -73,29 +73,40 @@ pub const HISTORY_CALLS_AT_ONCE: usize = 32;
 /// Longest a watcher's first History call waits for the other nodes' first snapshots.
 pub const HISTORY_GATE_MAX: Duration = Duration::from_secs(3);
 
-/// Counts the watchers still waiting for their first snapshot.
+/// Counts the watchers still waiting for their first snapshot; opens once all are in.
 #[derive(Debug, Clone)]
 pub struct FirstScreen {
-    waiting: std::sync::Arc<tokio::sync::watch::Sender<usize>>,
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Sent once, when the count reaches zero: a waiter is woken once, when it opens. A
+    /// channel of the count woke every waiter at every arrival, some 12 million wake-ups
+    /// while 5,000 first snapshots came in.
+    open: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl FirstScreen {
     /// A count of `watchers` still to bring their first snapshot.
     pub fn new(watchers: usize) -> Self {
         Self {
-            waiting: std::sync::Arc::new(tokio::sync::watch::Sender::new(watchers)),
+            waiting: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(watchers)),
+            open: std::sync::Arc::new(tokio::sync::watch::Sender::new(watchers == 0)),
         }
     }
 
     /// One watcher's first snapshot is in (call once per watcher).
     pub fn arrived(&self) {
-        self.waiting.send_modify(|n| *n = n.saturating_sub(1));
+        use std::sync::atomic::Ordering;
+        let before = self
+            .waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        if before == Ok(1) {
+            self.open.send_replace(true);
+        }
     }
 
     /// Waits until every watcher's first snapshot is in, or `limit` passed.
     pub async fn wait(&self, limit: Duration) {
-        let mut rx = self.waiting.subscribe();
-        let _ = tokio::time::timeout(limit, rx.wait_for(|n| *n == 0)).await;
+        let mut rx = self.open.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|open| *open)).await;
     }
 }
 

@@ -21,6 +21,8 @@ pub struct NodeTotals {
     live_mode: Option<NodeMode>,
     /// While unreachable: the instant its UNKNOWN -> FAILED timeout counts from.
     down_since: Option<Instant>,
+    /// Not reached yet: no snapshot and no failure since the console started.
+    connecting: bool,
     /// CPU percent times cores, in hundredths (integers so totals never drift).
     cpu_centi_cores: u64,
     cores: u64,
@@ -44,6 +46,7 @@ impl NodeTotals {
             t.unhealthy += usize::from(c.spec.health == HealthState::Unhealthy);
         }
         t.active = t.running + t.restarting;
+        t.connecting = node.link == super::Link::Connecting;
         if node.is_live() {
             let info = node.info.as_ref();
             t.live_mode = Some(info.map(|i| i.status.mode).unwrap_or_default());
@@ -79,6 +82,8 @@ pub struct FleetSummary {
     /// Sorted instants the unreachable nodes' timeouts count from.
     down_since: Vec<Instant>,
     containers: usize,
+    /// Nodes not reached yet.
+    connecting: usize,
     stale_containers: usize,
     running: usize,
     restarting: usize,
@@ -122,6 +127,7 @@ impl FleetSummary {
             *total = if add { *total + v } else { *total - v };
         }
         step(&mut self.containers, t.containers, add);
+        step(&mut self.connecting, usize::from(t.connecting), add);
         match (t.live_mode, t.down_since) {
             (Some(mode), _) => {
                 let i = match mode {
@@ -169,6 +175,11 @@ impl FleetSummary {
             unknown: self.down_since.len() - failed,
             failed,
         }
+    }
+
+    /// Nodes not reached yet: neither a snapshot nor a failure since the console started.
+    pub fn connecting(&self) -> usize {
+        self.connecting
     }
 
     /// Containers known, including stale ones of unreachable nodes.
@@ -231,6 +242,7 @@ mod tests {
         assert_eq!(
             (
                 a.containers,
+                a.connecting,
                 a.stale_containers,
                 a.running,
                 a.restarting,
@@ -238,6 +250,7 @@ mod tests {
             ),
             (
                 b.containers,
+                b.connecting,
                 b.stale_containers,
                 b.running,
                 b.restarting,
@@ -258,6 +271,32 @@ mod tests {
                 b.memory_total_bytes
             )
         );
+    }
+
+    #[test]
+    fn nodes_count_as_connecting_until_they_answer_or_fail() {
+        let t0 = Instant::now();
+        let mut fleet =
+            crate::model::Fleet::new(["a:1", "b:1", "c:1"], Duration::from_secs(10), t0);
+        assert_eq!(fleet.summary().connecting(), 3);
+        let snapshot = AgentUpdate::Snapshot {
+            slot: 0,
+            epoch: 1,
+            seq: 1,
+            snapshot: Box::new(fixtures::snapshot(0, 2)),
+        };
+        fleet.apply(snapshot, t0);
+        let down = AgentUpdate::Down {
+            slot: 1,
+            reason: "refused".into(),
+        };
+        fleet.apply(down, t0);
+        assert_eq!(
+            fleet.summary().connecting(),
+            1,
+            "c has neither answered nor failed"
+        );
+        same(fleet.summary(), &recount(&fleet));
     }
 
     #[test]

@@ -102,6 +102,32 @@ impl Pacing {
     }
 }
 
+/// Least time between two takes from the agent update channel. Every take wakes the run
+/// loop's thread and runs its turn (effects, alert deadlines, pacing); taken as they came,
+/// a thousand nodes each sending one message a second woke it a thousand times a second.
+/// Gathered, one turn takes everything the last few milliseconds brought: far less than a
+/// refresh interval, so no frame shows older data for it.
+pub const UPDATE_GATHER: Duration = Duration::from_millis(25);
+
+/// When the run loop may take agent updates again: at once when the last take found a
+/// full batch (a backlog) or none was taken yet, else [`UPDATE_GATHER`] after the last take.
+#[derive(Debug, Clone, Default)]
+pub struct Gather {
+    next: Option<Instant>,
+}
+
+impl Gather {
+    /// The time to wait for before taking updates at `now`; `None` when they may be taken now.
+    pub fn wait_until(&self, now: Instant) -> Option<Instant> {
+        self.next.filter(|next| *next > now)
+    }
+
+    /// `taken` updates were taken at `now`, of at most `batch`.
+    pub fn took(&mut self, now: Instant, taken: usize, batch: usize) {
+        self.next = (taken < batch).then(|| now + UPDATE_GATHER);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +211,31 @@ mod tests {
         p.other_frame(News(2));
         assert_eq!(p.due(News(2), SECOND, false), Some(t0 + 3 * SECOND));
         assert_eq!(p.due(News(3), SECOND, false), Some(t0 + SECOND));
+    }
+
+    #[test]
+    fn updates_are_taken_at_most_once_per_gather_interval() {
+        let t0 = Instant::now();
+        let mut g = Gather::default();
+        assert_eq!(g.wait_until(t0), None, "the first update is taken at once");
+        g.took(t0, 1, 4096);
+        assert_eq!(g.wait_until(t0), Some(t0 + UPDATE_GATHER));
+        assert_eq!(
+            g.wait_until(t0 + UPDATE_GATHER / 2),
+            Some(t0 + UPDATE_GATHER)
+        );
+        assert_eq!(g.wait_until(t0 + UPDATE_GATHER), None);
+    }
+
+    #[test]
+    fn a_full_batch_is_followed_by_the_next_at_once() {
+        let t0 = Instant::now();
+        let mut g = Gather::default();
+        g.took(t0, 4096, 4096);
+        assert_eq!(
+            g.wait_until(t0),
+            None,
+            "a backlog is worked off without pauses"
+        );
     }
 }

@@ -611,3 +611,29 @@ async fn a_killed_agent_is_unknown_at_once_failed_after_the_timeout_and_recovers
     reborn.shutdown().await;
     steady.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_keeps_talking_outlives_its_silence_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fleetdeck_agent::AgentConfig {
+        sample_interval: Duration::from_millis(250),
+        ..sim("chatty", 5, 3, &dir)
+    };
+    let agent = start(config, any_port()).await;
+    let (tx, mut rx) = mpsc::channel(64);
+    // Three windows' worth of messages, six a window: the window must move on with every
+    // message, not run out once after the stream opened.
+    let silence = Duration::from_millis(1500);
+    let _watchers = Watchers::spawn(&[addr_of(agent.addr())], &fast_options(silence), &tx);
+    let first = next(&mut rx).await;
+    assert!(matches!(first, AgentUpdate::Snapshot { .. }), "{first:?}");
+    let mut deltas = 0;
+    while deltas < 18 {
+        match next(&mut rx).await {
+            AgentUpdate::Delta { .. } => deltas += 1,
+            AgentUpdate::Down { reason, .. } => panic!("dropped after {deltas} deltas: {reason}"),
+            _ => {}
+        }
+    }
+    agent.shutdown().await;
+}
