@@ -37,10 +37,7 @@ const SORTS: [ContainerSort; 9] = [
 /// The console with the container table focused at fleet scope, cursor mid-table.
 fn console() -> App {
     let now = Instant::now();
-    let mut app = App::new(
-        fixtures::fleet(NODES, CONTAINERS_PER_NODE, now),
-        now,
-    );
+    let mut app = App::new(fixtures::fleet(NODES, CONTAINERS_PER_NODE, now), now);
     app.set_clock(now, FIXTURE_TIME_UNIX_MS);
     let tables = &mut app.panes.tables;
     tables.focus = Focus::Containers;
