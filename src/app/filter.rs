@@ -29,7 +29,7 @@ impl Tables {
             Some(_) => return Outcome::Taken,
             None => match typed(key) {
                 Some(c) => {
-                    self.filter_mut().push(c);
+                    self.push_filter(c);
                     Outcome::Taken
                 }
                 None => return Outcome::Taken,

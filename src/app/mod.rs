@@ -4,6 +4,7 @@
 //! updates, and redraws only when `take_redraw` says something visible changed.
 
 mod alerts;
+mod container_rows;
 mod display;
 mod exec;
 mod exec_keys;
@@ -289,6 +290,10 @@ impl App {
     fn on_agent(&mut self, update: AgentUpdate) {
         let slot = update_slot(&update);
         let snapshot = matches!(update, AgentUpdate::Snapshot { .. });
+        // Most deltas bring only figures, which the container rows depend on only when
+        // sorted by one: at fleet scope a re-sort is 155,000 rows at 5,000 nodes.
+        let figures_only = matches!(&update, AgentUpdate::Delta { delta, .. }
+            if delta.upserts.is_empty() && delta.removed.is_empty());
         let applied = self.fleet.apply(update, self.now);
         if applied.changed {
             let now = self.stamp();
@@ -299,7 +304,11 @@ impl App {
             let shown =
                 tables.containers.scope == Scope::Fleet || tables.nodes.selected == Some(slot);
             if applied.containers_changed && shown {
-                tables.containers.dirty = true;
+                if figures_only {
+                    tables.containers.figures_changed();
+                } else {
+                    tables.containers.data_changed();
+                }
             }
             self.request(Redraw::Data);
         }

@@ -6,7 +6,8 @@
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use crate::model::{Container, Fleet, Node};
+use super::container_rows::{self, contains_ci};
+use crate::model::{Fleet, Node};
 
 /// A row of the container table: which node (slot) and which container (key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -286,6 +287,20 @@ pub struct ContainerTable {
     /// The user moved the cursor: the selection follows the container, not the row.
     pub pinned: bool,
     pub dirty: bool,
+    /// Since `rows` were built, only the filter changed, by a typed character.
+    pub(super) narrowed: bool,
+    /// What `rows` were built from.
+    pub(super) built: Option<Built>,
+}
+
+/// The inputs of a container table's rows, to tell whether a longer filter can narrow them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Built {
+    needle: String,
+    sort: ContainerSort,
+    descending: bool,
+    scope: Scope,
+    node: Option<usize>,
 }
 
 impl ContainerTable {
@@ -296,57 +311,76 @@ impl ContainerTable {
         self.dirty = true;
     }
 
+    /// Containers came or went, or their names, states or anything else changed.
+    pub fn data_changed(&mut self) {
+        self.dirty = true;
+        self.narrowed = false;
+    }
+
+    /// Only containers' figures changed: the rows change only if they are sorted by one.
+    pub fn figures_changed(&mut self) {
+        if matches!(
+            self.sort,
+            ContainerSort::Cpu | ContainerSort::Memory | ContainerSort::Uptime
+        ) {
+            self.data_changed();
+        }
+    }
+
+    /// Types a character into the filter.
+    pub fn push_filter(&mut self, c: char) {
+        // A longer filter keeps a subset of the rows, in their order, if they are current.
+        self.narrowed = !self.dirty || self.narrowed;
+        self.filter.push(c);
+        self.dirty = true;
+    }
+
     /// Rebuilds the index if anything it depends on changed; `node` is the selected slot.
     pub fn refresh(&mut self, fleet: &Fleet, node: Option<usize>, now_unix_ms: u64) {
         if !self.dirty {
             return;
         }
         self.dirty = false;
-        let needle = self.filter.to_lowercase();
-        let nodes = fleet.nodes();
-        let slots: Vec<usize> = match self.scope {
-            Scope::Fleet => (0..nodes.len()).collect(),
-            Scope::SelectedNode => node.into_iter().collect(),
+        let narrowed = std::mem::take(&mut self.narrowed);
+        let wanted = Built {
+            needle: self.filter.to_lowercase(),
+            sort: self.sort,
+            descending: self.descending,
+            scope: self.scope,
+            node,
         };
-        // Comparing node names once per node, not once per pair of containers: at fleet
-        // scope a sort makes millions of comparisons and most tie on the column.
-        let rank = name_ranks(nodes, &slots);
-        let mut rows: Vec<Row<'_>> = Vec::new();
-        for slot in slots {
-            let n = &nodes[slot];
-            rows.extend(
-                n.containers
-                    .values()
-                    .filter(|c| needle.is_empty() || container_matches(n, c, &needle))
-                    .map(|c| {
-                        (
-                            n,
-                            c,
-                            ContainerRef {
-                                slot,
-                                key: c.spec.key,
-                            },
-                        )
-                    }),
-            );
+        let nodes = fleet.nodes();
+        match self.built.take() {
+            // The rows of a filter that the new one extends, nothing else changed.
+            Some(built)
+                if narrowed
+                    && wanted.needle.starts_with(&built.needle)
+                    && Built {
+                        needle: wanted.needle.clone(),
+                        ..built
+                    } == wanted =>
+            {
+                container_rows::narrow(&mut self.rows, nodes, &wanted.needle);
+            }
+            _ => {
+                let slots: Vec<usize> = match self.scope {
+                    Scope::Fleet => (0..nodes.len()).collect(),
+                    Scope::SelectedNode => node.into_iter().collect(),
+                };
+                // Comparing node names once per node, not once per pair of containers: at
+                // fleet scope a sort makes millions of comparisons and most tie on the column.
+                let rank = name_ranks(nodes, &slots);
+                self.rows = container_rows::build(
+                    nodes,
+                    &slots,
+                    &rank,
+                    &wanted.needle,
+                    (self.sort, self.descending),
+                    now_unix_ms,
+                );
+            }
         }
-        let (sort, descending) = (self.sort, self.descending);
-        let node_cmp = |a: &Row<'_>, b: &Row<'_>| rank[a.2.slot].cmp(&rank[b.2.slot]);
-        // The order is total (slot and key make a row unique), so an unstable sort gives
-        // the same rows as a stable one, without its buffer.
-        rows.sort_unstable_by(|a, b| {
-            let ord = match sort {
-                ContainerSort::Node => node_cmp(a, b),
-                _ => compare_containers(sort, a, b, now_unix_ms),
-            };
-            let ord = if descending { ord.reverse() } else { ord };
-            ord.then_with(|| node_cmp(a, b))
-                .then_with(|| natural_cmp(&a.1.spec.name, &b.1.spec.name))
-                .then_with(|| a.2.key.cmp(&b.2.key))
-                .then_with(|| a.2.slot.cmp(&b.2.slot))
-        });
-        self.rows.clear();
-        self.rows.extend(rows.into_iter().map(|r| r.2));
+        self.built = Some(wanted);
         if let Some(sel) = self.selected.filter(|_| self.pinned) {
             if let Some(pos) = self.rows.iter().position(|r| *r == sel) {
                 self.cursor.row = pos;
@@ -375,8 +409,6 @@ impl ContainerTable {
     }
 }
 
-type Row<'a> = (&'a Node, &'a Container, ContainerRef);
-
 /// Each node's place among `slots` in the natural order of names, by slot; nodes whose
 /// names compare equal share a place.
 fn name_ranks(nodes: &[Node], slots: &[usize]) -> Vec<u32> {
@@ -391,60 +423,6 @@ fn name_ranks(nodes: &[Node], slots: &[usize]) -> Vec<u32> {
         rank[slot] = place;
     }
     rank
-}
-
-fn compare_containers(sort: ContainerSort, a: &Row<'_>, b: &Row<'_>, now_ms: u64) -> Ordering {
-    let (ca, cb) = (&a.1.spec, &b.1.spec);
-    match sort {
-        // The caller compares nodes by rank.
-        ContainerSort::Node => Ordering::Equal,
-        ContainerSort::Name => natural_cmp(&ca.name, &cb.name),
-        ContainerSort::Service => natural_cmp(&ca.service, &cb.service),
-        ContainerSort::State => ca.state.cmp(&cb.state),
-        ContainerSort::Health => ca.health.cmp(&cb.health),
-        ContainerSort::Restarts => ca.restart_count.cmp(&cb.restart_count),
-        ContainerSort::Cpu => a.1.stats.cpu_percent.total_cmp(&b.1.stats.cpu_percent),
-        ContainerSort::Memory => {
-            a.1.stats
-                .memory_used_bytes
-                .cmp(&b.1.stats.memory_used_bytes)
-        }
-        ContainerSort::Uptime => {
-            uptime_ms(ca.started_unix_ms, now_ms).cmp(&uptime_ms(cb.started_unix_ms, now_ms))
-        }
-    }
-}
-
-fn uptime_ms(started: u64, now: u64) -> u64 {
-    if started == 0 {
-        0
-    } else {
-        now.saturating_sub(started)
-    }
-}
-
-fn container_matches(node: &Node, c: &Container, needle: &str) -> bool {
-    let s = &c.spec;
-    contains_ci(&s.name, needle)
-        || contains_ci(&s.service, needle)
-        || contains_ci(&s.image, needle)
-        || contains_ci(node.name(), needle)
-        || s.id.starts_with(needle)
-        || contains_ci(s.state.as_str(), needle)
-        || contains_ci(s.health.as_str(), needle)
-}
-
-/// Case-insensitive substring test; `needle` must already be lower case.
-fn contains_ci(haystack: &str, needle: &str) -> bool {
-    if haystack.is_ascii() && needle.is_ascii() {
-        haystack
-            .as_bytes()
-            .windows(needle.len().max(1))
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-            || needle.is_empty()
-    } else {
-        haystack.to_lowercase().contains(needle)
-    }
 }
 
 /// Compares names so that `node-2` sorts before `node-10`.
@@ -478,7 +456,7 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-fn trim_zeros(digits: &[u8]) -> &[u8] {
+pub(super) fn trim_zeros(digits: &[u8]) -> &[u8] {
     let first = digits
         .iter()
         .position(|d| *d != b'0')

@@ -50,6 +50,14 @@ impl Tables {
         }
     }
 
+    /// Types a character into the focused table's filter.
+    pub fn push_filter(&mut self, c: char) {
+        match self.focus {
+            Focus::Nodes | Focus::Alerts => self.nodes.filter.push(c),
+            Focus::Containers => self.containers.push_filter(c),
+        }
+    }
+
     /// Moves the focused table's cursor (the alert pane's is the alert list's).
     pub fn step(&mut self, delta: isize) {
         match self.focus {
