@@ -22,17 +22,7 @@ const DELTAS_PER_FRAME: usize = 500;
 const WIDTH: u16 = 200;
 const HEIGHT: u16 = 50;
 
-const SORTS: [ContainerSort; 9] = [
-    ContainerSort::Node,
-    ContainerSort::Name,
-    ContainerSort::Service,
-    ContainerSort::State,
-    ContainerSort::Health,
-    ContainerSort::Restarts,
-    ContainerSort::Cpu,
-    ContainerSort::Memory,
-    ContainerSort::Uptime,
-];
+const SORTS: [ContainerSort; 9] = ContainerSort::ORDER;
 
 /// The console with the container table focused at fleet scope, cursor mid-table.
 fn console() -> App {

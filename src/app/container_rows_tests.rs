@@ -9,17 +9,7 @@ use crate::app::{Action, App, ContainerRef, ContainerSort, ContainerTable, Focus
 use crate::fixtures::{self, FIXTURE_TIME_UNIX_MS};
 use crate::model::{AgentUpdate, Container, ContainerStats, Fleet, NodeDelta};
 
-const SORTS: [ContainerSort; 9] = [
-    ContainerSort::Node,
-    ContainerSort::Name,
-    ContainerSort::Service,
-    ContainerSort::State,
-    ContainerSort::Health,
-    ContainerSort::Restarts,
-    ContainerSort::Cpu,
-    ContainerSort::Memory,
-    ContainerSort::Uptime,
-];
+const SORTS: [ContainerSort; 9] = ContainerSort::ORDER;
 
 /// Names with capitals, leading zeros and ties (`Node-1` and `node-01` are equal in natural
 /// order), figures with ties, -0 and NaN.

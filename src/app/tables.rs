@@ -80,7 +80,8 @@ pub enum ContainerSort {
 }
 
 impl ContainerSort {
-    const ORDER: [ContainerSort; 9] = [
+    /// Every column, in the table's order.
+    pub const ORDER: [ContainerSort; 9] = [
         ContainerSort::Node,
         ContainerSort::Name,
         ContainerSort::Service,
