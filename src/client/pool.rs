@@ -27,9 +27,30 @@ struct Inner {
     connect_timeout: Duration,
     channels: Mutex<HashMap<String, Channel>>,
     /// The generation of each watched agent's intents, as its Watch events last said.
-    intents: Mutex<HashMap<String, u64>>,
+    intents: Generations,
     /// The generation of each watched agent's specs, as its Watch events last said.
-    specs: Mutex<HashMap<String, u64>>,
+    specs: Generations,
+}
+
+/// A generation per agent address, as its Watch events last said.
+#[derive(Debug, Default)]
+struct Generations(Mutex<HashMap<String, u64>>);
+
+impl Generations {
+    fn note(&self, addr: &str, generation: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(addr.to_owned(), generation);
+    }
+
+    fn get(&self, addr: &str) -> Option<u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(addr)
+            .copied()
+    }
 }
 
 impl Connections {
@@ -40,8 +61,8 @@ impl Connections {
                 credentials,
                 connect_timeout,
                 channels: Mutex::default(),
-                intents: Mutex::default(),
-                specs: Mutex::default(),
+                intents: Generations::default(),
+                specs: Generations::default(),
             }),
         }
     }
@@ -75,42 +96,24 @@ impl Connections {
 
     /// Notes the generation of `addr`'s intents that its Watch stream carries.
     pub fn note_intents(&self, addr: &str, generation: u64) {
-        self.inner
-            .intents
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(addr.to_owned(), generation);
+        self.inner.intents.note(addr, generation);
     }
 
     /// The generation of `addr`'s intents its Watch stream last said; `None` when it is
     /// not watched (or its agent does not say).
     pub fn intents_generation(&self, addr: &str) -> Option<u64> {
-        self.inner
-            .intents
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(addr)
-            .copied()
+        self.inner.intents.get(addr)
     }
 
     /// Notes the generation of `addr`'s specs that its Watch stream carries.
     pub fn note_specs(&self, addr: &str, generation: u64) {
-        self.inner
-            .specs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(addr.to_owned(), generation);
+        self.inner.specs.note(addr, generation);
     }
 
     /// The generation of `addr`'s specs its Watch stream last said; `None` when it is not
     /// watched (or its agent does not say).
     pub fn specs_generation(&self, addr: &str) -> Option<u64> {
-        self.inner
-            .specs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(addr)
-            .copied()
+        self.inner.specs.get(addr)
     }
 
     /// Connections open now.
