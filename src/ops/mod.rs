@@ -222,3 +222,24 @@ pub fn failover_labels(node: &str, container: &str, epoch: u64) -> BTreeMap<Stri
 
 /// `1.2GiB` style sizes.
 pub use fleetdeck_core::format::bytes as human_bytes;
+
+/// The endpoints a periodic call over the fleet asks now: each one `changed` says moved
+/// (or was never heard), and in turn a `1/every` share of the rest, so every endpoint is
+/// asked at least once in `every` calls; `turn` keeps the place between calls.
+pub(crate) fn due_in_turn<'a>(
+    endpoints: &'a [String],
+    turn: &mut usize,
+    every: usize,
+    changed: impl Fn(&str) -> bool,
+) -> Vec<&'a String> {
+    let n = endpoints.len().max(1);
+    let share = endpoints.len().div_ceil(every);
+    let from = *turn % n;
+    *turn = turn.wrapping_add(share);
+    endpoints
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| (i + n - from) % n < share || changed(e))
+        .map(|(_, e)| e)
+        .collect()
+}

@@ -194,22 +194,13 @@ impl Asked {
     /// The endpoints to ask now: those never heard, those whose generation moved or is
     /// not known, and this refresh's share of the rest.
     fn due<'a>(&mut self, conns: &Connections, endpoints: &'a [String]) -> Vec<&'a String> {
-        let n = endpoints.len().max(1);
-        let share = endpoints.len().div_ceil(REASK_EVERY);
-        let from = self.turn % n;
-        self.turn = self.turn.wrapping_add(share);
-        endpoints
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| {
-                let in_turn = (i + n - from) % n < share;
-                match (self.heard.get(*e), conns.specs_generation(e)) {
-                    (Some(h), Some(g)) => *h != g || in_turn,
-                    _ => true,
-                }
-            })
-            .map(|(_, e)| e)
-            .collect()
+        let heard = &self.heard;
+        super::due_in_turn(endpoints, &mut self.turn, REASK_EVERY, |e| {
+            match (heard.get(e), conns.specs_generation(e)) {
+                (Some(h), Some(g)) => *h != g,
+                _ => true,
+            }
+        })
     }
 }
 

@@ -316,21 +316,13 @@ impl Polled {
     /// The endpoints to ask now: those never heard, those whose generation moved, and
     /// this poll's share of the rest.
     fn due<'a>(&mut self, conns: &Connections, endpoints: &'a [String]) -> Vec<&'a String> {
-        let share = endpoints.len().div_ceil(REASK_EVERY);
-        let from = self.turn % endpoints.len().max(1);
-        self.turn = self.turn.wrapping_add(share);
-        endpoints
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| {
-                let in_turn = (i + endpoints.len() - from) % endpoints.len().max(1) < share;
-                match (self.heard.get(*e), conns.intents_generation(e)) {
-                    (Some(h), Some(g)) => h.generation != g || in_turn,
-                    _ => true,
-                }
-            })
-            .map(|(_, e)| e)
-            .collect()
+        let heard = &self.heard;
+        super::due_in_turn(endpoints, &mut self.turn, REASK_EVERY, |e| {
+            match (heard.get(e), conns.intents_generation(e)) {
+                (Some(h), Some(g)) => h.generation != g,
+                _ => true,
+            }
+        })
     }
 }
 
